@@ -1,0 +1,53 @@
+/**
+ * The seed scenario: dom0 routes 192.168.0.200-202 to guest `webserv`, which
+ * serves one site per address; the dom0 forwards TCP 80 and 443 to them.
+ * `npm run synth` writes cdktf.out/stacks/webserv/ (cdk.tf.json and hosts/).
+ */
+import { App, TerraformStack, TerraformVariable } from "cdktf";
+import { Construct } from "constructs";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
+
+export class WebservStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const key = new TerraformVariable(this, "dom0_ssh_private_key", {
+      type: "string",
+      sensitive: true,
+      description: "Private key (PEM) of root on the dom0; guests are reached through the dom0 with it too",
+    });
+    const dom0 = new XenHost(this, "dom0", {
+      ssh: { host: "203.0.113.10", privateKey: key.value },
+      uplink: { device: "eth0", address: "192.168.0.1/24" },
+      firewall: { defaultForwardPolicy: "DROP", managementCidrs: ["203.0.113.0/24"] },
+    });
+    const webserv = new RoutedDomU(dom0, "webserv", {
+      memory: 512,
+      vcpus: 1,
+      disks: ["phy:/dev/vg0/webserv-disk,xvda,w", "phy:/dev/vg0/webserv-swap,xvdb,w"],
+      vifs: [
+        { mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },
+        { mac: "de:ad:be:ef:00:01", address: "192.168.0.201/24" },
+        { mac: "de:ad:be:ef:00:02", address: "192.168.0.202/24" },
+      ],
+    });
+    const tls = {
+      certificateFile: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+      certificateKeyFile: "/etc/ssl/private/ssl-cert-snakeoil.key",
+    };
+    const sites = [
+      ["site-a", "192.168.0.200", "a.example.org"],
+      ["site-b", "192.168.0.201", "b.example.org"],
+      ["site-c", "192.168.0.202", "c.example.org"],
+    ];
+    for (const [id, address, serverName] of sites) {
+      new WebVhost(webserv, id, { address, serverName, serverAliases: [`www.${serverName}`], documentRoot: `/var/www/${id}`, tls });
+    }
+    new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
+  }
+}
+
+if (require.main === module) {
+  const app = new App();
+  new WebservStack(app, "webserv");
+  app.synth();
+}

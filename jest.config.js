@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  // Tests that run real tools (ifup, iptables-restore, apache2ctl) share the
+  // machine's namespaces and ports: keep them in one worker.
+  maxWorkers: 1,
+  testTimeout: 60000,
+};

@@ -1,0 +1,49 @@
+import { TerraformStack } from "cdktf";
+import { XenHost } from "./xen-host";
+
+/** Key under which the fleet check is registered once per stack. */
+export const FLEET_CHECK = Symbol.for("cdktf-xen.fleet-check");
+
+interface Owner {
+  readonly path: string;
+  readonly stack: TerraformStack;
+}
+
+/**
+ * Checks that span constructs: every IP and MAC unique in the whole app
+ * (dom0 uplinks included), guest names and vifnames unique per dom0, host ids
+ * unique per stack (they name the preview directories). Reports the conflicts
+ * that involve a construct of `stack`.
+ */
+export function checkFleet(stack: TerraformStack): string[] {
+  const dom0s = stack.node.root.node.findAll().filter(XenHost.isXenHost);
+  const errors: string[] = [];
+  const claim = (table: Map<string, Owner>, key: string, owner: Owner, what: string) => {
+    const prev = table.get(key);
+    if (!prev) table.set(key, owner);
+    else if (owner.stack === stack || prev.stack === stack) {
+      errors.push(`${owner.path}: ${what} ${JSON.stringify(key)} is already used by ${prev.path}; ${what.split(" ")[0]}s must be unique`);
+    }
+  };
+  const addresses = new Map<string, Owner>();
+  const macs = new Map<string, Owner>();
+  const hostIds = new Map<string, Owner>();
+  for (const dom0 of dom0s) {
+    const own = TerraformStack.of(dom0);
+    claim(addresses, dom0.uplink.address.address, { path: `${dom0.node.path} uplink.address`, stack: own }, "address");
+    if (own === stack) claim(hostIds, dom0.hostId, { path: dom0.node.path, stack: own }, "host id");
+    const names = new Map<string, Owner>();
+    const vifnames = new Map<string, Owner>();
+    for (const guest of dom0.guests) {
+      claim(names, guest.name, { path: guest.node.path, stack: own }, "guest name");
+      if (own === stack) claim(hostIds, guest.hostId, { path: guest.node.path, stack: own }, "host id");
+      for (const vif of guest.guestModel().vifs) {
+        const owner = { path: `${guest.node.path} vifs[${vif.index}]`, stack: own };
+        claim(addresses, vif.address.address, owner, "address");
+        claim(macs, vif.mac, owner, "mac");
+        claim(vifnames, vif.vifname, owner, "vifname");
+      }
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,113 @@
+/**
+ * The plain model that constructs build and renderers read. No cdktf, no I/O:
+ * everything in it is already validated and defaulted.
+ */
+import type { Ipv4Interface } from "./net/ipv4";
+import type { PortRange, Protocol } from "./net/port";
+
+/** One Xen vif of a routed guest: one MAC, one IP, one dom0 interface. */
+export interface VifModel {
+  /** Position in the guest's vif list (the Xen devid). */
+  readonly index: number;
+  readonly mac: string;
+  readonly address: Ipv4Interface;
+  /** Name of the backend interface in the dom0 (xl `vifname=`). */
+  readonly vifname: string;
+  /** Name of the interface inside the guest (eth0, enX0, ...). */
+  readonly device: string;
+  /** Policy routing table of this interface in the guest. */
+  readonly table: number;
+  /** Priority of this interface's `ip rule from <address>`. */
+  readonly rulePriority: number;
+}
+
+/** How the guest pins interface names to MACs. */
+export type InterfaceNaming = "iftab" | "udev" | "systemd-link";
+
+/** How the guest boots. */
+export type GuestBoot =
+  | { readonly kind: "bootloader"; readonly bootloader: string }
+  | {
+      readonly kind: "kernel";
+      readonly kernel: string;
+      readonly ramdisk?: string;
+      readonly root?: string;
+      readonly extra?: string;
+    };
+
+export interface GuestModel {
+  /** Construct path, for the header of generated files. */
+  readonly path: string;
+  /** Xen domain name, also the guest's host name in previews. */
+  readonly name: string;
+  readonly type: "pv" | "pvh" | "hvm";
+  readonly memory: number;
+  readonly vcpus: number;
+  readonly boot: GuestBoot;
+  readonly disks: readonly string[];
+  readonly vifs: readonly VifModel[];
+  /** The router the guest sends through: the dom0's main IP. */
+  readonly gateway: string;
+  /** dom0 interface carrying the main IP (xl `gatewaydev=`, vif-route's `netdev`). */
+  readonly gatewayDevice: string;
+  readonly interfaceNaming: InterfaceNaming;
+  /** Source-based policy routing: one table and one `ip rule` per interface. */
+  readonly policyRouting: boolean;
+}
+
+export interface VhostModel {
+  readonly path: string;
+  /** Site name: the file name under sites-available. */
+  readonly name: string;
+  readonly address: string;
+  readonly httpPorts: readonly number[];
+  readonly tls?: {
+    readonly port: number;
+    readonly certificateFile: string;
+    readonly certificateKeyFile: string;
+  };
+  readonly serverName: string;
+  readonly serverAliases: readonly string[];
+  readonly documentRoot: string;
+  readonly apacheVersion: "2.2" | "2.4";
+}
+
+/** One ACCEPT in the dom0's FORWARD chain, after aggregation. */
+export interface ForwardAcceptModel {
+  /** Backend interface of the guest (`-o`). */
+  readonly vifname: string;
+  /** Guest address (`-d`). */
+  readonly address: string;
+  readonly protocol: Protocol;
+  /** Source network (`-s`); `0.0.0.0/0` for any. */
+  readonly source: string;
+  readonly ports: readonly PortRange[];
+  /** Source ports; empty for any. */
+  readonly sourcePorts: readonly PortRange[];
+}
+
+export interface FirewallModel {
+  readonly path: string;
+  readonly forwardPolicy: "DROP" | "ACCEPT";
+  readonly inputPolicy: "DROP" | "ACCEPT";
+  /** Networks allowed to reach the dom0's sshd. */
+  readonly managementCidrs: readonly string[];
+  readonly sshPort: number;
+  readonly accepts: readonly ForwardAcceptModel[];
+  /** Vifs whose guests may open connections to anywhere (`-i vif -s ip`). */
+  readonly egress: readonly { readonly vifname: string; readonly address: string }[];
+}
+
+export interface HostUplinkModel {
+  readonly device: string;
+  readonly address: Ipv4Interface;
+}
+
+/** A file a host receives. */
+export interface HostFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  readonly content: string;
+  /** Octal mode, e.g. `0644`. */
+  readonly mode: string;
+}

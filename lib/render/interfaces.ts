@@ -1,0 +1,49 @@
+import type { GuestModel, VifModel } from "../model";
+import { cidrContains } from "../net/ipv4";
+import { generatedHeader } from "./header";
+
+/**
+ * Source policy routing of one interface, as ifupdown hook commands: its own
+ * table holds the subnet and the default route through this interface, and
+ * `ip rule from <address>` sends every reply from the address through it.
+ * Rules are keyed by a fixed priority, removed before they are added (ip rule
+ * add is not idempotent) and removed again on `pre-down`.
+ */
+function policyRouting(vif: VifModel, gateway: string): string[] {
+  const { device, table, rulePriority: prio } = vif;
+  const { address, network } = vif.address;
+  const deleteRule = `while ip rule del priority ${prio} 2>/dev/null; do :; done`;
+  return [
+    `post-up ip route replace ${network} dev ${device} src ${address} table ${table}`,
+    `post-up ip route replace default via ${gateway} dev ${device} onlink table ${table}`,
+    `post-up ${deleteRule}`,
+    `post-up ip rule add from ${address} lookup ${table} priority ${prio}`,
+    `pre-down ${deleteRule}`,
+    `pre-down ip route flush table ${table} 2>/dev/null || true`,
+  ];
+}
+
+/** `/etc/network/interfaces` for ifupdown: static addresses, one default gateway, policy routing. */
+export function renderInterfaces(guest: GuestModel): string {
+  const stanzas = ["auto lo\niface lo inet loopback\n"];
+  for (const vif of guest.vifs) {
+    const lines = [`auto ${vif.device}`, `iface ${vif.device} inet static`];
+    const body = [`address ${vif.address.address}/${vif.address.prefix}`];
+    if (vif.index === 0) {
+      if (cidrContains(vif.address.network, guest.gateway)) {
+        body.push(`gateway ${guest.gateway}`);
+      } else {
+        // The router is outside the subnet (e.g. a /32): reach it on-link.
+        body.push(`post-up ip route replace default via ${guest.gateway} dev ${vif.device} onlink`);
+      }
+    }
+    if (guest.policyRouting) body.push(...policyRouting(vif, guest.gateway));
+    stanzas.push([...lines, ...body.map((b) => `    ${b}`)].join("\n") + "\n");
+  }
+  return generatedHeader() + stanzas.join("\n");
+}
+
+/** `/etc/iproute2/rt_tables.d/cdktf-xen.conf`: names for the per-interface tables. */
+export function renderRtTables(guest: GuestModel): string {
+  return generatedHeader() + guest.vifs.map((v) => `${v.table}\txen-${v.device}\n`).join("");
+}

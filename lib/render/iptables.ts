@@ -1,0 +1,103 @@
+import type { FirewallModel, ForwardAcceptModel } from "../model";
+import type { PortRange } from "../net/port";
+import { compareIpv4 } from "../net/ipv4";
+import { generatedHeader } from "./header";
+
+/** iptables' multiport match takes at most 15 ports; a range counts as two. */
+const MULTIPORT_SLOTS = 15;
+
+function portText(r: PortRange): string {
+  return r.from === r.to ? `${r.from}` : `${r.from}:${r.to}`;
+}
+
+/** Splits ranges into groups that fit one multiport match each. */
+export function multiportChunks(ranges: readonly PortRange[]): PortRange[][] {
+  const chunks: PortRange[][] = [];
+  let current: PortRange[] = [];
+  let used = 0;
+  for (const r of ranges) {
+    const cost = r.from === r.to ? 1 : 2;
+    if (used + cost > MULTIPORT_SLOTS) {
+      chunks.push(current);
+      current = [];
+      used = 0;
+    }
+    current.push(r);
+    used += cost;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+function portMatch(protocol: string, flag: "dports" | "sports", ranges: readonly PortRange[]): string {
+  if (ranges.length === 1) return ` -m ${protocol} --${flag === "dports" ? "dport" : "sport"} ${portText(ranges[0])}`;
+  return ` -m multiport --${flag} ${ranges.map(portText).join(",")}`;
+}
+
+function acceptRules(a: ForwardAcceptModel): string[] {
+  const out: string[] = [];
+  const src = a.source === "0.0.0.0/0" ? "" : ` -s ${a.source}`;
+  const sportChunks = a.sourcePorts.length ? multiportChunks(a.sourcePorts) : [[]];
+  for (const dports of multiportChunks(a.ports)) {
+    for (const sports of sportChunks) {
+      const sp = sports.length ? portMatch(a.protocol, "sports", sports) : "";
+      out.push(`-A FORWARD${src} -d ${a.address}/32 -o ${a.vifname} -p ${a.protocol}${sp}${portMatch(a.protocol, "dports", dports)} -j ACCEPT`);
+    }
+  }
+  return out;
+}
+
+/** Canonical order of accepts: by address, interface, protocol, source. */
+export function compareAccepts(a: ForwardAcceptModel, b: ForwardAcceptModel): number {
+  return (
+    compareIpv4(a.address, b.address) ||
+    a.vifname.localeCompare(b.vifname) ||
+    a.protocol.localeCompare(b.protocol) ||
+    compareIpv4(a.source, b.source) ||
+    JSON.stringify(a.sourcePorts).localeCompare(JSON.stringify(b.sourcePorts))
+  );
+}
+
+/**
+ * The dom0's filter table in iptables-restore format, loaded in one
+ * transaction. Conntrack first; then per guest address one ACCEPT bound to the
+ * guest's vif (`-o`) and address (`-d`); everything else meets the policy.
+ */
+export function renderIptablesRules(fw: FirewallModel): string {
+  const lines = [
+    "*filter",
+    `:INPUT ${fw.inputPolicy} [0:0]`,
+    `:FORWARD ${fw.forwardPolicy} [0:0]`,
+    ":OUTPUT ACCEPT [0:0]",
+    "-A INPUT -i lo -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+    "-A INPUT -p icmp -j ACCEPT",
+    ...fw.managementCidrs.map(
+      (c) => `-A INPUT${c === "0.0.0.0/0" ? "" : ` -s ${c}`} -p tcp -m tcp --dport ${fw.sshPort} -j ACCEPT`,
+    ),
+    "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A FORWARD -m conntrack --ctstate INVALID -j DROP",
+    ...[...fw.accepts].sort(compareAccepts).flatMap(acceptRules),
+    ...fw.egress.map((e) => `-A FORWARD -s ${e.address}/32 -i ${e.vifname} -j ACCEPT`),
+    "COMMIT",
+  ];
+  return generatedHeader() + lines.join("\n") + "\n";
+}
+
+/**
+ * `/usr/local/sbin/cdktf-xen-firewall`: tests the ruleset, then loads it in
+ * one iptables-restore transaction (the whole table or nothing).
+ */
+export function renderFirewallScript(rulesPath: string): string {
+  return [
+    "#!/bin/sh",
+    generatedHeader().trimEnd(),
+    "# Usage: cdktf-xen-firewall [RULES]   (default: the deployed ruleset)",
+    "set -eu",
+    `rules="\${1:-${rulesPath}}"`,
+    'iptables-restore --test "$rules"',
+    'iptables-restore --wait "$rules"',
+    "",
+  ].join("\n");
+}

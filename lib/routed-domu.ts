@@ -1,0 +1,278 @@
+import { Annotations } from "cdktf";
+import { Construct } from "constructs";
+import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifModel } from "./model";
+import { at, PropSite, XenPropError } from "./net/errors";
+import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
+import { parseMac } from "./net/mac";
+import { parseAbsolutePath, parseInteger, parseInterfaceName, parseName } from "./net/names";
+import { renderApachePorts, renderApacheSite } from "./render/apache";
+import { guestNamingFiles } from "./render/guest-naming";
+import { renderInterfaces, renderRtTables } from "./render/interfaces";
+import { renderGuestSysctl } from "./render/sysctl";
+import { maxVifnameLength, XL_MAX_VIFS } from "./render/xl-cfg";
+import { IFileHost, registerFileHost } from "./stack-support";
+import { XenHost } from "./xen-host";
+import type { WebVhost } from "./web-vhost";
+
+/** One routed vif: one MAC, one IP. */
+export interface RoutedVif {
+  /** The vif's MAC, e.g. `00:16:3e:00:00:01`; always written, so the guest's interface names stay stable. */
+  readonly mac: string;
+  /** The guest's address on this vif with its prefix, e.g. `192.0.2.200/24`. */
+  readonly address: string;
+  /**
+   * Name of the backend interface in the dom0 (firewall rules use it).
+   * @default "<guest name>-<index>"
+   */
+  readonly vifname?: string;
+  /**
+   * Name of the interface inside the guest.
+   * @default "eth<index>" for iftab, "enX<index>" for udev and systemd-link naming
+   */
+  readonly device?: string;
+}
+
+export interface RoutedDomUProps {
+  /**
+   * Xen domain name; also the name of `/etc/xen/<name>.cfg`.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Memory in MiB.
+   * @default 512
+   */
+  readonly memory?: number;
+  /**
+   * Virtual CPUs.
+   * @default 1
+   */
+  readonly vcpus?: number;
+  /**
+   * Guest type.
+   * @default "pv"
+   */
+  readonly type?: "pv" | "pvh" | "hvm";
+  /**
+   * Kernel image on the dom0 (direct boot). Without it the guest boots through `bootloader`.
+   * @default - none
+   */
+  readonly kernel?: string;
+  /** Initial ramdisk on the dom0, with `kernel`. @default - none */
+  readonly ramdisk?: string;
+  /** Root device for the kernel, e.g. `/dev/xvda1 ro`, with `kernel`. @default - none */
+  readonly root?: string;
+  /** Extra kernel command line, with `kernel`. @default - none */
+  readonly extra?: string;
+  /**
+   * Bootloader, when no `kernel` is given.
+   * @default "pygrub"
+   */
+  readonly bootloader?: string;
+  /** xl disk specs, e.g. `phy:/dev/vg0/webserv,xvda,w`. */
+  readonly disks: string[];
+  /** One vif per IP address, in order; the first carries the default route. */
+  readonly vifs: RoutedVif[];
+  /**
+   * The router of the guest.
+   * @default - the dom0's uplink address (its main IP)
+   */
+  readonly gateway?: string;
+  /**
+   * How the guest pins interface names to MACs.
+   * @default "iftab"
+   */
+  readonly interfaceNaming?: InterfaceNaming;
+  /**
+   * Source-based policy routing (one table and one `ip rule` per interface),
+   * which keeps replies leaving through the vif they belong to.
+   * @default - true when the guest has more than one vif
+   */
+  readonly policyRouting?: boolean;
+  /**
+   * Let the guest open connections to anywhere through the dom0 (updates, DNS).
+   * @default false
+   */
+  readonly allowEgress?: boolean;
+}
+
+const TYPES = ["pv", "pvh", "hvm"] as const;
+const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
+/** Kernel command lines and root specs: no quotes, backslashes or control characters. */
+const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]*$/;
+const DISK_SPEC = /^[A-Za-z0-9 ._=:,/+@-]+$/;
+
+/**
+ * A guest under a XenHost in routed mode: one vif and MAC per IP address,
+ * with the guest's network, interface naming and ARP settings generated so
+ * that every address answers.
+ */
+export class RoutedDomU extends Construct implements IFileHost {
+  /** Marker used by XenHost without a runtime import cycle. */
+  readonly isRoutedDomU = true;
+
+  readonly hostId: string;
+  /** The dom0 this guest runs on. */
+  readonly dom0: XenHost;
+  /** Xen domain name. */
+  readonly name: string;
+  /** The guest's addresses, in vif order. */
+  readonly addresses: string[];
+  private readonly model: GuestModel;
+  private readonly allowEgress: boolean;
+
+  constructor(scope: XenHost, id: string, props: RoutedDomUProps) {
+    super(scope, id);
+    const site = (prop: string): PropSite => ({ path: this.node.path, prop });
+    if (!XenHost.isXenHost(scope)) {
+      throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a RoutedDomU must be created inside a XenHost (its dom0)");
+    }
+    this.dom0 = scope;
+    this.hostId = id;
+    this.name = parseName(props.name ?? id, site(props.name === undefined ? "name (the construct id)" : "name"));
+
+    const type = props.type ?? "pv";
+    if (!TYPES.includes(type)) throw new XenPropError(site("type"), type, `expected one of ${TYPES.join(", ")}`);
+    const memory = parseInteger(props.memory ?? 512, site("memory"), 32, 4194304, " MiB");
+    const vcpus = parseInteger(props.vcpus ?? 1, site("vcpus"), 1, 512);
+    const naming = props.interfaceNaming ?? "iftab";
+    if (!NAMINGS.includes(naming)) throw new XenPropError(site("interfaceNaming"), naming, `expected one of ${NAMINGS.join(", ")}`);
+
+    const disks = props.disks;
+    if (!Array.isArray(disks)) throw new XenPropError(site("disks"), disks, "expected a list of xl disk specs");
+    disks.forEach((d, i) => {
+      if (typeof d !== "string" || !DISK_SPEC.test(d) || d.split(/[,:/=]/).includes("..")) {
+        throw new XenPropError(site(`disks[${i}]`), d, "expected an xl disk spec such as phy:/dev/vg0/web,xvda,w (letters, digits and ._=:,/+@- only, no '..')");
+      }
+    });
+
+    const vifs = props.vifs;
+    if (!Array.isArray(vifs) || vifs.length === 0) {
+      throw new XenPropError(site("vifs"), vifs, "expected at least one vif ({ mac, address })");
+    }
+    if (vifs.length > XL_MAX_VIFS) {
+      throw new XenPropError(site("vifs"), `${vifs.length} vifs`, `Xen allows at most ${XL_MAX_VIFS} vifs per domain; use several guests, or several addresses per vif`);
+    }
+    const defaultDevice = naming === "iftab" ? "eth" : "enX";
+    const vifModels: VifModel[] = vifs.map((v, index) => {
+      const vs = at(site("vifs"), `[${index}]`);
+      const mac = parseMac(v?.mac, at(vs, ".mac"));
+      if (mac.suspicious) {
+        Annotations.of(this).addWarning(`vifs[${index}].mac ${mac.mac} is neither in Xen's range 00:16:3e nor locally administered: it may clash with real hardware`);
+      }
+      const maxLen = maxVifnameLength(type);
+      const vifname = v?.vifname ?? `${this.name}-${index}`;
+      const vifnameSite = at(vs, v?.vifname === undefined ? ".vifname (default)" : ".vifname");
+      if (typeof vifname === "string" && vifname.length > maxLen) {
+        throw new XenPropError(vifnameSite, vifname, `a vifname has at most ${maxLen} characters for a ${type} guest; set vifs[${index}].vifname or use a shorter guest name`);
+      }
+      return {
+        index,
+        mac: mac.mac,
+        address: parseInterfaceCidr(v?.address, at(vs, ".address")),
+        vifname: parseInterfaceName(vifname, vifnameSite, maxLen),
+        device: parseInterfaceName(v?.device ?? `${defaultDevice}${index}`, at(vs, ".device")),
+        table: 100 + index,
+        rulePriority: 1000 + index,
+      };
+    });
+    this.addresses = vifModels.map((v) => v.address.address);
+    const dupAddress = this.addresses.find((a, i) => this.addresses.indexOf(a) !== i);
+    if (dupAddress) throw new XenPropError(site("vifs"), dupAddress, "each vif needs its own address; this one appears twice");
+    for (const key of ["mac", "vifname", "device"] as const) {
+      const values = vifModels.map((v) => v[key]);
+      const dup = values.find((x, i) => values.indexOf(x) !== i);
+      if (dup) throw new XenPropError(site(`vifs[].${key}`), dup, `each vif needs its own ${key}; this one appears twice`);
+    }
+
+    const gateway = props.gateway === undefined ? scope.uplink.address.address : parseHostIpv4(props.gateway, site("gateway"));
+    this.allowEgress = props.allowEgress ?? false;
+    this.model = {
+      path: this.node.path,
+      name: this.name,
+      type,
+      memory,
+      vcpus,
+      boot: this.boot(props, site),
+      disks: [...disks],
+      vifs: vifModels,
+      gateway,
+      gatewayDevice: scope.uplink.device,
+      interfaceNaming: naming,
+      policyRouting: props.policyRouting ?? vifModels.length > 1,
+    };
+    registerFileHost(this);
+  }
+
+  private boot(props: RoutedDomUProps, site: (p: string) => PropSite): GuestBoot {
+    if (props.kernel === undefined) {
+      for (const k of ["ramdisk", "root", "extra"] as const) {
+        if (props[k] !== undefined) throw new XenPropError(site(k), props[k], "only meaningful with `kernel` (direct boot); remove it or set kernel");
+      }
+      const bootloader = props.bootloader ?? "pygrub";
+      if (!/^[A-Za-z0-9._/-]+$/.test(bootloader)) {
+        throw new XenPropError(site("bootloader"), bootloader, "expected a bootloader name or absolute path, such as pygrub");
+      }
+      return { kind: "bootloader", bootloader };
+    }
+    if (props.bootloader !== undefined) {
+      throw new XenPropError(site("bootloader"), props.bootloader, "cannot be combined with `kernel`; choose direct boot or a bootloader");
+    }
+    const text = (k: "root" | "extra") => {
+      const v = props[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== "string" || !KERNEL_ARGS.test(v)) {
+        throw new XenPropError(site(k), v, "expected kernel arguments of letters, digits, spaces and ._=:,/+@- only");
+      }
+      return v;
+    };
+    return {
+      kind: "kernel",
+      kernel: parseAbsolutePath(props.kernel, site("kernel")),
+      ramdisk: props.ramdisk === undefined ? undefined : parseAbsolutePath(props.ramdisk, site("ramdisk")),
+      root: text("root"),
+      extra: text("extra"),
+    };
+  }
+
+  /** The vif that carries `address`, if this guest owns it. */
+  vifFor(address: string): VifModel | undefined {
+    return this.model.vifs.find((v) => v.address.address === address);
+  }
+
+  /** The validated model the renderers read. */
+  guestModel(): GuestModel {
+    return this.model;
+  }
+
+  /** The web vhosts of this guest, in the order they were defined. */
+  get vhosts(): WebVhost[] {
+    return this.node.children.filter((c): c is WebVhost => (c as { isWebVhost?: boolean }).isWebVhost === true);
+  }
+
+  /** Egress accepts for the dom0 firewall, when allowed. */
+  egress(): { vifname: string; address: string }[] {
+    return this.allowEgress ? this.model.vifs.map((v) => ({ vifname: v.vifname, address: v.address.address })) : [];
+  }
+
+  /** Files the guest receives. */
+  hostFiles(): HostFile[] {
+    const g = this.model;
+    const files: HostFile[] = [
+      ...guestNamingFiles(g),
+      { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
+      { path: "/etc/sysctl.d/60-cdktf-xen.conf", content: renderGuestSysctl(), mode: "0644" },
+    ];
+    if (g.policyRouting) {
+      files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });
+    }
+    const vhosts: VhostModel[] = this.vhosts.map((v) => v.vhostModel());
+    if (vhosts.length) {
+      files.push({ path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" });
+      for (const v of vhosts) {
+        files.push({ path: `/etc/apache2/sites-available/${v.name}.conf`, content: renderApacheSite(v), mode: "0644" });
+      }
+    }
+    return files;
+  }
+}

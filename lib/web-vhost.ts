@@ -1,0 +1,127 @@
+import { Construct } from "constructs";
+import type { VhostModel } from "./model";
+import { PropSite, XenPropError } from "./net/errors";
+import { parseIpv4 } from "./net/ipv4";
+import { parseAbsolutePath, parseHostname, parseName } from "./net/names";
+import { parsePortNumber } from "./net/port";
+import { RoutedDomU } from "./routed-domu";
+
+/** HTTPS on one port of the vhost's address (needs mod_ssl on the guest). */
+export interface WebVhostTls {
+  /**
+   * Port of the TLS vhost.
+   * @default 443
+   */
+  readonly port?: number;
+  /** Certificate (PEM) on the guest, e.g. `/etc/ssl/certs/ssl-cert-snakeoil.pem`. */
+  readonly certificateFile: string;
+  /** Private key (PEM) on the guest. */
+  readonly certificateKeyFile: string;
+}
+
+export interface WebVhostProps {
+  /**
+   * Site name: `/etc/apache2/sites-available/<name>.conf` and the log file names.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /** The address the site answers on; it must be one of its guest's vif addresses. */
+  readonly address: string;
+  /**
+   * Plain HTTP ports.
+   * @default [80]
+   */
+  readonly ports?: number[];
+  /**
+   * HTTPS, in a second `<VirtualHost>` on the same address.
+   * @default - no TLS
+   */
+  readonly tls?: WebVhostTls;
+  /** `ServerName`, a host name such as `a.example.org`. */
+  readonly serverName: string;
+  /**
+   * `ServerAlias` names; `*.example.org` is allowed.
+   * @default []
+   */
+  readonly serverAliases?: string[];
+  /** `DocumentRoot`, an absolute path on the guest. */
+  readonly documentRoot: string;
+  /**
+   * Apache version of the guest: "2.2" also emits `NameVirtualHost` and the 2.2 access syntax.
+   * @default "2.4"
+   */
+  readonly apacheVersion?: "2.2" | "2.4";
+}
+
+/** An Apache name-based vhost on one of its guest's addresses. */
+export class WebVhost extends Construct {
+  /** Marker used by RoutedDomU without a runtime import cycle. */
+  readonly isWebVhost = true;
+  /** The guest serving this site. */
+  readonly guest: RoutedDomU;
+  /** The address the site answers on. */
+  readonly address: string;
+  private readonly model: VhostModel;
+
+  constructor(scope: RoutedDomU, id: string, props: WebVhostProps) {
+    super(scope, id);
+    const site = (prop: string): PropSite => ({ path: this.node.path, prop });
+    if (!(scope instanceof RoutedDomU)) {
+      throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a WebVhost must be created inside the RoutedDomU that serves it");
+    }
+    this.guest = scope;
+    const name = parseName(props.name ?? id, site(props.name === undefined ? "name (the construct id)" : "name"), 64);
+    const other = scope.vhosts.find((v) => v !== this && v.model?.name === name);
+    if (other) throw new XenPropError(site("name"), name, `${other.node.path} already uses this site name on the same guest`);
+
+    const address = parseIpv4(props.address, site("address"));
+    if (!scope.vifFor(address)) {
+      throw new XenPropError(site("address"), props.address, `not an address of guest ${scope.name}; expected one of ${scope.addresses.join(", ")}`);
+    }
+    this.address = address;
+
+    const ports = props.ports ?? [80];
+    if (!Array.isArray(ports) || ports.length === 0) {
+      throw new XenPropError(site("ports"), ports, "expected at least one HTTP port, such as [80]");
+    }
+    const httpPorts = [...new Set(ports.map((p, i) => parsePortNumber(p, site(`ports[${i}]`))))].sort((a, b) => a - b);
+    let tls: VhostModel["tls"];
+    if (props.tls) {
+      const port = parsePortNumber(props.tls.port ?? 443, site("tls.port"));
+      if (httpPorts.includes(port)) throw new XenPropError(site("tls.port"), port, "already an HTTP port of this vhost; one port speaks one protocol");
+      tls = {
+        port,
+        certificateFile: parseAbsolutePath(props.tls.certificateFile, site("tls.certificateFile")),
+        certificateKeyFile: parseAbsolutePath(props.tls.certificateKeyFile, site("tls.certificateKeyFile")),
+      };
+    }
+    const aliases = props.serverAliases ?? [];
+    const apacheVersion = props.apacheVersion ?? "2.4";
+    if (apacheVersion !== "2.4" && apacheVersion !== "2.2") {
+      throw new XenPropError(site("apacheVersion"), apacheVersion, 'expected "2.4" or "2.2"');
+    }
+    const mixed = scope.vhosts.find((v) => v !== this && v.model && v.model.apacheVersion !== apacheVersion);
+    if (mixed) throw new XenPropError(site("apacheVersion"), apacheVersion, `${mixed.node.path} on the same guest says ${mixed.model.apacheVersion}; a guest runs one Apache`);
+    this.model = {
+      path: this.node.path,
+      name,
+      address,
+      httpPorts,
+      tls,
+      serverName: parseHostname(props.serverName, site("serverName")),
+      serverAliases: aliases.map((a, i) => parseHostname(a, site(`serverAliases[${i}]`), true)),
+      documentRoot: parseAbsolutePath(props.documentRoot, site("documentRoot")),
+      apacheVersion,
+    };
+  }
+
+  /** Every port the site answers on (HTTP and HTTPS). */
+  get ports(): number[] {
+    return [...this.model.httpPorts, ...(this.model.tls ? [this.model.tls.port] : [])];
+  }
+
+  /** The validated model the renderers read. */
+  vhostModel(): VhostModel {
+    return this.model;
+  }
+}

@@ -1,0 +1,188 @@
+import { Annotations, Token } from "cdktf";
+import { Construct } from "constructs";
+import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
+import { at, PropSite, XenPropError } from "./net/errors";
+import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
+import { parseInteger, parseInterfaceName } from "./net/names";
+import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
+import { renderFirewallScript, renderIptablesRules } from "./render/iptables";
+import { renderXlCfg } from "./render/xl-cfg";
+import { IFileHost, registerAppCheck, registerFileHost } from "./stack-support";
+import { checkFleet, FLEET_CHECK } from "./fleet-check";
+import { aggregateAccepts } from "./firewall-aggregate";
+import type { RoutedDomU } from "./routed-domu";
+import type { ForwardRule } from "./forward-rule";
+
+/** How Terraform reaches the dom0 over SSH. */
+export interface XenHostSsh {
+  /** Address or DNS name of the dom0's sshd. */
+  readonly host: string;
+  /**
+   * Login user.
+   * @default "root"
+   */
+  readonly user?: string;
+  /**
+   * sshd port; the firewall keeps it open to `firewall.managementCidrs`.
+   * @default 22
+   */
+  readonly port?: number;
+  /**
+   * Private key, as a reference to a sensitive `TerraformVariable`
+   * (`keyVar.value`); never a literal key.
+   * @default - the SSH agent is used
+   */
+  readonly privateKey?: string;
+  /**
+   * The dom0's public host key (`ssh-ed25519 AAAA...`), pinned for the connection.
+   * @default - not pinned
+   */
+  readonly hostKey?: string;
+}
+
+/** The dom0 interface that carries its main IP: vif-route's `netdev`, xl's `gatewaydev`. */
+export interface XenHostUplink {
+  /**
+   * Interface name in the dom0.
+   * @default "eth0"
+   */
+  readonly device?: string;
+  /** The dom0's main IP with its prefix, e.g. `192.0.2.1/24`; guests route through it. */
+  readonly address: string;
+}
+
+/** Defaults of the dom0's forwarding firewall. */
+export interface XenHostFirewall {
+  /**
+   * Policy of the FORWARD chain: traffic no ForwardRule accepts meets it.
+   * @default "DROP"
+   */
+  readonly defaultForwardPolicy?: "DROP" | "ACCEPT";
+  /**
+   * Policy of the INPUT chain (traffic to the dom0 itself).
+   * @default "DROP"
+   */
+  readonly defaultInputPolicy?: "DROP" | "ACCEPT";
+  /**
+   * Networks allowed to reach the dom0's sshd.
+   * @default ["0.0.0.0/0"] (with a warning: set it to your management network)
+   */
+  readonly managementCidrs?: string[];
+}
+
+export interface XenHostProps {
+  /** SSH access for the deploy. */
+  readonly ssh: XenHostSsh;
+  /** The uplink carrying the dom0's main IP. */
+  readonly uplink: XenHostUplink;
+  /**
+   * Firewall defaults.
+   * @default - FORWARD and INPUT policy DROP, SSH open to any address
+   */
+  readonly firewall?: XenHostFirewall;
+}
+
+function policy(value: unknown, site: PropSite): "DROP" | "ACCEPT" {
+  if (value !== "DROP" && value !== "ACCEPT") throw new XenPropError(site, value, 'expected "DROP" or "ACCEPT"');
+  return value;
+}
+
+/**
+ * A Xen dom0 in routed mode: it forwards packets between its uplink and its
+ * guests' vifs, through a firewall built from every ForwardRule under it.
+ */
+export class XenHost extends Construct implements IFileHost {
+  /** Returns true when `x` is a XenHost. */
+  static isXenHost(x: unknown): x is XenHost {
+    return x instanceof XenHost;
+  }
+
+  /** Path of the ruleset on the dom0 (loaded at boot by netfilter-persistent). */
+  static readonly RULES_PATH = "/etc/iptables/rules.v4";
+  /** Path of the script that loads the ruleset in one transaction. */
+  static readonly FIREWALL_SCRIPT_PATH = "/usr/local/sbin/cdktf-xen-firewall";
+
+  readonly hostId: string;
+  readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
+  readonly uplink: HostUplinkModel;
+  private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
+
+  constructor(scope: Construct, id: string, props: XenHostProps) {
+    super(scope, id);
+    this.hostId = id;
+    const site = (prop: string): PropSite => ({ path: this.node.path, prop });
+
+    if (typeof props.ssh?.host !== "string" || !/^[A-Za-z0-9.-]+$/.test(props.ssh.host) && !isToken(props.ssh.host)) {
+      throw new XenPropError(site("ssh.host"), props.ssh?.host, "expected an IPv4 address or DNS name of the dom0");
+    }
+    const user = props.ssh.user ?? "root";
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {
+      throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
+    }
+    const port = parseInteger(props.ssh.port ?? 22, site("ssh.port"), 1, 65535);
+    if (props.ssh.privateKey !== undefined && !isToken(props.ssh.privateKey)) {
+      throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), never the key itself: it would be written into cdk.tf.json");
+    }
+    this.ssh = { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey: props.ssh.hostKey };
+
+    const device = parseInterfaceName(props.uplink?.device ?? "eth0", site("uplink.device"));
+    const address = parseInterfaceCidr(props.uplink?.address, site("uplink.address"));
+    if (address.prefix === 32) {
+      Annotations.of(this).addWarning(`uplink.address ${address.address}/32: guests in routed mode usually share the uplink's subnet; check that this is intended`);
+    }
+    this.uplink = { device, address };
+
+    const fw = props.firewall ?? {};
+    const cidrs = fw.managementCidrs ?? ["0.0.0.0/0"];
+    if (!Array.isArray(cidrs) || cidrs.length === 0) {
+      throw new XenPropError(site("firewall.managementCidrs"), cidrs, "expected at least one network allowed to reach sshd, or leave it unset for 0.0.0.0/0");
+    }
+    if (fw.managementCidrs === undefined) {
+      Annotations.of(this).addWarning("firewall.managementCidrs is not set: the dom0's sshd is reachable from any address");
+    }
+    this.firewall = {
+      path: this.node.path,
+      forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
+      inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
+      managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],
+      sshPort: port,
+    };
+    registerFileHost(this);
+    registerAppCheck(this, FLEET_CHECK, checkFleet);
+  }
+
+  /** The guests under this dom0, in the order they were defined. */
+  get guests(): RoutedDomU[] {
+    return this.node.children.filter((c): c is RoutedDomU => (c as { isRoutedDomU?: boolean }).isRoutedDomU === true);
+  }
+
+  /** The forwarding rules under this dom0. */
+  get forwardRules(): ForwardRule[] {
+    return this.node.children.filter((c): c is ForwardRule => (c as { isForwardRule?: boolean }).isForwardRule === true);
+  }
+
+  /** The aggregated firewall: every ForwardRule and guest egress under this dom0. */
+  firewallModel(): FirewallModel {
+    return {
+      ...this.firewall,
+      accepts: aggregateAccepts(this.forwardRules.flatMap((r) => r.accepts())),
+      egress: this.guests.flatMap((g) => g.egress()),
+    };
+  }
+
+  /** Files the dom0 receives, one per concern (see the README's table). */
+  hostFiles(): HostFile[] {
+    return [
+      ...this.guests.map((g) => ({ path: `/etc/xen/${g.name}.cfg`, content: renderXlCfg(g.guestModel()), mode: "0644" })),
+      { path: "/etc/sysctl.d/60-cdktf-xen.conf", content: renderDom0Sysctl(this.uplink), mode: "0644" },
+      { path: "/etc/xen/scripts/vif-post.d/cdktf-xen.hook", content: renderVifHook(), mode: "0755" },
+      { path: XenHost.RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
+      { path: XenHost.FIREWALL_SCRIPT_PATH, content: renderFirewallScript(XenHost.RULES_PATH), mode: "0755" },
+    ];
+  }
+}
+
+
+function isToken(value: string): boolean {
+  return Token.isUnresolved(value);
+}
