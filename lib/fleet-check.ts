@@ -6,6 +6,7 @@ export const FLEET_CHECK = Symbol.for("cdktf-xen.fleet-check");
 
 interface Owner {
   readonly path: string;
+  readonly prop: string;
   readonly stack: TerraformStack;
 }
 
@@ -18,11 +19,11 @@ interface Owner {
 export function checkFleet(stack: TerraformStack): string[] {
   const dom0s = stack.node.root.node.findAll().filter(XenHost.isXenHost);
   const errors: string[] = [];
-  const claim = (table: Map<string, Owner>, key: string, owner: Owner, what: string) => {
+  const claim = (table: Map<string, Owner>, key: string, owner: Owner, scope: string) => {
     const prev = table.get(key);
     if (!prev) table.set(key, owner);
     else if (owner.stack === stack || prev.stack === stack) {
-      errors.push(`${owner.path}: ${what} ${JSON.stringify(key)} is already used by ${prev.path}; ${what.split(" ")[0]}s must be unique`);
+      errors.push(`${owner.path}: ${owner.prop} ${JSON.stringify(key)} is invalid: already used by ${prev.path} ${prev.prop}; it must be unique ${scope}`);
     }
   };
   const addresses = new Map<string, Owner>();
@@ -30,18 +31,21 @@ export function checkFleet(stack: TerraformStack): string[] {
   const hostIds = new Map<string, Owner>();
   for (const dom0 of dom0s) {
     const own = TerraformStack.of(dom0);
-    claim(addresses, dom0.uplink.address.address, { path: `${dom0.node.path} uplink.address`, stack: own }, "address");
-    if (own === stack) claim(hostIds, dom0.hostId, { path: dom0.node.path, stack: own }, "host id");
+    const inApp = "in the app";
+    const perDom0 = `on ${dom0.node.path}`;
+    const perStack = "in the stack (it names the host's preview directory)";
+    claim(addresses, dom0.uplink.address.address, { path: dom0.node.path, prop: "uplink.address", stack: own }, inApp);
+    if (own === stack) claim(hostIds, dom0.hostId, { path: dom0.node.path, prop: "id", stack: own }, perStack);
     const names = new Map<string, Owner>();
     const vifnames = new Map<string, Owner>();
     for (const guest of dom0.guests) {
-      claim(names, guest.name, { path: guest.node.path, stack: own }, "guest name");
-      if (own === stack) claim(hostIds, guest.hostId, { path: guest.node.path, stack: own }, "host id");
+      claim(names, guest.name, { path: guest.node.path, prop: "name", stack: own }, perDom0);
+      if (own === stack) claim(hostIds, guest.hostId, { path: guest.node.path, prop: "id", stack: own }, perStack);
       for (const vif of guest.guestModel().vifs) {
-        const owner = { path: `${guest.node.path} vifs[${vif.index}]`, stack: own };
-        claim(addresses, vif.address.address, owner, "address");
-        claim(macs, vif.mac, owner, "mac");
-        claim(vifnames, vif.vifname, owner, "vifname");
+        const owner = (prop: string) => ({ path: guest.node.path, prop: `vifs[${vif.index}].${prop}`, stack: own });
+        claim(addresses, vif.address.address, owner("address"), inApp);
+        claim(macs, vif.mac, owner("mac"), inApp);
+        claim(vifnames, vif.vifname, owner("vifname"), perDom0);
       }
     }
   }

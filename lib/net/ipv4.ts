@@ -25,8 +25,11 @@ export function parseIpv4(value: unknown, site: PropSite): string {
 /** Parses an address usable by a host: not unspecified, loopback, multicast or broadcast. */
 export function parseHostIpv4(value: unknown, site: PropSite): string {
   const address = parseIpv4(value, site);
-  const range = ipaddr.IPv4.parse(address).range();
-  if (["unspecified", "loopback", "multicast", "broadcast", "reserved"].includes(range)) {
+  const parsed = ipaddr.IPv4.parse(address);
+  // ipaddr.js files the documentation ranges (RFC 5737) under "reserved" too;
+  // of that group only class E (240.0.0.0/4) cannot be a host's address.
+  const range = parsed.match(ipaddr.IPv4.parseCIDR("240.0.0.0/4")) ? "class E" : parsed.range();
+  if (["unspecified", "loopback", "multicast", "broadcast", "class E"].includes(range)) {
     throw new XenPropError(site, value, `${range} addresses cannot be assigned to a host; expected a unicast address`);
   }
   return address;

@@ -60,7 +60,8 @@ export function compareAccepts(a: ForwardAcceptModel, b: ForwardAcceptModel): nu
 
 /**
  * The dom0's filter table in iptables-restore format, loaded in one
- * transaction. Conntrack first; then per guest address one ACCEPT bound to the
+ * transaction, in the canonical form iptables-save prints (so a saved live
+ * ruleset diffs cleanly against it). Conntrack first; then per guest address one ACCEPT bound to the
  * guest's vif (`-o`) and address (`-d`); everything else meets the policy.
  */
 export function renderIptablesRules(fw: FirewallModel): string {
@@ -70,13 +71,13 @@ export function renderIptablesRules(fw: FirewallModel): string {
     `:FORWARD ${fw.forwardPolicy} [0:0]`,
     ":OUTPUT ACCEPT [0:0]",
     "-A INPUT -i lo -j ACCEPT",
-    "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     "-A INPUT -m conntrack --ctstate INVALID -j DROP",
     "-A INPUT -p icmp -j ACCEPT",
     ...fw.managementCidrs.map(
       (c) => `-A INPUT${c === "0.0.0.0/0" ? "" : ` -s ${c}`} -p tcp -m tcp --dport ${fw.sshPort} -j ACCEPT`,
     ),
-    "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     "-A FORWARD -m conntrack --ctstate INVALID -j DROP",
     ...[...fw.accepts].sort(compareAccepts).flatMap(acceptRules),
     ...fw.egress.map((e) => `-A FORWARD -s ${e.address}/32 -i ${e.vifname} -j ACCEPT`),
@@ -96,8 +97,10 @@ export function renderFirewallScript(rulesPath: string): string {
     "# Usage: cdktf-xen-firewall [RULES]   (default: the deployed ruleset)",
     "set -eu",
     `rules="\${1:-${rulesPath}}"`,
-    'iptables-restore --test "$rules"',
-    'iptables-restore --wait "$rules"',
+    // Rules come on stdin: --wait takes an optional argument and would
+    // swallow a file name given after it.
+    'iptables-restore --test < "$rules"',
+    'iptables-restore --wait 10 < "$rules"',
     "",
   ].join("\n");
 }

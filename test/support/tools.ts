@@ -1,0 +1,88 @@
+/**
+ * Gating for tests that run real programs (ifup, iptables-restore, apache2ctl,
+ * Xen's parser) or need root and network namespaces. With CI or LAB=1 set, a
+ * missing prerequisite fails the run; otherwise the suite is skipped with one
+ * visible line saying why.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const STRICT = Boolean(process.env.CI) || process.env.LAB === "1";
+
+function hasCommand(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v "$1"`, "sh", cmd], { stdio: "ignore", env: withSbin() }).status === 0;
+}
+
+/** The environment with the sbin directories on PATH (ifup, iptables live there). */
+export function withSbin(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const p = process.env.PATH ?? "";
+  return { ...process.env, PATH: `${p}:/usr/local/sbin:/usr/sbin:/sbin`, ...extra };
+}
+
+/** What is missing among `needs`: command names, absolute file paths, or "root". */
+export function missing(needs: readonly string[]): string[] {
+  return needs.filter((n) => {
+    if (n === "root") return process.getuid?.() !== 0;
+    if (n.startsWith("/")) return !fs.existsSync(n);
+    return !hasCommand(n);
+  });
+}
+
+/** `describe` when every prerequisite is there; otherwise fail (CI) or skip with one line. */
+export function describeWith(needs: readonly string[], title: string, fn: () => void): void {
+  const gone = missing(needs);
+  if (gone.length === 0) {
+    describe(title, fn);
+    return;
+  }
+  const why = `${title}: needs ${gone.join(", ")} (install the packages in .ci/run)`;
+  if (STRICT) {
+    describe(title, () => {
+      it("has its prerequisites", () => {
+        throw new Error(`missing prerequisites: ${why}`);
+      });
+    });
+    return;
+  }
+  process.stderr.write(`SKIPPED ${why}\n`);
+  describe.skip(title, fn);
+}
+
+/** Runs a command, returning status and output; never throws on a non-zero exit. */
+export function run(cmd: string, args: readonly string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const r = spawnSync(cmd, args, { input: opts.input, env: withSbin(opts.env), cwd: opts.cwd, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
+}
+
+/** Runs a command and returns stdout, throwing with its stderr on failure. */
+export function sh(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  return execFileSync(cmd, args, { input: opts.input, env: withSbin(opts.env), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix = "cdktf-xen-"): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+let counter = 0;
+/** A network namespace name unique to this run (pid and a counter), at most 15 characters. */
+export function uniqueName(tag: string): string {
+  counter += 1;
+  return `cx${process.pid % 100000}${tag}${counter}`.slice(0, 15);
+}
+
+/** Creates a network namespace; the returned function deletes it. */
+export function netns(tag: string): { name: string; exec: (cmd: string, args: readonly string[], input?: string) => ReturnType<typeof run>; remove: () => void } {
+  const name = uniqueName(tag);
+  sh("ip", ["netns", "add", name]);
+  return {
+    name,
+    exec: (cmd, args, input) => run("ip", ["netns", "exec", name, cmd, ...args], { input }),
+    remove: () => {
+      run("ip", ["netns", "del", name]);
+    },
+  };
+}
