@@ -10,6 +10,7 @@ import { guestNamingFiles } from "./render/guest-naming";
 import { renderInterfaces, renderRtTables } from "./render/interfaces";
 import { renderGuestSysctl } from "./render/sysctl";
 import { maxVifnameLength, XL_MAX_VIFS } from "./render/xl-cfg";
+import { SYSCTL_PATH } from "./paths";
 import { IFileHost, registerFileHost } from "./stack-support";
 import { XenHost } from "./xen-host";
 import type { WebVhost } from "./web-vhost";
@@ -261,7 +262,7 @@ export class RoutedDomU extends Construct implements IFileHost {
     const files: HostFile[] = [
       ...guestNamingFiles(g),
       { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
-      { path: "/etc/sysctl.d/60-cdktf-xen.conf", content: renderGuestSysctl(), mode: "0644" },
+      { path: SYSCTL_PATH, content: renderGuestSysctl(), mode: "0644" },
     ];
     if (g.policyRouting) {
       files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });

@@ -10,6 +10,7 @@ import { renderXlCfg } from "./render/xl-cfg";
 import { IFileHost, registerAppCheck, registerFileHost } from "./stack-support";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
+import { FIREWALL_SCRIPT_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
 
@@ -97,11 +98,6 @@ export class XenHost extends Construct implements IFileHost {
     return x instanceof XenHost;
   }
 
-  /** Path of the ruleset on the dom0 (loaded at boot by netfilter-persistent). */
-  static readonly RULES_PATH = "/etc/iptables/rules.v4";
-  /** Path of the script that loads the ruleset in one transaction. */
-  static readonly FIREWALL_SCRIPT_PATH = "/usr/local/sbin/cdktf-xen-firewall";
-
   readonly hostId: string;
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
   readonly uplink: HostUplinkModel;
@@ -174,10 +170,10 @@ export class XenHost extends Construct implements IFileHost {
   hostFiles(): HostFile[] {
     return [
       ...this.guests.map((g) => ({ path: `/etc/xen/${g.name}.cfg`, content: renderXlCfg(g.guestModel()), mode: "0644" })),
-      { path: "/etc/sysctl.d/60-cdktf-xen.conf", content: renderDom0Sysctl(this.uplink), mode: "0644" },
-      { path: "/etc/xen/scripts/vif-post.d/cdktf-xen.hook", content: renderVifHook(), mode: "0755" },
-      { path: XenHost.RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
-      { path: XenHost.FIREWALL_SCRIPT_PATH, content: renderFirewallScript(XenHost.RULES_PATH), mode: "0755" },
+      { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
+      { path: VIF_HOOK_PATH, content: renderVifHook(), mode: "0755" },
+      { path: RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
+      { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(RULES_PATH, STATE_DIR), mode: "0755" },
     ];
   }
 }

@@ -3,24 +3,30 @@ import { cidrContains } from "../net/ipv4";
 import { generatedHeader } from "./header";
 
 /**
- * Source policy routing of one interface, as ifupdown hook commands: its own
- * table holds the subnet and the default route through this interface, and
- * `ip rule from <address>` sends every reply from the address through it.
- * Rules are keyed by a fixed priority, removed before they are added (ip rule
- * add is not idempotent) and removed again on `pre-down`.
+ * Source policy routing of one interface: its own table holds the subnet and
+ * the default route through this interface, and `ip rule from <address>` sends
+ * every reply from the address through it. Rules are keyed by a fixed
+ * priority and removed before they are added (ip rule add is not idempotent),
+ * so `up` is safe to run any number of times; `down` undoes it.
  */
-function policyRouting(vif: VifModel, gateway: string): string[] {
+export function policyRoutingCommands(vif: VifModel, gateway: string): { up: string[]; down: string[] } {
   const { device, table, rulePriority: prio } = vif;
   const { address, network } = vif.address;
   const deleteRule = `while ip rule del priority ${prio} 2>/dev/null; do :; done`;
-  return [
-    `post-up ip route replace ${network} dev ${device} src ${address} table ${table}`,
-    `post-up ip route replace default via ${gateway} dev ${device} onlink table ${table}`,
-    `post-up ${deleteRule}`,
-    `post-up ip rule add from ${address} lookup ${table} priority ${prio}`,
-    `pre-down ${deleteRule}`,
-    `pre-down ip route flush table ${table} 2>/dev/null || true`,
-  ];
+  return {
+    up: [
+      `ip route replace ${network} dev ${device} src ${address} table ${table}`,
+      `ip route replace default via ${gateway} dev ${device} onlink table ${table}`,
+      deleteRule,
+      `ip rule add from ${address} lookup ${table} priority ${prio}`,
+    ],
+    down: [deleteRule, `ip route flush table ${table} 2>/dev/null || true`],
+  };
+}
+
+function policyRouting(vif: VifModel, gateway: string): string[] {
+  const { up, down } = policyRoutingCommands(vif, gateway);
+  return [...up.map((c) => `post-up ${c}`), ...down.map((c) => `pre-down ${c}`)];
 }
 
 /** `/etc/network/interfaces` for ifupdown: static addresses, one default gateway, policy routing. */

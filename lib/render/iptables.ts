@@ -87,20 +87,61 @@ export function renderIptablesRules(fw: FirewallModel): string {
 }
 
 /**
- * `/usr/local/sbin/cdktf-xen-firewall`: tests the ruleset, then loads it in
- * one iptables-restore transaction (the whole table or nothing).
+ * `/usr/local/sbin/cdktf-xen-firewall`: tests a ruleset, then loads it in one
+ * iptables-restore transaction (the whole table or nothing).
+ *
+ * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset,
+ * loads the deployed one and starts a detached watchdog that puts the saved
+ * ruleset (and the previous file) back after SECONDS, unless `confirm` runs
+ * first, from a fresh SSH connection that proves management access survived.
+ * The decision is taken once, by whoever creates `firewall.decided` first.
  */
-export function renderFirewallScript(rulesPath: string): string {
+export function renderFirewallScript(rulesPath: string, stateDir: string): string {
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
-    "# Usage: cdktf-xen-firewall [RULES]   (default: the deployed ruleset)",
+    "# Usage: cdktf-xen-firewall [load [RULES]]   test, then load RULES (default: the deployed ruleset)",
+    "#        cdktf-xen-firewall try SECONDS      load the deployed ruleset; restore the previous one",
+    "#                                            after SECONDS unless confirmed",
+    "#        cdktf-xen-firewall confirm          keep what the last try loaded",
     "set -eu",
-    `rules="\${1:-${rulesPath}}"`,
-    // Rules come on stdin: --wait takes an optional argument and would
-    // swallow a file name given after it.
-    'iptables-restore --test < "$rules"',
-    'iptables-restore --wait 10 < "$rules"',
+    `rules=${rulesPath}`,
+    `state=${stateDir}`,
+    "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
+    'load() { iptables-restore --test < "$1" && iptables-restore --wait 10 < "$1"; }',
+    'case "${1:-load}" in',
+    "  load)",
+    '    load "${2:-$rules}"',
+    "    ;;",
+    "  try)",
+    '    seconds=${2:?seconds}',
+    '    mkdir -p "$state"',
+    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-file"',
+    '    iptables-save > "$state/firewall.previous"',
+    '    if [ -e "$rules.cdktf-xen.bak" ]; then cp -p "$rules.cdktf-xen.bak" "$state/firewall.previous-file"; fi',
+    '    load "$rules"',
+    "    # shellcheck disable=SC2016 # expanded by the watchdog's own shell",
+    "    nohup setsid sh -c '",
+    '      sleep "$1"',
+    '      if mkdir "$2/firewall.decided" 2>/dev/null; then',
+    '        iptables-restore --wait 10 < "$2/firewall.previous"',
+    '        if [ -e "$2/firewall.previous-file" ]; then cp -p "$2/firewall.previous-file" "$3"; else rm -f "$3"; fi',
+    '        echo "rolled back: no confirmation within $1 s" > "$2/firewall.decided/rolled-back"',
+    "      fi",
+    `    ' cdktf-xen-firewall-watchdog "$seconds" "$state" "$rules" >/dev/null 2>&1 </dev/null &`,
+    "    ;;",
+    "  confirm)",
+    '    if ! mkdir "$state/firewall.decided" 2>/dev/null; then',
+    '      echo "cdktf-xen-firewall: too late, the previous ruleset is back: $(cat "$state/firewall.decided/rolled-back" 2>/dev/null || echo already decided)" >&2',
+    "      exit 1",
+    "    fi",
+    '    echo confirmed > "$state/firewall.decided/confirmed"',
+    "    ;;",
+    "  *)",
+    '    echo "usage: cdktf-xen-firewall [load [RULES] | try SECONDS | confirm]" >&2',
+    "    exit 2",
+    "    ;;",
+    "esac",
     "",
   ].join("\n");
 }

@@ -180,7 +180,7 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
       const file = path.join(tmp.dir, "rules.v4");
       fs.writeFileSync(script, fileOf(seed.dom0, "/usr/local/sbin/cdktf-xen-firewall"), { mode: 0o755 });
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT"));
-      const r = ns.exec(script, [file]);
+      const r = ns.exec(script, ["load", file]);
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(ns.exec("iptables", ["-S", "FORWARD"]).stdout.split("\n")[0]).toBe("-P FORWARD ACCEPT");
     } finally {

@@ -1,0 +1,104 @@
+import type { HostFile } from "../model";
+import { STATE_DIR } from "../paths";
+
+/**
+ * One deploy step: the files of one (host, concern), how to check them before
+ * they replace anything, and how to make them take effect.
+ *
+ * Shell snippets run in their own `sh -eu` (so `set -e` really holds inside
+ * them) with the staged copies of the files in `$NEW1`, `$NEW2`, ... in the
+ * order of `files`. Snippets are written by this library only: they never
+ * contain user text that was not first checked against a strict pattern.
+ */
+export interface StepModel {
+  /** Host name for messages, e.g. `dom0` (a construct id checked against [A-Za-z0-9_-]). */
+  readonly host: string;
+  /** Concern, e.g. `firewall`. */
+  readonly concern: string;
+  readonly files: readonly HostFile[];
+  /** Checks the staged files with the program that reads them; exits non-zero to refuse. */
+  readonly validate: string;
+  /** Makes the installed files take effect; a failure restores the previous files and runs this again. */
+  readonly activate: string;
+}
+
+
+const SAFE_WORD = /^[A-Za-z0-9_.-]+$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._+@%=/-]+$/;
+
+function base64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+function heredoc(tag: string, body: string): string {
+  if (body.split("\n").includes(tag)) throw new Error(`step snippet contains its own terminator ${tag}`);
+  return `<<'${tag}'\n${body.trimEnd()}\n${tag}`;
+}
+
+/**
+ * The remote-exec script of a step: stage every file next to its target,
+ * validate, keep a backup, rename into place (atomic per file), activate; on
+ * a failed activation put every previous file back, activate again, and exit
+ * non-zero naming host, step and reason. Running it twice leaves the same state.
+ */
+export function renderStepScript(step: StepModel): string {
+  for (const word of [step.host, step.concern]) {
+    if (!SAFE_WORD.test(word)) throw new Error(`step name ${JSON.stringify(word)} cannot be written into a script`);
+  }
+  for (const f of step.files) {
+    if (!SAFE_PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`step path ${JSON.stringify(f.path)} cannot be written into a script`);
+    if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`step mode ${JSON.stringify(f.mode)} is not an octal mode`);
+  }
+  const n = step.files.length;
+  const idx = step.files.map((_, i) => i + 1);
+  const out: string[] = [
+    "#!/bin/sh",
+    `# cdktf-xen deploy step ${step.host}/${step.concern}: generated, runs as root on the host.`,
+    "set -eu",
+    "umask 022",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "export PATH",
+    `step='${step.host}/${step.concern}'`,
+    'fail() { echo "cdktf-xen: $step: $*" >&2; exit 1; }',
+    "tmps=''",
+    'trap \'for t in $tmps; do rm -f "$t"; done\' EXIT',
+    `mkdir -p ${STATE_DIR}`,
+    "stage() {",
+    '  mkdir -p "$(dirname "$1")"',
+    '  t=$(mktemp "$(dirname "$1")/.cdktf-xen.XXXXXX") || fail "cannot create a file next to $1"',
+    '  tmps="$tmps $t"',
+    '  printf \'%s\' "$3" | base64 -d > "$t" || fail "cannot write $1"',
+    '  chmod "$2" "$t"',
+    "}",
+  ];
+  step.files.forEach((f, i) => {
+    out.push(`stage ${f.path} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
+  });
+  if (n) out.push(`export ${idx.map((i) => `NEW${i}`).join(" ")}`);
+  out.push(
+    "# Validate the staged files; nothing live has changed yet.",
+    `sh -eu ${heredoc("CDKTF_XEN_VALIDATE", step.validate || ":")} || fail "validation failed; the previous files are untouched"`,
+    "# Install: keep a backup, then rename into place.",
+  );
+  step.files.forEach((f, i) => {
+    const k = i + 1;
+    out.push(
+      `if [ -e ${f.path} ]; then cp -p ${f.path} ${f.path}.cdktf-xen.bak; HAD${k}=1; else HAD${k}=0; fi`,
+      `mv -f "$NEW${k}" ${f.path}`,
+    );
+  });
+  const restore = step.files.map((f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then mv -f ${f.path}.cdktf-xen.bak ${f.path}; else rm -f ${f.path}; fi`);
+  out.push(
+    "activate() {",
+    `  sh -eu ${heredoc("CDKTF_XEN_ACTIVATE", step.activate || ":")}`,
+    "}",
+    "if ! activate; then",
+    ...restore,
+    '  activate >&2 || echo "cdktf-xen: $step: re-activating the previous files failed too" >&2',
+    '  fail "activation failed; the previous files are back"',
+    "fi",
+    `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
+    "",
+  );
+  return out.join("\n");
+}

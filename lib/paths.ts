@@ -1,0 +1,12 @@
+/** Paths on the hosts that more than one module needs. */
+
+/** The dom0's ruleset, loaded at boot by netfilter-persistent. */
+export const RULES_PATH = "/etc/iptables/rules.v4";
+/** The script that loads the ruleset in one transaction, with a dead-man switch. */
+export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/cdktf-xen-firewall";
+/** Where deploy steps keep state on every host (inventories, the firewall watchdog). */
+export const STATE_DIR = "/var/lib/cdktf-xen";
+/** sysctl.d file of both dom0 and guests. */
+export const SYSCTL_PATH = "/etc/sysctl.d/60-cdktf-xen.conf";
+/** The vif hook that vif-route sources. */
+export const VIF_HOOK_PATH = "/etc/xen/scripts/vif-post.d/cdktf-xen.hook";
