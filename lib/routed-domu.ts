@@ -4,14 +4,18 @@ import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifM
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
-import { parseAbsolutePath, parseInteger, parseInterfaceName, parseName } from "./net/names";
-import { renderApachePorts, renderApacheSite } from "./render/apache";
+import { parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
+import { renderApachePorts } from "./render/apache";
 import { guestNamingFiles } from "./render/guest-naming";
 import { renderInterfaces, renderRtTables } from "./render/interfaces";
 import { renderGuestSysctl } from "./render/sysctl";
-import { maxVifnameLength, XL_MAX_VIFS } from "./render/xl-cfg";
+import { maxVifnameLength, renderXlCfg, XL_MAX_VIFS } from "./render/xl-cfg";
 import { SYSCTL_PATH } from "./paths";
 import { IFileHost, registerFileHost } from "./stack-support";
+import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
+import { addDependency, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
+import type { StepModel } from "./deploy/step";
+import { TerraformResource } from "cdktf";
 import { XenHost } from "./xen-host";
 import type { WebVhost } from "./web-vhost";
 
@@ -31,6 +35,40 @@ export interface RoutedVif {
    * @default "eth<index>" for iftab, "enX<index>" for udev and systemd-link naming
    */
   readonly device?: string;
+}
+
+/** How the deploy reaches the guest over SSH. */
+export interface RoutedDomUSsh {
+  /**
+   * Address of the guest's sshd.
+   * @default - the guest's first address
+   */
+  readonly host?: string;
+  /**
+   * Login user.
+   * @default "root"
+   */
+  readonly user?: string;
+  /**
+   * sshd port.
+   * @default 22
+   */
+  readonly port?: number;
+  /**
+   * Private key, as a reference to a sensitive `TerraformVariable`.
+   * @default - the dom0's key (or the SSH agent)
+   */
+  readonly privateKey?: string;
+  /**
+   * The guest's public host key, pinned for the connection.
+   * @default - not pinned
+   */
+  readonly hostKey?: string;
+  /**
+   * Reach the guest through its dom0 as SSH bastion.
+   * @default true
+   */
+  readonly viaDom0?: boolean;
 }
 
 export interface RoutedDomUProps {
@@ -95,6 +133,11 @@ export interface RoutedDomUProps {
    * @default false
    */
   readonly allowEgress?: boolean;
+  /**
+   * SSH access for the deploy.
+   * @default - root on the first address, through the dom0, with the dom0's key
+   */
+  readonly ssh?: RoutedDomUSsh;
 }
 
 const TYPES = ["pv", "pvh", "hvm"] as const;
@@ -129,7 +172,7 @@ export class RoutedDomU extends Construct implements IFileHost {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a RoutedDomU must be created inside a XenHost (its dom0)");
     }
     this.dom0 = scope;
-    this.hostId = id;
+    this.hostId = parseHostId(id, site("id"));
     this.name = parseName(props.name ?? id, site(props.name === undefined ? "name (the construct id)" : "name"));
 
     const type = props.type ?? "pv";
@@ -202,7 +245,56 @@ export class RoutedDomU extends Construct implements IFileHost {
       interfaceNaming: naming,
       policyRouting: props.policyRouting ?? vifModels.length > 1,
     };
+    this.sshTarget = this.parseSsh(props.ssh ?? {}, site);
     registerFileHost(this);
+
+    // The cfg goes to the dom0; everything else to the guest, after it exists.
+    const cfg = deployStep(this, "cfg", { step: () => this.cfgStep(), connection: scope.connection() });
+    addDependency(scope.guestsInventory, cfg);
+    this.networkResource = deployStep(this, "network", { step: () => this.networkStep(), connection: this.connection() });
+    addDependency(this.networkResource, cfg);
+    this.sitesResource = deployStep(this, "sites", { step: () => this.sitesInventoryStep(), connection: this.connection() });
+    addDependency(this.sitesResource, this.networkResource);
+  }
+
+  /** The guest's network step: vhost steps run after it. */
+  readonly networkResource: TerraformResource;
+  /** Runs after every site step of this guest: removes sites that left the code. */
+  readonly sitesResource: TerraformResource;
+  private readonly sshTarget: SshEndpoint & { viaDom0: boolean };
+  private apacheResource?: TerraformResource;
+
+  private parseSsh(ssh: RoutedDomUSsh, site: (p: string) => PropSite): SshEndpoint & { viaDom0: boolean } {
+    const host = ssh.host === undefined ? this.addresses[0] : ssh.host;
+    if (typeof host !== "string" || !/^[A-Za-z0-9.-]+$/.test(host)) {
+      throw new XenPropError(site("ssh.host"), host, "expected an IPv4 address or DNS name of the guest");
+    }
+    const user = ssh.user ?? "root";
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
+    return {
+      host,
+      user,
+      port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535),
+      privateKey: ssh.privateKey ?? this.dom0.ssh.privateKey,
+      hostKey: ssh.hostKey,
+      viaDom0: ssh.viaDom0 ?? true,
+    };
+  }
+
+  /** How deploy steps reach this guest: through its dom0 by default. */
+  connection(): StepConnection {
+    const { viaDom0, ...endpoint } = this.sshTarget;
+    return viaDom0 ? { ...endpoint, bastion: this.dom0.connection() } : endpoint;
+  }
+
+  /** The resource that installs ports.conf; created with the first vhost. */
+  apachePortsResource(): TerraformResource {
+    if (!this.apacheResource) {
+      this.apacheResource = deployStep(this, "apache", { step: () => this.apacheStep()!, connection: this.connection() });
+      addDependency(this.apacheResource, this.networkResource);
+      addDependency(this.sitesResource, this.apacheResource);
+    }
+    return this.apacheResource;
   }
 
   private boot(props: RoutedDomUProps, site: (p: string) => PropSite): GuestBoot {
@@ -256,8 +348,12 @@ export class RoutedDomU extends Construct implements IFileHost {
     return this.allowEgress ? this.model.vifs.map((v) => ({ vifname: v.vifname, address: v.address.address })) : [];
   }
 
-  /** Files the guest receives. */
-  hostFiles(): HostFile[] {
+  /** The xl cfg step, run on the dom0. */
+  cfgStep(): StepModel {
+    return guestCfgStep(this.dom0.hostId, this.model, { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" });
+  }
+
+  private networkStep(): StepModel {
     const g = this.model;
     const files: HostFile[] = [
       ...guestNamingFiles(g),
@@ -267,13 +363,28 @@ export class RoutedDomU extends Construct implements IFileHost {
     if (g.policyRouting) {
       files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });
     }
+    return guestNetworkStep(this.hostId, g, files);
+  }
+
+  private apacheStep(): StepModel | undefined {
     const vhosts: VhostModel[] = this.vhosts.map((v) => v.vhostModel());
-    if (vhosts.length) {
-      files.push({ path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" });
-      for (const v of vhosts) {
-        files.push({ path: `/etc/apache2/sites-available/${v.name}.conf`, content: renderApacheSite(v), mode: "0644" });
-      }
-    }
-    return files;
+    if (!vhosts.length) return undefined;
+    const file = { path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" };
+    return apachePortsStep(this.hostId, file, vhosts.some((v) => v.tls));
+  }
+
+  private sitesInventoryStep(): StepModel {
+    return inventoryStep(this.hostId, "sites", this.vhosts.map((v) => v.vhostModel().name));
+  }
+
+  /** The deploy steps that write files on this guest. */
+  deploySteps(): StepModel[] {
+    const apache = this.apacheStep();
+    return [this.networkStep(), ...(apache ? [apache] : []), ...this.vhosts.map((v) => v.siteStep()), this.sitesInventoryStep()];
+  }
+
+  /** Files the guest receives (see the README's table). */
+  hostFiles(): HostFile[] {
+    return this.deploySteps().flatMap((s) => s.files);
   }
 }

@@ -5,6 +5,10 @@ import { parseIpv4 } from "./net/ipv4";
 import { parseAbsolutePath, parseHostname, parseName } from "./net/names";
 import { parsePortNumber } from "./net/port";
 import { RoutedDomU } from "./routed-domu";
+import { renderApacheSite } from "./render/apache";
+import { siteStep } from "./deploy/concerns";
+import { addDependency, deployStep } from "./deploy/engine";
+import type { StepModel } from "./deploy/step";
 
 /** HTTPS on one port of the vhost's address (needs mod_ssl on the guest). */
 export interface WebVhostTls {
@@ -113,6 +117,18 @@ export class WebVhost extends Construct {
       documentRoot: parseAbsolutePath(props.documentRoot, site("documentRoot")),
       apacheVersion,
     };
+
+    const resource = deployStep(this, "site", { step: () => this.siteStep(), connection: scope.connection() });
+    addDependency(resource, scope.networkResource);
+    scope.apachePortsResource();
+    addDependency(scope.sitesResource, resource);
+  }
+
+  /** The step that installs and enables this site on its guest. */
+  siteStep(): StepModel {
+    const m = this.model;
+    const file = { path: `/etc/apache2/sites-available/${m.name}.conf`, content: renderApacheSite(m), mode: "0644" };
+    return siteStep(this.guest.hostId, m, file);
   }
 
   /** Every port the site answers on (HTTP and HTTPS). */

@@ -1,4 +1,4 @@
-import { Annotations, Token } from "cdktf";
+import { Annotations, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
@@ -6,11 +6,14 @@ import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
 import { renderFirewallScript, renderIptablesRules } from "./render/iptables";
-import { renderXlCfg } from "./render/xl-cfg";
 import { IFileHost, registerAppCheck, registerFileHost } from "./stack-support";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
 import { FIREWALL_SCRIPT_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
+import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
+import { addDependency, deployStep, StepConnection } from "./deploy/engine";
+import { renderStepScript, StepModel } from "./deploy/step";
+import { parseHostId } from "./net/names";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
 
@@ -69,6 +72,12 @@ export interface XenHostFirewall {
    * @default ["0.0.0.0/0"] (with a warning: set it to your management network)
    */
   readonly managementCidrs?: string[];
+  /**
+   * Seconds after which a newly loaded ruleset is replaced by the previous one,
+   * unless a fresh SSH connection from the deploy has confirmed it.
+   * @default 30
+   */
+  readonly rollbackSeconds?: number;
 }
 
 export interface XenHostProps {
@@ -102,11 +111,12 @@ export class XenHost extends Construct implements IFileHost {
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
   readonly uplink: HostUplinkModel;
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
+  private readonly rollbackSeconds: number;
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
     super(scope, id);
-    this.hostId = id;
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
+    this.hostId = parseHostId(id, site("id"));
 
     if (typeof props.ssh?.host !== "string" || !/^[A-Za-z0-9.-]+$/.test(props.ssh.host) && !isToken(props.ssh.host)) {
       throw new XenPropError(site("ssh.host"), props.ssh?.host, "expected an IPv4 address or DNS name of the dom0");
@@ -143,8 +153,30 @@ export class XenHost extends Construct implements IFileHost {
       managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],
       sshPort: port,
     };
+    this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
     registerAppCheck(this, FLEET_CHECK, checkFleet);
+
+    const connection = this.connection();
+    deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
+    const firewall = deployStep(this, "firewall", { step: () => this.firewallStep(), connection });
+    // A resource of its own, so Terraform opens a fresh connection: it proves
+    // that management SSH survived the new ruleset before confirming it.
+    const confirm = deployStep(this, "firewall-confirm", {
+      step: () => firewallConfirmStep(this.hostId),
+      connection,
+      replaceWhen: () => renderStepScript(this.firewallStep()),
+    });
+    addDependency(confirm, firewall);
+    this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
+  }
+
+  /** Runs after every guest's cfg step: removes guests that left the code. */
+  readonly guestsInventory: TerraformResource;
+
+  /** How deploy steps reach this dom0. */
+  connection(): StepConnection {
+    return { ...this.ssh };
   }
 
   /** The guests under this dom0, in the order they were defined. */
@@ -166,18 +198,36 @@ export class XenHost extends Construct implements IFileHost {
     };
   }
 
-  /** Files the dom0 receives, one per concern (see the README's table). */
-  hostFiles(): HostFile[] {
-    return [
-      ...this.guests.map((g) => ({ path: `/etc/xen/${g.name}.cfg`, content: renderXlCfg(g.guestModel()), mode: "0644" })),
+  private sysctlStep(): StepModel {
+    const files: HostFile[] = [
       { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
       { path: VIF_HOOK_PATH, content: renderVifHook(), mode: "0755" },
+    ];
+    return dom0SysctlStep(this.hostId, files, VIF_HOOK_PATH);
+  }
+
+  private firewallStep(): StepModel {
+    const files: HostFile[] = [
       { path: RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
       { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(RULES_PATH, STATE_DIR), mode: "0755" },
     ];
+    return firewallStep(this.hostId, files, RULES_PATH, this.rollbackSeconds);
+  }
+
+  private guestsInventoryStep(): StepModel {
+    return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name));
+  }
+
+  /** The deploy steps that write files on this dom0. */
+  deploySteps(): StepModel[] {
+    return [this.sysctlStep(), this.firewallStep(), ...this.guests.map((g) => g.cfgStep()), this.guestsInventoryStep()];
+  }
+
+  /** Files the dom0 receives (see the README's table). */
+  hostFiles(): HostFile[] {
+    return this.deploySteps().flatMap((s) => s.files);
   }
 }
-
 
 function isToken(value: string): boolean {
   return Token.isUnresolved(value);

@@ -33,6 +33,7 @@ describe("synth", () => {
       "dom0/etc/xen/scripts/vif-post.d/cdktf-xen.hook",
       "dom0/etc/xen/webserv.cfg",
       "dom0/usr/local/sbin/cdktf-xen-firewall",
+      "dom0/var/lib/cdktf-xen/guests.list",
       "webserv/etc/apache2/ports.conf",
       "webserv/etc/apache2/sites-available/site-a.conf",
       "webserv/etc/apache2/sites-available/site-b.conf",
@@ -41,6 +42,7 @@ describe("synth", () => {
       "webserv/etc/iproute2/rt_tables.d/cdktf-xen.conf",
       "webserv/etc/network/interfaces",
       "webserv/etc/sysctl.d/60-cdktf-xen.conf",
+      "webserv/var/lib/cdktf-xen/sites.list",
     ]);
     for (const host of [dom0, webserv]) {
       for (const f of host.hostFiles()) {
@@ -111,7 +113,8 @@ describe("bad input is refused with the construct path, the prop, the value and 
     ["more vifs than Xen allows", () => new RoutedDomU(newHost("dom0", "10.9.0.1/16"), "g", { disks: [], vifs: Array.from({ length: 65 }, (_, i) => ({ mac: `00:16:3e:00:01:${i.toString(16).padStart(2, "0")}`, address: `10.9.1.${i + 1}/16` })) }), /Xen allows at most 64 vifs/],
     ["vifname too long", () => new RoutedDomU(newHost(), "g", { disks: [], vifs: [{ ...vif(0), vifname: "a-very-long-vifname" }] }), /vifs\[0\]\.vifname "a-very-long-vifname" is invalid: a vifname has at most 15 characters/],
     ["default vifname too long for hvm", () => new RoutedDomU(newHost(), "longguestname", { type: "hvm", disks: [], vifs: [vif(0)] }), /vifname \(default\) "longguestname-0" is invalid: a vifname has at most 11 characters for a hvm guest/],
-    ["guest name with a slash", () => new RoutedDomU(newHost(), "../etc", { disks: [], vifs: [vif(0)] }), /name \(the construct id\) "\.\.\/etc" is invalid: expected a name/],
+    ["guest id with a path traversal", () => new RoutedDomU(newHost(), "../etc", { disks: [], vifs: [vif(0)] }), /: id "\.\.\/etc" is invalid: expected a construct id of 1-63 characters/],
+    ["guest name (from the id) in upper case", () => new RoutedDomU(newHost(), "Web", { disks: [], vifs: [vif(0)] }), /s\/dom0\/Web: name \(the construct id\) "Web" is invalid: expected a name of 1-32 characters matching \[a-z0-9\]\[a-z0-9-\]\*/],
     ["guest name upper case", () => new RoutedDomU(newHost(), "g", { name: "Web", disks: [], vifs: [vif(0)] }), /: name "Web" is invalid/],
     ["memory out of range", () => new RoutedDomU(newHost(), "g", { memory: 0, disks: [], vifs: [vif(0)] }), /memory 0 is invalid: expected a whole number from 32 to 4194304 MiB/],
     ["disk spec with a quote", () => new RoutedDomU(newHost(), "g", { disks: ["phy:/dev/x',xvda,w"], vifs: [vif(0)] }), /disks\[0\] "phy:\/dev\/x',xvda,w" is invalid/],

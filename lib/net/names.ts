@@ -53,3 +53,11 @@ export function parseInteger(value: unknown, site: PropSite, min: number, max: n
   }
   return value;
 }
+
+/** A construct id that names a host: its preview directory and its deploy messages. */
+export function parseHostId(value: unknown, site: PropSite): string {
+  if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) {
+    throw new XenPropError(site, value, "expected a construct id of 1-63 characters from [A-Za-z0-9_.-], starting with a letter or digit (it names the host's preview directory)");
+  }
+  return value;
+}

@@ -1,0 +1,207 @@
+/**
+ * The deploy steps of each concern, as pure functions of the model: which
+ * files travel together, which program checks them, and how they take effect.
+ */
+import type { GuestModel, HostFile, VhostModel } from "../model";
+import { FIREWALL_SCRIPT_PATH, STATE_DIR, SYSCTL_PATH } from "../paths";
+import { policyRoutingCommands } from "../render/interfaces";
+import type { StepModel } from "./step";
+
+/** Checks that every key of a staged sysctl.d file exists on this kernel. */
+function sysctlCheck(variable: string): string {
+  return [
+    `for key in $(sed -n 's/^[[:space:]]*\\([A-Za-z0-9_./-]*\\)[[:space:]]*=.*/\\1/p' "$${variable}"); do`,
+    '  case $key in */*) p=$key ;; *) p=$(printf %s "$key" | tr . /) ;; esac',
+    '  if [ ! -e "/proc/sys/$p" ]; then echo "unknown sysctl $key" >&2; exit 1; fi',
+    "done",
+  ].join("\n");
+}
+
+function indexOf(files: readonly HostFile[], path: string): number {
+  const i = files.findIndex((f) => f.path === path);
+  if (i < 0) throw new Error(`step has no file ${path}`);
+  return i + 1;
+}
+
+/** dom0 sysctls and the vif hook: keys must exist; `sysctl -p` applies them. */
+export function dom0SysctlStep(host: string, files: readonly HostFile[], hookPath: string): StepModel {
+  return {
+    host,
+    concern: "sysctl",
+    files,
+    validate: [sysctlCheck(`NEW${indexOf(files, SYSCTL_PATH)}`), `bash -n "$NEW${indexOf(files, hookPath)}"`].join("\n"),
+    activate: `sysctl -q -p ${SYSCTL_PATH}`,
+  };
+}
+
+/**
+ * The guest's xl cfg on its dom0: checked by `xl create -n` (a dry run), and
+ * the guest created when it is not running. A running guest is never
+ * restarted: the new cfg takes effect the next time it is created.
+ */
+export function guestCfgStep(host: string, guest: GuestModel, file: HostFile): StepModel {
+  return {
+    host,
+    concern: `guest-${guest.name}`,
+    files: [file],
+    validate: [
+      'command -v xl >/dev/null 2>&1 || { echo "xl not found: this host is not a Xen dom0" >&2; exit 1; }',
+      'xl create -n "$NEW1" >/dev/null',
+    ].join("\n"),
+    activate: [
+      `if xl list ${guest.name} >/dev/null 2>&1; then`,
+      `  echo "${guest.name} is running; ${file.path} takes effect when it is next created"`,
+      "else",
+      `  xl create ${file.path}`,
+      "fi",
+    ].join("\n"),
+  };
+}
+
+/**
+ * The dom0 firewall: `iptables-restore --test`, then a `try` that rolls back
+ * by itself unless the confirm step, from a fresh SSH connection, confirms.
+ */
+export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, rollbackSeconds: number): StepModel {
+  return {
+    host,
+    concern: "firewall",
+    files,
+    validate: [`iptables-restore --test < "$NEW${indexOf(files, rulesPath)}"`, `sh -n "$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`].join("\n"),
+    activate: `${FIREWALL_SCRIPT_PATH} try ${rollbackSeconds}`,
+  };
+}
+
+/** Runs over a new SSH connection after the firewall step: proves management access, keeps the ruleset. */
+export function firewallConfirmStep(host: string): StepModel {
+  return { host, concern: "firewall-confirm", files: [], validate: "", activate: `${FIREWALL_SCRIPT_PATH} confirm` };
+}
+
+/**
+ * The guest's network, changed in place: files checked by `ifup --no-act`,
+ * sysctls applied, interfaces that are down brought up, and the policy
+ * routing of interfaces that are up re-applied. No interface is taken down,
+ * so the SSH session of the deploy itself survives.
+ */
+export function guestNetworkStep(host: string, guest: GuestModel, files: readonly HostFile[]): StepModel {
+  const activate = [`sysctl -q -p ${SYSCTL_PATH}`];
+  for (const vif of guest.vifs) {
+    const up = guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [":"];
+    activate.push(
+      `if ifquery --state ${vif.device} >/dev/null 2>&1; then`,
+      ...up.map((c) => `  ${c}`),
+      "else",
+      `  ifup ${vif.device}`,
+      "fi",
+    );
+  }
+  return {
+    host,
+    concern: "network",
+    files,
+    validate: [
+      sysctlCheck(`NEW${indexOf(files, SYSCTL_PATH)}`),
+      'state=$(mktemp -d); trap \'rm -rf "$state"\' EXIT',
+      `ifup --no-act -a -i "$NEW${indexOf(files, "/etc/network/interfaces")}" --state-dir "$state" >/dev/null 2>&1`,
+    ].join("\n"),
+    activate: activate.join("\n"),
+  };
+}
+
+/**
+ * Copies /etc/apache2 to a scratch directory, lays the staged files over it,
+ * and runs `apache2ctl -t` on that whole tree: the live tree is not touched.
+ */
+function stagedApacheTest(place: string[]): string {
+  return [
+    "command -v apache2ctl >/dev/null 2>&1 || { echo \"apache2ctl not found: install apache2\" >&2; exit 1; }",
+    'stage=$(mktemp -d); trap \'rm -rf "$stage"\' EXIT',
+    'cp -a /etc/apache2 "$stage/apache2"',
+    ...place,
+    'APACHE_CONFDIR="$stage/apache2" apache2ctl -t',
+  ].join("\n");
+}
+
+const TLS_MODULES = ["socache_shmcb", "ssl"];
+
+/** Apache's ports.conf (and mod_ssl when a vhost uses TLS). */
+export function apachePortsStep(host: string, file: HostFile, tls: boolean): StepModel {
+  const enable = tls
+    ? [
+        `for m in ${TLS_MODULES.join(" ")}; do for e in load conf; do`,
+        '  if [ -e "$stage/apache2/mods-available/$m.$e" ]; then ln -sf "../mods-available/$m.$e" "$stage/apache2/mods-enabled/$m.$e"; fi',
+        "done; done",
+      ]
+    : [];
+  return {
+    host,
+    concern: "apache",
+    files: [file],
+    validate: stagedApacheTest(['cp "$NEW1" "$stage/apache2/ports.conf"', ...enable]),
+    activate: [...(tls ? ["a2enmod -q ssl >/dev/null"] : []), "apache2ctl -t", "apache2ctl graceful"].join("\n"),
+  };
+}
+
+/** One vhost's site file: checked in the staged tree with the site enabled, then a2ensite and graceful. */
+export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepModel {
+  const conf = `${vhost.name}.conf`;
+  return {
+    host,
+    concern: `site-${vhost.name}`,
+    files: [file],
+    validate: stagedApacheTest([
+      `cp "$NEW1" "$stage/apache2/sites-available/${conf}"`,
+      `ln -sf ../sites-available/${conf} "$stage/apache2/sites-enabled/${conf}"`,
+    ]),
+    activate: [
+      // After a rollback of a new site the file is gone again: disable it too.
+      `if [ -e ${file.path} ]; then a2ensite -q ${vhost.name} >/dev/null; else a2dissite -q ${vhost.name} >/dev/null 2>&1 || true; fi`,
+      "apache2ctl -t",
+      "apache2ctl graceful",
+    ].join("\n"),
+  };
+}
+
+/** What an inventory removes for each name that left it. */
+export type InventoryKind = "guests" | "sites";
+
+/** Path of a host's inventory of one kind. */
+export function inventoryPath(kind: InventoryKind): string {
+  return `${STATE_DIR}/${kind}.list`;
+}
+
+/** The inventory file: one name a line, sorted. */
+export function renderInventory(names: readonly string[]): string {
+  return [...new Set(names)].sort().map((n) => `${n}\n`).join("");
+}
+
+/**
+ * Removes what left the code: names in the previous inventory (the step's
+ * backup) but not in the new one. It runs after every step that installs
+ * things of its kind, so a still-wanted file is never missing.
+ */
+export function inventoryStep(host: string, kind: InventoryKind, names: readonly string[]): StepModel {
+  const path = inventoryPath(kind);
+  const removeOne =
+    kind === "guests"
+      ? ['  if xl list "$name" >/dev/null 2>&1; then xl shutdown -w "$name"; fi', '  rm -f "/etc/xen/$name.cfg"']
+      : ['  a2dissite -q "$name" >/dev/null 2>&1 || true', '  rm -f "/etc/apache2/sites-available/$name.conf"', "  changed=1"];
+  return {
+    host,
+    concern: kind,
+    files: [{ path, content: renderInventory(names), mode: "0644" }],
+    validate: "",
+    activate: [
+      `old=${path}.cdktf-xen.bak`,
+      '[ -e "$old" ] || exit 0',
+      "changed=0",
+      "while read -r name; do",
+      "  case $name in ''|*[!a-z0-9-]*) continue ;; esac",
+      `  if grep -qx "$name" ${path}; then continue; fi`,
+      `  echo "removing ${kind === "guests" ? "guest" : "site"} $name"`,
+      ...removeOne,
+      'done < "$old"',
+      ...(kind === "sites" ? ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache2ctl graceful", "fi"] : []),
+    ].join("\n"),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Turns deploy steps into Terraform resources. The only module of the deploy
+ * layer that imports cdktf and the null provider: moving to another CDK for
+ * Terraform (such as CDK Terrain) is a change of imports here.
+ */
+import { createHash } from "crypto";
+import { IConstruct } from "constructs";
+import { Lazy, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
+import { NullProvider } from "@cdktf/provider-null/lib/provider";
+import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
+import { XenPropError } from "../net/errors";
+import { renderStepScript, StepModel } from "./step";
+
+/** Context key choosing the resource that carries the provisioners. */
+export const ENGINE_CONTEXT_KEY = "cdktf-xen:engine";
+/** `null_resource` (default, needs the null provider) or `terraform_data` (built into Terraform >= 1.4 and OpenTofu). */
+export const ENGINES = ["null_resource", "terraform_data"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** The engine set in the app's context (cdktf.json `context`), checked. */
+export function engineOf(scope: IConstruct): Engine {
+  const value: unknown = scope.node.tryGetContext(ENGINE_CONTEXT_KEY) ?? "null_resource";
+  if (!(ENGINES as readonly unknown[]).includes(value)) {
+    throw new XenPropError({ path: scope.node.path, prop: `context "${ENGINE_CONTEXT_KEY}"` }, value, `expected one of ${ENGINES.join(", ")}`);
+  }
+  return value as Engine;
+}
+
+/** One SSH endpoint. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly user: string;
+  readonly port: number;
+  /** A token (reference to a sensitive variable); without it the SSH agent is used. */
+  readonly privateKey?: string;
+  readonly hostKey?: string;
+}
+
+/** How a step reaches its host: directly, or through a bastion (a guest through its dom0). */
+export interface StepConnection extends SshEndpoint {
+  readonly bastion?: SshEndpoint;
+}
+
+/** The SSH connection block, the same for both engines. */
+export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
+  return {
+    type: "ssh",
+    host: c.host,
+    user: c.user,
+    port: c.port,
+    ...(c.privateKey ? { privateKey: c.privateKey, agent: "false" } : { agent: "true" }),
+    ...(c.hostKey ? { hostKey: c.hostKey } : {}),
+    ...(c.bastion
+      ? {
+          bastionHost: c.bastion.host,
+          bastionUser: c.bastion.user,
+          bastionPort: c.bastion.port,
+          ...(c.bastion.privateKey ? { bastionPrivateKey: c.bastion.privateKey } : {}),
+          ...(c.bastion.hostKey ? { bastionHostKey: c.bastion.hostKey } : {}),
+        }
+      : {}),
+  };
+}
+
+/** `terraform_data` without cdktf's per-resource `terraform version` check (one subprocess per resource). */
+class TerraformDataStep extends TerraformResource {
+  constructor(
+    scope: IConstruct,
+    id: string,
+    private readonly triggersReplace: unknown,
+    config: Pick<TerraformResource, "provisioners" | "connection">,
+  ) {
+    super(scope as never, id, {
+      terraformResourceType: "terraform_data",
+      terraformGeneratorMetadata: { providerName: "terraform" },
+      provisioners: config.provisioners,
+      connection: config.connection,
+    });
+  }
+
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    return { triggers_replace: this.triggersReplace };
+  }
+}
+
+const NULL_PROVIDER = Symbol.for("cdktf-xen.null-provider");
+
+function ensureNullProvider(stack: TerraformStack): void {
+  const holder = stack as unknown as Record<symbol, unknown>;
+  if (holder[NULL_PROVIDER]) return;
+  const provider = new NullProvider(stack, "cdktf-xen-null");
+  Object.defineProperty(stack, NULL_PROVIDER, { value: provider, enumerable: false });
+}
+
+export interface DeployStepProps {
+  /** The step; called at synth, when the construct tree is complete. */
+  readonly step: () => StepModel;
+  readonly connection: StepConnection;
+  /**
+   * What replaces the resource when it changes.
+   * @default - the step's own script
+   */
+  readonly replaceWhen?: () => string;
+}
+
+/** sha256 of a text, hex. */
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * A resource whose remote-exec provisioner runs the step's script on its
+ * host. Its triggers are content hashes, so an unchanged step is never
+ * replaced. The script is rendered once per synth.
+ */
+export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
+  let model: StepModel | undefined;
+  let script: string | undefined;
+  const theStep = () => (model ??= props.step());
+  const theScript = () => (script ??= renderStepScript(theStep()));
+  const triggers = Lazy.anyValue({
+    produce: () => ({
+      step: `${theStep().host}/${theStep().concern}`,
+      script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : theScript()),
+    }),
+  });
+  const provisioners = [{ type: "remote-exec" as const, inline: Lazy.listValue({ produce: () => [theScript()] }) }];
+  const connection = connectionBlock(props.connection);
+  if (engineOf(scope) === "terraform_data") {
+    return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
+  }
+  ensureNullProvider(TerraformStack.of(scope));
+  return new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
+}
+
+/** Adds `dependency` to the `depends_on` of `resource`. */
+export function addDependency(resource: TerraformResource, dependency: TerraformResource): void {
+  resource.dependsOn = [...(resource.dependsOn ?? []), dependency.fqn];
+}
