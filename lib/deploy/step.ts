@@ -30,9 +30,10 @@ function base64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
 }
 
-function heredoc(tag: string, body: string): string {
+/** `sh -eu` fed by a quoted here-document; `after` continues the first line (`|| fail ...`). */
+function subshell(tag: string, body: string, after = ""): string[] {
   if (body.split("\n").includes(tag)) throw new Error(`step snippet contains its own terminator ${tag}`);
-  return `<<'${tag}'\n${body.trimEnd()}\n${tag}`;
+  return [`sh -eu <<'${tag}'${after}`, body.trimEnd() || ":", tag];
 }
 
 /**
@@ -77,7 +78,7 @@ export function renderStepScript(step: StepModel): string {
   if (n) out.push(`export ${idx.map((i) => `NEW${i}`).join(" ")}`);
   out.push(
     "# Validate the staged files; nothing live has changed yet.",
-    `sh -eu ${heredoc("CDKTF_XEN_VALIDATE", step.validate || ":")} || fail "validation failed; the previous files are untouched"`,
+    ...subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'),
     "# Install: keep a backup, then rename into place.",
   );
   step.files.forEach((f, i) => {
@@ -90,7 +91,7 @@ export function renderStepScript(step: StepModel): string {
   const restore = step.files.map((f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then mv -f ${f.path}.cdktf-xen.bak ${f.path}; else rm -f ${f.path}; fi`);
   out.push(
     "activate() {",
-    `  sh -eu ${heredoc("CDKTF_XEN_ACTIVATE", step.activate || ":")}`,
+    ...subshell("CDKTF_XEN_ACTIVATE", step.activate),
     "}",
     "if ! activate; then",
     ...restore,

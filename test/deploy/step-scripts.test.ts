@@ -1,0 +1,221 @@
+/**
+ * Every deploy step script, executed for real as root inside sandbox hosts
+ * (network namespace + private mount namespace over temporary directories):
+ * success, validation failure, activation failure, rollback, and twice.
+ */
+import { firewallConfirmStep } from "../../lib/deploy/concerns";
+import { renderStepScript, StepModel } from "../../lib/deploy/step";
+import { SandboxHost } from "../../lib/lab/sandbox-host";
+import { labStack, stepOf } from "../support/lab-fixture";
+import { describeWith, uniqueName } from "../support/tools";
+
+const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ifup", "apache2ctl", "curl", "sysctl"];
+
+function run(host: SandboxHost, step: StepModel) {
+  return host.runScript(renderStepScript(step));
+}
+
+/** Success, and nothing on stderr but what the programs print in passing (Apache's notices). */
+function expectOk(r: { status: number; stdout: string; stderr: string }) {
+  const noise = /^(AH00558: .*|Syntax OK)$/;
+  const stderr = r.stderr.split("\n").filter((l) => l && !noise.test(l)).join("\n");
+  expect({ status: r.status, stderr }).toEqual({ status: 0, stderr: "" });
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const XL_STUB = `#!/bin/sh
+# Records what the deploy asks of xl; "running" guests are lines in a file.
+state=/var/lib/xl-stub; mkdir -p "$state"; touch "$state/running"
+echo "xl $*" >> "$state/calls"
+case "$1" in
+  create) if [ "$2" = -n ]; then grep -q '^name = ' "$3"; else sed -n 's/^name = "\\(.*\\)"/\\1/p' "$2" >> "$state/running"; fi ;;
+  list) grep -qx "$2" "$state/running" ;;
+  shutdown) name=$3; grep -vx "$name" "$state/running" > "$state/r" || true; mv "$state/r" "$state/running" ;;
+  *) exit 2 ;;
+esac
+`;
+
+describeWith(NEEDS, "deploy steps on a dom0", () => {
+  let dom0: SandboxHost;
+  beforeAll(() => {
+    dom0 = SandboxHost.create(uniqueName("d0"));
+    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link set up0 up"));
+    dom0.writeFile("/usr/local/sbin/xl", XL_STUB, "0755");
+  });
+  afterAll(() => dom0?.destroy());
+
+  const lab = labStack();
+  const sysctlState = () => ({
+    file: dom0.readFile("/etc/sysctl.d/60-cdktf-xen.conf"),
+    hook: dom0.sh("stat -c %a /etc/xen/scripts/vif-post.d/cdktf-xen.hook").stdout,
+    values: dom0.sh("sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter net.ipv4.conf.eth0.proxy_arp").stdout,
+  });
+
+  it("sysctl: installs, applies, and a second run changes nothing", () => {
+    const step = stepOf(lab.dom0, "sysctl");
+    expectOk(run(dom0, step));
+    const first = sysctlState();
+    expect(first).toEqual({ file: step.files[0].content, hook: "755\n", values: "1\n1\n1\n" });
+    expectOk(run(dom0, step));
+    expect(sysctlState()).toEqual(first);
+  });
+
+  it("sysctl: a key this kernel does not have is refused before anything changes", () => {
+    const before = sysctlState();
+    const bad = labStack();
+    const step = stepOf(bad.dom0, "sysctl");
+    const broken = { ...step, files: step.files.map((f, i) => (i === 0 ? { ...f, content: f.content.replace("conf.eth0.", "conf.eth9.") } : f)) };
+    const r = run(dom0, broken);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("unknown sysctl net.ipv4.conf.eth9.proxy_arp");
+    expect(r.stderr).toContain("cdktf-xen: dom0/sysctl: validation failed; the previous files are untouched");
+    expect(sysctlState()).toEqual(before);
+    expect(dom0.sh("ls -a /etc/sysctl.d | grep -c cdktf-xen.X || true").stdout).toBe("0\n");
+  });
+
+  it("sysctl: a failed activation puts the previous files back", () => {
+    const before = sysctlState();
+    dom0.writeFile("/usr/local/sbin/sysctl", "#!/bin/sh\necho 'sysctl: broken on purpose' >&2\nexit 1\n", "0755");
+    try {
+      const step = stepOf(lab.dom0, "sysctl");
+      const changed = { ...step, files: step.files.map((f, i) => (i === 0 ? { ...f, content: f.content + "# changed\n" } : f)) };
+      const r = run(dom0, changed);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain("cdktf-xen: dom0/sysctl: activation failed; the previous files are back");
+    } finally {
+      dom0.sh("rm -f /usr/local/sbin/sysctl");
+    }
+    expect(sysctlState()).toEqual(before);
+  });
+
+  const live = () => dom0.sh("iptables-save -t filter | grep -v '^#'").stdout;
+  const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n") + "\n";
+
+  it("firewall: loads, a fresh connection confirms, and a second run changes nothing", () => {
+    const step = stepOf(lab.dom0, "firewall");
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    expect(live()).toBe(strip(step.files[0].content));
+    expect(dom0.readFile("/var/lib/cdktf-xen/firewall.watchdog.pid")).toBeUndefined();
+    expect(dom0.sh("stat -c %a /etc/iptables/rules.v4").stdout).toBe("640\n");
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    expect(live()).toBe(strip(step.files[0].content));
+  });
+
+  it("firewall: a ruleset iptables-restore refuses never replaces the live one", () => {
+    const before = { live: live(), file: dom0.readFile("/etc/iptables/rules.v4") };
+    const step = stepOf(lab.dom0, "firewall");
+    const broken = { ...step, files: step.files.map((f, i) => (i === 0 ? { ...f, content: f.content.replace("--dport 80", "--dport 99999") } : f)) };
+    const r = run(dom0, broken);
+    expect(r.stderr).toContain("cdktf-xen: dom0/firewall: validation failed");
+    expect({ live: live(), file: dom0.readFile("/etc/iptables/rules.v4") }).toEqual(before);
+  });
+
+  it("firewall: without confirmation the previous ruleset and file come back by themselves", async () => {
+    const before = { live: live(), file: dom0.readFile("/etc/iptables/rules.v4") };
+    const next = labStack({ extraRule: true, firewall: { rollbackSeconds: 2 } });
+    const step = stepOf(next.dom0, "firewall");
+    expectOk(run(dom0, step));
+    expect(live()).toContain("-d 192.0.2.12/32 -o web-2 -p tcp -m multiport --dports 53,80 -j ACCEPT");
+    const started = Date.now();
+    while (live() !== before.live && Date.now() - started < 10000) await sleep(250);
+    expect({ live: live(), file: dom0.readFile("/etc/iptables/rules.v4") }).toEqual(before);
+    const late = run(dom0, firewallConfirmStep("dom0"));
+    expect(late.status).not.toBe(0);
+    expect(late.stderr).toContain("too late, the previous ruleset is back: rolled back: no confirmation within 2 s");
+  });
+
+  it("guest cfg: xl create -n checks it, xl create starts the guest once", () => {
+    const step = stepOf(lab.dom0, "guest-web");
+    expectOk(run(dom0, step));
+    const second = run(dom0, step);
+    expectOk(second);
+    expect(second.stdout).toContain("web is running; /etc/xen/web.cfg takes effect when it is next created");
+    expect(dom0.readFile("/var/lib/xl-stub/calls")).toMatch(/^xl create -n \/etc\/xen\/\.cdktf-xen\.\w+\nxl list web\nxl create \/etc\/xen\/web\.cfg\nxl create -n \/etc\/xen\/\.cdktf-xen\.\w+\nxl list web\n$/);
+    expect(dom0.readFile("/etc/xen/web.cfg")).toBe(step.files[0].content);
+  });
+
+  it("guests inventory: a guest that left the code is shut down and its cfg removed", () => {
+    expectOk(run(dom0, stepOf(lab.dom0, "guests")));
+    const gone = labStack();
+    const inventory = stepOf(gone.dom0, "guests");
+    const emptied = { ...inventory, files: [{ ...inventory.files[0], content: "" }] };
+    const r = run(dom0, emptied);
+    expectOk(r);
+    expect(r.stdout).toContain("removing guest web");
+    expect(dom0.readFile("/etc/xen/web.cfg")).toBeUndefined();
+    expect(dom0.readFile("/var/lib/xl-stub/calls")).toContain("xl shutdown -w web\n");
+    expectOk(run(dom0, emptied));
+  });
+});
+
+describeWith(NEEDS, "deploy steps on a guest", () => {
+  let guest: SandboxHost;
+  const lab = labStack();
+  beforeAll(() => {
+    guest = SandboxHost.create(uniqueName("g"));
+    for (const v of lab.web.guestModel().vifs) {
+      expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
+    }
+    for (const site of ["site-a", "site-b"]) guest.writeFile(`/var/www/${site}/index.html`, `this is ${site}\n`);
+  });
+  afterAll(() => guest?.destroy());
+
+  const network = () => ({
+    rules: guest.sh("ip rule show").stdout,
+    tables: guest.sh("ip route show table 100; ip route show table 101; ip route show table 102").stdout,
+    addresses: guest.sh("ip -4 -o addr show | awk '{print $2, $4}'").stdout,
+    sysctl: guest.sh("sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.ip_nonlocal_bind").stdout,
+  });
+
+  it("network: brings up every interface with its table and rule; a second run changes nothing", () => {
+    expectOk(run(guest, stepOf(lab.web, "network")));
+    const first = network();
+    expect(first.rules).toContain("1001:\tfrom 192.0.2.11 lookup xen-eth1");
+    expect(first.tables).toContain("default via 192.0.2.1 dev eth2 onlink");
+    expect(first.addresses).toBe("lo 127.0.0.1/8\neth0 192.0.2.10/24\neth1 192.0.2.11/24\neth2 192.0.2.12/24\n");
+    expect(first.sysctl).toBe("1\n2\n1\n");
+    expectOk(run(guest, stepOf(lab.web, "network")));
+    expect(network()).toEqual(first);
+  });
+
+  const get = (address: string, host: string) =>
+    guest.exec(["curl", "-s", "-m", "5", "--noproxy", "*", "-H", `Host: ${host}`, `http://${address}/`]).stdout;
+
+  it("apache and sites: each vhost answers on its own address; a second run changes nothing", () => {
+    for (const concern of ["apache", "site-site-a", "site-site-b", "sites"]) expectOk(run(guest, stepOf(lab.web, concern)));
+    expect(get("192.0.2.10", "site-a.example.org")).toBe("this is site-a\n");
+    expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+    const files = guest.sh("ls -l /etc/apache2/sites-enabled | awk '{print $9, $11}'").stdout;
+    for (const concern of ["apache", "site-site-a", "site-site-b", "sites"]) expectOk(run(guest, stepOf(lab.web, concern)));
+    expect(guest.sh("ls -l /etc/apache2/sites-enabled | awk '{print $9, $11}'").stdout).toBe(files);
+    expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+  });
+
+  it("a site Apache refuses is never installed, and the sites keep answering", () => {
+    const step = stepOf(lab.web, "site-site-b");
+    const before = guest.readFile("/etc/apache2/sites-available/site-b.conf");
+    const broken = { ...step, files: [{ ...step.files[0], content: step.files[0].content.replace("</VirtualHost>", "") }] };
+    const r = run(guest, broken);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("cdktf-xen: web/site-site-b: validation failed; the previous files are untouched");
+    expect(guest.readFile("/etc/apache2/sites-available/site-b.conf")).toBe(before);
+    expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+  });
+
+  it("sites inventory: a vhost that left the code is disabled and removed; the others keep answering", () => {
+    const smaller = labStack({ sites: ["site-a"] });
+    const r = run(guest, stepOf(smaller.web, "sites"));
+    expectOk(r);
+    expect(r.stdout).toContain("removing site site-b");
+    expect(guest.readFile("/etc/apache2/sites-available/site-b.conf")).toBeUndefined();
+    // Debian's own 000-default stays: only what cdktf-xen installed is removed.
+    expect(guest.sh("ls /etc/apache2/sites-enabled").stdout).toBe("000-default.conf\nsite-a.conf\n");
+    expect(get("192.0.2.10", "site-a.example.org")).toBe("this is site-a\n");
+    expectOk(run(guest, stepOf(smaller.web, "sites")));
+  });
+});
