@@ -10,7 +10,7 @@ import type { StepModel } from "./step";
 /** Checks that every key of a staged sysctl.d file exists on this kernel. */
 function sysctlCheck(variable: string): string {
   return [
-    `for key in $(sed -n 's/^[[:space:]]*\\([A-Za-z0-9_./-]*\\)[[:space:]]*=.*/\\1/p' "$${variable}"); do`,
+    `sed -n 's/^[[:space:]]*\\([A-Za-z0-9_./-]*\\)[[:space:]]*=.*/\\1/p' "$${variable}" | while read -r key; do`,
     '  case $key in */*) p=$key ;; *) p=$(printf %s "$key" | tr . /) ;; esac',
     '  if [ ! -e "/proc/sys/$p" ]; then echo "unknown sysctl $key" >&2; exit 1; fi',
     "done",
@@ -194,7 +194,7 @@ export function inventoryStep(host: string, kind: InventoryKind, names: readonly
     activate: [
       `old=${path}.cdktf-xen.bak`,
       '[ -e "$old" ] || exit 0',
-      "changed=0",
+      ...(kind === "sites" ? ["changed=0"] : []),
       "while read -r name; do",
       "  case $name in ''|*[!a-z0-9-]*) continue ;; esac",
       `  if grep -qx "$name" ${path}; then continue; fi`,

@@ -5,7 +5,7 @@
  */
 import { createHash } from "crypto";
 import { IConstruct } from "constructs";
-import { Lazy, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
+import { dependable, Lazy, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { XenPropError } from "../net/errors";
@@ -135,5 +135,6 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
 
 /** Adds `dependency` to the `depends_on` of `resource`. */
 export function addDependency(resource: TerraformResource, dependency: TerraformResource): void {
-  resource.dependsOn = [...(resource.dependsOn ?? []), dependency.fqn];
+  // dependable() renders a bare reference (no ${}), as depends_on requires.
+  resource.dependsOn = [...(resource.dependsOn ?? []), dependable(dependency)];
 }

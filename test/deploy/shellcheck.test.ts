@@ -1,0 +1,34 @@
+/** Every deploy step script, and every snippet it runs in its own sh, passes shellcheck. */
+import * as fs from "fs";
+import * as path from "path";
+import { firewallConfirmStep } from "../../lib/deploy/concerns";
+import { renderStepScript } from "../../lib/deploy/step";
+import { labStack } from "../support/lab-fixture";
+import { seedStack } from "../support/seed";
+import { describeWith, run, tempDir } from "../support/tools";
+
+describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
+  const tmp = tempDir();
+  afterAll(tmp.remove);
+  const seed = seedStack();
+  const lab = labStack();
+  const all = [
+    ...seed.dom0.deploySteps(),
+    firewallConfirmStep("dom0"),
+    ...seed.webserv.deploySteps(),
+    ...lab.web.deploySteps(),
+  ];
+  const cases = all.flatMap((s) => [
+    { name: `${s.host}/${s.concern}`, text: renderStepScript(s) },
+    { name: `${s.host}/${s.concern} validate`, text: `#!/bin/sh\n${s.validate || ":"}\n` },
+    { name: `${s.host}/${s.concern} activate`, text: `#!/bin/sh\n${s.activate || ":"}\n` },
+  ]);
+
+  it.each(cases)("$name", ({ name, text }) => {
+    const file = path.join(tmp.dir, name.replace(/[/ ]/g, "_") + ".sh");
+    fs.writeFileSync(file, text);
+    const r = run("shellcheck", ["--shell", "sh", file]);
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(0);
+  });
+});

@@ -1,0 +1,223 @@
+/** The Terraform JSON of the deploy: resources, triggers, connections, order, engines, secrets. */
+import * as fs from "fs";
+import * as path from "path";
+import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { ENGINE_CONTEXT_KEY } from "../../lib/deploy/engine";
+import { describeWith, run, tempDir } from "../support/tools";
+
+type Json = Record<string, any>;
+
+function seedApp(engine?: string, change: { serverName?: string; extraPort?: boolean } = {}) {
+  const app = Testing.app({ context: engine ? { [ENGINE_CONTEXT_KEY]: engine } : {} });
+  const stack = new TerraformStack(app, "webserv");
+  const key = new TerraformVariable(stack, "dom0_ssh_private_key", { type: "string", sensitive: true });
+  const dom0 = new XenHost(stack, "dom0", {
+    ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0" },
+    uplink: { address: "192.168.0.1/24" },
+    firewall: { managementCidrs: ["203.0.113.0/24"] },
+  });
+  const webserv = new RoutedDomU(dom0, "webserv", {
+    disks: ["phy:/dev/vg0/webserv,xvda,w"],
+    vifs: [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.168.0.20${i}/24` })),
+  });
+  ["a", "b", "c"].forEach((s, i) => {
+    new WebVhost(webserv, `site-${s}`, {
+      address: `192.168.0.20${i}`,
+      serverName: s === "b" && change.serverName ? change.serverName : `${s}.example.org`,
+      documentRoot: `/var/www/site-${s}`,
+    });
+  });
+  new ForwardRule(dom0, "web", { to: webserv, ports: change.extraPort ? [80, 443, 8080] : [80, 443] });
+  return { app, stack };
+}
+
+function synth(engine?: string, change = {}): Json {
+  return JSON.parse(Testing.synth(seedApp(engine, change).stack));
+}
+
+/** The step resources by `step` trigger, whatever the engine. */
+function steps(json: Json): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const type of ["null_resource", "terraform_data"]) {
+    for (const [name, r] of Object.entries<Json>(json.resource?.[type] ?? {})) {
+      const t = r.triggers ?? r.triggers_replace;
+      out[t.step] = { ...r, name: `${type}.${name}`, triggers: t };
+    }
+  }
+  return out;
+}
+
+describe("deploy resources", () => {
+  const json = synth();
+  const s = steps(json);
+
+  it("one resource per (host, concern), with the null provider by default", () => {
+    expect(Object.keys(s).sort()).toEqual([
+      "dom0/firewall",
+      "dom0/firewall-confirm",
+      "dom0/guest-webserv",
+      "dom0/guests",
+      "dom0/sysctl",
+      "webserv/apache",
+      "webserv/network",
+      "webserv/site-site-a",
+      "webserv/site-site-b",
+      "webserv/site-site-c",
+      "webserv/sites",
+    ]);
+    expect(Object.keys(json.resource)).toEqual(["null_resource"]);
+    expect(json.provider).toEqual({ null: [{}] });
+  });
+
+  it("triggers are snake_case content hashes; the confirm step follows the firewall's", () => {
+    for (const r of Object.values(s)) {
+      expect(Object.keys(r.triggers).sort()).toEqual(["script_sha256", "step"]);
+      expect(r.triggers.script_sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(s["dom0/firewall-confirm"].triggers.script_sha256).toBe(s["dom0/firewall"].triggers.script_sha256);
+  });
+
+  it("each provisioner is one remote-exec script that carries its files base64-encoded", () => {
+    const p = s["webserv/site-site-b"].provisioner;
+    expect(p).toHaveLength(1);
+    expect(Object.keys(p[0])).toEqual(["remote-exec"]);
+    const script: string = p[0]["remote-exec"].inline[0];
+    expect(p[0]["remote-exec"].inline).toHaveLength(1);
+    expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(script).not.toContain("b.example.org");
+    const b64 = /stage \/etc\/apache2\/sites-available\/site-b\.conf 0644 '([A-Za-z0-9+/=]+)'/.exec(script)![1];
+    expect(Buffer.from(b64, "base64").toString()).toContain("ServerName b.example.org\n");
+  });
+
+  it("the dom0 is reached directly, with the key from a sensitive variable and a pinned host key", () => {
+    expect(s["dom0/firewall"].connection).toEqual({
+      type: "ssh",
+      host: "203.0.113.10",
+      user: "root",
+      port: 22,
+      private_key: "${var.dom0_ssh_private_key}",
+      agent: "false",
+      host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0",
+    });
+    expect(s["dom0/guest-webserv"].connection.host).toBe("203.0.113.10");
+  });
+
+  it("a guest is reached at its first address through its dom0 as bastion", () => {
+    expect(s["webserv/network"].connection).toEqual({
+      type: "ssh",
+      host: "192.168.0.200",
+      user: "root",
+      port: 22,
+      private_key: "${var.dom0_ssh_private_key}",
+      agent: "false",
+      bastion_host: "203.0.113.10",
+      bastion_user: "root",
+      bastion_port: 22,
+      bastion_private_key: "${var.dom0_ssh_private_key}",
+      bastion_host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0",
+    });
+  });
+
+  it("depends_on only where order matters: cfg, then network, then Apache and sites, then inventories", () => {
+    const deps = (step: string) => (s[step].depends_on ?? []).map((d: string) => Object.values(s).find((r) => r.name === d)!.triggers.step).sort();
+    expect(Object.fromEntries(Object.keys(s).map((k) => [k, deps(k)]))).toEqual({
+      "dom0/sysctl": [],
+      "dom0/firewall": [],
+      "dom0/firewall-confirm": ["dom0/firewall"],
+      "dom0/guest-webserv": [],
+      "dom0/guests": ["dom0/guest-webserv"],
+      "webserv/network": ["dom0/guest-webserv"],
+      "webserv/apache": ["webserv/network"],
+      "webserv/site-site-a": ["webserv/network"],
+      "webserv/site-site-b": ["webserv/network"],
+      "webserv/site-site-c": ["webserv/network"],
+      "webserv/sites": ["webserv/apache", "webserv/network", "webserv/site-site-a", "webserv/site-site-b", "webserv/site-site-c"],
+    });
+  });
+
+  it("identical input gives identical JSON; one changed vhost changes one resource; one changed rule the firewall pair", () => {
+    expect(synth()).toEqual(json);
+    const changedTriggers = (other: Json) =>
+      Object.keys(s).filter((k) => steps(other)[k].triggers.script_sha256 !== s[k].triggers.script_sha256).sort();
+    expect(changedTriggers(synth(undefined, { serverName: "bee.example.org" }))).toEqual(["webserv/site-site-b"]);
+    expect(changedTriggers(synth(undefined, { extraPort: true }))).toEqual(["dom0/firewall", "dom0/firewall-confirm"]);
+  });
+});
+
+describe("engines", () => {
+  it("terraform_data carries byte-identical provisioners, connections and triggers, and needs no provider", () => {
+    const a = synth("null_resource");
+    const b = synth("terraform_data");
+    expect(Object.keys(b.resource)).toEqual(["terraform_data"]);
+    expect(b.provider).toBeUndefined();
+    const sa = steps(a);
+    const sb = steps(b);
+    expect(Object.keys(sb).sort()).toEqual(Object.keys(sa).sort());
+    for (const k of Object.keys(sa)) {
+      expect(JSON.stringify(sb[k].provisioner)).toBe(JSON.stringify(sa[k].provisioner));
+      expect(sb[k].connection).toEqual(sa[k].connection);
+      expect(sb[k].triggers).toEqual(sa[k].triggers);
+      expect(sb[k].depends_on?.length).toBe(sa[k].depends_on?.length);
+    }
+  });
+
+  it("an unknown engine in the context is refused, naming the key and the choices", () => {
+    expect(() => seedApp("ansible")).toThrow('webserv/dom0: context "cdktf-xen:engine" "ansible" is invalid: expected one of null_resource, terraform_data');
+  });
+});
+
+describe("secrets", () => {
+  it("no key material in the synthesized output: keys only as references to sensitive variables", () => {
+    const out = tempDir();
+    try {
+      const app = new App({ outdir: out.dir });
+      const real = new TerraformStack(app, "webserv");
+      const key = new TerraformVariable(real, "key", { type: "string", sensitive: true });
+      const dom0 = new XenHost(real, "dom0", { ssh: { host: "203.0.113.10", privateKey: key.value }, uplink: { address: "192.168.0.1/24" } });
+      new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:00:01", address: "192.168.0.10/24" }] });
+      app.synth();
+      const text = fs.readFileSync(path.join(out.dir, "stacks", "webserv", "cdk.tf.json"), "utf8");
+      expect(text).not.toMatch(/PRIVATE KEY|BEGIN OPENSSH|ssh-rsa AAAA|AAAAB3NzaC1yc2E|b3BlbnNzaC1rZXktdjE/);
+      const json = JSON.parse(text);
+      expect(json.variable.key).toEqual({ type: "string", sensitive: true });
+      const keys = [...text.matchAll(/"(bastion_)?private_key": "([^"]*)"/g)].map((m) => m[2]);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(new Set(keys)).toEqual(new Set(["${var.key}"]));
+    } finally {
+      out.remove();
+    }
+  });
+
+  it("without a key, the SSH agent is used", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    new XenHost(stack, "dom0", { ssh: { host: "203.0.113.10" }, uplink: { address: "192.168.0.1/24" } });
+    const conn = Object.values<Json>(JSON.parse(Testing.synth(stack)).resource.null_resource)[0].connection;
+    expect(conn.agent).toBe("true");
+    expect(conn.private_key).toBeUndefined();
+  });
+});
+
+describeWith(["terraform"], "the terraform_data output is valid Terraform", () => {
+  it("terraform init and validate accept it (offline: no provider to download)", () => {
+    const out = tempDir();
+    try {
+      const app = new App({ outdir: out.dir, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
+      const stack = new TerraformStack(app, "webserv");
+      const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" } });
+      const g = new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:00:01", address: "192.0.2.10/24" }] });
+      new WebVhost(g, "site", { address: "192.0.2.10", serverName: "s.example.org", documentRoot: "/srv/s" });
+      app.synth();
+      const dir = path.join(out.dir, "stacks", "webserv");
+      const env = { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(out.dir, "terraformrc") };
+      fs.writeFileSync(env.TF_CLI_CONFIG_FILE, "");
+      const init = run("terraform", [`-chdir=${dir}`, "init", "-input=false", "-no-color"], { env });
+      expect(init.stderr).toBe("");
+      expect(init.status).toBe(0);
+      const validate = run("terraform", [`-chdir=${dir}`, "validate", "-no-color"], { env });
+      expect(validate.stdout).toContain("Success! The configuration is valid.");
+    } finally {
+      out.remove();
+    }
+  });
+});
