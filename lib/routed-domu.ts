@@ -11,6 +11,7 @@ import { renderInterfaces, renderRtTables } from "./render/interfaces";
 import { renderGuestSysctl } from "./render/sysctl";
 import { maxVifnameLength, renderXlCfg, XL_MAX_VIFS } from "./render/xl-cfg";
 import { SYSCTL_PATH } from "./paths";
+import { labContextOf } from "./lab-context";
 import { IFileHost, registerFileHost } from "./stack-support";
 import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
@@ -275,7 +276,8 @@ export class RoutedDomU extends Construct implements IFileHost {
       host,
       user,
       port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535),
-      privateKey: ssh.privateKey ?? this.dom0.ssh.privateKey,
+      // In the lab every host takes the lab's key.
+      privateKey: labContextOf(this) ? this.dom0.ssh.privateKey : (ssh.privateKey ?? this.dom0.ssh.privateKey),
       hostKey: ssh.hostKey,
       viaDom0: ssh.viaDom0 ?? true,
     };

@@ -16,6 +16,9 @@ export interface IFileHost extends IConstruct {
   hostFiles(): HostFile[];
 }
 
+/** Writes extra files of the stack (the topology) at synth. */
+export type StackWriter = (dir: string) => void;
+
 /** Checks that need the whole app (duplicate addresses, MACs, names). */
 export type AppCheck = (stack: TerraformStack) => string[];
 
@@ -24,22 +27,24 @@ const ATTACHED = Symbol.for("cdktf-xen.stack-support");
 interface StackState {
   readonly hosts: IFileHost[];
   readonly checks: AppCheck[];
+  readonly writers: StackWriter[];
 }
 
 function stateOf(stack: TerraformStack): StackState {
   const holder = stack as unknown as { [ATTACHED]?: StackState };
   let state = holder[ATTACHED];
   if (!state) {
-    state = { hosts: [], checks: [] };
+    state = { hosts: [], checks: [], writers: [] };
     Object.defineProperty(stack, ATTACHED, { value: state, enumerable: false });
     const inner = stack.synthesizer;
-    const hosts = state.hosts;
+    const { hosts, writers } = state;
     const wrapped: IStackSynthesizer = {
       synthesize(session: ISynthesisSession) {
         // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
         inner.synthesize(session);
-        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory, "hosts");
-        writePreview(dir, hosts);
+        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+        writePreview(path.join(dir, "hosts"), hosts);
+        for (const write of writers) write(dir);
       },
     };
     stack.synthesizer = wrapped;
@@ -54,13 +59,15 @@ export function registerFileHost(host: IFileHost): void {
   stateOf(TerraformStack.of(host)).hosts.push(host);
 }
 
-/** Registers an app-wide check once per stack under `key`. */
-export function registerAppCheck(scope: IConstruct, key: symbol, check: AppCheck): void {
+/** Registers, once per stack under `key`, an app-wide check and a writer of stack files. */
+export function registerStackOnce(scope: IConstruct, key: symbol, extras: { check?: AppCheck; writer?: StackWriter }): void {
   const stack = TerraformStack.of(scope);
   const holder = stack as unknown as Record<symbol, boolean>;
   if (holder[key]) return;
   Object.defineProperty(stack, key, { value: true, enumerable: false });
-  stateOf(stack).checks.push(check);
+  const state = stateOf(stack);
+  if (extras.check) state.checks.push(extras.check);
+  if (extras.writer) state.writers.push(extras.writer);
 }
 
 /** Writes every host's files under `dir/<hostId>/<absolute path>`, replacing an older preview. */

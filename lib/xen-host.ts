@@ -1,4 +1,4 @@
-import { Annotations, TerraformResource, Token } from "cdktf";
+import { Annotations, Fn, TerraformResource, TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
@@ -6,7 +6,11 @@ import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
 import { renderFirewallScript, renderIptablesRules } from "./render/iptables";
-import { IFileHost, registerAppCheck, registerFileHost } from "./stack-support";
+import { IFileHost, registerFileHost, registerStackOnce } from "./stack-support";
+import { topologyOf } from "./topology";
+import { labContextOf } from "./lab-context";
+import * as fs from "fs";
+import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
 import { FIREWALL_SCRIPT_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
@@ -129,7 +133,11 @@ export class XenHost extends Construct implements IFileHost {
     if (props.ssh.privateKey !== undefined && !isToken(props.ssh.privateKey)) {
       throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), never the key itself: it would be written into cdk.tf.json");
     }
-    this.ssh = { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey: props.ssh.hostKey };
+    const lab = labContextOf(this);
+    const labHost = lab?.hosts[id];
+    this.ssh = lab
+      ? { host: labHost?.host ?? props.ssh.host, user, port: labHost?.port ?? port, privateKey: Fn.file(lab.privateKeyFile) }
+      : { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey: props.ssh.hostKey };
 
     const device = parseInterfaceName(props.uplink?.device ?? "eth0", site("uplink.device"));
     const address = parseInterfaceCidr(props.uplink?.address, site("uplink.address"));
@@ -139,8 +147,8 @@ export class XenHost extends Construct implements IFileHost {
     this.uplink = { device, address };
 
     const fw = props.firewall ?? {};
-    const cidrs = fw.managementCidrs ?? ["0.0.0.0/0"];
-    if (!Array.isArray(cidrs) || cidrs.length === 0) {
+    const cidrs = [...(fw.managementCidrs ?? ["0.0.0.0/0"]), ...(lab ? [lab.managementCidr] : [])];
+    if (!Array.isArray(fw.managementCidrs ?? []) || cidrs.length === 0) {
       throw new XenPropError(site("firewall.managementCidrs"), cidrs, "expected at least one network allowed to reach sshd, or leave it unset for 0.0.0.0/0");
     }
     if (fw.managementCidrs === undefined) {
@@ -151,11 +159,25 @@ export class XenHost extends Construct implements IFileHost {
       forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
       inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
       managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],
-      sshPort: port,
+      sshPort: this.ssh.port,
     };
     this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
-    registerAppCheck(this, FLEET_CHECK, checkFleet);
+    const stack = TerraformStack.of(this);
+    if (lab) {
+      // The lab's state lives in the lab's run directory: a lab run never reads or writes the stack's own state.
+      if (!(stack as unknown as Record<symbol, boolean>)[LAB_STATE]) {
+        Object.defineProperty(stack, LAB_STATE, { value: true, enumerable: false });
+        stack.addOverride("terraform.backend.local.path", lab.stateFile);
+      }
+    }
+    registerStackOnce(this, FLEET_CHECK, {
+      check: checkFleet,
+      writer: (dir) => {
+        const dom0s = stack.node.findAll().filter(XenHost.isXenHost);
+        fs.writeFileSync(path.join(dir, "topology.json"), JSON.stringify(topologyOf(dom0s), null, 2) + "\n");
+      },
+    });
 
     const connection = this.connection();
     deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
@@ -228,6 +250,8 @@ export class XenHost extends Construct implements IFileHost {
     return this.deploySteps().flatMap((s) => s.files);
   }
 }
+
+const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
 
 function isToken(value: string): boolean {
   return Token.isUnresolved(value);

@@ -124,25 +124,51 @@ function stagedApacheTest(place: string[]): string {
 
 const TLS_MODULES = ["socache_shmcb", "ssl"];
 
-/** Apache's ports.conf (and mod_ssl when a vhost uses TLS). */
+/** mod_ssl (and what it needs) enabled in the staged tree. */
+const STAGE_TLS = [
+  `for m in ${TLS_MODULES.join(" ")}; do for e in load conf; do`,
+  '  if [ -e "$stage/apache2/mods-available/$m.$e" ]; then ln -sf "../mods-available/$m.$e" "$stage/apache2/mods-enabled/$m.$e"; fi',
+  "done; done",
+];
+/** mod_ssl enabled on the host; a no-op when it already is. */
+const ENABLE_TLS = "a2enmod -q ssl >/dev/null";
+
+/**
+ * Apache's ports.conf (and mod_ssl when a vhost uses TLS). Graceful and
+ * plain restarts keep the old listening sockets and cannot bind changed ones
+ * (`Listen 80` to `Listen 192.0.2.10:80`: Apache exits with "Address already
+ * in use"), so a changed ports.conf means stop, wait, start; an unchanged one
+ * a graceful restart.
+ */
 export function apachePortsStep(host: string, file: HostFile, tls: boolean): StepModel {
-  const enable = tls
-    ? [
-        `for m in ${TLS_MODULES.join(" ")}; do for e in load conf; do`,
-        '  if [ -e "$stage/apache2/mods-available/$m.$e" ]; then ln -sf "../mods-available/$m.$e" "$stage/apache2/mods-enabled/$m.$e"; fi',
-        "done; done",
-      ]
-    : [];
   return {
     host,
     concern: "apache",
     files: [file],
-    validate: stagedApacheTest(['cp "$NEW1" "$stage/apache2/ports.conf"', ...enable]),
-    activate: [...(tls ? ["a2enmod -q ssl >/dev/null"] : []), "apache2ctl -t", "apache2ctl graceful"].join("\n"),
+    validate: stagedApacheTest(['cp "$NEW1" "$stage/apache2/ports.conf"', ...(tls ? STAGE_TLS : [])]),
+    activate: [
+      ...(tls ? [ENABLE_TLS] : []),
+      "apache2ctl -t",
+      `if cmp -s ${file.path} ${file.path}.cdktf-xen.bak; then`,
+      "  apache2ctl graceful",
+      "else",
+      "  # shellcheck source=/dev/null",
+      '  pidfile=$(set +u; . /etc/apache2/envvars; echo "$APACHE_PID_FILE")',
+      '  if [ -s "$pidfile" ]; then',
+      "    apache2ctl stop",
+      '    i=0; while [ -e "$pidfile" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done',
+      "  fi",
+      "  apache2ctl start",
+      "fi",
+    ].join("\n"),
   };
 }
 
-/** One vhost's site file: checked in the staged tree with the site enabled, then a2ensite and graceful. */
+/**
+ * One vhost's site file: checked in the staged tree with the site enabled,
+ * then a2ensite and graceful. A TLS site enables mod_ssl itself, so it needs
+ * no other step to run first.
+ */
 export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepModel {
   const conf = `${vhost.name}.conf`;
   return {
@@ -152,8 +178,10 @@ export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepM
     validate: stagedApacheTest([
       `cp "$NEW1" "$stage/apache2/sites-available/${conf}"`,
       `ln -sf ../sites-available/${conf} "$stage/apache2/sites-enabled/${conf}"`,
+      ...(vhost.tls ? STAGE_TLS : []),
     ]),
     activate: [
+      ...(vhost.tls ? [ENABLE_TLS] : []),
       // After a rollback of a new site the file is gone again: disable it too.
       `if [ -e ${file.path} ]; then a2ensite -q ${vhost.name} >/dev/null; else a2dissite -q ${vhost.name} >/dev/null 2>&1 || true; fi`,
       "apache2ctl -t",

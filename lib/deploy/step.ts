@@ -30,10 +30,14 @@ function base64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
 }
 
-/** `sh -eu` fed by a quoted here-document; `after` continues the first line (`|| fail ...`). */
+/**
+ * `sh -eu` fed by a quoted here-document; `after` continues the first line
+ * (`|| fail ...`). The lock's descriptor is closed for it, so that daemons it
+ * starts (Apache, the firewall watchdog) never hold the host's lock.
+ */
 function subshell(tag: string, body: string, after = ""): string[] {
   if (body.split("\n").includes(tag)) throw new Error(`step snippet contains its own terminator ${tag}`);
-  return [`sh -eu <<'${tag}'${after}`, body.trimEnd() || ":", tag];
+  return [`sh -eu 9>&- <<'${tag}'${after}`, body.trimEnd() || ":", tag];
 }
 
 /**
@@ -64,6 +68,9 @@ export function renderStepScript(step: StepModel): string {
     "tmps=''",
     'trap \'for t in $tmps; do rm -f "$t"; done\' EXIT',
     `mkdir -p ${STATE_DIR}`,
+    "# One step at a time on a host (Terraform runs resources in parallel).",
+    `exec 9>${STATE_DIR}/lock`,
+    'flock -w 600 9 || fail "another cdktf-xen step held the host for 10 minutes"',
     "stage() {",
     '  mkdir -p "$(dirname "$1")"',
     '  t=$(mktemp "$(dirname "$1")/.cdktf-xen.XXXXXX") || fail "cannot create a file next to $1"',

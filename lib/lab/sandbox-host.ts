@@ -44,6 +44,14 @@ export class SandboxHost {
     return host;
   }
 
+  /** A handle on a host created earlier (by another process of the same lab run). */
+  static attach(name: string, root: string): SandboxHost {
+    const host = new SandboxHost(name, root);
+    host.netnsCreated = true;
+    host.nsDirMounted = true;
+    return host;
+  }
+
   private netnsCreated = false;
   private nsDirMounted = false;
   private scripts = 0;

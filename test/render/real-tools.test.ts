@@ -22,7 +22,7 @@ const seed = seedStack();
 describeWith(["gcc", "/usr/include/libxlutil.h"], "xl cfg read by Xen's parser (libxlutil)", () => {
   const tmp = tempDir();
   const parser = path.join(tmp.dir, "xlcfg-parse");
-  beforeAll(() => sh("gcc", ["-Wall", "-Werror", "-o", parser, path.join(__dirname, "../tools/xlcfg-parse.c"), "-lxlutil"]));
+  beforeAll(() => sh("gcc", ["-Wall", "-Werror", "-o", parser, path.join(__dirname, "../../lib/lab/xlcfg-parse.c"), "-lxlutil"]));
   afterAll(tmp.remove);
 
   function parse(text: string) {

@@ -1,0 +1,111 @@
+/** Building blocks of lab hosts: sshd, first-boot files, Xen's vif-route. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { GuestModel } from "../model";
+import { SandboxHost } from "./sandbox-host";
+
+/** Fails with the command's stderr. */
+export function must(r: { status: number; stdout: string; stderr: string }, what: string): string {
+  if (r.status !== 0) throw new Error(`${what}: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.status}`}`);
+  return r.stdout;
+}
+
+/** resolv.conf and hosts of the host's own: DNS never leaves the lab. */
+export function writeBaseFiles(host: SandboxHost, hostname: string): void {
+  host.writeFile("/etc/resolv.conf", "nameserver 127.0.0.1\n");
+  host.writeFile("/etc/hosts", `127.0.0.1 localhost\n127.0.1.1 ${hostname}\n`);
+  host.writeFile("/etc/hostname", `${hostname}\n`);
+}
+
+/**
+ * Starts sshd inside the host with a host key of its own, the lab's
+ * authorized key, and TCP forwarding (a dom0 is the guests' bastion).
+ */
+export function startSshd(host: SandboxHost, workdir: string, listen: string): void {
+  const key = path.join(workdir, "hostkeys", host.name);
+  fs.mkdirSync(path.dirname(key), { recursive: true });
+  if (!fs.existsSync(key)) must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]), "ssh-keygen");
+  host.writeFile(
+    "/etc/ssh/sshd_config.lab",
+    [
+      `ListenAddress ${listen}`,
+      `HostKey ${key}`,
+      "PidFile /run/sshd-lab.pid",
+      `AuthorizedKeysFile ${path.join(workdir, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "AllowTcpForwarding yes",
+      "UseDNS no",
+      "",
+    ].join("\n"),
+  );
+  must(host.sh("mkdir -p -m 0755 /run/sshd && /usr/sbin/sshd -f /etc/ssh/sshd_config.lab"), `sshd in ${host.name}`);
+  waitListening(host, 22);
+}
+
+/** Waits until a TCP port listens inside the host. */
+export function waitListening(host: SandboxHost, port: number, seconds = 10): void {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (host.sh(`ss -Hltn 'sport = :${port}' | grep -q .`).status === 0) return;
+    spawnSync("sleep", ["0.1"]);
+  }
+  throw new Error(`nothing listens on port ${port} in ${host.name}`);
+}
+
+export function runLocal(cmd: string, args: string[], input?: string) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", input });
+  return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+}
+
+/**
+ * The network an installer such as xen-tools leaves in a new guest: only the
+ * first interface, its address and the gateway.
+ */
+export function firstBootInterfaces(guest: GuestModel): string {
+  const v = guest.vifs[0];
+  return [
+    "auto lo",
+    "iface lo inet loopback",
+    "",
+    `auto ${v.device}`,
+    `iface ${v.device} inet static`,
+    `    address ${v.address.address}/${v.address.prefix}`,
+    `    gateway ${guest.gateway}`,
+    "",
+  ].join("\n");
+}
+
+/** xenstore stand-ins for vif-route: reads fail (defaults apply), writes succeed. */
+export function stubXenstore(dom0: SandboxHost, workdir: string): void {
+  const read = path.join(workdir, "xenstore-read");
+  const write = path.join(workdir, "xenstore-write");
+  fs.writeFileSync(read, "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  fs.writeFileSync(write, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  must(
+    dom0.sh(`mount --bind ${read} "$(command -v xenstore-read)" && mount --bind ${write} "$(command -v xenstore-write)"`),
+    `xenstore stubs in ${dom0.name}`,
+  );
+}
+
+/** Runs Xen's own vif-route for one vif in the dom0, as the hotplug machinery would. */
+export function vifRouteOnline(dom0: SandboxHost, v: { vifname: string; ip: string; gatewaydev: string; domid: number; devid: number }): void {
+  must(
+    dom0.exec([
+      "env",
+      `vif=${v.vifname}`,
+      `XENBUS_PATH=/local/domain/0/backend/vif/${v.domid}/${v.devid}`,
+      `ip=${v.ip}`,
+      `netdev=${v.gatewaydev}`,
+      "bash",
+      "/etc/xen/scripts/vif-route",
+      "online",
+      "type_if=vif",
+    ]),
+    `vif-route for ${v.vifname}`,
+  );
+}

@@ -1,0 +1,403 @@
+/**
+ * The lab: brings a synthesized stack up on real Linux hosts in network
+ * namespaces, deploys it with real Terraform (cdktf deploy, terraform_data
+ * engine), and probes every vhost and forwarding rule from a client on the
+ * dom0's uplink. No hypervisor: guests are namespaces whose NICs are veth
+ * pairs created by an xl stand-in from the deployed cfg.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ENGINE_CONTEXT_KEY } from "../deploy/engine";
+import { LAB_CONTEXT_KEY, LabContext } from "../lab-context";
+import { cidrContains, ipv4ToNumber } from "../net/ipv4";
+import { renderInterfaces } from "../render/interfaces";
+import type { Topology, TopologyDom0, TopologyGuest } from "../topology";
+import { must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
+import { probeHttp, probeTcp, ProbeResult } from "./probes";
+import { SandboxHost } from "./sandbox-host";
+import { LabState, loadState, saveState } from "./state";
+import { renderXlStandIn } from "./xl";
+
+export interface LabOptions {
+  /** Directory the app command runs in. */
+  readonly projectDir: string;
+  /** The app command, as `app` in cdktf.json (e.g. `npx ts-node main.ts`). */
+  readonly app: string;
+  /** The stack to deploy. */
+  readonly stack: string;
+  /** Context for the app, besides the lab's own keys. */
+  readonly context?: Record<string, unknown>;
+  /**
+   * The cdktf CLI.
+   * @default - node_modules/.bin/cdktf of projectDir
+   */
+  readonly cdktf?: string;
+  /** Progress lines. @default - silent */
+  readonly log?: (line: string) => void;
+  /**
+   * A file to which the whole output of every deploy is appended.
+   * @default - none
+   */
+  readonly deployLog?: string;
+}
+
+export interface DeployResult {
+  readonly ok: boolean;
+  readonly seconds: number;
+  /** Terraform's summary, e.g. `Apply complete! Resources: 1 added, 0 changed, 1 destroyed.` */
+  readonly summary: string;
+  readonly added: number;
+  readonly changed: number;
+  readonly destroyed: number;
+  /** The last lines of the output, for failures. */
+  readonly tail: string;
+  /** Probes run while the deploy ran. */
+  readonly probesDuring: ProbeResult[];
+}
+
+/** Documentation addresses (RFC 5737) for the lab's own links. */
+const MANAGEMENT = "198.51.100.0/24";
+/** The page each vhost serves in the lab. */
+export function labPage(vhost: string): string {
+  return `cdktf-xen lab: ${vhost}\n`;
+}
+/** Where every lab guest finds a certificate and key for TLS vhosts. */
+export const LAB_TLS_CERT = "/etc/ssl/cdktf-xen-lab/cert.pem";
+export const LAB_TLS_KEY = "/etc/ssl/cdktf-xen-lab/key.pem";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The highest host address of a subnet that nobody in the topology uses. */
+function freeAddress(network: string, taken: Set<string>): string {
+  const [base, prefix] = network.split("/");
+  const first = ipv4ToNumber(base);
+  for (let n = first + 2 ** (32 - Number(prefix)) - 2; n > first; n--) {
+    const a = [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+    if (!taken.has(a)) return a;
+  }
+  throw new Error(`no free address in ${network} for the lab client`);
+}
+
+export class Lab {
+  /** Builds the dom0s, management links and clients of a stack. */
+  static create(options: LabOptions): Lab {
+    const prefix = `cx${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
+    const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-xen-lab-${prefix}-`));
+    const lab = new Lab(options, prefix, workdir);
+    try {
+      lab.setUp();
+    } catch (e) {
+      lab.destroy();
+      throw e;
+    }
+    return lab;
+  }
+
+  private readonly hosts: SandboxHost[] = [];
+  private readonly clients = new Map<string, { host: SandboxHost; address: string }>();
+  private readonly stateFile: string;
+  private topology!: Topology;
+  /** Every probe run so far, in order. */
+  readonly probes: ProbeResult[] = [];
+  /** Every deploy so far, in order. */
+  readonly deploys: DeployResult[] = [];
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly options: LabOptions,
+    /** Prefix of every namespace and link of this run. */
+    readonly prefix: string,
+    readonly workdir: string,
+  ) {
+    this.stateFile = path.join(workdir, "state.json");
+    this.log = options.log ?? (() => undefined);
+  }
+
+  private labContext(): LabContext {
+    return {
+      hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: 22 }])),
+      privateKeyFile: path.join(this.workdir, "id_ed25519"),
+      managementCidr: MANAGEMENT,
+      // Not terraform.tfstate in the CLI's directory: cdktf would take it for a stack-less state.
+      stateFile: path.join(this.workdir, "state", "lab.tfstate"),
+    };
+  }
+
+  private context(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...this.options.context, ...extra, [ENGINE_CONTEXT_KEY]: "terraform_data", ...(this.topology ? { [LAB_CONTEXT_KEY]: this.labContext() } : {}) };
+  }
+
+  /** Runs the app once without lab addresses, to read the stack's topology. */
+  private readTopology(): Topology {
+    const out = path.join(this.workdir, "first-synth");
+    const r = spawnSync("sh", ["-c", this.options.app], {
+      cwd: this.options.projectDir,
+      encoding: "utf8",
+      env: { ...process.env, CDKTF_OUTDIR: out, CDKTF_CONTEXT_JSON: JSON.stringify(this.context()) },
+    });
+    const dir = path.join(out, "stacks", this.options.stack);
+    const file = path.join(dir, "topology.json");
+    if (r.status !== 0 || !fs.existsSync(file)) throw new Error(`synth of ${this.options.stack} failed: ${r.stderr || r.stdout}`);
+    const backend = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")).terraform?.backend ?? {});
+    if (backend.some((b) => b !== "local")) {
+      throw new Error(`stack ${this.options.stack} uses the ${backend.join(", ")} backend: the lab deploys only stacks with the local backend, so that it can never touch real state`);
+    }
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  }
+
+  private setUp(): void {
+    const w = this.workdir;
+    must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-xen-lab", "-f", path.join(w, "id_ed25519")]), "ssh-keygen");
+    fs.copyFileSync(path.join(w, "id_ed25519.pub"), path.join(w, "authorized_keys"));
+    const parser = path.join(w, "xlcfg-parse");
+    must(runLocal("gcc", ["-O2", "-o", parser, path.join(__dirname, "xlcfg-parse.c"), "-lxlutil"]), "compiling the libxlutil parser");
+    must(runLocal("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=cdktf-xen-lab", "-days", "2", "-keyout", path.join(w, "tls.key"), "-out", path.join(w, "tls.pem")]), "openssl");
+    fs.writeFileSync(path.join(w, "terraformrc"), "");
+    this.topology = this.readTopology();
+
+    const seeds: LabState["seeds"] = {};
+    const tls = [
+      { path: LAB_TLS_CERT, content: fs.readFileSync(path.join(w, "tls.pem"), "utf8"), mode: "0644" },
+      { path: LAB_TLS_KEY, content: fs.readFileSync(path.join(w, "tls.key"), "utf8"), mode: "0600" },
+    ];
+    for (const g of this.topology.dom0s.flatMap((d) => d.guests)) {
+      seeds[g.model.name] = [...tls, ...g.vhosts.map((v) => ({ path: `${v.documentRoot}/index.html`, content: labPage(v.name), mode: "0644" }))];
+    }
+    const state: LabState = {
+      prefix: this.prefix,
+      workdir: w,
+      parser,
+      authorizedKeys: path.join(w, "authorized_keys"),
+      topology: this.topology,
+      seeds,
+      dom0s: {},
+      guests: {},
+      nextGuest: 1,
+    };
+    this.topology.dom0s.forEach((d, i) => this.buildDom0(d, i, state));
+    saveState(this.stateFile, state);
+
+    fs.writeFileSync(
+      path.join(w, "cdktf.json"),
+      JSON.stringify({ language: "typescript", app: `cd '${this.options.projectDir}' && ${this.options.app}`, output: path.join(w, "cdktf.out"), sendCrashReports: "false", context: this.context() }, null, 2),
+    );
+  }
+
+  private buildDom0(d: TopologyDom0, i: number, state: LabState): void {
+    const dom0 = SandboxHost.create(`${this.prefix}d${i}`);
+    this.hosts.push(dom0);
+    (state.dom0s as Record<string, unknown>)[d.id] = { netns: dom0.name, root: dom0.root };
+    writeBaseFiles(dom0, d.id);
+    // Management link: the machine (Terraform) <-> the dom0's sshd.
+    const mgmt = `${this.prefix}m${i}`;
+    must(runLocal("ip", ["link", "add", mgmt, "type", "veth", "peer", "name", "mgmt0", "netns", dom0.name]), "management link");
+    must(runLocal("ip", ["addr", "add", `198.51.100.${4 * i + 1}/30`, "dev", mgmt]), "management address");
+    must(runLocal("ip", ["link", "set", mgmt, "up"]), "management link up");
+    must(dom0.sh(`ip addr add 198.51.100.${4 * i + 2}/30 dev mgmt0 && ip link set mgmt0 up`), "dom0 management address");
+    // Uplink, with a client on the other end.
+    const client = SandboxHost.create(`${this.prefix}c${i}`);
+    this.hosts.push(client);
+    writeBaseFiles(client, `client${i}`);
+    const up = d.uplink;
+    // Links are made from the machine's namespace: inside a host /run is its own.
+    must(runLocal("ip", ["link", "add", up.device, "netns", dom0.name, "type", "veth", "peer", "name", "eth0", "netns", client.name]), "uplink");
+    must(dom0.sh(`ip addr add ${up.address.address}/${up.address.prefix} dev ${up.device} && ip link set ${up.device} up`), "uplink address");
+    const taken = new Set([up.address.address, ...d.guests.flatMap((g) => g.model.vifs.map((v) => v.address.address))]);
+    const address = freeAddress(up.address.network, taken);
+    must(client.sh(`ip addr add ${address}/${up.address.prefix} dev eth0 && ip link set eth0 up && ip route add default via ${up.address.address}`), "client address");
+    this.clients.set(d.id, { host: client, address });
+    // Xen's hotplug scripts with xenstore stubbed, the xl stand-in, sshd.
+    stubXenstore(dom0, this.workdir);
+    const cli = path.join(__dirname, `cli${path.extname(__filename)}`);
+    // From a checkout the CLI is TypeScript: ts-node with this package's tsconfig, whatever the cwd.
+    const node = __filename.endsWith(".ts")
+      ? ["env", `TS_NODE_PROJECT=${path.resolve(__dirname, "../../tsconfig.json")}`, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), cli]
+      : [process.execPath, cli];
+    dom0.writeFile("/usr/local/sbin/xl", renderXlStandIn({ stateFile: this.stateFile, dom0: d.id, parser: path.join(this.workdir, "xlcfg-parse"), cli: node, lock: path.join(this.workdir, "xl.lock"), controllerPid: process.pid }), "0755");
+    startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`);
+    this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}, client ${address}`);
+  }
+
+  /** The guest's sandbox, once the deploy has created it. */
+  guestHost(dom0: string, name: string): SandboxHost | undefined {
+    const r = loadState(this.stateFile).guests[`${dom0}/${name}`];
+    return r ? SandboxHost.attach(r.netns, r.root) : undefined;
+  }
+
+  /**
+   * `cdktf deploy --auto-approve` with the lab's context. `probe` runs
+   * repeatedly while the deploy runs (to show that other sites keep answering).
+   */
+  async deploy(opts: { context?: Record<string, unknown>; probeDuring?: () => ProbeResult[] } = {}): Promise<DeployResult> {
+    if (opts.context) {
+      const cfg = JSON.parse(fs.readFileSync(path.join(this.workdir, "cdktf.json"), "utf8"));
+      cfg.context = this.context(opts.context);
+      fs.writeFileSync(path.join(this.workdir, "cdktf.json"), JSON.stringify(cfg, null, 2));
+    }
+    const started = Date.now();
+    const cdktf = this.options.cdktf ?? path.join(this.options.projectDir, "node_modules", ".bin", "cdktf");
+    const child = spawn(cdktf, ["deploy", "--auto-approve", this.options.stack], {
+      cwd: this.workdir,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc"), FORCE_COLOR: "0", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (b) => (output += b));
+    child.stderr.on("data", (b) => (output += b));
+    const exit = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    let done = false;
+    void exit.then(() => (done = true));
+    const during: ProbeResult[] = [];
+    while (!done) {
+      if (opts.probeDuring) during.push(...opts.probeDuring());
+      await sleep(opts.probeDuring ? 200 : 500);
+    }
+    const code = await exit;
+    if (this.options.deployLog) fs.appendFileSync(this.options.deployLog, output);
+    const clean = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+    const apply = /Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed\./.exec(clean);
+    const none = /No changes\./.test(clean);
+    const result: DeployResult = {
+      ok: code === 0,
+      seconds: (Date.now() - started) / 1000,
+      summary: apply ? apply[0] : none ? "No changes." : "",
+      added: apply ? Number(apply[1]) : 0,
+      changed: apply ? Number(apply[2]) : 0,
+      destroyed: apply ? Number(apply[3]) : 0,
+      tail: clean.split("\n").filter((l) => l.trim() && !/^[\u2800-\u28ff]/.test(l.trim())).slice(-40).join("\n"),
+      probesDuring: during,
+    };
+    this.probes.push(...during);
+    this.deploys.push(result);
+    this.log(`deploy: ${result.ok ? "ok" : "FAILED"} in ${result.seconds.toFixed(1)} s: ${result.summary || "(no summary)"}`);
+    return result;
+  }
+
+  /** `terraform plan -detailed-exitcode` on the last synthesized stack: 0 no changes, 2 changes. */
+  plan(): { exitCode: number; output: string } {
+    const dir = path.join(this.workdir, "cdktf.out", "stacks", this.options.stack);
+    const r = spawnSync("terraform", [`-chdir=${dir}`, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"], {
+      encoding: "utf8",
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc") },
+    });
+    return { exitCode: r.status ?? -1, output: (r.stdout ?? "") + (r.stderr ?? "") };
+  }
+
+  private client(dom0: string): { host: SandboxHost; address: string } {
+    const c = this.clients.get(dom0);
+    if (!c) throw new Error(`no client for ${dom0}`);
+    return c;
+  }
+
+  /** HTTP(S) probes of one guest's vhosts; `answers(address)` says which addresses should answer. */
+  probeGuest(dom0: string, guest: TopologyGuest, phase: string, answers: (address: string) => boolean = () => true): ProbeResult[] {
+    const { host } = this.client(dom0);
+    const out: ProbeResult[] = [];
+    for (const v of guest.vhosts) {
+      for (const port of v.httpPorts) {
+        out.push(probeHttp(host, { address: v.address, port, serverName: v.serverName, body: labPage(v.name), tls: false }, phase, answers(v.address)));
+      }
+      if (v.tls) {
+        out.push(probeHttp(host, { address: v.address, port: v.tls.port, serverName: v.serverName, body: labPage(v.name), tls: true }, phase, answers(v.address)));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every vhost answers with its own page on each address:port; every
+   * ForwardRule's TCP ports pass (from the client, when it is among the
+   * rule's sources); a port no rule opens is dropped.
+   */
+  probeAll(phase: string): ProbeResult[] {
+    const out: ProbeResult[] = [];
+    for (const d of this.topology.dom0s) {
+      const { host, address: clientAddress } = this.client(d.id);
+      for (const g of d.guests) out.push(...this.probeGuest(d.id, g, phase));
+      const vhostPorts = new Set(d.guests.flatMap((g) => g.vhosts.flatMap((v) => [...v.httpPorts.map((p) => `${v.address}:${p}`), ...(v.tls ? [`${v.address}:${v.tls.port}`] : [])])));
+      const opened = new Set<string>();
+      for (const a of d.accepts.filter((x) => x.protocol === "tcp")) {
+        for (const r of a.ports) {
+          opened.add(`${a.address}:${r.from}`);
+          if (vhostPorts.has(`${a.address}:${r.from}`) || a.sourcePorts.length) continue;
+          out.push(probeTcp(host, a.address, r.from, cidrContains(a.source, clientAddress), phase));
+        }
+      }
+      for (const g of d.guests) {
+        const address = g.model.vifs[0].address.address;
+        const closed = [22, 2222, 65000].find((p) => !opened.has(`${address}:${p}`))!;
+        out.push(probeTcp(host, address, closed, false, phase));
+      }
+    }
+    this.probes.push(...out);
+    for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
+    return out;
+  }
+
+  /**
+   * The seed's hand-made guest network (no policy routing) on every guest
+   * with more than one vif: only the first address may answer. Then the
+   * deployed network comes back and everything answers again.
+   */
+  negativeControl(): { handMade: ProbeResult[]; restored: ProbeResult[] } {
+    const handMade: ProbeResult[] = [];
+    const restored: ProbeResult[] = [];
+    for (const d of this.topology.dom0s) {
+      for (const g of d.guests.filter((x) => x.model.vifs.length > 1)) {
+        const host = this.guestHost(d.id, g.model.name);
+        if (!host) throw new Error(`guest ${g.model.name} is not running`);
+        const deployed = host.readFile("/etc/network/interfaces");
+        if (deployed === undefined) throw new Error(`guest ${g.model.name} has no /etc/network/interfaces`);
+        const swap = (text: string) => {
+          must(host.sh("ifdown -a"), "ifdown");
+          host.writeFile("/etc/network/interfaces", text);
+          must(host.sh("ifup -a"), "ifup");
+        };
+        swap(renderInterfaces({ ...g.model, policyRouting: false }));
+        const first = g.model.vifs[0].address.address;
+        handMade.push(...this.probeGuest(d.id, g, "negative control: hand-made network", (a) => a === first));
+        swap(deployed);
+        restored.push(...this.probeGuest(d.id, g, "deployed network restored"));
+      }
+    }
+    this.probes.push(...handMade, ...restored);
+    for (const p of [...handMade, ...restored]) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
+    return { handMade, restored };
+  }
+
+  /** The topology the lab was built from. */
+  get stackTopology(): Topology {
+    return this.topology;
+  }
+
+  /** A readable report of every deploy and probe. */
+  report(): string {
+    const lines = [`cdktf-xen lab ${this.prefix}: stack ${this.options.stack}`];
+    this.deploys.forEach((d, i) => {
+      lines.push(`deploy ${i + 1}: ${d.ok ? "ok" : "FAILED"} in ${d.seconds.toFixed(1)} s  ${d.summary}`);
+      if (!d.ok) lines.push(...d.tail.split("\n").map((l) => `    | ${l}`));
+    });
+    for (const p of this.probes) {
+      lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase.padEnd(36)} ${p.kind.padEnd(11)} ${p.target.padEnd(44)} ${String(p.ms).padStart(5)} ms  ${p.ok ? "" : `expected ${p.expect}, saw `}${p.detail}`);
+    }
+    const failed = this.probes.filter((p) => !p.ok).length;
+    lines.push(`${this.probes.length - failed} passed, ${failed} failed`);
+    return lines.join("\n");
+  }
+
+  /** Ends every process and removes every namespace, link and file of this run. Safe to call twice. */
+  destroy(): void {
+    if (fs.existsSync(this.stateFile)) {
+      const state = loadState(this.stateFile);
+      for (const g of Object.values(state.guests)) SandboxHost.attach(g.netns, g.root).destroy();
+      state.guests = {};
+      saveState(this.stateFile, state);
+    }
+    for (const h of this.hosts.splice(0)) h.destroy();
+    fs.rmSync(this.workdir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The lab's own scenarios, on documentation addresses (RFC 5737). The app
+ * reads which scenario and variant to build from its context.
+ */
+import { App, TerraformStack } from "cdktf";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "..";
+import { LAB_TLS_CERT, LAB_TLS_KEY } from "./lab";
+
+export const SCENARIO_KEY = "cdktf-xen-lab:scenario";
+export const VARIANT_KEY = "cdktf-xen-lab:variant";
+export const SCENARIOS = ["seed", "two-guests"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+/** `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate file is missing on the guest. */
+export type Variant = "base" | "changed" | "broken";
+
+function dom0Of(stack: TerraformStack): XenHost {
+  return new XenHost(stack, "dom0", {
+    ssh: { host: "203.0.113.10" },
+    uplink: { device: "eth0", address: "192.0.2.1/24" },
+    firewall: { managementCidrs: ["203.0.113.0/24"] },
+  });
+}
+
+/** The seed: one guest, three addresses, one site each, TCP 80 and 443 forwarded. */
+function seed(stack: TerraformStack, variant: Variant): void {
+  const dom0 = dom0Of(stack);
+  const webserv = new RoutedDomU(dom0, "webserv", {
+    disks: ["phy:/dev/vg0/webserv,xvda,w"],
+    vifs: [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` })),
+  });
+  ["a", "b", "c"].forEach((s, i) => {
+    const broken = variant === "broken" && s === "b";
+    new WebVhost(webserv, `site-${s}`, {
+      address: `192.0.2.20${i}`,
+      serverName: `${s}.example.org`,
+      serverAliases: variant === "changed" && s === "b" ? ["www.b.example.org", "bee.example.org"] : [`www.${s}.example.org`],
+      documentRoot: `/var/www/site-${s}`,
+      tls: { certificateFile: broken ? "/etc/ssl/cdktf-xen-lab/missing.pem" : LAB_TLS_CERT, certificateKeyFile: LAB_TLS_KEY },
+    });
+  });
+  new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
+}
+
+/** One dom0, two guests of four addresses each, a site on every address. */
+function twoGuests(stack: TerraformStack): void {
+  const dom0 = dom0Of(stack);
+  for (const [g, name] of [[1, "alpha"], [2, "beta"]] as const) {
+    const guest = new RoutedDomU(dom0, name, {
+      disks: [`phy:/dev/vg0/${name},xvda,w`],
+      vifs: [0, 1, 2, 3].map((i) => ({ mac: `00:16:3e:00:0${g}:0${i}`, address: `192.0.2.${g}${i}/24` })),
+    });
+    for (const i of [0, 1, 2, 3]) {
+      new WebVhost(guest, `${name}-${i}`, { address: `192.0.2.${g}${i}`, serverName: `${name}-${i}.example.org`, documentRoot: `/var/www/${name}-${i}` });
+    }
+    new ForwardRule(dom0, `${name}-web`, { to: guest, ports: [80] });
+  }
+  new ForwardRule(dom0, "alpha-dns", { to: "192.0.2.10", ports: [53] });
+}
+
+export function buildScenario(app: App, scenario: Scenario, variant: Variant = "base"): TerraformStack {
+  const stack = new TerraformStack(app, "lab");
+  if (scenario === "seed") seed(stack, variant);
+  else twoGuests(stack);
+  return stack;
+}

@@ -1,0 +1,122 @@
+/**
+ * The lab's `xl`: a stand-in installed in each dom0 that reads the cfg the
+ * deploy wrote with Xen's own parser (libxlutil), and creates the guest as a
+ * sandbox host: one veth pair per vif with the cfg's MAC and vifname, the
+ * first-boot network of an installer, an sshd, and Xen's real vif-route for
+ * every vif, with xenstore stubbed.
+ */
+import * as fs from "fs";
+import { SandboxHost } from "./sandbox-host";
+import { firstBootInterfaces, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
+import { loadState, saveState } from "./state";
+
+/** What the parser prints of a cfg (see test/tools/xlcfg-parse.c). */
+export interface ParsedCfg {
+  readonly name: string;
+  readonly vif: string[];
+}
+
+interface VifSpec {
+  readonly devid: number;
+  readonly mac: string;
+  readonly ip: string;
+  readonly vifname: string;
+  readonly gatewaydev: string;
+}
+
+/** One vif spec as xl reads it: `key=value` pairs split on commas; vif-route's defaults for what is missing. */
+function parseVif(spec: string, devid: number, domid: number): VifSpec {
+  const kv: Record<string, string> = Object.fromEntries(
+    spec.split(",").map((pair) => {
+      const i = pair.indexOf("=");
+      return [pair.slice(0, i).trim(), pair.slice(i + 1).trim()];
+    }),
+  );
+  if (!kv.mac) throw new Error(`vif ${devid} has no mac: the guest would get a new random MAC at every boot`);
+  return { devid, mac: kv.mac, ip: kv.ip ?? "", vifname: kv.vifname ?? `vif${domid}.${devid}`, gatewaydev: kv.gatewaydev ?? "eth0" };
+}
+
+/** The shell script installed as /usr/local/sbin/xl in a dom0. */
+export function renderXlStandIn(opts: { stateFile: string; dom0: string; parser: string; cli: string[]; lock: string; controllerPid: number }): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cli = opts.cli.map(q).join(" ");
+  return `#!/bin/sh
+# xl stand-in of the cdktf-xen lab (create, create -n, list, shutdown).
+set -eu
+run=/var/lib/xl-lab
+mkdir -p "$run"; touch "$run/running"
+# Guests are made from the machine's namespaces, entered through the lab's own process.
+callback() { flock ${q(opts.lock)} nsenter -t ${opts.controllerPid} -m -n -- ${cli} "$@"; }
+case "\${1:-}" in
+  create)
+    shift
+    dry=0; if [ "\${1:-}" = -n ]; then dry=1; shift; fi
+    parsed=$(mktemp ${q(opts.stateFile)}.cfg.XXXXXX)
+    ${q(opts.parser)} "$1" > "$parsed"
+    if [ "$dry" = 1 ]; then cat "$parsed"; rm -f "$parsed"; exit 0; fi
+    name=$(sed -n 's/.*"name":"\\([a-z0-9-]*\\)".*/\\1/p' "$parsed")
+    if grep -qx "$name" "$run/running"; then echo "xl: domain $name already exists" >&2; exit 1; fi
+    callback xl-create ${q(opts.stateFile)} ${q(opts.dom0)} "$parsed"
+    rm -f "$parsed"
+    echo "$name" >> "$run/running"
+    ;;
+  list)
+    if [ $# -ge 2 ]; then grep -qx "$2" "$run/running"; else cat "$run/running"; fi
+    ;;
+  shutdown)
+    shift; if [ "\${1:-}" = -w ]; then shift; fi
+    grep -qx "$1" "$run/running" || { echo "xl: no domain $1" >&2; exit 1; }
+    callback xl-destroy ${q(opts.stateFile)} ${q(opts.dom0)} "$1"
+    grep -vx "$1" "$run/running" > "$run/running.new" || true
+    mv "$run/running.new" "$run/running"
+    ;;
+  *)
+    echo "xl (cdktf-xen lab): create [-n] CFG | list [NAME] | shutdown [-w] NAME" >&2
+    exit 2
+    ;;
+esac
+`;
+}
+
+/** `xl create`, run by the stand-in's callback in the machine's root namespaces. */
+export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string): void {
+  const state = loadState(stateFile);
+  const cfg: ParsedCfg = JSON.parse(fs.readFileSync(parsedFile, "utf8"));
+  const dom0Record = state.dom0s[dom0Id];
+  const topoGuest = state.topology.dom0s.find((d) => d.id === dom0Id)?.guests.find((g) => g.model.name === cfg.name);
+  if (!dom0Record || !topoGuest) throw new Error(`xl create: no guest ${cfg.name} on ${dom0Id} in this lab`);
+  const dom0 = SandboxHost.attach(dom0Record.netns, dom0Record.root);
+  const domid = state.nextGuest;
+  const name = `${state.prefix}g${domid}`;
+  state.nextGuest += 1;
+  const guest = SandboxHost.create(name);
+  state.guests[`${dom0Id}/${cfg.name}`] = { netns: guest.name, root: guest.root, dom0: dom0Id, name: cfg.name };
+  saveState(stateFile, state);
+
+  const vifs = cfg.vif.map((spec, devid) => parseVif(spec, devid, domid));
+  for (const v of vifs) {
+    // The guest names its NIC as its naming files would (found by MAC).
+    const device = topoGuest.model.vifs.find((m) => m.mac === v.mac)?.device ?? `eth${v.devid}`;
+    // Made from the machine's namespace: inside a host /run is its own.
+    must(runLocal("ip", ["link", "add", v.vifname, "netns", dom0.name, "type", "veth", "peer", "name", device, "netns", guest.name]), `veth ${v.vifname}`);
+    must(guest.exec(["ip", "link", "set", device, "address", v.mac]), `mac of ${device}`);
+  }
+  writeBaseFiles(guest, cfg.name);
+  guest.writeFile("/etc/network/interfaces", firstBootInterfaces(topoGuest.model));
+  for (const f of state.seeds[cfg.name] ?? []) guest.writeFile(f.path, f.content, f.mode);
+  must(guest.sh("ifup -a"), `first boot network of ${cfg.name}`);
+  startSshd(guest, state.workdir, "0.0.0.0");
+  for (const v of vifs) {
+    vifRouteOnline(dom0, { vifname: v.vifname, ip: v.ip, gatewaydev: v.gatewaydev, domid, devid: v.devid });
+  }
+}
+
+/** `xl shutdown`: the guest's processes end and its namespaces go. */
+export function xlDestroy(stateFile: string, dom0Id: string, name: string): void {
+  const state = loadState(stateFile);
+  const record = state.guests[`${dom0Id}/${name}`];
+  if (!record) return;
+  SandboxHost.attach(record.netns, record.root).destroy();
+  delete state.guests[`${dom0Id}/${name}`];
+  saveState(stateFile, state);
+}
