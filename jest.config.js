@@ -8,4 +8,6 @@ module.exports = {
   // machine's namespaces and ports: keep them in one worker.
   maxWorkers: 1,
   testTimeout: 60000,
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  globalTeardown: "<rootDir>/test/support/global-teardown.ts",
 };

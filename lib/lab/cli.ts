@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * cdktf-xen lab command line.
  *   run [--scenario seed|two-guests|all]

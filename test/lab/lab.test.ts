@@ -1,0 +1,112 @@
+/**
+ * The lab, for real: sandbox dom0s and guests, cdktf deploy with Terraform,
+ * probes from a client on the uplink. Needs root and the packages of .ci/run.
+ */
+import { Lab, ProbeResult, scenarioLab, VARIANT_KEY } from "../../lib/lab";
+import { describeWith } from "../support/tools";
+
+const NEEDS = [
+  "root", "nsenter", "unshare", "flock", "terraform", "ssh-keygen", "/usr/sbin/sshd", "gcc", "/usr/include/libxlutil.h",
+  "openssl", "apache2ctl", "ifup", "curl", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
+];
+const MINUTES = 60 * 1000;
+
+function failures(probes: readonly ProbeResult[]): string[] {
+  return probes.filter((p) => !p.ok).map((p) => `${p.phase}: ${p.kind} ${p.target}: expected ${p.expect}, saw ${p.detail}`);
+}
+
+describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three sites)", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = scenarioLab("seed");
+  }, 2 * MINUTES);
+  afterAll(() => {
+    if (lab) process.stdout.write(`${lab.report()}\n`);
+    lab?.destroy();
+  });
+
+  it("deploys with real Terraform, and every vhost answers on each address:port with its own page", async () => {
+    const deploy = await lab.deploy();
+    expect({ ok: deploy.ok, summary: deploy.summary, tail: deploy.ok ? "" : deploy.tail }).toEqual({
+      ok: true,
+      summary: "Apply complete! Resources: 11 added, 0 changed, 0 destroyed.",
+      tail: "",
+    });
+    const probes = lab.probeAll("after deploy");
+    expect(failures(probes)).toEqual([]);
+    expect(probes.filter((p) => p.kind === "http" || p.kind === "https")).toHaveLength(6);
+    expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.200:22"]);
+  }, 10 * MINUTES);
+
+  it("negative control: the seed's hand-made guest network black-holes every address but the first", () => {
+    const { handMade, restored } = lab.negativeControl();
+    const answered = handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target);
+    const timedOut = handMade.filter((p) => p.detail.includes("timeout")).map((p) => p.target);
+    expect(answered).toEqual(["192.0.2.200:80 Host a.example.org", "192.0.2.200:443 Host a.example.org"]);
+    expect(timedOut).toEqual([
+      "192.0.2.201:80 Host b.example.org",
+      "192.0.2.201:443 Host b.example.org",
+      "192.0.2.202:80 Host c.example.org",
+      "192.0.2.202:443 Host c.example.org",
+    ]);
+    expect(failures(restored)).toEqual([]);
+    expect(restored).toHaveLength(6);
+  }, 5 * MINUTES);
+
+  it("a redeploy without changes changes nothing", async () => {
+    const again = await lab.deploy();
+    expect(again.ok).toBe(true);
+    expect([again.added, again.changed, again.destroyed]).toEqual([0, 0, 0]);
+    expect(lab.plan().exitCode).toBe(0);
+  }, 5 * MINUTES);
+
+  it("changing one vhost replaces only its resource, and the other sites never stop answering", async () => {
+    const topo = lab.stackTopology.dom0s[0];
+    const guest = topo.guests[0];
+    const others = { ...guest, vhosts: guest.vhosts.filter((v) => v.name !== "site-b") };
+    const change = await lab.deploy({ context: { [VARIANT_KEY]: "changed" }, probeDuring: () => lab.probeGuest(topo.id, others, "during the change") });
+    expect(change.ok).toBe(true);
+    expect([change.added, change.changed, change.destroyed]).toEqual([1, 0, 1]);
+    expect(change.probesDuring.length).toBeGreaterThan(0);
+    expect(failures(change.probesDuring)).toEqual([]);
+    expect(failures(lab.probeAll("after the change"))).toEqual([]);
+  }, 5 * MINUTES);
+
+  it("a broken Apache config fails the deploy; the other sites keep serving and the old file is back", async () => {
+    const host = lab.guestHost("dom0", "webserv")!;
+    const before = host.readFile("/etc/apache2/sites-available/site-b.conf");
+    const broken = await lab.deploy({ context: { [VARIANT_KEY]: "broken" } });
+    expect(broken.ok).toBe(false);
+    expect(broken.tail).toContain("cdktf-xen: webserv/site-site-b: validation failed; the previous files are untouched");
+    expect(host.readFile("/etc/apache2/sites-available/site-b.conf")).toBe(before);
+    expect(failures(lab.probeAll("after the failed deploy"))).toEqual([]);
+  }, 5 * MINUTES);
+});
+
+describeWith(NEEDS, "lab: one dom0 with two guests of four addresses each", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = scenarioLab("two-guests");
+  }, 2 * MINUTES);
+  afterAll(() => {
+    if (lab) process.stdout.write(`${lab.report()}\n`);
+    lab?.destroy();
+  });
+
+  it("every vhost answers, every forwarded port passes, a closed port is dropped; the negative control black-holes", async () => {
+    const deploy = await lab.deploy();
+    expect({ ok: deploy.ok, tail: deploy.ok ? "" : deploy.tail }).toEqual({ ok: true, tail: "" });
+    const probes = lab.probeAll("after deploy");
+    expect(failures(probes)).toEqual([]);
+    expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
+    expect(probes.filter((p) => p.kind === "tcp-open").map((p) => p.target)).toEqual(["192.0.2.10:53"]);
+    expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
+    const { handMade, restored } = lab.negativeControl();
+    expect(handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target)).toEqual([
+      "192.0.2.10:80 Host alpha-0.example.org",
+      "192.0.2.20:80 Host beta-0.example.org",
+    ]);
+    expect(handMade.filter((p) => p.detail.includes("timeout"))).toHaveLength(6);
+    expect(failures(restored)).toEqual([]);
+  }, 10 * MINUTES);
+});
