@@ -22,23 +22,26 @@ export function parseIpv4(value: unknown, site: PropSite): string {
   return addr.toString();
 }
 
-/** Parses an address usable by a host: not unspecified, loopback, multicast or broadcast. */
-export function parseHostIpv4(value: unknown, site: PropSite): string {
+/**
+ * Parses an address usable by a host: not unspecified, loopback, multicast or
+ * broadcast. `shown` is the value as the user wrote it, for the message.
+ */
+export function parseHostIpv4(value: unknown, site: PropSite, shown: unknown = value): string {
   const address = parseIpv4(value, site);
   const parsed = ipaddr.IPv4.parse(address);
   // ipaddr.js files the documentation ranges (RFC 5737) under "reserved" too;
   // of that group only class E (240.0.0.0/4) cannot be a host's address.
   const range = parsed.match(ipaddr.IPv4.parseCIDR("240.0.0.0/4")) ? "class E" : parsed.range();
   if (["unspecified", "loopback", "multicast", "broadcast", "class E"].includes(range)) {
-    throw new XenPropError(site, value, `${range} addresses cannot be assigned to a host; expected a unicast address`);
+    throw new XenPropError(site, shown, `${range} addresses cannot be assigned to a host; expected a unicast address`);
   }
   return address;
 }
 
-function splitCidr(value: unknown, site: PropSite, example: string): [string, number] {
+function splitCidr(value: unknown, site: PropSite, example: string, shown: unknown = value): [string, number] {
   const m = typeof value === "string" ? /^([0-9.]+)\/([0-9]{1,2})$/.exec(value) : null;
   if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]) || Number(m[2]) > 32) {
-    throw new XenPropError(site, value, `expected an IPv4 address with a prefix length 0-32, such as ${example}`);
+    throw new XenPropError(site, shown, `expected an IPv4 address with a prefix length 0-32, such as ${example}`);
   }
   return [ipaddr.IPv4.parse(m[1]).toString(), Number(m[2])];
 }
@@ -54,7 +57,7 @@ export function networkOf(address: string, prefix: number): string {
  */
 export function parseInterfaceCidr(value: unknown, site: PropSite): Ipv4Interface {
   const [address, prefix] = splitCidr(value, site, "192.0.2.10/24");
-  parseHostIpv4(address, site);
+  parseHostIpv4(address, site, value);
   if (prefix === 0) {
     throw new XenPropError(site, value, "a prefix length of 0 cannot be an interface's subnet; expected 1-32");
   }
@@ -73,7 +76,7 @@ export function parseInterfaceCidr(value: unknown, site: PropSite): Ipv4Interfac
 /** Parses a network in CIDR notation; a bare address means /32. Host bits must be zero. */
 export function parseNetworkCidr(value: unknown, site: PropSite): string {
   const text = typeof value === "string" && !value.includes("/") ? `${value}/32` : value;
-  const [address, prefix] = splitCidr(text, site, "203.0.113.0/24");
+  const [address, prefix] = splitCidr(text, site, "203.0.113.0/24", value);
   const network = networkOf(address, prefix);
   if (network !== address) {
     throw new XenPropError(site, value, `host bits are set; expected the network address, e.g. ${network}/${prefix}`);

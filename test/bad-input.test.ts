@@ -1,0 +1,189 @@
+/**
+ * The catalogue of refused input. Every entry is built in a real App whose
+ * synth must fail with a message naming the construct path, the prop, the
+ * value and what is allowed, and must write nothing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Annotations, App, TerraformStack } from "cdktf";
+import { ForwardRule, Port, RoutedDomU, RoutedDomUProps, WebVhost, WebVhostProps, XenHost, XenHostProps } from "../lib";
+import { ENGINE_CONTEXT_KEY } from "../lib/deploy/engine";
+import { tempDir } from "./support/tools";
+
+type Build = (stack: TerraformStack) => void;
+
+const dom0Props = (over: Partial<XenHostProps> = {}): XenHostProps => ({ ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, ...over });
+const vif = (n: number, address = `192.0.2.${10 + n}/24`) => ({ mac: `00:16:3e:00:00:${(16 + n).toString(16)}`, address });
+const guest = (over: Partial<RoutedDomUProps> = {}): RoutedDomUProps => ({ disks: [], vifs: [vif(0)], ...over });
+const withGuest = (over: Partial<RoutedDomUProps>): Build => (s) => new RoutedDomU(new XenHost(s, "dom0", dom0Props()), "g", guest(over)) && undefined;
+const withDom0 = (over: Partial<XenHostProps>): Build => (s) => new XenHost(s, "dom0", dom0Props(over)) && undefined;
+const withVhost = (over: Partial<WebVhostProps>, id = "w"): Build => (s) => {
+  const g = new RoutedDomU(new XenHost(s, "dom0", dom0Props()), "g", guest());
+  new WebVhost(g, id, { address: "192.0.2.10", serverName: "w.example.org", documentRoot: "/srv/w", ...over });
+};
+const withRule = (to: (g: RoutedDomU) => RoutedDomU | WebVhost | string, over: { ports?: (number | Port)[]; from?: string[]; sourcePorts?: (number | { from: number; to: number })[] } = {}): Build => (s) => {
+  const h = new XenHost(s, "dom0", dom0Props());
+  const g = new RoutedDomU(h, "g", guest());
+  new ForwardRule(h, "r", { to: to(g), ports: [80], ...over });
+};
+
+const CATALOGUE: [string, Build, RegExp][] = [
+  // Addresses
+  ["malformed IPv4 in a vif", withGuest({ vifs: [vif(0, "192.0.2.300/24")] }), /s\/dom0\/g: vifs\[0\]\.address "192\.0\.2\.300\/24" is invalid: expected an IPv4 address with a prefix length 0-32/],
+  ["IPv4 with a leading zero (octal in some parsers)", withGuest({ vifs: [vif(0, "192.0.2.010/24")] }), /vifs\[0\]\.address "192\.0\.2\.010\/24" is invalid/],
+  ["address without a prefix", withGuest({ vifs: [vif(0, "192.0.2.10")] }), /vifs\[0\]\.address "192\.0\.2\.10" is invalid: expected an IPv4 address with a prefix length/],
+  ["prefix longer than 32", withGuest({ vifs: [vif(0, "192.0.2.10/33")] }), /vifs\[0\]\.address "192\.0\.2\.10\/33" is invalid/],
+  ["prefix 0 on an interface", withGuest({ vifs: [vif(0, "192.0.2.10/0")] }), /a prefix length of 0 cannot be an interface's subnet/],
+  ["network address used as a host", withGuest({ vifs: [vif(0, "192.0.2.0/24")] }), /"192\.0\.2\.0\/24" is invalid: 192\.0\.2\.0 is the network address of 192\.0\.2\.0\/24; expected a host address inside it/],
+  ["broadcast address used as a host", withGuest({ vifs: [vif(0, "192.0.2.255/24")] }), /192\.0\.2\.255 is the broadcast address of 192\.0\.2\.0\/24/],
+  ["multicast address as a host", withGuest({ vifs: [vif(0, "224.0.0.5/24")] }), /multicast addresses cannot be assigned to a host/],
+  ["loopback address as the uplink", withDom0({ uplink: { address: "127.0.0.2/8" } }), /s\/dom0: uplink\.address "127\.0\.0\.2\/8" is invalid: loopback addresses cannot be assigned/],
+  ["network with host bits set (outside its own prefix)", withDom0({ firewall: { managementCidrs: ["203.0.113.5/24"] } }), /firewall\.managementCidrs\[0\] "203\.0\.113\.5\/24" is invalid: host bits are set; expected the network address, e\.g\. 203\.0\.113\.0\/24/],
+  ["source network that is not a CIDR", withRule((g) => g, { from: ["any"] }), /s\/dom0\/r: from\[0\] "any" is invalid: expected an IPv4 address with a prefix length/],
+  ["gateway that is not an address", withGuest({ gateway: "router" }), /gateway "router" is invalid: expected a dotted-quad IPv4 address/],
+  // MACs
+  ["malformed MAC", withGuest({ vifs: [{ mac: "de:ad:be:ef:00", address: "192.0.2.10/24" }] }), /vifs\[0\]\.mac "de:ad:be:ef:00" is invalid: expected a MAC address of six colon-separated hex octets/],
+  ["MAC with dashes", withGuest({ vifs: [{ mac: "00-16-3e-00-00-01", address: "192.0.2.10/24" }] }), /vifs\[0\]\.mac "00-16-3e-00-00-01" is invalid/],
+  ["multicast MAC", withGuest({ vifs: [{ mac: "01:00:5e:00:00:01", address: "192.0.2.10/24" }] }), /this is a multicast MAC \(lowest bit of the first octet set\)/],
+  ["all-zero MAC", withGuest({ vifs: [{ mac: "00:00:00:00:00:00", address: "192.0.2.10/24" }] }), /the all-zero MAC is not a valid interface address/],
+  // Uniqueness
+  ["the same MAC twice in one guest", withGuest({ vifs: [vif(0), { ...vif(1), mac: vif(0).mac }] }), /vifs\[\]\.mac "00:16:3e:00:00:10" is invalid: each vif needs its own mac/],
+  ["the same address twice in one guest", withGuest({ vifs: [vif(0), vif(1, "192.0.2.10/24")] }), /vifs "192\.0\.2\.10" is invalid: each vif needs its own address/],
+  ["the same MAC on two dom0s", (s) => {
+    new RoutedDomU(new XenHost(s, "a", dom0Props()), "g", guest());
+    new RoutedDomU(new XenHost(s, "b", dom0Props({ uplink: { address: "198.51.100.1/24" } })), "h", guest({ vifs: [{ mac: vif(0).mac, address: "198.51.100.10/24" }] }));
+  }, /s\/b\/h: vifs\[0\]\.mac "00:16:3e:00:00:10" is invalid: already used by s\/a\/g vifs\[0\]\.mac; it must be unique in the app/],
+  ["the same address on two dom0s", (s) => {
+    new RoutedDomU(new XenHost(s, "a", dom0Props()), "g", guest());
+    new RoutedDomU(new XenHost(s, "b", dom0Props({ uplink: { address: "198.51.100.1/24" } })), "h", guest({ vifs: [{ mac: "00:16:3e:00:01:01", address: "192.0.2.10/24" }] }));
+  }, /s\/b\/h: vifs\[0\]\.address "192\.0\.2\.10" is invalid: already used by s\/a\/g vifs\[0\]\.address/],
+  ["a guest taking its dom0's uplink address", withGuest({ vifs: [vif(0, "192.0.2.1/24")] }), /s\/dom0\/g: vifs\[0\]\.address "192\.0\.2\.1" is invalid: already used by s\/dom0 uplink\.address/],
+  ["two guests with the same name on one dom0", (s) => {
+    const h = new XenHost(s, "dom0", dom0Props());
+    new RoutedDomU(h, "g", guest());
+    new RoutedDomU(h, "h", guest({ name: "g", vifs: [vif(1)] }));
+  }, /s\/dom0\/h: name "g" is invalid: already used by s\/dom0\/g name; it must be unique on s\/dom0/],
+  ["the same vifname on two guests of one dom0", (s) => {
+    const h = new XenHost(s, "dom0", dom0Props());
+    new RoutedDomU(h, "g", guest({ vifs: [{ ...vif(0), vifname: "web0" }] }));
+    new RoutedDomU(h, "h", guest({ vifs: [{ ...vif(1), vifname: "web0" }] }));
+  }, /s\/dom0\/h: vifs\[0\]\.vifname "web0" is invalid: already used by s\/dom0\/g vifs\[0\]\.vifname/],
+  ["the same vifname twice in one guest", withGuest({ vifs: [{ ...vif(0), vifname: "x" }, { ...vif(1), vifname: "x" }] }), /vifs\[\]\.vifname "x" is invalid: each vif needs its own vifname/],
+  // Ownership
+  ["vhost address not owned by its guest", withVhost({ address: "192.0.2.99" }), /s\/dom0\/g\/w: address "192\.0\.2\.99" is invalid: not an address of guest g; expected one of 192\.0\.2\.10/],
+  ["ForwardRule to a guest of another dom0", (s) => {
+    const a = new XenHost(s, "a", dom0Props());
+    const b = new XenHost(s, "b", dom0Props({ uplink: { address: "198.51.100.1/24" } }));
+    new ForwardRule(a, "r", { to: new RoutedDomU(b, "g", guest({ vifs: [vif(0, "198.51.100.10/24")] })), ports: [80] });
+  }, /s\/a\/r: to "s\/b\/g" is invalid: that guest runs on s\/b; a ForwardRule belongs to the dom0 of its guest/],
+  ["ForwardRule to an address no guest has", withRule(() => "192.0.2.77"), /s\/dom0\/r: to "192\.0\.2\.77" is invalid: no guest of s\/dom0 has this address/],
+  // Ports
+  ["port 0", withRule((g) => g, { ports: [0] }), /s\/dom0\/r: ports\[0\]\.from 0 is invalid: expected a port number from 1 to 65535/],
+  ["port above 65535", withRule((g) => g, { ports: [65536] }), /ports\[0\]\.from 65536 is invalid: expected a port number from 1 to 65535/],
+  ["fractional port", withRule((g) => g, { ports: [80.5] }), /ports\[0\]\.from 80\.5 is invalid/],
+  ["inverted port range", withRule((g) => g, { ports: [Port.tcpRange(90, 80)] }), /ports\[0\] "90-80" is invalid: the range is inverted; expected from <= to/],
+  ["inverted source port range", withRule((g) => g, { sourcePorts: [{ from: 2000, to: 1024 }] }), /sourcePorts\[0\] "2000-1024" is invalid: the range is inverted/],
+  ["no ports for a guest", withRule((g) => g, { ports: [] }), /s\/dom0\/r: ports \[\] is invalid: expected at least one port/],
+  ["vhost port 0", withVhost({ ports: [0] }), /s\/dom0\/g\/w: ports\[0\] 0 is invalid: expected a port number from 1 to 65535/],
+  ["TLS on an HTTP port", withVhost({ ports: [443], tls: { port: 443, certificateFile: "/c.pem", certificateKeyFile: "/k.pem" } }), /tls\.port 443 is invalid: already an HTTP port of this vhost/],
+  // Vifs
+  ["empty vif list", withGuest({ vifs: [] }), /s\/dom0\/g: vifs \[\] is invalid: expected at least one vif/],
+  ["more vifs than Xen allows", (s) => new RoutedDomU(new XenHost(s, "dom0", dom0Props({ uplink: { address: "10.9.0.1/16" } })), "g", guest({ vifs: Array.from({ length: 65 }, (_, i) => ({ mac: `00:16:3e:00:01:${i.toString(16).padStart(2, "0")}`, address: `10.9.1.${i + 1}/16` })) })) && undefined, /vifs "65 vifs" is invalid: Xen allows at most 64 vifs per domain/],
+  ["vifname over 15 characters", withGuest({ vifs: [{ ...vif(0), vifname: "a-very-long-vifname" }] }), /vifs\[0\]\.vifname "a-very-long-vifname" is invalid: a vifname has at most 15 characters/],
+  ["default vifname too long for an HVM guest", (s) => new RoutedDomU(new XenHost(s, "dom0", dom0Props()), "longguestname", guest({ type: "hvm" })) && undefined, /vifname \(default\) "longguestname-0" is invalid: a vifname has at most 11 characters for a hvm guest/],
+  ["vifname with a slash", withGuest({ vifs: [{ ...vif(0), vifname: "vif/0" }] }), /vifs\[0\]\.vifname "vif\/0" is invalid: expected an interface name/],
+  // Names
+  ["guest id with a path traversal", (s) => new RoutedDomU(new XenHost(s, "dom0", dom0Props()), "../etc", guest()) && undefined, /: id "\.\.\/etc" is invalid: expected a construct id of 1-63 characters/],
+  ["guest name in upper case", withGuest({ name: "Web" }), /s\/dom0\/g: name "Web" is invalid: expected a name of 1-32 characters matching \[a-z0-9\]\[a-z0-9-\]\*/],
+  ["guest name too long", withGuest({ name: "a".repeat(33) }), /name "a{33}" is invalid: expected a name of 1-32 characters/],
+  ["guest name with a newline", withGuest({ name: "web\nrm" }), /name "web\\nrm" is invalid/],
+  ["host id too long", (s) => new XenHost(s, "d".repeat(64), dom0Props()) && undefined, /id "d{64}" is invalid: expected a construct id of 1-63 characters/],
+  ["vhost name with a space", withVhost({ name: "my site" }), /s\/dom0\/g\/w: name "my site" is invalid: expected a name of 1-64 characters/],
+  ["vhost name too long", withVhost({ name: "s".repeat(65) }), /name "s{65}" is invalid: expected a name of 1-64 characters/],
+  ["two vhosts with the same site name on one guest", (s) => {
+    const g = new RoutedDomU(new XenHost(s, "dom0", dom0Props()), "g", guest());
+    new WebVhost(g, "a", { name: "site", address: "192.0.2.10", serverName: "a.example.org", documentRoot: "/srv/a" });
+    new WebVhost(g, "b", { name: "site", address: "192.0.2.10", serverName: "b.example.org", documentRoot: "/srv/b" });
+  }, /s\/dom0\/g\/b: name "site" is invalid: s\/dom0\/g\/a already uses this site name on the same guest/],
+  ["uplink device with a space", withDom0({ uplink: { device: "eth 0", address: "192.0.2.1/24" } }), /uplink\.device "eth 0" is invalid: expected an interface name/],
+  ["SSH user with a semicolon", withDom0({ ssh: { host: "198.51.100.2", user: "root;id" } }), /ssh\.user "root;id" is invalid: expected a Unix user name/],
+  ["SSH host with a command substitution", withDom0({ ssh: { host: "$(reboot)" } }), /ssh\.host "\$\(reboot\)" is invalid: expected an IPv4 address or DNS name/],
+  // Paths and strings that reach files
+  ["DocumentRoot not absolute", withVhost({ documentRoot: "var/www" }), /documentRoot "var\/www" is invalid: expected an absolute path/],
+  ["DocumentRoot with ..", withVhost({ documentRoot: "/srv/../etc" }), /documentRoot "\/srv\/\.\.\/etc" is invalid: '\.' and '\.\.' are not allowed in paths/],
+  ["DocumentRoot with a NUL", withVhost({ documentRoot: "/srv/w\u0000x" }), /documentRoot "\/srv\/w\\u0000x" is invalid: expected an absolute path/],
+  ["DocumentRoot with a newline and a directive", withVhost({ documentRoot: "/srv/w\nInclude /etc/shadow" }), /documentRoot "\/srv\/w\\nInclude \/etc\/shadow" is invalid/],
+  ["DocumentRoot with a command substitution", withVhost({ documentRoot: "/srv/$(reboot)" }), /documentRoot "\/srv\/\$\(reboot\)" is invalid/],
+  ["DocumentRoot with a quote", withVhost({ documentRoot: '/srv/w"x' }), /documentRoot "\/srv\/w\\"x" is invalid/],
+  ["certificate path with a control character", withVhost({ tls: { certificateFile: "/etc/ssl/c\u001b.pem", certificateKeyFile: "/k.pem" } }), /tls\.certificateFile "\/etc\/ssl\/c\\u001b\.pem" is invalid/],
+  ["kernel path with ..", withGuest({ kernel: "/boot/../vmlinuz" }), /kernel "\/boot\/\.\.\/vmlinuz" is invalid: '\.' and '\.\.' are not allowed/],
+  ["kernel command line with a quote", withGuest({ kernel: "/boot/vmlinuz", extra: "console=hvc0' ; reboot" }), /extra "console=hvc0' ; reboot" is invalid: expected kernel arguments/],
+  ["root with a newline", withGuest({ kernel: "/boot/vmlinuz", root: "/dev/xvda1\nbootloader = \"x\"" }), /root "\/dev\/xvda1\\nbootloader = \\"x\\"" is invalid/],
+  ["disk spec with a quote", withGuest({ disks: ["phy:/dev/x',xvda,w"] }), /disks\[0\] "phy:\/dev\/x',xvda,w" is invalid: expected an xl disk spec/],
+  ["disk spec with ..", withGuest({ disks: ["phy:/dev/../x,xvda,w"] }), /disks\[0\] "phy:\/dev\/\.\.\/x,xvda,w" is invalid/],
+  ["ramdisk without a kernel", withGuest({ ramdisk: "/boot/initrd.img" }), /ramdisk "\/boot\/initrd\.img" is invalid: only meaningful with `kernel`/],
+  ["ServerName that is not a host name", withVhost({ serverName: "not a host" }), /serverName "not a host" is invalid: expected a host name such as www\.example\.org/],
+  ["ServerName with a newline and a directive", withVhost({ serverName: "a.example.org\nInclude /etc/shadow" }), /serverName "a\.example\.org\\nInclude \/etc\/shadow" is invalid/],
+  ["ServerAlias with a wildcard in the middle", withVhost({ serverAliases: ["a.*.example.org"] }), /serverAliases\[0\] "a\.\*\.example\.org" is invalid: expected a host name such as www\.example\.org \(or \*\.example\.org\)/],
+  ["ServerName label over 63 characters", withVhost({ serverName: `${"a".repeat(64)}.example.org` }), /serverName "a{64}\.example\.org" is invalid/],
+  // Ranges and choices
+  ["memory below 32 MiB", withGuest({ memory: 16 }), /memory 16 is invalid: expected a whole number from 32 to 4194304 MiB/],
+  ["memory not a whole number", withGuest({ memory: 512.5 }), /memory 512\.5 is invalid/],
+  ["vcpus 0", withGuest({ vcpus: 0 }), /vcpus 0 is invalid: expected a whole number from 1 to 512/],
+  ["unknown guest type", withGuest({ type: "kvm" as never }), /type "kvm" is invalid: expected one of pv, pvh, hvm/],
+  ["unknown interface naming", withGuest({ interfaceNaming: "biosdevname" as never }), /interfaceNaming "biosdevname" is invalid: expected one of iftab, udev, systemd-link/],
+  ["Apache version 2.0", withVhost({ apacheVersion: "2.0" as never }), /apacheVersion "2\.0" is invalid: expected "2\.4" or "2\.2"/],
+  ["unknown firewall policy", withDom0({ firewall: { defaultForwardPolicy: "REJECT" as never } }), /firewall\.defaultForwardPolicy "REJECT" is invalid: expected "DROP" or "ACCEPT"/],
+  ["rollback delay of 0 seconds", withDom0({ firewall: { rollbackSeconds: 0 } }), /firewall\.rollbackSeconds 0 is invalid: expected a whole number from 2 to 3600 s/],
+  ["empty management networks", withDom0({ firewall: { managementCidrs: [] } }), /firewall\.managementCidrs \[\] is invalid: expected at least one network allowed to reach sshd/],
+  ["a literal private key", withDom0({ ssh: { host: "198.51.100.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA=" } }), /ssh\.privateKey "\(a literal key, not shown\)" is invalid: pass a reference to a sensitive TerraformVariable/],
+];
+
+describe("bad input: every entry fails synth with path, prop, value and what is allowed, and writes nothing", () => {
+  const out = tempDir();
+  afterAll(out.remove);
+  let n = 0;
+
+  it("the catalogue has at least 40 distinct entries", () => {
+    expect(new Set(CATALOGUE.map(([name]) => name)).size).toBe(CATALOGUE.length);
+    expect(CATALOGUE.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(CATALOGUE)("%s", (_name, build, message) => {
+    const dir = path.join(out.dir, String((n += 1)));
+    const app = new App({ outdir: dir });
+    const stack = new TerraformStack(app, "s");
+    expect(() => {
+      build(stack);
+      app.synth();
+    }).toThrow(message);
+    const written = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => /\.json$|hosts/.test(String(f))) : [];
+    expect(written).toEqual([]);
+  });
+
+  it("an unknown engine in the context is refused", () => {
+    const app = new App({ outdir: path.join(out.dir, "engine"), context: { [ENGINE_CONTEXT_KEY]: "pulumi" } });
+    expect(() => new XenHost(new TerraformStack(app, "s"), "dom0", dom0Props())).toThrow('s/dom0: context "cdktf-xen:engine" "pulumi" is invalid: expected one of null_resource, terraform_data');
+  });
+});
+
+describe("legal but suspicious input gets a warning annotation, not an error", () => {
+  const warnings = (c: { node: { metadata: { type: string; data: unknown }[] } }) =>
+    c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
+
+  it("a MAC outside Xen's range that is not locally administered", () => {
+    const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
+    const g = new RoutedDomU(new XenHost(s, "dom0", dom0Props({ firewall: { managementCidrs: ["198.51.100.0/24"] } })), "g", guest({ vifs: [{ mac: "00:11:22:33:44:55", address: "192.0.2.10/24" }] }));
+    expect(warnings(g)).toEqual(["vifs[0].mac 00:11:22:33:44:55 is neither in Xen's range 00:16:3e nor locally administered: it may clash with real hardware"]);
+  });
+
+  it("a /32 uplink, and sshd open to any address", () => {
+    const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
+    const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "192.0.2.1/32" } }));
+    expect(warnings(h)).toEqual([
+      "uplink.address 192.0.2.1/32: guests in routed mode usually share the uplink's subnet; check that this is intended",
+      "firewall.managementCidrs is not set: the dom0's sshd is reachable from any address",
+    ]);
+    void Annotations;
+  });
+});
