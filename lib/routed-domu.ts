@@ -144,7 +144,7 @@ export interface RoutedDomUProps {
 const TYPES = ["pv", "pvh", "hvm"] as const;
 const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
 /** Kernel command lines and root specs: no quotes, backslashes or control characters. */
-const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]*$/;
+const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
 const DISK_SPEC = /^[A-Za-z0-9 ._=:,/+@-]+$/;
 
 /**
@@ -317,7 +317,7 @@ export class RoutedDomU extends Construct implements IFileHost {
       const v = props[k];
       if (v === undefined) return undefined;
       if (typeof v !== "string" || !KERNEL_ARGS.test(v)) {
-        throw new XenPropError(site(k), v, "expected kernel arguments of letters, digits, spaces and ._=:,/+@- only");
+        throw new XenPropError(site(k), v, "expected kernel arguments of letters, digits, spaces and ._=:,/+@- only (leave it unset for none)");
       }
       return v;
     };

@@ -10,12 +10,17 @@ import { STATE_DIR } from "../paths";
  * order of `files`. Snippets are written by this library only: they never
  * contain user text that was not first checked against a strict pattern.
  */
-export interface StepModel {
+/** A file a step installs: text, or any bytes. */
+export interface StepFile extends Omit<HostFile, "content"> {
+  readonly content: string | Uint8Array;
+}
+
+export interface StepModel<F extends StepFile = HostFile> {
   /** Host name for messages, e.g. `dom0` (a construct id checked against [A-Za-z0-9_-]). */
   readonly host: string;
   /** Concern, e.g. `firewall`. */
   readonly concern: string;
-  readonly files: readonly HostFile[];
+  readonly files: readonly F[];
   /** Checks the staged files with the program that reads them; exits non-zero to refuse. */
   readonly validate: string;
   /** Makes the installed files take effect; a failure restores the previous files and runs this again. */
@@ -26,8 +31,8 @@ export interface StepModel {
 const SAFE_WORD = /^[A-Za-z0-9_.-]+$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._+@%=/-]+$/;
 
-function base64(text: string): string {
-  return Buffer.from(text, "utf8").toString("base64");
+function base64(content: string | Uint8Array): string {
+  return (typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)).toString("base64");
 }
 
 /**
@@ -46,7 +51,7 @@ function subshell(tag: string, body: string, after = ""): string[] {
  * a failed activation put every previous file back, activate again, and exit
  * non-zero naming host, step and reason. Running it twice leaves the same state.
  */
-export function renderStepScript(step: StepModel): string {
+export function renderStepScript(step: StepModel<StepFile>): string {
   for (const word of [step.host, step.concern]) {
     if (!SAFE_WORD.test(word)) throw new Error(`step name ${JSON.stringify(word)} cannot be written into a script`);
   }

@@ -219,3 +219,63 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     expectOk(run(guest, stepOf(smaller.web, "sites")));
   });
 });
+
+describeWith(NEEDS, "idempotency: every step run twice leaves every host in the same state", () => {
+  const lab = labStack();
+  let dom0: SandboxHost;
+  let guest: SandboxHost;
+  beforeAll(() => {
+    dom0 = SandboxHost.create(uniqueName("id"));
+    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link set up0 up"));
+    dom0.writeFile("/usr/local/sbin/xl", XL_STUB, "0755");
+    guest = SandboxHost.create(uniqueName("ig"));
+    for (const v of lab.web.guestModel().vifs) {
+      expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
+    }
+    for (const site of ["site-a", "site-b"]) guest.writeFile(`/var/www/${site}/index.html`, `this is ${site}\n`);
+  });
+  afterAll(() => {
+    dom0?.destroy();
+    guest?.destroy();
+  });
+
+  function snapshot(host: SandboxHost, paths: string[]) {
+    return {
+      files: paths.map((p) => host.sh(`stat -c '%n %a %s' ${p} && sha256sum ${p}`).stdout),
+      rules: host.sh("ip rule show").stdout,
+      routes: host.sh("ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|fe80\\|^ff00'").stdout,
+      iptables: host.sh("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'").stdout,
+      sites: host.sh("ls -l /etc/apache2/sites-enabled | awk 'NR>1 {print $9, $11}'").stdout,
+      listening: host.sh("ss -Hltn | awk '{print $4}' | sort").stdout,
+      sysctl: host.sh("sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce").stdout,
+    };
+  }
+
+  function runAll(host: SandboxHost, steps: StepModel[]) {
+    for (const step of steps) {
+      expectOk(run(host, step));
+      if (step.concern === "firewall") expectOk(run(host, firewallConfirmStep(step.host)));
+    }
+  }
+
+  it("dom0: sysctl, firewall (confirmed), guest cfg, inventory", () => {
+    const steps = lab.dom0.deploySteps();
+    const paths = steps.flatMap((s) => s.files.map((f) => f.path));
+    runAll(dom0, steps);
+    const first = snapshot(dom0, paths);
+    expect(first.iptables).toContain("-A FORWARD -d 192.0.2.10/32 -o web-0 -p tcp -m tcp --dport 80 -j ACCEPT");
+    runAll(dom0, steps);
+    expect(snapshot(dom0, paths)).toEqual(first);
+  });
+
+  it("guest: network, Apache, sites, inventory", () => {
+    const steps = lab.web.deploySteps();
+    const paths = steps.flatMap((s) => s.files.map((f) => f.path));
+    runAll(guest, steps);
+    const first = snapshot(guest, paths);
+    expect(first.rules).toContain("1002:\tfrom 192.0.2.12 lookup xen-eth2");
+    expect(first.listening).toContain("192.0.2.11:80");
+    runAll(guest, steps);
+    expect(snapshot(guest, paths)).toEqual(first);
+  });
+});
