@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
-import { RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { renderNftRuleset } from "../../lib/render/nftables";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
@@ -186,6 +187,37 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
     } finally {
       tmp.remove();
     }
+  });
+});
+
+describeWith(["nft", "ip", "root"], "dom0 ruleset read by nft", () => {
+  let ns: ReturnType<typeof netns>;
+  beforeAll(() => (ns = netns("nf")));
+  afterAll(() => ns.remove());
+
+  function ruleset(extra: (h: XenHost, g: RoutedDomU) => void = () => undefined) {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, firewall: { managementCidrs: ["198.51.100.0/24"] } });
+    const g = new RoutedDomU(dom0, "g", { disks: [], allowEgress: true, vifs: [0, 1].map((i) => ({ mac: `00:16:3e:00:00:2${i}`, address: `192.0.2.2${i}/24` })) });
+    new ForwardRule(dom0, "web", { to: g, ports: [80, 443, Port.tcpRange(8000, 8080)] });
+    new ForwardRule(dom0, "dns", { to: "192.0.2.20", ports: [Port.udp(53)], from: ["203.0.113.0/24"], sourcePorts: [{ from: 1024, to: 65535 }] });
+    extra(dom0, g);
+    return renderNftRuleset(dom0.firewallModel());
+  }
+
+  it("nft -c accepts it; it loads, loads again (replacing its table), and lists back as rendered", () => {
+    const text = ruleset();
+    for (const args of [["-c", "-f", "-"], ["-f", "-"], ["-f", "-"]]) {
+      const r = ns.exec("nft", args, text);
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: "" });
+    }
+    const listed = ns.exec("nft", ["list", "table", "inet", "cdktf_xen"]).stdout;
+    const body = (t: string) => t.split("\n").filter((l) => l.trim() && !l.startsWith("#") && !/^(table|delete table) inet cdktf_xen$/.test(l)).join("\n");
+    expect(body(listed)).toBe(body(text));
+  });
+
+  it("nft -c rejects a corrupted ruleset (the check can fail)", () => {
+    expect(ns.exec("nft", ["-c", "-f", "-"], ruleset().replace("dport { 80", "dport { 99999")).status).not.toBe(0);
   });
 });
 
