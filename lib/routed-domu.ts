@@ -12,7 +12,7 @@ import { renderGuestSysctl } from "./render/sysctl";
 import { maxVifnameLength, renderXlCfg, XL_MAX_VIFS } from "./render/xl-cfg";
 import { SYSCTL_PATH } from "./paths";
 import { labContextOf } from "./lab-context";
-import { IFileHost, registerFileHost } from "./stack-support";
+import { IFileHost, oncePerSynth, registerFileHost } from "./stack-support";
 import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
@@ -352,31 +352,39 @@ export class RoutedDomU extends Construct implements IFileHost {
 
   /** The xl cfg step, run on the dom0. */
   cfgStep(): StepModel {
-    return guestCfgStep(this.dom0.hostId, this.model, { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" });
+    return oncePerSynth(this, CFGSTEP_MEMO, () => {
+      return guestCfgStep(this.dom0.hostId, this.model, { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" });
+    });
   }
 
   private networkStep(): StepModel {
-    const g = this.model;
-    const files: HostFile[] = [
-      ...guestNamingFiles(g),
-      { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
-      { path: SYSCTL_PATH, content: renderGuestSysctl(), mode: "0644" },
-    ];
-    if (g.policyRouting) {
-      files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });
-    }
-    return guestNetworkStep(this.hostId, g, files);
+    return oncePerSynth(this, NETWORKSTEP_MEMO, () => {
+      const g = this.model;
+      const files: HostFile[] = [
+        ...guestNamingFiles(g),
+        { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
+        { path: SYSCTL_PATH, content: renderGuestSysctl(), mode: "0644" },
+      ];
+      if (g.policyRouting) {
+        files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });
+      }
+      return guestNetworkStep(this.hostId, g, files);
+    });
   }
 
   private apacheStep(): StepModel | undefined {
-    const vhosts: VhostModel[] = this.vhosts.map((v) => v.vhostModel());
-    if (!vhosts.length) return undefined;
-    const file = { path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" };
-    return apachePortsStep(this.hostId, file, vhosts.some((v) => v.tls));
+    return oncePerSynth(this, APACHESTEP_MEMO, () => {
+      const vhosts: VhostModel[] = this.vhosts.map((v) => v.vhostModel());
+      if (!vhosts.length) return undefined;
+      const file = { path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" };
+      return apachePortsStep(this.hostId, file, vhosts.some((v) => v.tls));
+    });
   }
 
   private sitesInventoryStep(): StepModel {
-    return inventoryStep(this.hostId, "sites", this.vhosts.map((v) => v.vhostModel().name));
+    return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => {
+      return inventoryStep(this.hostId, "sites", this.vhosts.map((v) => v.vhostModel().name));
+    });
   }
 
   /** The deploy steps that write files on this guest. */
@@ -390,3 +398,9 @@ export class RoutedDomU extends Construct implements IFileHost {
     return this.deploySteps().flatMap((s) => s.files);
   }
 }
+
+/** Keys of the steps memoized for one synth. */
+const CFGSTEP_MEMO = Symbol("cfgStep");
+const NETWORKSTEP_MEMO = Symbol("networkStep");
+const APACHESTEP_MEMO = Symbol("apacheStep");
+const SITESINVENTORYSTEP_MEMO = Symbol("sitesInventoryStep");

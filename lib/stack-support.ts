@@ -24,6 +24,27 @@ export type AppCheck = (stack: TerraformStack) => string[];
 
 const ATTACHED = Symbol.for("cdktf-xen.stack-support");
 
+/** Context key: `false` skips writing the host-file preview (large fleets, CI that does not review it). */
+export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
+
+let synthPass = 0;
+let inSynth = false;
+
+/**
+ * Memoizes `compute` for the duration of one synth: the tree is complete and
+ * does not change while cdktf synthesizes, so every host renders its files
+ * once. Outside a synth nothing is cached.
+ */
+export function oncePerSynth<T>(owner: object, key: symbol, compute: () => T): T {
+  if (!inSynth) return compute();
+  const holder = owner as Record<symbol, { pass: number; value: T } | undefined>;
+  const hit = holder[key];
+  if (hit && hit.pass === synthPass) return hit.value;
+  const value = compute();
+  Object.defineProperty(owner, key, { value: { pass: synthPass, value }, enumerable: false, configurable: true });
+  return value;
+}
+
 interface StackState {
   readonly hosts: IFileHost[];
   readonly checks: AppCheck[];
@@ -40,11 +61,17 @@ function stateOf(stack: TerraformStack): StackState {
     const { hosts, writers } = state;
     const wrapped: IStackSynthesizer = {
       synthesize(session: ISynthesisSession) {
-        // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
-        inner.synthesize(session);
-        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
-        writePreview(path.join(dir, "hosts"), hosts);
-        for (const write of writers) write(dir);
+        synthPass += 1;
+        inSynth = true;
+        try {
+          // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
+          inner.synthesize(session);
+          const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+          if (stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false) writePreview(path.join(dir, "hosts"), hosts);
+          for (const write of writers) write(dir);
+        } finally {
+          inSynth = false;
+        }
       },
     };
     stack.synthesizer = wrapped;
@@ -73,10 +100,15 @@ export function registerStackOnce(scope: IConstruct, key: symbol, extras: { chec
 /** Writes every host's files under `dir/<hostId>/<absolute path>`, replacing an older preview. */
 export function writePreview(dir: string, hosts: readonly IFileHost[]): void {
   fs.rmSync(dir, { recursive: true, force: true });
+  const made = new Set<string>();
   for (const host of hosts) {
     for (const file of host.hostFiles()) {
       const target = path.join(dir, host.hostId, file.path);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      const parent = path.dirname(target);
+      if (!made.has(parent)) {
+        fs.mkdirSync(parent, { recursive: true });
+        made.add(parent);
+      }
       fs.writeFileSync(target, file.content, { mode: parseInt(file.mode, 8) });
     }
   }

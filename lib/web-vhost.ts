@@ -9,6 +9,7 @@ import { renderApacheSite } from "./render/apache";
 import { siteStep } from "./deploy/concerns";
 import { addDependency, deployStep } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
+import { oncePerSynth } from "./stack-support";
 
 /** HTTPS on one port of the vhost's address (needs mod_ssl on the guest). */
 export interface WebVhostTls {
@@ -126,9 +127,11 @@ export class WebVhost extends Construct {
 
   /** The step that installs and enables this site on its guest. */
   siteStep(): StepModel {
-    const m = this.model;
-    const file = { path: `/etc/apache2/sites-available/${m.name}.conf`, content: renderApacheSite(m), mode: "0644" };
-    return siteStep(this.guest.hostId, m, file);
+    return oncePerSynth(this, SITE_STEP, () => {
+      const m = this.model;
+      const file = { path: `/etc/apache2/sites-available/${m.name}.conf`, content: renderApacheSite(m), mode: "0644" };
+      return siteStep(this.guest.hostId, m, file);
+    });
   }
 
   /** Every port the site answers on (HTTP and HTTPS). */
@@ -141,3 +144,5 @@ export class WebVhost extends Construct {
     return this.model;
   }
 }
+
+const SITE_STEP = Symbol("siteStep");

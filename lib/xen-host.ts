@@ -6,7 +6,7 @@ import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
 import { renderFirewallScript, renderIptablesRules } from "./render/iptables";
-import { IFileHost, registerFileHost, registerStackOnce } from "./stack-support";
+import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
 import { topologyOf } from "./topology";
 import { labContextOf } from "./lab-context";
 import * as fs from "fs";
@@ -221,23 +221,29 @@ export class XenHost extends Construct implements IFileHost {
   }
 
   private sysctlStep(): StepModel {
-    const files: HostFile[] = [
-      { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
-      { path: VIF_HOOK_PATH, content: renderVifHook(), mode: "0755" },
-    ];
-    return dom0SysctlStep(this.hostId, files, VIF_HOOK_PATH);
+    return oncePerSynth(this, SYSCTLSTEP_MEMO, () => {
+      const files: HostFile[] = [
+        { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
+        { path: VIF_HOOK_PATH, content: renderVifHook(), mode: "0755" },
+      ];
+      return dom0SysctlStep(this.hostId, files, VIF_HOOK_PATH);
+    });
   }
 
   private firewallStep(): StepModel {
-    const files: HostFile[] = [
-      { path: RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
-      { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(RULES_PATH, STATE_DIR), mode: "0755" },
-    ];
-    return firewallStep(this.hostId, files, RULES_PATH, this.rollbackSeconds);
+    return oncePerSynth(this, FIREWALLSTEP_MEMO, () => {
+      const files: HostFile[] = [
+        { path: RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
+        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(RULES_PATH, STATE_DIR), mode: "0755" },
+      ];
+      return firewallStep(this.hostId, files, RULES_PATH, this.rollbackSeconds);
+    });
   }
 
   private guestsInventoryStep(): StepModel {
-    return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name));
+    return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => {
+      return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name));
+    });
   }
 
   /** The deploy steps that write files on this dom0. */
@@ -256,3 +262,8 @@ const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
 function isToken(value: string): boolean {
   return Token.isUnresolved(value);
 }
+
+/** Keys of the steps memoized for one synth. */
+const SYSCTLSTEP_MEMO = Symbol("sysctlStep");
+const FIREWALLSTEP_MEMO = Symbol("firewallStep");
+const GUESTSINVENTORYSTEP_MEMO = Symbol("guestsInventoryStep");

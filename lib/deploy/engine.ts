@@ -5,7 +5,8 @@
  */
 import { createHash } from "crypto";
 import { IConstruct } from "constructs";
-import { dependable, Lazy, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
+import { IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
+import { oncePerSynth } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { XenPropError } from "../net/errors";
@@ -114,17 +115,14 @@ export function sha256(text: string): string {
  * replaced. The script is rendered once per synth.
  */
 export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
-  let model: StepModel | undefined;
-  let script: string | undefined;
-  const theStep = () => (model ??= props.step());
-  const theScript = () => (script ??= renderStepScript(theStep()));
-  const triggers = Lazy.anyValue({
-    produce: () => ({
-      step: `${theStep().host}/${theStep().concern}`,
-      script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : theScript()),
-    }),
-  });
-  const provisioners = [{ type: "remote-exec" as const, inline: Lazy.listValue({ produce: () => [theScript()] }) }];
+  const step = () => oncePerSynth(memo, STEP, props.step);
+  const script = () => oncePerSynth(memo, SCRIPT, () => renderStepScript(step()));
+  const memo = {};
+  const triggers = resolvable(() => ({
+    step: `${step().host}/${step().concern}`,
+    script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : script()),
+  }));
+  const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()]) as unknown as string[] }];
   const connection = connectionBlock(props.connection);
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
@@ -133,8 +131,24 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   return new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
 }
 
-/** Adds `dependency` to the `depends_on` of `resource`. */
+const STEP = Symbol("step");
+const SCRIPT = Symbol("script");
+
+/**
+ * A value computed at synth. Like cdktf's Lazy, without capturing a stack
+ * trace for each of the thousands of values a fleet makes.
+ */
+function resolvable(produce: () => unknown): IResolvable {
+  return { creationStack: [], resolve: produce, toString: () => "(cdktf-xen: resolved at synth)" };
+}
+
+/**
+ * Adds `dependency` to the `depends_on` of `resource`, as the bare address
+ * (`null_resource.x`, no `${}`) that depends_on requires. cdktf's own
+ * dependable() builds a new reference token, stack trace included, every time
+ * it resolves: too slow for the thousands of edges of a fleet.
+ */
 export function addDependency(resource: TerraformResource, dependency: TerraformResource): void {
-  // dependable() renders a bare reference (no ${}), as depends_on requires.
-  resource.dependsOn = [...(resource.dependsOn ?? []), dependable(dependency)];
+  const address = resolvable(() => `${dependency.terraformResourceType}.${dependency.friendlyUniqueId}`);
+  resource.dependsOn = [...(resource.dependsOn ?? []), address as unknown as string];
 }

@@ -1,0 +1,51 @@
+/**
+ * One synth measured in its own process: `cdktf-xen DOM0S` builds the fleet
+ * with this library; `raw DOM0S RESOURCES SCRIPT_BYTES` builds the same number
+ * of null_resources with remote-exec provisioners of the same size, as raw
+ * cdktf. Prints {ms, synthMs, maxRssMb, resources, scriptBytes} as JSON.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, TerraformStack } from "cdktf";
+import { NullProvider } from "@cdktf/provider-null/lib/provider";
+import { Resource } from "@cdktf/provider-null/lib/resource";
+import { buildFleet } from "./fleet";
+import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
+
+const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
+const started = process.hrtime.bigint();
+const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0" } });
+if (mode === "cdktf-xen") {
+  buildFleet(app, Number(dom0sArg), 40, 4);
+} else {
+  const stack = new TerraformStack(app, "fleet");
+  new NullProvider(stack, "null");
+  const resources = Number(resourcesArg);
+  const perScript = Number(bytesArg);
+  for (let i = 0; i < resources; i++) {
+    const script = `#!/bin/sh\n# ${i}\n` + "x".repeat(Math.max(0, perScript - 14));
+    new Resource(stack, `r${i}`, {
+      triggers: { step: `host/${i}`, script_sha256: i.toString(16).padStart(64, "0") },
+      connection: { type: "ssh", host: "203.0.113.1", user: "root", port: 22, agent: "true" },
+      provisioners: [{ type: "remote-exec", inline: [script] }],
+    });
+  }
+}
+const built = process.hrtime.bigint();
+app.synth();
+const done = process.hrtime.bigint();
+const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "fleet", "cdk.tf.json"), "utf8"));
+const all = Object.values<Record<string, { provisioner: { "remote-exec": { inline: string[] } }[] }>>(json.resource).flatMap((r) => Object.values(r));
+const scriptBytes = all.reduce((n, r) => n + r.provisioner[0]["remote-exec"].inline[0].length, 0);
+fs.rmSync(outdir, { recursive: true, force: true });
+process.stdout.write(
+  JSON.stringify({
+    ms: Number(done - started) / 1e6,
+    synthMs: Number(done - built) / 1e6,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    resources: all.length,
+    scriptBytes,
+  }) + "\n",
+);
