@@ -16,7 +16,7 @@ function mac(n: number): string {
  * `dom0s` dom0s, each with `guests` guests of `ips` addresses; every address
  * a vhost; each guest's ports forwarded. Addresses are unique in the fleet.
  */
-export function buildFleet(app: App, dom0s: number, guests: number, ips: number, opts: { sourcePorts?: boolean; ports?: number[] } = {}): TerraformStack {
+export function buildFleet(app: App, dom0s: number, guests: number, ips: number, opts: { sourcePorts?: boolean; ports?: number[]; changeOneVhost?: boolean } = {}): TerraformStack {
   const stack = new TerraformStack(app, "fleet");
   let n = 0;
   for (let d = 0; d < dom0s; d++) {
@@ -31,7 +31,10 @@ export function buildFleet(app: App, dom0s: number, guests: number, ips: number,
         return { mac: mac(k), address: `${benchAddress(k)}/15`, vifname: `g${g}-${i}` };
       });
       const guest = new RoutedDomU(dom0, `d${d}g${g}`, { disks: [`phy:/dev/vg0/g${g},xvda,w`], vifs });
-      vifs.forEach((v, i) => new WebVhost(guest, `s${i}`, { address: v.address.split("/")[0], serverName: `s${i}.g${g}.d${d}.example.org`, documentRoot: `/var/www/s${i}` }));
+      vifs.forEach((v, i) => {
+        const changed = opts.changeOneVhost && d === 0 && g === 0 && i === 0;
+        new WebVhost(guest, `s${i}`, { address: v.address.split("/")[0], serverName: `${changed ? "changed-" : ""}s${i}.g${g}.d${d}.example.org`, documentRoot: `/var/www/s${i}` });
+      });
       new ForwardRule(dom0, `fw-g${g}`, { to: guest, ports: opts.ports ?? [80, 443], ...(opts.sourcePorts ? { sourcePorts: [{ from: 1024, to: 65535 }] } : {}) });
     }
   }

@@ -2,6 +2,8 @@
 
 /** The dom0's ruleset, loaded at boot by netfilter-persistent. */
 export const RULES_PATH = "/etc/iptables/rules.v4";
+/** The dom0's ruleset with the nftables backend (include it from /etc/nftables.conf to load it at boot). */
+export const NFT_RULES_PATH = "/etc/cdktf-xen/firewall.nft";
 /** The script that loads the ruleset in one transaction, with a dead-man switch. */
 export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/cdktf-xen-firewall";
 /** Where deploy steps keep state on every host (inventories, the firewall watchdog). */

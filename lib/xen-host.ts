@@ -5,7 +5,8 @@ import { at, PropSite, XenPropError } from "./net/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
-import { renderFirewallScript, renderIptablesRules } from "./render/iptables";
+import { FirewallBackend, renderFirewallScript, renderIptablesRules } from "./render/iptables";
+import { renderNftRuleset } from "./render/nftables";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
 import { topologyOf } from "./topology";
 import { labContextOf } from "./lab-context";
@@ -13,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
-import { FIREWALL_SCRIPT_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
+import { FIREWALL_SCRIPT_PATH, NFT_RULES_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, StepConnection } from "./deploy/engine";
 import { renderStepScript, StepModel } from "./deploy/step";
@@ -77,6 +78,14 @@ export interface XenHostFirewall {
    */
   readonly managementCidrs?: string[];
   /**
+   * How the ruleset is compiled and loaded: `iptables` (iptables-restore, one
+   * rule per guest address) or `nftables` (one table, guests matched through
+   * sets: a new connection costs one lookup, however many addresses). Both
+   * load in one transaction. Switching does not remove the other backend's rules.
+   * @default "iptables"
+   */
+  readonly backend?: FirewallBackend;
+  /**
    * Seconds after which a newly loaded ruleset is replaced by the previous one,
    * unless a fresh SSH connection from the deploy has confirmed it.
    * @default 30
@@ -116,6 +125,7 @@ export class XenHost extends Construct implements IFileHost {
   readonly uplink: HostUplinkModel;
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
   private readonly rollbackSeconds: number;
+  private readonly backend: FirewallBackend;
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
     super(scope, id);
@@ -161,6 +171,10 @@ export class XenHost extends Construct implements IFileHost {
       managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],
       sshPort: this.ssh.port,
     };
+    this.backend = fw.backend ?? "iptables";
+    if (this.backend !== "iptables" && this.backend !== "nftables") {
+      throw new XenPropError(site("firewall.backend"), this.backend, 'expected "iptables" or "nftables"');
+    }
     this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
     const stack = TerraformStack.of(this);
@@ -179,6 +193,16 @@ export class XenHost extends Construct implements IFileHost {
       },
     });
 
+    // Known only once the tree is complete: checked when the app is validated.
+    this.node.addValidation({
+      validate: () => {
+        const addresses = new Set(this.firewallModel().accepts.map((a) => a.address)).size;
+        if (this.backend === "iptables" && addresses >= SET_THRESHOLD) {
+          Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses: with backend "iptables" every new connection walks one rule per address; set firewall.backend to "nftables" (one set lookup)`);
+        }
+        return [];
+      },
+    });
     const connection = this.connection();
     deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
     const firewall = deployStep(this, "firewall", { step: () => this.firewallStep(), connection });
@@ -213,11 +237,11 @@ export class XenHost extends Construct implements IFileHost {
 
   /** The aggregated firewall: every ForwardRule and guest egress under this dom0. */
   firewallModel(): FirewallModel {
-    return {
+    return oncePerSynth(this, FIREWALLMODEL_MEMO, () => ({
       ...this.firewall,
       accepts: aggregateAccepts(this.forwardRules.flatMap((r) => r.accepts())),
       egress: this.guests.flatMap((g) => g.egress()),
-    };
+    }));
   }
 
   private sysctlStep(): StepModel {
@@ -232,11 +256,14 @@ export class XenHost extends Construct implements IFileHost {
 
   private firewallStep(): StepModel {
     return oncePerSynth(this, FIREWALLSTEP_MEMO, () => {
+      const model = this.firewallModel();
+      const nft = this.backend === "nftables";
+      const rulesPath = nft ? NFT_RULES_PATH : RULES_PATH;
       const files: HostFile[] = [
-        { path: RULES_PATH, content: renderIptablesRules(this.firewallModel()), mode: "0640" },
-        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(RULES_PATH, STATE_DIR), mode: "0755" },
+        { path: rulesPath, content: nft ? renderNftRuleset(model) : renderIptablesRules(model), mode: "0640" },
+        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(rulesPath, STATE_DIR, this.backend), mode: "0755" },
       ];
-      return firewallStep(this.hostId, files, RULES_PATH, this.rollbackSeconds);
+      return firewallStep(this.hostId, files, rulesPath, this.rollbackSeconds, this.backend);
     });
   }
 
@@ -258,6 +285,8 @@ export class XenHost extends Construct implements IFileHost {
 }
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
+/** From this many guest addresses on, a per-address rule walk is worth a warning. */
+const SET_THRESHOLD = 64;
 
 function isToken(value: string): boolean {
   return Token.isUnresolved(value);
@@ -267,3 +296,4 @@ function isToken(value: string): boolean {
 const SYSCTLSTEP_MEMO = Symbol("sysctlStep");
 const FIREWALLSTEP_MEMO = Symbol("firewallStep");
 const GUESTSINVENTORYSTEP_MEMO = Symbol("guestsInventoryStep");
+const FIREWALLMODEL_MEMO = Symbol("firewallModel");

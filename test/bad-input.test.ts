@@ -177,6 +177,16 @@ describe("legal but suspicious input gets a warning annotation, not an error", (
     expect(warnings(g)).toEqual(["vifs[0].mac 00:11:22:33:44:55 is neither in Xen's range 00:16:3e nor locally administered: it may clash with real hardware"]);
   });
 
+  it("64 or more guest addresses behind an iptables firewall (every new connection walks one rule per address)", () => {
+    const app = new App({ outdir: tempDir().dir });
+    const s = new TerraformStack(app, "s");
+    const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "10.9.0.1/16" }, firewall: { managementCidrs: ["198.51.100.0/24"] } }));
+    const g = new RoutedDomU(h, "g", guest({ vifs: Array.from({ length: 64 }, (_, i) => ({ mac: `00:16:3e:00:02:${i.toString(16).padStart(2, "0")}`, address: `10.9.2.${i + 1}/16` })) }));
+    new ForwardRule(h, "web", { to: g, ports: [80] });
+    h.node.validate();
+    expect(warnings(h)).toContain('the firewall forwards to 64 addresses: with backend "iptables" every new connection walks one rule per address; set firewall.backend to "nftables" (one set lookup)');
+  });
+
   it("a /32 uplink, and sshd open to any address", () => {
     const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
     const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "192.0.2.1/32" } }));

@@ -5,6 +5,7 @@
 import type { GuestModel, HostFile, VhostModel } from "../model";
 import { FIREWALL_SCRIPT_PATH, STATE_DIR, SYSCTL_PATH } from "../paths";
 import { policyRoutingCommands } from "../render/interfaces";
+import type { FirewallBackend } from "../render/iptables";
 import type { StepModel } from "./step";
 
 /** Checks that every key of a staged sysctl.d file exists on this kernel. */
@@ -62,12 +63,13 @@ export function guestCfgStep(host: string, guest: GuestModel, file: HostFile): S
  * The dom0 firewall: `iptables-restore --test`, then a `try` that rolls back
  * by itself unless the confirm step, from a fresh SSH connection, confirms.
  */
-export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, rollbackSeconds: number): StepModel {
+export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, rollbackSeconds: number, backend: FirewallBackend): StepModel {
+  const rules = `"$NEW${indexOf(files, rulesPath)}"`;
   return {
     host,
     concern: "firewall",
     files,
-    validate: [`iptables-restore --test < "$NEW${indexOf(files, rulesPath)}"`, `sh -n "$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`].join("\n"),
+    validate: [backend === "nftables" ? `nft -c -f ${rules}` : `iptables-restore --test < ${rules}`, `sh -n "$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`].join("\n"),
     activate: `${FIREWALL_SCRIPT_PATH} try ${rollbackSeconds}`,
   };
 }

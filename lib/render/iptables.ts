@@ -86,9 +86,27 @@ export function renderIptablesRules(fw: FirewallModel): string {
   return generatedHeader() + lines.join("\n") + "\n";
 }
 
+/** How the firewall script loads, saves and replaces a ruleset, per backend. */
+const BACKENDS = {
+  iptables: {
+    load: 'load() { iptables-restore --test < "$1" && iptables-restore --wait 10 < "$1"; }',
+    save: 'iptables-save > "$state/firewall.previous"',
+    restore: 'iptables-restore --wait 10 < "$2/firewall.previous"',
+  },
+  nftables: {
+    load: 'load() { nft -c -f "$1" && nft -f "$1"; }',
+    // The saved table replaces ours whole when loaded; with no table before, loading it removes ours.
+    save: '{ echo "table inet cdktf_xen"; echo "delete table inet cdktf_xen"; nft list table inet cdktf_xen 2>/dev/null || true; } > "$state/firewall.previous"',
+    restore: 'nft -f "$2/firewall.previous"',
+  },
+} as const;
+
+/** Firewall backends: iptables-restore, or one nftables table with sets. */
+export type FirewallBackend = keyof typeof BACKENDS;
+
 /**
  * `/usr/local/sbin/cdktf-xen-firewall`: tests a ruleset, then loads it in one
- * iptables-restore transaction (the whole table or nothing).
+ * transaction (iptables-restore, or nft -f: the whole table or nothing).
  *
  * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset,
  * loads the deployed one and starts a detached watchdog that puts the saved
@@ -96,7 +114,8 @@ export function renderIptablesRules(fw: FirewallModel): string {
  * first, from a fresh SSH connection that proves management access survived.
  * The decision is taken once, by whoever creates `firewall.decided` first.
  */
-export function renderFirewallScript(rulesPath: string, stateDir: string): string {
+export function renderFirewallScript(rulesPath: string, stateDir: string, backend: FirewallBackend = "iptables"): string {
+  const b = BACKENDS[backend];
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
@@ -107,8 +126,8 @@ export function renderFirewallScript(rulesPath: string, stateDir: string): strin
     "set -eu",
     `rules=${rulesPath}`,
     `state=${stateDir}`,
-    "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
-    'load() { iptables-restore --test < "$1" && iptables-restore --wait 10 < "$1"; }',
+    ...(backend === "iptables" ? ["# Rules come on stdin: --wait takes an optional argument and would swallow a file name."] : []),
+    b.load,
     'case "${1:-load}" in',
     "  load)",
     '    load "${2:-$rules}"',
@@ -117,14 +136,14 @@ export function renderFirewallScript(rulesPath: string, stateDir: string): strin
     '    seconds=${2:?seconds}',
     '    mkdir -p "$state"',
     '    rm -rf "$state/firewall.decided" "$state/firewall.previous-file"',
-    '    iptables-save > "$state/firewall.previous"',
+    `    ${b.save}`,
     '    if [ -e "$rules.cdktf-xen.bak" ]; then cp -p "$rules.cdktf-xen.bak" "$state/firewall.previous-file"; fi',
     '    load "$rules"',
     "    # shellcheck disable=SC2016 # expanded by the watchdog's own shell",
     "    nohup setsid sh -c '",
     '      sleep "$1"',
     '      if mkdir "$2/firewall.decided" 2>/dev/null; then',
-    '        iptables-restore --wait 10 < "$2/firewall.previous"',
+    `        ${b.restore}`,
     '        if [ -e "$2/firewall.previous-file" ]; then cp -p "$2/firewall.previous-file" "$3"; else rm -f "$3"; fi',
     '        echo "rolled back: no confirmation within $1 s" > "$2/firewall.decided/rolled-back"',
     "      fi",

@@ -12,7 +12,9 @@ describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
   afterAll(tmp.remove);
   const seed = seedStack();
   const lab = labStack();
+  const nft = labStack({ firewall: { backend: "nftables" } });
   const all = [
+    ...nft.dom0.deploySteps(),
     ...seed.dom0.deploySteps(),
     firewallConfirmStep("dom0"),
     ...seed.webserv.deploySteps(),
@@ -20,6 +22,7 @@ describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
   ];
   const cases = all.flatMap((s) => [
     { name: `${s.host}/${s.concern}`, text: renderStepScript(s) },
+    ...s.files.filter((f) => f.path.endsWith("cdktf-xen-firewall")).map((f) => ({ name: `${s.host}/${s.concern} ${f.path} ${f.content.includes("nft") ? "nftables" : "iptables"}`, text: f.content })),
     { name: `${s.host}/${s.concern} validate`, text: `#!/bin/sh\n${s.validate || ":"}\n` },
     { name: `${s.host}/${s.concern} activate`, text: `#!/bin/sh\n${s.activate || ":"}\n` },
   ]);

@@ -279,3 +279,35 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
     expect(snapshot(guest, paths)).toEqual(first);
   });
 });
+
+describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", () => {
+  let dom0: SandboxHost;
+  beforeAll(() => {
+    dom0 = SandboxHost.create(uniqueName("nf"));
+    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
+  });
+  afterAll(() => dom0?.destroy());
+  const table = () => dom0.sh("nft list table inet cdktf_xen 2>&1").stdout;
+
+  it("loads one table with a set, confirms, runs again unchanged; without confirmation the previous table comes back", async () => {
+    const first = labStack({ firewall: { backend: "nftables", rollbackSeconds: 2 } });
+    const step = stepOf(first.dom0, "firewall");
+    expect(step.files.map((f) => f.path)).toEqual(["/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    const confirmed = table();
+    expect(confirmed).toContain('elements = { 192.0.2.10 . "web-0"');
+    expect(confirmed).toContain("ip daddr . oifname @accept0 tcp dport 80 accept");
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    expect(table()).toBe(confirmed);
+
+    const next = stepOf(labStack({ extraRule: true, firewall: { backend: "nftables", rollbackSeconds: 2 } }).dom0, "firewall");
+    expectOk(run(dom0, next));
+    expect(table()).toContain("dport { 53, 80 }");
+    const started = Date.now();
+    while (table() !== confirmed && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 250));
+    expect(table()).toBe(confirmed);
+    expect(dom0.readFile("/etc/cdktf-xen/firewall.nft")).toBe(step.files[0].content);
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: measures side by side in one run, writes bench/results.json
+ * and prints a table. Nothing here asserts a time: the results say whether
+ * each target was met.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App } from "cdktf";
+import { XenHost } from "../lib";
+import { renderIptablesRules } from "../lib/render/iptables";
+import { renderNftRuleset } from "../lib/render/nftables";
+import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
+import { runLab, scenarioLab } from "../lib/lab";
+import { buildFleet } from "./fleet";
+
+interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+const targets: Target[] = [];
+const log = (l: string) => process.stderr.write(`${l}\n`);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
+  const r = spawnSync(cmd, args, { input: opts.input, encoding: "utf8", timeout: opts.timeoutMs, maxBuffer: 256 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", timedOut: r.error?.message.includes("ETIMEDOUT") ?? false };
+}
+
+/** Seconds a command takes inside a fresh network namespace (removed afterwards). */
+function timedInNetns(tag: string, script: string, timeoutMs?: number): { seconds: number; finished: boolean; rules: number } {
+  const ns = `cxb${process.pid % 10000}${tag}`;
+  sh("ip", ["netns", "add", ns]);
+  try {
+    // Timed inside the namespace, around the command alone: not the cost of entering it.
+    const started = process.hrtime.bigint();
+    const r = sh("ip", ["netns", "exec", ns, "sh", "-c", `s=$(date +%s%N); ${script}; e=$(date +%s%N); echo "elapsed $((e - s))"`], { timeoutMs });
+    const fallback = Number(process.hrtime.bigint() - started) / 1e9;
+    if (r.status !== 0 && !r.timedOut) throw new Error(`${tag}: ${r.stderr}`);
+    const inside = /elapsed (\d+)/.exec(r.stdout);
+    const seconds = inside ? Number(inside[1]) / 1e9 : fallback;
+    const rules = Number(sh("ip", ["netns", "exec", ns, "sh", "-c", "iptables -S FORWARD | grep -c '^-A' || true"]).stdout.trim());
+    return { seconds, finished: !r.timedOut, rules };
+  } finally {
+    sh("ip", ["netns", "del", ns]);
+  }
+}
+
+/**
+ * The seed's firewall method, generalised to N IPs: default DROP, then for
+ * every (destination port, source port range, IP) three `iptables -A FORWARD`:
+ * the request, the reply, and related traffic. Two ports and four client
+ * port ranges give 24 rules per IP (2,400 at 100 IPs, as measured on the seed).
+ */
+function seedScript(fw: ReturnType<XenHost["firewallModel"]>): string {
+  const lines = ["iptables -P FORWARD DROP"];
+  for (const a of fw.accepts) {
+    for (const dport of [80, 443]) {
+      for (const sport of ["1024:32767", "32768:49151", "49152:60999", "61000:65535"]) {
+        lines.push(
+          `iptables -A FORWARD -o ${a.vifname} -d ${a.address} -p tcp --dport ${dport} --sport ${sport} -m state --state NEW,ESTABLISHED -j ACCEPT`,
+          `iptables -A FORWARD -i ${a.vifname} -s ${a.address} -p tcp --sport ${dport} --dport ${sport} -m state --state ESTABLISHED -j ACCEPT`,
+          `iptables -A FORWARD -i ${a.vifname} -s ${a.address} -p tcp --sport ${dport} --dport ${sport} -m state --state RELATED -j ACCEPT`,
+        );
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function firewallBench() {
+  const rows = [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-fw-"));
+  try {
+    for (const ips of [10, 100, 1000]) {
+      const app = new App({ outdir: path.join(tmp, `app${ips}`), context: { [PREVIEW_CONTEXT_KEY]: false } });
+      const stack = buildFleet(app, 1, ips / 10, 10, { sourcePorts: true });
+      const fw = stack.node.findAll().filter(XenHost.isXenHost)[0].firewallModel();
+      const files = { seed: seedScript(fw), iptables: renderIptablesRules(fw), nft: renderNftRuleset(fw) };
+      for (const [k, v] of Object.entries(files)) fs.writeFileSync(path.join(tmp, `${k}${ips}`), v);
+      const runs = ips >= 1000 ? 1 : 3;
+      const seed: ReturnType<typeof timedInNetns>[] = [];
+      const ours: ReturnType<typeof timedInNetns>[] = [];
+      const nft: ReturnType<typeof timedInNetns>[] = [];
+      for (let i = 0; i < runs; i++) {
+        // Side by side, alternating, so load on the machine hits all three alike.
+        seed.push(timedInNetns(`s${ips}`, `sh ${path.join(tmp, `seed${ips}`)}`, 300000));
+        ours.push(timedInNetns(`i${ips}`, `iptables-restore < ${path.join(tmp, `iptables${ips}`)}`));
+        nft.push(timedInNetns(`n${ips}`, `nft -f ${path.join(tmp, `nft${ips}`)}`));
+      }
+      const nftRules = files.nft.split("chain forward")[1].split("\n").filter((l) => /accept|drop/.test(l) && !/policy/.test(l)).length;
+      const row = {
+        ips,
+        seed: { rules: seed[0].rules, seconds: median(seed.map((r) => r.seconds)), finished: seed.every((r) => r.finished) },
+        iptables: { rules: ours[0].rules, seconds: median(ours.map((r) => r.seconds)), transactions: 1 },
+        nftables: { forwardRules: nftRules, setElements: fw.accepts.length, seconds: median(nft.map((r) => r.seconds)), transactions: 1 },
+        ratio: 0,
+      };
+      row.ratio = row.seed.seconds / row.iptables.seconds;
+      rows.push(row);
+      log(`firewall ${ips} IPs: seed ${row.seed.rules} rules ${row.seed.seconds.toFixed(3)} s${row.seed.finished ? "" : " (stopped)"}; iptables ${row.iptables.rules} rules ${row.iptables.seconds.toFixed(3)} s; nft ${row.nftables.forwardRules} rules ${row.nftables.seconds.toFixed(3)} s`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const at100 = rows.find((r) => r.ips === 100)!;
+  targets.push({ name: "firewall load at 100 IPs", target: ">= 200x faster than the seed's method", measured: `${at100.ratio.toFixed(0)}x`, met: at100.ratio >= 200 });
+  const at1000 = rows.find((r) => r.ips === 1000)!;
+  targets.push({ name: "1,000 IPs in one atomic transaction", target: "one iptables-restore / nft -f", measured: "1 transaction each", met: at1000.iptables.transactions === 1 });
+  targets.push({ name: "FORWARD rules at 1,000 IPs", target: "<= IPs + 3", measured: `${at1000.iptables.rules} (iptables), ${at1000.nftables.forwardRules} (nftables)`, met: at1000.iptables.rules <= 1003 });
+  targets.push({
+    name: "new connections from 64 IPs up",
+    target: "no rule walk per IP (ipset or nft set)",
+    measured: `nftables: ${at1000.nftables.forwardRules} rules + 1 set lookup; iptables backend: one rule per IP`,
+    met: false,
+  });
+  return rows;
+}
+
+function synthChild(args: string[], preview: boolean) {
+  const r = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "synth-child.ts"), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, BENCH_PREVIEW: preview ? "1" : "0", TS_NODE_PROJECT: path.join(__dirname, "..", "tsconfig.json") },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; maxRssMb: number; resources: number; scriptBytes: number };
+}
+
+function synthBench() {
+  const rows = [];
+  for (const dom0s of [1, 10, 50]) {
+    const runs = 2;
+    const ours: ReturnType<typeof synthChild>[] = [];
+    const oursPreview: ReturnType<typeof synthChild>[] = [];
+    const raw: ReturnType<typeof synthChild>[] = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(synthChild(["cdktf-xen", String(dom0s)], false));
+      const per = Math.round(ours[0].scriptBytes / ours[0].resources);
+      raw.push(synthChild(["raw", String(dom0s), String(ours[0].resources), String(per)], false));
+      oursPreview.push(synthChild(["cdktf-xen", String(dom0s)], true));
+    }
+    const row = {
+      dom0s,
+      guests: dom0s * 40,
+      ips: dom0s * 160,
+      resources: ours[0].resources,
+      cdktfXen: { seconds: median(ours.map((r) => r.ms)) / 1000, peakMb: median(ours.map((r) => r.maxRssMb)) },
+      cdktfXenWithPreview: { seconds: median(oursPreview.map((r) => r.ms)) / 1000, peakMb: median(oursPreview.map((r) => r.maxRssMb)) },
+      rawCdktf: { seconds: median(raw.map((r) => r.ms)) / 1000, peakMb: median(raw.map((r) => r.maxRssMb)) },
+      timeRatio: 0,
+      memoryRatio: 0,
+      timeRatioWithPreview: 0,
+    };
+    row.timeRatio = row.cdktfXen.seconds / row.rawCdktf.seconds;
+    row.memoryRatio = row.cdktfXen.peakMb / row.rawCdktf.peakMb;
+    row.timeRatioWithPreview = row.cdktfXenWithPreview.seconds / row.rawCdktf.seconds;
+    rows.push(row);
+    log(`synth ${dom0s} dom0s (${row.resources} resources): cdktf-xen ${row.cdktfXen.seconds.toFixed(2)} s ${row.cdktfXen.peakMb.toFixed(0)} MB (with preview ${row.cdktfXenWithPreview.seconds.toFixed(2)} s); raw ${row.rawCdktf.seconds.toFixed(2)} s ${row.rawCdktf.peakMb.toFixed(0)} MB`);
+  }
+  const worstTime = Math.max(...rows.map((r) => r.timeRatio));
+  const worstMem = Math.max(...rows.map((r) => r.memoryRatio));
+  targets.push({ name: "synth time vs raw cdktf (1, 10, 50 dom0s)", target: "<= 1.25x", measured: `${rows.map((r) => r.timeRatio.toFixed(2)).join(", ")}x (with the host preview: ${rows.map((r) => r.timeRatioWithPreview.toFixed(2)).join(", ")}x)`, met: worstTime <= 1.25 });
+  targets.push({ name: "synth peak memory vs raw cdktf", target: "<= 1.5x", measured: `${rows.map((r) => r.memoryRatio.toFixed(2)).join(", ")}x`, met: worstMem <= 1.5 });
+  return rows;
+}
+
+type Json = Record<string, any>;
+function synthJson(dom0s: number, changeOneVhost: boolean): Json {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-graph-"));
+  try {
+    const app = new App({ outdir: dir, context: { [PREVIEW_CONTEXT_KEY]: false } });
+    buildFleet(app, dom0s, 40, 4, { changeOneVhost });
+    app.synth();
+    return JSON.parse(fs.readFileSync(path.join(dir, "stacks", "fleet", "cdk.tf.json"), "utf8"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resources of the longest depends_on chain. */
+function longestChain(json: Json): number {
+  const deps = new Map<string, string[]>();
+  for (const [type, rs] of Object.entries<Json>(json.resource)) for (const [name, r] of Object.entries<Json>(rs)) deps.set(`${type}.${name}`, r.depends_on ?? []);
+  const memo = new Map<string, number>();
+  const depth = (k: string): number => memo.get(k) ?? (memo.set(k, 1 + Math.max(0, ...(deps.get(k) ?? []).map(depth))), memo.get(k)!);
+  return Math.max(...[...deps.keys()].map(depth));
+}
+
+function graphBench() {
+  const one = synthJson(1, false);
+  const fifty = synthJson(50, false);
+  const changed = synthJson(50, true);
+  const triggers = (j: Json) => new Map(Object.entries<Json>(j.resource.null_resource).map(([k, r]) => [k, r.triggers.script_sha256]));
+  const before = triggers(fifty);
+  const after = triggers(changed);
+  const replaced = [...before.keys()].filter((k) => before.get(k) !== after.get(k));
+  const result = { longestChain1: longestChain(one), longestChain50: longestChain(fifty), replacedWhenOneVhostChanges: replaced.length, replaced };
+  targets.push({ name: "longest depends_on chain", target: "same for 1 and 50 dom0s, <= 4", measured: `${result.longestChain1} and ${result.longestChain50} resources`, met: result.longestChain1 === result.longestChain50 && result.longestChain50 <= 4 });
+  targets.push({ name: "resources replaced when one vhost changes", target: "<= 2", measured: `${replaced.length} (${replaced.join(", ")})`, met: replaced.length <= 2 });
+  log(`graph: chain ${result.longestChain1}/${result.longestChain50}; replaced ${replaced.length}`);
+  return result;
+}
+
+async function labBench() {
+  if (process.getuid?.() !== 0) return { skipped: "needs root" };
+  const started = Date.now();
+  const result = await runLab(scenarioLab("seed"));
+  return { scenario: "seed", ok: result.ok, seconds: (Date.now() - started) / 1000, deploySeconds: result.deploy.seconds, probes: result.probes.length };
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  const want = (k: string) => only.length === 0 || only.includes(k);
+  const results: Json = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version } };
+  if (want("firewall")) results.firewall = firewallBench();
+  if (want("synth")) results.synth = synthBench();
+  if (want("graph")) results.graph = graphBench();
+  if (want("lab")) results.lab = await labBench();
+  results.targets = targets;
+  fs.writeFileSync(path.join(__dirname, "results.json"), JSON.stringify(results, null, 2) + "\n");
+  console.log("target".padEnd(44), "wanted".padEnd(40), "measured".padEnd(70), "met");
+  for (const t of targets) console.log(t.name.padEnd(44), t.target.padEnd(40), t.measured.padEnd(70), t.met ? "yes" : "NO");
+  if (results.lab) console.log(`lab seed scenario: ${JSON.stringify(results.lab)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
