@@ -15,6 +15,7 @@ import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
 
 const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
+process.on("exit", () => fs.rmSync(outdir, { recursive: true, force: true }));
 const started = process.hrtime.bigint();
 const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0" } });
 if (mode === "cdktf-xen") {
@@ -39,7 +40,6 @@ const done = process.hrtime.bigint();
 const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "fleet", "cdk.tf.json"), "utf8"));
 const all = Object.values<Record<string, { provisioner: { "remote-exec": { inline: string[] } }[] }>>(json.resource).flatMap((r) => Object.values(r));
 const scriptBytes = all.reduce((n, r) => n + r.provisioner[0]["remote-exec"].inline[0].length, 0);
-fs.rmSync(outdir, { recursive: true, force: true });
 process.stdout.write(
   JSON.stringify({
     ms: Number(done - started) / 1e6,

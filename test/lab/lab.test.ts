@@ -2,7 +2,7 @@
  * The lab, for real: sandbox dom0s and guests, cdktf deploy with Terraform,
  * probes from a client on the uplink. Needs root and the packages of .ci/run.
  */
-import { Lab, ProbeResult, scenarioLab, VARIANT_KEY } from "../../lib/lab";
+import { Lab, ProbeResult, Scenario, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { describeWith } from "../support/tools";
 
 const NEEDS = [
@@ -11,21 +11,31 @@ const NEEDS = [
 ];
 const MINUTES = 60 * 1000;
 
-function failures(probes: readonly ProbeResult[]): string[] {
-  return probes.filter((p) => !p.ok).map((p) => `${p.phase}: ${p.kind} ${p.target}: expected ${p.expect}, saw ${p.detail}`);
-}
-
-describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three sites)", () => {
-  let lab: Lab;
+/** A lab for the suite: built before its tests, its report printed and everything removed after. */
+function useLab(scenario: Scenario): () => Lab {
+  let lab: Lab | undefined;
   beforeAll(() => {
-    lab = scenarioLab("seed");
+    lab = scenarioLab(scenario);
   }, 2 * MINUTES);
   afterAll(() => {
     if (lab) process.stdout.write(`${lab.report()}\n`);
     lab?.destroy();
   });
+  return () => {
+    if (!lab) throw new Error("the lab was not built");
+    return lab;
+  };
+}
+
+function failures(probes: readonly ProbeResult[]): string[] {
+  return probes.filter((p) => !p.ok).map((p) => `${p.phase}: ${p.kind} ${p.target}: expected ${p.expect}, saw ${p.detail}`);
+}
+
+describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three sites)", () => {
+  const theLab = useLab("seed");
 
   it("deploys with real Terraform, and every vhost answers on each address:port with its own page", async () => {
+    const lab = theLab();
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, summary: deploy.summary, tail: deploy.ok ? "" : deploy.tail }).toEqual({
       ok: true,
@@ -39,6 +49,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 10 * MINUTES);
 
   it("negative control: the seed's hand-made guest network black-holes every address but the first", () => {
+    const lab = theLab();
     const { handMade, restored } = lab.negativeControl();
     const answered = handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target);
     const timedOut = handMade.filter((p) => p.detail.includes("timeout")).map((p) => p.target);
@@ -54,6 +65,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 5 * MINUTES);
 
   it("a redeploy without changes changes nothing", async () => {
+    const lab = theLab();
     const again = await lab.deploy();
     expect(again.ok).toBe(true);
     expect([again.added, again.changed, again.destroyed]).toEqual([0, 0, 0]);
@@ -61,6 +73,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 5 * MINUTES);
 
   it("changing one vhost replaces only its resource, and the other sites never stop answering", async () => {
+    const lab = theLab();
     const topo = lab.stackTopology.dom0s[0];
     const guest = topo.guests[0];
     const others = { ...guest, vhosts: guest.vhosts.filter((v) => v.name !== "site-b") };
@@ -73,6 +86,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 5 * MINUTES);
 
   it("a broken Apache config fails the deploy; the other sites keep serving and the old file is back", async () => {
+    const lab = theLab();
     const host = lab.guestHost("dom0", "webserv")!;
     const before = host.readFile("/etc/apache2/sites-available/site-b.conf");
     const broken = await lab.deploy({ context: { [VARIANT_KEY]: "broken" } });
@@ -84,16 +98,10 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
 });
 
 describeWith(NEEDS, "lab: one dom0 with two guests of four addresses each", () => {
-  let lab: Lab;
-  beforeAll(() => {
-    lab = scenarioLab("two-guests");
-  }, 2 * MINUTES);
-  afterAll(() => {
-    if (lab) process.stdout.write(`${lab.report()}\n`);
-    lab?.destroy();
-  });
+  const theLab = useLab("two-guests");
 
   it("every vhost answers, every forwarded port passes, a closed port is dropped; the negative control black-holes", async () => {
+    const lab = theLab();
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, tail: deploy.ok ? "" : deploy.tail }).toEqual({ ok: true, tail: "" });
     const probes = lab.probeAll("after deploy");
