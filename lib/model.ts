@@ -36,8 +36,6 @@ export type GuestBoot =
     };
 
 export interface GuestModel {
-  /** Construct path, for the header of generated files. */
-  readonly path: string;
   /** Xen domain name, also the guest's host name in previews. */
   readonly name: string;
   readonly type: "pv" | "pvh" | "hvm";
@@ -56,7 +54,6 @@ export interface GuestModel {
 }
 
 export interface VhostModel {
-  readonly path: string;
   /** Site name: the file name under sites-available. */
   readonly name: string;
   readonly address: string;
@@ -87,7 +84,6 @@ export interface ForwardAcceptModel {
 }
 
 export interface FirewallModel {
-  readonly path: string;
   readonly forwardPolicy: "DROP" | "ACCEPT";
   readonly inputPolicy: "DROP" | "ACCEPT";
   /** Networks allowed to reach the dom0's sshd. */

@@ -233,7 +233,6 @@ export class RoutedDomU extends Construct implements IFileHost {
     const gateway = props.gateway === undefined ? scope.uplink.address.address : parseHostIpv4(props.gateway, site("gateway"));
     this.allowEgress = props.allowEgress ?? false;
     this.model = {
-      path: this.node.path,
       name: this.name,
       type,
       memory,

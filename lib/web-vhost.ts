@@ -108,7 +108,6 @@ export class WebVhost extends Construct {
     const mixed = scope.vhosts.find((v) => v !== this && v.model && v.model.apacheVersion !== apacheVersion);
     if (mixed) throw new XenPropError(site("apacheVersion"), apacheVersion, `${mixed.node.path} on the same guest says ${mixed.model.apacheVersion}; a guest runs one Apache`);
     this.model = {
-      path: this.node.path,
       name,
       address,
       httpPorts,

@@ -165,7 +165,6 @@ export class XenHost extends Construct implements IFileHost {
       Annotations.of(this).addWarning("firewall.managementCidrs is not set: the dom0's sshd is reachable from any address");
     }
     this.firewall = {
-      path: this.node.path,
       forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
       inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
       managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],

@@ -47,7 +47,7 @@ function splitCidr(value: unknown, site: PropSite, example: string, shown: unkno
 }
 
 /** The network (first) address of `address/prefix`. */
-export function networkOf(address: string, prefix: number): string {
+function networkOf(address: string, prefix: number): string {
   return ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString();
 }
 
@@ -87,11 +87,6 @@ export function parseNetworkCidr(value: unknown, site: PropSite): string {
 /** True when `address` lies inside `cidr`. */
 export function cidrContains(cidr: string, address: string): boolean {
   return ipaddr.IPv4.parse(address).match(ipaddr.IPv4.parseCIDR(cidr));
-}
-
-/** Dotted netmask of a prefix length, e.g. 24 -> 255.255.255.0. */
-export function netmaskOf(prefix: number): string {
-  return ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).toString();
 }
 
 /** Numeric value of an address, for sorting. */
