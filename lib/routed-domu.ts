@@ -135,6 +135,13 @@ export interface RoutedDomUProps {
    */
   readonly allowEgress?: boolean;
   /**
+   * Restart the guest (`xl shutdown -w`, then `xl create`) when a deploy
+   * changes its cfg while it runs. Without it a running guest is never
+   * restarted: the new cfg takes effect the next time the guest is created.
+   * @default false
+   */
+  readonly restartOnChange?: boolean;
+  /**
    * SSH access for the deploy.
    * @default - root on the first address, through the dom0, with the dom0's key
    */
@@ -165,6 +172,7 @@ export class RoutedDomU extends Construct implements IFileHost {
   readonly addresses: string[];
   private readonly model: GuestModel;
   private readonly allowEgress: boolean;
+  private readonly restartOnChange: boolean;
 
   constructor(scope: XenHost, id: string, props: RoutedDomUProps) {
     super(scope, id);
@@ -232,6 +240,7 @@ export class RoutedDomU extends Construct implements IFileHost {
 
     const gateway = props.gateway === undefined ? scope.uplink.address.address : parseHostIpv4(props.gateway, site("gateway"));
     this.allowEgress = props.allowEgress ?? false;
+    this.restartOnChange = props.restartOnChange ?? false;
     this.model = {
       name: this.name,
       type,
@@ -352,7 +361,8 @@ export class RoutedDomU extends Construct implements IFileHost {
   /** The xl cfg step, run on the dom0. */
   cfgStep(): StepModel {
     return oncePerSynth(this, CFGSTEP_MEMO, () => {
-      return guestCfgStep(this.dom0.hostId, this.model, { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" });
+      const file = { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" };
+      return guestCfgStep(this.dom0.hostId, this.model, file, this.restartOnChange);
     });
   }
 

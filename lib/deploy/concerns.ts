@@ -37,10 +37,12 @@ export function dom0SysctlStep(host: string, files: readonly HostFile[], hookPat
 
 /**
  * The guest's xl cfg on its dom0: checked by `xl create -n` (a dry run), and
- * the guest created when it is not running. A running guest is never
- * restarted: the new cfg takes effect the next time it is created.
+ * the guest created when it is not running. A running guest is restarted only
+ * when asked (`restartOnChange`) and its cfg changed; otherwise the new cfg
+ * takes effect the next time it is created.
  */
-export function guestCfgStep(host: string, guest: GuestModel, file: HostFile): StepModel {
+export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, restartOnChange: boolean): StepModel {
+  const later = `  echo "${guest.name} is running; ${file.path} takes effect when it is next created"`;
   return {
     host,
     concern: `guest-${guest.name}`,
@@ -50,10 +52,18 @@ export function guestCfgStep(host: string, guest: GuestModel, file: HostFile): S
       'xl create -n "$NEW1" >/dev/null',
     ].join("\n"),
     activate: [
-      `if xl list ${guest.name} >/dev/null 2>&1; then`,
-      `  echo "${guest.name} is running; ${file.path} takes effect when it is next created"`,
-      "else",
+      `if ! xl list ${guest.name} >/dev/null 2>&1; then`,
       `  xl create ${file.path}`,
+      ...(restartOnChange
+        ? [
+            `elif ! cmp -s ${file.path} ${file.path}.cdktf-xen.bak; then`,
+            `  echo "${guest.name} is running and its cfg changed: restarting it (restartOnChange)"`,
+            `  xl shutdown -w ${guest.name}`,
+            `  xl create ${file.path}`,
+          ]
+        : []),
+      "else",
+      later,
       "fi",
     ].join("\n"),
   };

@@ -6,6 +6,7 @@
 import { firewallConfirmStep } from "../../lib/deploy/concerns";
 import { renderStepScript, StepModel } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
+import { RoutedDomU } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";
 
@@ -137,6 +138,25 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect(second.stdout).toContain("web is running; /etc/xen/web.cfg takes effect when it is next created");
     expect(dom0.readFile("/var/lib/xl-stub/calls")).toMatch(/^xl create -n \/etc\/xen\/\.cdktf-xen\.\w+\nxl list web\nxl create \/etc\/xen\/web\.cfg\nxl create -n \/etc\/xen\/\.cdktf-xen\.\w+\nxl list web\n$/);
     expect(dom0.readFile("/etc/xen/web.cfg")).toBe(step.files[0].content);
+  });
+
+  it("guest cfg: a running guest is restarted only when asked and its cfg changed", () => {
+    const calls = () => dom0.readFile("/var/lib/xl-stub/calls") ?? "";
+    const before = calls().length;
+    /** The running guest "web" with another cfg (its memory), restarted on change or not. */
+    const cfgStep = (memory: number, restartOnChange: boolean) =>
+      new RoutedDomU(labStack().dom0, "other", { name: "web", memory, restartOnChange, disks: [], vifs: [{ mac: "00:16:3e:00:09:01", address: "192.0.2.90/24" }] }).cfgStep();
+    const notAsked = run(dom0, cfgStep(1024, false));
+    expectOk(notAsked);
+    expect(notAsked.stdout).toContain("web is running; /etc/xen/web.cfg takes effect when it is next created");
+    expect(calls().slice(before)).not.toContain("shutdown");
+    const asked = run(dom0, cfgStep(2048, true));
+    expectOk(asked);
+    expect(asked.stdout).toContain("web is running and its cfg changed: restarting it (restartOnChange)");
+    expect(calls().slice(before)).toMatch(/xl shutdown -w web\nxl create \/etc\/xen\/web\.cfg\n$/);
+    const unchanged = run(dom0, cfgStep(2048, true));
+    expect(unchanged.stdout).toContain("takes effect when it is next created");
+    expectOk(run(dom0, stepOf(lab.dom0, "guest-web")));
   });
 
   it("guests inventory: a guest that left the code is shut down and its cfg removed", () => {
