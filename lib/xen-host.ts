@@ -16,8 +16,8 @@ import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
 import { FIREWALL_SCRIPT_PATH, NFT_RULES_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
-import { addDependency, deployStep, StepConnection } from "./deploy/engine";
-import { renderStepScript, StepModel } from "./deploy/step";
+import { addDependency, deployStep, StepConnection, stepScript } from "./deploy/engine";
+import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
@@ -210,7 +210,7 @@ export class XenHost extends Construct implements IFileHost {
     const confirm = deployStep(this, "firewall-confirm", {
       step: () => firewallConfirmStep(this.hostId),
       connection,
-      replaceWhen: () => renderStepScript(this.firewallStep()),
+      replaceWhen: () => stepScript(this.firewallStep()),
     });
     addDependency(confirm, firewall);
     this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });

@@ -116,7 +116,7 @@ export function sha256(text: string): string {
  */
 export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
   const step = () => oncePerSynth(memo, STEP, props.step);
-  const script = () => oncePerSynth(memo, SCRIPT, () => renderStepScript(step()));
+  const script = () => stepScript(step());
   const memo = {};
   const triggers = resolvable(() => ({
     step: `${step().host}/${step().concern}`,
@@ -132,7 +132,22 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
 }
 
 const STEP = Symbol("step");
-const SCRIPT = Symbol("script");
+
+const scripts = new WeakMap<StepModel, string>();
+
+/**
+ * The remote-exec script of a step, rendered once per step model: steps are
+ * memoized for a synth, so every resource that needs the script (the step's
+ * own, and one whose trigger follows it) shares one rendering.
+ */
+export function stepScript(step: StepModel): string {
+  let script = scripts.get(step);
+  if (script === undefined) {
+    script = renderStepScript(step);
+    scripts.set(step, script);
+  }
+  return script;
+}
 
 /**
  * A value computed at synth. Like cdktf's Lazy, without capturing a stack
