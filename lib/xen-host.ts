@@ -7,6 +7,7 @@ import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
 import { FirewallBackend, renderFirewallScript, renderIptablesRules } from "./render/iptables";
 import { renderNftRuleset } from "./render/nftables";
+import { renderIpsets } from "./render/ipset";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
 import { topologyOf } from "./topology";
 import { labContextOf } from "./lab-context";
@@ -14,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
-import { FIREWALL_SCRIPT_PATH, NFT_RULES_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
+import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, StepConnection, stepScript } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
@@ -78,13 +79,22 @@ export interface XenHostFirewall {
    */
   readonly managementCidrs?: string[];
   /**
-   * How the ruleset is compiled and loaded: `iptables` (iptables-restore, one
-   * rule per guest address) or `nftables` (one table, guests matched through
-   * sets: a new connection costs one lookup, however many addresses). Both
-   * load in one transaction. Switching does not remove the other backend's rules.
+   * How the ruleset is compiled and loaded: `iptables` (iptables-restore; one
+   * rule per guest address, or ipsets from `ipsetFrom` addresses on) or
+   * `nftables` (one table, guests matched through sets). Both load in one
+   * transaction. Switching does not remove the other backend's rules.
    * @default "iptables"
    */
   readonly backend?: FirewallBackend;
+  /**
+   * With backend `iptables`: from this many guest addresses on, guests are
+   * matched through ipsets (`/etc/iptables/ipsets`, `hash:net,iface`), so a
+   * new connection costs one set lookup per rule instead of one rule per
+   * address. The dom0 then needs `ipset` (and `ipset-persistent` to load the
+   * sets at boot). 0 means always; a number above your address count, never.
+   * @default 64
+   */
+  readonly ipsetFrom?: number;
   /**
    * Seconds after which a newly loaded ruleset is replaced by the previous one,
    * unless a fresh SSH connection from the deploy has confirmed it.
@@ -126,6 +136,7 @@ export class XenHost extends Construct implements IFileHost {
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
   private readonly rollbackSeconds: number;
   private readonly backend: FirewallBackend;
+  private readonly ipsetFrom: number;
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
     super(scope, id);
@@ -174,6 +185,7 @@ export class XenHost extends Construct implements IFileHost {
     if (this.backend !== "iptables" && this.backend !== "nftables") {
       throw new XenPropError(site("firewall.backend"), this.backend, 'expected "iptables" or "nftables"');
     }
+    this.ipsetFrom = parseInteger(fw.ipsetFrom ?? 64, site("firewall.ipsetFrom"), 0, 1_000_000, " addresses");
     this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
     const stack = TerraformStack.of(this);
@@ -195,9 +207,9 @@ export class XenHost extends Construct implements IFileHost {
     // Known only once the tree is complete: checked when the app is validated.
     this.node.addValidation({
       validate: () => {
-        const addresses = new Set(this.firewallModel().accepts.map((a) => a.address)).size;
-        if (this.backend === "iptables" && addresses >= SET_THRESHOLD) {
-          Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses: with backend "iptables" every new connection walks one rule per address; set firewall.backend to "nftables" (one set lookup)`);
+        const addresses = guestAddresses(this.firewallModel());
+        if (this.backend === "iptables" && !this.usesIpsets() && addresses >= WALK_WARNING) {
+          Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses and firewall.ipsetFrom is ${this.ipsetFrom}: every new connection walks one rule per address; lower ipsetFrom or set firewall.backend to "nftables"`);
         }
         return [];
       },
@@ -253,16 +265,24 @@ export class XenHost extends Construct implements IFileHost {
     });
   }
 
+  /** Whether the iptables backend matches this dom0's guests through ipsets (`firewall.ipsetFrom`). */
+  usesIpsets(): boolean {
+    return this.backend === "iptables" && guestAddresses(this.firewallModel()) >= this.ipsetFrom;
+  }
+
   private firewallStep(): StepModel {
     return oncePerSynth(this, FIREWALLSTEP_MEMO, () => {
       const model = this.firewallModel();
       const nft = this.backend === "nftables";
+      const sets = this.usesIpsets();
       const rulesPath = nft ? NFT_RULES_PATH : RULES_PATH;
+      const setsPath = sets ? IPSETS_PATH : undefined;
       const files: HostFile[] = [
-        { path: rulesPath, content: nft ? renderNftRuleset(model) : renderIptablesRules(model), mode: "0640" },
-        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(rulesPath, STATE_DIR, this.backend), mode: "0755" },
+        ...(sets ? [{ path: IPSETS_PATH, content: renderIpsets(model), mode: "0640" }] : []),
+        { path: rulesPath, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640" },
+        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript({ backend: this.backend, rulesPath, setsPath, stateDir: STATE_DIR }), mode: "0755" },
       ];
-      return firewallStep(this.hostId, files, rulesPath, this.rollbackSeconds, this.backend);
+      return firewallStep(this.hostId, files, rulesPath, setsPath, this.rollbackSeconds);
     });
   }
 
@@ -285,7 +305,12 @@ export class XenHost extends Construct implements IFileHost {
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
 /** From this many guest addresses on, a per-address rule walk is worth a warning. */
-const SET_THRESHOLD = 64;
+const WALK_WARNING = 64;
+
+/** Distinct guest addresses the firewall names (accepts and egress). */
+function guestAddresses(fw: FirewallModel): number {
+  return new Set([...fw.accepts, ...fw.egress].map((a) => a.address)).size;
+}
 
 function isToken(value: string): boolean {
   return Token.isUnresolved(value);

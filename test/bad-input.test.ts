@@ -134,6 +134,8 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["unknown interface naming", withGuest({ interfaceNaming: "biosdevname" as never }), /interfaceNaming "biosdevname" is invalid: expected one of iftab, udev, systemd-link/],
   ["Apache version 2.0", withVhost({ apacheVersion: "2.0" as never }), /apacheVersion "2\.0" is invalid: expected "2\.4" or "2\.2"/],
   ["unknown firewall policy", withDom0({ firewall: { defaultForwardPolicy: "REJECT" as never } }), /firewall\.defaultForwardPolicy "REJECT" is invalid: expected "DROP" or "ACCEPT"/],
+  ["ipset threshold below zero", withDom0({ firewall: { ipsetFrom: -1 } }), /firewall\.ipsetFrom -1 is invalid: expected a whole number from 0 to 1000000 addresses/],
+  ["ipset threshold as text", withDom0({ firewall: { ipsetFrom: "64" as unknown as number } }), /firewall\.ipsetFrom "64" is invalid: expected a whole number from 0 to 1000000 addresses/],
   ["rollback delay of 0 seconds", withDom0({ firewall: { rollbackSeconds: 0 } }), /firewall\.rollbackSeconds 0 is invalid: expected a whole number from 2 to 3600 s/],
   ["empty management networks", withDom0({ firewall: { managementCidrs: [] } }), /firewall\.managementCidrs \[\] is invalid: expected at least one network allowed to reach sshd/],
   ["a literal private key", withDom0({ ssh: { host: "198.51.100.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA=" } }), /ssh\.privateKey "\(a literal key, not shown\)" is invalid: pass a reference to a sensitive TerraformVariable/],
@@ -177,14 +179,19 @@ describe("legal but suspicious input gets a warning annotation, not an error", (
     expect(warnings(g)).toEqual(["vifs[0].mac 00:11:22:33:44:55 is neither in Xen's range 00:16:3e nor locally administered: it may clash with real hardware"]);
   });
 
-  it("64 or more guest addresses behind an iptables firewall (every new connection walks one rule per address)", () => {
-    const app = new App({ outdir: tempDir().dir });
-    const s = new TerraformStack(app, "s");
-    const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "10.9.0.1/16" }, firewall: { managementCidrs: ["198.51.100.0/24"] } }));
-    const g = new RoutedDomU(h, "g", guest({ vifs: Array.from({ length: 64 }, (_, i) => ({ mac: `00:16:3e:00:02:${i.toString(16).padStart(2, "0")}`, address: `10.9.2.${i + 1}/16` })) }));
-    new ForwardRule(h, "web", { to: g, ports: [80] });
-    h.node.validate();
-    expect(warnings(h)).toContain('the firewall forwards to 64 addresses: with backend "iptables" every new connection walks one rule per address; set firewall.backend to "nftables" (one set lookup)');
+  it("64 or more guest addresses behind an iptables firewall that was told not to use ipsets", () => {
+    const build = (firewall: { ipsetFrom?: number }) => {
+      const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
+      const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "10.9.0.1/16" }, firewall: { managementCidrs: ["198.51.100.0/24"], ...firewall } }));
+      const g = new RoutedDomU(h, "g", guest({ vifs: Array.from({ length: 64 }, (_, i) => ({ mac: `00:16:3e:00:02:${i.toString(16).padStart(2, "0")}`, address: `10.9.2.${i + 1}/16` })) }));
+      new ForwardRule(h, "web", { to: g, ports: [80] });
+      h.node.validate();
+      return h;
+    };
+    expect(warnings(build({ ipsetFrom: 65 }))).toContain(
+      'the firewall forwards to 64 addresses and firewall.ipsetFrom is 65: every new connection walks one rule per address; lower ipsetFrom or set firewall.backend to "nftables"',
+    );
+    expect(warnings(build({})).filter((w) => w.includes("walks"))).toEqual([]);
   });
 
   it("a /32 uplink, and sshd open to any address", () => {

@@ -100,6 +100,43 @@ describe("forwarding rules under one dom0 land in one ruleset", () => {
   });
 });
 
+describe("the iptables backend switches to ipsets at firewall.ipsetFrom guest addresses", () => {
+  const hostWith = (addresses: number, firewall: { ipsetFrom?: number; backend?: "iptables" | "nftables" } = {}) => {
+    const dom0 = new XenHost(new TerraformStack(Testing.app(), "s"), "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "10.9.0.1/16" }, firewall });
+    const g = new RoutedDomU(dom0, "g", {
+      disks: [],
+      vifs: Array.from({ length: addresses }, (_, i) => ({ mac: `00:16:3e:00:02:${i.toString(16).padStart(2, "0")}`, address: `10.9.2.${i + 1}/16` })),
+    });
+    new ForwardRule(dom0, "web", { to: g, ports: [80] });
+    return dom0;
+  };
+  const firewallFiles = (dom0: XenHost) => dom0.hostFiles().map((f) => f.path).filter((p) => /iptables|firewall/.test(p));
+  const forwardAccepts = (dom0: XenHost) => dom0.hostFiles().find((f) => f.path === "/etc/iptables/rules.v4")!.content.split("\n").filter((l) => l.startsWith("-A FORWARD") && l.endsWith("-j ACCEPT") && !l.includes("conntrack"));
+
+  it("63 addresses: one rule per address, no ipsets file", () => {
+    const dom0 = hostWith(63);
+    expect(dom0.usesIpsets()).toBe(false);
+    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expect(forwardAccepts(dom0)).toHaveLength(63);
+  });
+
+  it("64 addresses: one rule matching through one set; the sets file comes first, the script loads it", () => {
+    const dom0 = hostWith(64);
+    expect(dom0.usesIpsets()).toBe(true);
+    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expect(forwardAccepts(dom0)).toEqual([expect.stringMatching(/^-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m tcp --dport 80 -j ACCEPT$/)]);
+    const sets = dom0.hostFiles().find((f) => f.path === "/etc/iptables/ipsets")!.content;
+    expect(sets.split("\n").filter((l) => l.startsWith("add "))).toHaveLength(64);
+    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain('    load "$rules" "$sets"\n');
+  });
+
+  it("ipsetFrom 0 uses sets for one address; nftables never writes ipsets", () => {
+    expect(firewallFiles(hostWith(1, { ipsetFrom: 0 }))).toContain("/etc/iptables/ipsets");
+    expect(hostWith(64, { backend: "nftables" }).usesIpsets()).toBe(false);
+    expect(firewallFiles(hostWith(64, { backend: "nftables" }))).toEqual(["/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"]);
+  });
+});
+
 describe("legal but suspicious input gets a warning, not an error", () => {
   it("MAC outside Xen's range and not locally administered; open management access", () => {
     const h = newHost();

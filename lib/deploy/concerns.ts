@@ -5,7 +5,6 @@
 import type { GuestModel, HostFile, VhostModel } from "../model";
 import { FIREWALL_SCRIPT_PATH, STATE_DIR, SYSCTL_PATH } from "../paths";
 import { policyRoutingCommands } from "../render/interfaces";
-import type { FirewallBackend } from "../render/iptables";
 import type { StepModel } from "./step";
 
 /** Checks that every key of a staged sysctl.d file exists on this kernel. */
@@ -70,16 +69,18 @@ export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, re
 }
 
 /**
- * The dom0 firewall: `iptables-restore --test`, then a `try` that rolls back
- * by itself unless the confirm step, from a fresh SSH connection, confirms.
+ * The dom0 firewall: the staged firewall script checks the staged ruleset
+ * (`cdktf-xen-firewall check`), then `try` loads it and rolls back by itself
+ * unless the confirm step, from a fresh SSH connection, confirms.
  */
-export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, rollbackSeconds: number, backend: FirewallBackend): StepModel {
-  const rules = `"$NEW${indexOf(files, rulesPath)}"`;
+export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, setsPath: string | undefined, rollbackSeconds: number): StepModel {
+  const script = `"$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`;
+  const staged = [rulesPath, ...(setsPath ? [setsPath] : [])].map((p) => `"$NEW${indexOf(files, p)}"`);
   return {
     host,
     concern: "firewall",
     files,
-    validate: [backend === "nftables" ? `nft -c -f ${rules}` : `iptables-restore --test < ${rules}`, `sh -n "$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`].join("\n"),
+    validate: [`sh -n ${script}`, `sh ${script} check ${staged.join(" ")}`].join("\n"),
     activate: `${FIREWALL_SCRIPT_PATH} try ${rollbackSeconds}`,
   };
 }

@@ -222,6 +222,12 @@ export class Lab {
     this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}, client ${address}`);
   }
 
+  /** A dom0's sandbox. */
+  dom0Host(id: string): SandboxHost | undefined {
+    const r = loadState(this.stateFile).dom0s[id];
+    return r ? SandboxHost.attach(r.netns, r.root) : undefined;
+  }
+
   /** The guest's sandbox, once the deploy has created it. */
   guestHost(dom0: string, name: string): SandboxHost | undefined {
     const r = loadState(this.stateFile).guests[`${dom0}/${name}`];

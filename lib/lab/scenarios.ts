@@ -3,7 +3,7 @@
  * reads which scenario and variant to build from its context.
  */
 import { App, TerraformStack } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "..";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
 import { LAB_TLS_CERT, LAB_TLS_KEY } from "./lab";
 
 export const SCENARIO_KEY = "cdktf-xen-lab:scenario";
@@ -13,11 +13,11 @@ export type Scenario = (typeof SCENARIOS)[number];
 /** `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate file is missing on the guest. */
 export type Variant = "base" | "changed" | "broken";
 
-function dom0Of(stack: TerraformStack): XenHost {
+function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
   return new XenHost(stack, "dom0", {
     ssh: { host: "203.0.113.10" },
     uplink: { device: "eth0", address: "192.0.2.1/24" },
-    firewall: { managementCidrs: ["203.0.113.0/24"] },
+    firewall: { managementCidrs: ["203.0.113.0/24"], ...firewall },
   });
 }
 
@@ -41,9 +41,13 @@ function seed(stack: TerraformStack, variant: Variant): void {
   new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
 }
 
-/** One dom0, two guests of four addresses each, a site on every address. */
+/**
+ * One dom0, two guests of four addresses each, a site on every address. Its
+ * firewall matches guests through ipsets (the seed's uses one rule per
+ * address), so the lab sends traffic through both forms.
+ */
 function twoGuests(stack: TerraformStack): void {
-  const dom0 = dom0Of(stack);
+  const dom0 = dom0Of(stack, { ipsetFrom: 0 });
   for (const [g, name] of [[1, "alpha"], [2, "beta"]] as const) {
     const guest = new RoutedDomU(dom0, name, {
       disks: [`phy:/dev/vg0/${name},xvda,w`],

@@ -2,6 +2,7 @@ import type { FirewallModel, ForwardAcceptModel } from "../model";
 import type { PortRange } from "../net/port";
 import { compareIpv4 } from "../net/ipv4";
 import { generatedHeader } from "./header";
+import { IPSET_PREFIX, addressSets } from "./ipset";
 
 /** iptables' multiport match takes at most 15 ports; a range counts as two. */
 const MULTIPORT_SLOTS = 15;
@@ -58,13 +59,35 @@ export function compareAccepts(a: ForwardAcceptModel, b: ForwardAcceptModel): nu
   );
 }
 
+/** Accepts matched through ipsets: one rule per group (and port chunk), not per address. */
+function setRules(fw: FirewallModel): string[] {
+  const { accepts, egress } = addressSets(fw);
+  const out: string[] = [];
+  for (const { group: g, set } of accepts) {
+    const src = g.source === "0.0.0.0/0" ? "" : ` -s ${g.source}`;
+    const sportChunks = g.sourcePorts.length ? multiportChunks(g.sourcePorts) : [[]];
+    for (const dports of multiportChunks(g.ports)) {
+      for (const sports of sportChunks) {
+        const sp = sports.length ? portMatch(g.protocol, "sports", sports) : "";
+        out.push(`-A FORWARD${src} -p ${g.protocol} -m set --match-set ${set.name} dst,dst${sp}${portMatch(g.protocol, "dports", dports)} -j ACCEPT`);
+      }
+    }
+  }
+  if (egress) out.push(`-A FORWARD -m set --match-set ${egress.name} src,src -j ACCEPT`);
+  return out;
+}
+
 /**
  * The dom0's filter table in iptables-restore format, loaded in one
  * transaction, in the canonical form iptables-save prints (so a saved live
- * ruleset diffs cleanly against it). Conntrack first; then per guest address one ACCEPT bound to the
- * guest's vif (`-o`) and address (`-d`); everything else meets the policy.
+ * ruleset diffs cleanly against it). Conntrack first; then the accepts,
+ * bound to each guest's vif (`-o`) and address (`-d`); everything else meets
+ * the policy. Without `sets`, one rule per guest address; with `sets`, guests
+ * are matched through the ipsets of {@link renderIpsets} (`dst,dst`: address
+ * and outgoing vif), so a new connection costs one lookup per rule however
+ * many addresses there are.
  */
-export function renderIptablesRules(fw: FirewallModel): string {
+export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: boolean } = {}): string {
   const lines = [
     "*filter",
     `:INPUT ${fw.inputPolicy} [0:0]`,
@@ -79,77 +102,134 @@ export function renderIptablesRules(fw: FirewallModel): string {
     ),
     "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     "-A FORWARD -m conntrack --ctstate INVALID -j DROP",
-    ...[...fw.accepts].sort(compareAccepts).flatMap(acceptRules),
-    ...fw.egress.map((e) => `-A FORWARD -s ${e.address}/32 -i ${e.vifname} -j ACCEPT`),
+    ...(opts.sets
+      ? setRules(fw)
+      : [
+          ...[...fw.accepts].sort(compareAccepts).flatMap(acceptRules),
+          ...fw.egress.map((e) => `-A FORWARD -s ${e.address}/32 -i ${e.vifname} -j ACCEPT`),
+        ]),
     "COMMIT",
   ];
   return generatedHeader() + lines.join("\n") + "\n";
 }
 
-/** How the firewall script loads, saves and replaces a ruleset, per backend. */
+/**
+ * How the firewall script checks, commits, saves and restores a ruleset, per
+ * backend. `check RULES [SETS]` changes nothing a packet meets: it may only
+ * create ipsets under names no rule uses yet.
+ */
 const BACKENDS = {
-  iptables: {
-    load: 'load() { iptables-restore --test < "$1" && iptables-restore --wait 10 < "$1"; }',
-    save: 'iptables-save > "$state/firewall.previous"',
-    restore: 'iptables-restore --wait 10 < "$2/firewall.previous"',
-  },
-  nftables: {
-    load: 'load() { nft -c -f "$1" && nft -f "$1"; }',
-    // The saved table replaces ours whole when loaded; with no table before, loading it removes ours.
-    save: '{ echo "table inet cdktf_xen"; echo "delete table inet cdktf_xen"; nft list table inet cdktf_xen 2>/dev/null || true; } > "$state/firewall.previous"',
-    restore: 'nft -f "$2/firewall.previous"',
-  },
+  iptables: [
+    "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
+    "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
+    "check() {",
+    '  if [ $# -gt 1 ]; then',
+    `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset (and ipset-persistent, which loads the sets at boot)" >&2; return 1; }`,
+    '    ipset -exist restore < "$2"',
+    "  fi",
+    '  iptables-restore --test < "$1"',
+    "}",
+    "# After the rules, our ipsets that no rule uses any more go: the kernel refuses to destroy a set in use.",
+    "commit() {",
+    '  iptables-restore --wait 10 < "$1"',
+    "  if command -v ipset >/dev/null 2>&1; then",
+    `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
+    "  fi",
+    "}",
+    "save() {",
+    '  iptables-save > "$state/firewall.previous"',
+    '  : > "$state/firewall.previous-sets"',
+    "  if command -v ipset >/dev/null 2>&1; then",
+    '    ipset save > "$state/firewall.all-sets"',
+    `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$state/firewall.previous-sets"`,
+    '    rm -f "$state/firewall.all-sets"',
+    "  fi",
+    "}",
+    "restore() {",
+    '  if [ -s "$state/firewall.previous-sets" ]; then ipset -exist restore < "$state/firewall.previous-sets"; fi',
+    '  commit "$state/firewall.previous"',
+    "}",
+  ],
+  nftables: [
+    'check() { nft -c -f "$1"; }',
+    'commit() { nft -f "$1"; }',
+    "# The saved table replaces ours whole when loaded; with no table before, loading it removes ours.",
+    'save() { { echo "table inet cdktf_xen"; echo "delete table inet cdktf_xen"; nft list table inet cdktf_xen 2>/dev/null || true; } > "$state/firewall.previous"; }',
+    'restore() { commit "$state/firewall.previous"; }',
+  ],
 } as const;
 
-/** Firewall backends: iptables-restore, or one nftables table with sets. */
+/** Firewall backends: iptables-restore (with ipsets from a threshold on), or one nftables table with sets. */
 export type FirewallBackend = keyof typeof BACKENDS;
 
+/** What the firewall script loads, and where it keeps its state. */
+export interface FirewallScriptOptions {
+  readonly backend: FirewallBackend;
+  /** The deployed ruleset. */
+  readonly rulesPath: string;
+  /** The deployed ipsets, loaded before the rules (iptables backend with sets only). */
+  readonly setsPath?: string;
+  readonly stateDir: string;
+}
+
 /**
- * `/usr/local/sbin/cdktf-xen-firewall`: tests a ruleset, then loads it in one
- * transaction (iptables-restore, or nft -f: the whole table or nothing).
+ * `/usr/local/sbin/cdktf-xen-firewall`: checks a ruleset, then loads it in
+ * one transaction (iptables-restore, or nft -f: the whole table or nothing).
+ * The deploy step runs the staged script's `check` on the staged files.
  *
- * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset,
- * loads the deployed one and starts a detached watchdog that puts the saved
- * ruleset (and the previous file) back after SECONDS, unless `confirm` runs
- * first, from a fresh SSH connection that proves management access survived.
- * The decision is taken once, by whoever creates `firewall.decided` first.
+ * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset
+ * (and our live ipsets), loads the deployed one and starts a detached
+ * watchdog that puts the saved ruleset and the previous files back after
+ * SECONDS, unless `confirm` runs first, from a fresh SSH connection that
+ * proves management access survived. The decision is taken once, by whoever
+ * creates `firewall.decided` first.
  */
-export function renderFirewallScript(rulesPath: string, stateDir: string, backend: FirewallBackend = "iptables"): string {
-  const b = BACKENDS[backend];
+export function renderFirewallScript(opts: FirewallScriptOptions): string {
+  if (opts.setsPath && opts.backend !== "iptables") throw new Error("ipsets go with the iptables backend only");
+  const deployed = opts.setsPath ? '"$rules" "$sets"' : '"$rules"';
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
-    "# Usage: cdktf-xen-firewall [load [RULES]]   test, then load RULES (default: the deployed ruleset)",
-    "#        cdktf-xen-firewall try SECONDS      load the deployed ruleset; restore the previous one",
-    "#                                            after SECONDS unless confirmed",
-    "#        cdktf-xen-firewall confirm          keep what the last try loaded",
+    "# Usage: cdktf-xen-firewall [load]              check, then load the deployed ruleset in one transaction",
+    "#        cdktf-xen-firewall check RULES [SETS]  check a ruleset without loading it",
+    "#        cdktf-xen-firewall try SECONDS         load the deployed ruleset; put the previous one back",
+    "#                                               after SECONDS unless confirmed",
+    "#        cdktf-xen-firewall confirm             keep what the last try loaded",
     "set -eu",
-    `rules=${rulesPath}`,
-    `state=${stateDir}`,
-    ...(backend === "iptables" ? ["# Rules come on stdin: --wait takes an optional argument and would swallow a file name."] : []),
-    b.load,
+    `rules=${opts.rulesPath}`,
+    ...(opts.setsPath ? [`sets=${opts.setsPath}`] : []),
+    `state=${opts.stateDir}`,
+    ...BACKENDS[opts.backend],
+    'load() { check "$@" && commit "$1"; }',
+    "# The files as they were before the deploy step put the new ones in place, and back.",
+    'keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" "$state/firewall.previous-files/${f##*/}"; fi; done; }',
+    'put_back() { for f in "$@"; do if [ -e "$state/firewall.previous-files/${f##*/}" ]; then cp -p "$state/firewall.previous-files/${f##*/}" "$f"; else rm -f "$f"; fi; done; }',
     'case "${1:-load}" in',
     "  load)",
-    '    load "${2:-$rules}"',
+    `    load ${deployed}`,
+    "    ;;",
+    "  check)",
+    '    check "${2:?rules}" ${3:+"$3"}',
     "    ;;",
     "  try)",
     '    seconds=${2:?seconds}',
     '    mkdir -p "$state"',
-    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-file"',
-    `    ${b.save}`,
-    '    if [ -e "$rules.cdktf-xen.bak" ]; then cp -p "$rules.cdktf-xen.bak" "$state/firewall.previous-file"; fi',
-    '    load "$rules"',
-    "    # shellcheck disable=SC2016 # expanded by the watchdog's own shell",
-    "    nohup setsid sh -c '",
-    '      sleep "$1"',
-    '      if mkdir "$2/firewall.decided" 2>/dev/null; then',
-    `        ${b.restore}`,
-    '        if [ -e "$2/firewall.previous-file" ]; then cp -p "$2/firewall.previous-file" "$3"; else rm -f "$3"; fi',
-    '        echo "rolled back: no confirmation within $1 s" > "$2/firewall.decided/rolled-back"',
-    "      fi",
-    `    ' cdktf-xen-firewall-watchdog "$seconds" "$state" "$rules" >/dev/null 2>&1 </dev/null &`,
-    "    # setsid made the watchdog a process group leader: confirm ends the group.",
+    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files"',
+    '    mkdir "$state/firewall.previous-files"',
+    "    save",
+    `    keep_previous ${deployed}`,
+    `    load ${deployed}`,
+    "    # setsid makes the watchdog a process group leader: confirm ends the group.",
+    '    nohup setsid sh "$0" watchdog "$seconds" >/dev/null 2>&1 </dev/null &',
     '    echo "$!" > "$state/firewall.watchdog.pid"',
+    "    ;;",
+    "  watchdog)",
+    '    sleep "${2:?seconds}"',
+    '    if mkdir "$state/firewall.decided" 2>/dev/null; then',
+    "      restore",
+    `      put_back ${deployed}`,
+    '      echo "rolled back: no confirmation within $2 s" > "$state/firewall.decided/rolled-back"',
+    "    fi",
     "    ;;",
     "  confirm)",
     '    if ! mkdir "$state/firewall.decided" 2>/dev/null; then',
@@ -161,7 +241,7 @@ export function renderFirewallScript(rulesPath: string, stateDir: string, backen
     '    rm -f "$state/firewall.watchdog.pid"',
     "    ;;",
     "  *)",
-    '    echo "usage: cdktf-xen-firewall [load [RULES] | try SECONDS | confirm]" >&2',
+    '    echo "usage: cdktf-xen-firewall [load | check RULES [SETS] | try SECONDS | confirm]" >&2',
     "    exit 2",
     "    ;;",
     "esac",

@@ -331,3 +331,38 @@ describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", 
     expect(dom0.readFile("/etc/cdktf-xen/firewall.nft")).toBe(step.files[0].content);
   });
 });
+
+describeWith([...NEEDS, "ipset"], "the iptables backend with ipsets: firewall step for real", () => {
+  let dom0: SandboxHost;
+  beforeAll(() => {
+    dom0 = SandboxHost.create(uniqueName("is"));
+    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
+  });
+  afterAll(() => dom0?.destroy());
+  const live = () => ({
+    rules: dom0.sh("iptables-save -t filter | grep '^-A FORWARD'").stdout,
+    sets: dom0.sh("ipset save | grep -v '^create' | sort").stdout,
+    files: [dom0.readFile("/etc/iptables/ipsets"), dom0.readFile("/etc/iptables/rules.v4")],
+  });
+
+  it("loads sets then rules, confirms, runs again unchanged; without confirmation the previous rules, sets and files come back", async () => {
+    const step = stepOf(labStack({ firewall: { ipsetFrom: 0, rollbackSeconds: 2 } }).dom0, "firewall");
+    expect(step.files.map((f) => f.path)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    const confirmed = live();
+    expect(confirmed.rules).toMatch(/^-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m tcp --dport 80 -j ACCEPT$/m);
+    expect(confirmed.sets).toContain(",web-0\n");
+    expect(confirmed.files).toEqual([step.files[0].content, step.files[1].content]);
+    expectOk(run(dom0, step));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+    expect(live()).toEqual(confirmed);
+
+    const next = stepOf(labStack({ extraRule: true, firewall: { ipsetFrom: 0, rollbackSeconds: 2 } }).dom0, "firewall");
+    expectOk(run(dom0, next));
+    expect(live().rules).toContain("--dports 53,80");
+    const started = Date.now();
+    while (!dom0.readFile("/var/lib/cdktf-xen/firewall.decided/rolled-back") && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 250));
+    expect(live()).toEqual(confirmed);
+  });
+});

@@ -109,6 +109,9 @@ describeWith(NEEDS, "lab: one dom0 with two guests of four addresses each", () =
     expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
     expect(probes.filter((p) => p.kind === "tcp-open").map((p) => p.target)).toEqual(["192.0.2.10:53"]);
     expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
+    // This dom0 matches guests through ipsets: what passed above passed through them.
+    const accepts = lab.dom0Host("dom0")!.sh("iptables-save -t filter | grep '^-A FORWARD' | grep -v conntrack").stdout;
+    expect(accepts).toMatch(/^(-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m (tcp --dport|multiport --dports) [0-9,]+ -j ACCEPT\n){2}$/);
     const { handMade, restored } = lab.negativeControl();
     expect(handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target)).toEqual([
       "192.0.2.10:80 Host alpha-0.example.org",

@@ -8,6 +8,8 @@ import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { renderNftRuleset } from "../../lib/render/nftables";
+import { renderFirewallScript, renderIptablesRules } from "../../lib/render/iptables";
+import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
@@ -174,19 +176,101 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
     expect(r.status).not.toBe(0);
   });
 
-  it("the firewall script loads the ruleset", () => {
+  it("the firewall script checks and loads the ruleset", () => {
     const tmp = tempDir();
     try {
-      const script = path.join(tmp.dir, "fw");
       const file = path.join(tmp.dir, "rules.v4");
-      fs.writeFileSync(script, fileOf(seed.dom0, "/usr/local/sbin/cdktf-xen-firewall"), { mode: 0o755 });
+      const script = path.join(tmp.dir, "fw");
+      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", rulesPath: file, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT").replace("--dports 80,443", "--dports 80,99999"));
+      expect(ns.exec(script, ["check", file]).status).not.toBe(0);
+      expect(ns.exec(script, ["load"]).status).not.toBe(0);
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT"));
-      const r = ns.exec(script, ["load", file]);
+      expect(ns.exec(script, ["check", file])).toMatchObject({ status: 0, stderr: "" });
+      const r = ns.exec(script, ["load"]);
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(ns.exec("iptables", ["-S", "FORWARD"]).stdout.split("\n")[0]).toBe("-P FORWARD ACCEPT");
     } finally {
       tmp.remove();
     }
+  });
+});
+
+describeWith(["ipset", "iptables-restore", "iptables-save", "ip", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
+  let ns: ReturnType<typeof netns>;
+  const tmp = tempDir();
+  beforeAll(() => (ns = netns("is")));
+  afterAll(() => {
+    ns.remove();
+    tmp.remove();
+  });
+  const files = { rules: path.join(tmp.dir, "rules.v4"), sets: path.join(tmp.dir, "ipsets"), state: path.join(tmp.dir, "state"), script: path.join(tmp.dir, "fw") };
+  const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
+  /** The seed's firewall, or the seed's with one guest address less. */
+  const model = (fewer = false) => {
+    const fw = seed.dom0.firewallModel();
+    return fewer ? { ...fw, accepts: fw.accepts.slice(1) } : fw;
+  };
+  const live = () => ({ rules: strip(ns.exec("iptables-save", ["-t", "filter"]).stdout), sets: ns.exec("ipset", ["list", "-n"]).stdout.split("\n").filter(Boolean).sort() });
+  const setName = (text: string) => /create (\S+)/.exec(text)![1];
+
+  it("ipset restores the sets; iptables-restore loads rules that use them; iptables-save prints them back exactly", () => {
+    const sets = renderIpsets(model());
+    const rules = renderIptablesRules(model(), { sets: true });
+    expect(ns.exec("iptables-restore", ["--test"], rules).stderr).toContain(`Set ${setName(sets)} doesn't exist`);
+    expect(ns.exec("ipset", ["restore"], sets)).toMatchObject({ status: 0, stderr: "" });
+    expect(ns.exec("iptables-restore", ["--test"], rules)).toMatchObject({ status: 0, stderr: "" });
+    expect(ns.exec("iptables-restore", [], rules).status).toBe(0);
+    expect(live().rules).toBe(strip(rules));
+    // A hash set lists its members in its own order.
+    expect(strip(ns.exec("ipset", ["save", setName(sets)]).stdout).split("\n").slice(1).sort()).toEqual(strip(sets).split("\n").slice(1).sort());
+  });
+
+  it("the firewall script checks and loads sets and rules, and drops the sets no rule uses any more", () => {
+    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", rulesPath: files.rules, setsPath: files.sets, stateDir: files.state }), { mode: 0o755 });
+    fs.writeFileSync(files.sets, renderIpsets(model(true)));
+    fs.writeFileSync(files.rules, renderIptablesRules(model(true), { sets: true }));
+    const before = live();
+    // check creates the new set under its own name, and changes no rule.
+    expect(ns.exec(files.script, ["check", files.rules, files.sets])).toMatchObject({ status: 0, stderr: "" });
+    expect(live().rules).toBe(before.rules);
+    expect(live().sets).toEqual([...before.sets, setName(renderIpsets(model(true)))].sort());
+    expect(ns.exec(files.script, ["load"])).toMatchObject({ status: 0, stderr: "" });
+    expect(live()).toEqual({ rules: strip(renderIptablesRules(model(true), { sets: true })), sets: [setName(renderIpsets(model(true)))] });
+  });
+
+  it("try without confirm: the previous rules, sets and files come back; try and confirm keeps the new ones", async () => {
+    const confirmed = { live: live(), sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") };
+    // As the deploy step leaves it: the previous files in .cdktf-xen.bak, the new ones in place.
+    const deploy = () => {
+      fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
+      fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
+      fs.writeFileSync(files.sets, renderIpsets(model()));
+      fs.writeFileSync(files.rules, renderIptablesRules(model(), { sets: true }));
+    };
+    deploy();
+    expect(ns.exec(files.script, ["try", "1"])).toMatchObject({ status: 0, stderr: "" });
+    expect(live().sets).toEqual([setName(renderIpsets(model()))]);
+    const started = Date.now();
+    while (!fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back")) && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 100));
+    expect(live()).toEqual(confirmed.live);
+    expect({ sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") }).toEqual({ sets: confirmed.sets, rules: confirmed.rules });
+    expect(ns.exec(files.script, ["confirm"]).stderr).toContain("too late, the previous ruleset is back: rolled back: no confirmation within 1 s");
+
+    deploy();
+    expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
+    expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(live()).toEqual({ rules: strip(renderIptablesRules(model(), { sets: true })), sets: [setName(renderIpsets(model()))] });
+  });
+
+  it("without the ipset program, check refuses and says what to install", () => {
+    const bin = path.join(tmp.dir, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.symlinkSync(sh("sh", ["-c", "command -v iptables-restore"]).trim(), path.join(bin, "iptables-restore"));
+    const r = ns.exec("env", [`PATH=${bin}:/usr/bin:/bin`, "sh", files.script, "check", files.rules, files.sets]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toBe("cdktf-xen-firewall: ipset not found: install ipset (and ipset-persistent, which loads the sets at boot)\n");
   });
 });
 
@@ -273,12 +357,18 @@ describeWith(["sh", "bash", "shellcheck"], "scripts read by sh -n, bash -n and s
   const tmp = tempDir();
   afterAll(tmp.remove);
   const scripts = [
-    { path: "/usr/local/sbin/cdktf-xen-firewall", shell: "sh" },
-    { path: "/etc/xen/scripts/vif-post.d/cdktf-xen.hook", shell: "bash" },
+    { name: "/usr/local/sbin/cdktf-xen-firewall", shell: "sh", text: () => fileOf(seed.dom0, "/usr/local/sbin/cdktf-xen-firewall") },
+    {
+      name: "/usr/local/sbin/cdktf-xen-firewall (with ipsets)",
+      shell: "sh",
+      text: () => renderFirewallScript({ backend: "iptables", rulesPath: "/etc/iptables/rules.v4", setsPath: "/etc/iptables/ipsets", stateDir: "/var/lib/cdktf-xen" }),
+    },
+    { name: "/usr/local/sbin/cdktf-xen-firewall (nftables)", shell: "sh", text: () => renderFirewallScript({ backend: "nftables", rulesPath: "/etc/cdktf-xen/firewall.nft", stateDir: "/var/lib/cdktf-xen" }) },
+    { name: "/etc/xen/scripts/vif-post.d/cdktf-xen.hook", shell: "bash", text: () => fileOf(seed.dom0, "/etc/xen/scripts/vif-post.d/cdktf-xen.hook") },
   ];
-  it.each(scripts)("$path passes $shell -n and shellcheck", ({ path: p, shell }) => {
-    const file = path.join(tmp.dir, path.basename(p));
-    fs.writeFileSync(file, fileOf(seed.dom0, p));
+  it.each(scripts)("$name passes $shell -n and shellcheck", ({ text, shell }) => {
+    const file = path.join(tmp.dir, "script");
+    fs.writeFileSync(file, text());
     expect(run(shell, ["-n", file]).status).toBe(0);
     const sc = run("shellcheck", ["--shell", shell, file]);
     expect(sc.stdout).toBe("");
