@@ -11,6 +11,7 @@ import { App } from "cdktf";
 import { XenHost } from "../lib";
 import { renderIptablesRules } from "../lib/render/iptables";
 import { renderNftRuleset } from "../lib/render/nftables";
+import { renderIpsets } from "../lib/render/ipset";
 import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
 import { runLab, scenarioLab } from "../lib/lab";
 import { buildFleet } from "./fleet";
@@ -82,44 +83,72 @@ function firewallBench() {
     for (const ips of [10, 100, 1000]) {
       const app = new App({ outdir: path.join(tmp, `app${ips}`), context: { [PREVIEW_CONTEXT_KEY]: false } });
       const stack = buildFleet(app, 1, ips / 10, 10, { sourcePorts: true });
-      const fw = stack.node.findAll().filter(XenHost.isXenHost)[0].firewallModel();
-      const files = { seed: seedScript(fw), iptables: renderIptablesRules(fw), nft: renderNftRuleset(fw) };
-      for (const [k, v] of Object.entries(files)) fs.writeFileSync(path.join(tmp, `${k}${ips}`), v);
+      const host = stack.node.findAll().filter(XenHost.isXenHost)[0];
+      const fw = host.firewallModel();
+      const files = {
+        seed: seedScript(fw),
+        iptables: renderIptablesRules(fw),
+        ipsets: renderIpsets(fw),
+        iptablesSets: renderIptablesRules(fw, { sets: true }),
+        nft: renderNftRuleset(fw),
+      };
+      const file = (k: keyof typeof files) => path.join(tmp, `${k}${ips}`);
+      for (const k of Object.keys(files) as (keyof typeof files)[]) fs.writeFileSync(file(k), files[k]);
       const runs = ips >= 1000 ? 1 : 3;
-      const seed: ReturnType<typeof timedInNetns>[] = [];
-      const ours: ReturnType<typeof timedInNetns>[] = [];
-      const nft: ReturnType<typeof timedInNetns>[] = [];
+      const m: Record<"seed" | "iptables" | "ipset" | "nft", ReturnType<typeof timedInNetns>[]> = { seed: [], iptables: [], ipset: [], nft: [] };
       for (let i = 0; i < runs; i++) {
-        // Side by side, alternating, so load on the machine hits all three alike.
-        seed.push(timedInNetns(`s${ips}`, `sh ${path.join(tmp, `seed${ips}`)}`, 300000));
-        ours.push(timedInNetns(`i${ips}`, `iptables-restore < ${path.join(tmp, `iptables${ips}`)}`));
-        nft.push(timedInNetns(`n${ips}`, `nft -f ${path.join(tmp, `nft${ips}`)}`));
+        // Side by side, alternating, so load on the machine hits all four alike.
+        m.seed.push(timedInNetns(`s${ips}`, `sh ${file("seed")}`, 300000));
+        m.iptables.push(timedInNetns(`i${ips}`, `iptables-restore < ${file("iptables")}`));
+        // The sets go in beside the live ones; the switch is the one iptables-restore transaction.
+        m.ipset.push(timedInNetns(`p${ips}`, `ipset -exist restore < ${file("ipsets")} && iptables-restore < ${file("iptablesSets")}`));
+        m.nft.push(timedInNetns(`n${ips}`, `nft -f ${file("nft")}`));
       }
+      const seconds = (k: keyof typeof m) => median(m[k].map((r) => r.seconds));
       const nftRules = files.nft.split("chain forward")[1].split("\n").filter((l) => /accept|drop/.test(l) && !/policy/.test(l)).length;
+      const sets = files.ipsets.split("\n").filter((l) => l.startsWith("create ")).length;
       const row = {
         ips,
-        seed: { rules: seed[0].rules, seconds: median(seed.map((r) => r.seconds)), finished: seed.every((r) => r.finished) },
-        iptables: { rules: ours[0].rules, seconds: median(ours.map((r) => r.seconds)), transactions: 1 },
-        nftables: { forwardRules: nftRules, setElements: fw.accepts.length, seconds: median(nft.map((r) => r.seconds)), transactions: 1 },
+        seed: { rules: m.seed[0].rules, seconds: seconds("seed"), finished: m.seed.every((r) => r.finished) },
+        iptables: { rules: m.iptables[0].rules, seconds: seconds("iptables"), transactions: 1 },
+        iptablesWithIpsets: { rules: m.ipset[0].rules, sets, setElements: files.ipsets.split("\n").filter((l) => l.startsWith("add ")).length, seconds: seconds("ipset"), transactions: 1 },
+        nftables: { forwardRules: nftRules, setElements: fw.accepts.length, seconds: seconds("nft"), transactions: 1 },
+        /** What the default backend (iptables, ipsets from 64 addresses) deploys for this host. */
+        libraryDefault: host.usesIpsets() ? "iptablesWithIpsets" : "iptables",
         ratio: 0,
       };
-      row.ratio = row.seed.seconds / row.iptables.seconds;
+      const def = row[row.libraryDefault as "iptables" | "iptablesWithIpsets"];
+      row.ratio = row.seed.seconds / def.seconds;
       rows.push(row);
-      log(`firewall ${ips} IPs: seed ${row.seed.rules} rules ${row.seed.seconds.toFixed(3)} s${row.seed.finished ? "" : " (stopped)"}; iptables ${row.iptables.rules} rules ${row.iptables.seconds.toFixed(3)} s; nft ${row.nftables.forwardRules} rules ${row.nftables.seconds.toFixed(3)} s`);
+      log(
+        `firewall ${ips} IPs: seed ${row.seed.rules} rules ${row.seed.seconds.toFixed(3)} s${row.seed.finished ? "" : " (stopped)"}; ` +
+          `iptables ${row.iptables.rules} rules ${row.iptables.seconds.toFixed(3)} s; iptables+ipset ${row.iptablesWithIpsets.rules} rules ${row.iptablesWithIpsets.seconds.toFixed(3)} s; ` +
+          `nft ${row.nftables.forwardRules} rules ${row.nftables.seconds.toFixed(3)} s; default ${row.libraryDefault}, ${row.ratio.toFixed(0)}x`,
+      );
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const at100 = rows.find((r) => r.ips === 100)!;
-  targets.push({ name: "firewall load at 100 IPs", target: ">= 200x faster than the seed's method", measured: `${at100.ratio.toFixed(0)}x`, met: at100.ratio >= 200 });
+  targets.push({ name: "firewall load at 100 IPs", target: ">= 200x faster than the seed's method", measured: `${at100.ratio.toFixed(0)}x (${at100.libraryDefault})`, met: at100.ratio >= 200 });
   const at1000 = rows.find((r) => r.ips === 1000)!;
-  targets.push({ name: "1,000 IPs in one atomic transaction", target: "one iptables-restore / nft -f", measured: "1 transaction each", met: at1000.iptables.transactions === 1 });
-  targets.push({ name: "FORWARD rules at 1,000 IPs", target: "<= IPs + 3", measured: `${at1000.iptables.rules} (iptables), ${at1000.nftables.forwardRules} (nftables)`, met: at1000.iptables.rules <= 1003 });
+  targets.push({ name: "1,000 IPs in one atomic transaction", target: "one iptables-restore / nft -f", measured: "1 transaction each (ipsets go in beside, unused until it)", met: at1000.iptables.transactions === 1 });
+  const maxRules = Math.max(at1000.iptables.rules, at1000.iptablesWithIpsets.rules, at1000.nftables.forwardRules);
+  targets.push({
+    name: "FORWARD rules at 1,000 IPs",
+    target: "<= IPs + 3",
+    measured: `${at1000.iptables.rules} (one per IP), ${at1000.iptablesWithIpsets.rules} (ipsets, the default), ${at1000.nftables.forwardRules} (nftables)`,
+    met: maxRules <= 1003,
+  });
+  const walks = rows.filter((r) => r.ips >= 64 && r.libraryDefault !== "iptablesWithIpsets");
   targets.push({
     name: "new connections from 64 IPs up",
     target: "no rule walk per IP (ipset or nft set)",
-    measured: `nftables: ${at1000.nftables.forwardRules} rules + 1 set lookup; iptables backend: one rule per IP`,
-    met: false,
+    measured: rows
+      .filter((r) => r.ips >= 64)
+      .map((r) => `${r.ips} IPs: ${r.iptablesWithIpsets.rules} rules, ${r.iptablesWithIpsets.sets} set(s) (default) / ${r.nftables.forwardRules} rules + set (nftables)`)
+      .join("; "),
+    met: walks.length === 0,
   });
   return rows;
 }
