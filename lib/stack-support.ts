@@ -29,6 +29,17 @@ export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
 
 let synthPass = 0;
 let inSynth = false;
+let preparing = false;
+
+/**
+ * True while cdktf's preparing resolve runs (`prepareStack`, before
+ * `synthesize`). That run looks for tokens that need cross-stack references
+ * and throws its output away; the values this library computes at synth are
+ * rendered from checked props and hold no tokens, so they may skip it.
+ */
+export function isPreparing(): boolean {
+  return preparing;
+}
 
 /**
  * Memoizes `compute` for the duration of one synth: the tree is complete and
@@ -75,6 +86,15 @@ function stateOf(stack: TerraformStack): StackState {
       },
     };
     stack.synthesizer = wrapped;
+    const prepare = stack.prepareStack.bind(stack);
+    stack.prepareStack = () => {
+      preparing = true;
+      try {
+        prepare();
+      } finally {
+        preparing = false;
+      }
+    };
     const checks = state.checks;
     stack.node.addValidation({ validate: () => checks.flatMap((c) => c(stack)) });
   }

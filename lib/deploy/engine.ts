@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 import { IConstruct } from "constructs";
 import { IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
-import { oncePerSynth } from "../stack-support";
+import { isPreparing, oncePerSynth } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { XenPropError } from "../net/errors";
@@ -118,11 +118,14 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   const step = () => oncePerSynth(memo, STEP, props.step);
   const script = () => stepScript(step());
   const memo = {};
-  const triggers = resolvable(() => ({
-    step: `${step().host}/${step().concern}`,
-    script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : script()),
-  }));
-  const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()]) as unknown as string[] }];
+  const triggers = resolvable(
+    () => ({
+      step: `${step().host}/${step().concern}`,
+      script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : script()),
+    }),
+    {},
+  );
+  const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] }];
   const connection = connectionBlock(props.connection);
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
@@ -151,10 +154,12 @@ export function stepScript(step: StepModel): string {
 
 /**
  * A value computed at synth. Like cdktf's Lazy, without capturing a stack
- * trace for each of the thousands of values a fleet makes.
+ * trace for each of the thousands of values a fleet makes. In cdktf's
+ * preparing resolve, whose output is thrown away, it is `preparing` instead:
+ * scripts and hashes are rendered once, when the stack is synthesized.
  */
-function resolvable(produce: () => unknown): IResolvable {
-  return { creationStack: [], resolve: produce, toString: () => "(cdktf-xen: resolved at synth)" };
+function resolvable(produce: () => unknown, whilePreparing: unknown): IResolvable {
+  return { creationStack: [], resolve: () => (isPreparing() ? whilePreparing : produce()), toString: () => "(cdktf-xen: resolved at synth)" };
 }
 
 /**
@@ -164,6 +169,6 @@ function resolvable(produce: () => unknown): IResolvable {
  * it resolves: too slow for the thousands of edges of a fleet.
  */
 export function addDependency(resource: TerraformResource, dependency: TerraformResource): void {
-  const address = resolvable(() => `${dependency.terraformResourceType}.${dependency.friendlyUniqueId}`);
+  const address = resolvable(() => `${dependency.terraformResourceType}.${dependency.friendlyUniqueId}`, "");
   resource.dependsOn = [...(resource.dependsOn ?? []), address as unknown as string];
 }

@@ -4,12 +4,12 @@ import * as path from "path";
 import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { ENGINE_CONTEXT_KEY } from "../../lib/deploy/engine";
+import * as stepModule from "../../lib/deploy/step";
 import { describeWith, run, tempDir } from "../support/tools";
 
 type Json = Record<string, any>;
 
-function seedApp(engine?: string, change: { serverName?: string; extraPort?: boolean } = {}) {
-  const app = Testing.app({ context: engine ? { [ENGINE_CONTEXT_KEY]: engine } : {} });
+function seedApp(engine?: string, change: { serverName?: string; extraPort?: boolean } = {}, app: App = Testing.app({ context: engine ? { [ENGINE_CONTEXT_KEY]: engine } : {} })) {
   const stack = new TerraformStack(app, "webserv");
   const key = new TerraformVariable(stack, "dom0_ssh_private_key", { type: "string", sensitive: true });
   const dom0 = new XenHost(stack, "dom0", {
@@ -146,6 +146,28 @@ describe("deploy resources", () => {
 });
 
 describe("engines", () => {
+  it("app.synth renders each step script once, and writes what Testing.synth returns", () => {
+    const out = tempDir();
+    try {
+      const expected = synth();
+      const app = new App({ outdir: out.dir, context: { "cdktf-xen:preview": false } });
+      seedApp(undefined, {}, app);
+      const render = jest.spyOn(stepModule, "renderStepScript");
+      try {
+        app.synth();
+        // Once per resource, but the confirm step's trigger follows the firewall step's script: one less.
+        expect(render).toHaveBeenCalledTimes(Object.keys(steps(expected)).length);
+      } finally {
+        render.mockRestore();
+      }
+      // Testing.synth leaves out cdktf's "//" metadata.
+      const written = JSON.parse(fs.readFileSync(path.join(out.dir, "stacks", "webserv", "cdk.tf.json"), "utf8"), (k, v) => (k === "//" ? undefined : v));
+      expect(written.resource).toEqual(expected.resource);
+    } finally {
+      out.remove();
+    }
+  });
+
   it("terraform_data carries byte-identical provisioners, connections and triggers, and needs no provider", () => {
     const a = synth("null_resource");
     const b = synth("terraform_data");
