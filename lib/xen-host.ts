@@ -90,8 +90,9 @@ export interface XenHostFirewall {
    * With backend `iptables`: from this many guest addresses on, guests are
    * matched through ipsets (`/etc/iptables/ipsets`, `hash:net,iface`), so a
    * new connection costs one set lookup per rule instead of one rule per
-   * address. The dom0 then needs `ipset` (and `ipset-persistent` to load the
-   * sets at boot). 0 means always; a number above your address count, never.
+   * address. The dom0 then needs `ipset` and `ipset-persistent` (which loads
+   * the sets at boot, before the rules that name them); the deploy refuses
+   * without them. 0 means always; a number above your address count, never.
    * @default 64
    */
   readonly ipsetFrom?: number;

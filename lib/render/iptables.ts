@@ -113,6 +113,9 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
   return generatedHeader() + lines.join("\n") + "\n";
 }
 
+/** What ipset-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/ipsets at boot. */
+const IPSET_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/10-ipset";
+
 /**
  * How the firewall script checks, commits, saves and restores a ruleset, per
  * backend. `check RULES [SETS]` changes nothing a packet meets: it may only
@@ -124,7 +127,9 @@ const BACKENDS = {
     "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
     "check() {",
     '  if [ $# -gt 1 ]; then',
-    `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset (and ipset-persistent, which loads the sets at boot)" >&2; return 1; }`,
+    `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
+    "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
+    `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
     '    ipset -exist restore < "$2"',
     "  fi",
     '  iptables-restore --test < "$1"',

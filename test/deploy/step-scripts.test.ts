@@ -332,7 +332,7 @@ describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", 
   });
 });
 
-describeWith([...NEEDS, "ipset"], "the iptables backend with ipsets: firewall step for real", () => {
+describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "the iptables backend with ipsets: firewall step for real", () => {
   let dom0: SandboxHost;
   beforeAll(() => {
     dom0 = SandboxHost.create(uniqueName("is"));

@@ -97,7 +97,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 5 * MINUTES);
 });
 
-describeWith(NEEDS, "lab: one dom0 with two guests of four addresses each", () => {
+describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "lab: one dom0 with two guests of four addresses each, its firewall on ipsets", () => {
   const theLab = useLab("two-guests");
 
   it("every vhost answers, every forwarded port passes, a closed port is dropped; the negative control black-holes", async () => {

@@ -196,7 +196,7 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
   });
 });
 
-describeWith(["ipset", "iptables-restore", "iptables-save", "ip", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
+describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "iptables-restore", "iptables-save", "ip", "unshare", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
   let ns: ReturnType<typeof netns>;
   const tmp = tempDir();
   beforeAll(() => (ns = netns("is")));
@@ -264,13 +264,20 @@ describeWith(["ipset", "iptables-restore", "iptables-save", "ip", "root"], "dom0
     expect(live()).toEqual({ rules: strip(renderIptablesRules(model(), { sets: true })), sets: [setName(renderIpsets(model()))] });
   });
 
+  it("without ipset-persistent (the sets would not load at boot, nor then the rules), check refuses and says so", () => {
+    const plugins = "/usr/share/netfilter-persistent/plugins.d";
+    const r = ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test ${plugins} && sh "$0" check "$1" "$2"`, files.script, files.rules, files.sets]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toBe("cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot\n");
+  });
+
   it("without the ipset program, check refuses and says what to install", () => {
     const bin = path.join(tmp.dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
     fs.symlinkSync(sh("sh", ["-c", "command -v iptables-restore"]).trim(), path.join(bin, "iptables-restore"));
     const r = ns.exec("env", [`PATH=${bin}:/usr/bin:/bin`, "sh", files.script, "check", files.rules, files.sets]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toBe("cdktf-xen-firewall: ipset not found: install ipset (and ipset-persistent, which loads the sets at boot)\n");
+    expect(r.stderr).toBe("cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent\n");
   });
 });
 
