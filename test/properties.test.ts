@@ -1,7 +1,8 @@
 /**
  * Properties over generated input (fast-check): any bytes travel through a
  * real step script byte-exact; any string in any string prop is either
- * refused at synth or lands in the files as inert text.
+ * refused at synth or lands in the files as inert text; the iptables ruleset
+ * through ipsets accepts exactly what the one-rule-per-address ruleset does.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -9,6 +10,9 @@ import fc from "fast-check";
 import { App, TerraformStack } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenPropError } from "../lib";
 import { renderStepScript } from "../lib/deploy/step";
+import type { FirewallModel } from "../lib/model";
+import { renderIptablesRules } from "../lib/render/iptables";
+import { renderIpsets } from "../lib/render/ipset";
 import { SandboxHost } from "../lib/lab/sandbox-host";
 import { describeWith, tempDir, uniqueName } from "./support/tools";
 
@@ -143,4 +147,59 @@ describe("property: any string in any string prop is refused at synth or lands a
     expect(cases).toBeGreaterThanOrEqual(10000);
     expect(accepted).toBeGreaterThan(0);
   }, 10 * 60 * 1000);
+});
+
+describe("property: through ipsets, the iptables ruleset accepts exactly what one rule per address does", () => {
+  /** What a FORWARD ruleset accepts, as (source, address, vif, direction, protocol and ports) tuples. */
+  function accepted(rules: string, sets: string): string[] {
+    const members = new Map<string, string[]>();
+    for (const [, name, member] of sets.matchAll(/^add (\S+) (\S+)$/gm)) members.set(name, [...(members.get(name) ?? []), member]);
+    const out: string[] = [];
+    for (const line of rules.split("\n").filter((l) => l.startsWith("-A FORWARD") && !l.includes("conntrack"))) {
+      const source = /-s (\S+)/.exec(line)?.[1] ?? "any";
+      const set = / -m set --match-set (\S+) (dst,dst|src,src)/.exec(line);
+      const guests = set
+        ? members.get(set[1])!.map((m) => ({ address: m.split(",")[0], vif: m.split(",")[1], dir: set[2] === "dst,dst" ? "to" : "from" }))
+        : [{ address: /-d (\S+)\/32/.exec(line)?.[1] ?? /-s (\S+)\/32/.exec(line)![1], vif: /-[oi] (\S+)/.exec(line)![1], dir: / -o /.test(line) ? "to" : "from" }];
+      const rest = line.replace(/^-A FORWARD( -s \S+)?( -d \S+)?( -[oi] \S+)?/, "").replace(/ -m set --match-set \S+ \S+/, "");
+      for (const g of guests) out.push(`${g.dir === "from" ? "-" : source} ${g.dir} ${g.address} ${g.vif}${rest}`);
+    }
+    return out.sort();
+  }
+
+  const address = fc.integer({ min: 1, max: 30 }).map((i) => `192.0.2.${i}`);
+  const range = fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 3 })).map(([from, span]) => ({ from: Math.min(from, 65535 - span), to: Math.min(from, 65535 - span) + span }));
+  const firewall: fc.Arbitrary<FirewallModel> = fc.record({
+    forwardPolicy: fc.constant("DROP" as const),
+    inputPolicy: fc.constant("DROP" as const),
+    managementCidrs: fc.constant(["203.0.113.0/24"]),
+    sshPort: fc.constant(22),
+    accepts: fc.array(
+      fc.record({
+        address,
+        vifname: fc.integer({ min: 0, max: 3 }).map((i) => `g${i}-0`),
+        protocol: fc.constantFrom("tcp" as const, "udp" as const),
+        source: fc.constantFrom("0.0.0.0/0", "198.51.100.0/24"),
+        ports: fc.array(range, { minLength: 1, maxLength: 12 }),
+        sourcePorts: fc.array(range, { maxLength: 2 }),
+      }),
+      { maxLength: 40 },
+    ),
+    egress: fc.array(fc.record({ address, vifname: fc.constantFrom("g0-0", "g1-0") }), { maxLength: 5 }),
+  });
+
+  it("2,000 generated firewalls", () => {
+    fc.assert(
+      fc.property(firewall, (fw) => {
+        const perAddress = accepted(renderIptablesRules(fw), "");
+        const throughSets = accepted(renderIptablesRules(fw, { sets: true }), renderIpsets(fw));
+        expect(new Set(throughSets)).toEqual(new Set(perAddress));
+        // Every set a rule names is created, once.
+        const created = [...renderIpsets(fw).matchAll(/^create (\S+) /gm)].map((m) => m[1]);
+        expect(new Set(created).size).toBe(created.length);
+        for (const [, name] of renderIptablesRules(fw, { sets: true }).matchAll(/--match-set (\S+)/g)) expect(created).toContain(name);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

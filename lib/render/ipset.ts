@@ -13,7 +13,9 @@ export interface AddressSet {
   readonly members: readonly { readonly address: string; readonly vifname: string }[];
 }
 
-function addressSet(members: AddressSet["members"]): AddressSet {
+function addressSet(all: AddressSet["members"]): AddressSet {
+  const seen = new Set<string>();
+  const members = all.filter((m) => !seen.has(`${m.address},${m.vifname}`) && seen.add(`${m.address},${m.vifname}`));
   const hash = createHash("sha256");
   for (const m of members) hash.update(`${m.address},${m.vifname}\n`);
   return { name: IPSET_PREFIX + hash.digest("hex").slice(0, 16), members };
