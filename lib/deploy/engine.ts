@@ -40,6 +40,8 @@ export interface SshEndpoint {
 /** How a step reaches its host: directly, or through a bastion (a guest through its dom0). */
 export interface StepConnection extends SshEndpoint {
   readonly bastion?: SshEndpoint;
+  /** Where remote-exec uploads the script on the host; Terraform's default is /tmp/terraform_%RAND%.sh. */
+  readonly scriptPath?: string;
 }
 
 /** The SSH connection block, the same for both engines. */
@@ -51,6 +53,7 @@ export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
     port: c.port,
     ...(c.privateKey ? { privateKey: c.privateKey, agent: "false" } : { agent: "true" }),
     ...(c.hostKey ? { hostKey: c.hostKey } : {}),
+    ...(c.scriptPath ? { scriptPath: c.scriptPath } : {}),
     ...(c.bastion
       ? {
           bastionHost: c.bastion.host,

@@ -119,6 +119,23 @@ describe("deploy resources", () => {
     });
   });
 
+  it("in the lab, hosts and key are the lab's, and remote-exec uploads to /var/tmp (each sandbox host's own)", () => {
+    const lab = { hosts: { dom0: { host: "198.51.100.2", port: 22 } }, privateKeyFile: "/run/lab/id_ed25519", managementCidr: "198.51.100.0/24", stateFile: "/run/lab/terraform.tfstate" };
+    const json = JSON.parse(Testing.synth(seedApp(undefined, {}, Testing.app({ context: { "cdktf-xen:lab": lab } })).stack));
+    const labSteps = steps(json);
+    expect(labSteps["dom0/firewall"].connection).toEqual({
+      type: "ssh",
+      host: "198.51.100.2",
+      user: "root",
+      port: 22,
+      private_key: '${file("/run/lab/id_ed25519")}',
+      agent: "false",
+      script_path: "/var/tmp/terraform_%RAND%.sh",
+    });
+    expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "/var/tmp/terraform_%RAND%.sh", bastion_host: "198.51.100.2" });
+    expect(s["dom0/firewall"].connection.script_path).toBeUndefined();
+  });
+
   it("depends_on only where order matters: cfg, then network, then Apache and sites, then inventories", () => {
     const deps = (step: string) => (s[step].depends_on ?? []).map((d: string) => Object.values(s).find((r) => r.name === d)!.triggers.step).sort();
     expect(Object.fromEntries(Object.keys(s).map((k) => [k, deps(k)]))).toEqual({

@@ -2,6 +2,7 @@
  * The lab, for real: sandbox dom0s and guests, cdktf deploy with Terraform,
  * probes from a client on the uplink. Needs root and the packages of .ci/run.
  */
+import * as fs from "fs";
 import { Lab, ProbeResult, Scenario, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { describeWith } from "../support/tools";
 
@@ -36,12 +37,17 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
 
   it("deploys with real Terraform, and every vhost answers on each address:port with its own page", async () => {
     const lab = theLab();
+    const machineTmp = () => fs.readdirSync("/tmp").filter((f) => f.startsWith("terraform_"));
+    const before = machineTmp();
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, summary: deploy.summary, tail: deploy.ok ? "" : deploy.tail }).toEqual({
       ok: true,
       summary: "Apply complete! Resources: 11 added, 0 changed, 0 destroyed.",
       tail: "",
     });
+    // remote-exec's scripts went to the sandbox hosts' own /var/tmp, not the machine's /tmp.
+    expect(machineTmp()).toEqual(before);
+    expect(lab.dom0Host("dom0")!.sh("ls /var/tmp").stdout).toMatch(/^terraform_\d+\.sh$/m);
     const probes = lab.probeAll("after deploy");
     expect(failures(probes)).toEqual([]);
     expect(probes.filter((p) => p.kind === "http" || p.kind === "https")).toHaveLength(6);
