@@ -17,6 +17,8 @@ import { runLab, scenarioLab } from "../lib/lab";
 import { buildFleet } from "./fleet";
 
 interface Target {
+  /** The part of the bench that measured it (firewall, synth, graph). */
+  readonly section: string;
   readonly name: string;
   readonly target: string;
   readonly measured: string;
@@ -98,7 +100,7 @@ function firewallBench() {
       const m: Record<"seed" | "iptables" | "ipset" | "nft", ReturnType<typeof timedInNetns>[]> = { seed: [], iptables: [], ipset: [], nft: [] };
       for (let i = 0; i < runs; i++) {
         // Side by side, alternating, so load on the machine hits all four alike.
-        m.seed.push(timedInNetns(`s${ips}`, `sh ${file("seed")}`, 300000));
+        m.seed.push(timedInNetns(`s${ips}`, `sh ${file("seed")}`, 600000));
         m.iptables.push(timedInNetns(`i${ips}`, `iptables-restore < ${file("iptables")}`));
         // The sets go in beside the live ones; the switch is the one iptables-restore transaction.
         m.ipset.push(timedInNetns(`p${ips}`, `ipset -exist restore < ${file("ipsets")} && iptables-restore < ${file("iptablesSets")}`));
@@ -130,11 +132,12 @@ function firewallBench() {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const at100 = rows.find((r) => r.ips === 100)!;
-  targets.push({ name: "firewall load at 100 IPs", target: ">= 200x faster than the seed's method", measured: `${at100.ratio.toFixed(0)}x (${at100.libraryDefault})`, met: at100.ratio >= 200 });
+  targets.push({ section: "firewall", name: "firewall load at 100 IPs", target: ">= 200x faster than the seed's method", measured: `${at100.ratio.toFixed(0)}x (${at100.libraryDefault})`, met: at100.ratio >= 200 });
   const at1000 = rows.find((r) => r.ips === 1000)!;
-  targets.push({ name: "1,000 IPs in one atomic transaction", target: "one iptables-restore / nft -f", measured: "1 transaction each (ipsets go in beside, unused until it)", met: at1000.iptables.transactions === 1 });
+  targets.push({ section: "firewall", name: "1,000 IPs in one atomic transaction", target: "one iptables-restore / nft -f", measured: "1 transaction each (ipsets go in beside, unused until it)", met: at1000.iptables.transactions === 1 });
   const maxRules = Math.max(at1000.iptables.rules, at1000.iptablesWithIpsets.rules, at1000.nftables.forwardRules);
   targets.push({
+    section: "firewall",
     name: "FORWARD rules at 1,000 IPs",
     target: "<= IPs + 3",
     measured: `${at1000.iptables.rules} (one per IP), ${at1000.iptablesWithIpsets.rules} (ipsets, the default), ${at1000.nftables.forwardRules} (nftables)`,
@@ -142,6 +145,7 @@ function firewallBench() {
   });
   const walks = rows.filter((r) => r.ips >= 64 && r.libraryDefault !== "iptablesWithIpsets");
   targets.push({
+    section: "firewall",
     name: "new connections from 64 IPs up",
     target: "no rule walk per IP (ipset or nft set)",
     measured: rows
@@ -153,6 +157,8 @@ function firewallBench() {
   return rows;
 }
 
+type Json = Record<string, any>;
+
 function synthChild(args: string[], preview: boolean) {
   const r = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "synth-child.ts"), ...args], {
     encoding: "utf8",
@@ -160,11 +166,13 @@ function synthChild(args: string[], preview: boolean) {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; maxRssMb: number; resources: number; scriptBytes: number };
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; synthMs: number; maxRssMb: number; resources: number; scriptBytes: number };
 }
 
+type SynthRatio = "timeRatio" | "buildAndSynthTimeRatio" | "memoryRatio" | "timeRatioWithPreview";
+
 function synthBench() {
-  const rows = [];
+  const rows: (Record<SynthRatio, number> & Json)[] = [];
   for (const dom0s of [1, 10, 50]) {
     // GC timing makes single runs noisy (peak memory at 50 dom0s varied by 30% here): medians of several.
     const runs = dom0s >= 50 ? 3 : 5;
@@ -177,32 +185,49 @@ function synthBench() {
       raw.push(synthChild(["raw", String(dom0s), String(ours[0].resources), String(per)], false));
       oursPreview.push(synthChild(["cdktf-xen", String(dom0s)], true));
     }
+    const sum = (xs: ReturnType<typeof synthChild>[]) => ({
+      /** app.synth() alone. */
+      synthSeconds: median(xs.map((r) => r.synthMs)) / 1000,
+      /** Building the construct tree (props checked, models made), then app.synth(). */
+      buildAndSynthSeconds: median(xs.map((r) => r.ms)) / 1000,
+      peakMb: median(xs.map((r) => r.maxRssMb)),
+    });
     const row = {
       dom0s,
       guests: dom0s * 40,
       ips: dom0s * 160,
       resources: ours[0].resources,
-      cdktfXen: { seconds: median(ours.map((r) => r.ms)) / 1000, peakMb: median(ours.map((r) => r.maxRssMb)) },
-      cdktfXenWithPreview: { seconds: median(oursPreview.map((r) => r.ms)) / 1000, peakMb: median(oursPreview.map((r) => r.maxRssMb)) },
-      rawCdktf: { seconds: median(raw.map((r) => r.ms)) / 1000, peakMb: median(raw.map((r) => r.maxRssMb)) },
+      runs,
+      cdktfXen: sum(ours),
+      cdktfXenWithPreview: sum(oursPreview),
+      rawCdktf: sum(raw),
       timeRatio: 0,
+      buildAndSynthTimeRatio: 0,
       memoryRatio: 0,
       timeRatioWithPreview: 0,
     };
-    row.timeRatio = row.cdktfXen.seconds / row.rawCdktf.seconds;
+    row.timeRatio = row.cdktfXen.synthSeconds / row.rawCdktf.synthSeconds;
+    row.buildAndSynthTimeRatio = row.cdktfXen.buildAndSynthSeconds / row.rawCdktf.buildAndSynthSeconds;
     row.memoryRatio = row.cdktfXen.peakMb / row.rawCdktf.peakMb;
-    row.timeRatioWithPreview = row.cdktfXenWithPreview.seconds / row.rawCdktf.seconds;
+    row.timeRatioWithPreview = row.cdktfXenWithPreview.synthSeconds / row.rawCdktf.synthSeconds;
     rows.push(row);
-    log(`synth ${dom0s} dom0s (${row.resources} resources): cdktf-xen ${row.cdktfXen.seconds.toFixed(2)} s ${row.cdktfXen.peakMb.toFixed(0)} MB (with preview ${row.cdktfXenWithPreview.seconds.toFixed(2)} s); raw ${row.rawCdktf.seconds.toFixed(2)} s ${row.rawCdktf.peakMb.toFixed(0)} MB`);
+    log(
+      `synth ${dom0s} dom0s (${row.resources} resources): cdktf-xen ${row.cdktfXen.synthSeconds.toFixed(2)} s (with building ${row.cdktfXen.buildAndSynthSeconds.toFixed(2)} s) ${row.cdktfXen.peakMb.toFixed(0)} MB ` +
+        `(with preview ${row.cdktfXenWithPreview.synthSeconds.toFixed(2)} s); raw ${row.rawCdktf.synthSeconds.toFixed(2)} s (${row.rawCdktf.buildAndSynthSeconds.toFixed(2)} s) ${row.rawCdktf.peakMb.toFixed(0)} MB`,
+    );
   }
-  const worstTime = Math.max(...rows.map((r) => r.timeRatio));
-  const worstMem = Math.max(...rows.map((r) => r.memoryRatio));
-  targets.push({ name: "synth time vs raw cdktf (1, 10, 50 dom0s)", target: "<= 1.25x", measured: `${rows.map((r) => r.timeRatio.toFixed(2)).join(", ")}x (with the host preview: ${rows.map((r) => r.timeRatioWithPreview.toFixed(2)).join(", ")}x)`, met: worstTime <= 1.25 });
-  targets.push({ name: "synth peak memory vs raw cdktf", target: "<= 1.5x", measured: `${rows.map((r) => r.memoryRatio.toFixed(2)).join(", ")}x`, met: worstMem <= 1.5 });
+  const ratios = (k: SynthRatio) => rows.map((r) => r[k].toFixed(2)).join(", ");
+  targets.push({
+    section: "synth",
+    name: "app.synth() time vs raw cdktf (1, 10, 50 dom0s)",
+    target: "<= 1.25x",
+    measured: `${ratios("timeRatio")}x (building included: ${ratios("buildAndSynthTimeRatio")}x; with the host preview: ${ratios("timeRatioWithPreview")}x)`,
+    met: Math.max(...rows.map((r) => r.timeRatio)) <= 1.25,
+  });
+  targets.push({ section: "synth", name: "synth peak memory vs raw cdktf", target: "<= 1.5x", measured: `${ratios("memoryRatio")}x`, met: Math.max(...rows.map((r) => r.memoryRatio)) <= 1.5 });
   return rows;
 }
 
-type Json = Record<string, any>;
 function synthJson(dom0s: number, changeOneVhost: boolean): Json {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-graph-"));
   try {
@@ -233,8 +258,8 @@ function graphBench() {
   const after = triggers(changed);
   const replaced = [...before.keys()].filter((k) => before.get(k) !== after.get(k));
   const result = { longestChain1: longestChain(one), longestChain50: longestChain(fifty), replacedWhenOneVhostChanges: replaced.length, replaced };
-  targets.push({ name: "longest depends_on chain", target: "same for 1 and 50 dom0s, <= 4", measured: `${result.longestChain1} and ${result.longestChain50} resources`, met: result.longestChain1 === result.longestChain50 && result.longestChain50 <= 4 });
-  targets.push({ name: "resources replaced when one vhost changes", target: "<= 2", measured: `${replaced.length} (${replaced.join(", ")})`, met: replaced.length <= 2 });
+  targets.push({ section: "graph", name: "longest depends_on chain", target: "same for 1 and 50 dom0s, <= 4", measured: `${result.longestChain1} and ${result.longestChain50} resources`, met: result.longestChain1 === result.longestChain50 && result.longestChain50 <= 4 });
+  targets.push({ section: "graph", name: "resources replaced when one vhost changes", target: "<= 2", measured: `${replaced.length} (${replaced.join(", ")})`, met: replaced.length <= 2 });
   log(`graph: chain ${result.longestChain1}/${result.longestChain50}; replaced ${replaced.length}`);
   return result;
 }
@@ -249,15 +274,19 @@ async function labBench() {
 async function main() {
   const only = process.argv.slice(2);
   const want = (k: string) => only.length === 0 || only.includes(k);
-  const results: Json = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version } };
-  if (want("firewall")) results.firewall = firewallBench();
-  if (want("synth")) results.synth = synthBench();
-  if (want("graph")) results.graph = graphBench();
-  if (want("lab")) results.lab = await labBench();
-  results.targets = targets;
-  fs.writeFileSync(path.join(__dirname, "results.json"), JSON.stringify(results, null, 2) + "\n");
-  console.log("target".padEnd(44), "wanted".padEnd(40), "measured".padEnd(70), "met");
-  for (const t of targets) console.log(t.name.padEnd(44), t.target.padEnd(40), t.measured.padEnd(70), t.met ? "yes" : "NO");
+  // A partial run (`npm run bench synth`) replaces its own sections and keeps the others.
+  const file = path.join(__dirname, "results.json");
+  const previous: Json = only.length && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  const results: Json = { ...previous, date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version } };
+  const ran: string[] = [];
+  if (want("firewall")) (results.firewall = firewallBench()), ran.push("firewall");
+  if (want("synth")) (results.synth = synthBench()), ran.push("synth");
+  if (want("graph")) (results.graph = graphBench()), ran.push("graph");
+  if (want("lab")) (results.lab = await labBench()), ran.push("lab");
+  results.targets = [...((previous.targets ?? []) as Target[]).filter((t) => !ran.includes(t.section)), ...targets];
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  console.log("target".padEnd(48), "wanted".padEnd(40), "measured".padEnd(70), "met");
+  for (const t of results.targets as Target[]) console.log(t.name.padEnd(48), t.target.padEnd(40), t.measured.padEnd(70), t.met ? "yes" : "NO");
   if (results.lab) console.log(`lab seed scenario: ${JSON.stringify(results.lab)}`);
 }
 
