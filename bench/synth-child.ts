@@ -2,12 +2,16 @@
  * One synth measured in its own process: `cdktf-xen DOM0S` builds the fleet
  * with this library; `raw DOM0S RESOURCES SCRIPT_BYTES` builds the same number
  * of null_resources with remote-exec provisioners of the same size, as raw
- * cdktf. Prints {ms, synthMs, maxRssMb, resources, scriptBytes} as JSON.
+ * cdktf; `raw-same DOM0S JSON` rebuilds, as raw cdktf, exactly the resources of
+ * a cdk.tf.json the library wrote (same construct paths, connections,
+ * triggers, scripts and depends_on). `BENCH_KEEP_JSON=FILE` keeps the
+ * cdk.tf.json. Prints {ms, synthMs, maxRssMb, resources, scriptBytes} as JSON.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import { buildFleet } from "./fleet";
@@ -20,6 +24,8 @@ const started = process.hrtime.bigint();
 const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0" } });
 if (mode === "cdktf-xen") {
   buildFleet(app, Number(dom0sArg), 40, 4);
+} else if (mode === "raw-same") {
+  rebuild(JSON.parse(fs.readFileSync(resourcesArg, "utf8")));
 } else {
   const stack = new TerraformStack(app, "fleet");
   new NullProvider(stack, "null");
@@ -37,6 +43,7 @@ if (mode === "cdktf-xen") {
 const built = process.hrtime.bigint();
 app.synth();
 const done = process.hrtime.bigint();
+if (process.env.BENCH_KEEP_JSON) fs.copyFileSync(path.join(outdir, "stacks", "fleet", "cdk.tf.json"), process.env.BENCH_KEEP_JSON);
 const json = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "fleet", "cdk.tf.json"), "utf8"));
 const all = Object.values<Record<string, { provisioner: { "remote-exec": { inline: string[] } }[] }>>(json.resource).flatMap((r) => Object.values(r));
 const scriptBytes = all.reduce((n, r) => n + r.provisioner[0]["remote-exec"].inline[0].length, 0);
@@ -49,3 +56,30 @@ process.stdout.write(
     scriptBytes,
   }) + "\n",
 );
+
+/** Raw cdktf constructs for every null_resource of `tf`, at the same paths, with the same content. */
+function rebuild(tf: Record<string, any>): void {
+  const stack = new TerraformStack(app, "fleet");
+  new NullProvider(stack, "null");
+  const scopes = new Map<string, Construct>([["fleet", stack]]);
+  const scopeOf = (p: string): Construct => {
+    let scope = scopes.get(p);
+    if (!scope) {
+      const cut = p.lastIndexOf("/");
+      scope = new Construct(scopeOf(p.slice(0, cut)), p.slice(cut + 1));
+      scopes.set(p, scope);
+    }
+    return scope;
+  };
+  const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  for (const r of Object.values<any>(tf.resource.null_resource)) {
+    const p: string = r["//"].metadata.path;
+    const cut = p.lastIndexOf("/");
+    const resource = new Resource(scopeOf(p.slice(0, cut)), p.slice(cut + 1), {
+      triggers: r.triggers,
+      connection: camel(r.connection) as never,
+      provisioners: [{ type: "remote-exec", inline: r.provisioner[0]["remote-exec"].inline }],
+    });
+    if (r.depends_on) resource.addOverride("depends_on", r.depends_on);
+  }
+}
