@@ -259,9 +259,52 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "ip
 
     deploy();
     expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
+    const watchdog = fs.readFileSync(path.join(files.state, "firewall.watchdog.pid"), "utf8").trim();
+    // Running: its /proc entry exists and is not a zombie waiting to be reaped.
+    const running = (pid: string) => / [^Z] /.test(/\) \S /.exec(fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : ") Z ")![0]);
+    expect(running(watchdog)).toBe(true);
     expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
+    // confirm ended the watchdog (its whole process group), not merely its pid file.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(running(watchdog)).toBe(false);
     await new Promise((r) => setTimeout(r, 2500));
     expect(live()).toEqual({ rules: strip(renderIptablesRules(model(), { sets: true })), sets: [setName(renderIpsets(model()))] });
+  });
+
+  it("a second try supersedes a pending one; a watchdog waits for a running deploy step", async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const withEgress = { ...model(), egress: [{ address: "192.168.0.200", vifname: "webserv-0" }] };
+    const put = (fw: ReturnType<typeof model>) => {
+      fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
+      fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
+      fs.writeFileSync(files.sets, renderIpsets(fw));
+      fs.writeFileSync(files.rules, renderIptablesRules(fw, { sets: true }));
+    };
+    const rulesOf = (fw: ReturnType<typeof model>) => strip(renderIptablesRules(fw, { sets: true }));
+    const rolledBack = () => fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back"));
+
+    // try (1 s) loads the smaller ruleset; at once a second try (3 s) loads one with egress.
+    put(model(true));
+    expect(ns.exec(files.script, ["try", "1"]).status).toBe(0);
+    put(withEgress);
+    expect(ns.exec(files.script, ["try", "3"]).status).toBe(0);
+    await sleep(1800);
+    expect({ rules: live().rules, rolledBack: rolledBack() }).toEqual({ rules: rulesOf(withEgress), rolledBack: false });
+    // The second one, unconfirmed, goes back to what was live before it: the first one's.
+    const started = Date.now();
+    while (!rolledBack() && Date.now() - started < 10000) await sleep(100);
+    expect(live().rules).toBe(rulesOf(model(true)));
+
+    // A deploy step holds the host's lock when the watchdog wakes: it waits for the step.
+    put(model());
+    expect(ns.exec(files.script, ["try", "1"]).status).toBe(0);
+    const holder = ns.exec("sh", ["-c", 'flock "$0" sleep 3 >/dev/null 2>&1 & echo $!', path.join(files.state, "lock")]);
+    await sleep(2000);
+    expect({ rules: live().rules, rolledBack: rolledBack() }).toEqual({ rules: rulesOf(model()), rolledBack: false });
+    while (!rolledBack() && Date.now() - started < 20000) await sleep(100);
+    expect(live().rules).toBe(rulesOf(model(true)));
+    // The lock holder has ended by itself; make sure.
+    run("kill", [holder.stdout.trim()]);
   });
 
   it("without ipset-persistent (the sets would not load at boot, nor then the rules), check refuses and says so", () => {
