@@ -119,10 +119,17 @@ const IPSET_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/10-ipset";
 /**
  * How the firewall script checks, commits, saves and restores a ruleset, per
  * backend. `check RULES [SETS]` changes nothing a packet meets: it may only
- * create ipsets under names no rule uses yet.
+ * create ipsets under names no rule uses yet, and removes them again when
+ * the ruleset is refused.
  */
 const BACKENDS = {
   iptables: [
+    "# Our ipsets that no rule uses go: the kernel refuses to destroy a set in use.",
+    "prune() {",
+    "  if command -v ipset >/dev/null 2>&1; then",
+    `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
+    "  fi",
+    "}",
     "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
     "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
     "check() {",
@@ -130,17 +137,11 @@ const BACKENDS = {
     `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
     "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
     `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
-    '    ipset -exist restore < "$2"',
+    '    ipset -exist restore < "$2" || { prune; return 1; }',
     "  fi",
-    '  iptables-restore --test < "$1"',
+    '  iptables-restore --test < "$1" || { prune; return 1; }',
     "}",
-    "# After the rules, our ipsets that no rule uses any more go: the kernel refuses to destroy a set in use.",
-    "commit() {",
-    '  iptables-restore --wait 10 < "$1"',
-    "  if command -v ipset >/dev/null 2>&1; then",
-    `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
-    "  fi",
-    "}",
+    'commit() { iptables-restore --wait 10 < "$1" && prune; }',
     "save() {",
     '  iptables-save > "$state/firewall.previous"',
     '  : > "$state/firewall.previous-sets"',

@@ -237,6 +237,13 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "ip
     expect(live().sets).toEqual([...before.sets, setName(renderIpsets(model(true)))].sort());
     expect(ns.exec(files.script, ["load"])).toMatchObject({ status: 0, stderr: "" });
     expect(live()).toEqual({ rules: strip(renderIptablesRules(model(true), { sets: true })), sets: [setName(renderIpsets(model(true)))] });
+    // A ruleset iptables-restore refuses leaves no set behind, and nothing else changed.
+    const loaded = live();
+    const refused = path.join(tmp.dir, "refused.v4");
+    fs.writeFileSync(refused, renderIptablesRules(model(), { sets: true }).replace("--dports 80,443", "--dports 80,99999"));
+    fs.writeFileSync(`${refused}.sets`, renderIpsets(model()));
+    expect(ns.exec(files.script, ["check", refused, `${refused}.sets`]).status).not.toBe(0);
+    expect(live()).toEqual(loaded);
   });
 
   it("try without confirm: the previous rules, sets and files come back; try and confirm keeps the new ones", async () => {
