@@ -11,7 +11,7 @@ import { renderInterfaces, renderRtTables } from "./render/interfaces";
 import { renderGuestSysctl } from "./render/sysctl";
 import { maxVifnameLength, renderXlCfg, XL_MAX_VIFS } from "./render/xl-cfg";
 import { SYSCTL_PATH } from "./paths";
-import { LAB_SCRIPT_PATH, labContextOf } from "./lab-context";
+import { labContextOf } from "./lab-context";
 import { IFileHost, oncePerSynth, registerFileHost } from "./stack-support";
 import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
@@ -293,8 +293,7 @@ export class RoutedDomU extends Construct implements IFileHost {
 
   /** How deploy steps reach this guest: through its dom0 by default. */
   connection(): StepConnection {
-    const { viaDom0, ...target } = this.sshTarget;
-    const endpoint = { ...target, ...(labContextOf(this) ? { scriptPath: LAB_SCRIPT_PATH } : {}) };
+    const { viaDom0, ...endpoint } = this.sshTarget;
     return viaDom0 ? { ...endpoint, bastion: this.dom0.connection() } : endpoint;
   }
 

@@ -10,7 +10,7 @@ import { renderNftRuleset } from "./render/nftables";
 import { renderIpsets } from "./render/ipset";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
 import { topologyOf } from "./topology";
-import { LAB_SCRIPT_PATH, labContextOf } from "./lab-context";
+import { labContextOf } from "./lab-context";
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
@@ -234,7 +234,7 @@ export class XenHost extends Construct implements IFileHost {
 
   /** How deploy steps reach this dom0. */
   connection(): StepConnection {
-    return { ...this.ssh, ...(labContextOf(this) ? { scriptPath: LAB_SCRIPT_PATH } : {}) };
+    return { ...this.ssh };
   }
 
   /** The guests under this dom0, in the order they were defined. */

@@ -10,6 +10,7 @@ import { isPreparing, oncePerSynth } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { XenPropError } from "../net/errors";
+import { LAB_SCRIPT_PATH, labContextOf } from "../lab-context";
 import { renderStepScript, StepModel } from "./step";
 
 /** Context key choosing the resource that carries the provisioners. */
@@ -129,7 +130,8 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
     {},
   );
   const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] }];
-  const connection = connectionBlock(props.connection);
+  // In the lab, scripts go to the sandbox host's own /var/tmp, not the machine's /tmp.
+  const connection = connectionBlock({ ...props.connection, ...(labContextOf(scope) ? { scriptPath: LAB_SCRIPT_PATH } : {}) });
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
   }

@@ -35,14 +35,22 @@ function portMatch(protocol: string, flag: "dports" | "sports", ranges: readonly
   return ` -m multiport --${flag} ${ranges.map(portText).join(",")}`;
 }
 
-function acceptRules(a: ForwardAcceptModel): string[] {
+/** What an accept matches besides the guest: protocol, source and ports. */
+type AcceptMatch = Pick<ForwardAcceptModel, "protocol" | "source" | "ports" | "sourcePorts">;
+
+/**
+ * FORWARD ACCEPTs for one match, one per multiport chunk of ports. The guest
+ * is matched by `guest` (after -s) or `guestAfterProtocol` (after -p), where
+ * iptables-save prints it.
+ */
+function forwardAccepts(a: AcceptMatch, guest: string, guestAfterProtocol = ""): string[] {
   const out: string[] = [];
   const src = a.source === "0.0.0.0/0" ? "" : ` -s ${a.source}`;
   const sportChunks = a.sourcePorts.length ? multiportChunks(a.sourcePorts) : [[]];
   for (const dports of multiportChunks(a.ports)) {
     for (const sports of sportChunks) {
       const sp = sports.length ? portMatch(a.protocol, "sports", sports) : "";
-      out.push(`-A FORWARD${src} -d ${a.address}/32 -o ${a.vifname} -p ${a.protocol}${sp}${portMatch(a.protocol, "dports", dports)} -j ACCEPT`);
+      out.push(`-A FORWARD${src}${guest} -p ${a.protocol}${guestAfterProtocol}${sp}${portMatch(a.protocol, "dports", dports)} -j ACCEPT`);
     }
   }
   return out;
@@ -62,19 +70,10 @@ export function compareAccepts(a: ForwardAcceptModel, b: ForwardAcceptModel): nu
 /** Accepts matched through ipsets: one rule per group (and port chunk), not per address. */
 function setRules(fw: FirewallModel): string[] {
   const { accepts, egress } = addressSets(fw);
-  const out: string[] = [];
-  for (const { group: g, set } of accepts) {
-    const src = g.source === "0.0.0.0/0" ? "" : ` -s ${g.source}`;
-    const sportChunks = g.sourcePorts.length ? multiportChunks(g.sourcePorts) : [[]];
-    for (const dports of multiportChunks(g.ports)) {
-      for (const sports of sportChunks) {
-        const sp = sports.length ? portMatch(g.protocol, "sports", sports) : "";
-        out.push(`-A FORWARD${src} -p ${g.protocol} -m set --match-set ${set.name} dst,dst${sp}${portMatch(g.protocol, "dports", dports)} -j ACCEPT`);
-      }
-    }
-  }
-  if (egress) out.push(`-A FORWARD -m set --match-set ${egress.name} src,src -j ACCEPT`);
-  return out;
+  return [
+    ...accepts.flatMap(({ group, set }) => forwardAccepts(group, "", ` -m set --match-set ${set.name} dst,dst`)),
+    ...(egress ? [`-A FORWARD -m set --match-set ${egress.name} src,src -j ACCEPT`] : []),
+  ];
 }
 
 /**
@@ -105,7 +104,7 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
     ...(opts.sets
       ? setRules(fw)
       : [
-          ...[...fw.accepts].sort(compareAccepts).flatMap(acceptRules),
+          ...[...fw.accepts].sort(compareAccepts).flatMap((a) => forwardAccepts(a, ` -d ${a.address}/32 -o ${a.vifname}`)),
           ...fw.egress.map((e) => `-A FORWARD -s ${e.address}/32 -i ${e.vifname} -j ACCEPT`),
         ]),
     "COMMIT",

@@ -268,7 +268,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "ip
     expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
     const watchdog = fs.readFileSync(path.join(files.state, "firewall.watchdog.pid"), "utf8").trim();
     // Running: its /proc entry exists and is not a zombie waiting to be reaped.
-    const running = (pid: string) => / [^Z] /.test(/\) \S /.exec(fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : ") Z ")![0]);
+    const running = (pid: string) => fs.existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
     expect(running(watchdog)).toBe(true);
     expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
     // confirm ended the watchdog (its whole process group), not merely its pid file.
