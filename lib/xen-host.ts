@@ -5,7 +5,7 @@ import { at, PropSite, XenPropError } from "./net/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
-import { FirewallBackend, renderFirewallScript, renderIptablesRules } from "./render/iptables";
+import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript, renderIptablesRules } from "./render/iptables";
 import { renderNftRuleset } from "./render/nftables";
 import { renderIpsets } from "./render/ipset";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
@@ -276,14 +276,14 @@ export class XenHost extends Construct implements IFileHost {
       const model = this.firewallModel();
       const nft = this.backend === "nftables";
       const sets = this.usesIpsets();
-      const rulesPath = nft ? NFT_RULES_PATH : RULES_PATH;
-      const setsPath = sets ? IPSETS_PATH : undefined;
+      const script = { backend: this.backend, sets, paths: FIREWALL_PATHS, stateDir: STATE_DIR };
+      const deployed = firewallFiles(script);
       const files: HostFile[] = [
-        ...(sets ? [{ path: IPSETS_PATH, content: renderIpsets(model), mode: "0640" }] : []),
-        { path: rulesPath, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640" },
-        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript({ backend: this.backend, rulesPath, setsPath, stateDir: STATE_DIR }), mode: "0755" },
+        ...(deployed.sets ? [{ path: deployed.sets, content: renderIpsets(model), mode: "0640" }] : []),
+        { path: deployed.rules, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640" },
+        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
       ];
-      return firewallStep(this.hostId, files, rulesPath, setsPath, this.rollbackSeconds);
+      return firewallStep(this.hostId, files, deployed.rules, deployed.sets, this.rollbackSeconds);
     });
   }
 
@@ -305,6 +305,8 @@ export class XenHost extends Construct implements IFileHost {
 }
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
+/** Where both firewall backends keep their files: one deploys its own and retires the other's. */
+const FIREWALL_PATHS: FirewallPaths = { iptablesRules: RULES_PATH, ipsets: IPSETS_PATH, nftRules: NFT_RULES_PATH };
 /** From this many guest addresses on, a per-address rule walk is worth a warning. */
 const WALK_WARNING = 64;
 

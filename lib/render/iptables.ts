@@ -115,83 +115,156 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
 /** What ipset-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/ipsets at boot. */
 const IPSET_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/10-ipset";
 
+/** The nftables table of the nftables backend. */
+const NFT_TABLE = "inet cdktf_xen";
+
 /**
- * How the firewall script checks, commits, saves and restores a ruleset, per
- * backend. `check RULES [SETS]` changes nothing a packet meets: it may only
- * create ipsets under names no rule uses yet, and removes them again when
- * the ruleset is refused.
+ * Both backends' commands, in every script: the configured backend checks,
+ * commits, saves and restores with its own; the other one's retire what an
+ * earlier configuration left. `iptables_check RULES [SETS]` changes nothing
+ * a packet meets: it may only create ipsets under names no rule uses yet,
+ * and removes them again when the ruleset is refused. A save is a file that
+ * puts the live state back when restored: for nftables, our table whole (or
+ * its absence); for iptables, the filter table and our ipsets.
  */
-const BACKENDS = {
-  iptables: [
-    "# Our ipsets that no rule uses go: the kernel refuses to destroy a set in use.",
-    "prune() {",
-    "  if command -v ipset >/dev/null 2>&1; then",
-    `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
-    "  fi",
-    "}",
-    "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
-    "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
-    "check() {",
-    '  if [ $# -gt 1 ]; then',
-    `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
-    "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
-    `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
-    '    ipset -exist restore < "$2" || { prune; return 1; }',
-    "  fi",
-    '  iptables-restore --test < "$1" || { prune; return 1; }',
-    "}",
-    'commit() { iptables-restore --wait 10 < "$1" && prune; }',
-    "save() {",
-    '  iptables-save > "$state/firewall.previous"',
-    '  : > "$state/firewall.previous-sets"',
-    "  if command -v ipset >/dev/null 2>&1; then",
-    '    ipset save > "$state/firewall.all-sets"',
-    `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$state/firewall.previous-sets"`,
-    '    rm -f "$state/firewall.all-sets"',
-    "  fi",
-    "}",
-    "restore() {",
-    '  if [ -s "$state/firewall.previous-sets" ]; then ipset -exist restore < "$state/firewall.previous-sets"; fi',
-    '  commit "$state/firewall.previous"',
-    "}",
-  ],
-  nftables: [
-    'check() { nft -c -f "$1"; }',
-    'commit() { nft -f "$1"; }',
-    "# The saved table replaces ours whole when loaded; with no table before, loading it removes ours.",
-    'save() { { echo "table inet cdktf_xen"; echo "delete table inet cdktf_xen"; nft list table inet cdktf_xen 2>/dev/null || true; } > "$state/firewall.previous"; }',
-    'restore() { commit "$state/firewall.previous"; }',
-  ],
-} as const;
+const BACKEND_COMMANDS = [
+  "# iptables. Our ipsets that no rule uses go: the kernel refuses to destroy a set in use.",
+  "iptables_prune() {",
+  "  if command -v ipset >/dev/null 2>&1; then",
+  `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
+  "  fi",
+  "}",
+  "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
+  "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
+  "iptables_check() {",
+  '  if [ $# -gt 1 ]; then',
+  `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
+  "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
+  `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
+  '    ipset -exist restore < "$2" || { iptables_prune; return 1; }',
+  "  fi",
+  '  iptables-restore --test < "$1" || { iptables_prune; return 1; }',
+  "}",
+  'iptables_commit() { iptables-restore --wait 10 < "$1" && iptables_prune; }',
+  "# SAVE SETS: the live filter table, and our live ipsets.",
+  "iptables_save() {",
+  '  iptables-save -t filter > "$1"',
+  '  : > "$2"',
+  "  if command -v ipset >/dev/null 2>&1; then",
+  '    ipset save > "$state/firewall.all-sets"',
+  `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$2"`,
+  '    rm -f "$state/firewall.all-sets"',
+  "  fi",
+  "}",
+  "iptables_restore() {",
+  '  if [ -s "$2" ]; then ipset -exist restore < "$2"; fi',
+  '  iptables_commit "$1"',
+  "}",
+  "# nftables: our table, replaced whole. A saved table replaces ours when loaded; with no table before, loading it removes ours.",
+  'nftables_check() { nft -c -f "$1"; }',
+  'nftables_commit() { nft -f "$1"; }',
+  `nftables_save() { { echo "table ${NFT_TABLE}"; echo "delete table ${NFT_TABLE}"; nft list table ${NFT_TABLE} 2>/dev/null || true; } > "$1"; }`,
+  'nftables_restore() { nftables_commit "$1"; }',
+];
+
+/** Where each backend's files live on the dom0. */
+export interface FirewallPaths {
+  /** The iptables ruleset, loaded at boot by netfilter-persistent. */
+  readonly iptablesRules: string;
+  /** The ipsets the iptables ruleset names, loaded at boot by ipset-persistent. */
+  readonly ipsets: string;
+  /** The nftables ruleset, loaded at boot where /etc/nftables.conf includes it. */
+  readonly nftRules: string;
+}
 
 /** Firewall backends: iptables-restore (with ipsets from a threshold on), or one nftables table with sets. */
-export type FirewallBackend = keyof typeof BACKENDS;
+export type FirewallBackend = "iptables" | "nftables";
 
 /** What the firewall script loads, and where it keeps its state. */
 export interface FirewallScriptOptions {
   readonly backend: FirewallBackend;
-  /** The deployed ruleset. */
-  readonly rulesPath: string;
-  /** The deployed ipsets, loaded before the rules (iptables backend with sets only). */
-  readonly setsPath?: string;
+  /**
+   * iptables backend: the ruleset names ipsets, loaded from `paths.ipsets` first.
+   * @default false
+   */
+  readonly sets?: boolean;
+  readonly paths: FirewallPaths;
   readonly stateDir: string;
+}
+
+/** The files a configuration deploys, and the files of ours it retires (they belong to another configuration). */
+export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "sets" | "paths">): { rules: string; sets?: string; retired: string[] } {
+  if (opts.sets && opts.backend !== "iptables") throw new Error("ipsets go with the iptables backend only");
+  const { iptablesRules, ipsets, nftRules } = opts.paths;
+  if (opts.backend === "nftables") return { rules: nftRules, retired: [iptablesRules, ipsets] };
+  return opts.sets ? { rules: iptablesRules, sets: ipsets, retired: [nftRules] } : { rules: iptablesRules, retired: [nftRules, ipsets] };
+}
+
+/**
+ * How the files of another configuration go, after the new ruleset is
+ * loaded, and only if they are ours (our header in their first lines): the iptables
+ * ruleset with its filter table (emptied, policies ACCEPT: the nftables
+ * table now filters) and our ipsets; the nftables ruleset with its table,
+ * leaving a file that loads nothing, so that an include of it in
+ * /etc/nftables.conf still loads. Before that, `try` saves what they loaded,
+ * for a rollback.
+ */
+function retirement(opts: FirewallScriptOptions): string[] {
+  const { iptablesRules, ipsets, nftRules } = opts.paths;
+  const { retired } = firewallFiles(opts);
+  const has = (p: string) => retired.includes(p);
+  const unused = "# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.";
+  return [
+    "retire() {",
+    ...(has(iptablesRules)
+      ? [
+          `  if ours ${iptablesRules}; then`,
+          "    printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | iptables-restore --wait 10 || return 1",
+          `    rm -f ${iptablesRules}`,
+          "  fi",
+        ]
+      : []),
+    ...(has(nftRules)
+      ? [
+          `  if ours ${nftRules}; then`,
+          `    if command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE} || return 1; fi`,
+          `    printf '%s\\n' "$header" '${unused}' > ${nftRules}.cdktf-xen.new && mv -f ${nftRules}.cdktf-xen.new ${nftRules}`,
+          "  fi",
+        ]
+      : []),
+    ...(has(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
+    "}",
+    has(iptablesRules)
+      ? `save_retired() { if ours ${iptablesRules}; then iptables_save "$state/firewall.retired" "$state/firewall.retired-sets"; fi; }`
+      : `save_retired() { if ours ${nftRules} && command -v nft >/dev/null 2>&1; then nftables_save "$state/firewall.retired"; fi; }`,
+    has(iptablesRules)
+      ? 'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired-sets"; fi; }'
+      : 'restore_retired() { if [ -e "$state/firewall.retired" ]; then nftables_restore "$state/firewall.retired"; fi; }',
+  ];
 }
 
 /**
  * `/usr/local/sbin/cdktf-xen-firewall`: checks a ruleset, then loads it in
- * one transaction (iptables-restore, or nft -f: the whole table or nothing).
- * The deploy step runs the staged script's `check` on the staged files.
+ * one transaction (iptables-restore, or nft -f: the whole table or nothing),
+ * then retires what another configuration left (the other backend's
+ * ruleset; ipsets no longer used). The deploy step runs the staged script's
+ * `check` on the staged files.
  *
  * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset
- * (and our live ipsets), loads the deployed one and starts a detached
- * watchdog that puts the saved ruleset and the previous files back after
- * SECONDS, unless `confirm` runs first, from a fresh SSH connection that
- * proves management access survived. The decision is taken once, by whoever
- * creates `firewall.decided` first.
+ * (our live ipsets, and what the retired files loaded), loads the deployed
+ * one and starts a detached watchdog that puts the saved state, the
+ * previous files and the previous script back after SECONDS, unless
+ * `confirm` runs first, from a fresh SSH connection that proves management
+ * access survived. The decision is taken once, by whoever creates
+ * `firewall.decided` first.
  */
 export function renderFirewallScript(opts: FirewallScriptOptions): string {
-  if (opts.setsPath && opts.backend !== "iptables") throw new Error("ipsets go with the iptables backend only");
-  const deployed = opts.setsPath ? '"$rules" "$sets"' : '"$rules"';
+  const files = firewallFiles(opts);
+  const b = opts.backend;
+  const deployed = files.sets ? '"$rules" "$sets"' : '"$rules"';
+  const saves = b === "iptables" ? '"$state/firewall.previous" "$state/firewall.previous-sets"' : '"$state/firewall.previous"';
+  const kept = '"$state/firewall.previous-files/${f##*/}"';
+  const retired = files.retired.join(" ");
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
@@ -201,14 +274,27 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "#                                               after SECONDS unless confirmed",
     "#        cdktf-xen-firewall confirm             keep what the last try loaded",
     "set -eu",
-    `rules=${opts.rulesPath}`,
-    ...(opts.setsPath ? [`sets=${opts.setsPath}`] : []),
+    `rules=${files.rules}`,
+    ...(files.sets ? [`sets=${files.sets}`] : []),
     `state=${opts.stateDir}`,
-    ...BACKENDS[opts.backend],
-    'load() { check "$@" && commit "$1"; }',
-    "# The files as they were before the deploy step put the new ones in place, and back.",
-    'keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" "$state/firewall.previous-files/${f##*/}"; fi; done; }',
-    'put_back() { for f in "$@"; do if [ -e "$state/firewall.previous-files/${f##*/}" ]; then cp -p "$state/firewall.previous-files/${f##*/}" "$f"; else rm -f "$f"; fi; done; }',
+    `header='${generatedHeader().trimEnd()}'`,
+    "# A file is ours when our header is its first line, or its second after a #! line.",
+    'ours() { [ -f "$1" ] && head -n 2 "$1" | grep -qxF "$header"; }',
+    ...BACKEND_COMMANDS,
+    `# The ${b} backend.`,
+    `check() { ${b}_check "$@"; }`,
+    `commit() { ${b}_commit "$1"; }`,
+    `save() { ${b}_save ${saves}; }`,
+    `restore() { ${b}_restore ${saves}; }`,
+    "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
+    ...retirement(opts),
+    'load() { check "$@" && commit "$1" && retire; }',
+    "# The files as they were before the deploy step put the new ones in place (the retired ones: before",
+    "# they went), and back by rename: a running script keeps reading the file it opened.",
+    `keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" ${kept}; fi; done; }`,
+    `keep_retired() { for f in "$@"; do if ours "$f"; then cp -p "$f" ${kept}; fi; done; }`,
+    `put_back_kept() { for f in "$@"; do if [ -e ${kept} ]; then cp -p ${kept} "$f.cdktf-xen.new" && mv -f "$f.cdktf-xen.new" "$f"; fi; done; }`,
+    `put_back() { for f in "$@"; do if [ -e ${kept} ]; then put_back_kept "$f"; else rm -f "$f"; fi; done; }`,
     'case "${1:-load}" in',
     "  load)",
     `    load ${deployed}`,
@@ -221,10 +307,12 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     '    mkdir -p "$state"',
     "    # An earlier try still waiting for confirmation is superseded: its watchdog ends here.",
     '    if [ -s "$state/firewall.watchdog.pid" ]; then kill -s TERM -- "-$(cat "$state/firewall.watchdog.pid")" 2>/dev/null || true; fi',
-    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files"',
+    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files" "$state/firewall.retired" "$state/firewall.retired-sets"',
     '    mkdir "$state/firewall.previous-files"',
     "    save",
-    `    keep_previous ${deployed}`,
+    "    save_retired",
+    `    keep_previous ${deployed} "$0"`,
+    `    keep_retired ${retired}`,
     `    load ${deployed}`,
     "    # setsid makes the watchdog a process group leader: confirm ends the group.",
     '    nohup setsid sh "$0" watchdog "$seconds" >/dev/null 2>&1 </dev/null &',
@@ -236,8 +324,11 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     '    exec 9>"$state/lock"',
     "    flock -w 600 9 || true",
     '    if mkdir "$state/firewall.decided" 2>/dev/null; then',
+    "      # What the retired files loaded first: the dom0 is never left without a ruleset.",
+    "      restore_retired",
     "      restore",
     `      put_back ${deployed}`,
+    `      put_back_kept ${retired} "$0"`,
     '      echo "rolled back: no confirmation within $2 s" > "$state/firewall.decided/rolled-back"',
     "    fi",
     '    rm -f "$state/firewall.watchdog.pid"',

@@ -21,6 +21,7 @@ function fileOf(host: { hostFiles(): { path: string; content: string }[] }, p: s
 }
 
 const seed = seedStack();
+const DOM0_PATHS = { iptablesRules: "/etc/iptables/rules.v4", ipsets: "/etc/iptables/ipsets", nftRules: "/etc/cdktf-xen/firewall.nft" };
 
 describeWith(["gcc", "/usr/include/libxlutil.h"], "xl cfg read by Xen's parser (libxlutil)", () => {
   const tmp = tempDir();
@@ -181,7 +182,7 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
     try {
       const file = path.join(tmp.dir, "rules.v4");
       const script = path.join(tmp.dir, "fw");
-      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", rulesPath: file, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT").replace("--dports 80,443", "--dports 80,99999"));
       expect(ns.exec(script, ["check", file]).status).not.toBe(0);
       expect(ns.exec(script, ["load"]).status).not.toBe(0);
@@ -227,7 +228,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "ip
   });
 
   it("the firewall script checks and loads sets and rules, and drops the sets no rule uses any more", () => {
-    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", rulesPath: files.rules, setsPath: files.sets, stateDir: files.state }), { mode: 0o755 });
+    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", sets: true, paths: { iptablesRules: files.rules, ipsets: files.sets, nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: files.state }), { mode: 0o755 });
     fs.writeFileSync(files.sets, renderIpsets(model(true)));
     fs.writeFileSync(files.rules, renderIptablesRules(model(true), { sets: true }));
     const before = live();
@@ -418,9 +419,9 @@ describeWith(["sh", "bash", "shellcheck"], "scripts read by sh -n, bash -n and s
     {
       name: "/usr/local/sbin/cdktf-xen-firewall (with ipsets)",
       shell: "sh",
-      text: () => renderFirewallScript({ backend: "iptables", rulesPath: "/etc/iptables/rules.v4", setsPath: "/etc/iptables/ipsets", stateDir: "/var/lib/cdktf-xen" }),
+      text: () => renderFirewallScript({ backend: "iptables", sets: true, paths: DOM0_PATHS, stateDir: "/var/lib/cdktf-xen" }),
     },
-    { name: "/usr/local/sbin/cdktf-xen-firewall (nftables)", shell: "sh", text: () => renderFirewallScript({ backend: "nftables", rulesPath: "/etc/cdktf-xen/firewall.nft", stateDir: "/var/lib/cdktf-xen" }) },
+    { name: "/usr/local/sbin/cdktf-xen-firewall (nftables)", shell: "sh", text: () => renderFirewallScript({ backend: "nftables", paths: DOM0_PATHS, stateDir: "/var/lib/cdktf-xen" }) },
     { name: "/etc/xen/scripts/vif-post.d/cdktf-xen.hook", shell: "bash", text: () => fileOf(seed.dom0, "/etc/xen/scripts/vif-post.d/cdktf-xen.hook") },
   ];
   it.each(scripts)("$name passes $shell -n and shellcheck", ({ text, shell }) => {
