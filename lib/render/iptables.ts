@@ -114,6 +114,10 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
 
 /** What ipset-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/ipsets at boot. */
 const IPSET_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/10-ipset";
+/** What iptables-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/rules.v4 at boot. */
+const IPTABLES_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/15-ip4tables";
+/** What Debian's nftables service loads at boot. */
+const NFT_BOOT_CONFIG = "/etc/nftables.conf";
 
 /** The nftables table of the nftables backend. */
 const NFT_TABLE = "inet cdktf_xen";
@@ -123,49 +127,60 @@ const NFT_TABLE = "inet cdktf_xen";
  * commits, saves and restores with its own; the other one's retire what an
  * earlier configuration left. `iptables_check RULES [SETS]` changes nothing
  * a packet meets: it may only create ipsets under names no rule uses yet,
- * and removes them again when the ruleset is refused. A save is a file that
- * puts the live state back when restored: for nftables, our table whole (or
- * its absence); for iptables, the filter table and our ipsets.
+ * and removes them again when the ruleset is refused. A check refuses an
+ * iptables ruleset that nothing would load at boot (a dom0 that reboots
+ * would come up open), and warns of an nftables one the boot config does not
+ * name. A save is a file that puts the live state back when restored: for
+ * nftables, our table whole (or its absence); for iptables, the filter table
+ * and our ipsets.
  */
-const BACKEND_COMMANDS = [
-  "# iptables. Our ipsets that no rule uses go: the kernel refuses to destroy a set in use.",
-  "iptables_prune() {",
-  "  if command -v ipset >/dev/null 2>&1; then",
-  `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
-  "  fi",
-  "}",
-  "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
-  "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
-  "iptables_check() {",
-  '  if [ $# -gt 1 ]; then',
-  `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
-  "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
-  `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
-  '    ipset -exist restore < "$2" || { iptables_prune; return 1; }',
-  "  fi",
-  '  iptables-restore --test < "$1" || { iptables_prune; return 1; }',
-  "}",
-  'iptables_commit() { iptables-restore --wait 10 < "$1" && iptables_prune; }',
-  "# SAVE SETS: the live filter table, and our live ipsets.",
-  "iptables_save() {",
-  '  iptables-save -t filter > "$1"',
-  '  : > "$2"',
-  "  if command -v ipset >/dev/null 2>&1; then",
-  '    ipset save > "$state/firewall.all-sets"',
-  `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$2"`,
-  '    rm -f "$state/firewall.all-sets"',
-  "  fi",
-  "}",
-  "iptables_restore() {",
-  '  if [ -s "$2" ]; then ipset -exist restore < "$2"; fi',
-  '  iptables_commit "$1"',
-  "}",
-  "# nftables: our table, replaced whole. A saved table replaces ours when loaded; with no table before, loading it removes ours.",
-  'nftables_check() { nft -c -f "$1"; }',
-  'nftables_commit() { nft -f "$1"; }',
-  `nftables_save() { { echo "table ${NFT_TABLE}"; echo "delete table ${NFT_TABLE}"; nft list table ${NFT_TABLE} 2>/dev/null || true; } > "$1"; }`,
-  'nftables_restore() { nftables_commit "$1"; }',
-];
+function backendCommands(paths: FirewallPaths): string[] {
+  return [
+    "# iptables. Our ipsets that no rule uses go: the kernel refuses to destroy a set in use.",
+    "iptables_prune() {",
+    "  if command -v ipset >/dev/null 2>&1; then",
+    `    ipset list -n | while read -r s; do case $s in ${IPSET_PREFIX}*) ipset destroy "$s" 2>/dev/null || true ;; esac; done`,
+    "  fi",
+    "}",
+    "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
+    "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
+    "iptables_check() {",
+    '  if [ $# -gt 1 ]; then',
+    `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
+    "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
+    `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
+    '    ipset -exist restore < "$2" || { iptables_prune; return 1; }',
+    "  fi",
+    "  # A ruleset gone after a reboot leaves the dom0 open: refuse one that nothing loads at boot.",
+    `  [ -e ${IPTABLES_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 does not load at boot and the dom0 boots without this firewall" >&2; iptables_prune; return 1; }`,
+    '  iptables-restore --test < "$1" || { iptables_prune; return 1; }',
+    "}",
+    'iptables_commit() { iptables-restore --wait 10 < "$1" && iptables_prune; }',
+    "# SAVE SETS: the live filter table, and our live ipsets.",
+    "iptables_save() {",
+    '  iptables-save -t filter > "$1"',
+    '  : > "$2"',
+    "  if command -v ipset >/dev/null 2>&1; then",
+    '    ipset save > "$state/firewall.all-sets"',
+    `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$2"`,
+    '    rm -f "$state/firewall.all-sets"',
+    "  fi",
+    "}",
+    "iptables_restore() {",
+    '  if [ -s "$2" ]; then ipset -exist restore < "$2"; fi',
+    '  iptables_commit "$1"',
+    "}",
+    "# nftables: our table, replaced whole. A saved table replaces ours when loaded; with no table before, loading it removes ours.",
+    "nftables_check() {",
+    '  nft -c -f "$1" || return 1',
+    `  # Debian's nftables service loads ${NFT_BOOT_CONFIG} at boot; it cannot be told for sure, so warn only.`,
+    `  grep -qsF ${paths.nftRules} ${NFT_BOOT_CONFIG} || echo "cdktf-xen-firewall: warning: ${NFT_BOOT_CONFIG} does not name ${paths.nftRules}: this firewall is not loaded at boot" >&2`,
+    "}",
+    'nftables_commit() { nft -f "$1"; }',
+    `nftables_save() { { echo "table ${NFT_TABLE}"; echo "delete table ${NFT_TABLE}"; nft list table ${NFT_TABLE} 2>/dev/null || true; } > "$1"; }`,
+    'nftables_restore() { nftables_commit "$1"; }',
+  ];
+}
 
 /** Where each backend's files live on the dom0. */
 export interface FirewallPaths {
@@ -280,7 +295,7 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     `header='${generatedHeader().trimEnd()}'`,
     "# A file is ours when our header is its first line, or its second after a #! line.",
     'ours() { [ -f "$1" ] && head -n 2 "$1" | grep -qxF "$header"; }',
-    ...BACKEND_COMMANDS,
+    ...backendCommands(opts.paths),
     `# The ${b} backend.`,
     `check() { ${b}_check "$@"; }`,
     `commit() { ${b}_commit "$1"; }`,

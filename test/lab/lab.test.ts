@@ -9,6 +9,7 @@ import { describeWith } from "../support/tools";
 const NEEDS = [
   "root", "nsenter", "unshare", "flock", "terraform", "ssh-keygen", "/usr/sbin/sshd", "gcc", "/usr/include/libxlutil.h",
   "openssl", "apache2ctl", "ifup", "curl", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
+  "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "nft",
 ];
 const MINUTES = 60 * 1000;
 

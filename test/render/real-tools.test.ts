@@ -153,7 +153,7 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
-describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset read by iptables-restore", () => {
+describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
   let ns: ReturnType<typeof netns>;
   beforeAll(() => (ns = netns("fw")));
   afterAll(() => ns.remove());
@@ -195,9 +195,28 @@ describeWith(["iptables-restore", "iptables-save", "ip", "root"], "dom0 ruleset 
       tmp.remove();
     }
   });
+
+  it("without iptables-persistent (nothing would load rules.v4 at boot), check and load refuse and say so", () => {
+    const tmp = tempDir();
+    try {
+      const file = path.join(tmp.dir, "rules.v4");
+      const script = path.join(tmp.dir, "fw");
+      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      fs.writeFileSync(file, rules);
+      const before = ns.exec("iptables-save", ["-t", "filter"]).stdout.replace(/^#.*\n/gm, "");
+      const withoutPlugins = (args: string) => ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test /usr/share/netfilter-persistent/plugins.d && sh "$0" ${args}`, script, file]);
+      for (const args of ['check "$1"', "load"]) {
+        const r = withoutPlugins(args);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 does not load at boot and the dom0 boots without this firewall\n" });
+      }
+      expect(ns.exec("iptables-save", ["-t", "filter"]).stdout.replace(/^#.*\n/gm, "")).toBe(before);
+    } finally {
+      tmp.remove();
+    }
+  });
 });
 
-describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "iptables-restore", "iptables-save", "ip", "unshare", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
+describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "iptables-restore", "iptables-save", "ip", "unshare", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
   let ns: ReturnType<typeof netns>;
   const tmp = tempDir();
   beforeAll(() => (ns = netns("is")));
