@@ -2,6 +2,8 @@
 
 /** The dom0's ruleset, loaded at boot by netfilter-persistent. */
 export const RULES_PATH = "/etc/iptables/rules.v4";
+/** The dom0's IPv6 ruleset (nothing opened), loaded at boot by netfilter-persistent. */
+export const RULES6_PATH = "/etc/iptables/rules.v6";
 /** The dom0's ipsets (iptables backend, from firewall.ipsetFrom addresses), loaded at boot by ipset-persistent. */
 export const IPSETS_PATH = "/etc/iptables/ipsets";
 /** The dom0's ruleset with the nftables backend (include it from /etc/nftables.conf to load it at boot). */

@@ -5,7 +5,7 @@ import { at, PropSite, XenPropError } from "./net/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
-import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript, renderIptablesRules } from "./render/iptables";
+import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "./render/iptables";
 import { renderNftRuleset } from "./render/nftables";
 import { renderIpsets } from "./render/ipset";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
-import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
+import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, deployStep, StepConnection, stepScript } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
@@ -281,9 +281,10 @@ export class XenHost extends Construct implements IFileHost {
       const files: HostFile[] = [
         ...(deployed.sets ? [{ path: deployed.sets, content: renderIpsets(model), mode: "0640" }] : []),
         { path: deployed.rules, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640" },
+        ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640" }] : []),
         { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
       ];
-      return firewallStep(this.hostId, files, deployed.rules, deployed.sets, this.rollbackSeconds);
+      return firewallStep(this.hostId, files, [deployed.rules, ...(deployed.rules6 ? [deployed.rules6] : []), ...(deployed.sets ? [deployed.sets] : [])], this.rollbackSeconds);
     });
   }
 
@@ -306,7 +307,7 @@ export class XenHost extends Construct implements IFileHost {
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
 /** Where both firewall backends keep their files: one deploys its own and retires the other's. */
-const FIREWALL_PATHS: FirewallPaths = { iptablesRules: RULES_PATH, ipsets: IPSETS_PATH, nftRules: NFT_RULES_PATH };
+const FIREWALL_PATHS: FirewallPaths = { iptablesRules: RULES_PATH, ip6tablesRules: RULES6_PATH, ipsets: IPSETS_PATH, nftRules: NFT_RULES_PATH };
 /** From this many guest addresses on, a per-address rule walk is worth a warning. */
 const WALK_WARNING = 64;
 

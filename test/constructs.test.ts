@@ -29,6 +29,7 @@ describe("synth", () => {
     const hosts = path.join(out.dir, "stacks", "webserv", "hosts");
     expect(listFiles(hosts)).toEqual([
       "dom0/etc/iptables/rules.v4",
+      "dom0/etc/iptables/rules.v6",
       "dom0/etc/sysctl.d/60-cdktf-xen.conf",
       "dom0/etc/xen/scripts/vif-post.d/cdktf-xen.hook",
       "dom0/etc/xen/webserv.cfg",
@@ -116,18 +117,18 @@ describe("the iptables backend switches to ipsets at firewall.ipsetFrom guest ad
   it("63 addresses: one rule per address, no ipsets file", () => {
     const dom0 = hostWith(63);
     expect(dom0.usesIpsets()).toBe(false);
-    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"]);
     expect(forwardAccepts(dom0)).toHaveLength(63);
   });
 
   it("64 addresses: one rule matching through one set; the sets file comes first, the script loads it", () => {
     const dom0 = hostWith(64);
     expect(dom0.usesIpsets()).toBe(true);
-    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expect(firewallFiles(dom0)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"]);
     expect(forwardAccepts(dom0)).toEqual([expect.stringMatching(/^-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m tcp --dport 80 -j ACCEPT$/)]);
     const sets = dom0.hostFiles().find((f) => f.path === "/etc/iptables/ipsets")!.content;
     expect(sets.split("\n").filter((l) => l.startsWith("add "))).toHaveLength(64);
-    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain('    load "$rules" "$sets"\n');
+    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain('    load "$rules" "$rules6" "$sets"\n');
   });
 
   it("ipsetFrom 0 uses sets for one address; nftables never writes ipsets", () => {

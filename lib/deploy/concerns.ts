@@ -73,9 +73,9 @@ export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, re
  * (`cdktf-xen-firewall check`), then `try` loads it and rolls back by itself
  * unless the confirm step, from a fresh SSH connection, confirms.
  */
-export function firewallStep(host: string, files: readonly HostFile[], rulesPath: string, setsPath: string | undefined, rollbackSeconds: number): StepModel {
+export function firewallStep(host: string, files: readonly HostFile[], checked: readonly string[], rollbackSeconds: number): StepModel {
   const script = `"$NEW${indexOf(files, FIREWALL_SCRIPT_PATH)}"`;
-  const staged = [rulesPath, ...(setsPath ? [setsPath] : [])].map((p) => `"$NEW${indexOf(files, p)}"`);
+  const staged = checked.map((p) => `"$NEW${indexOf(files, p)}"`);
   return {
     host,
     concern: "firewall",

@@ -112,10 +112,32 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
   return generatedHeader() + lines.join("\n") + "\n";
 }
 
+/**
+ * The dom0's IPv6 filter table: the same policies, nothing opened. Guests are
+ * routed over IPv4 only and management networks are IPv4, so IPv6 gets
+ * loopback, replies to what the dom0 itself started, and ICMPv6 (neighbour
+ * discovery and path MTU); without it, a dom0 with a SLAAC address would
+ * accept SSH over IPv6 from anywhere, whatever `managementCidrs` say.
+ */
+export function renderIp6tablesRules(fw: FirewallModel): string {
+  const lines = [
+    "*filter",
+    `:INPUT ${fw.inputPolicy} [0:0]`,
+    `:FORWARD ${fw.forwardPolicy} [0:0]`,
+    ":OUTPUT ACCEPT [0:0]",
+    "-A INPUT -i lo -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+    "-A INPUT -p ipv6-icmp -j ACCEPT",
+    "COMMIT",
+  ];
+  return generatedHeader() + lines.join("\n") + "\n";
+}
+
 /** What ipset-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/ipsets at boot. */
 const IPSET_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/10-ipset";
-/** What iptables-persistent installs: netfilter-persistent's plugin that loads /etc/iptables/rules.v4 at boot. */
-const IPTABLES_BOOT_PLUGIN = "/usr/share/netfilter-persistent/plugins.d/15-ip4tables";
+/** What iptables-persistent installs: netfilter-persistent's plugins that load /etc/iptables/rules.v4 and rules.v6 at boot. */
+const IPTABLES_BOOT_PLUGINS = ["/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables"];
 /** What Debian's nftables service loads at boot. */
 const NFT_BOOT_CONFIG = "/etc/nftables.conf";
 
@@ -125,7 +147,7 @@ const NFT_TABLE = "inet cdktf_xen";
 /**
  * Both backends' commands, in every script: the configured backend checks,
  * commits, saves and restores with its own; the other one's retire what an
- * earlier configuration left. `iptables_check RULES [SETS]` changes nothing
+ * earlier configuration left. `iptables_check RULES RULES6 [SETS]` changes nothing
  * a packet meets: it may only create ipsets under names no rule uses yet,
  * and removes them again when the ruleset is refused. A check refuses an
  * iptables ruleset that nothing would load at boot (a dom0 that reboots
@@ -144,31 +166,37 @@ function backendCommands(paths: FirewallPaths): string[] {
     "}",
     "# Rules come on stdin: --wait takes an optional argument and would swallow a file name.",
     "# Our ipsets are named by their content: one that exists already is the same set (-exist).",
+    "# RULES RULES6 [SETS]",
     "iptables_check() {",
-    '  if [ $# -gt 1 ]; then',
+    '  if [ $# -gt 2 ]; then',
     `    command -v ipset >/dev/null 2>&1 || { echo "cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent" >&2; return 1; }`,
     "    # netfilter-persistent loads rules.v4 at boot; without the sets it names, the whole ruleset would fail to load.",
     `    [ -e ${IPSET_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot" >&2; return 1; }`,
-    '    ipset -exist restore < "$2" || { iptables_prune; return 1; }',
+    '    ipset -exist restore < "$3" || { iptables_prune; return 1; }',
     "  fi",
     "  # A ruleset gone after a reboot leaves the dom0 open: refuse one that nothing loads at boot.",
-    `  [ -e ${IPTABLES_BOOT_PLUGIN} ] || { echo "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 does not load at boot and the dom0 boots without this firewall" >&2; iptables_prune; return 1; }`,
+    `  for p in ${IPTABLES_BOOT_PLUGINS.join(" ")}; do`,
+    '    [ -e "$p" ] || { echo "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 and rules.v6 do not load at boot and the dom0 boots without this firewall" >&2; iptables_prune; return 1; }',
+    "  done",
     '  iptables-restore --test < "$1" || { iptables_prune; return 1; }',
+    '  ip6tables-restore --test < "$2" || { iptables_prune; return 1; }',
     "}",
-    'iptables_commit() { iptables-restore --wait 10 < "$1" && iptables_prune; }',
-    "# SAVE SETS: the live filter table, and our live ipsets.",
+    "# RULES RULES6: IPv4 first, then IPv6; a failure stops the load, and try's caller puts the previous ruleset back.",
+    'iptables_commit() { iptables-restore --wait 10 < "$1" && ip6tables-restore --wait 10 < "$2" && iptables_prune; }',
+    "# SAVE SAVE6 SETS: the live filter tables, and our live ipsets.",
     "iptables_save() {",
     '  iptables-save -t filter > "$1"',
-    '  : > "$2"',
+    '  ip6tables-save -t filter > "$2"',
+    '  : > "$3"',
     "  if command -v ipset >/dev/null 2>&1; then",
     '    ipset save > "$state/firewall.all-sets"',
-    `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$2"`,
+    `    sed -n '/^[a-z]* ${IPSET_PREFIX}/p' "$state/firewall.all-sets" > "$3"`,
     '    rm -f "$state/firewall.all-sets"',
     "  fi",
     "}",
     "iptables_restore() {",
-    '  if [ -s "$2" ]; then ipset -exist restore < "$2"; fi',
-    '  iptables_commit "$1"',
+    '  if [ -s "$3" ]; then ipset -exist restore < "$3"; fi',
+    '  iptables_commit "$1" "$2"',
     "}",
     "# nftables: our table, replaced whole. A saved table replaces ours when loaded; with no table before, loading it removes ours.",
     "nftables_check() {",
@@ -186,6 +214,8 @@ function backendCommands(paths: FirewallPaths): string[] {
 export interface FirewallPaths {
   /** The iptables ruleset, loaded at boot by netfilter-persistent. */
   readonly iptablesRules: string;
+  /** The ip6tables ruleset, loaded at boot by netfilter-persistent. */
+  readonly ip6tablesRules: string;
   /** The ipsets the iptables ruleset names, loaded at boot by ipset-persistent. */
   readonly ipsets: string;
   /** The nftables ruleset, loaded at boot where /etc/nftables.conf includes it. */
@@ -208,11 +238,12 @@ export interface FirewallScriptOptions {
 }
 
 /** The files a configuration deploys, and the files of ours it retires (they belong to another configuration). */
-export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "sets" | "paths">): { rules: string; sets?: string; retired: string[] } {
+export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "sets" | "paths">): { rules: string; rules6?: string; sets?: string; retired: string[] } {
   if (opts.sets && opts.backend !== "iptables") throw new Error("ipsets go with the iptables backend only");
-  const { iptablesRules, ipsets, nftRules } = opts.paths;
-  if (opts.backend === "nftables") return { rules: nftRules, retired: [iptablesRules, ipsets] };
-  return opts.sets ? { rules: iptablesRules, sets: ipsets, retired: [nftRules] } : { rules: iptablesRules, retired: [nftRules, ipsets] };
+  const { iptablesRules, ip6tablesRules, ipsets, nftRules } = opts.paths;
+  if (opts.backend === "nftables") return { rules: nftRules, retired: [iptablesRules, ip6tablesRules, ipsets] };
+  const rules = { rules: iptablesRules, rules6: ip6tablesRules };
+  return opts.sets ? { ...rules, sets: ipsets, retired: [nftRules] } : { ...rules, retired: [nftRules, ipsets] };
 }
 
 /**
@@ -225,8 +256,9 @@ export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "set
  * for a rollback.
  */
 function retirement(opts: FirewallScriptOptions): string[] {
-  const { iptablesRules, ipsets, nftRules } = opts.paths;
+  const { iptablesRules, ip6tablesRules, ipsets, nftRules } = opts.paths;
   const { retired } = firewallFiles(opts);
+  const emptyFilter = "printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'";
   const has = (p: string) => retired.includes(p);
   const unused = "# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.";
   return [
@@ -234,8 +266,12 @@ function retirement(opts: FirewallScriptOptions): string[] {
     ...(has(iptablesRules)
       ? [
           `  if ours ${iptablesRules}; then`,
-          "    printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | iptables-restore --wait 10 || return 1",
+          `    ${emptyFilter} | iptables-restore --wait 10 || return 1`,
           `    rm -f ${iptablesRules}`,
+          "  fi",
+          `  if ours ${ip6tablesRules}; then`,
+          `    ${emptyFilter} | ip6tables-restore --wait 10 || return 1`,
+          `    rm -f ${ip6tablesRules}`,
           "  fi",
         ]
       : []),
@@ -250,10 +286,10 @@ function retirement(opts: FirewallScriptOptions): string[] {
     ...(has(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
     "}",
     has(iptablesRules)
-      ? `save_retired() { if ours ${iptablesRules}; then iptables_save "$state/firewall.retired" "$state/firewall.retired-sets"; fi; }`
+      ? `save_retired() { if ours ${iptablesRules}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
       : `save_retired() { if ours ${nftRules} && command -v nft >/dev/null 2>&1; then nftables_save "$state/firewall.retired"; fi; }`,
     has(iptablesRules)
-      ? 'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired-sets"; fi; }'
+      ? 'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }'
       : 'restore_retired() { if [ -e "$state/firewall.retired" ]; then nftables_restore "$state/firewall.retired"; fi; }',
   ];
 }
@@ -276,20 +312,23 @@ function retirement(opts: FirewallScriptOptions): string[] {
 export function renderFirewallScript(opts: FirewallScriptOptions): string {
   const files = firewallFiles(opts);
   const b = opts.backend;
-  const deployed = files.sets ? '"$rules" "$sets"' : '"$rules"';
-  const saves = b === "iptables" ? '"$state/firewall.previous" "$state/firewall.previous-sets"' : '"$state/firewall.previous"';
+  const deployed = ['"$rules"', ...(files.rules6 ? ['"$rules6"'] : []), ...(files.sets ? ['"$sets"'] : [])].join(" ");
+  const saves = b === "iptables" ? '"$state/firewall.previous" "$state/firewall.previous6" "$state/firewall.previous-sets"' : '"$state/firewall.previous"';
   const kept = '"$state/firewall.previous-files/${f##*/}"';
   const retired = files.retired.join(" ");
+  const checkArgs = b === "iptables" ? "RULES RULES6 [SETS]" : "RULES";
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
-    "# Usage: cdktf-xen-firewall [load]              check, then load the deployed ruleset in one transaction",
-    "#        cdktf-xen-firewall check RULES [SETS]  check a ruleset without loading it",
+    "# Usage: cdktf-xen-firewall [load]              check, then load the deployed ruleset, each file in one transaction",
+    `#        cdktf-xen-firewall check ${checkArgs}`,
+    "#                                               check a ruleset without loading it",
     "#        cdktf-xen-firewall try SECONDS         load the deployed ruleset; put the previous one back",
     "#                                               after SECONDS unless confirmed",
     "#        cdktf-xen-firewall confirm             keep what the last try loaded",
     "set -eu",
     `rules=${files.rules}`,
+    ...(files.rules6 ? [`rules6=${files.rules6}`] : []),
     ...(files.sets ? [`sets=${files.sets}`] : []),
     `state=${opts.stateDir}`,
     `header='${generatedHeader().trimEnd()}'`,
@@ -298,12 +337,12 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     ...backendCommands(opts.paths),
     `# The ${b} backend.`,
     `check() { ${b}_check "$@"; }`,
-    `commit() { ${b}_commit "$1"; }`,
+    `commit() { ${b}_commit "$@"; }`,
     `save() { ${b}_save ${saves}; }`,
     `restore() { ${b}_restore ${saves}; }`,
     "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
     ...retirement(opts),
-    'load() { check "$@" && commit "$1" && retire; }',
+    'load() { check "$@" && commit "$@" && retire; }',
     "# The files as they were before the deploy step put the new ones in place (the retired ones: before",
     "# they went), and back by rename: a running script keeps reading the file it opened.",
     `keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" ${kept}; fi; done; }`,
@@ -315,14 +354,16 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     `    load ${deployed}`,
     "    ;;",
     "  check)",
-    '    check "${2:?rules}" ${3:+"$3"}',
+    "    shift",
+    '    : "${1:?rules}"',
+    '    check "$@"',
     "    ;;",
     "  try)",
     '    seconds=${2:?seconds}',
     '    mkdir -p "$state"',
     "    # An earlier try still waiting for confirmation is superseded: its watchdog ends here.",
     '    if [ -s "$state/firewall.watchdog.pid" ]; then kill -s TERM -- "-$(cat "$state/firewall.watchdog.pid")" 2>/dev/null || true; fi',
-    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files" "$state/firewall.retired" "$state/firewall.retired-sets"',
+    '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files" "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"',
     '    mkdir "$state/firewall.previous-files"',
     "    save",
     "    save_retired",
@@ -358,7 +399,7 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     '    rm -f "$state/firewall.watchdog.pid"',
     "    ;;",
     "  *)",
-    '    echo "usage: cdktf-xen-firewall [load | check RULES [SETS] | try SECONDS | confirm]" >&2',
+    `    echo "usage: cdktf-xen-firewall [load | check ${checkArgs} | try SECONDS | confirm]" >&2`,
     "    exit 2",
     "    ;;",
     "esac",

@@ -60,7 +60,9 @@ export function renderNftRuleset(fw: FirewallModel): string {
     "\t\tct state established,related accept",
     "\t\tct state invalid drop",
     "\t\tip protocol icmp accept",
-    ...fw.managementCidrs.map((c) => `\t\t${c === "0.0.0.0/0" ? "" : `ip saddr ${c} `}tcp dport ${fw.sshPort} accept`),
+    // The table is inet: IPv6 meets the same policy. It gets ICMPv6 (neighbour discovery), and no sshd: management networks are IPv4.
+    "\t\tmeta l4proto ipv6-icmp accept",
+    ...fw.managementCidrs.map((c) => `\t\t${c === "0.0.0.0/0" ? "meta nfproto ipv4 " : `ip saddr ${c} `}tcp dport ${fw.sshPort} accept`),
     "\t}",
     "\tchain forward {",
     `\t\ttype filter hook forward priority filter; policy ${fw.forwardPolicy.toLowerCase()};`,

@@ -10,7 +10,7 @@ import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";
 
-const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl"];
+const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl"];
 
 function run(host: SandboxHost, step: StepModel) {
   return host.runScript(renderStepScript(step));
@@ -362,7 +362,7 @@ describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-i
 
   it("loads sets then rules, confirms, runs again unchanged; without confirmation the previous rules, sets and files come back", async () => {
     const step = stepOf(labStack({ firewall: { ipsetFrom: 0, rollbackSeconds: 2 } }).dom0, "firewall");
-    expect(step.files.map((f) => f.path)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/usr/local/sbin/cdktf-xen-firewall"]);
+    expect(step.files.map((f) => f.path)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"]);
     expectOk(run(dom0, step));
     expectOk(run(dom0, firewallConfirmStep("dom0")));
     const confirmed = live();
@@ -390,9 +390,10 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
   });
   afterAll(() => dom0?.destroy());
-  const FILES = ["/etc/iptables/rules.v4", "/etc/iptables/ipsets", "/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"];
+  const FILES = ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/etc/iptables/ipsets", "/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"];
   const state = () => ({
     filter: dom0.sh("iptables-save -t filter | grep -v '^#'").stdout,
+    filter6: dom0.sh("ip6tables-save -t filter | grep -v '^#'").stdout,
     sets: dom0.sh("ipset list -n | sort").stdout,
     table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
     files: Object.fromEntries(FILES.map((f) => [f, dom0.readFile(f)])),
@@ -404,6 +405,7 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     while (!dom0.readFile("/var/lib/cdktf-xen/firewall.decided/rolled-back") && Date.now() - started < 10000) await sleep(250);
     expect(dom0.readFile("/var/lib/cdktf-xen/firewall.decided/rolled-back")).toBe("rolled back: no confirmation within 2 s\n");
   };
+  const content = (s: StepModel, path: string) => s.files.find((f) => f.path === path)!.content;
   const deploy = (s: StepModel) => {
     expectOk(run(dom0, s));
     expectOk(run(dom0, firewallConfirmStep("dom0")));
@@ -411,12 +413,13 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
 
   it("the very first deploy, unconfirmed, leaves the filter table as it found it: empty, policies ACCEPT", async () => {
     const before = state();
-    expect(before.filter).toBe(EMPTY_FILTER);
+    expect({ filter: before.filter, filter6: before.filter6 }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER });
     expectOk(run(dom0, step({})));
     expect(state().filter).toContain(":FORWARD DROP");
+    expect(state().filter6).toContain(":INPUT DROP");
     await rolledBack();
     // The script stays: there was none before, and a late confirm must be able to say why it is too late.
-    expect(state()).toEqual({ ...before, files: { ...before.files, "/usr/local/sbin/cdktf-xen-firewall": step({}).files[1].content } });
+    expect(state()).toEqual({ ...before, files: { ...before.files, "/usr/local/sbin/cdktf-xen-firewall": content(step({}), "/usr/local/sbin/cdktf-xen-firewall") } });
   });
 
   it("iptables (ipsets) to nftables: the table loads, then the filter table, our sets and both files go; unconfirmed, all of it comes back", async () => {
@@ -430,8 +433,16 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expectOk(run(dom0, nft));
     const switched = state();
     expect(switched.table).toContain("ip daddr . oifname @accept0 tcp dport 80 accept");
-    expect({ filter: switched.filter, sets: switched.sets }).toEqual({ filter: EMPTY_FILTER, sets: "" });
-    expect(switched.files).toEqual({ ...before.files, "/etc/iptables/rules.v4": undefined, "/etc/iptables/ipsets": undefined, "/etc/cdktf-xen/firewall.nft": nft.files[0].content, "/usr/local/sbin/cdktf-xen-firewall": nft.files[1].content });
+    expect(before.filter6).toContain("-A INPUT -p ipv6-icmp -j ACCEPT");
+    expect({ filter: switched.filter, filter6: switched.filter6, sets: switched.sets }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER, sets: "" });
+    expect(switched.files).toEqual({
+      ...before.files,
+      "/etc/iptables/rules.v4": undefined,
+      "/etc/iptables/rules.v6": undefined,
+      "/etc/iptables/ipsets": undefined,
+      "/etc/cdktf-xen/firewall.nft": content(nft, "/etc/cdktf-xen/firewall.nft"),
+      "/usr/local/sbin/cdktf-xen-firewall": content(nft, "/usr/local/sbin/cdktf-xen-firewall"),
+    });
 
     await rolledBack();
     expect(state()).toEqual(before);
@@ -454,7 +465,7 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expectOk(dom0.sh("nft -c -f /etc/nftables.conf"));
 
     await rolledBack();
-    expect(state()).toEqual({ ...before, filter: EMPTY_FILTER });
+    expect(state()).toEqual({ ...before, filter: EMPTY_FILTER, filter6: EMPTY_FILTER });
 
     deploy(iptables);
     expect(state()).toEqual(switched);

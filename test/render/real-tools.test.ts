@@ -8,7 +8,7 @@ import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { renderNftRuleset } from "../../lib/render/nftables";
-import { renderFirewallScript, renderIptablesRules } from "../../lib/render/iptables";
+import { renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "../../lib/render/iptables";
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
@@ -21,7 +21,7 @@ function fileOf(host: { hostFiles(): { path: string; content: string }[] }, p: s
 }
 
 const seed = seedStack();
-const DOM0_PATHS = { iptablesRules: "/etc/iptables/rules.v4", ipsets: "/etc/iptables/ipsets", nftRules: "/etc/cdktf-xen/firewall.nft" };
+const DOM0_PATHS = { iptablesRules: "/etc/iptables/rules.v4", ip6tablesRules: "/etc/iptables/rules.v6", ipsets: "/etc/iptables/ipsets", nftRules: "/etc/cdktf-xen/firewall.nft" };
 
 describeWith(["gcc", "/usr/include/libxlutil.h"], "xl cfg read by Xen's parser (libxlutil)", () => {
   const tmp = tempDir();
@@ -153,11 +153,19 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
-describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
+describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
   let ns: ReturnType<typeof netns>;
   beforeAll(() => (ns = netns("fw")));
   afterAll(() => ns.remove());
   const rules = fileOf(seed.dom0, "/etc/iptables/rules.v4");
+  const rules6 = fileOf(seed.dom0, "/etc/iptables/rules.v6");
+  const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
+
+  it("the IPv6 ruleset passes ip6tables-restore --test, loads, and ip6tables-save prints it back exactly", () => {
+    expect(ns.exec("ip6tables-restore", ["--test"], rules6)).toMatchObject({ status: 0, stderr: "" });
+    expect(ns.exec("ip6tables-restore", [], rules6).status).toBe(0);
+    expect(strip(ns.exec("ip6tables-save", ["-t", "filter"]).stdout)).toBe(strip(rules6));
+  });
 
   it("passes iptables-restore --test", () => {
     const r = ns.exec("iptables-restore", ["--test"], rules);
@@ -168,7 +176,6 @@ describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/us
   it("loads, and iptables-save prints back exactly the rendered rules", () => {
     expect(ns.exec("iptables-restore", [], rules).status).toBe(0);
     const saved = ns.exec("iptables-save", ["-t", "filter"]).stdout;
-    const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
     expect(strip(saved)).toBe(strip(rules));
   });
 
@@ -181,16 +188,25 @@ describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/us
     const tmp = tempDir();
     try {
       const file = path.join(tmp.dir, "rules.v4");
+      const file6 = path.join(tmp.dir, "rules.v6");
+      fs.writeFileSync(file6, rules6);
       const script = path.join(tmp.dir, "fw");
-      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ip6tablesRules: file6, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT").replace("--dports 80,443", "--dports 80,99999"));
-      expect(ns.exec(script, ["check", file]).status).not.toBe(0);
+      expect(ns.exec(script, ["check", file, file6]).status).not.toBe(0);
       expect(ns.exec(script, ["load"]).status).not.toBe(0);
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT"));
-      expect(ns.exec(script, ["check", file])).toMatchObject({ status: 0, stderr: "" });
+      // A refused IPv6 ruleset refuses the whole: nothing is loaded.
+      fs.writeFileSync(file6, rules6.replace("ipv6-icmp", "no-such-protocol"));
+      expect(ns.exec(script, ["check", file, file6]).status).not.toBe(0);
+      expect(ns.exec(script, ["load"]).status).not.toBe(0);
+      expect(ns.exec("iptables", ["-S", "FORWARD"]).stdout.split("\n")[0]).not.toBe("-P FORWARD ACCEPT");
+      fs.writeFileSync(file6, rules6);
+      expect(ns.exec(script, ["check", file, file6])).toMatchObject({ status: 0, stderr: "" });
       const r = ns.exec(script, ["load"]);
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(ns.exec("iptables", ["-S", "FORWARD"]).stdout.split("\n")[0]).toBe("-P FORWARD ACCEPT");
+      expect(strip(ns.exec("ip6tables-save", ["-t", "filter"]).stdout)).toBe(strip(rules6));
     } finally {
       tmp.remove();
     }
@@ -200,14 +216,16 @@ describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/us
     const tmp = tempDir();
     try {
       const file = path.join(tmp.dir, "rules.v4");
+      const file6 = path.join(tmp.dir, "rules.v6");
+      fs.writeFileSync(file6, rules6);
       const script = path.join(tmp.dir, "fw");
-      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ip6tablesRules: file6, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
       fs.writeFileSync(file, rules);
       const before = ns.exec("iptables-save", ["-t", "filter"]).stdout.replace(/^#.*\n/gm, "");
-      const withoutPlugins = (args: string) => ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test /usr/share/netfilter-persistent/plugins.d && sh "$0" ${args}`, script, file]);
-      for (const args of ['check "$1"', "load"]) {
+      const withoutPlugins = (args: string) => ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test /usr/share/netfilter-persistent/plugins.d && sh "$0" ${args}`, script, file, file6]);
+      for (const args of ['check "$1" "$2"', "load"]) {
         const r = withoutPlugins(args);
-        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 does not load at boot and the dom0 boots without this firewall\n" });
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: "cdktf-xen-firewall: iptables-persistent not found: install it, or rules.v4 and rules.v6 do not load at boot and the dom0 boots without this firewall\n" });
       }
       expect(ns.exec("iptables-save", ["-t", "filter"]).stdout.replace(/^#.*\n/gm, "")).toBe(before);
     } finally {
@@ -216,7 +234,7 @@ describeWith(["iptables-restore", "iptables-save", "ip", "unshare", "root", "/us
   });
 });
 
-describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "iptables-restore", "iptables-save", "ip", "unshare", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
+describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "ip6tables-restore", "iptables-restore", "iptables-save", "ip", "unshare", "root"], "dom0 ipsets read by ipset and iptables-restore; the firewall script with sets", () => {
   let ns: ReturnType<typeof netns>;
   const tmp = tempDir();
   beforeAll(() => (ns = netns("is")));
@@ -224,7 +242,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     ns.remove();
     tmp.remove();
   });
-  const files = { rules: path.join(tmp.dir, "rules.v4"), sets: path.join(tmp.dir, "ipsets"), state: path.join(tmp.dir, "state"), script: path.join(tmp.dir, "fw") };
+  const files = { rules: path.join(tmp.dir, "rules.v4"), rules6: path.join(tmp.dir, "rules.v6"), sets: path.join(tmp.dir, "ipsets"), state: path.join(tmp.dir, "state"), script: path.join(tmp.dir, "fw") };
   const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
   /** The seed's firewall, or the seed's with one guest address less. */
   const model = (fewer = false) => {
@@ -247,12 +265,13 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   });
 
   it("the firewall script checks and loads sets and rules, and drops the sets no rule uses any more", () => {
-    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", sets: true, paths: { iptablesRules: files.rules, ipsets: files.sets, nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: files.state }), { mode: 0o755 });
+    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", sets: true, paths: { iptablesRules: files.rules, ip6tablesRules: files.rules6, ipsets: files.sets, nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: files.state }), { mode: 0o755 });
     fs.writeFileSync(files.sets, renderIpsets(model(true)));
     fs.writeFileSync(files.rules, renderIptablesRules(model(true), { sets: true }));
+    fs.writeFileSync(files.rules6, renderIp6tablesRules(model(true)));
     const before = live();
     // check creates the new set under its own name, and changes no rule.
-    expect(ns.exec(files.script, ["check", files.rules, files.sets])).toMatchObject({ status: 0, stderr: "" });
+    expect(ns.exec(files.script, ["check", files.rules, files.rules6, files.sets])).toMatchObject({ status: 0, stderr: "" });
     expect(live().rules).toBe(before.rules);
     expect(live().sets).toEqual([...before.sets, setName(renderIpsets(model(true)))].sort());
     expect(ns.exec(files.script, ["load"])).toMatchObject({ status: 0, stderr: "" });
@@ -262,7 +281,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     const refused = path.join(tmp.dir, "refused.v4");
     fs.writeFileSync(refused, renderIptablesRules(model(), { sets: true }).replace("--dports 80,443", "--dports 80,99999"));
     fs.writeFileSync(`${refused}.sets`, renderIpsets(model()));
-    expect(ns.exec(files.script, ["check", refused, `${refused}.sets`]).status).not.toBe(0);
+    expect(ns.exec(files.script, ["check", refused, files.rules6, `${refused}.sets`]).status).not.toBe(0);
     expect(live()).toEqual(loaded);
   });
 
@@ -272,6 +291,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     const deploy = () => {
       fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
       fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
+      fs.copyFileSync(files.rules6, `${files.rules6}.cdktf-xen.bak`);
       fs.writeFileSync(files.sets, renderIpsets(model()));
       fs.writeFileSync(files.rules, renderIptablesRules(model(), { sets: true }));
     };
@@ -304,6 +324,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     const put = (fw: ReturnType<typeof model>) => {
       fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
       fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
+      fs.copyFileSync(files.rules6, `${files.rules6}.cdktf-xen.bak`);
       fs.writeFileSync(files.sets, renderIpsets(fw));
       fs.writeFileSync(files.rules, renderIptablesRules(fw, { sets: true }));
     };
@@ -336,7 +357,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
 
   it("without ipset-persistent (the sets would not load at boot, nor then the rules), check refuses and says so", () => {
     const plugins = "/usr/share/netfilter-persistent/plugins.d";
-    const r = ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test ${plugins} && sh "$0" check "$1" "$2"`, files.script, files.rules, files.sets]);
+    const r = ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test ${plugins} && sh "$0" check "$1" "$2" "$3"`, files.script, files.rules, files.rules6, files.sets]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toBe("cdktf-xen-firewall: ipset-persistent not found: install it, or the ruleset, which uses ipsets, does not load at boot\n");
   });
@@ -345,7 +366,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     const bin = path.join(tmp.dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
     fs.symlinkSync(sh("sh", ["-c", "command -v iptables-restore"]).trim(), path.join(bin, "iptables-restore"));
-    const r = ns.exec("env", [`PATH=${bin}:/usr/bin:/bin`, "sh", files.script, "check", files.rules, files.sets]);
+    const r = ns.exec("env", [`PATH=${bin}:/usr/bin:/bin`, "sh", files.script, "check", files.rules, files.rules6, files.sets]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toBe("cdktf-xen-firewall: ipset not found: install ipset and ipset-persistent\n");
   });
@@ -356,18 +377,17 @@ describeWith(["nft", "ip", "root"], "dom0 ruleset read by nft", () => {
   beforeAll(() => (ns = netns("nf")));
   afterAll(() => ns.remove());
 
-  function ruleset(extra: (h: XenHost, g: RoutedDomU) => void = () => undefined) {
+  function ruleset(managementCidrs = ["198.51.100.0/24"]) {
     const stack = new TerraformStack(Testing.app(), "s");
-    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, firewall: { managementCidrs: ["198.51.100.0/24"] } });
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, firewall: { managementCidrs } });
     const g = new RoutedDomU(dom0, "g", { disks: [], allowEgress: true, vifs: [0, 1].map((i) => ({ mac: `00:16:3e:00:00:2${i}`, address: `192.0.2.2${i}/24` })) });
     new ForwardRule(dom0, "web", { to: g, ports: [80, 443, Port.tcpRange(8000, 8080)] });
     new ForwardRule(dom0, "dns", { to: "192.0.2.20", ports: [Port.udp(53)], from: ["203.0.113.0/24"], sourcePorts: [{ from: 1024, to: 65535 }] });
-    extra(dom0, g);
     return renderNftRuleset(dom0.firewallModel());
   }
 
-  it("nft -c accepts it; it loads, loads again (replacing its table), and lists back as rendered", () => {
-    const text = ruleset();
+  it.each([["198.51.100.0/24"], ["0.0.0.0/0"]])("nft -c accepts it; it loads, loads again (replacing its table), and lists back as rendered (management from %s)", (cidr) => {
+    const text = ruleset([cidr]);
     for (const args of [["-c", "-f", "-"], ["-f", "-"], ["-f", "-"]]) {
       const r = ns.exec("nft", args, text);
       expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: "" });
