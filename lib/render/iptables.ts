@@ -76,6 +76,19 @@ function setRules(fw: FirewallModel): string[] {
   ];
 }
 
+/** The start of both filter tables (IPv4 and IPv6): policies, loopback, conntrack. */
+function filterHead(fw: FirewallModel): string[] {
+  return [
+    "*filter",
+    `:INPUT ${fw.inputPolicy} [0:0]`,
+    `:FORWARD ${fw.forwardPolicy} [0:0]`,
+    ":OUTPUT ACCEPT [0:0]",
+    "-A INPUT -i lo -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+  ];
+}
+
 /**
  * The dom0's filter table in iptables-restore format, loaded in one
  * transaction, in the canonical form iptables-save prints (so a saved live
@@ -88,13 +101,7 @@ function setRules(fw: FirewallModel): string[] {
  */
 export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: boolean } = {}): string {
   const lines = [
-    "*filter",
-    `:INPUT ${fw.inputPolicy} [0:0]`,
-    `:FORWARD ${fw.forwardPolicy} [0:0]`,
-    ":OUTPUT ACCEPT [0:0]",
-    "-A INPUT -i lo -j ACCEPT",
-    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-    "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+    ...filterHead(fw),
     "-A INPUT -p icmp -j ACCEPT",
     ...fw.managementCidrs.map(
       (c) => `-A INPUT${c === "0.0.0.0/0" ? "" : ` -s ${c}`} -p tcp -m tcp --dport ${fw.sshPort} -j ACCEPT`,
@@ -121,13 +128,7 @@ export function renderIptablesRules(fw: FirewallModel, opts: { readonly sets?: b
  */
 export function renderIp6tablesRules(fw: FirewallModel): string {
   const lines = [
-    "*filter",
-    `:INPUT ${fw.inputPolicy} [0:0]`,
-    `:FORWARD ${fw.forwardPolicy} [0:0]`,
-    ":OUTPUT ACCEPT [0:0]",
-    "-A INPUT -i lo -j ACCEPT",
-    "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-    "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+    ...filterHead(fw),
     "-A INPUT -p ipv6-icmp -j ACCEPT",
     "COMMIT",
   ];
