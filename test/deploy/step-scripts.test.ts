@@ -306,6 +306,8 @@ describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", 
     dom0 = SandboxHost.create(uniqueName("nf"));
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
   });
+  afterAll(() => dom0?.destroy());
+  const table = () => dom0.sh("nft list table inet cdktf_xen 2>&1").stdout;
   const BOOT_CONFIG = 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n';
 
   it("warns when /etc/nftables.conf does not name the ruleset (it would not load at boot), and loads it all the same", () => {
@@ -321,8 +323,6 @@ describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", 
     expectOk(run(dom0, firewallConfirmStep("dom0")));
     expectOk(dom0.sh("nft -c -f /etc/nftables.conf"));
   });
-  afterAll(() => dom0?.destroy());
-  const table = () => dom0.sh("nft list table inet cdktf_xen 2>&1").stdout;
 
   it("loads one table with a set, confirms, runs again unchanged; without confirmation the previous table comes back", async () => {
     const first = labStack({ firewall: { backend: "nftables", rollbackSeconds: 2 } });
@@ -411,7 +411,7 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expectOk(run(dom0, firewallConfirmStep("dom0")));
   };
 
-  it("the very first deploy, unconfirmed, leaves the filter table as it found it: empty, policies ACCEPT", async () => {
+  it("the very first deploy, unconfirmed, leaves the filter tables as it found them: empty, policies ACCEPT", async () => {
     const before = state();
     expect({ filter: before.filter, filter6: before.filter6 }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER });
     expectOk(run(dom0, step({})));
@@ -422,18 +422,18 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expect(state()).toEqual({ ...before, files: { ...before.files, "/usr/local/sbin/cdktf-xen-firewall": content(step({}), "/usr/local/sbin/cdktf-xen-firewall") } });
   });
 
-  it("iptables (ipsets) to nftables: the table loads, then the filter table, our sets and both files go; unconfirmed, all of it comes back", async () => {
+  it("iptables (ipsets) to nftables: the table loads, then both filter tables, our sets and the iptables files go; unconfirmed, all of it comes back", async () => {
     const iptables = step({ ipsetFrom: 0 });
     deploy(iptables);
     const before = state();
     expect(before.filter).toContain("-m set --match-set cdktf-xen-");
     expect(before.sets).toMatch(/^cdktf-xen-[0-9a-f]{16}\n$/);
+    expect(before.filter6).toContain("-A INPUT -p ipv6-icmp -j ACCEPT");
 
     const nft = step({ backend: "nftables" });
     expectOk(run(dom0, nft));
     const switched = state();
     expect(switched.table).toContain("ip daddr . oifname @accept0 tcp dport 80 accept");
-    expect(before.filter6).toContain("-A INPUT -p ipv6-icmp -j ACCEPT");
     expect({ filter: switched.filter, filter6: switched.filter6, sets: switched.sets }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER, sets: "" });
     expect(switched.files).toEqual({
       ...before.files,
