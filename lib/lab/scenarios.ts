@@ -10,8 +10,12 @@ export const SCENARIO_KEY = "cdktf-xen-lab:scenario";
 export const VARIANT_KEY = "cdktf-xen-lab:variant";
 export const SCENARIOS = ["seed", "two-guests"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-/** `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate file is missing on the guest. */
-export type Variant = "base" | "changed" | "broken";
+/**
+ * `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate
+ * file is missing on the guest (seed). `nftables`: the dom0's firewall on the
+ * nftables backend (two-guests).
+ */
+export type Variant = "base" | "changed" | "broken" | "nftables";
 
 function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
   return new XenHost(stack, "dom0", {
@@ -44,10 +48,11 @@ function seed(stack: TerraformStack, variant: Variant): void {
 /**
  * One dom0, two guests of four addresses each, a site on every address. Its
  * firewall matches guests through ipsets (the seed's uses one rule per
- * address), so the lab sends traffic through both forms.
+ * address), or with the `nftables` variant through an nft set, so the lab
+ * sends traffic through every form, and through a switch of backend.
  */
-function twoGuests(stack: TerraformStack): void {
-  const dom0 = dom0Of(stack, { ipsetFrom: 0 });
+function twoGuests(stack: TerraformStack, variant: Variant): void {
+  const dom0 = dom0Of(stack, variant === "nftables" ? { backend: "nftables" } : { ipsetFrom: 0 });
   for (const [g, name] of [[1, "alpha"], [2, "beta"]] as const) {
     const guest = new RoutedDomU(dom0, name, {
       disks: [`phy:/dev/vg0/${name},xvda,w`],
@@ -64,6 +69,6 @@ function twoGuests(stack: TerraformStack): void {
 export function buildScenario(app: App, scenario: Scenario, variant: Variant = "base"): TerraformStack {
   const stack = new TerraformStack(app, "lab");
   if (scenario === "seed") seed(stack, variant);
-  else twoGuests(stack);
+  else twoGuests(stack, variant);
   return stack;
 }

@@ -127,4 +127,29 @@ describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-i
     expect(handMade.filter((p) => p.detail.includes("timeout"))).toHaveLength(6);
     expect(failures(restored)).toEqual([]);
   }, 10 * MINUTES);
+
+  it("switching the firewall to nftables and back: only the firewall pair is replaced, and every probe passes through each backend", async () => {
+    const lab = theLab();
+    const dom0 = lab.dom0Host("dom0")!;
+    const live = () => ({
+      forward: dom0.sh("iptables-save -t filter | grep -c '^-A FORWARD' || true").stdout.trim(),
+      sets: dom0.sh("ipset list -n | grep -c '^cdktf-xen-' || true").stdout.trim(),
+      table: dom0.sh("nft list table inet cdktf_xen >/dev/null 2>&1 && echo yes || echo no").stdout.trim(),
+    });
+    const expectedProbes = (phase: string) => {
+      const probes = lab.probeAll(phase);
+      expect(failures(probes)).toEqual([]);
+      expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
+      expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
+    };
+    const toNft = await lab.deploy({ context: { [VARIANT_KEY]: "nftables" } });
+    expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
+    expect(live()).toEqual({ forward: "0", sets: "0", table: "yes" });
+    expectedProbes("on nftables");
+
+    const back = await lab.deploy({ context: { [VARIANT_KEY]: "base" } });
+    expect({ ok: back.ok, tail: back.ok ? "" : back.tail, counts: [back.added, back.changed, back.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
+    expect(live()).toEqual({ forward: "4", sets: "2", table: "no" });
+    expectedProbes("back on iptables");
+  }, 10 * MINUTES);
 });
