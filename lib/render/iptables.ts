@@ -287,7 +287,7 @@ function retirement(opts: FirewallScriptOptions): string[] {
     ...(has(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
     "}",
     has(iptablesRules)
-      ? `save_retired() { if ours ${iptablesRules}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
+      ? `save_retired() { if ours ${iptablesRules} || ours ${ip6tablesRules} || ours ${ipsets}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
       : `save_retired() { if ours ${nftRules} && command -v nft >/dev/null 2>&1; then nftables_save "$state/firewall.retired"; fi; }`,
     has(iptablesRules)
       ? 'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }'

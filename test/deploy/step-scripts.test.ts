@@ -474,12 +474,21 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expect(state()).toEqual(switched);
   });
 
-  it("files that are not ours are never retired: a hand-written rules.v4 and the rules it loaded stay", () => {
+  it("files that are not ours are never retired: a hand-written rules.v4 and its rules stay, while our rules.v6 goes, and comes back on rollback", async () => {
     const own = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -d 203.0.113.9/32 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n";
     dom0.writeFile("/etc/iptables/rules.v4", own);
     expectOk(dom0.sh("iptables-restore < /etc/iptables/rules.v4"));
-    deploy(step({ backend: "nftables" }));
-    expect(state()).toMatchObject({ filter: own, files: { "/etc/iptables/rules.v4": own } });
+    const before = state();
+    // rules.v6 is ours, from the last deploy (iptables, confirmed).
+    expect(before.filter6).toContain("-A INPUT -p ipv6-icmp -j ACCEPT");
+    const nft = step({ backend: "nftables" });
+    const retired = { filter: own, filter6: EMPTY_FILTER, files: { "/etc/iptables/rules.v4": own, "/etc/iptables/rules.v6": undefined } };
+    expectOk(run(dom0, nft));
+    expect(state()).toMatchObject(retired);
+    await rolledBack();
+    expect(state()).toEqual(before);
+    deploy(nft);
+    expect(state()).toMatchObject(retired);
     expect(state().table).toContain("table inet cdktf_xen");
   });
 });

@@ -419,7 +419,7 @@ describe("renderers on the seed scenario", () => {
         "  fi",
         "  if ours /etc/iptables/ipsets; then iptables_prune; rm -f /etc/iptables/ipsets; fi",
         "}",
-        'save_retired() { if ours /etc/iptables/rules.v4; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }',
+        'save_retired() { if ours /etc/iptables/rules.v4 || ours /etc/iptables/rules.v6 || ours /etc/iptables/ipsets; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }',
         'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }',
         "",
       ].join("\n"),
