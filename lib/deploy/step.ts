@@ -91,16 +91,19 @@ export function renderStepScript(step: StepModel<StepFile>): string {
   out.push(
     "# Validate the staged files; nothing live has changed yet.",
     ...subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'),
-    "# Install: keep a backup, then rename into place.",
+    "# Install: keep a backup (none for a new file: a stale one would pose as its previous version), then rename into place.",
   );
   step.files.forEach((f, i) => {
     const k = i + 1;
     out.push(
-      `if [ -e ${f.path} ]; then cp -p ${f.path} ${f.path}.cdktf-xen.bak; HAD${k}=1; else HAD${k}=0; fi`,
+      `if [ -e ${f.path} ]; then cp -p ${f.path} ${f.path}.cdktf-xen.bak; HAD${k}=1; else rm -f ${f.path}.cdktf-xen.bak; HAD${k}=0; fi`,
       `mv -f "$NEW${k}" ${f.path}`,
     );
   });
-  const restore = step.files.map((f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then mv -f ${f.path}.cdktf-xen.bak ${f.path}; else rm -f ${f.path}; fi`);
+  // The backup stays: it still is the file before this step, which a re-activation (the firewall's try) keeps for its own rollback.
+  const restore = step.files.map(
+    (f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then cp -p ${f.path}.cdktf-xen.bak ${f.path}.cdktf-xen.new && mv -f ${f.path}.cdktf-xen.new ${f.path}; else rm -f ${f.path}; fi`,
+  );
   out.push(
     "activate() {",
     ...subshell("CDKTF_XEN_ACTIVATE", step.activate),
