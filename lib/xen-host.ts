@@ -284,7 +284,7 @@ export class XenHost extends Construct implements IFileHost {
         ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640" }] : []),
         { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
       ];
-      return firewallStep(this.hostId, files, [deployed.rules, ...(deployed.rules6 ? [deployed.rules6] : []), ...(deployed.sets ? [deployed.sets] : [])], this.rollbackSeconds);
+      return firewallStep(this.hostId, files, deployed.checked, this.rollbackSeconds);
     });
   }
 

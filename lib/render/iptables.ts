@@ -239,12 +239,23 @@ export interface FirewallScriptOptions {
 }
 
 /** The files a configuration deploys, and the files of ours it retires (they belong to another configuration). */
-export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "sets" | "paths">): { rules: string; rules6?: string; sets?: string; retired: string[] } {
+export interface FirewallFiles {
+  readonly rules: string;
+  readonly rules6?: string;
+  readonly sets?: string;
+  /** The deployed files in the order `check` takes them: RULES [RULES6] [SETS]. */
+  readonly checked: string[];
+  readonly retired: string[];
+}
+
+export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "sets" | "paths">): FirewallFiles {
   if (opts.sets && opts.backend !== "iptables") throw new Error("ipsets go with the iptables backend only");
   const { iptablesRules, ip6tablesRules, ipsets, nftRules } = opts.paths;
-  if (opts.backend === "nftables") return { rules: nftRules, retired: [iptablesRules, ip6tablesRules, ipsets] };
+  if (opts.backend === "nftables") return { rules: nftRules, checked: [nftRules], retired: [iptablesRules, ip6tablesRules, ipsets] };
   const rules = { rules: iptablesRules, rules6: ip6tablesRules };
-  return opts.sets ? { ...rules, sets: ipsets, retired: [nftRules] } : { ...rules, retired: [nftRules, ipsets] };
+  return opts.sets
+    ? { ...rules, sets: ipsets, checked: [iptablesRules, ip6tablesRules, ipsets], retired: [nftRules] }
+    : { ...rules, checked: [iptablesRules, ip6tablesRules], retired: [nftRules, ipsets] };
 }
 
 /**
@@ -256,15 +267,16 @@ export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "set
  * /etc/nftables.conf still loads. Before that, `try` saves what they loaded,
  * for a rollback.
  */
-function retirement(opts: FirewallScriptOptions): string[] {
+function retirement(opts: FirewallScriptOptions, retired: readonly string[]): string[] {
   const { iptablesRules, ip6tablesRules, ipsets, nftRules } = opts.paths;
-  const { retired } = firewallFiles(opts);
+  // What the retired files loaded belongs to the other backend.
+  const retiringIptables = opts.backend === "nftables";
   const emptyFilter = "printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'";
   const has = (p: string) => retired.includes(p);
   const unused = "# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.";
   return [
     "retire() {",
-    ...(has(iptablesRules)
+    ...(retiringIptables
       ? [
           `  if ours ${iptablesRules}; then`,
           `    ${emptyFilter} | iptables-restore --wait 10 || return 1`,
@@ -276,7 +288,7 @@ function retirement(opts: FirewallScriptOptions): string[] {
           "  fi",
         ]
       : []),
-    ...(has(nftRules)
+    ...(!retiringIptables
       ? [
           `  if ours ${nftRules}; then`,
           `    if command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE} || return 1; fi`,
@@ -286,10 +298,10 @@ function retirement(opts: FirewallScriptOptions): string[] {
       : []),
     ...(has(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
     "}",
-    has(iptablesRules)
+    retiringIptables
       ? `save_retired() { if ours ${iptablesRules} || ours ${ip6tablesRules} || ours ${ipsets}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
       : `save_retired() { if ours ${nftRules} && command -v nft >/dev/null 2>&1; then nftables_save "$state/firewall.retired"; fi; }`,
-    has(iptablesRules)
+    retiringIptables
       ? 'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }'
       : 'restore_retired() { if [ -e "$state/firewall.retired" ]; then nftables_restore "$state/firewall.retired"; fi; }',
   ];
@@ -342,7 +354,7 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     `save() { ${b}_save ${saves}; }`,
     `restore() { ${b}_restore ${saves}; }`,
     "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
-    ...retirement(opts),
+    ...retirement(opts, files.retired),
     'load() { check "$@" && commit "$@" && retire; }',
     "# The files as they were before the deploy step put the new ones in place (the retired ones: before",
     "# they went), and back by rename: a running script keeps reading the file it opened.",

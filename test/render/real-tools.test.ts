@@ -184,14 +184,21 @@ describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tabl
     expect(r.status).not.toBe(0);
   });
 
+  /** The firewall script (iptables backend, no sets) in `dir`, its rules.v6 in place and its rules.v4 still to write. */
+  function firewallScriptIn(dir: string) {
+    const file = path.join(dir, "rules.v4");
+    const file6 = path.join(dir, "rules.v6");
+    const script = path.join(dir, "fw");
+    fs.writeFileSync(file6, rules6);
+    const paths = { iptablesRules: file, ip6tablesRules: file6, ipsets: path.join(dir, "ipsets"), nftRules: path.join(dir, "firewall.nft") };
+    fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths, stateDir: path.join(dir, "state") }), { mode: 0o755 });
+    return { file, file6, script };
+  }
+
   it("the firewall script checks and loads the ruleset", () => {
     const tmp = tempDir();
     try {
-      const file = path.join(tmp.dir, "rules.v4");
-      const file6 = path.join(tmp.dir, "rules.v6");
-      fs.writeFileSync(file6, rules6);
-      const script = path.join(tmp.dir, "fw");
-      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ip6tablesRules: file6, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      const { file, file6, script } = firewallScriptIn(tmp.dir);
       fs.writeFileSync(file, rules.replace(":FORWARD DROP", ":FORWARD ACCEPT").replace("--dports 80,443", "--dports 80,99999"));
       expect(ns.exec(script, ["check", file, file6]).status).not.toBe(0);
       expect(ns.exec(script, ["load"]).status).not.toBe(0);
@@ -215,11 +222,7 @@ describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tabl
   it("without iptables-persistent (nothing would load rules.v4 at boot), check and load refuse and say so", () => {
     const tmp = tempDir();
     try {
-      const file = path.join(tmp.dir, "rules.v4");
-      const file6 = path.join(tmp.dir, "rules.v6");
-      fs.writeFileSync(file6, rules6);
-      const script = path.join(tmp.dir, "fw");
-      fs.writeFileSync(script, renderFirewallScript({ backend: "iptables", paths: { iptablesRules: file, ip6tablesRules: file6, ipsets: path.join(tmp.dir, "ipsets"), nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: path.join(tmp.dir, "state") }), { mode: 0o755 });
+      const { file, file6, script } = firewallScriptIn(tmp.dir);
       fs.writeFileSync(file, rules);
       const before = ns.exec("iptables-save", ["-t", "filter"]).stdout.replace(/^#.*\n/gm, "");
       const withoutPlugins = (args: string) => ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test /usr/share/netfilter-persistent/plugins.d && sh "$0" ${args}`, script, file, file6]);
