@@ -32,6 +32,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** The lowest and highest of several measurements. */
+function spread(xs: number[]): { lowest: number; highest: number } {
+  return { lowest: Math.min(...xs), highest: Math.max(...xs) };
+}
+
 function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}) {
   const r = spawnSync(cmd, args, { input: opts.input, encoding: "utf8", timeout: opts.timeoutMs, maxBuffer: 256 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", timedOut: r.error?.message.includes("ETIMEDOUT") ?? false };
@@ -188,6 +193,8 @@ function synthBench() {
         raw.push(synthChild(["raw", String(dom0s), String(ours[0].resources), String(per)], false));
         rawSame.push(synthChild(["raw-same", String(dom0s), tf], false));
         oursPreview.push(synthChild(["cdktf-xen", String(dom0s)], true));
+        // The preview's thousands of files are written back in the background: not during the next run.
+        sh("sync", []);
       }
     } finally {
       fs.rmSync(path.dirname(tf), { recursive: true, force: true });
@@ -216,8 +223,13 @@ function synthBench() {
       buildAndSynthTimeRatio: 0,
       memoryRatio: 0,
       timeRatioWithPreview: 0,
+      timeRatioPerRun: { lowest: 0, highest: 0 },
+      timeRatioVsSameResourcesPerRun: { lowest: 0, highest: 0 },
     };
     row.timeRatio = row.cdktfXen.synthSeconds / row.rawCdktf.synthSeconds;
+    // Runs measured one after the other share the machine's mood: their ratios, lowest to highest, show the noise of this run.
+    row.timeRatioPerRun = spread(ours.map((o, i) => o.synthMs / raw[i].synthMs));
+    row.timeRatioVsSameResourcesPerRun = spread(ours.map((o, i) => o.synthMs / rawSame[i].synthMs));
     row.buildAndSynthTimeRatio = row.cdktfXen.buildAndSynthSeconds / row.rawCdktf.buildAndSynthSeconds;
     row.memoryRatio = row.cdktfXen.peakMb / row.rawCdktf.peakMb;
     row.timeRatioWithPreview = row.cdktfXenWithPreview.synthSeconds / row.rawCdktf.synthSeconds;
@@ -231,13 +243,14 @@ function synthBench() {
     );
   }
   const ratios = (k: SynthRatio) => rows.map((r) => r[k].toFixed(2)).join(", ");
+  const ranges = (k: "timeRatioPerRun" | "timeRatioVsSameResourcesPerRun") => rows.map((r) => `${r[k].lowest.toFixed(2)}-${r[k].highest.toFixed(2)}`).join(", ");
   targets.push({
     section: "synth",
     name: "app.synth() time vs raw cdktf (1, 10, 50 dom0s)",
     target: "<= 1.25x",
     measured:
-      `${ratios("timeRatio")}x (building included: ${ratios("buildAndSynthTimeRatio")}x; with the host preview: ${ratios("timeRatioWithPreview")}x; ` +
-      `against raw cdktf building the very same resources: ${ratios("timeRatioVsSameResources")}x)`,
+      `${ratios("timeRatio")}x (run by run: ${ranges("timeRatioPerRun")}x; building included: ${ratios("buildAndSynthTimeRatio")}x; with the host preview: ${ratios("timeRatioWithPreview")}x; ` +
+      `against raw cdktf building the very same resources: ${ratios("timeRatioVsSameResources")}x, run by run ${ranges("timeRatioVsSameResourcesPerRun")}x)`,
     met: Math.max(...rows.map((r) => r.timeRatio)) <= 1.25,
   });
   targets.push({ section: "synth", name: "synth peak memory vs raw cdktf", target: "<= 1.5x", measured: `${ratios("memoryRatio")}x (against the very same resources: ${ratios("memoryRatioVsSameResources")}x)`, met: Math.max(...rows.map((r) => r.memoryRatio)) <= 1.5 });
