@@ -90,6 +90,13 @@ describe("deploy resources", () => {
     expect(Buffer.from(b64, "base64").toString()).toContain("ServerName b.example.org\n");
   });
 
+  it("no step runs at destroy: every provisioner is a creation-time remote-exec (cdktf destroy changes no host)", () => {
+    for (const r of Object.values(s)) {
+      expect(r.provisioner.map((p: Json) => Object.keys(p))).toEqual([["remote-exec"]]);
+      expect(Object.keys(r.provisioner[0]["remote-exec"])).toEqual(["inline"]);
+    }
+  });
+
   it("the dom0 is reached directly, with the key from a sensitive variable and a pinned host key", () => {
     expect(s["dom0/firewall"].connection).toEqual({
       type: "ssh",
