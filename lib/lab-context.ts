@@ -16,8 +16,8 @@ export const LAB_CONTEXT_KEY = "cdktf-xen:lab";
 export const LAB_SCRIPT_PATH = "/var/tmp/terraform_%RAND%.sh";
 
 export interface LabContext {
-  /** Per dom0 construct id: its sshd in the lab. */
-  readonly hosts: Record<string, { readonly host: string; readonly port: number }>;
+  /** Per dom0 construct id: its sshd in the lab and its host key. */
+  readonly hosts: Record<string, { readonly host: string; readonly port: number; readonly hostKey?: string }>;
   /** Absolute path of the lab's private key on the machine running Terraform. */
   readonly privateKeyFile: string;
   /** The lab's management network, e.g. 198.51.100.0/24. */

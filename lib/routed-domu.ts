@@ -1,9 +1,10 @@
-import { Annotations } from "cdktf";
+import { Annotations, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
+import { parseHostKey } from "./net/host-key";
 import { parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
 import { renderApachePorts } from "./render/apache";
 import { guestNamingFiles } from "./render/guest-naming";
@@ -61,8 +62,11 @@ export interface RoutedDomUSsh {
    */
   readonly privateKey?: string;
   /**
-   * The guest's public host key, pinned for the connection.
-   * @default - not pinned
+   * The guest's public host key (`ssh-ed25519 AAAA...`), pinned for the
+   * connection once the guest's keys are known. Checked at synth. Through
+   * the dom0, it needs a Terraform with the fix of hashicorp/terraform#38318
+   * (a warning says so): older releases check the bastion against it.
+   * @default - not pinned: Terraform accepts any host key from the guest
    */
   readonly hostKey?: string;
   /**
@@ -280,14 +284,23 @@ export class RoutedDomU extends Construct implements IFileHost {
     }
     const user = ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
+    const hostKey = ssh.hostKey === undefined || Token.isUnresolved(ssh.hostKey) ? ssh.hostKey : parseHostKey(ssh.hostKey, site("ssh.hostKey"));
+    const lab = labContextOf(this);
+    const viaDom0 = ssh.viaDom0 ?? true;
+    if (hostKey !== undefined && viaDom0 && !lab) {
+      Annotations.of(this).addWarning(
+        "ssh.hostKey is pinned for a guest reached through its dom0: Terraform releases without the fix of hashicorp/terraform#38318 (March 2026) check the dom0 against this key instead of its own, so every step of this guest fails; pin it only with a Terraform that has the fix",
+      );
+    }
     return {
       host,
       user,
       port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535),
       // In the lab every host takes the lab's key.
-      privateKey: labContextOf(this) ? this.dom0.ssh.privateKey : (ssh.privateKey ?? this.dom0.ssh.privateKey),
-      hostKey: ssh.hostKey,
-      viaDom0: ssh.viaDom0 ?? true,
+      privateKey: lab ? this.dom0.ssh.privateKey : (ssh.privateKey ?? this.dom0.ssh.privateKey),
+      // The lab's guests have keys of their own.
+      hostKey: lab ? undefined : hostKey,
+      viaDom0,
     };
   }
 

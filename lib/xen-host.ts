@@ -20,6 +20,7 @@ import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from
 import { addDependency, deployStep, StepConnection, stepScript } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
+import { parseHostKey } from "./net/host-key";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
 
@@ -44,8 +45,12 @@ export interface XenHostSsh {
    */
   readonly privateKey?: string;
   /**
-   * The dom0's public host key (`ssh-ed25519 AAAA...`), pinned for the connection.
-   * @default - not pinned
+   * The dom0's public host key (`ssh-ed25519 AAAA...`, from its
+   * `/etc/ssh/ssh_host_ed25519_key.pub`), pinned for the connection, and as
+   * the bastion's key of the guests' connections through it (which Terraform
+   * releases before the fix of hashicorp/terraform#38318 do not check).
+   * Checked at synth.
+   * @default - not pinned: Terraform accepts any host key (a warning says so)
    */
   readonly hostKey?: string;
 }
@@ -155,11 +160,17 @@ export class XenHost extends Construct implements IFileHost {
     if (props.ssh.privateKey !== undefined && !isToken(props.ssh.privateKey)) {
       throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), never the key itself: it would be written into cdk.tf.json");
     }
+    const hostKey = props.ssh.hostKey === undefined || isToken(props.ssh.hostKey) ? props.ssh.hostKey : parseHostKey(props.ssh.hostKey, site("ssh.hostKey"));
     const lab = labContextOf(this);
     const labHost = lab?.hosts[id];
     this.ssh = lab
-      ? { host: labHost?.host ?? props.ssh.host, user, port: labHost?.port ?? port, privateKey: Fn.file(lab.privateKeyFile) }
-      : { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey: props.ssh.hostKey };
+      ? { host: labHost?.host ?? props.ssh.host, user, port: labHost?.port ?? port, privateKey: Fn.file(lab.privateKeyFile), hostKey: labHost?.hostKey }
+      : { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey };
+    if (!lab && hostKey === undefined) {
+      Annotations.of(this).addWarning(
+        `ssh.hostKey is not set: Terraform accepts any host key at ${props.ssh.host}, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key`,
+      );
+    }
 
     const device = parseInterfaceName(props.uplink?.device ?? "eth0", site("uplink.device"));
     const address = parseInterfaceCidr(props.uplink?.address, site("uplink.address"));

@@ -12,6 +12,7 @@ import { tempDir } from "./support/tools";
 
 type Build = (stack: TerraformStack) => void;
 
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPSTBO9Fk4TXc5iQGfBxMUgc0mIrCA+N6RhIFs5hJ7I7";
 const dom0Props = (over: Partial<XenHostProps> = {}): XenHostProps => ({ ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, ...over });
 const vif = (n: number, address = `192.0.2.${10 + n}/24`) => ({ mac: `00:16:3e:00:00:${(16 + n).toString(16)}`, address });
 const guest = (over: Partial<RoutedDomUProps> = {}): RoutedDomUProps => ({ disks: [], vifs: [vif(0)], ...over });
@@ -138,6 +139,12 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["ipset threshold as text", withDom0({ firewall: { ipsetFrom: "64" as unknown as number } }), /firewall\.ipsetFrom "64" is invalid: expected a whole number from 0 to 1000000 addresses/],
   ["rollback delay of 0 seconds", withDom0({ firewall: { rollbackSeconds: 0 } }), /firewall\.rollbackSeconds 0 is invalid: expected a whole number from 2 to 3600 s/],
   ["empty management networks", withDom0({ firewall: { managementCidrs: [] } }), /firewall\.managementCidrs \[\] is invalid: expected at least one network allowed to reach sshd/],
+  // SSH host keys (HOST_KEY is a real ed25519 public key)
+  ["a host key without its type", withDom0({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY.split(" ")[1] } }), /s\/dom0: ssh\.hostKey "AAAAC3Nz[^"]*" is invalid: expected a public host key as sshd keeps it in \/etc\/ssh\/ssh_host_\*_key\.pub/],
+  ["a host key cut short in a copy and paste", withDom0({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY.slice(0, -12) } }), /ssh\.hostKey "ssh-ed25519 AAAA[^"]*" is invalid: the key's data is cut short/],
+  ["a host key whose data is of another type", withDom0({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY.replace("ssh-ed25519", "ssh-rsa") } }), /ssh\.hostKey "ssh-rsa AAAA[^"]*" is invalid: the key's data is not a ssh-rsa key/],
+  ["two host keys on two lines", withDom0({ ssh: { host: "198.51.100.2", hostKey: `${HOST_KEY}\n${HOST_KEY}` } }), /ssh\.hostKey "ssh-ed25519 [^"]*\\nssh-ed25519 [^"]*" is invalid: expected a public host key/],
+  ["a guest's host key of an unknown type", withGuest({ ssh: { hostKey: HOST_KEY.replace("ssh-ed25519", "ssh-dss") } }), /s\/dom0\/g: ssh\.hostKey "ssh-dss AAAA[^"]*" is invalid: expected a public host key/],
   ["a literal private key", withDom0({ ssh: { host: "198.51.100.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA=" } }), /ssh\.privateKey "\(a literal key, not shown\)" is invalid: pass a reference to a sensitive TerraformVariable/],
 ];
 
@@ -194,9 +201,33 @@ describe("legal but suspicious input gets a warning annotation, not an error", (
     expect(warnings(build({})).filter((w) => w.includes("walks"))).toEqual([]);
   });
 
+  it("a dom0 whose host key is not pinned, except in the lab; a pinned key of any form is taken as written", () => {
+    const stack = (context = {}) => new TerraformStack(new App({ outdir: tempDir().dir, context }), "s");
+    const unpinned = new XenHost(stack(), "dom0", dom0Props({ firewall: { managementCidrs: ["198.51.100.0/24"] } }));
+    expect(warnings(unpinned)).toEqual([
+      "ssh.hostKey is not set: Terraform accepts any host key at 198.51.100.2, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
+    ]);
+    const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCbktEE7W+Yuvk2/y8QKXOfdBThyyFRKZo8T8GSMeegv/MujKr5kZgKGvQ5TKRaB93wDN1+/lUgtCxl4IzgqP08= root@web";
+    for (const hostKey of [HOST_KEY, `${HOST_KEY} root@dom0`, ecdsa]) {
+      expect(warnings(new XenHost(stack(), "dom0", dom0Props({ ssh: { host: "198.51.100.2", hostKey }, firewall: { managementCidrs: ["198.51.100.0/24"] } })))).toEqual([]);
+    }
+    const lab = { hosts: { dom0: { host: "198.51.100.2", port: 22 } }, privateKeyFile: "/run/lab/id_ed25519", managementCidr: "198.51.100.0/24", stateFile: "/run/lab/terraform.tfstate" };
+    expect(warnings(new XenHost(stack({ "cdktf-xen:lab": lab }), "dom0", dom0Props({ firewall: { managementCidrs: ["198.51.100.0/24"] } })))).toEqual([]);
+  });
+
+  it("a guest's own host key through its dom0, which older Terraform releases check against the dom0", () => {
+    const dom0 = new XenHost(new TerraformStack(new App({ outdir: tempDir().dir }), "s"), "dom0", dom0Props({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY } }));
+    const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCbktEE7W+Yuvk2/y8QKXOfdBThyyFRKZo8T8GSMeegv/MujKr5kZgKGvQ5TKRaB93wDN1+/lUgtCxl4IzgqP08=";
+    expect(warnings(new RoutedDomU(dom0, "g", guest({ ssh: { hostKey: ecdsa } })))).toEqual([
+      "ssh.hostKey is pinned for a guest reached through its dom0: Terraform releases without the fix of hashicorp/terraform#38318 (March 2026) check the dom0 against this key instead of its own, so every step of this guest fails; pin it only with a Terraform that has the fix",
+    ]);
+    expect(warnings(new RoutedDomU(dom0, "h", guest({ vifs: [vif(1)], ssh: { hostKey: ecdsa, viaDom0: false } })))).toEqual([]);
+    expect(warnings(new RoutedDomU(dom0, "i", guest({ vifs: [vif(2)] })))).toEqual([]);
+  });
+
   it("a /32 uplink, and sshd open to any address", () => {
     const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
-    const h = new XenHost(s, "dom0", dom0Props({ uplink: { address: "192.0.2.1/32" } }));
+    const h = new XenHost(s, "dom0", dom0Props({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY }, uplink: { address: "192.0.2.1/32" } }));
     expect(warnings(h)).toEqual([
       "uplink.address 192.0.2.1/32: guests in routed mode usually share the uplink's subnet; check that this is intended",
       "firewall.managementCidrs is not set: the dom0's sshd is reachable from any address",

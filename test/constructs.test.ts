@@ -139,13 +139,13 @@ describe("the iptables backend switches to ipsets at firewall.ipsetFrom guest ad
 });
 
 describe("legal but suspicious input gets a warning, not an error", () => {
-  it("MAC outside Xen's range and not locally administered; open management access", () => {
+  it("MAC outside Xen's range and not locally administered; an unpinned host key and open management access", () => {
     const h = newHost();
     const g = new RoutedDomU(h, "g", { disks: [], vifs: [{ mac: "00:11:22:33:44:55", address: "192.0.2.10/24" }] });
     const warnings = (c: { node: { metadata: { type: string; data: unknown }[] } }) =>
       c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
     expect(warnings(g)).toEqual([expect.stringContaining("vifs[0].mac 00:11:22:33:44:55 is neither in Xen's range 00:16:3e nor locally administered")]);
-    expect(warnings(h)).toEqual([expect.stringContaining("firewall.managementCidrs is not set")]);
+    expect(warnings(h)).toEqual([expect.stringContaining("ssh.hostKey is not set"), expect.stringContaining("firewall.managementCidrs is not set")]);
     void Annotations;
   });
 });

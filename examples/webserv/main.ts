@@ -15,8 +15,12 @@ export class WebservStack extends TerraformStack {
       sensitive: true,
       description: "Private key (PEM) of root on the dom0; guests are reached through the dom0 with it too",
     });
+    const hostKey = new TerraformVariable(this, "dom0_ssh_host_key", {
+      type: "string",
+      description: "The dom0's public host key, as in its /etc/ssh/ssh_host_ed25519_key.pub: Terraform connects to nothing else",
+    });
     const dom0 = new XenHost(this, "dom0", {
-      ssh: { host: "203.0.113.10", privateKey: key.value },
+      ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: hostKey.value },
       uplink: { device: "eth0", address: "192.168.0.1/24" },
       firewall: { defaultForwardPolicy: "DROP", managementCidrs: ["203.0.113.0/24"] },
     });

@@ -19,19 +19,29 @@ export function writeBaseFiles(host: SandboxHost, hostname: string): void {
 }
 
 /**
- * Starts sshd inside the host with a host key of its own, the lab's
- * authorized key, and TCP forwarding (a dom0 is the guests' bastion).
+ * The private host key of a lab host (`dom0` or `guest-<name>` under its
+ * dom0's id), made on first use: a guest created again keeps its key, as a
+ * real guest keeps its disk. A dom0's `.pub` is what the lab's deploys pin.
  */
-export function startSshd(host: SandboxHost, workdir: string, listen: string): void {
-  const key = path.join(workdir, "hostkeys", host.name);
+export function labHostKey(workdir: string, dom0Id: string, host: string): string {
+  const key = path.join(workdir, "hostkeys", dom0Id, host);
   fs.mkdirSync(path.dirname(key), { recursive: true });
-  if (!fs.existsSync(key)) must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]), "ssh-keygen");
+  if (!fs.existsSync(key)) must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${dom0Id}/${host}`, "-f", key]), "ssh-keygen");
+  return key;
+}
+
+/**
+ * Starts sshd inside the host with its host key (from `labHostKey`), the
+ * lab's authorized key, and TCP forwarding (a dom0 is the guests' bastion).
+ */
+export function startSshd(host: SandboxHost, workdir: string, listen: string, key: string): void {
+  const config = `/etc/ssh/sshd_config.lab-${listen}`;
   host.writeFile(
-    "/etc/ssh/sshd_config.lab",
+    config,
     [
       `ListenAddress ${listen}`,
       `HostKey ${key}`,
-      "PidFile /run/sshd-lab.pid",
+      `PidFile /run/sshd-lab-${listen}.pid`,
       `AuthorizedKeysFile ${path.join(workdir, "authorized_keys")}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
@@ -43,18 +53,18 @@ export function startSshd(host: SandboxHost, workdir: string, listen: string): v
       "",
     ].join("\n"),
   );
-  must(host.sh("mkdir -p -m 0755 /run/sshd && /usr/sbin/sshd -f /etc/ssh/sshd_config.lab"), `sshd in ${host.name}`);
-  waitListening(host, 22);
+  must(host.sh(`mkdir -p -m 0755 /run/sshd && /usr/sbin/sshd -f ${config}`), `sshd in ${host.name}`);
+  waitListening(host, listen, 22);
 }
 
-/** Waits until a TCP port listens inside the host. */
-export function waitListening(host: SandboxHost, port: number, seconds = 10): void {
+/** Waits until a TCP port listens on an address (0.0.0.0: all of them) inside the host. */
+export function waitListening(host: SandboxHost, address: string, port: number, seconds = 10): void {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (host.sh(`ss -Hltn 'sport = :${port}' | grep -q .`).status === 0) return;
+    if (host.sh(`ss -Hltn 'sport = :${port}' | grep -qF ' ${address}:${port} '`).status === 0) return;
     spawnSync("sleep", ["0.1"]);
   }
-  throw new Error(`nothing listens on port ${port} in ${host.name}`);
+  throw new Error(`nothing listens on ${address}:${port} in ${host.name}`);
 }
 
 export function runLocal(cmd: string, args: string[], input?: string) {

@@ -14,7 +14,7 @@ import { LAB_CONTEXT_KEY, LabContext } from "../lab-context";
 import { cidrContains, ipv4ToNumber } from "../net/ipv4";
 import { renderInterfaces } from "../render/interfaces";
 import type { Topology, TopologyDom0, TopologyGuest } from "../topology";
-import { must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
+import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
 import { probeHttp, probeTcp, ProbeResult } from "./probes";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
@@ -118,8 +118,10 @@ export class Lab {
   }
 
   private labContext(): LabContext {
+    // Each dom0's key is pinned, as it should be in production: every deploy goes through Terraform's host-key check.
+    const hostKey = (dom0Id: string) => fs.readFileSync(`${labHostKey(this.workdir, dom0Id, "dom0")}.pub`, "utf8").trim();
     return {
-      hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: 22 }])),
+      hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: 22, hostKey: hostKey(d.id) }])),
       privateKeyFile: path.join(this.workdir, "id_ed25519"),
       managementCidr: MANAGEMENT,
       // Not terraform.tfstate in the CLI's directory: cdktf would take it for a stack-less state.
@@ -218,7 +220,7 @@ export class Lab {
       ? ["env", `TS_NODE_PROJECT=${path.resolve(__dirname, "../../tsconfig.json")}`, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), cli]
       : [process.execPath, cli];
     dom0.writeFile("/usr/local/sbin/xl", renderXlStandIn({ stateFile: this.stateFile, dom0: d.id, parser: path.join(this.workdir, "xlcfg-parse"), cli: node, lock: path.join(this.workdir, "xl.lock"), controllerPid: process.pid }), "0755");
-    startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`);
+    startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`, labHostKey(this.workdir, d.id, "dom0"));
     this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}, client ${address}`);
   }
 

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import { SandboxHost } from "./sandbox-host";
-import { firstBootInterfaces, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
+import { firstBootInterfaces, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
 
 /** What the parser prints of a cfg (see test/tools/xlcfg-parse.c). */
@@ -105,7 +105,7 @@ export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string):
   guest.writeFile("/etc/network/interfaces", firstBootInterfaces(topoGuest.model));
   for (const f of state.seeds[cfg.name] ?? []) guest.writeFile(f.path, f.content, f.mode);
   must(guest.sh("ifup -a"), `first boot network of ${cfg.name}`);
-  startSshd(guest, state.workdir, "0.0.0.0");
+  startSshd(guest, state.workdir, "0.0.0.0", labHostKey(state.workdir, dom0Id, `guest-${cfg.name}`));
   for (const v of vifs) {
     vifRouteOnline(dom0, { vifname: v.vifname, ip: v.ip, gatewaydev: v.gatewaydev, domid, devid: v.devid });
   }

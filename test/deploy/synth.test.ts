@@ -9,11 +9,14 @@ import { describeWith, run, tempDir } from "../support/tools";
 
 type Json = Record<string, any>;
 
+/** A real ed25519 public key: host keys are checked at synth. */
+const DOM0_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPSTBO9Fk4TXc5iQGfBxMUgc0mIrCA+N6RhIFs5hJ7I7";
+
 function seedApp(engine?: string, change: { serverName?: string; extraPort?: boolean } = {}, app: App = Testing.app({ context: engine ? { [ENGINE_CONTEXT_KEY]: engine } : {} })) {
   const stack = new TerraformStack(app, "webserv");
   const key = new TerraformVariable(stack, "dom0_ssh_private_key", { type: "string", sensitive: true });
   const dom0 = new XenHost(stack, "dom0", {
-    ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0" },
+    ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: DOM0_HOST_KEY },
     uplink: { address: "192.168.0.1/24" },
     firewall: { managementCidrs: ["203.0.113.0/24"] },
   });
@@ -105,7 +108,7 @@ describe("deploy resources", () => {
       port: 22,
       private_key: "${var.dom0_ssh_private_key}",
       agent: "false",
-      host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0",
+      host_key: DOM0_HOST_KEY,
     });
     expect(s["dom0/guest-webserv"].connection.host).toBe("203.0.113.10");
   });
@@ -122,12 +125,18 @@ describe("deploy resources", () => {
       bastion_user: "root",
       bastion_port: 22,
       bastion_private_key: "${var.dom0_ssh_private_key}",
-      bastion_host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheDom0",
+      bastion_host_key: DOM0_HOST_KEY,
     });
   });
 
-  it("in the lab, hosts and key are the lab's, and remote-exec uploads to /var/tmp (each sandbox host's own)", () => {
-    const lab = { hosts: { dom0: { host: "198.51.100.2", port: 22 } }, privateKeyFile: "/run/lab/id_ed25519", managementCidr: "198.51.100.0/24", stateFile: "/run/lab/terraform.tfstate" };
+  it("in the lab, hosts, keys and the dom0's host key are the lab's, and remote-exec uploads to /var/tmp (each sandbox host's own)", () => {
+    const labDom0Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL9Ya0qvq2vmJR5xZBH0fJHPVa2uAgqZ8BMgfQyKf3gU dom0/dom0";
+    const lab = {
+      hosts: { dom0: { host: "198.51.100.2", port: 22, hostKey: labDom0Key } },
+      privateKeyFile: "/run/lab/id_ed25519",
+      managementCidr: "198.51.100.0/24",
+      stateFile: "/run/lab/terraform.tfstate",
+    };
     const json = JSON.parse(Testing.synth(seedApp(undefined, {}, Testing.app({ context: { "cdktf-xen:lab": lab } })).stack));
     const labSteps = steps(json);
     expect(labSteps["dom0/firewall"].connection).toEqual({
@@ -137,9 +146,11 @@ describe("deploy resources", () => {
       port: 22,
       private_key: '${file("/run/lab/id_ed25519")}',
       agent: "false",
+      host_key: labDom0Key,
       script_path: "/var/tmp/terraform_%RAND%.sh",
     });
-    expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "/var/tmp/terraform_%RAND%.sh", bastion_host: "198.51.100.2" });
+    expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "/var/tmp/terraform_%RAND%.sh", bastion_host: "198.51.100.2", bastion_host_key: labDom0Key });
+    expect(labSteps["webserv/network"].connection.host_key).toBeUndefined();
     expect(s["dom0/firewall"].connection.script_path).toBeUndefined();
   });
 

@@ -3,6 +3,8 @@
  * probes from a client on the uplink. Needs root and the packages of .ci/run.
  */
 import * as fs from "fs";
+import * as path from "path";
+import { labHostKey } from "../../lib/lab/hosts";
 import { Lab, ProbeResult, Scenario, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { describeWith } from "../support/tools";
 
@@ -46,6 +48,10 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
       summary: "Apply complete! Resources: 11 added, 0 changed, 0 destroyed.",
       tail: "",
     });
+    // Every connection checks the dom0's host key: its own steps', and the guest's through it as bastion.
+    const tf = JSON.parse(fs.readFileSync(path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack, "cdk.tf.json"), "utf8"));
+    const pinned = Object.values<{ connection: Record<string, string> }>(tf.resource.terraform_data).map((r) => r.connection.bastion_host_key ?? r.connection.host_key);
+    expect(new Set(pinned)).toEqual(new Set([fs.readFileSync(`${labHostKey(lab.workdir, "dom0", "dom0")}.pub`, "utf8").trim()]));
     // remote-exec's scripts went to the sandbox hosts' own /var/tmp, not the machine's /tmp.
     expect(machineTmp()).toEqual(before);
     expect(lab.dom0Host("dom0")!.sh("ls /var/tmp").stdout).toMatch(/^terraform_\d+\.sh$/m);

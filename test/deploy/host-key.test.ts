@@ -1,0 +1,96 @@
+/**
+ * Terraform's host-key check on the connection blocks this library emits, with
+ * real Terraform and real sshds in a sandbox host (a "dom0" on 127.0.0.1, a
+ * "guest" on 127.0.0.2): the pinned key lets a step run; any other key stops
+ * the deploy before the step runs; with no key pinned Terraform takes whatever
+ * answers (which is why synth warns about a dom0 without `ssh.hostKey`); and a
+ * guest's own key through its dom0 behaves as the guest's synth warning says
+ * for the Terraform release at hand.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { App, Fn, TerraformStack } from "cdktf";
+import { deployStep, ENGINE_CONTEXT_KEY, StepConnection } from "../../lib/deploy/engine";
+import { LAB_SCRIPT_PATH } from "../../lib/lab-context";
+import { labHostKey, startSshd } from "../../lib/lab/hosts";
+import { SandboxHost } from "../../lib/lab/sandbox-host";
+import { describeWith, run, tempDir, uniqueName } from "../support/tools";
+
+describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "nsenter"], "Terraform checks the host keys pinned in our connection blocks", () => {
+  let work: ReturnType<typeof tempDir>;
+  let host: SandboxHost;
+  const keys: Record<"dom0" | "guest" | "impostor", string> = { dom0: "", guest: "", impostor: "" };
+  let dom0: Omit<StepConnection, "hostKey">;
+  let guest: Omit<StepConnection, "hostKey">;
+
+  beforeAll(() => {
+    work = tempDir();
+    host = SandboxHost.create(uniqueName("hk"));
+    const id = path.join(work.dir, "id_ed25519");
+    expect(run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", id]).status).toBe(0);
+    fs.copyFileSync(`${id}.pub`, path.join(work.dir, "authorized_keys"));
+    for (const k of Object.keys(keys) as (keyof typeof keys)[]) keys[k] = fs.readFileSync(`${labHostKey(work.dir, "test", k)}.pub`, "utf8").trim();
+    startSshd(host, work.dir, "127.0.0.1", labHostKey(work.dir, "test", "dom0"));
+    startSshd(host, work.dir, "127.0.0.2", labHostKey(work.dir, "test", "guest"));
+    // Scripts go to the sandbox's own /var/tmp, as in the lab.
+    dom0 = { host: "127.0.0.1", user: "root", port: 22, privateKey: Fn.file(id), scriptPath: LAB_SCRIPT_PATH };
+    guest = { ...dom0, host: "127.0.0.2" };
+  });
+  afterAll(() => {
+    host?.destroy();
+    work?.remove();
+  });
+
+  /** Deploys one step that touches /var/tmp/<tag>, with Terraform run inside the sandbox (where the sshds listen). */
+  function deploy(tag: string, connection: StepConnection) {
+    const out = path.join(work.dir, tag);
+    const app = new App({ outdir: out, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
+    const stack = new TerraformStack(app, "s");
+    const step = deployStep(stack, "probe", { step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `touch /var/tmp/${tag}` }), connection });
+    // Terraform retries a refused connection until it times out (5 minutes by default).
+    step.addOverride("connection.timeout", "5s");
+    app.synth();
+    const dir = path.join(out, "stacks", "s");
+    const env = { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(work.dir, "terraformrc") };
+    fs.writeFileSync(env.TF_CLI_CONFIG_FILE, "");
+    const terraform = (...args: string[]) => host.exec(["terraform", `-chdir=${dir}`, ...args, "-input=false", "-no-color"], undefined, env);
+    expect(terraform("init").stderr).toBe("");
+    const apply = terraform("apply", "-auto-approve");
+    const ran = host.readFile(`/var/tmp/${tag}`) !== undefined;
+    return { ok: apply.status === 0 && ran, refused: apply.status !== 0 && !ran, output: apply.stdout + apply.stderr };
+  }
+
+  it("the dom0's own key: the step runs", () => {
+    expect(deploy("pinned", { ...dom0, hostKey: keys.dom0 })).toMatchObject({ ok: true });
+  });
+
+  it("another key at the dom0's address: the deploy stops before the step runs", () => {
+    const r = deploy("impostor", { ...dom0, hostKey: keys.impostor });
+    expect(r.refused).toBe(true);
+    expect(r.output).toContain("knownhosts: key mismatch");
+  });
+
+  it("no key pinned: Terraform runs the step on whatever answers", () => {
+    expect(deploy("unpinned", dom0)).toMatchObject({ ok: true });
+  });
+
+  it("a guest through its dom0, the dom0's key pinned (the default): the step runs", () => {
+    expect(deploy("viadom0", { ...guest, bastion: { ...dom0, hostKey: keys.dom0 } })).toMatchObject({ ok: true });
+  });
+
+  it("a guest's own key through its dom0: Terraform checks the dom0 against it, unless the release has the fix (as the synth warning says)", () => {
+    const both = deploy("guestpinned", { ...guest, hostKey: keys.guest, bastion: { ...dom0, hostKey: keys.dom0 } });
+    if (both.ok) {
+      // A release with the fix of hashicorp/terraform#38318 checks the bastion against its own key.
+      const r = deploy("bastionimpostor", { ...guest, hostKey: keys.guest, bastion: { ...dom0, hostKey: keys.impostor } });
+      expect(r.refused).toBe(true);
+      expect(r.output).toMatch(/Error connecting to bastion: ssh: handshake failed:\s+knownhosts: key mismatch/);
+    } else {
+      // Without it the bastion is checked against host_key: the guest's key, so no step of the guest runs;
+      expect(both.refused).toBe(true);
+      expect(both.output).toMatch(/Error connecting to bastion: ssh: handshake failed:\s+knownhosts: key mismatch/);
+      // and with no guest key the dom0's key is not checked on the way to the guest.
+      expect(deploy("bastionunchecked", { ...guest, bastion: { ...dom0, hostKey: keys.impostor } })).toMatchObject({ ok: true });
+    }
+  });
+});
