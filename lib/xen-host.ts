@@ -168,7 +168,7 @@ export class XenHost extends Construct implements IFileHost {
       : { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey };
     if (!lab && hostKey === undefined) {
       Annotations.of(this).addWarning(
-        `ssh.hostKey is not set: Terraform accepts any host key at ${props.ssh.host}, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key`,
+        "ssh.hostKey is not set: Terraform accepts any host key at the dom0's address, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
       );
     }
 

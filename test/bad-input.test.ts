@@ -205,7 +205,7 @@ describe("legal but suspicious input gets a warning annotation, not an error", (
     const stack = (context = {}) => new TerraformStack(new App({ outdir: tempDir().dir, context }), "s");
     const unpinned = new XenHost(stack(), "dom0", dom0Props({ firewall: { managementCidrs: ["198.51.100.0/24"] } }));
     expect(warnings(unpinned)).toEqual([
-      "ssh.hostKey is not set: Terraform accepts any host key at 198.51.100.2, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
+      "ssh.hostKey is not set: Terraform accepts any host key at the dom0's address, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
     ]);
     const ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCbktEE7W+Yuvk2/y8QKXOfdBThyyFRKZo8T8GSMeegv/MujKr5kZgKGvQ5TKRaB93wDN1+/lUgtCxl4IzgqP08= root@web";
     for (const hostKey of [HOST_KEY, `${HOST_KEY} root@dom0`, ecdsa]) {
