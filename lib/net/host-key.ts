@@ -22,10 +22,12 @@ export function parseHostKey(value: unknown, site: PropSite): string {
   const m = typeof value === "string" ? /^([a-z0-9@.-]+) ([A-Za-z0-9+/]+={0,2})( [^\n\r]*)?$/.exec(value.trim()) : null;
   if (!m || !KEY_TYPES.includes(m[1])) throw new XenPropError(site, value, ALLOWED);
   const blob = Buffer.from(m[2], "base64");
+  const cutShort = () => new XenPropError(site, value, `the key's data is cut short: ${ALLOWED}`);
   const fields: Buffer[] = [];
   for (let at = 0; at < blob.length; ) {
-    const end = at + 4 + (at + 4 <= blob.length ? blob.readUInt32BE(at) : 0);
-    if (at + 4 > blob.length || end > blob.length) throw new XenPropError(site, value, `the key's data is cut short: ${ALLOWED}`);
+    if (at + 4 > blob.length) throw cutShort();
+    const end = at + 4 + blob.readUInt32BE(at);
+    if (end > blob.length) throw cutShort();
     fields.push(blob.subarray(at + 4, end));
     at = end;
   }
