@@ -105,6 +105,8 @@ export class Lab {
   readonly probes: ProbeResult[] = [];
   /** Every deploy so far, in order. */
   readonly deploys: DeployResult[] = [];
+  /** What each guest whose vhosts did not answer looked like then, for the report. */
+  private readonly findings: string[] = [];
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -325,7 +327,11 @@ export class Lab {
     const out: ProbeResult[] = [];
     for (const d of this.topology.dom0s) {
       const { host, address: clientAddress } = this.client(d.id);
-      for (const g of d.guests) out.push(...this.probeGuest(d.id, g, phase));
+      for (const g of d.guests) {
+        const probes = this.probeGuest(d.id, g, phase);
+        out.push(...probes);
+        if (probes.some((p) => !p.ok)) this.findings.push(this.inspectGuest(d.id, g.model.name, phase));
+      }
       const vhostPorts = new Set(d.guests.flatMap((g) => g.vhosts.flatMap((v) => [...v.httpPorts.map((p) => `${v.address}:${p}`), ...(v.tls ? [`${v.address}:${v.tls.port}`] : [])])));
       const opened = new Set<string>();
       for (const a of d.accepts.filter((x) => x.protocol === "tcp")) {
@@ -344,6 +350,21 @@ export class Lab {
     this.probes.push(...out);
     for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
     return out;
+  }
+
+  /** A guest's listening sockets, Apache processes and the end of Apache's error log. */
+  private inspectGuest(dom0: string, name: string, phase: string): string {
+    const host = this.guestHost(dom0, name);
+    if (!host) return `${phase}: guest ${name} is not running`;
+    const apache = host.pids().filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("apache2");
+      } catch {
+        return false;
+      }
+    });
+    const r = host.sh("echo '# listening'; ss -Hltn; echo '# /var/log/apache2/error.log'; tail -n 15 /var/log/apache2/error.log 2>&1");
+    return [`${phase}: guest ${name}: apache2 processes ${apache.join(" ") || "none"}`, ...(r.stdout + r.stderr).trimEnd().split("\n")].join("\n    | ");
   }
 
   /**
@@ -393,7 +414,7 @@ export class Lab {
       lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase.padEnd(36)} ${p.kind.padEnd(11)} ${p.target.padEnd(44)} ${String(p.ms).padStart(5)} ms  ${p.ok ? "" : `expected ${p.expect}, saw `}${p.detail}`);
     }
     const failed = this.probes.filter((p) => !p.ok).length;
-    lines.push(`${this.probes.length - failed} passed, ${failed} failed`);
+    lines.push(`${this.probes.length - failed} passed, ${failed} failed`, ...this.findings);
     return lines.join("\n");
   }
 
