@@ -245,7 +245,7 @@ export class XenHost extends Construct implements IFileHost {
 
   /** How deploy steps reach this dom0. */
   connection(): StepConnection {
-    return { ...this.ssh };
+    return this.ssh;
   }
 
   /** The guests under this dom0, in the order they were defined. */

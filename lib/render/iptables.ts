@@ -272,7 +272,6 @@ function retirement(opts: FirewallScriptOptions, retired: readonly string[]): st
   // What the retired files loaded belongs to the other backend.
   const retiringIptables = opts.backend === "nftables";
   const emptyFilter = "printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'";
-  const has = (p: string) => retired.includes(p);
   const unused = "# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.";
   return [
     "retire() {",
@@ -287,16 +286,13 @@ function retirement(opts: FirewallScriptOptions, retired: readonly string[]): st
           `    rm -f ${ip6tablesRules}`,
           "  fi",
         ]
-      : []),
-    ...(!retiringIptables
-      ? [
+      : [
           `  if ours ${nftRules}; then`,
           `    if command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE} || return 1; fi`,
           `    printf '%s\\n' "$header" '${unused}' > ${nftRules}.cdktf-xen.new && mv -f ${nftRules}.cdktf-xen.new ${nftRules}`,
           "  fi",
-        ]
-      : []),
-    ...(has(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
+        ]),
+    ...(retired.includes(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
     "}",
     retiringIptables
       ? `save_retired() { if ours ${iptablesRules} || ours ${ip6tablesRules} || ours ${ipsets}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
