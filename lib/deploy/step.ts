@@ -8,7 +8,8 @@ import { STATE_DIR } from "../paths";
  * Shell snippets run in their own `sh -eu` (so `set -e` really holds inside
  * them) with the staged copies of the files in `$NEW1`, `$NEW2`, ... in the
  * order of `files`. Snippets are written by this library only: they never
- * contain user text that was not first checked against a strict pattern.
+ * contain user text that was not first checked against a strict pattern, and
+ * never `${` or `%{` (Terraform would read them as template sequences).
  */
 /** A file a step installs: text, or any bytes. */
 export interface StepFile extends Omit<HostFile, "content"> {
@@ -116,5 +117,9 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
     "",
   );
-  return out.join("\n");
+  const script = out.join("\n");
+  // Terraform reads ${ and %{ in any string as template sequences; base64 and checked paths never contain them.
+  const template = /[$%]\{/.exec(script);
+  if (template) throw new Error(`step ${step.host}/${step.concern}: its script contains "${template[0]}", which Terraform would read as a template sequence`);
+  return script;
 }

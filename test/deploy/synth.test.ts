@@ -93,6 +93,13 @@ describe("deploy resources", () => {
     expect(Buffer.from(b64, "base64").toString()).toContain("ServerName b.example.org\n");
   });
 
+  it("a script never carries ${ or %{, which Terraform would read as template sequences: a snippet with one is refused at synth", () => {
+    for (const r of Object.values(s)) expect(r.provisioner[0]["remote-exec"].inline[0]).not.toMatch(/[$%]\{/);
+    const step = { host: "web", concern: "apache", files: [], validate: "", activate: 'echo "${APACHE_PID_FILE}"' };
+    expect(() => stepModule.renderStepScript(step)).toThrow('step web/apache: its script contains "${", which Terraform would read as a template sequence');
+    expect(() => stepModule.renderStepScript({ ...step, activate: "echo %{x}" })).toThrow('its script contains "%{"');
+  });
+
   it("no step runs at destroy: every provisioner is a creation-time remote-exec (cdktf destroy changes no host)", () => {
     for (const r of Object.values(s)) {
       expect(r.provisioner.map((p: Json) => Object.keys(p))).toEqual([["remote-exec"]]);
