@@ -147,10 +147,71 @@ const STAGE_TLS = [
 const ENABLE_TLS = "a2enmod -q ssl >/dev/null";
 
 /**
+ * Shell functions that load Apache's installed files and return only once they
+ * are live. `apache2ctl graceful` returns as soon as it has sent SIGUSR1, so
+ * alone it proves nothing: a parent that is still starting has no handler for
+ * that signal yet and dies of it, and a parent that cannot load the new files
+ * (a certificate that does not match its key passes `apache2ctl -t`) exits
+ * while the step reports success. `apache_reload` signals only a parent that
+ * handles SIGUSR1 (bit 9 of `SigCgt` in /proc), starts Apache when none runs,
+ * and then waits until the parent has written its pidfile anew (Apache does so
+ * once every file, certificates included, is loaded) and handles SIGUSR1
+ * again. A parent that exits meanwhile fails the step, which puts the
+ * previous files back and reloads them.
+ */
+const APACHE_RELOAD = [
+  "# shellcheck source=/dev/null",
+  'pidfile=$(set +u; . /etc/apache2/envvars; echo "$APACHE_PID_FILE")',
+  '[ -n "$pidfile" ] || pidfile=/var/run/apache2/apache2.pid',
+  "apache_pid() {",
+  '  p=$(cat "$pidfile" 2>/dev/null) || p=',
+  '  case $p in "" | *[!0-9]*) ;; *) if kill -0 "$p" 2>/dev/null; then echo "$p"; fi ;; esac',
+  "}",
+  "# Whether process $1 handles SIGUSR1 (bit 9 of SigCgt): the graceful signal kills an Apache that is still starting.",
+  "handles_usr1() {",
+  "  m=$(sed -n 's/^SigCgt:[[:space:]]*[0-9a-f]*\\([0-9a-f]\\{3\\}\\)$/\\1/p' \"/proc/$1/status\" 2>/dev/null) || return 1",
+  '  [ -n "$m" ] && [ $((0x$m >> 9 & 1)) = 1 ]',
+  "}",
+  "# A graceful restart, or a start when Apache is not running; returns once its parent has loaded the files",
+  "# (it writes its pidfile anew) and handles SIGUSR1 again.",
+  "apache_reload() {",
+  '  stamp=$(stat -c "%i %y" "$pidfile" 2>/dev/null) || stamp=none',
+  "  p=$(apache_pid)",
+  "  i=0",
+  '  while [ -n "$p" ] && ! handles_usr1 "$p"; do',
+  '    kill -0 "$p" 2>/dev/null || p=',
+  '    [ $((i += 1)) -le 600 ] || { echo "Apache (pid $p) did not finish starting in 60 s" >&2; return 1; }',
+  "    sleep 0.1",
+  "  done",
+  '  if [ -n "$p" ]; then apache2ctl graceful; else apache2ctl start; fi',
+  "  i=0",
+  '  until q=$(apache_pid) && [ -n "$q" ] && [ "$(stat -c "%i %y" "$pidfile" 2>/dev/null)" != "$stamp" ] && handles_usr1 "$q"; do',
+  '    if [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null; then echo "Apache exited loading the new files: see its error log" >&2; return 1; fi',
+  '    [ $((i += 1)) -le 600 ] || { echo "Apache did not load the new files in 60 s: see its error log" >&2; return 1; }',
+  "    sleep 0.1",
+  "  done",
+  "}",
+].join("\n");
+
+/** Stops Apache, when it runs, and waits (10 s at most) until its parent is gone. Needs APACHE_RELOAD's functions. */
+const APACHE_STOP = [
+  "apache_stop() {",
+  "  p=$(apache_pid)",
+  '  [ -n "$p" ] || return 0',
+  "  apache2ctl stop",
+  "  i=0",
+  '  while kill -0 "$p" 2>/dev/null; do',
+  '    [ $((i += 1)) -le 100 ] || { echo "Apache (pid $p) did not stop in 10 s" >&2; return 1; }',
+  "    sleep 0.1",
+  "  done",
+  "}",
+].join("\n");
+
+/**
  * Apache's ports.conf (and mod_ssl when a vhost uses TLS). Graceful and
  * plain restarts keep the old listening sockets and cannot bind changed ones
  * (`Listen 80` to `Listen 192.0.2.10:80`: Apache exits with "Address already
- * in use"), so a changed ports.conf means stop, wait, start; an unchanged one
+ * in use"), so a changed ports.conf means stop, then start; an unchanged one
  * a graceful restart.
  */
 export function apachePortsStep(host: string, file: HostFile, tls: boolean): StepModel {
@@ -160,26 +221,19 @@ export function apachePortsStep(host: string, file: HostFile, tls: boolean): Ste
     files: [file],
     validate: stagedApacheTest(['cp "$NEW1" "$stage/apache2/ports.conf"', ...(tls ? STAGE_TLS : [])]),
     activate: [
+      APACHE_RELOAD,
+      APACHE_STOP,
       ...(tls ? [ENABLE_TLS] : []),
       "apache2ctl -t",
-      `if cmp -s ${file.path} ${file.path}.cdktf-xen.bak; then`,
-      "  apache2ctl graceful",
-      "else",
-      "  # shellcheck source=/dev/null",
-      '  pidfile=$(set +u; . /etc/apache2/envvars; echo "$APACHE_PID_FILE")',
-      '  if [ -s "$pidfile" ]; then',
-      "    apache2ctl stop",
-      '    i=0; while [ -e "$pidfile" ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done',
-      "  fi",
-      "  apache2ctl start",
-      "fi",
+      `if ! cmp -s ${file.path} ${file.path}.cdktf-xen.bak; then apache_stop; fi`,
+      "apache_reload",
     ].join("\n"),
   };
 }
 
 /**
  * One vhost's site file: checked in the staged tree with the site enabled,
- * then a2ensite and graceful. A TLS site enables mod_ssl itself, so it needs
+ * then a2ensite and a reload. A TLS site enables mod_ssl itself, so it needs
  * no other step to run first.
  */
 export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepModel {
@@ -194,11 +248,12 @@ export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepM
       ...(vhost.tls ? STAGE_TLS : []),
     ]),
     activate: [
+      APACHE_RELOAD,
       ...(vhost.tls ? [ENABLE_TLS] : []),
       // After a rollback of a new site the file is gone again: disable it too.
       `if [ -e ${file.path} ]; then a2ensite -q ${vhost.name} >/dev/null; else a2dissite -q ${vhost.name} >/dev/null 2>&1 || true; fi`,
       "apache2ctl -t",
-      "apache2ctl graceful",
+      "apache_reload",
     ].join("\n"),
   };
 }
@@ -233,6 +288,7 @@ export function inventoryStep(host: string, kind: InventoryKind, names: readonly
     files: [{ path, content: renderInventory(names), mode: "0644" }],
     validate: "",
     activate: [
+      ...(kind === "sites" ? [APACHE_RELOAD] : []),
       `old=${path}.cdktf-xen.bak`,
       '[ -e "$old" ] || exit 0',
       ...(kind === "sites" ? ["changed=0"] : []),
@@ -242,7 +298,7 @@ export function inventoryStep(host: string, kind: InventoryKind, names: readonly
       `  echo "removing ${kind === "guests" ? "guest" : "site"} $name"`,
       ...removeOne,
       'done < "$old"',
-      ...(kind === "sites" ? ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache2ctl graceful", "fi"] : []),
+      ...(kind === "sites" ? ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache_reload", "fi"] : []),
     ].join("\n"),
   };
 }

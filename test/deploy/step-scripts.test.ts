@@ -10,7 +10,7 @@ import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";
 
-const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl"];
+const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl", "openssl"];
 
 function run(host: SandboxHost, step: StepModel) {
   return host.runScript(renderStepScript(step));
@@ -232,6 +232,31 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     expect(network()).toEqual(first);
   });
 
+  /** Apache's parent as its pidfile names it: whether it runs, and whether it handles SIGUSR1 (the graceful signal). */
+  const apacheParent = () => {
+    const r = guest.sh('p=$(cat /var/run/apache2/apache2.pid) && kill -0 "$p" && echo "$p" && sed -n "s/^SigCgt:[[:space:]]*//p" "/proc/$p/status"');
+    const [pid, mask] = r.stdout.trim().split("\n");
+    return { pid, running: r.status === 0, handlesUsr1: r.status === 0 && ((parseInt(mask.slice(-3), 16) >> 9) & 1) === 1 };
+  };
+
+  it("apache: when the step returns, Apache runs and handles the graceful signal, so the next step's graceful cannot kill it", async () => {
+    expect(apacheParent().running).toBe(false);
+    // As on a loaded host, and more so: `apache2ctl start` returns before the server has even begun.
+    guest.writeFile("/usr/local/sbin/apache2-slow", '#!/bin/sh\ncase " $* " in *" -k start "*) (sleep 1; exec /usr/sbin/apache2 "$@") >/dev/null 2>&1 & exit 0 ;; esac\nexec /usr/sbin/apache2 "$@"\n', "0755");
+    const envvars = guest.readFile("/etc/apache2/envvars")!;
+    guest.writeFile("/etc/apache2/envvars", `${envvars}export APACHE_HTTPD=/usr/local/sbin/apache2-slow\n`);
+    try {
+      expectOk(run(guest, stepOf(lab.web, "apache")));
+    } finally {
+      guest.writeFile("/etc/apache2/envvars", envvars);
+    }
+    const started = apacheParent();
+    expect(started).toMatchObject({ running: true, handlesUsr1: true });
+    expectOk(guest.sh(`kill -USR1 ${started.pid}`));
+    await sleep(1000);
+    expect(apacheParent()).toEqual(started);
+  });
+
   const get = (address: string, host: string) =>
     guest.exec(["curl", "-s", "-m", "5", "--noproxy", "*", "-H", `Host: ${host}`, `http://${address}/`]).stdout;
 
@@ -253,6 +278,20 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("cdktf-xen: web/site-site-b: validation failed; the previous files are untouched");
     expect(guest.readFile("/etc/apache2/sites-available/site-b.conf")).toBe(before);
+    expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+  });
+
+  it("a site whose certificate does not match its key (apache2ctl -t passes it, Apache exits loading it) fails its step; the previous site comes back and every site answers", () => {
+    expectOk(guest.sh("mkdir -p /etc/ssl/lab && cd /etc/ssl/lab && for n in a b; do openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=$n -days 2 -keyout $n.key -out $n.crt 2>/dev/null; done"));
+    const mismatched = labStack({ tls: { "site-b": { certificateFile: "/etc/ssl/lab/a.crt", certificateKeyFile: "/etc/ssl/lab/b.key" } } });
+    const before = guest.readFile("/etc/apache2/sites-available/site-b.conf");
+    const r = run(guest, stepOf(mismatched.web, "site-site-b"));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("Apache exited loading the new files: see its error log");
+    expect(r.stderr).toContain("cdktf-xen: web/site-site-b: activation failed; the previous files are back");
+    expect(guest.readFile("/etc/apache2/sites-available/site-b.conf")).toBe(before);
+    expect(apacheParent()).toMatchObject({ running: true, handlesUsr1: true });
+    expect(get("192.0.2.10", "site-a.example.org")).toBe("this is site-a\n");
     expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
   });
 

@@ -1,9 +1,10 @@
 /** A small scenario on documentation addresses (RFC 5737), for tests that run real hosts. */
 import { App, TerraformStack, Testing } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "../../lib";
+import { ForwardRule, RoutedDomU, WebVhost, WebVhostTls, XenHost, XenHostFirewall } from "../../lib";
 import type { StepModel } from "../../lib/deploy/step";
 
-export function labStack(opts: { firewall?: XenHostFirewall; sites?: string[]; extraRule?: boolean; app?: App } = {}) {
+/** `tls`: TLS of the sites that have it, by site name. */
+export function labStack(opts: { firewall?: XenHostFirewall; sites?: string[]; tls?: Record<string, WebVhostTls>; extraRule?: boolean; app?: App } = {}) {
   const stack = new TerraformStack(opts.app ?? Testing.app(), "lab");
   const dom0 = new XenHost(stack, "dom0", {
     ssh: { host: "198.51.100.2" },
@@ -16,7 +17,8 @@ export function labStack(opts: { firewall?: XenHostFirewall; sites?: string[]; e
   });
   const sites = opts.sites ?? ["site-a", "site-b"];
   const vhosts = sites.map(
-    (name, i) => new WebVhost(web, name, { address: `192.0.2.1${i}`, serverName: `${name}.example.org`, documentRoot: `/var/www/${name}` }),
+    (name, i) =>
+      new WebVhost(web, name, { address: `192.0.2.1${i}`, serverName: `${name}.example.org`, documentRoot: `/var/www/${name}`, tls: opts.tls?.[name] }),
   );
   new ForwardRule(dom0, "http", { to: web, ports: [80] });
   if (opts.extraRule) new ForwardRule(dom0, "dns", { to: "192.0.2.12", ports: [53] });
