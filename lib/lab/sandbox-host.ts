@@ -17,7 +17,7 @@ export interface ExecResult {
 }
 
 /** Directories that each host sees as its own (copy-on-write over the machine's). */
-export const OVERLAID = ["/etc", "/usr/local", "/var", "/run"] as const;
+export const OVERLAID = ["/etc", "/usr/local", "/var", "/run", "/root"] as const;
 
 const SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
