@@ -9,12 +9,6 @@ import { XenPropError } from "./net/errors";
 
 export const LAB_CONTEXT_KEY = "cdktf-xen:lab";
 
-/**
- * Where remote-exec uploads its scripts on lab hosts: /var is each sandbox
- * host's own, so a lab deploy leaves nothing in the machine's /tmp.
- */
-export const LAB_SCRIPT_PATH = "/var/tmp/terraform_%RAND%.sh";
-
 export interface LabContext {
   /** Per dom0 construct id: its sshd in the lab and its host key. */
   readonly hosts: Record<string, { readonly host: string; readonly port: number; readonly hostKey?: string }>;

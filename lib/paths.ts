@@ -14,5 +14,12 @@ export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/cdktf-xen-firewall";
 export const STATE_DIR = "/var/lib/cdktf-xen";
 /** sysctl.d file of both dom0 and guests. */
 export const SYSCTL_PATH = "/etc/sysctl.d/60-cdktf-xen.conf";
+/**
+ * Where Terraform uploads each step's script: the login user's home directory
+ * (root's is 0700), never /tmp, which is often mounted noexec and where the
+ * script Terraform makes world-writable (0777) could be rewritten by any local
+ * user while root runs it. `%RAND%` is Terraform's.
+ */
+export const SCRIPT_PATH = "./.cdktf-xen-%RAND%.sh";
 /** The vif hook that vif-route sources. */
 export const VIF_HOOK_PATH = "/etc/xen/scripts/vif-post.d/cdktf-xen.hook";

@@ -10,7 +10,7 @@ import { isPreparing, oncePerSynth } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { XenPropError } from "../net/errors";
-import { LAB_SCRIPT_PATH, labContextOf } from "../lab-context";
+import { SCRIPT_PATH } from "../paths";
 import { renderStepScript, StepModel } from "./step";
 
 /** Context key choosing the resource that carries the provisioners. */
@@ -41,8 +41,6 @@ export interface SshEndpoint {
 /** How a step reaches its host: directly, or through a bastion (a guest through its dom0). */
 export interface StepConnection extends SshEndpoint {
   readonly bastion?: SshEndpoint;
-  /** Where remote-exec uploads the script on the host; Terraform's default is /tmp/terraform_%RAND%.sh. */
-  readonly scriptPath?: string;
 }
 
 /** The SSH connection block, the same for both engines. */
@@ -54,7 +52,7 @@ export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
     port: c.port,
     ...(c.privateKey ? { privateKey: c.privateKey, agent: "false" } : { agent: "true" }),
     ...(c.hostKey ? { hostKey: c.hostKey } : {}),
-    ...(c.scriptPath ? { scriptPath: c.scriptPath } : {}),
+    scriptPath: SCRIPT_PATH,
     ...(c.bastion
       ? {
           bastionHost: c.bastion.host,
@@ -130,8 +128,7 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
     {},
   );
   const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] }];
-  // In the lab, scripts go to the sandbox host's own /var/tmp, not the machine's /tmp.
-  const connection = connectionBlock({ ...props.connection, ...(labContextOf(scope) ? { scriptPath: LAB_SCRIPT_PATH } : {}) });
+  const connection = connectionBlock(props.connection);
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
   }

@@ -1,5 +1,5 @@
 import type { HostFile } from "../model";
-import { STATE_DIR } from "../paths";
+import { SCRIPT_PATH, STATE_DIR } from "../paths";
 
 /**
  * One deploy step: the files of one (host, concern), how to check them before
@@ -28,6 +28,9 @@ export interface StepModel<F extends StepFile = HostFile> {
   readonly activate: string;
 }
 
+
+/** Terraform's uploads of step scripts, as a `find -name` pattern. */
+const UPLOADS = SCRIPT_PATH.slice(SCRIPT_PATH.lastIndexOf("/") + 1).replace("%RAND%", "*");
 
 const SAFE_WORD = /^[A-Za-z0-9_.-]+$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._+@%=/-]+$/;
@@ -66,6 +69,10 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "#!/bin/sh",
     `# cdktf-xen deploy step ${step.host}/${step.concern}: generated, runs as root on the host.`,
     "set -eu",
+    "# Terraform uploaded this script world-writable and leaves it behind: root's alone from here;",
+    "# what earlier steps left over an hour ago goes.",
+    'if [ -f "$0" ]; then chmod 0600 "$0"; fi',
+    `find "$(dirname "$0")" -maxdepth 1 -type f -name '${UPLOADS}' -mmin +60 -delete 2>/dev/null || :`,
     "umask 022",
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "export PATH",

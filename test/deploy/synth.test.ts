@@ -116,6 +116,7 @@ describe("deploy resources", () => {
       private_key: "${var.dom0_ssh_private_key}",
       agent: "false",
       host_key: DOM0_HOST_KEY,
+      script_path: "./.cdktf-xen-%RAND%.sh",
     });
     expect(s["dom0/guest-webserv"].connection.host).toBe("203.0.113.10");
   });
@@ -128,6 +129,7 @@ describe("deploy resources", () => {
       port: 22,
       private_key: "${var.dom0_ssh_private_key}",
       agent: "false",
+      script_path: "./.cdktf-xen-%RAND%.sh",
       bastion_host: "203.0.113.10",
       bastion_user: "root",
       bastion_port: 22,
@@ -136,7 +138,7 @@ describe("deploy resources", () => {
     });
   });
 
-  it("in the lab, hosts, keys and the dom0's host key are the lab's, and remote-exec uploads to /var/tmp (each sandbox host's own)", () => {
+  it("in the lab, hosts, keys and the dom0's host key are the lab's; scripts go where they go on any host", () => {
     const labDom0Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL9Ya0qvq2vmJR5xZBH0fJHPVa2uAgqZ8BMgfQyKf3gU dom0/dom0";
     const lab = {
       hosts: { dom0: { host: "198.51.100.2", port: 22, hostKey: labDom0Key } },
@@ -154,11 +156,10 @@ describe("deploy resources", () => {
       private_key: '${file("/run/lab/id_ed25519")}',
       agent: "false",
       host_key: labDom0Key,
-      script_path: "/var/tmp/terraform_%RAND%.sh",
+      script_path: "./.cdktf-xen-%RAND%.sh",
     });
-    expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "/var/tmp/terraform_%RAND%.sh", bastion_host: "198.51.100.2", bastion_host_key: labDom0Key });
+    expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "./.cdktf-xen-%RAND%.sh", bastion_host: "198.51.100.2", bastion_host_key: labDom0Key });
     expect(labSteps["webserv/network"].connection.host_key).toBeUndefined();
-    expect(s["dom0/firewall"].connection.script_path).toBeUndefined();
   });
 
   it("depends_on only where order matters: cfg, then network, then Apache and sites, then inventories", () => {

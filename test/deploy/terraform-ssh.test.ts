@@ -1,22 +1,27 @@
 /**
- * Terraform's host-key check on the connection blocks this library emits, with
- * real Terraform and real sshds in a sandbox host (a "dom0" on 127.0.0.1, a
- * "guest" on 127.0.0.2): the pinned key lets a step run; any other key stops
- * the deploy before the step runs; with no key pinned Terraform takes whatever
- * answers (which is why synth warns about a dom0 without `ssh.hostKey`); and a
- * guest's own key through its dom0 behaves as the guest's synth warning says
- * for the Terraform release at hand.
+ * Terraform's SSH on the connection blocks this library emits, with real
+ * Terraform and real sshds in a sandbox host (a "dom0" on 127.0.0.1, a "guest"
+ * on 127.0.0.2).
+ *
+ * Host keys: the pinned key lets a step run; any other key stops the deploy
+ * before the step runs; with no key pinned Terraform takes whatever answers
+ * (which is why synth warns about a dom0 without `ssh.hostKey`); and a guest's
+ * own key through its dom0 behaves as the guest's synth warning says for the
+ * Terraform release at hand.
+ *
+ * The script: Terraform uploads it, makes it world-writable (0777), runs it and
+ * leaves it behind; in root's home and made root's own at its first line, no
+ * other user can rewrite it while root runs it.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { App, Fn, TerraformStack } from "cdktf";
 import { deployStep, ENGINE_CONTEXT_KEY, StepConnection } from "../../lib/deploy/engine";
-import { LAB_SCRIPT_PATH } from "../../lib/lab-context";
 import { labHostKey, startSshd } from "../../lib/lab/hosts";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { describeWith, run, tempDir, uniqueName } from "../support/tools";
 
-describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "nsenter"], "Terraform checks the host keys pinned in our connection blocks", () => {
+describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "nsenter", "setpriv"], "Terraform's SSH on our connection blocks: pinned host keys, and where the script lands", () => {
   let work: ReturnType<typeof tempDir>;
   let host: SandboxHost;
   const keys: Record<"dom0" | "guest" | "impostor", string> = { dom0: "", guest: "", impostor: "" };
@@ -32,8 +37,7 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     for (const k of Object.keys(keys) as (keyof typeof keys)[]) keys[k] = fs.readFileSync(`${labHostKey(work.dir, "test", k)}.pub`, "utf8").trim();
     startSshd(host, work.dir, "127.0.0.1", labHostKey(work.dir, "test", "dom0"));
     startSshd(host, work.dir, "127.0.0.2", labHostKey(work.dir, "test", "guest"));
-    // Scripts go to the sandbox's own /var/tmp, as in the lab.
-    dom0 = { host: "127.0.0.1", user: "root", port: 22, privateKey: Fn.file(id), scriptPath: LAB_SCRIPT_PATH };
+    dom0 = { host: "127.0.0.1", user: "root", port: 22, privateKey: Fn.file(id) };
     guest = { ...dom0, host: "127.0.0.2" };
   });
   afterAll(() => {
@@ -41,12 +45,12 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     work?.remove();
   });
 
-  /** Deploys one step that touches /var/tmp/<tag>, with Terraform run inside the sandbox (where the sshds listen). */
-  function deploy(tag: string, connection: StepConnection) {
+  /** Deploys one step that runs `activate` and touches /var/tmp/<tag>, with Terraform run inside the sandbox (where the sshds listen). */
+  function deploy(tag: string, connection: StepConnection, activate = ":") {
     const out = path.join(work.dir, tag);
     const app = new App({ outdir: out, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
     const stack = new TerraformStack(app, "s");
-    const step = deployStep(stack, "probe", { step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `touch /var/tmp/${tag}` }), connection });
+    const step = deployStep(stack, "probe", { step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `${activate}\ntouch /var/tmp/${tag}` }), connection });
     // Terraform retries a refused connection until it times out (5 minutes by default).
     step.addOverride("connection.timeout", "5s");
     app.synth();
@@ -92,5 +96,24 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
       // and with no guest key the dom0's key is not checked on the way to the guest.
       expect(deploy("bastionunchecked", { ...guest, bastion: { ...dom0, hostKey: keys.impostor } })).toMatchObject({ ok: true });
     }
+  });
+
+  /** Terraform's uploads in root's home: mode, size, and whether `nobody` could write to them. */
+  const uploads = 'for f in /root/.cdktf-xen-*.sh; do if setpriv --reuid=65534 --regid=65534 --clear-groups test -w "$f"; then w=writable; else w=-; fi; echo "$(stat -c "%a %s" "$f") $w"; done';
+
+  it("the script lands in root's home, and no other user can write it while it runs; only an empty root-only file stays", () => {
+    host.sh("rm -f /root/.cdktf-xen-*.sh");
+    expect(deploy("script", { ...dom0, hostKey: keys.dom0 }, `(${uploads}) > /var/tmp/uploads-while-running`)).toMatchObject({ ok: true });
+    expect(host.readFile("/var/tmp/uploads-while-running")).toMatch(/^600 [1-9]\d* -\n$/);
+    expect(host.sh(uploads).stdout).toBe("600 0 -\n");
+  });
+
+  it("each step removes what steps left over an hour ago, and nothing newer", () => {
+    host.sh("rm -f /root/.cdktf-xen-*.sh; touch -d '2 hours ago' /root/.cdktf-xen-1.sh; touch -d '30 minutes ago' /root/.cdktf-xen-2.sh");
+    expect(deploy("cleanup", { ...dom0, hostKey: keys.dom0 })).toMatchObject({ ok: true });
+    const left = host.sh("ls -a /root | grep '^.cdktf-xen-'").stdout.trim().split("\n");
+    expect(left).toHaveLength(2);
+    expect(left).toContain(".cdktf-xen-2.sh");
+    expect(left).not.toContain(".cdktf-xen-1.sh");
   });
 });

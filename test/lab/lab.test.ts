@@ -40,8 +40,9 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
 
   it("deploys with real Terraform, and every vhost answers on each address:port with its own page", async () => {
     const lab = theLab();
-    const machineTmp = () => fs.readdirSync("/tmp").filter((f) => f.startsWith("terraform_"));
-    const before = machineTmp();
+    // Scripts a deploy could have left on the machine itself, outside the lab's hosts.
+    const machineScripts = () => [...fs.readdirSync("/tmp").filter((f) => f.startsWith("terraform_")), ...fs.readdirSync("/root").filter((f) => f.startsWith(".cdktf-xen-"))];
+    const before = machineScripts();
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, summary: deploy.summary, tail: deploy.ok ? "" : deploy.tail }).toEqual({
       ok: true,
@@ -52,9 +53,9 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
     const tf = JSON.parse(fs.readFileSync(path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack, "cdk.tf.json"), "utf8"));
     const pinned = Object.values<{ connection: Record<string, string> }>(tf.resource.terraform_data).map((r) => r.connection.bastion_host_key ?? r.connection.host_key);
     expect(new Set(pinned)).toEqual(new Set([fs.readFileSync(`${labHostKey(lab.workdir, "dom0", "dom0")}.pub`, "utf8").trim()]));
-    // remote-exec's scripts went to the sandbox hosts' own /var/tmp, not the machine's /tmp.
-    expect(machineTmp()).toEqual(before);
-    expect(lab.dom0Host("dom0")!.sh("ls /var/tmp").stdout).toMatch(/^terraform_\d+\.sh$/m);
+    // remote-exec's scripts went to root's home on each host (the sandbox's own), not to the machine's /tmp.
+    expect(machineScripts()).toEqual(before);
+    expect(lab.dom0Host("dom0")!.sh("ls -a /root").stdout).toMatch(/^\.cdktf-xen-\d+\.sh$/m);
     const probes = lab.probeAll("after deploy");
     expect(failures(probes)).toEqual([]);
     expect(probes.filter((p) => p.kind === "http" || p.kind === "https")).toHaveLength(6);
