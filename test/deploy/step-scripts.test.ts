@@ -257,6 +257,20 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     expect(apacheParent()).toEqual(started);
   });
 
+  it("apache: a changed ports.conf waits until the old Apache is gone before it starts the new one (a start while it lingers would start nothing)", async () => {
+    expectOk(guest.sh('if p=$(cat /var/run/apache2/apache2.pid 2>/dev/null) && kill -0 "$p" 2>/dev/null; then apache2ctl stop; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; fi'));
+    // A parent that takes 12 s to go after the stop signal, as on a loaded host.
+    expectOk(guest.sh("setsid sh -c 'trap \"\" TERM; sleep 12' >/dev/null 2>&1 & echo $! > /var/run/apache2/apache2.pid"));
+    const lingering = apacheParent();
+    expect(lingering).toMatchObject({ running: true, handlesUsr1: false });
+    expectOk(run(guest, stepOf(labStack({ sites: ["site-a"] }).web, "apache")));
+    const started = apacheParent();
+    expect(started).toMatchObject({ running: true, handlesUsr1: true });
+    expect(started.pid).not.toBe(lingering.pid);
+    await sleep(1000);
+    expect(apacheParent()).toEqual(started);
+  }, 60_000);
+
   const get = (address: string, host: string) =>
     guest.exec(["curl", "-s", "-m", "5", "--noproxy", "*", "-H", `Host: ${host}`, `http://${address}/`]).stdout;
 
