@@ -15,7 +15,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App, Fn, TerraformStack } from "cdktf";
+import { App, Fn, LocalBackend, TerraformStack } from "cdktf";
 import { deployStep, ENGINE_CONTEXT_KEY, StepConnection } from "../../lib/deploy/engine";
 import { labHostKey, startSshd } from "../../lib/lab/hosts";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
@@ -50,6 +50,8 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     const out = path.join(work.dir, tag);
     const app = new App({ outdir: out, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
     const stack = new TerraformStack(app, "s");
+    // A state of its own: by default it would be ./terraform.s.tfstate, in the project, shared by every run.
+    new LocalBackend(stack, { path: path.join(work.dir, `${tag}.tfstate`) });
     const step = deployStep(stack, "probe", { step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `${activate}\ntouch /var/tmp/${tag}` }), connection });
     // Terraform retries a refused connection until it times out (5 minutes by default).
     step.addOverride("connection.timeout", "5s");
@@ -111,7 +113,7 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
   it("each step removes what steps left over an hour ago, and nothing newer", () => {
     host.sh("rm -f /root/.cdktf-xen-*.sh; touch -d '2 hours ago' /root/.cdktf-xen-1.sh; touch -d '30 minutes ago' /root/.cdktf-xen-2.sh");
     expect(deploy("cleanup", { ...dom0, hostKey: keys.dom0 })).toMatchObject({ ok: true });
-    const left = host.sh("ls -a /root | grep '^.cdktf-xen-'").stdout.trim().split("\n");
+    const left = host.sh("ls -a /root | grep '^\\.cdktf-xen-'").stdout.trim().split("\n");
     expect(left).toHaveLength(2);
     expect(left).toContain(".cdktf-xen-2.sh");
     expect(left).not.toContain(".cdktf-xen-1.sh");
