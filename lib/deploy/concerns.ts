@@ -277,6 +277,22 @@ export function renderInventory(names: readonly string[]): string {
   return [...new Set(names)].sort().map((n) => `${n}\n`).join("");
 }
 
+/** Per kind: the name in messages, what removes one name that left, and how the host takes in the removals. */
+const INVENTORY_KINDS: Record<InventoryKind, { readonly noun: string; readonly before: string[]; readonly removeOne: string[]; readonly after: string[] }> = {
+  guests: {
+    noun: "guest",
+    before: [],
+    removeOne: ['  if xl list "$name" >/dev/null 2>&1; then xl shutdown -w "$name"; fi', '  rm -f "/etc/xen/$name.cfg"'],
+    after: [],
+  },
+  sites: {
+    noun: "site",
+    before: [APACHE_RELOAD, "changed=0"],
+    removeOne: ['  a2dissite -q "$name" >/dev/null 2>&1 || true', '  rm -f "/etc/apache2/sites-available/$name.conf"', "  changed=1"],
+    after: ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache_reload", "fi"],
+  },
+};
+
 /**
  * Removes what left the code: names in the previous inventory (the step's
  * backup) but not in the new one. It runs after every step that installs
@@ -284,27 +300,23 @@ export function renderInventory(names: readonly string[]): string {
  */
 export function inventoryStep(host: string, kind: InventoryKind, names: readonly string[]): StepModel {
   const path = inventoryPath(kind);
-  const removeOne =
-    kind === "guests"
-      ? ['  if xl list "$name" >/dev/null 2>&1; then xl shutdown -w "$name"; fi', '  rm -f "/etc/xen/$name.cfg"']
-      : ['  a2dissite -q "$name" >/dev/null 2>&1 || true', '  rm -f "/etc/apache2/sites-available/$name.conf"', "  changed=1"];
+  const k = INVENTORY_KINDS[kind];
   return {
     host,
     concern: kind,
     files: [{ path, content: renderInventory(names), mode: "0644" }],
     validate: "",
     activate: [
-      ...(kind === "sites" ? [APACHE_RELOAD] : []),
       `old=${path}.cdktf-xen.bak`,
       '[ -e "$old" ] || exit 0',
-      ...(kind === "sites" ? ["changed=0"] : []),
+      ...k.before,
       "while read -r name; do",
       "  case $name in ''|*[!a-z0-9-]*) continue ;; esac",
       `  if grep -qx "$name" ${path}; then continue; fi`,
-      `  echo "removing ${kind === "guests" ? "guest" : "site"} $name"`,
-      ...removeOne,
+      `  echo "removing ${k.noun} $name"`,
+      ...k.removeOne,
       'done < "$old"',
-      ...(kind === "sites" ? ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache_reload", "fi"] : []),
+      ...k.after,
     ].join("\n"),
   };
 }
