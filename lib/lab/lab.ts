@@ -31,7 +31,7 @@ export interface LabOptions {
   readonly context?: Record<string, unknown>;
   /**
    * The cdktf CLI.
-   * @default - node_modules/.bin/cdktf of projectDir
+   * @default - the nearest node_modules/.bin/cdktf from projectDir up, as npx finds it; else `cdktf` on PATH
    */
   readonly cdktf?: string;
   /** Progress lines. @default - silent */
@@ -249,7 +249,7 @@ export class Lab {
       fs.writeFileSync(path.join(this.workdir, "cdktf.json"), JSON.stringify(cfg, null, 2));
     }
     const started = Date.now();
-    const cdktf = this.options.cdktf ?? path.join(this.options.projectDir, "node_modules", ".bin", "cdktf");
+    const cdktf = this.options.cdktf ?? cdktfCli(this.options.projectDir);
     const child = spawn(cdktf, ["deploy", "--auto-approve", this.options.stack], {
       cwd: this.workdir,
       env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc"), FORCE_COLOR: "0", NO_COLOR: "1" },
@@ -428,5 +428,18 @@ export class Lab {
     }
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The cdktf CLI of a project: the nearest node_modules/.bin/cdktf from `dir`
+ * up, as npx finds it (this package, installed in a project, finds the
+ * project's), else `cdktf` on PATH.
+ */
+export function cdktfCli(dir: string): string {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const bin = path.join(d, "node_modules", ".bin", "cdktf");
+    if (fs.existsSync(bin)) return bin;
+    if (path.dirname(d) === d) return "cdktf";
   }
 }
