@@ -6,13 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { labHostKey } from "../../lib/lab/hosts";
 import { Lab, ProbeResult, Scenario, scenarioLab, VARIANT_KEY } from "../../lib/lab";
-import { describeWith } from "../support/tools";
+import { describeWith, LAB_NEEDS } from "../support/tools";
 
-const NEEDS = [
-  "root", "nsenter", "unshare", "flock", "terraform", "ssh-keygen", "/usr/sbin/sshd", "gcc", "/usr/include/libxlutil.h",
-  "openssl", "apache2ctl", "ifup", "curl", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
-  "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "nft",
-];
 const MINUTES = 60 * 1000;
 
 /** A lab for the suite: built before its tests, its report printed and everything removed after. */
@@ -35,7 +30,7 @@ function failures(probes: readonly ProbeResult[]): string[] {
   return probes.filter((p) => !p.ok).map((p) => `${p.phase}: ${p.kind} ${p.target}: expected ${p.expect}, saw ${p.detail}`);
 }
 
-describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three sites)", () => {
+describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, three sites)", () => {
   const theLab = useLab("seed");
 
   it("deploys with real Terraform, and every vhost answers on each address:port with its own page", async () => {
@@ -111,7 +106,7 @@ describeWith(NEEDS, "lab: the seed scenario (one guest, three addresses, three s
   }, 5 * MINUTES);
 });
 
-describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "lab: one dom0 with two guests of four addresses each, its firewall on ipsets", () => {
+describeWith([...LAB_NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "lab: one dom0 with two guests of four addresses each, its firewall on ipsets", () => {
   const theLab = useLab("two-guests");
 
   it("every vhost answers, every forwarded port passes, a closed port is dropped; the negative control black-holes", async () => {

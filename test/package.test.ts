@@ -1,0 +1,126 @@
+/**
+ * The package as npm ships it: packed (which builds it), unpacked into a
+ * project outside this checkout beside its peer dependencies (as `npm install`
+ * places them), and used there as a user would: compiled against its types
+ * with the tsconfig `cdktf init` writes, synthesized, and its lab command run.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { describeWith, LAB_NEEDS, run, tempDir } from "./support/tools";
+
+const ROOT = path.resolve(__dirname, "..");
+const MINUTES = 60 * 1000;
+const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+/** What a project of the user's holds in node_modules beside cdktf-xen: its peers, its dependency, the cdktf CLI. */
+const BESIDE = ["cdktf", "constructs", "@cdktf/provider-null", "ipaddr.js", "cdktf-cli"];
+
+/** A user's app: one dom0, one guest of two addresses, a site, a forward rule; `from` is where the library comes from. */
+function appSource(from: string): string {
+  return `import { App, TerraformStack } from "cdktf";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "${from}";
+
+const app = new App();
+const stack = new TerraformStack(app, "web");
+const dom0 = new XenHost(stack, "dom0", {
+  ssh: { host: "198.51.100.2" },
+  uplink: { device: "eth0", address: "192.0.2.1/24" },
+  firewall: { managementCidrs: ["198.51.100.0/30"] },
+});
+const guest = new RoutedDomU(dom0, "web", {
+  disks: ["phy:/dev/vg0/web,xvda,w"],
+  vifs: [0, 1].map((i) => ({ mac: "00:16:3e:00:00:1" + i, address: "192.0.2.1" + i + "/24" })),
+});
+new WebVhost(guest, "site-a", { address: "192.0.2.10", serverName: "a.example.org", documentRoot: "/var/www/site-a" });
+new ForwardRule(dom0, "http", { to: guest, ports: [80] });
+app.synth();
+`;
+}
+
+let tmp: ReturnType<typeof tempDir> | undefined;
+let project = "";
+let packed: string[] = [];
+
+beforeAll(() => {
+  tmp = tempDir("cdktf-xen-package-");
+  const r = run("npm", ["pack", "--pack-destination", tmp.dir], { cwd: ROOT });
+  if (r.status !== 0) throw new Error(`npm pack: ${r.stderr}`);
+  const tarball = path.join(tmp.dir, fs.readdirSync(tmp.dir).find((f) => f.endsWith(".tgz"))!);
+  packed = run("tar", ["tzf", tarball]).stdout.trim().split("\n").map((f) => f.replace(/^package\//, ""));
+  project = path.join(tmp.dir, "project");
+  const modules = path.join(project, "node_modules");
+  fs.mkdirSync(path.join(modules, ".bin"), { recursive: true });
+  fs.mkdirSync(path.join(modules, "@cdktf"));
+  const untar = run("tar", ["xzf", tarball, "-C", modules]);
+  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
+  fs.renameSync(path.join(modules, "package"), path.join(modules, "cdktf-xen"));
+  for (const m of BESIDE) fs.symlinkSync(path.join(ROOT, "node_modules", m), path.join(modules, m));
+  fs.symlinkSync("../cdktf-cli/bundle/bin/cdktf", path.join(modules, ".bin", "cdktf"));
+  fs.copyFileSync(path.join(ROOT, "node_modules", "cdktf-cli", "bundle", "templates", "typescript", "tsconfig.json"), path.join(project, "tsconfig.json"));
+  fs.writeFileSync(path.join(project, "main.ts"), appSource("cdktf-xen"));
+  fs.writeFileSync(path.join(project, "lab.ts"), 'import { Lab, runLab } from "cdktf-xen/lab";\nexport const lab: [typeof Lab, typeof runLab] = [Lab, runLab];\n');
+}, 5 * MINUTES);
+
+afterAll(() => tmp?.remove());
+
+describe("the package as npm packs it", () => {
+  it("ships the compiled library, its types, the lab command and the lab's C parser; no tests, benchmarks or TypeScript sources", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    const named = [
+      pkg.main,
+      pkg.types,
+      ...Object.values<Record<string, string>>(pkg.exports).flatMap((e) => Object.values(e)),
+      ...Object.values<string[]>(pkg.typesVersions["*"]).flat(),
+      ...Object.values<string>(pkg.bin),
+    ].map((f: string) => path.normalize(f));
+    expect(named.filter((f) => !packed.includes(f))).toEqual([]);
+    expect(packed).toContain("dist/lib/lab/xlcfg-parse.c");
+    expect(packed.filter((f) => !f.startsWith("dist/lib/") && !["package.json", "README.md"].includes(f))).toEqual([]);
+    expect(packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+    const bin = fs.readFileSync(path.join(project, "node_modules", "cdktf-xen", pkg.bin["cdktf-xen-lab"]), "utf8");
+    expect(bin.split("\n")[0]).toBe("#!/usr/bin/env node");
+  });
+
+  it("a project with the tsconfig of `cdktf init` compiles against its types (the lab's too), and synthesizes what the sources synthesize", () => {
+    const tsc = run(process.execPath, [TSC, "-p", project]);
+    expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: "" });
+    const synth = run(process.execPath, ["main.js"], { cwd: project, env: { CDKTF_OUTDIR: path.join(project, "out") } });
+    expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    const lab = run(process.execPath, ["-e", 'const l = require("cdktf-xen/lab"); console.log(typeof l.Lab, typeof l.runLab)'], { cwd: project });
+    expect(lab.stdout.trim()).toBe("function function");
+
+    // The same app, from this checkout's sources.
+    const source = path.join(tmp!.dir, "source");
+    fs.mkdirSync(source);
+    fs.writeFileSync(path.join(source, "main.ts"), appSource(path.join(ROOT, "lib")));
+    const fromSource = run(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "main.ts"], {
+      cwd: source,
+      env: { CDKTF_OUTDIR: path.join(source, "out"), TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), NODE_PATH: path.join(ROOT, "node_modules") },
+    });
+    expect({ status: fromSource.status, stderr: fromSource.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+
+    // The local backend's state file is in the app's directory: the one difference.
+    const read = (dir: string) => fs.readFileSync(path.join(dir, "out", "stacks", "web", "cdk.tf.json"), "utf8").split(dir).join("<app>");
+    const tf = JSON.parse(read(project));
+    expect(Object.keys(tf.resource.null_resource).length).toBeGreaterThan(5);
+    expect(read(project)).toBe(read(source));
+    const cfg = (dir: string) => fs.readFileSync(path.join(dir, "out", "stacks", "web", "hosts", "dom0", "etc", "xen", "web.cfg"), "utf8");
+    expect(cfg(project)).toMatch(/script=vif-route/);
+    expect(cfg(project)).toBe(cfg(source));
+  }, 3 * MINUTES);
+});
+
+describeWith(LAB_NEEDS, "the lab command of the packed package", () => {
+  const cli = () => path.join(project, "node_modules", "cdktf-xen", "dist", "lib", "lab", "cli.js");
+
+  it("deploys the project's own stack in the lab, every probe passing", () => {
+    // The app as a user builds it: compiled with tsc, run with node.
+    const app = `'${process.execPath}' '${TSC}' -p . && '${process.execPath}' main.js`;
+    const r = run(process.execPath, [cli(), "run", "--project", project, "--app", app, "--stack", "web"], { cwd: project });
+    expect({ status: r.status, verdict: /^(PASS|FAIL): lab run/m.exec(r.stdout)?.[1], tail: r.status === 0 ? "" : (r.stdout + r.stderr).slice(-3000) }).toEqual({ status: 0, verdict: "PASS", tail: "" });
+  }, 10 * MINUTES);
+
+  it("runs the lab's own seed scenario from the package, with the project's cdktf CLI", () => {
+    const r = run(process.execPath, [cli(), "run", "--scenario", "seed"], { cwd: project });
+    expect({ status: r.status, verdict: /^(PASS|FAIL): lab run/m.exec(r.stdout)?.[1], tail: r.status === 0 ? "" : (r.stdout + r.stderr).slice(-3000) }).toEqual({ status: 0, verdict: "PASS", tail: "" });
+  }, 10 * MINUTES);
+});
