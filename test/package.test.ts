@@ -63,7 +63,7 @@ beforeAll(() => {
 afterAll(() => tmp?.remove());
 
 describe("the package as npm packs it", () => {
-  it("ships the compiled library, its types, the lab command and the lab's C parser; no tests, benchmarks or TypeScript sources", () => {
+  it("ships the compiled library, its types, the lab command, the lab's C parser and the licence; no tests, benchmarks or TypeScript sources", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     const named = [
       pkg.main,
@@ -74,7 +74,8 @@ describe("the package as npm packs it", () => {
     ].map((f: string) => path.normalize(f));
     expect(named.filter((f) => !packed.includes(f))).toEqual([]);
     expect(packed).toContain("dist/lib/lab/xlcfg-parse.c");
-    expect(packed.filter((f) => !f.startsWith("dist/lib/") && !["package.json", "README.md"].includes(f))).toEqual([]);
+    expect(packed).toContain("LICENSE");
+    expect(packed.filter((f) => !f.startsWith("dist/lib/") && !["package.json", "README.md", "LICENSE"].includes(f))).toEqual([]);
     expect(packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     const bin = fs.readFileSync(path.join(project, "node_modules", "cdktf-xen", pkg.bin["cdktf-xen-lab"]), "utf8");
     expect(bin.split("\n")[0]).toBe("#!/usr/bin/env node");
