@@ -258,7 +258,14 @@ export class Lab {
     let output = "";
     child.stdout.on("data", (b) => (output += b));
     child.stderr.on("data", (b) => (output += b));
-    const exit = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    const exit = new Promise<number>((resolve) => {
+      child.on("close", (code) => resolve(code ?? -1));
+      // A CLI that cannot be run fails this deploy; the run goes on to tear the lab down.
+      child.on("error", (e) => {
+        output += `cannot run ${cdktf}: ${e.message}\n`;
+        resolve(-1);
+      });
+    });
     let done = false;
     void exit.then(() => (done = true));
     const during: ProbeResult[] = [];

@@ -5,8 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { labHostKey } from "../../lib/lab/hosts";
-import { Lab, ProbeResult, Scenario, scenarioLab, VARIANT_KEY } from "../../lib/lab";
-import { describeWith, LAB_NEEDS } from "../support/tools";
+import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
+import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
+import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
 
@@ -154,4 +155,17 @@ describeWith([...LAB_NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/
     expect(live()).toEqual({ forward: "4", sets: "2", table: "no" });
     expectedProbes("back on iptables");
   }, 10 * MINUTES);
+});
+
+describeWith(LAB_NEEDS, "lab: runs that cannot go ahead", () => {
+  const seedOptions = () => ({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: "base" } });
+
+  it("a cdktf CLI that cannot be run fails the deploy with the reason, and the run still tears the lab down", async () => {
+    const lab = Lab.create({ ...seedOptions(), cdktf: "/nonexistent/cdktf" });
+    const result = await runLab(lab);
+    expect({ ok: result.ok, deploy: result.deploy.ok, tail: result.deploy.tail }).toEqual({ ok: false, deploy: false, tail: "cannot run /nonexistent/cdktf: spawn /nonexistent/cdktf ENOENT" });
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(lab.prefix);
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(lab.prefix);
+    expect(fs.existsSync(lab.workdir)).toBe(false);
+  }, 5 * MINUTES);
 });
