@@ -154,6 +154,14 @@ export class Lab {
   }
 
   private setUp(): void {
+    // Every lab uses the same management network: a second one would take routes the first one's SSH needs.
+    const taken = runLocal("ip", ["-o", "-4", "addr", "show", "to", MANAGEMENT]).stdout.split("\n").flatMap((l) => {
+      const m = /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(l);
+      return m ? [`${m[2]} on ${m[1]}`] : [];
+    });
+    if (taken.length) {
+      throw new Error(`the lab's management network ${MANAGEMENT} is in use on this machine (${taken.join(", ")}): another lab is running, or one left its links behind; run one lab at a time`);
+    }
     const w = this.workdir;
     must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-xen-lab", "-f", path.join(w, "id_ed25519")]), "ssh-keygen");
     fs.copyFileSync(path.join(w, "id_ed25519.pub"), path.join(w, "authorized_keys"));

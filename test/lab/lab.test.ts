@@ -160,6 +160,18 @@ describeWith([...LAB_NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/
 describeWith(LAB_NEEDS, "lab: runs that cannot go ahead", () => {
   const seedOptions = () => ({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: "base" } });
 
+  it("one lab at a time: a second lab is refused while the first holds the management network, naming its link", () => {
+    const first = Lab.create(seedOptions());
+    let second: Lab | undefined;
+    try {
+      expect(() => (second = Lab.create(seedOptions()))).toThrow(`the lab's management network 198.51.100.0/24 is in use on this machine (198.51.100.1/30 on ${first.prefix}m0): another lab is running, or one left its links behind; run one lab at a time`);
+    } finally {
+      second?.destroy();
+      first.destroy();
+    }
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(first.prefix);
+  }, 5 * MINUTES);
+
   it("a cdktf CLI that cannot be run fails the deploy with the reason, and the run still tears the lab down", async () => {
     const lab = Lab.create({ ...seedOptions(), cdktf: "/nonexistent/cdktf" });
     const result = await runLab(lab);
