@@ -107,7 +107,7 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
   }, 5 * MINUTES);
 });
 
-describeWith([...LAB_NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "lab: one dom0 with two guests of four addresses each, its firewall on ipsets", () => {
+describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, its firewall on ipsets", () => {
   const theLab = useLab("two-guests");
 
   it("every vhost answers, every forwarded port passes, a closed port is dropped; the negative control black-holes", async () => {
