@@ -1,10 +1,9 @@
-import { Annotations, Token } from "cdktf";
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
-import { parseHostKey } from "./net/host-key";
 import { parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
 import { renderApachePorts } from "./render/apache";
 import { guestNamingFiles } from "./render/guest-naming";
@@ -15,7 +14,7 @@ import { SYSCTL_PATH } from "./paths";
 import { labContextOf } from "./lab-context";
 import { IFileHost, oncePerSynth, registerFileHost } from "./stack-support";
 import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
-import { addDependency, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
+import { addDependency, connectionHostKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { TerraformResource } from "cdktf";
 import { XenHost } from "./xen-host";
@@ -284,7 +283,7 @@ export class RoutedDomU extends Construct implements IFileHost {
     }
     const user = ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
-    const hostKey = ssh.hostKey === undefined || Token.isUnresolved(ssh.hostKey) ? ssh.hostKey : parseHostKey(ssh.hostKey, site("ssh.hostKey"));
+    const hostKey = connectionHostKey(ssh.hostKey, site("ssh.hostKey"));
     const lab = labContextOf(this);
     const viaDom0 = ssh.viaDom0 ?? true;
     if (hostKey !== undefined && viaDom0 && !lab) {

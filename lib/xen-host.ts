@@ -17,10 +17,9 @@ import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
 import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
-import { addDependency, deployStep, StepConnection, stepScript } from "./deploy/engine";
+import { addDependency, connectionHostKey, deployStep, StepConnection, stepScript } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
-import { parseHostKey } from "./net/host-key";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
 
@@ -160,7 +159,7 @@ export class XenHost extends Construct implements IFileHost {
     if (props.ssh.privateKey !== undefined && !isToken(props.ssh.privateKey)) {
       throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), never the key itself: it would be written into cdk.tf.json");
     }
-    const hostKey = props.ssh.hostKey === undefined || isToken(props.ssh.hostKey) ? props.ssh.hostKey : parseHostKey(props.ssh.hostKey, site("ssh.hostKey"));
+    const hostKey = connectionHostKey(props.ssh.hostKey, site("ssh.hostKey"));
     const lab = labContextOf(this);
     const labHost = lab?.hosts[id];
     this.ssh = lab

@@ -5,11 +5,12 @@
  */
 import { createHash } from "crypto";
 import { IConstruct } from "constructs";
-import { IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack } from "cdktf";
+import { IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack, Token } from "cdktf";
 import { isPreparing, oncePerSynth } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { XenPropError } from "../net/errors";
+import { PropSite, XenPropError } from "../net/errors";
+import { parseHostKey } from "../net/host-key";
 import { SCRIPT_PATH } from "../paths";
 import { renderStepScript, StepModel } from "./step";
 
@@ -41,6 +42,11 @@ export interface SshEndpoint {
 /** How a step reaches its host: directly, or through a bastion (a guest through its dom0). */
 export interface StepConnection extends SshEndpoint {
   readonly bastion?: SshEndpoint;
+}
+
+/** A host key to pin: a token (a variable's value) as written, a literal key checked at synth. */
+export function connectionHostKey(value: string | undefined, site: PropSite): string | undefined {
+  return value === undefined || Token.isUnresolved(value) ? value : parseHostKey(value, site);
 }
 
 /** The SSH connection block, the same for both engines. */
