@@ -23,8 +23,12 @@ export function renderDom0Sysctl(uplink: HostUplinkModel): string {
   );
 }
 
-/** guest `/etc/sysctl.d/60-cdktf-xen.conf`: ARP hygiene for several interfaces on one subnet. */
-export function renderGuestSysctl(): string {
+/**
+ * guest `/etc/sysctl.d/60-cdktf-xen.conf`: ARP hygiene for several interfaces
+ * on one subnet; with `looseReversePath`, a loose reverse-path filter, for a
+ * guest that answers on one interface what came in by another.
+ */
+export function renderGuestSysctl(opts: { readonly looseReversePath?: boolean } = {}): string {
   return (
     generatedHeader() +
     [
@@ -36,6 +40,14 @@ export function renderGuestSysctl(): string {
       "net.ipv4.conf.default.arp_announce = 2",
       "# Let Apache Listen on an address before ifupdown has brought it up.",
       "net.ipv4.ip_nonlocal_bind = 1",
+      ...(opts.looseReversePath
+        ? [
+            "# Loose reverse-path filter (reversePathFilter \"loose\"): without policy routing,",
+            "# a request to one address comes in by its own interface and the reply may leave by another.",
+            "net.ipv4.conf.all.rp_filter = 2",
+            "net.ipv4.conf.default.rp_filter = 2",
+          ]
+        : []),
     ].join("\n") +
     "\n"
   );
@@ -43,9 +55,20 @@ export function renderGuestSysctl(): string {
 
 /**
  * `/etc/xen/scripts/vif-post.d/cdktf-xen.hook`, sourced by vif-route for every
- * vif it brings up: strict rp_filter on the vif itself.
+ * vif it brings up: strict rp_filter on the vif itself, or loose (2) on the
+ * vifs named in `looseVifs` (guests with reversePathFilter "loose"; the kernel
+ * takes the larger of `all` and the vif, so 2 wins over the dom0's strict `all`).
  */
-export function renderVifHook(): string {
+export function renderVifHook(looseVifs: readonly string[] = []): string {
+  const set = (value: number) => `echo ${value} > "/proc/sys/net/ipv4/conf/\${dev}/rp_filter"`;
+  const body = looseVifs.length
+    ? [
+        '      case "${dev}" in',
+        `        ${looseVifs.join("|")}) ${set(2)} ;;`,
+        `        *) ${set(1)} ;;`,
+        "      esac",
+      ]
+    : [`      ${set(1)}`];
   return (
     generatedHeader() +
     [
@@ -54,7 +77,7 @@ export function renderVifHook(): string {
       'case "${command:-}" in',
       "  add|online)",
       '    if [ -n "${dev:-}" ] && [ -w "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ]; then',
-      '      echo 1 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter"',
+      ...body,
       "    fi",
       "    ;;",
       "esac",

@@ -1,0 +1,121 @@
+/**
+ * Readers of the smaller files: the xl domain config's name and vifs,
+ * guest interface naming (iftab, udev rules, systemd .link files) and
+ * Apache's Listen and VirtualHost lines.
+ */
+import { ipNum } from "./ip";
+import type { Unreadable } from "./outcome";
+
+/** One vif of an xl domain config. */
+export interface XlVif {
+  readonly index: number;
+  readonly mac?: string;
+  readonly ips: readonly number[];
+  /** The dom0 interface; undefined when xl picks `vif<domid>.<devid>`. */
+  readonly vifname?: string;
+  readonly script: string;
+  readonly gatewaydev?: string;
+  readonly line: number;
+}
+
+export interface XlDomain {
+  readonly name?: string;
+  readonly vifs: readonly XlVif[];
+}
+
+/** Reads the `name` and `vif = [...]` of an xl config (xl.cfg(5)). */
+export function readXlCfg(file: string, text: string, unreadable: Unreadable[]): XlDomain {
+  const name = /^\s*name\s*=\s*["']([^"']*)["']/m.exec(text)?.[1];
+  const m = /^\s*vif\s*=\s*\[([\s\S]*?)\]/m.exec(text);
+  if (!m) return { name, vifs: [] };
+  const startLine = text.slice(0, m.index).split("\n").length;
+  const vifs: XlVif[] = [];
+  const specRe = /'([^']*)'|"([^"]*)"/g;
+  let s: RegExpExecArray | null;
+  while ((s = specRe.exec(m[1]))) {
+    const spec = s[1] ?? s[2];
+    const line = startLine + m[1].slice(0, s.index).split("\n").length - 1;
+    const kv = new Map<string, string>();
+    for (const part of spec.split(",")) {
+      const eq = part.indexOf("=");
+      if (eq > 0) kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    }
+    const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean).map((a) => ipNum(a.split("/")[0]));
+    if (ips.some((n) => n === undefined)) unreadable.push({ file, line, text: spec, why: "ip= not read" });
+    vifs.push({
+      index: vifs.length,
+      mac: kv.get("mac")?.toLowerCase(),
+      ips: ips.filter((n): n is number => n !== undefined),
+      vifname: kv.get("vifname"),
+      script: (kv.get("script") ?? "vif-bridge").split("/").pop()!,
+      gatewaydev: kv.get("gatewaydev"),
+      line,
+    });
+  }
+  return { name, vifs };
+}
+
+/** MAC to interface name, from whichever naming files the guest has. */
+export function readNaming(files: Readonly<Record<string, string>>): Map<string, { name: string; where: string }> {
+  const out = new Map<string, { name: string; where: string }>();
+  const iftab = files["/etc/iftab"];
+  if (iftab) {
+    iftab.split("\n").forEach((raw, i) => {
+      const m = /^\s*(\S+)\s+mac\s+([0-9a-fA-F:]{17})/.exec(raw);
+      if (m) out.set(m[2].toLowerCase(), { name: m[1], where: `iftab line ${i + 1}` });
+    });
+  }
+  for (const [path, text] of Object.entries(files)) {
+    if (path.startsWith("/etc/udev/rules.d/") && path.endsWith(".rules")) {
+      text.split("\n").forEach((raw, i) => {
+        const mac = /ATTR\{address\}=="([0-9a-fA-F:]{17})"/.exec(raw)?.[1];
+        const name = /NAME="([^"]+)"/.exec(raw)?.[1];
+        if (mac && name) out.set(mac.toLowerCase(), { name, where: `${path.split("/").pop()} line ${i + 1}` });
+      });
+    } else if (path.startsWith("/etc/systemd/network/") && path.endsWith(".link")) {
+      const mac = /^\s*MACAddress=\s*([0-9a-fA-F:]{17})/m.exec(text)?.[1];
+      const name = /^\s*Name=\s*(\S+)/m.exec(text)?.[1];
+      if (mac && name) out.set(mac.toLowerCase(), { name, where: path.split("/").pop()! });
+    }
+  }
+  return out;
+}
+
+/** An Apache socket: `Listen` in ports.conf, or a `<VirtualHost>`. */
+export interface ApacheSocket {
+  /** undefined: every address (`Listen 80`, `<VirtualHost *:80>`). */
+  readonly address?: number;
+  readonly port: number;
+  readonly where: string;
+}
+
+function socket(text: string, where: string): ApacheSocket | undefined {
+  const m = /^(?:(\*|\d+\.\d+\.\d+\.\d+):)?(\d+)$/.exec(text);
+  if (!m) return undefined;
+  return { address: m[1] === undefined || m[1] === "*" ? undefined : ipNum(m[1]), port: Number(m[2]), where };
+}
+
+/** Apache's sockets and virtual hosts from ports.conf and sites-available. */
+export function readApache(files: Readonly<Record<string, string>>): { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] } | undefined {
+  const ports = files["/etc/apache2/ports.conf"];
+  if (ports === undefined) return undefined;
+  const listens: ApacheSocket[] = [];
+  ports.split("\n").forEach((raw, i) => {
+    const m = /^\s*Listen\s+(\S+)/i.exec(raw);
+    const s = m && socket(m[1], `ports.conf line ${i + 1}`);
+    if (s) listens.push(s);
+  });
+  const vhosts: (ApacheSocket & { site: string })[] = [];
+  for (const [path, text] of Object.entries(files)) {
+    if (!path.startsWith("/etc/apache2/sites-available/")) continue;
+    const site = path.split("/").pop()!.replace(/\.conf$/, "");
+    text.split("\n").forEach((raw, i) => {
+      const m = /^\s*<VirtualHost\s+([^>]+)>/i.exec(raw);
+      for (const part of m ? m[1].trim().split(/\s+/) : []) {
+        const s = socket(part, `${path.split("/").pop()} line ${i + 1}`);
+        if (s) vhosts.push({ ...s, site });
+      }
+    });
+  }
+  return { listens, vhosts };
+}

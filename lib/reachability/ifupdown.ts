@@ -1,0 +1,197 @@
+/**
+ * A guest's network as ifupdown brings it up at boot (`ifup -a`): the
+ * interfaces marked `auto` or `allow-hotplug` in the order they are named,
+ * each one's address and prefix route, `gateway` as a default route, then
+ * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order.
+ */
+import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
+import type { Unreadable } from "./outcome";
+import { MAIN, Routing, TABLE_NAMES } from "./routing";
+
+interface Stanza {
+  readonly name: string;
+  readonly method: string;
+  readonly line: number;
+  readonly options: { key: string; value: string; line: number; raw: string }[];
+}
+
+/** `/etc/iproute2/rt_tables` and `rt_tables.d/*.conf`: table names. */
+export function readRtTables(text: string, into: Record<string, number>): void {
+  for (const raw of text.split("\n")) {
+    const m = /^\s*(\d+)\s+(\S+)/.exec(raw);
+    if (m) into[m[2]] = Number(m[1]);
+  }
+}
+
+export class IfupdownConfig {
+  private readonly stanzas = new Map<string, Stanza>();
+  /** Interfaces brought up at boot, in order. */
+  readonly auto: string[] = [];
+  readonly unreadable: Unreadable[] = [];
+
+  constructor(readonly file: string, text: string) {
+    let current: Stanza | undefined;
+    const lines = text.replace(/\\\n/g, " ").split("\n");
+    lines.forEach((raw, i) => {
+      const line = raw.trim();
+      if (!line || line.startsWith("#")) return;
+      const [key, ...rest] = line.split(/\s+/);
+      const value = rest.join(" ");
+      if (key === "auto" || key === "allow-auto" || key === "allow-hotplug") {
+        for (const n of rest) if (!this.auto.includes(n)) this.auto.push(n);
+        current = undefined;
+      } else if (key === "iface") {
+        current = { name: rest[0], method: rest[2] ?? "", line: i + 1, options: [] };
+        if (rest[1] !== "inet") {
+          current = undefined;
+          return;
+        }
+        this.stanzas.set(rest[0], current);
+      } else if (key === "source" || key === "source-directory" || key === "mapping") {
+        this.unreadable.push({ file, line: i + 1, text: raw, why: `${key} is not read by the model` });
+        current = undefined;
+      } else if (current) {
+        current.options.push({ key, value, line: i + 1, raw });
+      }
+    });
+  }
+
+  /** Interface names this file configures. */
+  get interfaces(): string[] {
+    return [...this.stanzas.keys()];
+  }
+
+  /** Brings every boot-time interface up into `routing`; `present` says which interfaces the host has. */
+  bringUp(routing: Routing, tables: Record<string, number>, present: (name: string) => boolean): void {
+    for (const name of this.auto) {
+      const s = this.stanzas.get(name);
+      if (!s || name === "lo") continue;
+      const where = (line: number) => `${this.file.split("/").pop()} line ${line}`;
+      const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: this.file, line, text: raw, why });
+      if (!present(name)) {
+        bad(s.line, `iface ${name}`, `the host has no interface ${name}: ifup fails for it`);
+        continue;
+      }
+      if (s.method === "dhcp") {
+        bad(s.line, `iface ${name} inet dhcp`, "a DHCP address is not known from the files");
+        continue;
+      }
+      if (s.method !== "static" && s.method !== "manual") {
+        bad(s.line, `iface ${name} inet ${s.method}`, `method ${s.method} is not read by the model`);
+        continue;
+      }
+      const opt = (k: string) => s.options.find((o) => o.key === k);
+      const address = opt("address");
+      if (s.method === "static") {
+        if (!address) {
+          bad(s.line, `iface ${name}`, "a static interface without an address");
+          continue;
+        }
+        const [addr, len] = address.value.split("/");
+        const mask = opt("netmask");
+        const prefix = len !== undefined ? Number(len) : mask ? (netmaskPrefix(mask.value) ?? (/^\d+$/.test(mask.value) ? Number(mask.value) : NaN)) : 32;
+        const n = ipNum(addr);
+        if (n === undefined || !(prefix >= 0 && prefix <= 32)) {
+          bad(address.line, address.raw, "address not read");
+          continue;
+        }
+        routing.addAddress({ address: n, prefix, dev: name }, `${where(address.line)}, the prefix route of ${name}`);
+        const gw = opt("gateway");
+        if (gw) {
+          const g = ipNum(gw.value);
+          if (g === undefined) bad(gw.line, gw.raw, "gateway not read");
+          else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: 0, origin: `${where(gw.line)}, gateway` });
+        }
+      }
+      for (const o of s.options) {
+        if (o.key !== "up" && o.key !== "post-up") continue;
+        const why = runIp(o.value, routing, tables, `${where(o.line)}`);
+        if (why) bad(o.line, o.raw, why);
+      }
+    }
+  }
+}
+
+/** Words of an ip command without redirections and `|| true`. */
+function commandWords(cmd: string): string[] | undefined {
+  const text = cmd.replace(/\s*\|\|\s*true\s*$/, "").replace(/\s+2>\s*\/dev\/null/g, "");
+  if (/[;&|`$<>()]/.test(text)) return undefined;
+  const w = text.trim().split(/\s+/);
+  if (!/^(\/s?bin\/|\/usr\/s?bin\/)?ip$/.test(w[0])) return undefined;
+  const out = w.slice(1).filter((x) => x !== "-4");
+  return out;
+}
+
+function table(name: string | undefined, tables: Record<string, number>): number | undefined {
+  if (name === undefined) return MAIN;
+  if (/^\d+$/.test(name)) return Number(name);
+  return tables[name] ?? TABLE_NAMES[name];
+}
+
+/**
+ * Runs one `ip route`/`ip rule` command of an up line; returns why it cannot
+ * be read, or nothing. `while ip rule del priority P; do :; done` (delete
+ * every rule at P) is read too.
+ */
+function runIp(cmd: string, routing: Routing, tables: Record<string, number>, origin: string): string | undefined {
+  const loop = /^while\s+(.+?);\s*do\s*:;\s*done$/.exec(cmd.trim());
+  const w = commandWords(loop ? loop[1] : cmd);
+  if (!w) return "a command the model does not read";
+  const [object, verb, ...args] = w;
+  const kv = new Map<string, string>();
+  const flags = new Set<string>();
+  let dest: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const k = args[i];
+    if (["via", "dev", "src", "table", "lookup", "metric", "priority", "pref", "prio", "from", "to", "proto", "scope", "iif", "oif"].includes(k)) kv.set(k, args[++i]);
+    else if (k === "onlink") flags.add(k);
+    else if (dest === undefined && object === "route") dest = k;
+    else return `${k} is not read by the model`;
+  }
+  if (object === "route" || object === "r" || object === "ro") {
+    const t = table(kv.get("table"), tables);
+    if (t === undefined) return `table ${kv.get("table")} has no number in the rt_tables files`;
+    if (verb === "flush" && dest === undefined) {
+      routing.flushTable(t);
+      return undefined;
+    }
+    const d = dest === "default" ? ANY : parseCidr(dest ?? "");
+    if (!d) return `destination ${dest} not read`;
+    const metric = Number(kv.get("metric") ?? 0);
+    if (verb === "del" || verb === "delete") {
+      routing.deleteRoute(t, d, kv.has("metric") ? metric : undefined);
+      return undefined;
+    }
+    const dev = kv.get("dev");
+    const via = kv.has("via") ? ipNum(kv.get("via")!) : undefined;
+    const src = kv.has("src") ? ipNum(kv.get("src")!) : undefined;
+    if (!dev) return "a route without dev is not read by the model";
+    if ((kv.has("via") && via === undefined) || (kv.has("src") && src === undefined)) return "address not read";
+    const route = { dest: d, dev, via, src, metric, origin };
+    if (verb === "add" || verb === "append") routing.addRoute(t, route);
+    else if (verb === "replace" || verb === "change") routing.replaceRoute(t, route);
+    else return `ip route ${verb} is not read by the model`;
+    return undefined;
+  }
+  if (object === "rule" || object === "ru") {
+    const prioText = kv.get("priority") ?? kv.get("pref") ?? kv.get("prio");
+    const priority = prioText === undefined ? undefined : Number(prioText);
+    if (verb === "del" || verb === "delete") {
+      if (priority === undefined || kv.size !== 1) return "only ip rule del priority P is read by the model";
+      routing.deleteRulesAt(priority);
+      return undefined;
+    }
+    if (verb !== "add") return `ip rule ${verb} is not read by the model`;
+    const t = table(kv.get("lookup") ?? kv.get("table"), tables);
+    if (t === undefined) return `table ${kv.get("lookup") ?? kv.get("table")} has no number in the rt_tables files`;
+    const from: Cidr | undefined = kv.get("from") === undefined || kv.get("from") === "all" ? ANY : parseCidr(kv.get("from")!);
+    const to: Cidr | undefined = kv.get("to") === undefined || kv.get("to") === "all" ? ANY : parseCidr(kv.get("to")!);
+    if (!from || !to) return "address not read";
+    // Without a priority the kernel takes one below the lowest user rule; the model does not guess it.
+    if (priority === undefined) return "a rule without priority: the kernel picks one, the model does not";
+    const text = cmd.replace(/^.*?ip\s+(-4\s+)?rule\s+add\s+/, "").replace(/\s+2>.*$/, "");
+    routing.addRule({ priority, from, to, iif: kv.get("iif"), oif: kv.get("oif"), table: t, origin: `"${text}", ${origin}` });
+    return undefined;
+  }
+  return `ip ${object} is not read by the model`;
+}

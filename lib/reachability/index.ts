@@ -1,0 +1,54 @@
+/**
+ * A static model of one routed dom0 and its guests, read from the files they
+ * receive (the rendered bytes, or hand-written ones), that answers flow
+ * questions in both directions with a hop-by-hop trace. Pure: no cdktf, no
+ * I/O, no root.
+ */
+import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
+import { Dom0State, GuestState, ModelInput } from "./hosts";
+import type { Unreadable } from "./outcome";
+import { ipText } from "./ip";
+
+export type { FlowQuestion, FlowVerdict } from "./flow";
+export type { Dom0Input, FileSet, ModelInput } from "./hosts";
+export type { Hop, Outcome, Stage, Unreadable } from "./outcome";
+export { unreadableText } from "./outcome";
+export { KERNEL_DEFAULTS } from "./sysctl";
+export type { SysctlBaseline } from "./sysctl";
+
+export class Reachability {
+  /** Reads a dom0's files and its guests' files. */
+  static fromFiles(input: ModelInput): Reachability {
+    return new Reachability(input);
+  }
+
+  private readonly dom0: Dom0State;
+  private readonly guests = new Map<string, GuestState>();
+  private readonly evaluator: FlowEvaluator;
+
+  private constructor(input: ModelInput) {
+    this.dom0 = new Dom0State(input.dom0);
+    const vifs = [...this.dom0.vifs.values()];
+    for (const [name, files] of Object.entries(input.guests)) {
+      this.guests.set(name, new GuestState(name, files, vifs.filter((v) => v.guest === name), input.guestBaseline));
+    }
+    this.evaluator = new FlowEvaluator(this.dom0, this.guests);
+  }
+
+  /** Both directions of one flow, with the trace. */
+  flow(question: FlowQuestion): FlowVerdict {
+    return this.evaluator.evaluate(question);
+  }
+
+  /** The guest addresses the dom0 routes to a vif (vif-route's ip=), by guest name. */
+  guestAddresses(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const v of this.dom0.vifs.values()) (out[v.guest] ??= []).push(...v.ips.map(ipText));
+    return out;
+  }
+
+  /** Everything in the files the model could not read. */
+  get unreadable(): Unreadable[] {
+    return [...this.dom0.unreadable, ...[...this.guests.values()].flatMap((g) => g.unreadable)];
+  }
+}

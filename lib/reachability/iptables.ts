@@ -1,0 +1,280 @@
+/**
+ * The filter table of an iptables-restore file and the sets of an
+ * `ipset restore` file, evaluated for one packet: first match wins, user
+ * chains jumped into and returned from, the chain's policy at the end.
+ * A rule with a match the model cannot read decides nothing it could have
+ * matched: the verdict is then unknown, naming the rule.
+ */
+import { Cidr, inCidr, parseCidr } from "./ip";
+import type { Unreadable } from "./outcome";
+import { FirewallVerdict, ifaceMatches, Packet, Ports, portsContain } from "./packet";
+
+type Tri = boolean | "unknown";
+
+interface Match {
+  readonly test: (p: Packet, sets: IpSets) => Tri;
+}
+
+interface IptRule {
+  readonly line: number;
+  readonly text: string;
+  readonly matches: readonly Match[];
+  /** ACCEPT, DROP, REJECT, RETURN, a user chain, or a non-terminating target (LOG). */
+  readonly target?: string;
+  /** What the model could not read in this rule. */
+  readonly unreadable?: string;
+}
+
+interface Chain {
+  readonly policy?: string;
+  readonly rules: IptRule[];
+}
+
+/** `ipset restore` sets: the members the model can test. */
+export class IpSets {
+  private readonly sets = new Map<string, { type: string; members: { net: Cidr; iface?: string }[] }>();
+  readonly unreadable: Unreadable[] = [];
+
+  static read(file: string, text: string): IpSets {
+    const s = new IpSets();
+    s.readFile(file, text);
+    return s;
+  }
+
+  readFile(file: string, text: string): void {
+    text.split("\n").forEach((raw, i) => {
+      const words = raw.trim().split(/\s+/);
+      if (!words[0] || words[0].startsWith("#")) return;
+      const bad = (why: string): void => {
+        this.unreadable.push({ file, line: i + 1, text: raw, why });
+      };
+      if (words[0] === "create") {
+        if (!["hash:net,iface", "hash:ip", "hash:net"].includes(words[2])) return bad(`set type ${words[2]} is not read by the model`);
+        this.sets.set(words[1], { type: words[2], members: [] });
+      } else if (words[0] === "add") {
+        const set = this.sets.get(words[1]);
+        if (!set) return bad("adds to a set not created before");
+        const [addr, iface] = words[2].split(",");
+        const net = parseCidr(addr);
+        if (!net || (set.type === "hash:net,iface") !== (iface !== undefined)) return bad("member not read");
+        set.members.push({ net, iface });
+      } else bad(`${words[0]} is not read by the model`);
+      return undefined;
+    });
+  }
+
+  /** Whether the packet's address (and interface) named by `dirs` (`dst,dst`: destination, outgoing interface) is in the set. */
+  test(name: string, dirs: readonly string[], p: Packet): Tri {
+    const set = this.sets.get(name);
+    if (!set) return "unknown";
+    const address = dirs[0] === "src" ? p.src : p.dst;
+    const iface = set.type === "hash:net,iface" ? (dirs[1] === "src" ? p.iif : p.oif) : undefined;
+    return set.members.some((m) => inCidr(m.net, address) && (m.iface === undefined || m.iface === iface));
+  }
+}
+
+/** Splits an iptables-restore rule into words, keeping quoted strings whole. */
+function words(text: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) out.push(m[1] ?? m[2]);
+  return out;
+}
+
+function ports(text: string, sep: RegExp): Ports | undefined {
+  const ranges: [number, number][] = [];
+  for (const part of text.split(sep)) {
+    const [a, b = a] = part.split(/[:-]/);
+    const from = Number(a || 0);
+    const to = Number(b || 65535);
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from > to) return undefined;
+    ranges.push([from, to]);
+  }
+  return { ranges };
+}
+
+const STATES = new Set(["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "SNAT", "DNAT"]);
+
+/** Parses the options of one `-A CHAIN ...` rule. */
+function parseRule(args: string[], line: number, text: string): IptRule {
+  const matches: Match[] = [];
+  let target: string | undefined;
+  let unreadable: string | undefined;
+  let proto: string | undefined;
+  const loaded = new Set<string>();
+  for (let i = 0; i < args.length && !unreadable; i++) {
+    let a = args[i];
+    let negate = false;
+    if (a === "!") {
+      negate = true;
+      a = args[++i];
+    }
+    const value = args[i + 1];
+    const add = (test: Match["test"]) => {
+      matches.push({ test: negate ? (p, s) => { const r = test(p, s); return r === "unknown" ? r : !r; } : test });
+      i++;
+    };
+    const cidr = () => parseCidr(value ?? "");
+    switch (a) {
+      case "-s":
+      case "--source":
+      case "-d":
+      case "--destination": {
+        const c = cidr();
+        if (!c) { unreadable = `address ${value} not read`; break; }
+        const src = a === "-s" || a === "--source";
+        add((p) => inCidr(c, src ? p.src : p.dst));
+        break;
+      }
+      case "-i":
+      case "--in-interface":
+      case "-o":
+      case "--out-interface": {
+        const input = a.startsWith("-i") || a === "--in-interface";
+        add((p) => ifaceMatches(value, input ? p.iif : p.oif));
+        break;
+      }
+      case "-p":
+      case "--protocol": {
+        proto = value;
+        if (!["tcp", "udp", "all", "icmp", "6", "17", "1"].includes(value)) { unreadable = `protocol ${value} not read`; break; }
+        const name = value === "6" ? "tcp" : value === "17" ? "udp" : value;
+        add((p) => name === "all" || p.protocol === name);
+        break;
+      }
+      case "-m":
+      case "--match":
+        if (!["tcp", "udp", "multiport", "conntrack", "state", "set", "comment"].includes(value)) unreadable = `match -m ${value} not read by the model`;
+        loaded.add(value);
+        i++;
+        break;
+      case "--dport":
+      case "--destination-port":
+      case "--sport":
+      case "--source-port":
+      case "--dports":
+      case "--destination-ports":
+      case "--sports":
+      case "--source-ports":
+      case "--ports": {
+        const multi = a.endsWith("s");
+        if (multi ? !loaded.has("multiport") : !(loaded.has("tcp") || loaded.has("udp") || proto)) { unreadable = `${a} without its match`; break; }
+        const range = ports(value ?? "", multi ? /,/ : /$^/);
+        if (!range) { unreadable = `ports ${value} not read`; break; }
+        const which = a.startsWith("--d") ? "d" : a.startsWith("--s") ? "s" : "both";
+        add((p) => (which === "both" ? portsContain(range, p.sport) || portsContain(range, p.dport) : portsContain(range, which === "d" ? p.dport : p.sport)));
+        break;
+      }
+      case "--ctstate":
+      case "--state": {
+        const states = (value ?? "").split(",");
+        if (!states.every((s) => STATES.has(s))) { unreadable = `state ${value} not read`; break; }
+        add((p) => states.includes(p.state));
+        break;
+      }
+      case "--match-set": {
+        const name = value;
+        const dirs = (args[i + 2] ?? "").split(",");
+        if (!dirs.every((d) => d === "src" || d === "dst")) { unreadable = `set flags ${args[i + 2]} not read`; break; }
+        add((p, s) => s.test(name, dirs, p));
+        i++;
+        break;
+      }
+      case "--comment":
+        i++;
+        break;
+      case "-j":
+      case "--jump":
+        target = value;
+        i++;
+        if (target === "REJECT" && args[i + 1] === "--reject-with") i += 2;
+        if (target === "LOG" && args[i + 1] === "--log-prefix") i += 2;
+        break;
+      default:
+        unreadable = `option ${a} not read by the model`;
+    }
+  }
+  return { line, text, matches, target, unreadable };
+}
+
+/** The filter table of one iptables-restore file. */
+export class IptablesFilter {
+  private readonly chains = new Map<string, Chain>();
+  readonly unreadable: Unreadable[] = [];
+  /** True when the file has a filter table (an empty file has none: everything passes). */
+  hasFilter = false;
+
+  constructor(readonly file: string, text: string) {
+    let table: string | undefined;
+    text.split("\n").forEach((raw, i) => {
+      const line = raw.trim();
+      if (!line || line.startsWith("#")) return;
+      if (line.startsWith("*")) {
+        table = line.slice(1);
+        if (table === "filter") this.hasFilter = true;
+        return;
+      }
+      if (line === "COMMIT") return;
+      if (table !== "filter") {
+        // NAT or mangle rules can change where a packet goes: say so instead of guessing.
+        if (line.startsWith("-A") || line.startsWith("-I")) this.unreadable.push({ file, line: i + 1, text: raw, why: `the ${table} table is not read by the model` });
+        return;
+      }
+      if (line.startsWith(":")) {
+        const [name, policy] = line.slice(1).split(/\s+/);
+        this.chains.set(name, { policy: policy === "-" ? undefined : policy, rules: [] });
+        return;
+      }
+      const w = words(line);
+      if (w[0] !== "-A" && w[0] !== "--append") {
+        this.unreadable.push({ file, line: i + 1, text: raw, why: "only -A rules are read by the model" });
+        return;
+      }
+      const chain = this.chains.get(w[1]) ?? { rules: [] };
+      this.chains.set(w[1], chain);
+      chain.rules.push(parseRule(w.slice(2), i + 1, line));
+    });
+  }
+
+  /** The verdict of the built-in chain `name` (FORWARD, INPUT) for `p`. */
+  evaluate(name: string, p: Packet, sets: IpSets): FirewallVerdict {
+    const file = this.file.split("/").pop();
+    const maybe: { target?: string; why: string }[] = [];
+    const walk = (chainName: string, depth: number): { verdict?: string; text?: string } => {
+      const chain = this.chains.get(chainName);
+      if (!chain || depth > 16) return {};
+      for (const rule of chain.rules) {
+        let matched: Tri = true;
+        for (const m of rule.matches) {
+          const r = m.test(p, sets);
+          if (r === false) { matched = false; break; }
+          if (r === "unknown") matched = "unknown";
+        }
+        if (matched === false) continue;
+        const where = `${file} line ${rule.line} ${JSON.stringify(rule.text)}`;
+        if (rule.unreadable || matched === "unknown") {
+          maybe.push({ target: rule.target, why: `${where} may match: ${rule.unreadable ?? "its set is not in the files"}` });
+          continue;
+        }
+        const t = rule.target;
+        if (t === undefined || t === "LOG") continue;
+        if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: `${where}: ${t}` };
+        if (t === "RETURN") return {};
+        const sub = walk(t, depth + 1);
+        if (sub.verdict) return sub;
+      }
+      return {};
+    };
+    const r = walk(name, 0);
+    const chain = this.chains.get(name);
+    const decided = r.verdict
+      ? { verdict: r.verdict, text: r.text! }
+      : { verdict: chain?.policy ?? "ACCEPT", text: `${file}: no rule of ${name} matches, policy ${chain?.policy ?? "ACCEPT"}` };
+    const outcome = decided.verdict === "ACCEPT" ? "pass" : "drop";
+    // A rule that may match changes nothing when it would decide the same, or decides nothing (LOG).
+    const doubt = maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome);
+    if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${decided.text}` };
+    return { outcome, text: decided.text };
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * nftables rulesets (`nft -f` files) evaluated for one packet: the base
+ * chains of the hook in priority order (an accept goes on to the next base
+ * chain, a drop ends it), first match wins within a chain, named and
+ * anonymous sets, concatenations of address and interface. What the model
+ * cannot read makes the verdict unknown when it could have decided it.
+ */
+import { inCidr, parseCidr } from "./ip";
+import type { Unreadable } from "./outcome";
+import { FirewallVerdict, ifaceMatches, Packet } from "./packet";
+
+type Tri = boolean | "unknown";
+
+interface Token {
+  readonly t: string;
+  readonly line: number;
+  /** A quoted string. */
+  readonly quoted?: boolean;
+}
+
+function tokenize(text: string): Token[] {
+  const out: Token[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const re = /"([^"]*)"|([{};,])|([^\s{};,"]+)/g;
+    const line = raw.replace(/(^|\s)#.*$/, "");
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line))) {
+      if (m[1] !== undefined) out.push({ t: m[1], line: i + 1, quoted: true });
+      else out.push({ t: m[2] ?? m[3], line: i + 1 });
+    }
+    out.push({ t: "\n", line: i + 1 });
+  });
+  return out;
+}
+
+/** A value a selector is compared with: addresses, ports, names, or tuples of them. */
+type Value = string;
+
+interface NftSet {
+  readonly elements: Value[][];
+}
+
+interface NftRule {
+  readonly line: number;
+  readonly text: string;
+  readonly test: (p: Packet, sets: Map<string, NftSet>) => Tri;
+  readonly verdict?: "accept" | "drop" | "other";
+  readonly unreadable?: string;
+}
+
+interface BaseChain {
+  readonly table: string;
+  readonly name: string;
+  readonly hook: string;
+  readonly priority: number;
+  readonly policy: "accept" | "drop";
+  readonly rules: NftRule[];
+}
+
+const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
+
+const SELECTORS: Record<string, (p: Packet) => string> = {
+  "ip saddr": (p) => String(p.src),
+  "ip daddr": (p) => String(p.dst),
+  iifname: (p) => p.iif,
+  oifname: (p) => p.oif,
+  iif: (p) => p.iif,
+  oif: (p) => p.oif,
+  "tcp dport": (p) => (p.protocol === "tcp" ? String(p.dport) : ""),
+  "tcp sport": (p) => (p.protocol === "tcp" ? String(p.sport) : ""),
+  "udp dport": (p) => (p.protocol === "udp" ? String(p.dport) : ""),
+  "udp sport": (p) => (p.protocol === "udp" ? String(p.sport) : ""),
+  "th dport": (p) => String(p.dport),
+  "th sport": (p) => String(p.sport),
+  "meta l4proto": (p) => p.protocol,
+  "ip protocol": (p) => p.protocol,
+  "meta nfproto": () => "ipv4",
+  "ct state": (p) => (p.state === "NEW" ? "new" : "established"),
+};
+
+/** Whether a packet's field (from a selector) equals one written value. */
+function valueMatches(selector: string, field: string, v: Value): Tri {
+  if (selector.startsWith("ip ")) {
+    const c = parseCidr(v);
+    return c ? inCidr(c, Number(field)) : "unknown";
+  }
+  if (selector.endsWith("port")) {
+    const [a, b = a] = v.split("-");
+    const n = Number(field);
+    return field !== "" && n >= Number(a) && n <= Number(b);
+  }
+  if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return ifaceMatches(v, field);
+  if (selector === "ct state") return v === field;
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp");
+  return v === field;
+}
+
+export class NftRuleset {
+  private readonly sets = new Map<string, NftSet>();
+  private readonly chains: BaseChain[] = [];
+  private readonly userChains = new Set<string>();
+  readonly unreadable: Unreadable[] = [];
+  private pos = 0;
+  private readonly tokens: Token[];
+
+  constructor(readonly file: string, private readonly text: string) {
+    this.tokens = tokenize(text);
+    this.top();
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.pos];
+  }
+
+  private next(): Token {
+    return this.tokens[this.pos++] ?? { t: "", line: 0 };
+  }
+
+  private bad(line: number, why: string): void {
+    this.unreadable.push({ file: this.file, line, text: this.text.split("\n")[line - 1] ?? "", why });
+  }
+
+  /** Skips to the end of the statement, over a whole block if it opens one. */
+  private skipStatement(): void {
+    let depth = 0;
+    while (this.peek()) {
+      const t = this.next().t;
+      if (t === "{") depth++;
+      else if (t === "}") {
+        depth--;
+        if (depth <= 0) return;
+      } else if ((t === "\n" || t === ";") && depth === 0) return;
+    }
+  }
+
+  private top(): void {
+    while (this.peek()) {
+      const tok = this.next();
+      if (tok.t === "\n" || tok.t === ";") continue;
+      const words = [tok.t];
+      while (this.peek() && !["\n", ";", "{"].includes(this.peek()!.t)) words.push(this.next().t);
+      if (words[0] === "table" && this.peek()?.t === "{") {
+        this.next();
+        const family = words.length === 3 ? words[1] : "ip";
+        const name = words[words.length - 1];
+        this.table(family, name);
+      } else if (words[0] === "table" || (words[0] === "delete" && words[1] === "table") || (words[0] === "flush" && ["ruleset", "table"].includes(words[1]))) {
+        // Declarations and the replace-whole idiom: the file's own contents are what remains.
+      } else {
+        this.bad(tok.line, `${words[0]} is not read by the model`);
+        if (this.peek()?.t === "{") this.skipStatement();
+      }
+    }
+  }
+
+  private table(family: string, name: string): void {
+    const relevant = family === "inet" || family === "ip";
+    while (this.peek() && this.peek()!.t !== "}") {
+      const tok = this.next();
+      if (tok.t === "\n" || tok.t === ";") continue;
+      const kind = tok.t;
+      const id = this.next().t;
+      if (this.peek()?.t !== "{") {
+        this.bad(tok.line, `${kind} ${id} is not read by the model`);
+        this.skipStatement();
+        continue;
+      }
+      this.next();
+      if (kind === "set" && relevant) this.set(`${name}/${id}`);
+      else if (kind === "chain" && relevant) this.chain(name, id, tok.line);
+      else if (!relevant && kind === "chain" && family !== "ip6" && family !== "arp") {
+        this.bad(tok.line, `a chain of the ${family} family is not read by the model`);
+        this.pos--;
+        this.skipStatement();
+      } else {
+        if (kind !== "set" && kind !== "chain") this.bad(tok.line, `${kind} is not read by the model`);
+        this.pos--;
+        this.skipStatement();
+      }
+    }
+    this.next();
+  }
+
+  private set(key: string): void {
+    const elements: Value[][] = [];
+    while (this.peek() && this.peek()!.t !== "}") {
+      const tok = this.next();
+      if (tok.t === "elements") {
+        this.next(); // =
+        if (this.next().t !== "{") return this.bad(tok.line, "elements not read");
+        let current: Value[] = [];
+        while (this.peek() && this.peek()!.t !== "}") {
+          const e = this.next();
+          if (e.t === "\n") continue;
+          if (e.t === ",") {
+            if (current.length) elements.push(current);
+            current = [];
+          } else if (e.t !== ".") current.push(e.t);
+        }
+        if (current.length) elements.push(current);
+        this.next();
+      }
+    }
+    this.next();
+    this.sets.set(key, { elements });
+  }
+
+  private chain(table: string, name: string, line: number): void {
+    let hook: string | undefined;
+    let priority = 0;
+    let policy: "accept" | "drop" = "accept";
+    const rules: NftRule[] = [];
+    while (this.peek() && this.peek()!.t !== "}") {
+      const first = this.peek()!;
+      if (first.t === "\n" || first.t === ";") {
+        this.next();
+        continue;
+      }
+      const toks: Token[] = [];
+      let depth = 0;
+      while (this.peek()) {
+        const t = this.peek()!;
+        if (depth === 0 && (t.t === "\n" || t.t === ";" || t.t === "}")) break;
+        if (t.t === "{") depth++;
+        if (t.t === "}") depth--;
+        toks.push(this.next());
+      }
+      const w = toks.map((t) => t.t);
+      if (w[0] === "type") {
+        const h = w.indexOf("hook");
+        const p = w.indexOf("priority");
+        hook = w[h + 1];
+        const pr = w.slice(p + 1).join(" ");
+        const m = /^(\w+)\s*([+-])\s*(\d+)$/.exec(pr);
+        priority = pr in PRIORITIES ? PRIORITIES[pr] : m && m[1] in PRIORITIES ? PRIORITIES[m[1]] + (m[2] === "+" ? 1 : -1) * Number(m[3]) : Number(pr);
+        if (w[1] !== "filter" || !Number.isFinite(priority)) this.bad(first.line, `a ${w[1]} chain is not read by the model`);
+      } else if (w[0] === "policy") {
+        policy = w[1] === "drop" ? "drop" : "accept";
+      } else {
+        rules.push(this.rule(toks, table));
+      }
+    }
+    this.next();
+    if (hook) this.chains.push({ table, name, hook, priority, policy, rules });
+    else this.userChains.add(`${table}/${name}`);
+    void line;
+  }
+
+  private rule(toks: Token[], table: string): NftRule {
+    const line = toks[0].line;
+    const text = toks.map((t) => (t.quoted ? `"${t.t}"` : t.t)).join(" ");
+    const tests: ((p: Packet, sets: Map<string, NftSet>) => Tri)[] = [];
+    let verdict: NftRule["verdict"];
+    let unreadable: string | undefined;
+    let i = 0;
+    const word = () => toks[i]?.t;
+    while (i < toks.length && !unreadable) {
+      const w = word();
+      if (w === "accept" || w === "drop") {
+        verdict = w;
+        i++;
+        continue;
+      }
+      if (w === "reject") {
+        verdict = "drop";
+        i = toks.length;
+        continue;
+      }
+      if (w === "counter" || w === "continue") {
+        i++;
+        continue;
+      }
+      if (w === "comment") {
+        i += 2;
+        continue;
+      }
+      if (w === "jump" || w === "goto" || w === "return" || w === "log" || w === "limit") {
+        unreadable = `${w} is not read by the model`;
+        verdict = "other";
+        break;
+      }
+      // A selector, or a concatenation of selectors joined by ".".
+      const selectors: string[] = [];
+      for (;;) {
+        const two = `${word()} ${toks[i + 1]?.t}`;
+        if (two in SELECTORS) {
+          selectors.push(two);
+          i += 2;
+        } else if ((word() ?? "") in SELECTORS) {
+          selectors.push(word()!);
+          i++;
+        } else break;
+        if (word() === ".") i++;
+        else break;
+      }
+      if (!selectors.length) {
+        unreadable = `${w} is not read by the model`;
+        break;
+      }
+      let negate = false;
+      if (word() === "!=") {
+        negate = true;
+        i++;
+      } else if (word() === "==") i++;
+      // The value: @set, { anonymous set }, or one value (a tuple for a concatenation).
+      let values: Value[][] | undefined;
+      let setName: string | undefined;
+      if (word()?.startsWith("@")) {
+        setName = `${table}/${word()!.slice(1)}`;
+        i++;
+      } else if (word() === "{") {
+        i++;
+        values = [];
+        let cur: Value[] = [];
+        while (i < toks.length && word() !== "}") {
+          if (word() === ",") {
+            if (cur.length) values.push(cur);
+            cur = [];
+          } else if (word() !== "." && word() !== "\n") cur.push(word()!);
+          i++;
+        }
+        if (cur.length) values.push(cur);
+        i++;
+      } else {
+        const tuple: Value[] = [word() ?? ""];
+        i++;
+        while (word() === "." && selectors.length > tuple.length) {
+          tuple.push(toks[i + 1]?.t ?? "");
+          i += 2;
+        }
+        values = [tuple];
+        // `ct state established,related`: a list of single values, any of which matches.
+        while (selectors.length === 1 && word() === ",") {
+          values.push([toks[i + 1]?.t ?? ""]);
+          i += 2;
+        }
+      }
+      const sel = selectors;
+      const fixed = values;
+      const named = setName;
+      tests.push((p, sets) => {
+        const list = named ? sets.get(named)?.elements : fixed;
+        if (!list) return "unknown";
+        const fields = sel.map((s) => SELECTORS[s](p));
+        let any: Tri = false;
+        for (const tuple of list) {
+          if (tuple.length !== sel.length) return "unknown";
+          let all: Tri = true;
+          for (let k = 0; k < sel.length && all !== false; k++) {
+            const r = valueMatches(sel[k], fields[k], tuple[k]);
+            if (r === false) all = false;
+            else if (r === "unknown") all = "unknown";
+          }
+          if (all === true) {
+            any = true;
+            break;
+          }
+          if (all === "unknown") any = "unknown";
+        }
+        return any === "unknown" ? any : negate ? !any : any;
+      });
+    }
+    const test = (p: Packet, sets: Map<string, NftSet>): Tri => {
+      let r: Tri = true;
+      for (const t of tests) {
+        const x = t(p, sets);
+        if (x === false) return false;
+        if (x === "unknown") r = "unknown";
+      }
+      return r;
+    };
+    return { line, text, test, verdict, unreadable };
+  }
+
+  /** Whether this file has a base chain on `hook` (only then does it filter that path). */
+  hooks(hook: string): boolean {
+    return this.chains.some((c) => c.hook === hook);
+  }
+
+  /** The verdict of every base chain on `hook`, in priority order. */
+  evaluate(hook: string, p: Packet): FirewallVerdict {
+    const file = this.file.split("/").pop();
+    const chains = this.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority);
+    const texts: string[] = [];
+    let doubt: string | undefined;
+    for (const chain of chains) {
+      let decided: { verdict: "accept" | "drop"; text: string } | undefined;
+      const maybe: { verdict?: string; why: string }[] = [];
+      for (const rule of chain.rules) {
+        const m = rule.test(p, this.sets);
+        if (m === false) continue;
+        const where = `${file} line ${rule.line} ${JSON.stringify(rule.text)}`;
+        if (m === "unknown" || rule.unreadable) {
+          maybe.push({ verdict: rule.verdict, why: `${where} may match: ${rule.unreadable ?? "its set is not read"}` });
+          continue;
+        }
+        if (rule.verdict === "accept" || rule.verdict === "drop") {
+          decided = { verdict: rule.verdict, text: `${where}: ${rule.verdict}` };
+          break;
+        }
+      }
+      decided ??= { verdict: chain.policy, text: `${file}: no rule of chain ${chain.name} matches, policy ${chain.policy}` };
+      const d = maybe.find((m) => m.verdict !== undefined && m.verdict !== decided!.verdict);
+      if (d) doubt ??= d.why;
+      texts.push(decided.text);
+      if (decided.verdict === "drop") {
+        return { outcome: doubt ? "unknown" : "drop", text: doubt ? `${doubt}; otherwise ${texts.join("; ")}` : texts.join("; ") };
+      }
+    }
+    if (!chains.length) return { outcome: "pass", text: `${file}: no chain on the ${hook} hook` };
+    return { outcome: doubt ? "unknown" : "pass", text: doubt ? `${doubt}; otherwise ${texts.join("; ")}` : texts.join("; ") };
+  }
+}

@@ -1,0 +1,35 @@
+/** A packet as the firewalls of the model see it. */
+export interface Packet {
+  readonly src: number;
+  readonly dst: number;
+  readonly protocol: "tcp" | "udp";
+  readonly sport: number;
+  readonly dport: number;
+  /** Interface it came in by, and the one it leaves by (FORWARD). */
+  readonly iif: string;
+  readonly oif: string;
+  /** Connection tracking state: the request is NEW, its reply ESTABLISHED. */
+  readonly state: "NEW" | "ESTABLISHED";
+}
+
+/** A firewall's answer for one packet: the rule that decided, or the policy. */
+export interface FirewallVerdict {
+  readonly outcome: "pass" | "drop" | "unknown";
+  /** e.g. `rules.v4 line 14 "-A FORWARD ... -j ACCEPT": ACCEPT`. */
+  readonly text: string;
+}
+
+/** Interface names as iptables and nftables match them: `+` (iptables) or `*` (nft) at the end is a prefix. */
+export function ifaceMatches(pattern: string, name: string): boolean {
+  if (pattern.endsWith("+") || pattern.endsWith("*")) return name.startsWith(pattern.slice(0, -1));
+  return pattern === name;
+}
+
+/** Inclusive port ranges. */
+export interface Ports {
+  readonly ranges: readonly (readonly [number, number])[];
+}
+
+export function portsContain(p: Ports, port: number): boolean {
+  return p.ranges.some(([a, b]) => port >= a && port <= b);
+}

@@ -1,0 +1,169 @@
+/**
+ * A host's routing as the kernel keeps it: tables of routes (longest prefix,
+ * then lowest metric, then the route added first), policy rules evaluated
+ * by priority, local addresses per interface.
+ */
+import { ANY, Cidr, cidrText, inCidr, ipText } from "./ip";
+
+export interface Route {
+  readonly dest: Cidr;
+  readonly dev: string;
+  readonly via?: number;
+  readonly src?: number;
+  readonly metric: number;
+  /** Where the route comes from, for the trace. */
+  readonly origin: string;
+}
+
+export interface Rule {
+  readonly priority: number;
+  readonly from: Cidr;
+  readonly to: Cidr;
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly table: number;
+  readonly origin: string;
+}
+
+export interface Address {
+  readonly address: number;
+  readonly prefix: number;
+  readonly dev: string;
+}
+
+export const MAIN = 254;
+export const LOCAL = 255;
+export const DEFAULT_TABLE = 253;
+/** Names iproute2 knows without rt_tables. */
+export const TABLE_NAMES: Readonly<Record<string, number>> = { main: MAIN, local: LOCAL, default: DEFAULT_TABLE };
+
+function tableText(t: number): string {
+  return t === MAIN ? "main table" : t === LOCAL ? "local table" : t === DEFAULT_TABLE ? "default table" : `table ${t}`;
+}
+
+/** The route a lookup found, and how. */
+export interface RouteChoice {
+  readonly route: Route;
+  readonly table: number;
+  /** e.g. `rule 1001 "from 192.0.2.201 lookup 101", table 101: 192.0.2.0/24 dev eth1 (...)`. */
+  readonly how: string;
+}
+
+export class Routing {
+  readonly addresses: Address[] = [];
+  private readonly tables = new Map<number, Route[]>();
+  /** /32 routes of the main table by address: a dom0 has one per guest address. */
+  private readonly hostRoutes = new Map<number, Route[]>();
+  readonly rules: Rule[] = [
+    { priority: 0, from: ANY, to: ANY, table: LOCAL, origin: "the kernel" },
+    { priority: 32766, from: ANY, to: ANY, table: MAIN, origin: "the kernel" },
+    { priority: 32767, from: ANY, to: ANY, table: DEFAULT_TABLE, origin: "the kernel" },
+  ];
+
+  /** Adds an address and, as the kernel does, its prefix route (none for a /32) after those already there. */
+  addAddress(a: Address, origin: string): void {
+    this.addresses.push(a);
+    if (a.prefix < 32) {
+      const net = { net: (a.address & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) >>> 0, prefix: a.prefix };
+      this.addRoute(MAIN, { dest: net, dev: a.dev, src: a.address, metric: 0, origin });
+    }
+  }
+
+  routes(table: number): readonly Route[] {
+    const list = this.tables.get(table) ?? [];
+    if (table !== MAIN) return list;
+    return [...list, ...[...this.hostRoutes.values()].flat()];
+  }
+
+  addRoute(table: number, r: Route): void {
+    if (table === MAIN && r.dest.prefix === 32) {
+      const list = this.hostRoutes.get(r.dest.net) ?? [];
+      list.push(r);
+      this.hostRoutes.set(r.dest.net, list);
+      return;
+    }
+    const list = this.tables.get(table) ?? [];
+    list.push(r);
+    this.tables.set(table, list);
+  }
+
+  /** `ip route replace`: the route with the same destination and metric in the table is replaced, else added. */
+  replaceRoute(table: number, r: Route): void {
+    this.deleteRoute(table, r.dest, r.metric);
+    this.addRoute(table, r);
+  }
+
+  deleteRoute(table: number, dest: Cidr, metric?: number): void {
+    const keep = (x: Route) => !(x.dest.net === dest.net && x.dest.prefix === dest.prefix && (metric === undefined || x.metric === metric));
+    if (table === MAIN && dest.prefix === 32) {
+      const list = (this.hostRoutes.get(dest.net) ?? []).filter(keep);
+      if (list.length) this.hostRoutes.set(dest.net, list);
+      else this.hostRoutes.delete(dest.net);
+      return;
+    }
+    this.tables.set(table, (this.tables.get(table) ?? []).filter(keep));
+  }
+
+  flushTable(table: number): void {
+    this.tables.delete(table);
+    if (table === MAIN) this.hostRoutes.clear();
+  }
+
+  addRule(r: Rule): void {
+    // Rules of equal priority keep the order they were added in.
+    const at = this.rules.findIndex((x) => x.priority > r.priority);
+    this.rules.splice(at < 0 ? this.rules.length : at, 0, r);
+  }
+
+  deleteRulesAt(priority: number): void {
+    for (let i = this.rules.length - 1; i >= 0; i--) if (this.rules[i].priority === priority && this.rules[i].origin !== "the kernel") this.rules.splice(i, 1);
+  }
+
+  /** The interface holding `address`, if it is local. */
+  localDev(address: number): string | undefined {
+    return this.addresses.find((a) => a.address === address)?.dev;
+  }
+
+  /** The best route of one table for `dst`. */
+  private best(table: number, dst: number): Route | undefined {
+    let best: Route | undefined;
+    const consider = (r: Route) => {
+      if (!inCidr(r.dest, dst)) return;
+      if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && r.metric < best.metric)) best = r;
+    };
+    if (table === MAIN) for (const r of this.hostRoutes.get(dst) ?? []) consider(r);
+    for (const r of this.tables.get(table) ?? []) consider(r);
+    return best;
+  }
+
+  /**
+   * The kernel's lookup: rules by priority (the local table for local
+   * addresses first), then the first table that has a route.
+   */
+  lookup(flow: { src?: number; dst: number; iif?: string; oif?: string }): RouteChoice | undefined {
+    for (const rule of this.rules) {
+      if (flow.src !== undefined && !inCidr(rule.from, flow.src)) continue;
+      if (flow.src === undefined && rule.from.prefix > 0) continue;
+      if (!inCidr(rule.to, flow.dst)) continue;
+      if (rule.iif !== undefined && rule.iif !== (flow.iif ?? "lo")) continue;
+      if (rule.oif !== undefined && rule.oif !== flow.oif) continue;
+      if (rule.table === LOCAL) {
+        const dev = this.localDev(flow.dst);
+        if (dev) return { route: { dest: { net: flow.dst, prefix: 32 }, dev: "lo", metric: 0, origin: `local address on ${dev}` }, table: LOCAL, how: `${ipText(flow.dst)} is local (on ${dev})` };
+        continue;
+      }
+      const route = this.best(rule.table, flow.dst);
+      if (!route) continue;
+      const byRule = rule.origin === "the kernel" ? tableText(rule.table) : `rule ${rule.priority} (${rule.origin}), ${tableText(rule.table)}`;
+      const siblings = this.routes(rule.table).filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric);
+      const first = siblings.length > 1 ? `, the first of ${siblings.length} routes to ${cidrText(route.dest)}` : "";
+      return { route, table: rule.table, how: `${byRule}${first}: ${routeText(route)}` };
+    }
+    return undefined;
+  }
+}
+
+export function routeText(r: Route): string {
+  const dest = r.dest.prefix === 0 ? "default" : r.dest.prefix === 32 ? ipText(r.dest.net) : cidrText(r.dest);
+  return `${dest}${r.via !== undefined ? ` via ${ipText(r.via)}` : ""} dev ${r.dev}${r.src !== undefined ? ` src ${ipText(r.src)}` : ""} (${r.origin})`;
+}
