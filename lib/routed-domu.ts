@@ -133,6 +133,18 @@ export interface RoutedDomUProps {
    */
   readonly policyRouting?: boolean;
   /**
+   * Reverse-path filter of the guest's vifs on the dom0, and of the guest
+   * itself. `strict` (the dom0's default for every vif) drops a packet that
+   * comes in by an interface other than the one its source is routed by:
+   * with policy routing every reply leaves by its own vif and passes.
+   * `loose` only asks that the source be routable at all: what a guest
+   * without policy routing needs (`policyRouting: false` with several vifs),
+   * as its replies leave by the first vif of the subnet. Loose filtering lets
+   * that guest send from any of its addresses through any of its vifs.
+   * @default "strict"
+   */
+  readonly reversePathFilter?: "strict" | "loose";
+  /**
    * Let the guest open connections to anywhere through the dom0 (updates, DNS).
    * @default false
    */
@@ -173,6 +185,8 @@ export class RoutedDomU extends Construct implements IFileHost {
   readonly name: string;
   /** The guest's addresses, in vif order. */
   readonly addresses: string[];
+  /** Reverse-path filter of this guest's vifs on the dom0, and of the guest. */
+  readonly reversePathFilter: "strict" | "loose";
   private readonly model: GuestModel;
   private readonly allowEgress: boolean;
   private readonly restartOnChange: boolean;
@@ -243,6 +257,10 @@ export class RoutedDomU extends Construct implements IFileHost {
 
     const gateway = props.gateway === undefined ? scope.uplink.address.address : parseHostIpv4(props.gateway, site("gateway"));
     this.allowEgress = props.allowEgress ?? false;
+    this.reversePathFilter = props.reversePathFilter ?? "strict";
+    if (this.reversePathFilter !== "strict" && this.reversePathFilter !== "loose") {
+      throw new XenPropError(site("reversePathFilter"), this.reversePathFilter, 'expected "strict" or "loose"');
+    }
     this.restartOnChange = props.restartOnChange ?? false;
     this.model = {
       name: this.name,
@@ -384,7 +402,7 @@ export class RoutedDomU extends Construct implements IFileHost {
       const files: HostFile[] = [
         ...guestNamingFiles(g),
         { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
-        { path: SYSCTL_PATH, content: renderGuestSysctl(), mode: "0644" },
+        { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: this.reversePathFilter === "loose" }), mode: "0644" },
       ];
       if (g.policyRouting) {
         files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });

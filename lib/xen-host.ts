@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
+import { PROVE_CONTEXT_KEY, proveDom0 } from "./prove";
 import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
 import { addDependency, connectionHostKey, deployStep, StepConnection, stepScript } from "./deploy/engine";
@@ -222,7 +223,11 @@ export class XenHost extends Construct implements IFileHost {
         if (this.backend === "iptables" && !this.usesIpsets() && addresses >= WALK_WARNING) {
           Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses and firewall.ipsetFrom is ${this.ipsetFrom}: every new connection walks one rule per address; lower ipsetFrom or set firewall.backend to "nftables"`);
         }
-        return [];
+        if (this.node.tryGetContext(PROVE_CONTEXT_KEY) === false) {
+          Annotations.of(this).addWarning(`the context key ${PROVE_CONTEXT_KEY} is false: nothing proves that this dom0's vhosts and forwarded ports answer, and that their replies come back`);
+          return [];
+        }
+        return proveDom0(this);
       },
     });
     const connection = this.connection();
@@ -270,7 +275,7 @@ export class XenHost extends Construct implements IFileHost {
     return oncePerSynth(this, SYSCTLSTEP_MEMO, () => {
       const files: HostFile[] = [
         { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
-        { path: VIF_HOOK_PATH, content: renderVifHook(), mode: "0755" },
+        { path: VIF_HOOK_PATH, content: renderVifHook(this.guests.filter((g) => g.reversePathFilter === "loose").flatMap((g) => g.guestModel().vifs.map((v) => v.vifname))), mode: "0755" },
       ];
       return dom0SysctlStep(this.hostId, files, VIF_HOOK_PATH);
     });

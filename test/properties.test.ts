@@ -86,7 +86,7 @@ function build(k: Knobs, outdir: string): { app: App; hosts: (XenHost | RoutedDo
     documentRoot: k.documentRoot ?? "/var/www/a",
     tls: { certificateFile: k.certificateFile ?? "/etc/ssl/a.pem", certificateKeyFile: "/etc/ssl/a.key" },
   });
-  new ForwardRule(dom0, "r", { to: k.ruleTo ?? "192.0.2.11", ports: [80], from: [k.ruleFrom ?? "0.0.0.0/0"] });
+  new ForwardRule(dom0, "r", { to: k.ruleTo ?? "192.0.2.11", ports: [80, 443], from: [k.ruleFrom ?? "0.0.0.0/0"] });
   return { app, hosts: [dom0, guest] };
 }
 

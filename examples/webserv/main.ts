@@ -7,8 +7,17 @@ import { App, TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 
+export interface WebservProps {
+  /** Source policy routing in the guest (the cure); turn it off to see the black hole. @default true */
+  readonly policyRouting?: boolean;
+}
+
 export class WebservStack extends TerraformStack {
-  constructor(scope: Construct, id: string) {
+  readonly dom0: XenHost;
+  readonly webserv: RoutedDomU;
+  readonly sites: WebVhost[] = [];
+
+  constructor(scope: Construct, id: string, props: WebservProps = {}) {
     super(scope, id);
     const key = new TerraformVariable(this, "dom0_ssh_private_key", {
       type: "string",
@@ -19,12 +28,12 @@ export class WebservStack extends TerraformStack {
       type: "string",
       description: "The dom0's public host key, as in its /etc/ssh/ssh_host_ed25519_key.pub: Terraform connects to nothing else",
     });
-    const dom0 = new XenHost(this, "dom0", {
+    const dom0 = (this.dom0 = new XenHost(this, "dom0", {
       ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: hostKey.value },
       uplink: { device: "eth0", address: "192.168.0.1/24" },
       firewall: { defaultForwardPolicy: "DROP", managementCidrs: ["203.0.113.0/24"] },
-    });
-    const webserv = new RoutedDomU(dom0, "webserv", {
+    }));
+    const webserv = (this.webserv = new RoutedDomU(dom0, "webserv", {
       memory: 512,
       vcpus: 1,
       disks: ["phy:/dev/vg0/webserv-disk,xvda,w", "phy:/dev/vg0/webserv-swap,xvdb,w"],
@@ -33,7 +42,8 @@ export class WebservStack extends TerraformStack {
         { mac: "de:ad:be:ef:00:01", address: "192.168.0.201/24" },
         { mac: "de:ad:be:ef:00:02", address: "192.168.0.202/24" },
       ],
-    });
+      policyRouting: props.policyRouting,
+    }));
     const tls = {
       certificateFile: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
       certificateKeyFile: "/etc/ssl/private/ssl-cert-snakeoil.key",
@@ -44,7 +54,7 @@ export class WebservStack extends TerraformStack {
       ["site-c", "192.168.0.202", "c.example.org"],
     ];
     for (const [id, address, serverName] of sites) {
-      new WebVhost(webserv, id, { address, serverName, serverAliases: [`www.${serverName}`], documentRoot: `/var/www/${id}`, tls });
+      this.sites.push(new WebVhost(webserv, id, { address, serverName, serverAliases: [`www.${serverName}`], documentRoot: `/var/www/${id}`, tls }));
     }
     new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
   }

@@ -15,7 +15,8 @@ import { cidrContains, ipv4ToNumber } from "../net/ipv4";
 import { renderInterfaces } from "../render/interfaces";
 import type { Topology, TopologyDom0, TopologyGuest } from "../topology";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
-import { probeHttp, probeTcp, ProbeResult } from "./probes";
+import { answered, probeHttp, probeTcp, ProbeResult } from "./probes";
+import { Reachability } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
@@ -107,6 +108,13 @@ export class Lab {
   readonly deploys: DeployResult[] = [];
   /** What each guest whose vhosts did not answer looked like then, for the report. */
   private readonly findings: string[] = [];
+  /**
+   * Probes where the reachability model, reading the files on the lab's
+   * hosts, predicted otherwise than what the kernel did; each with both.
+   */
+  readonly modelMismatches: string[] = [];
+  /** How many probes the model was asked. */
+  private modelChecked = 0;
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -320,14 +328,12 @@ export class Lab {
 
   /** HTTP(S) probes of one guest's vhosts; `answers(address)` says which addresses should answer. */
   probeGuest(dom0: string, guest: TopologyGuest, phase: string, answers: (address: string) => boolean = () => true): ProbeResult[] {
-    const { host } = this.client(dom0);
+    const { host, address: from } = this.client(dom0);
     const out: ProbeResult[] = [];
     for (const v of guest.vhosts) {
-      for (const port of v.httpPorts) {
-        out.push(probeHttp(host, { address: v.address, port, serverName: v.serverName, body: labPage(v.name), tls: false }, phase, answers(v.address)));
-      }
-      if (v.tls) {
-        out.push(probeHttp(host, { address: v.address, port: v.tls.port, serverName: v.serverName, body: labPage(v.name), tls: true }, phase, answers(v.address)));
+      for (const [port, tls] of [...v.httpPorts.map((p) => [p, false] as const), ...(v.tls ? [[v.tls.port, true] as const] : [])]) {
+        const r = probeHttp(host, { address: v.address, port, serverName: v.serverName, body: labPage(v.name), tls }, phase, answers(v.address));
+        out.push({ ...r, flow: { from, to: v.address, port, apache: true } });
       }
     }
     return out;
@@ -341,6 +347,7 @@ export class Lab {
   probeAll(phase: string): ProbeResult[] {
     const out: ProbeResult[] = [];
     for (const d of this.topology.dom0s) {
+      const start = out.length;
       const { host, address: clientAddress } = this.client(d.id);
       for (const g of d.guests) {
         const probes = this.probeGuest(d.id, g, phase);
@@ -353,18 +360,67 @@ export class Lab {
         for (const r of a.ports) {
           opened.add(`${a.address}:${r.from}`);
           if (vhostPorts.has(`${a.address}:${r.from}`) || a.sourcePorts.length) continue;
-          out.push(probeTcp(host, a.address, r.from, cidrContains(a.source, clientAddress), phase));
+          out.push({ ...probeTcp(host, a.address, r.from, cidrContains(a.source, clientAddress), phase), flow: { from: clientAddress, to: a.address, port: r.from } });
         }
       }
       for (const g of d.guests) {
         const address = g.model.vifs[0].address.address;
         const closed = [22, 2222, 65000].find((p) => !opened.has(`${address}:${p}`))!;
-        out.push(probeTcp(host, address, closed, false, phase));
+        out.push({ ...probeTcp(host, address, closed, false, phase), flow: { from: clientAddress, to: address, port: closed } });
       }
+      this.crossCheck(d, out.slice(start));
     }
     this.probes.push(...out);
     for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
     return out;
+  }
+
+  /**
+   * The reachability model of one dom0, read from the files on the lab's
+   * hosts now (the paths the stack's preview lists), with the kernel
+   * settings the lab's namespaces start from: those of this machine, which
+   * a new network namespace inherits.
+   */
+  modelOf(d: TopologyDom0): Reachability {
+    const preview = path.join(this.workdir, "cdktf.out", "stacks", this.options.stack, "hosts");
+    const live = (host: SandboxHost | undefined, id: string) => {
+      const files: Record<string, string> = {};
+      const dir = path.join(preview, id);
+      const walk = (rel: string) => {
+        for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+          const p = `${rel}/${e.name}`;
+          if (e.isDirectory()) walk(p);
+          else {
+            const content = host?.readFile(p);
+            if (content !== undefined) files[p] = content;
+          }
+        }
+      };
+      if (fs.existsSync(dir)) walk("");
+      return files;
+    };
+    const baseline = machineSysctls();
+    return Reachability.fromFiles({
+      dom0: { id: d.id, uplink: { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}` }, files: live(this.dom0Host(d.id), d.id), baseline },
+      guests: Object.fromEntries(d.guests.map((g) => [g.model.name, live(this.guestHost(d.id, g.model.name), g.id)])),
+      guestBaseline: baseline,
+    });
+  }
+
+  /** Asks the model every probe's flow; a verdict that is not what the kernel did is a mismatch. */
+  private crossCheck(d: TopologyDom0, probes: readonly ProbeResult[]): void {
+    const model = this.modelOf(d);
+    for (const p of probes) {
+      if (!p.flow) continue;
+      const v = model.flow(p.flow);
+      this.modelChecked += 1;
+      const kernel = answered(p);
+      if (v.ok === kernel && v.forward !== "unknown" && v.reply !== "unknown") continue;
+      const said = v.ok ? "answered" : v.forward === "unknown" || v.reply === "unknown" ? "could not decide" : "no answer";
+      const line = `${p.phase}: ${p.kind} ${p.target}: the kernel: ${kernel ? "answered" : "no answer"} (${p.detail}); the model: ${said}: ${v.summary}`;
+      this.modelMismatches.push(line);
+      this.log(`MODEL MISMATCH ${line}`);
+    }
   }
 
   /** A guest's listening sockets, Apache processes and the end of Apache's error log. */
@@ -403,9 +459,13 @@ export class Lab {
         };
         swap(renderInterfaces({ ...g.model, policyRouting: false }));
         const first = g.model.vifs[0].address.address;
-        handMade.push(...this.probeGuest(d.id, g, "negative control: hand-made network", (a) => a === first));
+        const hand = this.probeGuest(d.id, g, "negative control: hand-made network", (a) => a === first);
+        this.crossCheck(d, hand);
+        handMade.push(...hand);
         swap(deployed);
-        restored.push(...this.probeGuest(d.id, g, "deployed network restored"));
+        const back = this.probeGuest(d.id, g, "deployed network restored");
+        this.crossCheck(d, back);
+        restored.push(...back);
       }
     }
     this.probes.push(...handMade, ...restored);
@@ -429,6 +489,13 @@ export class Lab {
       lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase.padEnd(36)} ${p.kind.padEnd(11)} ${p.target.padEnd(44)} ${String(p.ms).padStart(5)} ms  ${p.ok ? "" : `expected ${p.expect}, saw `}${p.detail}`);
     }
     const failed = this.probes.filter((p) => !p.ok).length;
+    const checked = this.modelChecked;
+    lines.push(
+      this.modelMismatches.length
+        ? `the reachability model disagreed with the kernel on ${this.modelMismatches.length} of ${checked} probes:`
+        : `the reachability model agreed with the kernel on all ${checked} probes`,
+      ...this.modelMismatches.map((m) => `    ${m}`),
+    );
     lines.push(`${this.probes.length - failed} passed, ${failed} failed`, ...this.findings);
     return lines.join("\n");
   }
@@ -444,6 +511,18 @@ export class Lab {
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
   }
+}
+
+/** The kernel settings of this machine's own namespace that the model reads: new namespaces start from them. */
+function machineSysctls(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const read = (file: string, key: string) => {
+    const v = Number(fs.readFileSync(file, "utf8").trim());
+    if (Number.isInteger(v)) out[key] = v;
+  };
+  read("/proc/sys/net/ipv4/ip_forward", "net.ipv4.ip_forward");
+  for (const i of ["all", "default"]) for (const k of ["rp_filter", "arp_ignore", "arp_announce", "proxy_arp"]) read(`/proc/sys/net/ipv4/conf/${i}/${k}`, `net.ipv4.conf.${i}.${k}`);
+  return out;
 }
 
 /**

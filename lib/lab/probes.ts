@@ -1,5 +1,6 @@
 /** Probes from a lab client: HTTP(S) pages by Host header, TCP ports open or dropped. */
 import { spawnSync } from "child_process";
+import type { FlowQuestion } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 
 export interface ProbeResult {
@@ -14,6 +15,17 @@ export interface ProbeResult {
   readonly ms: number;
   /** What it saw. */
   readonly detail: string;
+  /** The same flow as a question for the reachability model (the lab asks it of the model too). */
+  readonly flow?: FlowQuestion;
+}
+
+/**
+ * What the kernel did, as the model would say it: the connection got an
+ * answer (a page, a connection, or the guest's refusal all come back), or
+ * nothing came back at all.
+ */
+export function answered(p: ProbeResult): boolean {
+  return p.kind === "http" || p.kind === "https" ? p.detail.startsWith("HTTP ") : p.detail === "connected" || /refused/i.test(p.detail);
 }
 
 export interface HttpProbe {

@@ -50,7 +50,8 @@ export async function runLab(lab: Lab): Promise<LabRunResult> {
     const planExitCode = lab.plan().exitCode;
     const ok =
       deploy.ok && redeploy.ok && planExitCode === 0 && redeploy.added + redeploy.changed + redeploy.destroyed === 0 &&
-      [...probes, ...negativeControl.handMade, ...negativeControl.restored].every((p) => p.ok) && negativeControl.handMade.length > 0;
+      [...probes, ...negativeControl.handMade, ...negativeControl.restored].every((p) => p.ok) && negativeControl.handMade.length > 0 &&
+      lab.modelMismatches.length === 0;
     return { scenario: lab.options.stack, ok, deploy, probes, negativeControl, redeploy, planExitCode, report: lab.report(), seconds: (Date.now() - started) / 1000 };
   } finally {
     process.removeListener("SIGINT", onSignal);

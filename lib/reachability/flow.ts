@@ -102,10 +102,10 @@ export class FlowEvaluator {
       const failure = hops.find((h) => h.outcome === "drop") ?? hops.find((h) => h.outcome === "unknown");
       const ok = forward === "delivered" && reply === "returned";
       const title = `${protocol} ${q.from} -> ${q.to}:${q.port}`;
-      // The route the packet took before it failed, when it was chosen elsewhere: where a reply left the guest, say.
+      // Where a reply left the guest, when it failed at the dom0: the cause is often there.
       const at = failure ? hops.indexOf(failure) : -1;
       const route = hops.slice(0, Math.max(at, 0)).reverse().find((h) => h.stage === "route");
-      const before = route && route.host !== failure!.host ? `${route.text}; ` : "";
+      const before = route && route.host !== failure!.host && route.text.startsWith("reply from") ? `${route.text}; ` : "";
       const summary = ok
         ? `${title}: delivered and the reply returns`
         : `${title}: ${forward !== "delivered" ? `request ${forward}` : `reply ${reply}`} at ${failure!.host} (${failure!.stage}): ${before}${failure!.text}`;

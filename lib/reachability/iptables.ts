@@ -195,6 +195,11 @@ function parseRule(args: string[], line: number, text: string): IptRule {
         unreadable = `option ${a} not read by the model`;
     }
   }
+  // A rule the model cannot read still says what it would do.
+  if (target === undefined) {
+    const j = args.findIndex((x) => x === "-j" || x === "--jump");
+    if (j >= 0) target = args[j + 1];
+  }
   return { line, text, matches, target, unreadable };
 }
 

@@ -271,7 +271,8 @@ describeWith(["terraform"], "the terraform_data output is valid Terraform", () =
       const stack = new TerraformStack(app, "webserv");
       const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" } });
       const g = new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:00:01", address: "192.0.2.10/24" }] });
-      new WebVhost(g, "site", { address: "192.0.2.10", serverName: "s.example.org", documentRoot: "/srv/s" });
+      const site = new WebVhost(g, "site", { address: "192.0.2.10", serverName: "s.example.org", documentRoot: "/srv/s" });
+      new ForwardRule(dom0, "web", { to: site });
       app.synth();
       const dir = path.join(out.dir, "stacks", "webserv");
       const env = { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(out.dir, "terraformrc") };

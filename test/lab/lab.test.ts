@@ -7,6 +7,7 @@ import * as path from "path";
 import { labHostKey } from "../../lib/lab/hosts";
 import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
+import { renderInterfaces } from "../../lib/render/interfaces";
 import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
@@ -72,6 +73,28 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     ]);
     expect(failures(restored)).toEqual([]);
     expect(restored).toHaveLength(6);
+    // The reachability model, reading the files on the hosts, said what the kernel did on every probe: the black holes too.
+    expect(lab.modelMismatches).toEqual([]);
+    expect(lab.report()).toContain("the reachability model agreed with the kernel on all 19 probes");
+  }, 5 * MINUTES);
+
+  it("the cross-check fails when the model and the kernel disagree: the hand-made file written, the network left as deployed", () => {
+    const lab = theLab();
+    const host = lab.guestHost("dom0", "webserv")!;
+    const deployed = host.readFile("/etc/network/interfaces")!;
+    const before = lab.modelMismatches.length;
+    host.writeFile("/etc/network/interfaces", renderInterfaces({ ...lab.stackTopology.dom0s[0].guests[0].model, policyRouting: false }));
+    try {
+      expect(failures(lab.probeAll("files changed, network not"))).toEqual([]);
+      expect(lab.modelMismatches.slice(before).map((m) => m.replace(/: tcp .*$/, ""))).toEqual(
+        ["192.0.2.201:80 Host b.example.org", "192.0.2.201:443 Host b.example.org", "192.0.2.202:80 Host c.example.org", "192.0.2.202:443 Host c.example.org"].map(
+          (t) => `files changed, network not: ${t.endsWith("80 Host b.example.org") || t.endsWith("80 Host c.example.org") ? "http" : "https"} ${t}: the kernel: answered (HTTP 200: ${JSON.stringify(`cdktf-xen lab: site-${t.includes("b.example") ? "b" : "c"}\n`)}); the model: no answer`,
+        ),
+      );
+    } finally {
+      host.writeFile("/etc/network/interfaces", deployed);
+      lab.modelMismatches.splice(before);
+    }
   }, 5 * MINUTES);
 
   it("a redeploy without changes changes nothing", async () => {
@@ -129,6 +152,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     ]);
     expect(handMade.filter((p) => p.detail.includes("timeout"))).toHaveLength(6);
     expect(failures(restored)).toEqual([]);
+    expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
   it("switching the firewall to nftables and back: only the firewall pair is replaced, and every probe passes through each backend", async () => {
@@ -144,6 +168,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(failures(probes)).toEqual([]);
       expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
       expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
+      expect(lab.modelMismatches).toEqual([]);
     };
     const toNft = await lab.deploy({ context: { [VARIANT_KEY]: "nftables" } });
     expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });

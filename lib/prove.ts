@@ -1,0 +1,133 @@
+/**
+ * The proof run at synth: every WebVhost address:port and every port a
+ * ForwardRule opens is asked of the reachability model, read from the very
+ * files the dom0 and its guests receive, in both directions; one port no
+ * rule opens must be dropped. What fails is reported with the construct
+ * path and the first failing hop.
+ */
+import type { FlowQuestion, FlowVerdict } from "./reachability";
+import { Reachability } from "./reachability";
+import { inCidr, ipNum, ipText, parseCidr } from "./reachability/ip";
+import type { XenHost } from "./xen-host";
+
+/** Context key: `false` skips the proof at synth (with a warning). */
+export const PROVE_CONTEXT_KEY = "cdktf-xen:prove";
+
+/** A question the proof asks, with what must come of it and whom to blame. */
+export interface Obligation {
+  /** Construct path named in the error. */
+  readonly path: string;
+  readonly question: FlowQuestion;
+  /** `open`: delivered and the reply returns; `closed`: the request is dropped. */
+  readonly expect: "open" | "closed";
+  /** What is being proven, e.g. `vhost site-a on 192.0.2.200:443`. */
+  readonly what: string;
+}
+
+/** The model of one dom0, from the files its constructs render. */
+export function dom0Reachability(dom0: XenHost): Reachability {
+  const files = (list: readonly { path: string; content: string }[]) => Object.fromEntries(list.map((f) => [f.path, f.content]));
+  return Reachability.fromFiles({
+    dom0: { id: dom0.hostId, uplink: { device: dom0.uplink.device, address: `${dom0.uplink.address.address}/${dom0.uplink.address.prefix}` }, files: files(dom0.hostFiles()) },
+    guests: Object.fromEntries(dom0.guests.map((g) => [g.name, files(g.hostFiles())])),
+  });
+}
+
+/** Documentation addresses to stand for a client behind the uplink's router. */
+const FAR_CLIENTS = ["203.0.113.77", "198.51.100.77", "192.0.2.77", "100.64.0.77"];
+
+/**
+ * Client addresses standing for `source` (a CIDR): for any address, one on
+ * the uplink's subnet and one behind its router; else the first address of
+ * the network that no host of the dom0 uses.
+ */
+function clients(dom0: XenHost, source: string, taken: ReadonlySet<number>): string[] {
+  const up = dom0.uplink.address;
+  const upNet = parseCidr(`${up.address}/${up.prefix}`)!;
+  const size = 2 ** (32 - upNet.prefix);
+  const free = (from: number, count: number, step: number) => {
+    for (let i = 0, n = from; i < count; i++, n += step) if (!taken.has(n)) return n;
+    return undefined;
+  };
+  if (source === "0.0.0.0/0") {
+    const near = size > 2 ? free(upNet.net + size - 2, size - 2, -1) : undefined;
+    const far = FAR_CLIENTS.map((a) => ipNum(a)!).find((n) => !inCidr(upNet, n) && !taken.has(n));
+    return [near, far].filter((n): n is number => n !== undefined).map(ipText);
+  }
+  const net = parseCidr(source)!;
+  const count = 2 ** (32 - net.prefix);
+  const first = free(net.prefix >= 31 ? net.net : net.net + 1, Math.min(count, 256), 1);
+  return first === undefined ? [] : [ipText(first)];
+}
+
+/** Everything the proof asks of one dom0. */
+export function obligations(dom0: XenHost): Obligation[] {
+  const taken = new Set<number>([ipNum(dom0.uplink.address.address)!, ...dom0.guests.flatMap((g) => g.addresses.map((a) => ipNum(a)!))]);
+  const out: Obligation[] = [];
+  const accepts = dom0.firewallModel().accepts;
+  for (const guest of dom0.guests) {
+    for (const vhost of guest.vhosts) {
+      const v = vhost.vhostModel();
+      const sockets = [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])];
+      for (const port of sockets) {
+        // From wherever a rule lets the socket be reached; from outside when no rule does (and the firewall will say so).
+        const sources = accepts.filter((a) => a.address === v.address && a.protocol === "tcp" && a.ports.some((r) => port >= r.from && port <= r.to) && !a.sourcePorts.length).map((a) => a.source);
+        const what = `vhost ${v.name} on ${v.address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
+        for (const from of (sources.length ? [...new Set(sources)] : ["0.0.0.0/0"]).flatMap((s) => clients(dom0, s, taken))) {
+          out.push({ path: vhost.node.path, expect: "open", what, question: { from, to: v.address, port, apache: true } });
+        }
+      }
+    }
+  }
+  for (const rule of dom0.forwardRules) {
+    for (const a of rule.accepts()) {
+      const sourcePort = a.sourcePorts[0]?.from;
+      for (const r of a.ports) {
+        for (const from of clients(dom0, a.source, taken)) {
+          out.push({ path: rule.node.path, expect: "open", what: `${a.protocol} port ${r.from} of ${a.address}`, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
+        }
+      }
+    }
+  }
+  const fw = dom0.firewallModel();
+  if (fw.forwardPolicy === "DROP") {
+    for (const guest of dom0.guests) {
+      const address = guest.addresses[0];
+      const opened = (p: number) => fw.accepts.some((a) => a.address === address && a.protocol === "tcp" && a.ports.some((r) => p >= r.from && p <= r.to));
+      const port = [22, 2222, 65000].find((p) => !opened(p));
+      if (port === undefined) continue;
+      for (const from of clients(dom0, "0.0.0.0/0", taken)) {
+        out.push({ path: guest.node.path, expect: "closed", what: `tcp port ${port} of ${address}, which no rule opens`, question: { from, to: address, port } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether a verdict meets what the obligation expects. */
+export function meets(o: Obligation, v: FlowVerdict): boolean {
+  return o.expect === "open" ? v.ok : v.forward === "dropped";
+}
+
+/** The proof of one dom0: an error per construct and thing proven, naming the first client it failed for. */
+export function proveDom0(dom0: XenHost): string[] {
+  const model = dom0Reachability(dom0);
+  const seen = new Map<string, FlowVerdict>();
+  const failed = new Set<string>();
+  const errors: string[] = [];
+  for (const o of obligations(dom0)) {
+    if (failed.has(`${o.path}|${o.what}`)) continue;
+    const q = o.question;
+    const key = `${q.protocol ?? "tcp"}|${q.from}|${q.to}|${q.port}|${q.sourcePort ?? ""}|${q.apache ?? false}`;
+    let v = seen.get(key);
+    if (!v) {
+      v = model.flow(q);
+      seen.set(key, v);
+    }
+    if (meets(o, v)) continue;
+    failed.add(`${o.path}|${o.what}`);
+    const expected = o.expect === "open" ? "must answer, and its reply come back" : "must be dropped";
+    errors.push(`${o.path}: ${o.what} ${expected}; the model of the files says: ${v.summary}`);
+  }
+  return errors;
+}

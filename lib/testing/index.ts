@@ -1,0 +1,84 @@
+/**
+ * Testing your own infrastructure definitions: the files each host receives,
+ * and the reachability model's answer for any flow, with jest matchers that
+ * print the hop-by-hop trace when they fail. Needs no root, no network and
+ * no Terraform: it reads the files the constructs render, as synth does.
+ *
+ * @example
+ * import { XenTemplate, setupJest } from "cdktf-xen/testing";
+ * setupJest();
+ * const t = XenTemplate.fromStack(stack);
+ * expect(t.hostFile(dom0, "/etc/iptables/rules.v4")).toContain("--dports 80,443");
+ * expect(t).toServe(siteB);
+ * expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.0.2.201", port: 22 }, "firewall");
+ */
+import { TerraformStack } from "cdktf";
+import { dom0Reachability } from "../prove";
+import type { FlowQuestion, FlowVerdict, Reachability } from "../reachability";
+import type { RoutedDomU } from "../routed-domu";
+import type { WebVhost } from "../web-vhost";
+import { XenHost } from "../xen-host";
+import { setupJest } from "./matchers";
+
+export { Reachability } from "../reachability";
+export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, Stage, SysctlBaseline, Unreadable } from "../reachability";
+export { setupJest };
+
+/** Where a test client stands for a vhost or port: behind the uplink's router, unless told. */
+const OUTSIDE = "203.0.113.77";
+
+export class XenTemplate {
+  /** Every dom0 of `stack`, with its guests. */
+  static fromStack(stack: TerraformStack): XenTemplate {
+    return new XenTemplate(stack.node.findAll().filter(XenHost.isXenHost));
+  }
+
+  private readonly models = new Map<XenHost, Reachability>();
+
+  private constructor(readonly dom0s: readonly XenHost[]) {}
+
+  /** The content of `path` as `host` (a XenHost or a RoutedDomU) receives it; throws naming the paths it has. */
+  hostFile(host: XenHost | RoutedDomU, path: string): string {
+    const files = host.hostFiles();
+    const file = files.find((f) => f.path === path);
+    if (!file) throw new Error(`${host.node.path} receives no ${path}; it receives ${files.map((f) => f.path).join(", ")}`);
+    return file.content;
+  }
+
+  /** Every file `host` receives: absolute path to content. */
+  hostFiles(host: XenHost | RoutedDomU): Record<string, string> {
+    return Object.fromEntries(host.hostFiles().map((f) => [f.path, f.content]));
+  }
+
+  /** The model of one dom0 and its guests, read from the files they receive. */
+  model(dom0: XenHost): Reachability {
+    let m = this.models.get(dom0);
+    if (!m) {
+      m = dom0Reachability(dom0);
+      this.models.set(dom0, m);
+    }
+    return m;
+  }
+
+  /** The dom0 one of whose guests has `address`. */
+  dom0Of(address: string): XenHost {
+    const d = this.dom0s.find((x) => x.guests.some((g) => g.addresses.includes(address)));
+    if (!d) throw new Error(`no guest of ${this.dom0s.map((x) => x.node.path).join(", ") || "(no dom0)"} has the address ${address}`);
+    return d;
+  }
+
+  /** Both directions of a flow, from a client to a guest address and port, with the trace. */
+  flow(question: FlowQuestion): FlowVerdict {
+    return this.model(this.dom0Of(question.to)).flow(question);
+  }
+
+  /**
+   * Each socket of a vhost (its HTTP ports and its TLS port), from `from`
+   * (default: a client behind the uplink's router), Apache's Listen and
+   * VirtualHost included.
+   */
+  serve(vhost: WebVhost, opts: { readonly from?: string } = {}): FlowVerdict[] {
+    const v = vhost.vhostModel();
+    return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => this.flow({ from: opts.from ?? OUTSIDE, to: v.address, port, apache: true }));
+  }
+}

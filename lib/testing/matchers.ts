@@ -1,0 +1,69 @@
+/**
+ * Jest matchers over a XenTemplate: `toServe(vhost)`, `toReach(flow)`,
+ * `toBeDroppedAt(flow, stage?)`. A failure prints the whole trace.
+ */
+import type { FlowQuestion, FlowVerdict, Stage } from "../reachability";
+import type { WebVhost } from "../web-vhost";
+import type { XenTemplate } from "./index";
+
+/** A verdict and its hops, one per line, as the matchers print them. */
+export function explain(v: FlowVerdict): string {
+  return [v.summary, ...v.hops.map((h) => `    [${h.outcome}] ${h.host} ${h.stage}: ${h.text}`)].join("\n");
+}
+
+interface MatcherResult {
+  pass: boolean;
+  message: () => string;
+}
+
+const matchers = {
+  toServe(received: XenTemplate, vhost: WebVhost, opts: { from?: string } = {}): MatcherResult {
+    const verdicts = received.serve(vhost, opts);
+    const failing = verdicts.filter((v) => !v.ok);
+    return {
+      pass: failing.length === 0,
+      message: () =>
+        failing.length
+          ? `expected ${vhost.node.path} to be served, and its replies to come back:\n${failing.map(explain).join("\n")}`
+          : `expected ${vhost.node.path} not to be served, but every socket answers:\n${verdicts.map((v) => v.summary).join("\n")}`,
+    };
+  },
+  toReach(received: XenTemplate, question: FlowQuestion): MatcherResult {
+    const v = received.flow(question);
+    return {
+      pass: v.ok,
+      message: () => (v.ok ? `expected the flow not to get through, but: ${v.summary}` : `expected the flow to get through and its reply to come back:\n${explain(v)}`),
+    };
+  },
+  toBeDroppedAt(received: XenTemplate, question: FlowQuestion, stage?: Stage, host?: string): MatcherResult {
+    const v = received.flow(question);
+    const f = v.failure;
+    const pass = !v.ok && f?.outcome === "drop" && (stage === undefined || f.stage === stage) && (host === undefined || f.host === host);
+    const where = `${stage ?? "any stage"}${host ? ` of ${host}` : ""}`;
+    return {
+      pass,
+      message: () => (pass ? `expected the flow not to be dropped at ${where}, but:\n${explain(v)}` : `expected the flow to be dropped at ${where}:\n${explain(v)}`),
+    };
+  },
+};
+
+/** Adds the matchers to jest's `expect` (call it once, e.g. in a setup file or at the top of a test file). */
+export function setupJest(): void {
+  const e = (globalThis as { expect?: { extend(m: object): void } }).expect;
+  if (!e) throw new Error("setupJest: no global expect; call it from a jest test file or setup file");
+  e.extend(matchers);
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace jest {
+    interface Matchers<R> {
+      /** Every socket of the vhost is delivered to Apache and its reply comes back. */
+      toServe(vhost: WebVhost, opts?: { from?: string }): R;
+      /** The flow is delivered and its reply comes back. */
+      toReach(question: FlowQuestion): R;
+      /** The flow is dropped, at `stage` (and `host`) when given. */
+      toBeDroppedAt(question: FlowQuestion, stage?: Stage, host?: string): R;
+    }
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The reachability model on the files of the seed stack, on hand-made
+ * variants of them, and on constructs it cannot read. Exact expectations:
+ * the lab (test/lab) checks that the model agrees with the kernel.
+ */
+import { dom0Reachability } from "../../lib/prove";
+import { Reachability } from "../../lib/reachability";
+import { renderInterfaces } from "../../lib/render/interfaces";
+import { seedStack } from "../support/seed";
+
+/** The seed's files as its constructs render them, with `change` applied to the dom0's or the guest's. */
+function seedFiles(change: { dom0?: Record<string, string | undefined>; guest?: Record<string, string | undefined> } = {}) {
+  const { dom0, webserv } = seedStack();
+  const files = (list: { path: string; content: string }[], over: Record<string, string | undefined> = {}) => {
+    const out: Record<string, string> = Object.fromEntries(list.map((f) => [f.path, f.content]));
+    for (const [p, c] of Object.entries(over)) {
+      if (c === undefined) delete out[p];
+      else out[p] = c;
+    }
+    return out;
+  };
+  return { dom0: files(dom0.hostFiles(), change.dom0), guest: files(webserv.hostFiles(), change.guest), model: webserv.guestModel() };
+}
+
+function model(change: Parameters<typeof seedFiles>[0] = {}): Reachability {
+  const f = seedFiles(change);
+  return Reachability.fromFiles({ dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: f.dom0 }, guests: { webserv: f.guest } });
+}
+
+const HAND_MADE = renderInterfaces({ ...seedFiles().model, policyRouting: false });
+const OUTSIDE = "203.0.113.9";
+const NEAR = "192.168.0.50";
+
+describe("the model on the seed stack's files", () => {
+  it("reads every file: nothing is left unread", () => {
+    expect(model().unreadable).toEqual([]);
+  });
+
+  it("every address answers, from the uplink's subnet and from behind its router, and the reply comes back by the same vif", () => {
+    const m = model();
+    for (const to of ["192.168.0.200", "192.168.0.201", "192.168.0.202"]) {
+      for (const from of [NEAR, OUTSIDE]) {
+        const v = m.flow({ from, to, port: 80, apache: true });
+        expect({ to, from, summary: v.summary }).toEqual({ to, from, summary: `tcp ${from} -> ${to}:80: delivered and the reply returns` });
+      }
+    }
+    const hops = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80, apache: true }).hops;
+    expect(hops.map((h) => `${h.outcome} ${h.host} ${h.stage}`)).toEqual([
+      "pass dom0 arp", "pass dom0 rp_filter", "pass dom0 forwarding", "pass dom0 route", "pass dom0 firewall",
+      "pass webserv arp", "pass webserv rp_filter", "pass webserv deliver", "pass webserv listen",
+      "pass webserv route", "pass dom0 arp", "pass dom0 rp_filter", "pass dom0 route", "pass dom0 firewall",
+    ]);
+    expect(hops[4].text).toBe('FORWARD eth0 -> webserv-1, new connection: rules.v4 line 14 "-A FORWARD -d 192.168.0.201/32 -o webserv-1 -p tcp -m multiport --dports 80,443 -j ACCEPT": ACCEPT');
+    expect(hops[9].text).toBe('reply from 192.168.0.201 leaves the guest by eth1 (rule 1001 ("from 192.168.0.201 lookup 101 priority 1001", interfaces line 22), table 101: default via 192.168.0.1 dev eth1 (interfaces line 20))');
+    expect(hops[13].text).toBe('FORWARD webserv-1 -> eth0, reply (established): rules.v4 line 11 "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT": ACCEPT');
+  });
+
+  it("a port no rule opens is dropped by the FORWARD policy", () => {
+    expect(model().flow({ from: OUTSIDE, to: "192.168.0.200", port: 22 }).summary).toBe(
+      "tcp 203.0.113.9 -> 192.168.0.200:22: request dropped at dom0 (firewall): FORWARD eth0 -> webserv-0, new connection: rules.v4: no rule of FORWARD matches, policy DROP",
+    );
+  });
+
+  it("UDP to a TCP-only rule is dropped; an address no vif routes is not delivered", () => {
+    const m = model();
+    expect(m.flow({ protocol: "udp", from: OUTSIDE, to: "192.168.0.200", port: 80 }).failure?.stage).toBe("firewall");
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.99", port: 80 }).summary).toBe(
+      "tcp 203.0.113.9 -> 192.168.0.99:80: request dropped at dom0 (route): 192.168.0.99: the dom0 routes it via eth0, not a guest's vif (main table: 192.168.0.0/24 dev eth0 src 192.168.0.1 (the dom0's uplink address)): no vif of the xl configs has ip=192.168.0.99",
+    );
+  });
+});
+
+describe("the model on hand-made files: the seed's black hole", () => {
+  it("only the first address answers; the reply from the others leaves by eth0 and dies at the dom0's strict rp_filter", () => {
+    const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/iproute2/rt_tables.d/cdktf-xen.conf": undefined } });
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80, apache: true }).ok).toBe(true);
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80, apache: true }).summary).toBe(
+      "tcp 203.0.113.9 -> 192.168.0.201:80: reply dropped at dom0 (rp_filter): reply from 192.168.0.201 leaves the guest by eth0 (main table: default via 192.168.0.1 dev eth0 (interfaces line 8, gateway)); reaches the dom0 on webserv-0; in on webserv-0, strict rp_filter drops it: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1)); rp_filter 1 (all 1 (60-cdktf-xen.conf line 5); webserv-0 1 (cdktf-xen.hook))",
+    );
+    const near = m.flow({ from: NEAR, to: "192.168.0.202", port: 80 });
+    expect([near.forward, near.reply]).toEqual(["delivered", "dropped"]);
+    expect(near.summary).toContain("reply from 192.168.0.202 leaves the guest by eth0 (main table, the first of 3 routes to 192.168.0.0/24: 192.168.0.0/24 dev eth0 src 192.168.0.200 (interfaces line 7, the prefix route of eth0))");
+  });
+
+  it("a guest with its own strict rp_filter drops the request already (the route back leaves by eth0)", () => {
+    const strict = "net.ipv4.conf.all.rp_filter = 1\n";
+    const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/10-strict.conf": strict } });
+    const v = m.flow({ from: NEAR, to: "192.168.0.201", port: 80 });
+    expect([v.forward, v.failure?.host, v.failure?.stage]).toEqual(["dropped", "webserv", "arp"]);
+    expect(v.failure?.text).toContain("the guest does not answer: in on eth1, strict rp_filter drops it: 192.168.0.1 is routed via eth0");
+    // With policy routing the same strict filter passes: the route back from .201 leaves by eth1.
+    expect(model({ guest: { "/etc/sysctl.d/10-strict.conf": strict } }).flow({ from: NEAR, to: "192.168.0.201", port: 80 }).ok).toBe(true);
+  });
+
+  it("without arp_announce 2 the guest's ARP for its router goes out with the wrong address, and the dom0 ignores it", () => {
+    const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/60-cdktf-xen.conf": "net.ipv4.conf.all.arp_ignore = 1\n" } });
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([v.reply, v.failure?.stage]).toEqual(["dropped", "arp"]);
+    expect(v.failure?.text).toBe(
+      "the guest asks on eth0 who has 192.168.0.1 (its gateway), as 192.168.0.201 (arp_announce 0 (all 0 (kernel default: no file sets it); eth0 0 (default))); the dom0 ignores the ARP request from 192.168.0.201: in on webserv-0, strict rp_filter drops it: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1)); rp_filter 1 (all 1 (60-cdktf-xen.conf line 5); webserv-0 1 (cdktf-xen.hook))",
+    );
+  });
+
+  it("interface names pinned to the wrong MACs: the dom0 asks on webserv-1, and the interface behind it does not have the address", () => {
+    const { guest } = seedFiles();
+    const swapped = guest["/etc/iftab"].replace("eth1 mac de:ad:be:ef:00:01", "eth1 mac de:ad:be:ef:00:02").replace("eth2 mac de:ad:be:ef:00:02", "eth2 mac de:ad:be:ef:00:01");
+    const v = model({ guest: { "/etc/iftab": swapped } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(v.failure).toEqual({
+      host: "webserv",
+      stage: "arp",
+      outcome: "drop",
+      text: "the dom0 asks who has 192.168.0.201: webserv-1 is eth2 in the guest (MAC de:ad:be:ef:00:01, iftab line 4); 192.168.0.201 is on eth1, not eth2, the guest does not answer (arp_ignore 1 (all 1 (60-cdktf-xen.conf line 4); eth2 not set by the files))",
+    });
+  });
+
+  it("a loose rp_filter on the vifs lets the hand-made network's replies through, and says why", () => {
+    const hook = seedFiles().dom0["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"].replace(
+      '      echo 1 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter"',
+      '      case "${dev}" in\n        webserv-0|webserv-1|webserv-2) echo 2 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ;;\n        *) echo 1 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ;;\n      esac',
+    );
+    const v = model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": hook }, guest: { "/etc/network/interfaces": HAND_MADE } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(v.ok).toBe(true);
+    expect(v.hops.filter((h) => h.stage === "rp_filter")[2].text).toBe(
+      "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
+    );
+  });
+});
+
+describe("what the model cannot read gives unknown, never a pass", () => {
+  const rules = () => seedFiles().dom0["/etc/iptables/rules.v4"];
+
+  it("a rule with a match the model does not read, before the accepts, could drop: unknown, naming the rule", () => {
+    const v = model({ dom0: { "/etc/iptables/rules.v4": rules().replace("-A FORWARD -m conntrack --ctstate INVALID -j DROP", "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n-A FORWARD -m limit --limit 5/s -j DROP") } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([v.forward, v.failure?.outcome]).toEqual(["unknown", "unknown"]);
+    expect(v.failure?.text).toBe(
+      'FORWARD eth0 -> webserv-0, new connection: rules.v4 line 13 "-A FORWARD -m limit --limit 5/s -j DROP" may match: match -m limit not read by the model; otherwise rules.v4 line 14 "-A FORWARD -d 192.168.0.200/32 -o webserv-0 -p tcp -m multiport --dports 80,443 -j ACCEPT": ACCEPT',
+    );
+  });
+
+  it("a rule the model cannot read that would decide the same changes nothing", () => {
+    const v = model({ dom0: { "/etc/iptables/rules.v4": rules().replace("COMMIT", "-A FORWARD -m limit --limit 5/s -j LOG\nCOMMIT").replace(":FORWARD DROP", ":FORWARD DROP").replace("-A FORWARD -d 192.168.0.200/32", "-A FORWARD -m limit --limit 9/s -j ACCEPT\n-A FORWARD -d 192.168.0.200/32") } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(v.ok).toBe(true);
+  });
+
+  it("a nat table: unknown, as it may send the packet elsewhere", () => {
+    const v = model({ dom0: { "/etc/iptables/rules.v4": `*nat\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.168.0.202\nCOMMIT\n${rules()}` } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(v.forward).toBe("unknown");
+    expect(v.failure?.text).toContain('the model cannot read /etc/iptables/rules.v4 line 2 "-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.168.0.202": the nat table is not read by the model');
+  });
+
+  it("no firewall among the files: unknown, not an open door", () => {
+    const v = model({ dom0: { "/etc/iptables/rules.v4": undefined, "/etc/iptables/rules.v6": undefined } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([v.forward, v.failure?.text]).toEqual(["unknown", "FORWARD eth0 -> webserv-0, new connection: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known"]);
+  });
+
+  it("an interfaces file that sources others, or an address from DHCP: unknown", () => {
+    const sourced = model({ guest: { "/etc/network/interfaces": `source-directory /etc/network/interfaces.d\n${seedFiles().guest["/etc/network/interfaces"]}` } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([sourced.forward, sourced.failure?.stage]).toEqual(["unknown", "deliver"]);
+    expect(sourced.failure?.text).toContain('the model cannot read /etc/network/interfaces line 1 "source-directory /etc/network/interfaces.d": source-directory is not read by the model');
+    const dhcp = model({ guest: { "/etc/network/interfaces": "auto eth0\niface eth0 inet dhcp\n" } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(dhcp.ok).toBe(false);
+    expect(dhcp.forward).toBe("dropped");
+    expect(dhcp.failure?.text).toBe("the dom0 asks who has 192.168.0.200: webserv-0 is eth0 in the guest (MAC de:ad:be:ef:00:00, iftab line 2), which the guest's files do not bring up");
+  });
+
+  it("a post-up command the model does not read: unknown", () => {
+    const v = model({ guest: { "/etc/network/interfaces": seedFiles().guest["/etc/network/interfaces"].replace("    gateway 192.168.0.1\n", "    gateway 192.168.0.1\n    post-up /usr/local/bin/fix-routes\n") } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(v.forward).toBe("unknown");
+    expect(v.failure?.text).toContain('"    post-up /usr/local/bin/fix-routes": a command the model does not read');
+  });
+
+  it("a vif hook cdktf-xen did not write: rp_filter of the vifs may be anything", () => {
+    const v = model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": "echo 2 > /proc/sys/net/ipv4/conf/$dev/rp_filter\n" }, guest: { "/etc/network/interfaces": HAND_MADE } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(v.reply).toBe("unknown");
+    expect(v.failure?.text).toContain("rp_filter may be strict or loose");
+  });
+});
+
+describe("nftables and ipsets", () => {
+  const { dom0: d, webserv } = seedStack();
+  void webserv;
+  const nft = [
+    "table inet filter {",
+    "  set web { type ipv4_addr . ifname; elements = { 192.168.0.200 . \"webserv-0\", 192.168.0.201 . \"webserv-1\" } }",
+    "  chain forward {",
+    "    type filter hook forward priority filter; policy drop;",
+    "    ct state established,related accept",
+    "    ip daddr . oifname @web tcp dport { 80, 443 } counter accept",
+    "    ip daddr 192.168.0.202 oifname \"webserv-2\" udp dport 53 accept",
+    "  }",
+    "}",
+  ].join("\n");
+  const withNft = (text: string) => model({ dom0: { "/etc/iptables/rules.v4": undefined, "/etc/iptables/rules.v6": undefined, "/etc/cdktf-xen/firewall.nft": text } });
+
+  it("a hand-written table: set of address . interface, anonymous port set, established replies", () => {
+    const m = withNft(nft);
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 }).ok).toBe(true);
+    expect(m.flow({ protocol: "udp", from: OUTSIDE, to: "192.168.0.202", port: 53 }).ok).toBe(true);
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.202", port: 80 }).failure?.text).toBe("FORWARD eth0 -> webserv-2, new connection: firewall.nft: no rule of chain forward matches, policy drop");
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).hops[4].text).toBe('FORWARD eth0 -> webserv-1, new connection: firewall.nft line 6 "ip daddr . oifname @web tcp dport { 80 , 443 } counter accept": accept');
+  });
+
+  it("a jump the model does not follow: unknown", () => {
+    const v = withNft(nft.replace("    ct state established,related accept", "    ct state established,related accept\n    jump elsewhere")).flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
+    expect(v.forward).toBe("unknown");
+    expect(v.failure?.text).toContain('firewall.nft line 6 "jump elsewhere" may match: jump is not read by the model');
+  });
+
+  it("the ipset form of the library's own rules.v4, and a set missing from the ipsets file", () => {
+    const sets = (d as unknown as { usesIpsets(): boolean }).usesIpsets();
+    expect(sets).toBe(false);
+    const rulesWithSet = "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m set --match-set web dst,dst -m tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+    const ipsets = "create web hash:net,iface family inet\nadd web 192.168.0.201,webserv-1\n";
+    const m = model({ dom0: { "/etc/iptables/rules.v4": rulesWithSet, "/etc/iptables/ipsets": ipsets } });
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).ok).toBe(true);
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 }).forward).toBe("dropped");
+    const missing = model({ dom0: { "/etc/iptables/rules.v4": rulesWithSet, "/etc/iptables/ipsets": undefined } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(missing.forward).toBe("unknown");
+    expect(missing.failure?.text).toContain("may match: its set is not in the files");
+  });
+});
+
+describe("the model of a dom0 from its constructs", () => {
+  it("reads the files the constructs render, as synth does", () => {
+    const { dom0 } = seedStack();
+    const m = dom0Reachability(dom0);
+    expect(m.guestAddresses()).toEqual({ webserv: ["192.168.0.200", "192.168.0.201", "192.168.0.202"] });
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.202", port: 80, apache: true }).ok).toBe(true);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The proof at synth, and the testing kit users import: what a real synth
+ * refuses, and what the matchers print.
+ */
+import { App, Testing } from "cdktf";
+import { ForwardRule, Port, RoutedDomU, WebVhost } from "../../lib";
+import { obligations, PROVE_CONTEXT_KEY } from "../../lib/prove";
+import { setupJest, XenTemplate } from "../../lib/testing";
+import { seedStack } from "../support/seed";
+
+setupJest();
+
+/** The seed without policy routing, optionally with a loose reverse-path filter. */
+function optOut(reversePathFilter?: "strict" | "loose", app: App = Testing.app()) {
+  const s = seedStack(app);
+  const guest = new RoutedDomU(s.dom0, "other", {
+    disks: [],
+    vifs: [
+      { mac: "00:16:3e:00:00:10", address: "192.168.0.210/24" },
+      { mac: "00:16:3e:00:00:11", address: "192.168.0.211/24" },
+    ],
+    policyRouting: false,
+    reversePathFilter,
+  });
+  new ForwardRule(s.dom0, "other-web", { to: guest, ports: [80] });
+  return { ...s, guest };
+}
+
+function synthErrors(app: App): string {
+  try {
+    app.synth();
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+describe("the proof at synth", () => {
+  it("a multi-vif guest without policy routing fails synth: its construct path and the first failing hop", () => {
+    const message = synthErrors(optOut().app);
+    expect(message).toContain(
+      "webserv/dom0/other-web: tcp port 80 of 192.168.0.211 must answer, and its reply come back; the model of the files says: tcp 192.168.0.254 -> 192.168.0.211:80: reply dropped at dom0 (rp_filter): reply from 192.168.0.211 leaves the guest by eth0 (main table, the first of 2 routes to 192.168.0.0/24: 192.168.0.0/24 dev eth0 src 192.168.0.210 (interfaces line 7, the prefix route of eth0)); reaches the dom0 on other-0; in on other-0, strict rp_filter drops it: 192.168.0.211 is routed via other-1",
+    );
+    // The first address answers: only .211 is named.
+    expect(message).not.toContain("port 80 of 192.168.0.210");
+  });
+
+  it("the same guest with reversePathFilter loose passes, and the model says why", () => {
+    const s = optOut("loose");
+    expect(synthErrors(s.app)).toBe("");
+    expect(s.guest.hostFiles().find((f) => f.path === "/etc/sysctl.d/60-cdktf-xen.conf")?.content).toContain("net.ipv4.conf.all.rp_filter = 2\n");
+    expect(s.dom0.hostFiles().find((f) => f.path === "/etc/xen/scripts/vif-post.d/cdktf-xen.hook")?.content).toContain('        other-0|other-1) echo 2 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ;;\n');
+    const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.211", port: 80 });
+    expect(v.ok).toBe(true);
+    expect(v.hops.filter((h) => h.stage === "rp_filter").map((h) => h.text)[2]).toBe(
+      "reaches the dom0 on other-0; in on other-0, loose rp_filter lets it pass: 192.168.0.211 is routed via other-1 (main table: 192.168.0.211 dev other-1 src 192.168.0.1 (vif-route, other.cfg vif 1))",
+    );
+  });
+
+  it("a vhost no ForwardRule opens fails synth, saying so", () => {
+    const s = seedStack();
+    new WebVhost(s.webserv, "site-d", { address: "192.168.0.200", ports: [8080], serverName: "d.example.org", documentRoot: "/var/www/d" });
+    expect(synthErrors(s.app)).toContain(
+      "webserv/dom0/webserv/site-d: vhost site-d on 192.168.0.200:8080 (no ForwardRule opens it) must answer, and its reply come back; the model of the files says: tcp 192.168.0.254 -> 192.168.0.200:8080: request dropped at dom0 (firewall): FORWARD eth0 -> webserv-0, new connection: rules.v4: no rule of FORWARD matches, policy DROP",
+    );
+  });
+
+  it("asks every vhost socket and forwarded port from the rule's own sources, and one closed port per guest", () => {
+    const s = seedStack();
+    new ForwardRule(s.dom0, "dns", { to: "192.168.0.201", ports: [Port.udp(53), 22], from: ["198.51.100.0/24"], sourcePorts: [5353] });
+    const asked = obligations(s.dom0).map((o) => `${o.path} ${o.expect} ${o.question.protocol ?? "tcp"} ${o.question.from} -> ${o.question.to}:${o.question.port}${o.question.sourcePort ? ` from port ${o.question.sourcePort}` : ""}${o.question.apache ? " apache" : ""}`);
+    expect(asked.filter((a) => a.includes("dns") || a.includes("closed"))).toEqual([
+      "webserv/dom0/dns open tcp 198.51.100.1 -> 192.168.0.201:22 from port 5353",
+      "webserv/dom0/dns open udp 198.51.100.1 -> 192.168.0.201:53 from port 5353",
+      "webserv/dom0/webserv closed tcp 192.168.0.254 -> 192.168.0.200:22",
+      "webserv/dom0/webserv closed tcp 203.0.113.77 -> 192.168.0.200:22",
+    ]);
+    expect(asked.filter((a) => a.startsWith("webserv/dom0/webserv/site-b"))).toEqual([
+      "webserv/dom0/webserv/site-b open tcp 192.168.0.254 -> 192.168.0.201:80 apache",
+      "webserv/dom0/webserv/site-b open tcp 203.0.113.77 -> 192.168.0.201:80 apache",
+    ]);
+    expect(synthErrors(s.app)).toBe("");
+  });
+
+  it(`the context key ${PROVE_CONTEXT_KEY} false skips the proof, with a warning`, () => {
+    const s = optOut(undefined, Testing.app({ context: { [PROVE_CONTEXT_KEY]: false } }));
+    expect(synthErrors(s.app)).toBe("");
+    expect(s.dom0.node.metadata.map((m) => m.data)).toContain(
+      `the context key ${PROVE_CONTEXT_KEY} is false: nothing proves that this dom0's vhosts and forwarded ports answer, and that their replies come back`,
+    );
+  });
+});
+
+describe("the testing kit", () => {
+  it("hostFile returns what a host receives, and names what it has when the path is not among them", () => {
+    const s = seedStack();
+    const t = XenTemplate.fromStack(s.stack);
+    expect(t.hostFile(s.webserv, "/etc/iftab")).toBe(s.webserv.hostFiles().find((f) => f.path === "/etc/iftab")!.content);
+    expect(() => t.hostFile(s.dom0, "/etc/nope")).toThrow("webserv/dom0 receives no /etc/nope; it receives /etc/sysctl.d/60-cdktf-xen.conf, /etc/xen/scripts/vif-post.d/cdktf-xen.hook, ");
+  });
+
+  it("a failing matcher prints the trace, hop by hop", () => {
+    const s = optOut();
+    const t = XenTemplate.fromStack(s.stack);
+    expect(() => expect(t).toReach({ from: "203.0.113.9", to: "192.168.0.211", port: 80 })).toThrow(
+      /expected the flow to get through and its reply to come back:\ntcp 203\.0\.113\.9 -> 192\.168\.0\.211:80: reply dropped at dom0 \(rp_filter\)[^\n]*\n {4}\[pass\] dom0 arp: [^\n]*\n(.*\n)* {4}\[drop\] dom0 rp_filter: reaches the dom0 on other-0; in on other-0, strict rp_filter drops it/,
+    );
+    expect(t).not.toReach({ from: "203.0.113.9", to: "192.168.0.211", port: 80 });
+    expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.168.0.211", port: 80 }, "rp_filter", "dom0");
+    expect(() => expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.168.0.211", port: 80 }, "firewall")).toThrow("expected the flow to be dropped at firewall:");
+    expect(() => expect(t).toServe(s.vhosts[0], { from: "203.0.113.9" })).not.toThrow();
+    expect(() => expect(t).not.toServe(s.vhosts[0])).toThrow("expected webserv/dom0/webserv/site-a not to be served, but every socket answers:");
+  });
+
+  it("toServe wants Apache to listen: a vhost's TLS port that ports.conf does not name fails", () => {
+    const s = seedStack();
+    const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.200", port: 443, apache: true });
+    expect(v.summary).toBe("tcp 203.0.113.9 -> 192.168.0.200:443: request dropped at webserv (listen): Apache does not listen on 192.168.0.200:443 (no Listen in ports.conf)");
+  });
+});
