@@ -164,10 +164,10 @@ function firewallBench() {
 
 type Json = Record<string, any>;
 
-function synthChild(args: string[], preview: boolean, keepJson?: string) {
+function synthChild(args: string[], preview: boolean, keepJson?: string, prove = true) {
   const r = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "synth-child.ts"), ...args], {
     encoding: "utf8",
-    env: { ...process.env, BENCH_PREVIEW: preview ? "1" : "0", TS_NODE_PROJECT: path.join(__dirname, "..", "tsconfig.json"), ...(keepJson ? { BENCH_KEEP_JSON: keepJson } : {}) },
+    env: { ...process.env, BENCH_PREVIEW: preview ? "1" : "0", BENCH_PROVE: prove ? "1" : "0", TS_NODE_PROJECT: path.join(__dirname, "..", "tsconfig.json"), ...(keepJson ? { BENCH_KEEP_JSON: keepJson } : {}) },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -263,6 +263,48 @@ function synthBench() {
   return rows;
 }
 
+/**
+ * What the proof at synth costs: app.synth() of the same fleet with the
+ * reachability proof and without it (context cdktf-xen:prove false), run one
+ * after the other in their own processes.
+ */
+function proveBench() {
+  const rows: Json[] = [];
+  for (const dom0s of [10, 50]) {
+    const runs = dom0s >= 50 ? 3 : 5;
+    const withProof: ReturnType<typeof synthChild>[] = [];
+    const without: ReturnType<typeof synthChild>[] = [];
+    for (let i = 0; i < runs; i++) {
+      withProof.push(synthChild(["cdktf-xen", String(dom0s)], false));
+      without.push(synthChild(["cdktf-xen", String(dom0s)], false, undefined, false));
+    }
+    const row = {
+      dom0s,
+      guests: dom0s * 40,
+      ips: dom0s * 160,
+      runs,
+      withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000, synthCpuSeconds: median(withProof.map((r) => r.synthCpuMs)) / 1000, peakMb: median(withProof.map((r) => r.maxRssMb)) },
+      withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000, synthCpuSeconds: median(without.map((r) => r.synthCpuMs)) / 1000, peakMb: median(without.map((r) => r.maxRssMb)) },
+      timeRatio: 0,
+      cpuTimeRatio: 0,
+      timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
+    };
+    row.timeRatio = row.withProof.synthSeconds / row.withoutProof.synthSeconds;
+    row.cpuTimeRatio = row.withProof.synthCpuSeconds / row.withoutProof.synthCpuSeconds;
+    rows.push(row);
+    log(`prove ${dom0s} dom0s: app.synth() ${row.withProof.synthSeconds.toFixed(2)} s with the proof, ${row.withoutProof.synthSeconds.toFixed(2)} s without (${row.timeRatio.toFixed(3)}x, CPU ${row.cpuTimeRatio.toFixed(3)}x)`);
+  }
+  const fifty = rows[rows.length - 1];
+  targets.push({
+    section: "prove",
+    name: "the reachability proof at synth, 50 dom0s",
+    target: "adds <= 10% to app.synth()",
+    measured: `+${((fifty.timeRatio - 1) * 100).toFixed(1)}% (run by run ${((fifty.timeRatioPerRun.lowest - 1) * 100).toFixed(1)} to ${((fifty.timeRatioPerRun.highest - 1) * 100).toFixed(1)}%; CPU time +${((fifty.cpuTimeRatio - 1) * 100).toFixed(1)}%; at 10 dom0s +${((rows[0].timeRatio - 1) * 100).toFixed(1)}%)`,
+    met: fifty.timeRatio <= 1.1,
+  });
+  return rows;
+}
+
 function synthJson(dom0s: number, changeOneVhost: boolean): Json {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-graph-"));
   try {
@@ -316,6 +358,7 @@ async function main() {
   const ran: string[] = [];
   if (want("firewall")) (results.firewall = firewallBench()), ran.push("firewall");
   if (want("synth")) (results.synth = synthBench()), ran.push("synth");
+  if (want("prove")) (results.prove = proveBench()), ran.push("prove");
   if (want("graph")) (results.graph = graphBench()), ran.push("graph");
   if (want("lab")) (results.lab = await labBench()), ran.push("lab");
   results.targets = [...((previous.targets ?? []) as Target[]).filter((t) => !ran.includes(t.section)), ...targets];

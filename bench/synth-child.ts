@@ -4,7 +4,8 @@
  * of null_resources with remote-exec provisioners of the same size, as raw
  * cdktf; `raw-same DOM0S JSON` rebuilds, as raw cdktf, exactly the resources of
  * a cdk.tf.json the library wrote (same construct paths, connections,
- * triggers, scripts and depends_on). `BENCH_KEEP_JSON=FILE` keeps the
+ * triggers, scripts and depends_on). `BENCH_PROVE=0` skips the reachability
+ * proof run at synth. `BENCH_KEEP_JSON=FILE` keeps the
  * cdk.tf.json. Prints {ms, synthMs, synthCpuMs, maxRssMb, resources, scriptBytes}
  * as JSON; synthCpuMs is the CPU time (user and system, every thread) that
  * app.synth() took, which other work on a shared machine barely moves.
@@ -18,12 +19,13 @@ import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import { buildFleet } from "./fleet";
 import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
+import { PROVE_CONTEXT_KEY } from "../lib/prove";
 
 const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
 process.on("exit", () => fs.rmSync(outdir, { recursive: true, force: true }));
 const started = process.hrtime.bigint();
-const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0" } });
+const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0", [PROVE_CONTEXT_KEY]: process.env.BENCH_PROVE !== "0" } });
 if (mode === "cdktf-xen") {
   buildFleet(app, Number(dom0sArg), 40, 4);
 } else if (mode === "raw-same") {

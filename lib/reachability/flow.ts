@@ -46,9 +46,10 @@ export interface FlowVerdict {
 
 const MODE = ["off", "strict", "loose"];
 
+/** A check's outcome; its sentence is made only when someone reads it (the proof at synth reads few). */
 interface Check {
   readonly outcome: Outcome;
-  readonly text: string;
+  readonly text: () => string;
 }
 
 /** Two checks that must both pass: a drop in either drops. */
@@ -71,11 +72,11 @@ function reversePath(routing: Routing, kernel: KernelSettings, iface: string, sr
   const via = back && back.table !== LOCAL ? back.route.dev : undefined;
   const outcomes = rp.values.map((v): Outcome => (v === 0 ? "pass" : via === undefined ? "drop" : v === 2 || via === iface ? "pass" : "drop"));
   const outcome = combine(outcomes);
-  const route = via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`;
-  const modes = rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
-  if (outcome === "drop") return { outcome, text: `in on ${iface}, ${modes} rp_filter drops it: ${route}; rp_filter ${rp.why}` };
-  if (outcome === "unknown") return { outcome, text: `in on ${iface}, rp_filter may be ${modes} (${rp.why}): ${route}, which ${rp.values.map((v, i) => `${MODE[v]} ${outcomes[i] === "pass" ? "lets pass" : "drops"}`).join(", ")}` };
-  return { outcome, text: `in on ${iface}, ${modes} rp_filter lets it pass: ${rp.values.every((v) => v === 0) ? "no check" : route}${rp.values.every((v) => v === 0) ? `; rp_filter ${rp.why}` : ""}` };
+  const route = () => (via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`);
+  const modes = () => rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
+  if (outcome === "drop") return { outcome, text: () => `in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}` };
+  if (outcome === "unknown") return { outcome, text: () => `in on ${iface}, rp_filter may be ${modes()} (${rp.why}): ${route()}, which ${rp.values.map((v, i) => `${MODE[v]} ${outcomes[i] === "pass" ? "lets pass" : "drops"}`).join(", ")}` };
+  return { outcome, text: () => `in on ${iface}, ${modes()} rp_filter lets it pass: ${rp.values.every((v) => v === 0) ? "no check" : route()}${rp.values.every((v) => v === 0) ? `; rp_filter ${rp.why}` : ""}` };
 }
 
 export class FlowEvaluator {
@@ -85,7 +86,7 @@ export class FlowEvaluator {
   ) {}
 
   evaluate(q: FlowQuestion): FlowVerdict {
-    const hops: Hop[] = [];
+    const hops: { host: string; stage: Stage; outcome: Outcome; text: () => string }[] = [];
     const protocol = q.protocol ?? "tcp";
     const sport = q.sourcePort ?? 40000;
     const src = ipNum(q.from);
@@ -99,28 +100,49 @@ export class FlowEvaluator {
       return c.outcome !== "drop";
     };
     const finish = (forward: FlowVerdict["forward"], reply: FlowVerdict["reply"]): FlowVerdict => {
-      const failure = hops.find((h) => h.outcome === "drop") ?? hops.find((h) => h.outcome === "unknown");
       const ok = forward === "delivered" && reply === "returned";
-      const title = `${protocol} ${q.from} -> ${q.to}:${q.port}`;
-      // Where a reply left the guest, when it failed at the dom0: the cause is often there.
-      const at = failure ? hops.indexOf(failure) : -1;
-      const route = hops.slice(0, Math.max(at, 0)).reverse().find((h) => h.stage === "route");
-      const before = route && route.host !== failure!.host && route.text.startsWith("reply from") ? `${route.text}; ` : "";
-      const summary = ok
-        ? `${title}: delivered and the reply returns`
-        : `${title}: ${forward !== "delivered" ? `request ${forward}` : `reply ${reply}`} at ${failure!.host} (${failure!.stage}): ${before}${failure!.text}`;
-      return { question: q, forward, reply, ok, hops, failure, summary };
+      // Sentences are made when read: a proof that passes reads none.
+      let made: { hops: Hop[]; failure?: Hop; summary: string } | undefined;
+      const make = () => {
+        if (made) return made;
+        const list = hops.map((h) => ({ host: h.host, stage: h.stage, outcome: h.outcome, text: h.text() }));
+        const failure = list.find((h) => h.outcome === "drop") ?? list.find((h) => h.outcome === "unknown");
+        const title = `${protocol} ${q.from} -> ${q.to}:${q.port}`;
+        // Where a reply left the guest, when it failed at the dom0: the cause is often there.
+        const at = failure ? list.indexOf(failure) : -1;
+        const route = list.slice(0, Math.max(at, 0)).reverse().find((h) => h.stage === "route");
+        const before = route && route.host !== failure!.host && route.text.startsWith("reply from") ? `${route.text}; ` : "";
+        const summary = ok
+          ? `${title}: delivered and the reply returns`
+          : `${title}: ${forward !== "delivered" ? `request ${forward}` : `reply ${reply}`} at ${failure!.host} (${failure!.stage}): ${before}${failure!.text}`;
+        return (made = { hops: list, failure, summary });
+      };
+      return {
+        question: q,
+        forward,
+        reply,
+        ok,
+        get hops() {
+          return make().hops;
+        },
+        get failure() {
+          return make().failure;
+        },
+        get summary() {
+          return make().summary;
+        },
+      };
     };
     const direction = (): Outcome => (hops.some((h) => h.outcome === "drop") ? "drop" : hops.some((h) => h.outcome === "unknown") ? "unknown" : "pass");
 
     // The request, into the dom0.
     const onLink = inCidr(d.uplink.net, src);
-    const client = onLink ? `client ${q.from} (on ${up}'s subnet)` : `client ${q.from} (behind the uplink's router)`;
+
     const route = d.routing.lookup({ src, dst, iif: up });
     if (!route || route.table === LOCAL || route.route.dev === up || !d.vifs.has(route.route.dev)) {
       const vifDoubt = doubt(d.doubts.vifs);
       const why = !route ? "the dom0 has no route to it" : route.table === LOCAL ? `${q.to} is the dom0's own address` : `the dom0 routes it via ${route.route.dev}, not a guest's vif (${route.how}): no vif of the xl configs has ip=${q.to}`;
-      add(dom0, "route", { outcome: vifDoubt ? "unknown" : "drop", text: `${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}` });
+      add(dom0, "route", { outcome: vifDoubt ? "unknown" : "drop", text: () => `${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}` });
       return finish(vifDoubt ? "unknown" : "dropped", "not sent");
     }
     const vifDev = route.route.dev;
@@ -130,29 +152,29 @@ export class FlowEvaluator {
     const dropped = () => finish("dropped", "not sent");
     if (!add(dom0, "arp", {
       outcome: combine(proxy.values.map((v) => (v ? "pass" : "drop"))),
-      text: `${onLink ? client : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`,
+      text: () => `${onLink ? `client ${q.from} (on ${up}'s subnet)` : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`,
     })) return dropped();
     if (!add(dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return dropped();
     const fwd = d.kernel.ipForward();
-    if (!add(dom0, "forwarding", { outcome: combine(fwd.values.map((v) => (v ? "pass" : "drop"))), text: `ip_forward ${fwd.why}` })) return dropped();
-    add(dom0, "route", { outcome: "pass", text: `route to ${q.to}: ${route.how}` });
+    if (!add(dom0, "forwarding", { outcome: combine(fwd.values.map((v) => (v ? "pass" : "drop"))), text: () => `ip_forward ${fwd.why}` })) return dropped();
+    add(dom0, "route", { outcome: "pass", text: () => `route to ${q.to}: ${route.how}` });
     if (!add(dom0, "firewall", this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: vifDev, state: "NEW" }))) return dropped();
 
     // Into the guest.
     const guest = this.guests.get(vif.guest);
     if (!guest) {
-      add(vif.guest, "deliver", { outcome: "unknown", text: `the files of guest ${vif.guest} are not in the model` });
+      add(vif.guest, "deliver", { outcome: "unknown", text: () => `the files of guest ${vif.guest} are not in the model` });
       return finish("unknown", "not sent");
     }
     const device = guest.devices.get(vif.index)!;
     const g = guest.name;
     const routingDoubt = doubt(guest.unreadable);
-    if (!add(g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, `${vifDev} is ${device.dev} in the guest (${device.where})`))) return dropped();
+    if (!add(g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, () => `${vifDev} is ${device.dev} in the guest (${device.where})`))) return dropped();
     if (!add(g, "rp_filter", reversePath(guest.routing, guest.kernel, device.dev, src, dst))) return dropped();
     const local = guest.routing.localDev(dst);
     if (!add(g, "deliver", {
       outcome: local ? (routingDoubt ? "unknown" : "pass") : routingDoubt ? "unknown" : "drop",
-      text: local ? `${q.to} is the guest's own (on ${local})${routingDoubt ? `; but ${routingDoubt}` : ""}` : `${q.to} is not an address of the guest${routingDoubt ? `; ${routingDoubt}` : ""}`,
+      text: () => local ? `${q.to} is the guest's own (on ${local})${routingDoubt ? `; but ${routingDoubt}` : ""}` : `${q.to} is not an address of the guest${routingDoubt ? `; ${routingDoubt}` : ""}`,
     })) return dropped();
     if (q.apache && !add(g, "listen", this.apache(guest, dst, q.port))) return dropped();
     const forward = direction();
@@ -169,27 +191,27 @@ export class FlowEvaluator {
     };
     const out = guest.routing.lookup({ src: dst, dst: src });
     if (!out || out.table === LOCAL) {
-      add(g, "route", { outcome: routingDoubt ? "unknown" : "drop", text: `reply from ${q.to} to ${q.from}: the guest has no route back${routingDoubt ? `; ${routingDoubt}` : ""}` });
+      add(g, "route", { outcome: routingDoubt ? "unknown" : "drop", text: () => `reply from ${q.to} to ${q.from}: the guest has no route back${routingDoubt ? `; ${routingDoubt}` : ""}` });
       return done();
     }
     const leaves = out.route.dev;
-    add(g, "route", { outcome: routingDoubt ? "unknown" : "pass", text: `reply from ${q.to} leaves the guest by ${leaves} (${out.how})${routingDoubt ? `; but ${routingDoubt}` : ""}` });
+    add(g, "route", { outcome: routingDoubt ? "unknown" : "pass", text: () => `reply from ${q.to} leaves the guest by ${leaves} (${out.how})${routingDoubt ? `; but ${routingDoubt}` : ""}` });
     const back = guest.vifOf(leaves);
     const backVif = back === undefined ? undefined : [...d.vifs.values()].find((v) => v.guest === vif.guest && v.index === back);
     if (!backVif) {
-      add(g, "route", { outcome: "drop", text: `${leaves} is not one of the guest's vifs: the reply never reaches the dom0` });
+      add(g, "route", { outcome: "drop", text: () => `${leaves} is not one of the guest's vifs: the reply never reaches the dom0` });
       return done();
     }
     const nextHop = out.route.via ?? src;
     if (!add(dom0, "arp", this.dom0AnswersArp(guest, leaves, backVif.dev, nextHop, dst, out))) return done();
     const rp = reversePath(d.routing, d.kernel, backVif.dev, dst, src);
-    if (!add(dom0, "rp_filter", { outcome: rp.outcome, text: `reaches the dom0 on ${backVif.dev}; ${rp.text}` })) return done();
+    if (!add(dom0, "rp_filter", { outcome: rp.outcome, text: () => `reaches the dom0 on ${backVif.dev}; ${rp.text()}` })) return done();
     const toClient = d.routing.lookup({ src: dst, dst: src, iif: backVif.dev });
     if (!toClient || toClient.route.dev !== up) {
-      add(dom0, "route", { outcome: "drop", text: `the dom0 routes ${q.from} via ${toClient?.route.dev ?? "nothing"}, not the uplink` });
+      add(dom0, "route", { outcome: "drop", text: () => `the dom0 routes ${q.from} via ${toClient?.route.dev ?? "nothing"}, not the uplink` });
       return done();
     }
-    add(dom0, "route", { outcome: "pass", text: `route to ${q.from}: ${toClient.how}` });
+    add(dom0, "route", { outcome: "pass", text: () => `route to ${q.from}: ${toClient.how}` });
     // Were the request dropped, there would be no reply; so the reply belongs to a tracked connection.
     add(dom0, "firewall", this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: backVif.dev, oif: up, state: "ESTABLISHED" }));
     return done();
@@ -201,7 +223,7 @@ export class FlowEvaluator {
     const texts: string[] = [];
     const outcomes: Outcome[] = [];
     const dir = p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`;
-    if (!d.hasFirewall) return { outcome: "unknown", text: `${dir}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known` };
+    if (!d.hasFirewall) return { outcome: "unknown", text: () => `${dir}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known` };
     const verdicts: FirewallVerdict[] = [];
     if (d.iptables) verdicts.push(d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets));
     for (const nft of d.nft) if (nft.hooks("forward")) verdicts.push(nft.evaluate("forward", p));
@@ -213,26 +235,25 @@ export class FlowEvaluator {
     let outcome: Outcome = outcomes.includes("drop") ? "drop" : outcomes.includes("unknown") || fwDoubt ? "unknown" : "pass";
     if (outcome === "drop") texts.splice(0, texts.length, ...texts.filter((_, i) => outcomes[i] === "drop"));
     if (outcome !== "drop" && fwDoubt) outcome = "unknown";
-    return { outcome, text: `${dir}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${fwDoubt}` : ""}` };
+    return { outcome, text: () => `${dir}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${fwDoubt}` : ""}` };
   }
 
   /** The dom0 asks, on the vif, who has the guest address; the guest answers on `dev`? */
-  private guestAnswersArp(guest: GuestState, dev: string, sender: number, target: number, naming: string): Check {
+  private guestAnswersArp(guest: GuestState, dev: string, sender: number, target: number, naming: () => string): Check {
     const on = guest.routing.addresses.find((a) => a.address === target && a.dev === dev);
     const anywhere = guest.routing.localDev(target);
     const ignore = guest.kernel.conf(dev, "arp_ignore");
     const up = guest.routing.addresses.some((a) => a.dev === dev);
-    if (!up) return { outcome: "drop", text: `the dom0 asks who has ${ipText(target)}: ${naming}, which the guest's files do not bring up` };
+    if (!up) return { outcome: "drop", text: () => `the dom0 asks who has ${ipText(target)}: ${naming()}, which the guest's files do not bring up` };
     const rp = reversePath(guest.routing, guest.kernel, dev, sender, target);
     const answers = ignore.values.map((v): Outcome => {
       const level = v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false;
       return level ? "pass" : "drop";
     });
     const outcome = both(combine(answers), rp.outcome);
-    const where = on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`;
-    const arpWhy = `arp_ignore ${ignore.why}`;
-    if (rp.outcome === "drop") return { outcome: "drop", text: `the dom0 asks who has ${ipText(target)}: ${naming}; the guest does not answer: ${rp.text}` };
-    return { outcome, text: `the dom0 asks who has ${ipText(target)}: ${naming}; ${where}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (${arpWhy})` };
+    const where = () => (on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`);
+    if (rp.outcome === "drop") return { outcome: "drop", text: () => `the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}` };
+    return { outcome, text: () => `the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})` };
   }
 
   /** The guest asks, on `dev`, who has the next hop; the dom0 answers on its vif? */
@@ -247,31 +268,31 @@ export class FlowEvaluator {
     });
     const results = senders.map((s): Check => {
       const rp = reversePath(d.routing, d.kernel, vif, s, nextHop);
-      if (rp.outcome === "drop") return { outcome: "drop", text: `the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text}` };
+      if (rp.outcome === "drop") return { outcome: "drop", text: () => `the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}` };
       const own = d.routing.addresses.some((a) => a.address === nextHop && a.dev === vif);
       if (own) {
         const ig = d.kernel.conf(vif, "arp_ignore");
         const o = combine(ig.values.map((v) => (v <= 1 ? "pass" : "drop")));
-        return { outcome: both(o, rp.outcome), text: `${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})` };
+        return { outcome: both(o, rp.outcome), text: () => `${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})` };
       }
       const back = d.routing.lookup({ dst: nextHop });
       const proxy = d.kernel.conf(vif, "proxy_arp");
       const o = back && back.route.dev !== vif ? combine(proxy.values.map((v) => (v ? "pass" : "drop"))) : "drop";
-      return { outcome: both(o, rp.outcome), text: `the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})` };
+      return { outcome: both(o, rp.outcome), text: () => `the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})` };
     });
     const outcome = combine(results.map((r) => r.outcome));
-    const asks = `the guest asks on ${dev} who has ${ipText(nextHop)} (${out.route.via !== undefined ? "its gateway" : "on-link"}), as ${[...new Set(senders.map(ipText))].join(" or ")} (arp_announce ${announce.why})`;
+    const asks = () => `the guest asks on ${dev} who has ${ipText(nextHop)} (${out.route.via !== undefined ? "its gateway" : "on-link"}), as ${[...new Set(senders.map(ipText))].join(" or ")} (arp_announce ${announce.why})`;
     const shown = results.find((r) => r.outcome === outcome) ?? results[0];
-    return { outcome, text: `${asks}; ${shown.text}` };
+    return { outcome, text: () => `${asks()}; ${shown.text()}` };
   }
 
   private apache(guest: GuestState, dst: number, port: number): Check {
-    if (!guest.apache) return { outcome: "drop", text: "the guest's files have no Apache ports.conf" };
+    if (!guest.apache) return { outcome: "drop", text: () => "the guest's files have no Apache ports.conf" };
     const matches = (s: { address?: number; port: number }) => s.port === port && (s.address === undefined || s.address === dst);
     const listen = guest.apache.listens.find(matches);
     const vhost = guest.apache.vhosts.find(matches);
-    if (!listen) return { outcome: "drop", text: `Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)` };
-    if (!vhost) return { outcome: "drop", text: `Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it` };
-    return { outcome: "pass", text: `Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})` };
+    if (!listen) return { outcome: "drop", text: () => `Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)` };
+    if (!vhost) return { outcome: "drop", text: () => `Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it` };
+    return { outcome: "pass", text: () => `Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})` };
   }
 }

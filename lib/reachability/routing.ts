@@ -69,12 +69,6 @@ export class Routing {
     }
   }
 
-  routes(table: number): readonly Route[] {
-    const list = this.tables.get(table) ?? [];
-    if (table !== MAIN) return list;
-    return [...list, ...[...this.hostRoutes.values()].flat()];
-  }
-
   addRoute(table: number, r: Route): void {
     if (table === MAIN && r.dest.prefix === 32) {
       const list = this.hostRoutes.get(r.dest.net) ?? [];
@@ -149,15 +143,25 @@ export class Routing {
       if (rule.oif !== undefined && rule.oif !== flow.oif) continue;
       if (rule.table === LOCAL) {
         const dev = this.localDev(flow.dst);
-        if (dev) return { route: { dest: { net: flow.dst, prefix: 32 }, dev: "lo", metric: 0, origin: `local address on ${dev}` }, table: LOCAL, how: `${ipText(flow.dst)} is local (on ${dev})` };
+        if (dev) {
+          const dst = flow.dst;
+          return { route: { dest: { net: dst, prefix: 32 }, dev: "lo", metric: 0, origin: `local address on ${dev}` }, table: LOCAL, get how() { return `${ipText(dst)} is local (on ${dev})`; } };
+        }
         continue;
       }
       const route = this.best(rule.table, flow.dst);
       if (!route) continue;
-      const byRule = rule.origin === "the kernel" ? tableText(rule.table) : `rule ${rule.priority} (${rule.origin}), ${tableText(rule.table)}`;
-      const siblings = this.routes(rule.table).filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric);
-      const first = siblings.length > 1 ? `, the first of ${siblings.length} routes to ${cidrText(route.dest)}` : "";
-      return { route, table: rule.table, how: `${byRule}${first}: ${routeText(route)}` };
+      const same = rule.table === MAIN && route.dest.prefix === 32 ? (this.hostRoutes.get(route.dest.net) ?? []) : (this.tables.get(rule.table) ?? []);
+      return {
+        route,
+        table: rule.table,
+        get how() {
+          const byRule = rule.origin === "the kernel" ? tableText(rule.table) : `rule ${rule.priority} (${rule.origin}), ${tableText(rule.table)}`;
+          const siblings = same.filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric);
+          const first = siblings.length > 1 ? `, the first of ${siblings.length} routes to ${cidrText(route.dest)}` : "";
+          return `${byRule}${first}: ${routeText(route)}`;
+        },
+      };
     }
     return undefined;
   }

@@ -51,12 +51,15 @@ export interface Possible {
 export class KernelSettings {
   private readonly files = new Map<string, Setting>();
   private readonly runtime = new Map<string, Setting>();
+  /** Effective values already worked out; settings change only while the files are read. */
+  private readonly cache = new Map<string, Map<ConfKey, Possible>>();
   readonly unreadable: Unreadable[] = [];
 
   constructor(private readonly baseline: SysctlBaseline = KERNEL_DEFAULTS) {}
 
   /** Reads one sysctl.d file (applied in the order files are read). */
   readFile(file: string, text: string): void {
+    this.cache.clear();
     text.split("\n").forEach((raw, i) => {
       const line = raw.trim();
       if (!line || line.startsWith("#") || line.startsWith(";")) return;
@@ -83,13 +86,15 @@ export class KernelSettings {
 
   /** A value set at run time on one interface (vif-route, a vif hook); undefined when it is not known. */
   setInterface(iface: string, key: ConfKey, value: number | undefined, source: string): void {
+    this.cache.clear();
     this.runtime.set(`net/ipv4/conf/${iface}/${key}`, { values: value === undefined ? DOMAIN[key] : [value], source });
   }
 
   private lookup(path: string, dotted: string, domain: readonly number[]): Possible {
     const set = this.runtime.get(path) ?? this.files.get(path);
-    if (set) return { values: set.values, why: `${set.values.join(" or ")} (${set.source})` };
-    if (dotted in this.baseline) return { values: [this.baseline[dotted]], why: `${this.baseline[dotted]} (${this.baseline === KERNEL_DEFAULTS ? "kernel default: no file sets it" : "baseline"})` };
+    if (set) return { values: set.values, get why() { return `${set.values.join(" or ")} (${set.source})`; } };
+    const baseline = this.baseline;
+    if (dotted in baseline) return { values: [baseline[dotted]], get why() { return `${baseline[dotted]} (${baseline === KERNEL_DEFAULTS ? "kernel default: no file sets it" : "baseline"})`; } };
     return { values: domain, why: "not set by the files" };
   }
 
@@ -105,25 +110,41 @@ export class KernelSettings {
    * files' `default`, or the baseline's if it was made before they applied.
    */
   conf(iface: string, key: ConfKey): Possible {
+    let perIface = this.cache.get(iface);
+    if (!perIface) this.cache.set(iface, (perIface = new Map()));
+    let hit = perIface.get(key);
+    if (!hit) {
+      hit = this.compute(iface, key);
+      perIface.set(key, hit);
+    }
+    return hit;
+  }
+
+  private compute(iface: string, key: ConfKey): Possible {
     const domain = DOMAIN[key];
     const all = this.lookup(`net/ipv4/conf/all/${key}`, `net.ipv4.conf.all.${key}`, domain);
     const own = this.runtime.get(`net/ipv4/conf/${iface}/${key}`) ?? this.files.get(`net/ipv4/conf/${iface}/${key}`);
     let ifaceValues: readonly number[];
-    let ifaceWhy: string;
+    let ifaceWhy: () => string;
     if (own) {
       ifaceValues = own.values;
-      ifaceWhy = `${own.values.join(" or ")} (${own.source})`;
+      ifaceWhy = () => `${own.values.join(" or ")} (${own.source})`;
     } else {
       const fileDefault = this.files.get(`net/ipv4/conf/default/${key}`);
       const base = `net.ipv4.conf.default.${key}`;
       const baseValues = base in this.baseline ? [this.baseline[base]] : domain;
       ifaceValues = [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort();
-      ifaceWhy = ifaceValues.length === 1 ? `${ifaceValues[0]} (default)` : "not set by the files";
+      const only = ifaceValues.length === 1 ? ifaceValues[0] : undefined;
+      ifaceWhy = () => (only !== undefined ? `${only} (default)` : "not set by the files");
     }
     const values = new Set<number>();
     for (const a of all.values) for (const v of ifaceValues) values.add(key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v));
     const list = [...values].sort();
-    const why = list.length === 1 ? `${list[0]} (all ${all.why}; ${iface} ${ifaceWhy})` : `one of ${list.join(", ")} (all ${all.why}; ${iface} ${ifaceWhy})`;
-    return { values: list, why };
+    return {
+      values: list,
+      get why() {
+        return `${list.length === 1 ? list[0] : `one of ${list.join(", ")}`} (all ${all.why}; ${iface} ${ifaceWhy()})`;
+      },
+    };
   }
 }
