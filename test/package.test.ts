@@ -58,6 +58,7 @@ beforeAll(() => {
   fs.copyFileSync(path.join(ROOT, "node_modules", "cdktf-cli", "bundle", "templates", "typescript", "tsconfig.json"), path.join(project, "tsconfig.json"));
   fs.writeFileSync(path.join(project, "main.ts"), appSource("cdktf-xen"));
   fs.writeFileSync(path.join(project, "lab.ts"), 'import { Lab, runLab } from "cdktf-xen/lab";\nexport const lab: [typeof Lab, typeof runLab] = [Lab, runLab];\n');
+  fs.writeFileSync(path.join(project, "testing.ts"), 'import { Reachability, setupJest, XenTemplate } from "cdktf-xen/testing";\nexport const kit: [typeof XenTemplate, typeof Reachability, typeof setupJest] = [XenTemplate, Reachability, setupJest];\n');
 }, 5 * MINUTES);
 
 afterAll(() => tmp?.remove());
@@ -81,13 +82,15 @@ describe("the package as npm packs it", () => {
     expect(bin.split("\n")[0]).toBe("#!/usr/bin/env node");
   });
 
-  it("a project with the tsconfig of `cdktf init` compiles against its types (the lab's too), and synthesizes what the sources synthesize", () => {
+  it("a project with the tsconfig of `cdktf init` compiles against its types (the lab's and the testing kit's too), and synthesizes what the sources synthesize", () => {
     const tsc = run(process.execPath, [TSC, "-p", project]);
     expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: "" });
     const synth = run(process.execPath, ["main.js"], { cwd: project, env: { CDKTF_OUTDIR: path.join(project, "out") } });
     expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
     const lab = run(process.execPath, ["-e", 'const l = require("cdktf-xen/lab"); console.log(typeof l.Lab, typeof l.runLab)'], { cwd: project });
     expect(lab.stdout.trim()).toBe("function function");
+    const kit = run(process.execPath, ["-e", 'const t = require("cdktf-xen/testing"); console.log(typeof t.XenTemplate, typeof t.Reachability, typeof t.setupJest)'], { cwd: project });
+    expect(kit.stdout.trim()).toBe("function function function");
 
     // The same app, from this checkout's sources.
     const source = path.join(tmp!.dir, "source");
