@@ -18,7 +18,7 @@ import { aggregateAccepts } from "./firewall-aggregate";
 import { PROVE_CONTEXT_KEY, proveDom0 } from "./prove";
 import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
-import { addDependency, connectionHostKey, deployStep, StepConnection, stepScript } from "./deploy/engine";
+import { connectionHostKey, deployStep, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
 import type { RoutedDomU } from "./routed-domu";
@@ -232,15 +232,10 @@ export class XenHost extends Construct implements IFileHost {
     });
     const connection = this.connection();
     deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
-    const firewall = deployStep(this, "firewall", { step: () => this.firewallStep(), connection });
-    // A resource of its own, so Terraform opens a fresh connection: it proves
-    // that management SSH survived the new ruleset before confirming it.
-    const confirm = deployStep(this, "firewall-confirm", {
-      step: () => firewallConfirmStep(this.hostId),
-      connection,
-      replaceWhen: () => stepScript(this.firewallStep()),
-    });
-    addDependency(confirm, firewall);
+    // The confirmation runs over a connection of its own (it proves that management SSH survived the
+    // new ruleset), in the same resource: when it fails, or comes too late, the resource is tainted
+    // and the next deploy loads and confirms the ruleset again, instead of taking it as done.
+    deployStep(this, "firewall", { step: () => this.firewallStep(), then: () => firewallConfirmStep(this.hostId), connection });
     this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
   }
 

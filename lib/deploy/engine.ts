@@ -106,10 +106,13 @@ export interface DeployStepProps {
   readonly step: () => StepModel;
   readonly connection: StepConnection;
   /**
-   * What replaces the resource when it changes.
-   * @default - the step's own script
+   * A second step of the same resource, run after the first over an SSH
+   * connection of its own (Terraform connects afresh for each provisioner).
+   * When it fails the resource is tainted, so the next deploy runs both
+   * again: what the first did is never taken as done without the second.
+   * @default - none
    */
-  readonly replaceWhen?: () => string;
+  readonly then?: () => StepModel;
 }
 
 /** sha256 of a text, hex. */
@@ -119,21 +122,26 @@ export function sha256(text: string): string {
 
 /**
  * A resource whose remote-exec provisioner runs the step's script on its
- * host. Its triggers are content hashes, so an unchanged step is never
- * replaced. The script is rendered once per synth.
+ * host (and a second one `then`'s). Its triggers are content hashes, so an
+ * unchanged step is never replaced. The script is rendered once per synth.
  */
 export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
   const step = () => oncePerSynth(memo, STEP, props.step);
   const script = () => stepScript(step());
   const memo = {};
+  const then = props.then;
+  const thenScript = () => (then ? stepScript(oncePerSynth(memo, THEN, then)) : "");
   const triggers = resolvable(
     () => ({
       step: `${step().host}/${step().concern}`,
-      script_sha256: sha256(props.replaceWhen ? props.replaceWhen() : script()),
+      script_sha256: sha256(script() + thenScript()),
     }),
     {},
   );
-  const provisioners = [{ type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] }];
+  const provisioners = [
+    { type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] },
+    ...(then ? [{ type: "remote-exec" as const, inline: resolvable(() => [thenScript()], []) as unknown as string[] }] : []),
+  ];
   const connection = connectionBlock(props.connection);
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
@@ -143,6 +151,7 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
 }
 
 const STEP = Symbol("step");
+const THEN = Symbol("then");
 
 const scripts = new WeakMap<StepModel, string>();
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
-import { ENGINE_CONTEXT_KEY } from "../../lib/deploy/engine";
+import { ENGINE_CONTEXT_KEY, sha256 } from "../../lib/deploy/engine";
 import * as stepModule from "../../lib/deploy/step";
 import { describeWith, run, tempDir } from "../support/tools";
 
@@ -58,7 +58,6 @@ describe("deploy resources", () => {
   it("one resource per (host, concern), with the null provider by default", () => {
     expect(Object.keys(s).sort()).toEqual([
       "dom0/firewall",
-      "dom0/firewall-confirm",
       "dom0/guest-webserv",
       "dom0/guests",
       "dom0/sysctl",
@@ -73,12 +72,20 @@ describe("deploy resources", () => {
     expect(json.provider).toEqual({ null: [{}] });
   });
 
-  it("triggers are snake_case content hashes; the confirm step follows the firewall's", () => {
+  it("triggers are snake_case content hashes", () => {
     for (const r of Object.values(s)) {
       expect(Object.keys(r.triggers).sort()).toEqual(["script_sha256", "step"]);
       expect(r.triggers.script_sha256).toMatch(/^[0-9a-f]{64}$/);
     }
-    expect(s["dom0/firewall-confirm"].triggers.script_sha256).toBe(s["dom0/firewall"].triggers.script_sha256);
+  });
+
+  it("the firewall's confirmation is the second provisioner of the firewall resource: a failed or late one taints the resource, so the next deploy loads and confirms again", () => {
+    const p = s["dom0/firewall"].provisioner.map((x: Json) => x["remote-exec"].inline[0] as string);
+    expect(p).toHaveLength(2);
+    expect(p[0]).toContain("/usr/local/sbin/cdktf-xen-firewall try 30");
+    expect(p[1]).toContain("step='dom0/firewall-confirm'");
+    expect(p[1]).toContain("/usr/local/sbin/cdktf-xen-firewall confirm");
+    expect(s["dom0/firewall"].triggers.script_sha256).toBe(sha256(p[0] + p[1]));
   });
 
   it("each provisioner is one remote-exec script that carries its files base64-encoded", () => {
@@ -102,8 +109,8 @@ describe("deploy resources", () => {
 
   it("no step runs at destroy: every provisioner is a creation-time remote-exec (cdktf destroy changes no host)", () => {
     for (const r of Object.values(s)) {
-      expect(r.provisioner.map((p: Json) => Object.keys(p))).toEqual([["remote-exec"]]);
-      expect(Object.keys(r.provisioner[0]["remote-exec"])).toEqual(["inline"]);
+      expect(r.provisioner.map((p: Json) => Object.keys(p))).toEqual(r.triggers.step === "dom0/firewall" ? [["remote-exec"], ["remote-exec"]] : [["remote-exec"]]);
+      for (const p of r.provisioner) expect(Object.keys(p["remote-exec"])).toEqual(["inline"]);
     }
   });
 
@@ -167,7 +174,6 @@ describe("deploy resources", () => {
     expect(Object.fromEntries(Object.keys(s).map((k) => [k, deps(k)]))).toEqual({
       "dom0/sysctl": [],
       "dom0/firewall": [],
-      "dom0/firewall-confirm": ["dom0/firewall"],
       "dom0/guest-webserv": [],
       "dom0/guests": ["dom0/guest-webserv"],
       "webserv/network": ["dom0/guest-webserv"],
@@ -179,12 +185,12 @@ describe("deploy resources", () => {
     });
   });
 
-  it("identical input gives identical JSON; one changed vhost changes one resource; one changed rule the firewall pair", () => {
+  it("identical input gives identical JSON; one changed vhost changes one resource; one changed rule the firewall", () => {
     expect(synth()).toEqual(json);
     const changedTriggers = (other: Json) =>
       Object.keys(s).filter((k) => steps(other)[k].triggers.script_sha256 !== s[k].triggers.script_sha256).sort();
     expect(changedTriggers(synth(undefined, { serverName: "bee.example.org" }))).toEqual(["webserv/site-site-b"]);
-    expect(changedTriggers(synth(undefined, { extraPort: true }))).toEqual(["dom0/firewall", "dom0/firewall-confirm"]);
+    expect(changedTriggers(synth(undefined, { extraPort: true }))).toEqual(["dom0/firewall"]);
   });
 });
 
@@ -198,8 +204,8 @@ describe("engines", () => {
       const render = jest.spyOn(stepModule, "renderStepScript");
       try {
         app.synth();
-        // Once per resource, but the confirm step's trigger follows the firewall step's script: one less.
-        expect(render).toHaveBeenCalledTimes(Object.keys(steps(expected)).length);
+        // Once per step: one per resource, and the firewall's confirmation.
+        expect(render).toHaveBeenCalledTimes(Object.keys(steps(expected)).length + 1);
       } finally {
         render.mockRestore();
       }

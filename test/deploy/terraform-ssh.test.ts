@@ -45,14 +45,21 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     work?.remove();
   });
 
-  /** Deploys one step that runs `activate` and touches /var/tmp/<tag>, with Terraform run inside the sandbox (where the sshds listen). */
-  function deploy(tag: string, connection: StepConnection, activate = ":") {
+  /**
+   * Deploys one step that runs `activate` and touches /var/tmp/<tag> (and a second, `then`), with Terraform
+   * run inside the sandbox (where the sshds listen). The same tag deploys again on the same state.
+   */
+  function deploy(tag: string, connection: StepConnection, activate = ":", then?: string) {
     const out = path.join(work.dir, tag);
     const app = new App({ outdir: out, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
     const stack = new TerraformStack(app, "s");
     // A state of its own: by default it would be ./terraform.s.tfstate, in the project, shared by every run.
     new LocalBackend(stack, { path: path.join(work.dir, `${tag}.tfstate`) });
-    const step = deployStep(stack, "probe", { step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `${activate}\ntouch /var/tmp/${tag}` }), connection });
+    const step = deployStep(stack, "probe", {
+      step: () => ({ host: "probe", concern: tag, files: [], validate: ":", activate: `${activate}\ntouch /var/tmp/${tag}` }),
+      ...(then ? { then: () => ({ host: "probe", concern: `${tag}-then`, files: [], validate: ":", activate: then }) } : {}),
+      connection,
+    });
     // Terraform retries a refused connection until it times out (5 minutes by default).
     step.addOverride("connection.timeout", "5s");
     app.synth();
@@ -98,6 +105,30 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
       // and with no guest key the dom0's key is not checked on the way to the guest.
       expect(deploy("bastionunchecked", { ...guest, bastion: { ...dom0, hostKey: keys.impostor } })).toMatchObject({ ok: true });
     }
+  });
+
+  it("a step's second part runs over an SSH connection of its own; when it fails, the next deploy runs the whole step again", () => {
+    const pinned = { ...dom0, hostKey: keys.dom0 };
+    const first = 'echo "$SSH_CONNECTION" >> /var/tmp/then-first';
+    const then = 'echo "$SSH_CONNECTION" >> /var/tmp/then-second\n[ -e /var/tmp/then-ok ] || { echo "cdktf-xen: not confirmed" >&2; exit 1; }';
+    host.sh("rm -f /var/tmp/then-*");
+    const failed = deploy("then", pinned, first, then);
+    expect(failed.ok).toBe(false);
+    expect(failed.output).toContain("cdktf-xen: not confirmed");
+    const [a] = host.readFile("/var/tmp/then-first")!.trim().split("\n");
+    const [b] = host.readFile("/var/tmp/then-second")!.trim().split("\n");
+    // SSH_CONNECTION is "client-address client-port server-address server-port": another client port, another connection.
+    expect(a.split(" ")[1]).not.toBe(b.split(" ")[1]);
+    // The same code again: Terraform replaces the tainted resource, so the first part runs again too.
+    host.sh("touch /var/tmp/then-ok");
+    expect(deploy("then", pinned, first, then).ok).toBe(true);
+    expect(host.readFile("/var/tmp/then-first")!.trim().split("\n")).toHaveLength(2);
+    // The failed second part ran twice (a failed activation is re-run on the previous files), then once more.
+    expect(host.readFile("/var/tmp/then-second")!.trim().split("\n")).toHaveLength(3);
+    // And once both parts are done, nothing runs again.
+    const again = deploy("then", pinned, first, then);
+    expect(again.output).toContain("No changes.");
+    expect(host.readFile("/var/tmp/then-first")!.trim().split("\n")).toHaveLength(2);
   });
 
   /** Terraform's uploads in root's home: mode, size, and whether `nobody` could write to them. */
