@@ -5,6 +5,7 @@ import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
 import { parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
+import { parseDiskSpec } from "./net/disk";
 import { renderApachePorts } from "./render/apache";
 import { guestNamingFiles } from "./render/guest-naming";
 import { renderInterfaces, renderRtTables } from "./render/interfaces";
@@ -167,7 +168,6 @@ const TYPES = ["pv", "pvh", "hvm"] as const;
 const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
 /** Kernel command lines and root specs: no quotes, backslashes or control characters. */
 const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
-const DISK_SPEC = /^[A-Za-z0-9 ._=:,/+@-]+$/;
 
 /**
  * A guest under a XenHost in routed mode: one vif and MAC per IP address,
@@ -210,11 +210,7 @@ export class RoutedDomU extends Construct implements IFileHost {
 
     const disks = props.disks;
     if (!Array.isArray(disks)) throw new XenPropError(site("disks"), disks, "expected a list of xl disk specs");
-    disks.forEach((d, i) => {
-      if (typeof d !== "string" || !DISK_SPEC.test(d) || d.split(/[,:/=]/).includes("..")) {
-        throw new XenPropError(site(`disks[${i}]`), d, "expected an xl disk spec such as phy:/dev/vg0/web,xvda,w (letters, digits and ._=:,/+@- only, no '..')");
-      }
-    });
+    disks.forEach((d, i) => parseDiskSpec(d, site(`disks[${i}]`), scope.diskImageDirectories));
 
     const vifs = props.vifs;
     if (!Array.isArray(vifs) || vifs.length === 0) {
@@ -343,9 +339,11 @@ export class RoutedDomU extends Construct implements IFileHost {
         if (props[k] !== undefined) throw new XenPropError(site(k), props[k], "only meaningful with `kernel` (direct boot); remove it or set kernel");
       }
       const bootloader = props.bootloader ?? "pygrub";
-      if (!/^[A-Za-z0-9._/-]+$/.test(bootloader)) {
-        throw new XenPropError(site("bootloader"), bootloader, "expected a bootloader name or absolute path, such as pygrub");
+      // A name xl finds in its own directory (pygrub), or an absolute path written out in full.
+      if (typeof bootloader !== "string" || !(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(bootloader) || bootloader.startsWith("/"))) {
+        throw new XenPropError(site("bootloader"), bootloader, "expected a bootloader name such as pygrub, or an absolute path such as /usr/lib/xen-4.17/bin/pygrub");
       }
+      if (bootloader.startsWith("/")) parseAbsolutePath(bootloader, site("bootloader"));
       return { kind: "bootloader", bootloader };
     }
     if (props.bootloader !== undefined) {

@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
-import { parseInteger, parseInterfaceName } from "./net/names";
+import { parseAbsolutePath, parseInteger, parseInterfaceName } from "./net/names";
 import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
 import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "./render/iptables";
 import { renderNftRuleset } from "./render/nftables";
@@ -112,6 +112,12 @@ export interface XenHostFirewall {
 export interface XenHostProps {
   /** SSH access for the deploy. */
   readonly ssh: XenHostSsh;
+  /**
+   * Directories of disk images the guests' disk specs may name as targets,
+   * besides block devices under `/dev/` (e.g. `/var/lib/xen/images`).
+   * @default - none: only block devices
+   */
+  readonly diskImageDirectories?: string[];
   /** The uplink carrying the dom0's main IP. */
   readonly uplink: XenHostUplink;
   /**
@@ -139,6 +145,8 @@ export class XenHost extends Construct implements IFileHost {
   readonly hostId: string;
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
   readonly uplink: HostUplinkModel;
+  /** Where the guests' disk images may live, besides /dev/. */
+  readonly diskImageDirectories: readonly string[];
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
   private readonly rollbackSeconds: number;
   private readonly backend: FirewallBackend;
@@ -178,6 +186,15 @@ export class XenHost extends Construct implements IFileHost {
       Annotations.of(this).addWarning(`uplink.address ${address.address}/32: guests in routed mode usually share the uplink's subnet; check that this is intended`);
     }
     this.uplink = { device, address };
+    const dirs = props.diskImageDirectories ?? [];
+    if (!Array.isArray(dirs)) throw new XenPropError(site("diskImageDirectories"), dirs, "expected a list of absolute directories");
+    this.diskImageDirectories = dirs.map((d, i) => {
+      const dir = parseAbsolutePath(d, site(`diskImageDirectories[${i}]`));
+      if (dir === "/" || /^\/(etc|usr|bin|sbin|lib\w*|boot|root|proc|sys|run|dev)(\/|$)/.test(dir)) {
+        throw new XenPropError(site(`diskImageDirectories[${i}]`), d, "a directory of system files cannot hold guest images; expected one of their own, such as /var/lib/xen/images");
+      }
+      return dir.replace(/\/$/, "");
+    });
 
     const fw = props.firewall ?? {};
     const cidrs = [...(fw.managementCidrs ?? ["0.0.0.0/0"]), ...(lab ? [lab.managementCidr] : [])];

@@ -149,3 +149,16 @@ describe("legal but suspicious input gets a warning, not an error", () => {
     void Annotations;
   });
 });
+
+describe("disk specs: the forms the README documents", () => {
+  it("block devices in the positional and keyword forms; images only under the dom0's diskImageDirectories", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, diskImageDirectories: ["/var/lib/xen/images"] });
+    const disks = ["phy:/dev/vg0/w,xvda,w", "/dev/vg0/d,raw,xvdb,rw", "format=qcow2, vdev=xvdc, access=r, target=/var/lib/xen/images/w.qcow2", "file:/var/lib/xen/images/cd.iso,hdc,r"];
+    const g = new RoutedDomU(dom0, "g", { disks, vifs: [{ mac: "00:16:3e:00:00:01", address: "192.0.2.10/24" }] });
+    expect(g.guestModel().disks).toEqual(disks);
+    expect(() => new RoutedDomU(newHost("other", "192.0.2.1/24"), "g", { disks: ["file:/var/lib/xen/images/w.img,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:02", address: "192.0.2.11/24" }] })).toThrow(
+      'other/g: disks[0] "file:/var/lib/xen/images/w.img,xvda,w" is invalid: target /var/lib/xen/images/w.img is outside /dev/: a guest may be handed only block devices, or images under a directory of XenHost diskImageDirectories',
+    );
+  });
+});

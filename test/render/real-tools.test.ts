@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parseDiskSpec } from "../../lib/net/disk";
 import { TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { renderNftRuleset } from "../../lib/render/nftables";
@@ -22,6 +23,48 @@ function fileOf(host: { hostFiles(): { path: string; content: string }[] }, p: s
 
 const seed = seedStack();
 const DOM0_PATHS = { iptablesRules: "/etc/iptables/rules.v4", ip6tablesRules: "/etc/iptables/rules.v6", ipsets: "/etc/iptables/ipsets", nftRules: "/etc/cdktf-xen/firewall.nft" };
+
+describeWith(["gcc", "/usr/include/libxlutil.h", "/usr/include/libxl.h"], "disk specs read by Xen's own disk parser (xlu_disk_parse)", () => {
+  const tmp = tempDir();
+  const parser = path.join(tmp.dir, "xldisk-parse");
+  beforeAll(() => sh("gcc", ["-Wall", "-Werror", "-o", parser, path.join(__dirname, "../support/xldisk-parse.c"), "-lxlutil", "-lxenlight"]));
+  afterAll(tmp.remove);
+  const IMAGES = ["/var/lib/xen/images"];
+  const parse = (specs: string[]) => {
+    const r = run(parser, specs);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { target: string; vdev: string; script: string; backend: string });
+  };
+  const accepted = (spec: string) => {
+    try {
+      return parseDiskSpec(spec, { path: "t", prop: "disks[0]" }, IMAGES) === spec;
+    } catch {
+      return false;
+    }
+  };
+
+  it("what the review smuggled in is what xl would do: a script run as root, a dom0 file handed to the guest; the library refuses both", () => {
+    const hostile = ["phy:/dev/vg0/w,xvda,w,script=/tmp/pwn", "format=raw,vdev=xvda,access=rw,target=/etc/shadow"];
+    expect(parse(hostile).map((d) => [d.target, d.script])).toEqual([["/dev/vg0/w", "/tmp/pwn"], ["/etc/shadow", ""]]);
+    expect(hostile.filter(accepted)).toEqual([]);
+  });
+
+  it("every spec the library accepts, xl parses to a target under /dev or an image directory, with no script and no backend", () => {
+    const targets = ["phy:/dev/vg0/w", "/dev/vg0/w", "file:/var/lib/xen/images/w.img", "/var/lib/xen/images/a.qcow2", "/etc/shadow", "/dev/../etc/shadow", "/var/lib/xen/images2/x", "tap:aio:/dev/sdb"];
+    const specs: string[] = [];
+    for (const t of targets) {
+      for (const tail of ["xvda,w", "raw,xvdb,r", "qcow2,hda,rw", "xvdc,w,script=/tmp/x", "xvda,w,backend=d1"]) specs.push(`${t},${tail}`);
+      const plain = t.replace(/^[a-z0-9]+:(aio:)?/, "");
+      for (const keys of [`vdev=xvda, access=rw, target=${plain}`, `format=raw,vdev=xvdb,target=${plain}`, `devtype=cdrom,vdev=hdc,access=r,target=${plain}`, `vdev=xvda,script=/tmp/x,target=${plain}`]) specs.push(keys);
+    }
+    const ok = specs.filter(accepted);
+    expect(ok.length).toBeGreaterThan(20);
+    const parsed = parse(ok);
+    const bad = parsed.filter((d) => d.script !== "" || d.backend !== "" || !["/dev/", ...IMAGES.map((i) => `${i}/`)].some((p) => d.target.startsWith(p)) || d.target.includes(".."));
+    expect(bad).toEqual([]);
+    expect(parsed.map((d) => d.vdev)).toEqual(ok.map((s) => /vdev=([a-z0-9]+)/.exec(s)?.[1] ?? s.split(",")[s.split(",").length === 4 ? 2 : 1]));
+  });
+});
 
 describeWith(["gcc", "/usr/include/libxlutil.h"], "xl cfg read by Xen's parser (libxlutil)", () => {
   const tmp = tempDir();
