@@ -1,4 +1,4 @@
-import { TerraformStack } from "cdktf";
+import { TerraformStack, Token } from "cdktf";
 import { XenHost } from "./xen-host";
 
 /** Key under which the fleet check is registered once per stack. */
@@ -29,12 +29,17 @@ export function checkFleet(stack: TerraformStack): string[] {
   const addresses = new Map<string, Owner>();
   const macs = new Map<string, Owner>();
   const hostIds = new Map<string, Owner>();
+  const sshHosts = new Map<string, Owner>();
   for (const dom0 of dom0s) {
     const own = TerraformStack.of(dom0);
     const inApp = "in the app";
     const perDom0 = `on ${dom0.node.path}`;
     const perStack = "in the stack (it names the host's preview directory)";
     claim(addresses, dom0.uplink.address.address, { path: dom0.node.path, prop: "uplink.address", stack: own }, inApp);
+    if (!Token.isUnresolved(dom0.ssh.host)) {
+      claim(sshHosts, `${dom0.ssh.host.toLowerCase()}:${dom0.ssh.port}`, { path: dom0.node.path, prop: "ssh.host and ssh.port", stack: own },
+        "in the app: a dom0 belongs to one XenHost, as two would replace each other's firewall and remove each other's guests; to try alternatives for one dom0, build one of them per synth (chosen by an environment variable, say)");
+    }
     if (own === stack) claim(hostIds, dom0.hostId, { path: dom0.node.path, prop: "id", stack: own }, perStack);
     const names = new Map<string, Owner>();
     const vifnames = new Map<string, Owner>();

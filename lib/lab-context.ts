@@ -5,7 +5,10 @@
  * network, which the dom0 firewall must let reach sshd.
  */
 import { IConstruct } from "constructs";
-import { XenPropError } from "./net/errors";
+import { PropSite, XenPropError } from "./net/errors";
+import { parseHostKey } from "./net/host-key";
+import { parseHostIpv4, parseNetworkCidr } from "./net/ipv4";
+import { parseAbsolutePath, parseInteger } from "./net/names";
 
 export const LAB_CONTEXT_KEY = "cdktf-xen:lab";
 
@@ -23,17 +26,23 @@ export interface LabContext {
 export function labContextOf(scope: IConstruct): LabContext | undefined {
   const raw: unknown = scope.node.tryGetContext(LAB_CONTEXT_KEY);
   if (raw === undefined) return undefined;
+  const site = (prop: string): PropSite => ({ path: scope.node.path, prop: `context "${LAB_CONTEXT_KEY}"${prop}` });
   const ctx = raw as LabContext;
-  const ok =
-    typeof ctx === "object" &&
-    ctx !== null &&
-    typeof ctx.hosts === "object" &&
-    typeof ctx.privateKeyFile === "string" &&
-    /^\/[A-Za-z0-9._/-]+$/.test(ctx.privateKeyFile) &&
-    typeof ctx.managementCidr === "string" &&
-    typeof ctx.stateFile === "string";
-  if (!ok) {
-    throw new XenPropError({ path: scope.node.path, prop: `context "${LAB_CONTEXT_KEY}"` }, raw, "expected { hosts, privateKeyFile, managementCidr, stateFile } as written by the lab");
+  if (typeof ctx !== "object" || ctx === null || typeof ctx.hosts !== "object" || ctx.hosts === null) {
+    throw new XenPropError(site(""), raw, "expected { hosts, privateKeyFile, managementCidr, stateFile } as written by the lab");
   }
-  return ctx;
+  // Every value reaches a connection, a backend or the firewall: checked as strictly as the props they stand for.
+  const hosts: LabContext["hosts"] = Object.fromEntries(
+    Object.entries(ctx.hosts).map(([id, h]) => {
+      const at = (p: string) => site(`.hosts.${id}.${p}`);
+      if (typeof h !== "object" || h === null) throw new XenPropError(site(`.hosts.${id}`), h, "expected { host, port, hostKey }");
+      return [id, { host: parseHostIpv4(h.host, at("host")), port: parseInteger(h.port, at("port"), 1, 65535), ...(h.hostKey === undefined ? {} : { hostKey: parseHostKey(h.hostKey, at("hostKey")) }) }];
+    }),
+  );
+  return {
+    hosts,
+    privateKeyFile: parseAbsolutePath(ctx.privateKeyFile, site(".privateKeyFile")),
+    managementCidr: parseNetworkCidr(ctx.managementCidr, site(".managementCidr")),
+    stateFile: parseAbsolutePath(ctx.stateFile, site(".stateFile")),
+  };
 }

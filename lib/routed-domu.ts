@@ -165,6 +165,19 @@ export interface RoutedDomUProps {
 }
 
 const TYPES = ["pv", "pvh", "hvm"] as const;
+
+/**
+ * A vifname: an interface name the dom0 has no other use for. Not the uplink,
+ * not `lo`, and not xl's own `vif<domid>.<devid>` pattern, which another
+ * guest's unnamed vif takes at its next start.
+ */
+function parseVifname(value: unknown, site: PropSite, maxLength: number, uplink: string): string {
+  const name = parseInterfaceName(value, site, maxLength);
+  if (name === uplink || name === "lo" || /^vif\d+\.\d+(-emu)?$/.test(name)) {
+    throw new XenPropError(site, value, `the dom0 has another use for this name (${name === uplink ? "its uplink" : name === "lo" ? "loopback" : "xl's own name for an unnamed vif"}); expected a name such as <guest>-0`);
+  }
+  return name;
+}
 const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
 /** Kernel command lines and root specs: no quotes, backslashes or control characters. */
 const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
@@ -236,7 +249,7 @@ export class RoutedDomU extends Construct implements IFileHost {
         index,
         mac: mac.mac,
         address: parseInterfaceCidr(v?.address, at(vs, ".address")),
-        vifname: parseInterfaceName(vifname, vifnameSite, maxLen),
+        vifname: parseVifname(vifname, vifnameSite, maxLen, scope.uplink.device),
         device: parseInterfaceName(v?.device ?? `${defaultDevice}${index}`, at(vs, ".device")),
         table: 100 + index,
         rulePriority: 1000 + index,

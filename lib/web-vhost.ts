@@ -58,6 +58,18 @@ export interface WebVhostProps {
   readonly apacheVersion?: "2.2" | "2.4";
 }
 
+/** System directories a site would publish with `Require all granted`. */
+const SYSTEM_DIRS = /^\/(|etc|usr|bin|sbin|lib\w*|boot|root|proc|sys|run|dev|var|home|opt|tmp)$/;
+
+/** A DocumentRoot: an absolute path of its own, not `/`, `/etc` or another system directory itself. */
+function parseDocumentRoot(value: unknown, site: PropSite): string {
+  const dir = parseAbsolutePath(value, site);
+  if (SYSTEM_DIRS.test(dir) || /^\/(etc|root|proc|sys|boot|dev|run)(\/|$)/.test(dir)) {
+    throw new XenPropError(site, value, "a system directory would be published to the web (the site grants access to all of it); expected a directory of the site's own, such as /var/www/site-a");
+  }
+  return dir;
+}
+
 /** An Apache name-based vhost on one of its guest's addresses. */
 export class WebVhost extends Construct {
   /** Marker used by RoutedDomU without a runtime import cycle. */
@@ -76,6 +88,10 @@ export class WebVhost extends Construct {
     }
     this.guest = scope;
     const name = parseName(props.name ?? id, site(props.name === undefined ? "name (the construct id)" : "name"), 64);
+    // Debian's stock sites: a vhost of that name would overwrite one, and delete it when removed.
+    if (name === "000-default" || name === "default-ssl") {
+      throw new XenPropError(site(props.name === undefined ? "name (the construct id)" : "name"), name, "the name of a site Debian's apache2 package ships; choose another name");
+    }
     const other = scope.vhosts.find((v) => v !== this && v.model?.name === name);
     if (other) throw new XenPropError(site("name"), name, `${other.node.path} already uses this site name on the same guest`);
 
@@ -114,7 +130,7 @@ export class WebVhost extends Construct {
       tls,
       serverName: parseHostname(props.serverName, site("serverName")),
       serverAliases: aliases.map((a, i) => parseHostname(a, site(`serverAliases[${i}]`), true)),
-      documentRoot: parseAbsolutePath(props.documentRoot, site("documentRoot")),
+      documentRoot: parseDocumentRoot(props.documentRoot, site("documentRoot")),
       apacheVersion,
     };
 

@@ -157,8 +157,10 @@ export class XenHost extends Construct implements IFileHost {
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     this.hostId = parseHostId(id, site("id"));
 
-    if (typeof props.ssh?.host !== "string" || !/^[A-Za-z0-9.-]+$/.test(props.ssh.host) && !isToken(props.ssh.host)) {
-      throw new XenPropError(site("ssh.host"), props.ssh?.host, "expected an IPv4 address or DNS name of the dom0");
+    const host = props.ssh?.host;
+    const hostOk = typeof host === "string" && (isToken(host) || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host));
+    if (!hostOk) {
+      throw new XenPropError(site("ssh.host"), host, "expected an IPv4 address or DNS name of the dom0");
     }
     const user = props.ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {

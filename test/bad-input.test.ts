@@ -132,6 +132,28 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["bootloader .", withGuest({ bootloader: "." }), /bootloader "\." is invalid: expected a bootloader name such as pygrub/],
   ["bootloader ..", withGuest({ bootloader: ".." }), /bootloader "\.\." is invalid: expected a bootloader name such as pygrub/],
   ["bootloader a/../../b", withGuest({ bootloader: "a/../../b" }), /bootloader "a\/\.\.\/\.\.\/b" is invalid: expected a bootloader name such as pygrub/],
+  ["a vhost named like Debian's stock site (it would overwrite it, and delete it on removal)", withVhost({}, "000-default"), /s\/dom0\/g\/000-default: name \(the construct id\) "000-default" is invalid: the name of a site Debian's apache2 package ships/],
+  ["a vhost named default-ssl", withVhost({ name: "default-ssl" }), /name "default-ssl" is invalid: the name of a site Debian's apache2 package ships/],
+  ["DocumentRoot /", withVhost({ documentRoot: "/" }), /documentRoot "\/" is invalid: a system directory would be published to the web/],
+  ["DocumentRoot /etc", withVhost({ documentRoot: "/etc" }), /documentRoot "\/etc" is invalid: a system directory would be published to the web/],
+  ["DocumentRoot under /etc", withVhost({ documentRoot: "/etc/apache2" }), /documentRoot "\/etc\/apache2" is invalid: a system directory would be published/],
+  ["vifname of the dom0's uplink", withGuest({ vifs: [{ ...vif(0), vifname: "eth0" }] }), /vifs\[0\]\.vifname "eth0" is invalid: the dom0 has another use for this name \(its uplink\)/],
+  ["vifname lo", withGuest({ vifs: [{ ...vif(0), vifname: "lo" }] }), /vifs\[0\]\.vifname "lo" is invalid: the dom0 has another use for this name \(loopback\)/],
+  ["vifname in xl's own pattern", withGuest({ vifs: [{ ...vif(0), vifname: "vif1.0" }] }), /vifs\[0\]\.vifname "vif1\.0" is invalid: the dom0 has another use for this name \(xl's own name for an unnamed vif\)/],
+  ["ssh.host ..", withDom0({ ssh: { host: ".." } }), /s\/dom0: ssh\.host "\.\." is invalid: expected an IPv4 address or DNS name of the dom0/],
+  ["one dom0 described by two XenHosts (two stacks of one app)", (s) => {
+    new XenHost(s, "dom0", dom0Props());
+    new XenHost(new TerraformStack(s.node.scope as App, "other"), "dom0", dom0Props({ uplink: { address: "198.51.100.1/24" } }));
+  }, /other\/dom0: ssh\.host and ssh\.port "198\.51\.100\.2:22" is invalid: already used by s\/dom0 ssh\.host and ssh\.port; it must be unique in the app: a dom0 belongs to one XenHost, as two would replace each other's firewall and remove each other's guests; to try alternatives for one dom0, build one of them per synth/],
+  ["a host key whose comment holds a Terraform template sequence", withDom0({ ssh: { host: "198.51.100.2", hostKey: `${HOST_KEY} root@\${file("/etc/shadow")}` } }), /ssh\.hostKey "ssh-ed25519 .*" is invalid: the comment holds \$\{ or %\{, which Terraform reads as a template/],
+  ["the lab context with a port that would write a rule", (s) => {
+    s.node.setContext("cdktf-xen:lab", { hosts: { dom0: { host: "198.51.100.2", port: "22 -j ACCEPT\n-A INPUT -j ACCEPT" } }, privateKeyFile: "/tmp/k", managementCidr: "198.51.100.0/24", stateFile: "/tmp/s.tfstate" });
+    new XenHost(s, "dom0", dom0Props());
+  }, /s\/dom0: context "cdktf-xen:lab"\.hosts\.dom0\.port "22 -j ACCEPT\\n-A INPUT -j ACCEPT" is invalid/],
+  ["the lab context with a management network that is not one", (s) => {
+    s.node.setContext("cdktf-xen:lab", { hosts: {}, privateKeyFile: "/tmp/k", managementCidr: "0.0.0.0/0 -j ACCEPT", stateFile: "/tmp/s.tfstate" });
+    new XenHost(s, "dom0", dom0Props());
+  }, /context "cdktf-xen:lab"\.managementCidr "0\.0\.0\.0\/0 -j ACCEPT" is invalid/],
   ["bootloader absolute with ..", withGuest({ bootloader: "/usr/lib/../../tmp/pwn" }), /bootloader "\/usr\/lib\/\.\.\/\.\.\/tmp\/pwn" is invalid: '\.' and '\.\.' are not allowed in paths/],
   ["ramdisk without a kernel", withGuest({ ramdisk: "/boot/initrd.img" }), /ramdisk "\/boot\/initrd\.img" is invalid: only meaningful with `kernel`/],
   ["ServerName that is not a host name", withVhost({ serverName: "not a host" }), /serverName "not a host" is invalid: expected a host name such as www\.example\.org/],

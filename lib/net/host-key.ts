@@ -21,6 +21,8 @@ const ALLOWED = `expected a public host key as sshd keeps it in /etc/ssh/ssh_hos
 export function parseHostKey(value: unknown, site: PropSite): string {
   const m = typeof value === "string" ? /^([a-z0-9@.-]+) ([A-Za-z0-9+/]+={0,2})( [^\n\r]*)?$/.exec(value.trim()) : null;
   if (!m || !KEY_TYPES.includes(m[1])) throw new XenPropError(site, value, ALLOWED);
+  // Terraform reads ${ and %{ in host_key as template sequences.
+  if (m[3] && /[$%]\{/.test(m[3])) throw new XenPropError(site, value, `the comment holds \${ or %{, which Terraform reads as a template; remove the comment or those characters: ${ALLOWED}`);
   const blob = Buffer.from(m[2], "base64");
   const cutShort = () => new XenPropError(site, value, `the key's data is cut short: ${ALLOWED}`);
   const fields: Buffer[] = [];

@@ -243,7 +243,7 @@ export class IptablesFilter {
   }
 
   /** The verdict of the built-in chain `name` (FORWARD, INPUT) for `p`. */
-  evaluate(name: string, p: Packet, sets: IpSets): FirewallVerdict {
+  evaluate(name: string, p: Packet, sets: IpSets, explain = true): FirewallVerdict {
     const file = this.file.split("/").pop();
     const maybe: { target?: string; why: string }[] = [];
     const walk = (chainName: string, depth: number): { verdict?: string; text?: string } => {
@@ -257,14 +257,14 @@ export class IptablesFilter {
           if (r === "unknown") matched = "unknown";
         }
         if (matched === false) continue;
-        const where = `${file} line ${rule.line} ${JSON.stringify(rule.text)}`;
+        const where = explain ? `${file} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
         if (rule.unreadable || matched === "unknown") {
           maybe.push({ target: rule.target, why: `${where} may match: ${rule.unreadable ?? "its set is not in the files"}` });
           continue;
         }
         const t = rule.target;
         if (t === undefined || t === "LOG") continue;
-        if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: `${where}: ${t}` };
+        if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: explain ? `${where}: ${t}` : "" };
         if (t === "RETURN") return {};
         const sub = walk(t, depth + 1);
         if (sub.verdict) return sub;
@@ -275,7 +275,7 @@ export class IptablesFilter {
     const chain = this.chains.get(name);
     const decided = r.verdict
       ? { verdict: r.verdict, text: r.text! }
-      : { verdict: chain?.policy ?? "ACCEPT", text: `${file}: no rule of ${name} matches, policy ${chain?.policy ?? "ACCEPT"}` };
+      : { verdict: chain?.policy ?? "ACCEPT", text: explain ? `${file}: no rule of ${name} matches, policy ${chain?.policy ?? "ACCEPT"}` : "" };
     const outcome = decided.verdict === "ACCEPT" ? "pass" : "drop";
     // A rule that may match changes nothing when it would decide the same, or decides nothing (LOG).
     const doubt = maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome);

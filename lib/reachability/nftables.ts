@@ -378,7 +378,7 @@ export class NftRuleset {
   }
 
   /** The verdict of every base chain on `hook`, in priority order. */
-  evaluate(hook: string, p: Packet): FirewallVerdict {
+  evaluate(hook: string, p: Packet, explain = true): FirewallVerdict {
     const file = this.file.split("/").pop();
     const chains = this.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority);
     const texts: string[] = [];
@@ -389,7 +389,7 @@ export class NftRuleset {
       for (const rule of chain.rules) {
         const m = rule.test(p, this.sets);
         if (m === false) continue;
-        const where = `${file} line ${rule.line} ${JSON.stringify(rule.text)}`;
+        const where = explain ? `${file} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
         if (m === "unknown" || rule.unreadable) {
           maybe.push({ verdict: rule.verdict, why: `${where} may match: ${rule.unreadable ?? "its set is not read"}` });
           continue;

@@ -41,12 +41,25 @@ function tableText(t: number): string {
   return t === MAIN ? "main table" : t === LOCAL ? "local table" : t === DEFAULT_TABLE ? "default table" : `table ${t}`;
 }
 
-/** The route a lookup found, and how. */
-export interface RouteChoice {
-  readonly route: Route;
-  readonly table: number;
-  /** e.g. `rule 1001 "from 192.0.2.201 lookup 101", table 101: 192.0.2.0/24 dev eth1 (...)`. */
-  readonly how: string;
+/** The route a lookup found, and how: its sentence is made when read. */
+export class RouteChoice {
+  constructor(
+    readonly route: Route,
+    readonly table: number,
+    private readonly rule?: Rule,
+    /** The routes of the table with the same destination, for "the first of N". */
+    private readonly same: readonly Route[] = [],
+  ) {}
+
+  /** e.g. `rule 1001 ("from 192.0.2.201 lookup 101", ...), table 101: 192.0.2.0/24 dev eth1 (...)`. */
+  get how(): string {
+    const { route, rule } = this;
+    if (!rule) return `${ipText(route.dest.net)} is local (${route.origin})`;
+    const byRule = rule.origin === "the kernel" ? tableText(rule.table) : `rule ${rule.priority} (${rule.origin}), ${tableText(rule.table)}`;
+    const siblings = this.same.filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric);
+    const first = siblings.length > 1 ? `, the first of ${siblings.length} routes to ${cidrText(route.dest)}` : "";
+    return `${byRule}${first}: ${routeText(route)}`;
+  }
 }
 
 export class Routing {
@@ -143,25 +156,13 @@ export class Routing {
       if (rule.oif !== undefined && rule.oif !== flow.oif) continue;
       if (rule.table === LOCAL) {
         const dev = this.localDev(flow.dst);
-        if (dev) {
-          const dst = flow.dst;
-          return { route: { dest: { net: dst, prefix: 32 }, dev: "lo", metric: 0, origin: `local address on ${dev}` }, table: LOCAL, get how() { return `${ipText(dst)} is local (on ${dev})`; } };
-        }
+        if (dev) return new RouteChoice({ dest: { net: flow.dst, prefix: 32 }, dev: "lo", metric: 0, origin: `on ${dev}` }, LOCAL);
         continue;
       }
       const route = this.best(rule.table, flow.dst);
       if (!route) continue;
       const same = rule.table === MAIN && route.dest.prefix === 32 ? (this.hostRoutes.get(route.dest.net) ?? []) : (this.tables.get(rule.table) ?? []);
-      return {
-        route,
-        table: rule.table,
-        get how() {
-          const byRule = rule.origin === "the kernel" ? tableText(rule.table) : `rule ${rule.priority} (${rule.origin}), ${tableText(rule.table)}`;
-          const siblings = same.filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric);
-          const first = siblings.length > 1 ? `, the first of ${siblings.length} routes to ${cidrText(route.dest)}` : "";
-          return `${byRule}${first}: ${routeText(route)}`;
-        },
-      };
+      return new RouteChoice(route, rule.table, rule, same);
     }
     return undefined;
   }

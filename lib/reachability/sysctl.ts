@@ -60,6 +60,7 @@ export class KernelSettings {
   /** Reads one sysctl.d file (applied in the order files are read). */
   readFile(file: string, text: string): void {
     this.cache.clear();
+    this.forward = undefined;
     text.split("\n").forEach((raw, i) => {
       const line = raw.trim();
       if (!line || line.startsWith("#") || line.startsWith(";")) return;
@@ -100,8 +101,9 @@ export class KernelSettings {
 
   /** `net.ipv4.ip_forward`. */
   ipForward(): Possible {
-    return this.lookup("net/ipv4/ip_forward", "net.ipv4.ip_forward", DOMAIN.ip_forward);
+    return (this.forward ??= this.lookup("net/ipv4/ip_forward", "net.ipv4.ip_forward", DOMAIN.ip_forward));
   }
+  private forward?: Possible;
 
   /**
    * The effective value of `key` on `iface`: the kernel takes the max of
