@@ -130,6 +130,8 @@ function stagedApacheTest(place: string[]): string {
     "command -v apache2ctl >/dev/null 2>&1 || { echo \"apache2ctl not found: install apache2\" >&2; exit 1; }",
     'stage=$(mktemp -d); trap \'rm -rf "$stage"\' EXIT',
     'cp -a /etc/apache2 "$stage/apache2"',
+    "# The copy keeps links as links (a site file may be one into a repository): replace, never write through them.",
+    'put() { rm -f "$2"; cp "$1" "$2"; }',
     ...place,
     'APACHE_CONFDIR="$stage/apache2" apache2ctl -t',
   ].join("\n");
@@ -225,7 +227,7 @@ export function apachePortsStep(host: string, file: HostFile, tls: boolean): Ste
     host,
     concern: "apache",
     files: [file],
-    validate: stagedApacheTest(['cp "$NEW1" "$stage/apache2/ports.conf"', ...(tls ? STAGE_TLS : [])]),
+    validate: stagedApacheTest(['put "$NEW1" "$stage/apache2/ports.conf"', ...(tls ? STAGE_TLS : [])]),
     activate: [
       APACHE_RELOAD,
       APACHE_STOP,
@@ -249,7 +251,7 @@ export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepM
     concern: `site-${vhost.name}`,
     files: [file],
     validate: stagedApacheTest([
-      `cp "$NEW1" "$stage/apache2/sites-available/${conf}"`,
+      `put "$NEW1" "$stage/apache2/sites-available/${conf}"`,
       `ln -sf ../sites-available/${conf} "$stage/apache2/sites-enabled/${conf}"`,
       ...(vhost.tls ? STAGE_TLS : []),
     ]),

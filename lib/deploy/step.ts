@@ -51,7 +51,9 @@ function subshell(tag: string, body: string, after = ""): string[] {
 
 /**
  * The remote-exec script of a step: stage every file next to its target,
- * validate, keep a backup, rename into place (atomic per file), activate; on
+ * validate, keep a backup of every file, then rename each into place (all or
+ * none: a journal lets a run after a killed one finish with the right
+ * backups), activate; on
  * a failed activation put every previous file back, activate again, and exit
  * non-zero naming host, step and reason. Running it twice leaves the same state.
  */
@@ -84,6 +86,12 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "# One step at a time on a host (Terraform runs resources in parallel).",
     `exec 9>${STATE_DIR}/lock`,
     'flock -w 600 9 || fail "another cdktf-xen step held the host for 10 minutes"',
+    ...(step.files.length
+      ? [
+          "# What a killed run left next to the files: its staged temporaries (no other step runs here now).",
+          `rm -f ${[...new Set(step.files.map((f) => `${f.path.slice(0, f.path.lastIndexOf("/"))}/.cdktf-xen.??????`))].join(" ")}`,
+        ]
+      : []),
     "stage() {",
     '  mkdir -p "$(dirname "$1")"',
     '  t=$(mktemp "$(dirname "$1")/.cdktf-xen.XXXXXX") || fail "cannot create a file next to $1"',
@@ -99,18 +107,36 @@ export function renderStepScript(step: StepModel<StepFile>): string {
   out.push(
     "# Validate the staged files; nothing live has changed yet.",
     ...subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'),
-    "# Install: keep a backup (none for a new file: a stale one would pose as its previous version), then rename into place.",
+    `journal=${STATE_DIR}/installing.${step.host}.${step.concern}`,
   );
+  if (n) {
+    out.push(
+      "# Install all files or none: every backup is made before the first rename. A run killed between",
+      "# them leaves its journal; the next run keeps the backups it lists (the files before it) and finishes.",
+      'if [ -e "$journal" ]; then interrupted=1; else interrupted=0; fi',
+      "# A backup is written beside and renamed over the old one: never through a link someone left there.",
+      'keep() { rm -f "$1.cdktf-xen.bak.new"; cp -p "$1" "$1.cdktf-xen.bak.new" && mv -f "$1.cdktf-xen.bak.new" "$1.cdktf-xen.bak"; }',
+    );
+  }
   step.files.forEach((f, i) => {
     const k = i + 1;
     out.push(
-      `if [ -e ${f.path} ]; then cp -p ${f.path} ${f.path}.cdktf-xen.bak; HAD${k}=1; else rm -f ${f.path}.cdktf-xen.bak; HAD${k}=0; fi`,
-      `mv -f "$NEW${k}" ${f.path}`,
+      `if [ "$interrupted" = 1 ] && grep -qxF 'path ${f.path}' "$journal"; then`,
+      `  if grep -qxF 'had ${f.path}' "$journal"; then HAD${k}=1; else HAD${k}=0; fi`,
+      // No backup for a new file: a stale one would pose as its previous version.
+      `elif [ -e ${f.path} ]; then keep ${f.path} || fail "cannot keep a copy of ${f.path}; nothing changed"; HAD${k}=1`,
+      `else rm -f ${f.path}.cdktf-xen.bak; HAD${k}=0; fi`,
     );
   });
+  if (n) {
+    out.push(
+      `if { ${step.files.map((f, i) => `echo 'path ${f.path}'; if [ "$HAD${i + 1}" = 1 ]; then echo 'had ${f.path}'; fi`).join("; ")}; } > "$journal.new" && mv -f "$journal.new" "$journal"; then :; else fail "cannot write $journal; nothing changed"; fi`,
+      ...step.files.map((f, i) => `mv -f "$NEW${i + 1}" ${f.path}`),
+    );
+  }
   // The backup stays: it still is the file before this step, which a re-activation (the firewall's try) keeps for its own rollback.
   const restore = step.files.map(
-    (f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then cp -p ${f.path}.cdktf-xen.bak ${f.path}.cdktf-xen.new && mv -f ${f.path}.cdktf-xen.new ${f.path}; else rm -f ${f.path}; fi`,
+    (f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then rm -f ${f.path}.cdktf-xen.new; cp -p ${f.path}.cdktf-xen.bak ${f.path}.cdktf-xen.new && mv -f ${f.path}.cdktf-xen.new ${f.path}; else rm -f ${f.path}; fi`,
   );
   out.push(
     "activate() {",
@@ -118,9 +144,11 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "}",
     "if ! activate; then",
     ...restore,
+    '  rm -f "$journal"',
     '  activate >&2 || echo "cdktf-xen: $step: re-activating the previous files failed too" >&2',
     '  fail "activation failed; the previous files are back"',
     "fi",
+    'rm -f "$journal"',
     `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
     "",
   );

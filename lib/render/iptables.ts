@@ -356,7 +356,7 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "# they went), and back by rename: a running script keeps reading the file it opened.",
     `keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" ${kept}; fi; done; }`,
     `keep_retired() { for f in "$@"; do if ours "$f"; then cp -p "$f" ${kept}; fi; done; }`,
-    `put_back_kept() { for f in "$@"; do if [ -e ${kept} ]; then cp -p ${kept} "$f.cdktf-xen.new" && mv -f "$f.cdktf-xen.new" "$f"; fi; done; }`,
+    `put_back_kept() { for f in "$@"; do if [ -e ${kept} ]; then rm -f "$f.cdktf-xen.new"; cp -p ${kept} "$f.cdktf-xen.new" && mv -f "$f.cdktf-xen.new" "$f"; fi; done; }`,
     `put_back() { for f in "$@"; do if [ -e ${kept} ]; then put_back_kept "$f"; else rm -f "$f"; fi; done; }`,
     'case "${1:-load}" in',
     "  load)",

@@ -92,6 +92,64 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect(sysctlState()).toEqual(before);
   });
 
+  const HOOK = "/etc/xen/scripts/vif-post.d/cdktf-xen.hook";
+  const SYSCTL = "/etc/sysctl.d/60-cdktf-xen.conf";
+  /** The sysctl step with both of its files changed (comments only). */
+  const changedSysctl = (tag: string) => {
+    const step = stepOf(lab.dom0, "sysctl");
+    return { ...step, files: step.files.map((f) => ({ ...f, content: `${f.content}# ${tag}\n` })) };
+  };
+  const onDisk = () => ({ sysctl: dom0.readFile(SYSCTL), hook: dom0.readFile(HOOK) });
+  const leftovers = () => dom0.sh("ls -a /etc/sysctl.d /etc/xen/scripts/vif-post.d /var/lib/cdktf-xen | grep -E '^\\.cdktf-xen\\.|^installing\\.' || true").stdout;
+
+  it("all files or none: a backup that cannot be made (a full disk) stops the step before any file is replaced", () => {
+    expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
+    const before = { disk: onDisk(), state: sysctlState() };
+    // The hook's backup, the second one made, fails as cp does on a full file system.
+    dom0.writeFile("/usr/local/bin/cp", '#!/bin/sh\ncase "$*" in *cdktf-xen.hook.cdktf-xen.bak.new) echo "cp: error writing: No space left on device" >&2; exit 1 ;; esac\nexec /bin/cp "$@"\n', "0755");
+    try {
+      const r = run(dom0, changedSysctl("full disk"));
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`cdktf-xen: dom0/sysctl: cannot keep a copy of ${HOOK}; nothing changed`);
+    } finally {
+      dom0.sh("rm -f /usr/local/bin/cp");
+    }
+    expect({ disk: onDisk(), state: sysctlState() }).toEqual(before);
+    expect(leftovers()).toBe("");
+  });
+
+  it("all files or none: a run killed after its first rename is finished by the next run, with the backups of the files before it", () => {
+    expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
+    const original = onDisk();
+    const next = changedSysctl("next");
+    // SIGKILL as the second file goes into place: the first is new, the second old, the temporaries stay.
+    dom0.writeFile("/usr/local/bin/mv", `#!/bin/sh\ncase "$*" in *" ${HOOK}") kill -9 "$PPID"; exit 1 ;; esac\nexec /bin/mv "$@"\n`, "0755");
+    let killed;
+    try {
+      killed = run(dom0, next);
+    } finally {
+      dom0.sh("rm -f /usr/local/bin/mv");
+    }
+    expect(killed.status).not.toBe(0);
+    expect(onDisk()).toEqual({ sysctl: next.files[0].content, hook: original.hook });
+    expect(leftovers()).toMatch(/^\.cdktf-xen\.\w{6}\ninstalling\.dom0\.sysctl\n$/);
+    // The next run: the new set in place, the backups still the files before the killed run, nothing left behind.
+    expectOk(run(dom0, next));
+    expect(onDisk()).toEqual({ sysctl: next.files[0].content, hook: next.files[1].content });
+    expect({ sysctl: dom0.readFile(`${SYSCTL}.cdktf-xen.bak`), hook: dom0.readFile(`${HOOK}.cdktf-xen.bak`) }).toEqual(original);
+    expect(leftovers()).toBe("");
+    expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
+  });
+
+  it("a backup path someone made a link is replaced, never written through", () => {
+    expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
+    dom0.sh(`echo precious > /root/precious && ln -sf /root/precious ${SYSCTL}.cdktf-xen.bak`);
+    expectOk(run(dom0, changedSysctl("link")));
+    expect(dom0.readFile("/root/precious")).toBe("precious\n");
+    expect(dom0.sh(`test -L ${SYSCTL}.cdktf-xen.bak && echo link || echo file`).stdout).toBe("file\n");
+    expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
+  });
+
   // Chain counters move with any packet (IPv6 sends some by itself): compared as [0:0].
   const live = () => dom0.sh("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout;
   const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n") + "\n";
@@ -304,6 +362,23 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     expect(r.stderr).toContain("cdktf-xen: web/site-site-b: validation failed; the previous files are untouched");
     expect(guest.readFile("/etc/apache2/sites-available/site-b.conf")).toBe(before);
     expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+  });
+
+  it("a site file that is a link into a configuration repository: a refused site never writes through it", () => {
+    const step = stepOf(lab.web, "site-site-b");
+    const path = "/etc/apache2/sites-available/site-b.conf";
+    const kept = guest.readFile(path)!;
+    guest.sh(`mkdir -p /var/lib/config-repo && cp ${path} /var/lib/config-repo/site-b.conf && ln -sf /var/lib/config-repo/site-b.conf ${path}`);
+    try {
+      const broken = { ...step, files: [{ ...step.files[0], content: step.files[0].content.replace("</VirtualHost>", "") }] };
+      const r = run(guest, broken);
+      expect(r.stderr).toContain("cdktf-xen: web/site-site-b: validation failed; the previous files are untouched");
+      expect({ repo: guest.readFile("/var/lib/config-repo/site-b.conf"), link: guest.sh(`readlink ${path}`).stdout }).toEqual({ repo: kept, link: "/var/lib/config-repo/site-b.conf\n" });
+      expect(get("192.0.2.11", "site-b.example.org")).toBe("this is site-b\n");
+    } finally {
+      guest.sh(`rm -f ${path} && cp /var/lib/config-repo/site-b.conf ${path}`);
+    }
+    expectOk(run(guest, step));
   });
 
   it("a site whose certificate does not match its key (apache2ctl -t passes it, Apache exits loading it) fails its step; the previous site comes back and every site answers", () => {
