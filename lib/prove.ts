@@ -5,6 +5,7 @@
  * rule opens must be dropped. What fails is reported with the construct
  * path and the first failing hop.
  */
+import type { ForwardAcceptModel } from "./model";
 import type { FlowQuestion, FlowVerdict } from "./reachability";
 import { Reachability } from "./reachability";
 import { inCidr, ipNum, ipText, parseCidr } from "./reachability/ip";
@@ -64,16 +65,24 @@ function clients(dom0: XenHost, source: string, taken: ReadonlySet<number>): str
 export function obligations(dom0: XenHost): Obligation[] {
   const taken = new Set<number>([ipNum(dom0.uplink.address.address)!, ...dom0.guests.flatMap((g) => g.addresses.map((a) => ipNum(a)!))]);
   const out: Obligation[] = [];
-  const accepts = dom0.firewallModel().accepts;
+  // The accepts by guest address, and the clients of each source, worked out once.
+  const byAddress = new Map<string, ForwardAcceptModel[]>();
+  for (const a of dom0.firewallModel().accepts) byAddress.set(a.address, [...(byAddress.get(a.address) ?? []), a]);
+  const clientsOf = new Map<string, string[]>();
+  const clientsFor = (source: string) => {
+    let c = clientsOf.get(source);
+    if (!c) clientsOf.set(source, (c = clients(dom0, source, taken)));
+    return c;
+  };
   for (const guest of dom0.guests) {
     for (const vhost of guest.vhosts) {
       const v = vhost.vhostModel();
       const sockets = [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])];
       for (const port of sockets) {
         // From wherever a rule lets the socket be reached; from outside when no rule does (and the firewall will say so).
-        const sources = accepts.filter((a) => a.address === v.address && a.protocol === "tcp" && a.ports.some((r) => port >= r.from && port <= r.to) && !a.sourcePorts.length).map((a) => a.source);
+        const sources = (byAddress.get(v.address) ?? []).filter((a) => a.protocol === "tcp" && a.ports.some((r) => port >= r.from && port <= r.to) && !a.sourcePorts.length).map((a) => a.source);
         const what = `vhost ${v.name} on ${v.address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
-        for (const from of (sources.length ? [...new Set(sources)] : ["0.0.0.0/0"]).flatMap((s) => clients(dom0, s, taken))) {
+        for (const from of (sources.length ? [...new Set(sources)] : ["0.0.0.0/0"]).flatMap(clientsFor)) {
           out.push({ path: vhost.node.path, expect: "open", what, question: { from, to: v.address, port, apache: true } });
         }
       }
@@ -83,7 +92,7 @@ export function obligations(dom0: XenHost): Obligation[] {
     for (const a of rule.accepts()) {
       const sourcePort = a.sourcePorts[0]?.from;
       for (const r of a.ports) {
-        for (const from of clients(dom0, a.source, taken)) {
+        for (const from of clientsFor(a.source)) {
           out.push({ path: rule.node.path, expect: "open", what: `${a.protocol} port ${r.from} of ${a.address}`, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
         }
       }
@@ -93,10 +102,10 @@ export function obligations(dom0: XenHost): Obligation[] {
   if (fw.forwardPolicy === "DROP") {
     for (const guest of dom0.guests) {
       const address = guest.addresses[0];
-      const opened = (p: number) => fw.accepts.some((a) => a.address === address && a.protocol === "tcp" && a.ports.some((r) => p >= r.from && p <= r.to));
+      const opened = (p: number) => (byAddress.get(address) ?? []).some((a) => a.protocol === "tcp" && a.ports.some((r) => p >= r.from && p <= r.to));
       const port = [22, 2222, 65000].find((p) => !opened(p));
       if (port === undefined) continue;
-      for (const from of clients(dom0, "0.0.0.0/0", taken)) {
+      for (const from of clientsFor("0.0.0.0/0")) {
         out.push({ path: guest.node.path, expect: "closed", what: `tcp port ${port} of ${address}, which no rule opens`, question: { from, to: address, port } });
       }
     }

@@ -35,8 +35,11 @@ export class IfupdownConfig {
     lines.forEach((raw, i) => {
       const line = raw.trim();
       if (!line || line.startsWith("#")) return;
-      const [key, ...rest] = line.split(/\s+/);
-      const value = rest.join(" ");
+      const sp = line.search(/\s/);
+      const key = sp < 0 ? line : line.slice(0, sp);
+      const value = sp < 0 ? "" : line.slice(sp + 1).trim();
+      // Only the stanza keywords need their words; an option keeps its value whole.
+      const rest = key === "auto" || key === "allow-auto" || key === "allow-hotplug" || key === "iface" ? value.split(/\s+/) : [];
       if (key === "auto" || key === "allow-auto" || key === "allow-hotplug") {
         for (const n of rest) if (!this.auto.includes(n)) this.auto.push(n);
         current = undefined;
