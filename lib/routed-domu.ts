@@ -403,7 +403,7 @@ export class RoutedDomU extends Construct implements IFileHost {
   cfgStep(): StepModel {
     return oncePerSynth(this, CFGSTEP_MEMO, () => {
       const file = { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" };
-      return guestCfgStep(this.dom0.hostId, this.model, file, this.restartOnChange);
+      return guestCfgStep(this.dom0.hostId, this.model, file, this.restartOnChange, this.dom0.guestShutdownSeconds);
     });
   }
 

@@ -17,7 +17,7 @@ import { checkFleet, FLEET_CHECK } from "./fleet-check";
 import { aggregateAccepts } from "./firewall-aggregate";
 import { PROVE_CONTEXT_KEY, proveDom0 } from "./prove";
 import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
-import { dom0SysctlStep, firewallConfirmStep, firewallStep, inventoryStep } from "./deploy/concerns";
+import { dom0SysctlStep, firewallConfirmStep, firewallStep, GUEST_SHUTDOWN_SECONDS, inventoryStep } from "./deploy/concerns";
 import { connectionHostKey, deployStep, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
@@ -118,6 +118,13 @@ export interface XenHostProps {
    * @default - none: only block devices
    */
   readonly diskImageDirectories?: string[];
+  /**
+   * Seconds a guest may take to shut down (a guest that left the code, or a
+   * restart with `restartOnChange`) before the step gives up, fails and leaves
+   * it running: a guest that hangs must not hold the dom0's steps for ever.
+   * @default 300
+   */
+  readonly guestShutdownSeconds?: number;
   /** The uplink carrying the dom0's main IP. */
   readonly uplink: XenHostUplink;
   /**
@@ -145,6 +152,8 @@ export class XenHost extends Construct implements IFileHost {
   readonly hostId: string;
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
   readonly uplink: HostUplinkModel;
+  /** How long a guest may take to shut down before a step gives up on it. */
+  readonly guestShutdownSeconds: number;
   /** Where the guests' disk images may live, besides /dev/. */
   readonly diskImageDirectories: readonly string[];
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
@@ -188,6 +197,7 @@ export class XenHost extends Construct implements IFileHost {
       Annotations.of(this).addWarning(`uplink.address ${address.address}/32: guests in routed mode usually share the uplink's subnet; check that this is intended`);
     }
     this.uplink = { device, address };
+    this.guestShutdownSeconds = parseInteger(props.guestShutdownSeconds ?? GUEST_SHUTDOWN_SECONDS, site("guestShutdownSeconds"), 1, 86400, " s");
     const dirs = props.diskImageDirectories ?? [];
     if (!Array.isArray(dirs)) throw new XenPropError(site("diskImageDirectories"), dirs, "expected a list of absolute directories");
     this.diskImageDirectories = dirs.map((d, i) => {
@@ -319,7 +329,7 @@ export class XenHost extends Construct implements IFileHost {
 
   private guestsInventoryStep(): StepModel {
     return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => {
-      return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name));
+      return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name), this.guestShutdownSeconds);
     });
   }
 

@@ -154,6 +154,7 @@ const CATALOGUE: [string, Build, RegExp][] = [
     s.node.setContext("cdktf-xen:lab", { hosts: {}, privateKeyFile: "/tmp/k", managementCidr: "0.0.0.0/0 -j ACCEPT", stateFile: "/tmp/s.tfstate" });
     new XenHost(s, "dom0", dom0Props());
   }, /context "cdktf-xen:lab"\.managementCidr "0\.0\.0\.0\/0 -j ACCEPT" is invalid/],
+  ["guestShutdownSeconds 0", withDom0({ guestShutdownSeconds: 0 }), /s\/dom0: guestShutdownSeconds 0 is invalid/],
   ["bootloader absolute with ..", withGuest({ bootloader: "/usr/lib/../../tmp/pwn" }), /bootloader "\/usr\/lib\/\.\.\/\.\.\/tmp\/pwn" is invalid: '\.' and '\.\.' are not allowed in paths/],
   ["ramdisk without a kernel", withGuest({ ramdisk: "/boot/initrd.img" }), /ramdisk "\/boot\/initrd\.img" is invalid: only meaningful with `kernel`/],
   ["ServerName that is not a host name", withVhost({ serverName: "not a host" }), /serverName "not a host" is invalid: expected a host name such as www\.example\.org/],

@@ -40,7 +40,15 @@ export function dom0SysctlStep(host: string, files: readonly HostFile[], hookPat
  * when asked (`restartOnChange`) and its cfg changed; otherwise the new cfg
  * takes effect the next time it is created.
  */
-export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, restartOnChange: boolean): StepModel {
+/**
+ * `xl shutdown -w` that gives up after `seconds`: a guest that hangs in its
+ * shutdown would hold the dom0's lock, and every later step, for ever.
+ */
+function xlShutdown(word: string, shown: string, seconds: number): string {
+  return `timeout ${seconds} xl shutdown -w ${word} || { echo "guest ${shown} did not shut down within ${seconds} s and keeps running: shut it down (or xl destroy it), then deploy again" >&2; exit 1; }`;
+}
+
+export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, restartOnChange: boolean, shutdownSeconds: number): StepModel {
   const later = `  echo "${guest.name} is running; ${file.path} takes effect when it is next created"`;
   return {
     host,
@@ -57,7 +65,7 @@ export function guestCfgStep(host: string, guest: GuestModel, file: HostFile, re
         ? [
             `elif ! cmp -s ${file.path} ${file.path}.cdktf-xen.bak; then`,
             `  echo "${guest.name} is running and its cfg changed: restarting it (restartOnChange)"`,
-            `  xl shutdown -w ${guest.name}`,
+            `  ${xlShutdown(guest.name, guest.name, shutdownSeconds)}`,
             `  xl create ${file.path}`,
           ]
         : []),
@@ -269,6 +277,9 @@ export function siteStep(host: string, vhost: VhostModel, file: HostFile): StepM
 /** What an inventory removes for each name that left it. */
 export type InventoryKind = "guests" | "sites";
 
+/** How long a guest may take to shut down before a step gives up on it. */
+export const GUEST_SHUTDOWN_SECONDS = 300;
+
 /** Path of a host's inventory of one kind. */
 export function inventoryPath(kind: InventoryKind): string {
   return `${STATE_DIR}/${kind}.list`;
@@ -280,17 +291,17 @@ export function renderInventory(names: readonly string[]): string {
 }
 
 /** Per kind: the name in messages, what removes one name that left, and how the host takes in the removals. */
-const INVENTORY_KINDS: Record<InventoryKind, { readonly noun: string; readonly before: string[]; readonly removeOne: string[]; readonly after: string[] }> = {
+const INVENTORY_KINDS: Record<InventoryKind, { readonly noun: string; readonly before: string[]; readonly removeOne: (shutdownSeconds: number) => string[]; readonly after: string[] }> = {
   guests: {
     noun: "guest",
     before: [],
-    removeOne: ['  if xl list "$name" >/dev/null 2>&1; then xl shutdown -w "$name"; fi', '  rm -f "/etc/xen/$name.cfg"'],
+    removeOne: (seconds) => [`  if xl list "$name" >/dev/null 2>&1; then ${xlShutdown('"$name"', "$name", seconds)}; fi`, '  rm -f "/etc/xen/$name.cfg"'],
     after: [],
   },
   sites: {
     noun: "site",
     before: [APACHE_RELOAD, "changed=0"],
-    removeOne: ['  a2dissite -q "$name" >/dev/null 2>&1 || true', '  rm -f "/etc/apache2/sites-available/$name.conf"', "  changed=1"],
+    removeOne: () => ['  a2dissite -q "$name" >/dev/null 2>&1 || true', '  rm -f "/etc/apache2/sites-available/$name.conf"', "  changed=1"],
     after: ['if [ "$changed" = 1 ]; then', "  apache2ctl -t", "  apache_reload", "fi"],
   },
 };
@@ -300,7 +311,7 @@ const INVENTORY_KINDS: Record<InventoryKind, { readonly noun: string; readonly b
  * backup) but not in the new one. It runs after every step that installs
  * things of its kind, so a still-wanted file is never missing.
  */
-export function inventoryStep(host: string, kind: InventoryKind, names: readonly string[]): StepModel {
+export function inventoryStep(host: string, kind: InventoryKind, names: readonly string[], shutdownSeconds = GUEST_SHUTDOWN_SECONDS): StepModel {
   const path = inventoryPath(kind);
   const k = INVENTORY_KINDS[kind];
   return {
@@ -316,7 +327,7 @@ export function inventoryStep(host: string, kind: InventoryKind, names: readonly
       "  case $name in ''|*[!a-z0-9-]*) continue ;; esac",
       `  if grep -qx "$name" ${path}; then continue; fi`,
       `  echo "removing ${k.noun} $name"`,
-      ...k.removeOne,
+      ...k.removeOne(shutdownSeconds),
       'done < "$old"',
       ...k.after,
     ].join("\n"),

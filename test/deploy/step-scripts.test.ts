@@ -3,7 +3,7 @@
  * (network namespace + private mount namespace over temporary directories):
  * success, validation failure, activation failure, rollback, and twice.
  */
-import { firewallConfirmStep } from "../../lib/deploy/concerns";
+import { firewallConfirmStep, inventoryStep } from "../../lib/deploy/concerns";
 import { renderStepScript, StepModel } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { RoutedDomU, XenHostFirewall } from "../../lib";
@@ -34,7 +34,7 @@ echo "xl $*" >> "$state/calls"
 case "$1" in
   create) if [ "$2" = -n ]; then grep -q '^name = ' "$3"; else sed -n 's/^name = "\\(.*\\)"/\\1/p' "$2" >> "$state/running"; fi ;;
   list) grep -qx "$2" "$state/running" ;;
-  shutdown) name=$3; grep -vx "$name" "$state/running" > "$state/r" || true; mv "$state/r" "$state/running" ;;
+  shutdown) if [ -e "$state/hang" ]; then exec sleep 3600; fi; name=$3; grep -vx "$name" "$state/running" > "$state/r" || true; mv "$state/r" "$state/running" ;;
   *) exit 2 ;;
 esac
 `;
@@ -268,6 +268,24 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect(dom0.readFile("/etc/xen/web.cfg")).toBeUndefined();
     expect(dom0.readFile("/var/lib/xl-stub/calls")).toContain("xl shutdown -w web\n");
     expectOk(run(dom0, emptied));
+  });
+
+  it("guests inventory: a guest that hangs in its shutdown fails the step after guestShutdownSeconds, and stays with its cfg", () => {
+    expectOk(run(dom0, stepOf(lab.dom0, "guest-web")));
+    expectOk(run(dom0, stepOf(lab.dom0, "guests")));
+    dom0.sh("touch /var/lib/xl-stub/hang");
+    try {
+      const started = Date.now();
+      const r = run(dom0, inventoryStep("dom0", "guests", [], 2));
+      expect(r.status).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(r.stderr).toContain("guest web did not shut down within 2 s and keeps running: shut it down (or xl destroy it), then deploy again");
+      expect(r.stderr).toContain("cdktf-xen: dom0/guests: activation failed; the previous files are back");
+    } finally {
+      dom0.sh("rm -f /var/lib/xl-stub/hang");
+    }
+    expect(dom0.readFile("/etc/xen/web.cfg")).toBeDefined();
+    expect(dom0.readFile("/var/lib/cdktf-xen/guests.list")).toBe("web\n");
   });
 });
 
