@@ -98,7 +98,6 @@ function valueMatches(selector: string, field: string, v: Value): Tri {
 export class NftRuleset {
   private readonly sets = new Map<string, NftSet>();
   private readonly chains: BaseChain[] = [];
-  private readonly userChains = new Set<string>();
   readonly unreadable: Unreadable[] = [];
   private pos = 0;
   private readonly tokens: Token[];
@@ -167,7 +166,7 @@ export class NftRuleset {
       }
       this.next();
       if (kind === "set" && relevant) this.set(`${name}/${id}`);
-      else if (kind === "chain" && relevant) this.chain(name, id, tok.line);
+      else if (kind === "chain" && relevant) this.chain(name, id);
       else if (!relevant && kind === "chain" && family !== "ip6" && family !== "arp") {
         this.bad(tok.line, `a chain of the ${family} family is not read by the model`);
         this.pos--;
@@ -205,7 +204,8 @@ export class NftRuleset {
     this.sets.set(key, { elements });
   }
 
-  private chain(table: string, name: string, line: number): void {
+  /** A chain: a base chain (with a hook) is evaluated; a regular one only through a jump, which the model does not follow. */
+  private chain(table: string, name: string): void {
     let hook: string | undefined;
     let priority = 0;
     let policy: "accept" | "drop" = "accept";
@@ -242,8 +242,6 @@ export class NftRuleset {
     }
     this.next();
     if (hook) this.chains.push({ table, name, hook, priority, policy, rules });
-    else this.userChains.add(`${table}/${name}`);
-    void line;
   }
 
   private rule(toks: Token[], table: string): NftRule {
