@@ -166,6 +166,19 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect(live()).toBe(strip(step.files[0].content));
   });
 
+  it("firewall: a watchdog pidfile naming another process (as after a reboot) kills nothing", () => {
+    const decoy = Number(dom0.sh("setsid sleep 300 >/dev/null 2>&1 & echo $!").stdout.trim());
+    try {
+      dom0.writeFile("/var/lib/cdktf-xen/firewall.watchdog.pid", `${decoy}\n`);
+      expectOk(run(dom0, stepOf(lab.dom0, "firewall")));
+      expectOk(run(dom0, firewallConfirmStep("dom0")));
+      // Alive, not a zombie waiting for a parent that does not reap (as this machine's init may not).
+      expect(dom0.sh(`cut -d' ' -f3 /proc/${decoy}/stat`).stdout).toBe("S\n");
+    } finally {
+      process.kill(decoy, "SIGKILL");
+    }
+  });
+
   it("firewall: a ruleset iptables-restore refuses never replaces the live one", () => {
     const before = { live: live(), file: dom0.readFile("/etc/iptables/rules.v4") };
     const step = stepOf(lab.dom0, "firewall");
