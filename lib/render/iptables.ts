@@ -419,7 +419,6 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "    fi",
     '    echo confirmed > "$state/firewall.decided/confirmed"',
     "    stop_watchdog",
-    '    rm -f "$state/firewall.watchdog.pid"',
     "    ;;",
     "  *)",
     `    echo "usage: cdktf-xen-firewall [load | check ${checkArgs} | try SECONDS | confirm]" >&2`,
