@@ -60,6 +60,8 @@ export interface DeployResult {
 
 /** Documentation addresses (RFC 5737) for the lab's own links. */
 const MANAGEMENT = "198.51.100.0/24";
+/** Where the client behind the uplink's router may stand: the first not on the uplink's subnet nor a guest's. */
+const FAR_CLIENTS = ["203.0.113.77", "192.0.2.177", "203.0.113.177"];
 /** The page each vhost serves in the lab. */
 export function labPage(vhost: string): string {
   return `cdktf-xen lab: ${vhost}\n`;
@@ -99,7 +101,7 @@ export class Lab {
   }
 
   private readonly hosts: SandboxHost[] = [];
-  private readonly clients = new Map<string, { host: SandboxHost; address: string }>();
+  private readonly clients = new Map<string, { host: SandboxHost; address: string; far: string }>();
   private readonly stateFile: string;
   private topology!: Topology;
   /** Every probe run so far, in order. */
@@ -229,7 +231,12 @@ export class Lab {
     const taken = new Set([up.address.address, ...d.guests.flatMap((g) => g.model.vifs.map((v) => v.address.address))]);
     const address = freeAddress(up.address.network, taken);
     must(client.sh(`ip addr add ${address}/${up.address.prefix} dev eth0 && ip link set eth0 up && ip route add default via ${up.address.address}`), "client address");
-    this.clients.set(d.id, { host: client, address });
+    // The client is also the uplink's router, with a client behind it: an address of its own outside the
+    // uplink's subnet, and the dom0's default route through it (what a dom0 has toward the Internet).
+    const far = FAR_CLIENTS.find((a) => !cidrContains(up.address.network, a) && !taken.has(a))!;
+    must(client.sh(`ip addr add ${far}/32 dev lo && ip link set lo up`), "client behind the router");
+    must(dom0.sh(`ip route add default via ${address} dev ${up.device}`), "the dom0's default route");
+    this.clients.set(d.id, { host: client, address, far });
     // Xen's hotplug scripts with xenstore stubbed, the xl stand-in, sshd.
     stubXenstore(dom0, this.workdir);
     const cli = path.join(__dirname, `cli${path.extname(__filename)}`);
@@ -320,7 +327,7 @@ export class Lab {
     return { exitCode: r.status ?? -1, output: (r.stdout ?? "") + (r.stderr ?? "") };
   }
 
-  private client(dom0: string): { host: SandboxHost; address: string } {
+  private client(dom0: string): { host: SandboxHost; address: string; far: string } {
     const c = this.clients.get(dom0);
     if (!c) throw new Error(`no client for ${dom0}`);
     return c;
@@ -328,12 +335,15 @@ export class Lab {
 
   /** HTTP(S) probes of one guest's vhosts; `answers(address)` says which addresses should answer. */
   probeGuest(dom0: string, guest: TopologyGuest, phase: string, answers: (address: string) => boolean = () => true): ProbeResult[] {
-    const { host, address: from } = this.client(dom0);
+    const { host, address: near, far } = this.client(dom0);
     const out: ProbeResult[] = [];
-    for (const v of guest.vhosts) {
-      for (const [port, tls] of [...v.httpPorts.map((p) => [p, false] as const), ...(v.tls ? [[v.tls.port, true] as const] : [])]) {
-        const r = probeHttp(host, { address: v.address, port, serverName: v.serverName, body: labPage(v.name), tls }, phase, answers(v.address));
-        out.push({ ...r, flow: { from, to: v.address, port, apache: true } });
+    // From the uplink's subnet, then from behind its router (the reply goes back through the guest's gateway).
+    for (const from of [near, far]) {
+      for (const v of guest.vhosts) {
+        for (const [port, tls] of [...v.httpPorts.map((p) => [p, false] as const), ...(v.tls ? [[v.tls.port, true] as const] : [])]) {
+          const r = probeHttp(host, { address: v.address, port, serverName: v.serverName, body: labPage(v.name), tls, ...(from === far ? { from } : {}) }, phase, answers(v.address));
+          out.push({ ...r, flow: { from, to: v.address, port, apache: true } });
+        }
       }
     }
     return out;

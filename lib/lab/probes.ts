@@ -34,6 +34,12 @@ export interface HttpProbe {
   readonly serverName: string;
   readonly body: string;
   readonly tls: boolean;
+  /**
+   * The client's source address, when it is not the one its route picks: a
+   * client behind the uplink's router.
+   * @default - the client's own address on the uplink
+   */
+  readonly from?: string;
 }
 
 /** Proxy ARP answers after up to 0.8 s: give each probe a few tries before calling it a black hole. */
@@ -49,6 +55,7 @@ export function probeHttp(client: SandboxHost, p: HttpProbe, phase: string, expe
   const args = ["curl", "-s", "-m", "3", "--noproxy", "*", "-o", "-", "-w", "\\n%{http_code}"];
   if (p.tls) args.push("-k", "--resolve", `${p.serverName}:${p.port}:${p.address}`);
   else args.push("-H", `Host: ${p.serverName}`);
+  if (p.from) args.push("--interface", p.from);
   args.push(url);
   let detail = "";
   let answered = false;
@@ -65,7 +72,7 @@ export function probeHttp(client: SandboxHost, p: HttpProbe, phase: string, expe
   return {
     phase,
     kind: p.tls ? "https" : "http",
-    target: `${p.address}:${p.port} Host ${p.serverName}`,
+    target: `${p.address}:${p.port} Host ${p.serverName}${p.from ? ` from ${p.from}` : ""}`,
     expect: expectAnswer ? `its page ${JSON.stringify(p.body.trim())}` : "no answer (black hole)",
     ok: expectAnswer ? answered : !answered,
     ms: Date.now() - started,

@@ -55,7 +55,8 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     expect(lab.dom0Host("dom0")!.sh("ls -a /root").stdout).toMatch(/^\.cdktf-xen-\d+\.sh$/m);
     const probes = lab.probeAll("after deploy");
     expect(failures(probes)).toEqual([]);
-    expect(probes.filter((p) => p.kind === "http" || p.kind === "https")).toHaveLength(6);
+    // Each socket from the uplink's subnet and from behind the uplink's router.
+    expect(probes.filter((p) => p.kind === "http" || p.kind === "https")).toHaveLength(12);
     expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.200:22"]);
   }, 10 * MINUTES);
 
@@ -64,18 +65,16 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     const { handMade, restored } = lab.negativeControl();
     const answered = handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target);
     const timedOut = handMade.filter((p) => p.detail.includes("timeout")).map((p) => p.target);
-    expect(answered).toEqual(["192.0.2.200:80 Host a.example.org", "192.0.2.200:443 Host a.example.org"]);
-    expect(timedOut).toEqual([
-      "192.0.2.201:80 Host b.example.org",
-      "192.0.2.201:443 Host b.example.org",
-      "192.0.2.202:80 Host c.example.org",
-      "192.0.2.202:443 Host c.example.org",
-    ]);
+    const bothClients = (targets: string[]) => [...targets, ...targets.map((t) => `${t} from 203.0.113.77`)];
+    expect(answered).toEqual(bothClients(["192.0.2.200:80 Host a.example.org", "192.0.2.200:443 Host a.example.org"]));
+    expect(timedOut).toEqual(
+      bothClients(["192.0.2.201:80 Host b.example.org", "192.0.2.201:443 Host b.example.org", "192.0.2.202:80 Host c.example.org", "192.0.2.202:443 Host c.example.org"]),
+    );
     expect(failures(restored)).toEqual([]);
-    expect(restored).toHaveLength(6);
+    expect(restored).toHaveLength(12);
     // The reachability model, reading the files on the hosts, said what the kernel did on every probe: the black holes too.
     expect(lab.modelMismatches).toEqual([]);
-    expect(lab.report()).toContain("the reachability model agreed with the kernel on all 19 probes");
+    expect(lab.report()).toContain("the reachability model agreed with the kernel on all 37 probes");
   }, 5 * MINUTES);
 
   it("the cross-check fails when the model and the kernel disagree: the hand-made file written, the network left as deployed", () => {
@@ -86,9 +85,10 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     host.writeFile("/etc/network/interfaces", renderInterfaces({ ...lab.stackTopology.dom0s[0].guests[0].model, policyRouting: false }));
     try {
       expect(failures(lab.probeAll("files changed, network not"))).toEqual([]);
+      const sockets = ["192.0.2.201:80 Host b.example.org", "192.0.2.201:443 Host b.example.org", "192.0.2.202:80 Host c.example.org", "192.0.2.202:443 Host c.example.org"];
       expect(lab.modelMismatches.slice(before).map((m) => m.replace(/: tcp .*$/, ""))).toEqual(
-        ["192.0.2.201:80 Host b.example.org", "192.0.2.201:443 Host b.example.org", "192.0.2.202:80 Host c.example.org", "192.0.2.202:443 Host c.example.org"].map(
-          (t) => `files changed, network not: ${t.endsWith("80 Host b.example.org") || t.endsWith("80 Host c.example.org") ? "http" : "https"} ${t}: the kernel: answered (HTTP 200: ${JSON.stringify(`cdktf-xen lab: site-${t.includes("b.example") ? "b" : "c"}\n`)}); the model: no answer`,
+        [...sockets, ...sockets.map((t) => `${t} from 203.0.113.77`)].map(
+          (t) => `files changed, network not: ${/:80 /.test(t) ? "http" : "https"} ${t}: the kernel: answered (HTTP 200: ${JSON.stringify(`cdktf-xen lab: site-${t.includes("b.example") ? "b" : "c"}\n`)}); the model: no answer`,
         ),
       );
     } finally {
@@ -139,7 +139,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect({ ok: deploy.ok, tail: deploy.ok ? "" : deploy.tail }).toEqual({ ok: true, tail: "" });
     const probes = lab.probeAll("after deploy");
     expect(failures(probes)).toEqual([]);
-    expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
+    expect(probes.filter((p) => p.kind === "http")).toHaveLength(16);
     expect(probes.filter((p) => p.kind === "tcp-open").map((p) => p.target)).toEqual(["192.0.2.10:53"]);
     expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
     // This dom0 matches guests through ipsets: what passed above passed through them.
@@ -148,9 +148,11 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     const { handMade, restored } = lab.negativeControl();
     expect(handMade.filter((p) => p.detail.startsWith("HTTP 200")).map((p) => p.target)).toEqual([
       "192.0.2.10:80 Host alpha-0.example.org",
+      "192.0.2.10:80 Host alpha-0.example.org from 203.0.113.77",
       "192.0.2.20:80 Host beta-0.example.org",
+      "192.0.2.20:80 Host beta-0.example.org from 203.0.113.77",
     ]);
-    expect(handMade.filter((p) => p.detail.includes("timeout"))).toHaveLength(6);
+    expect(handMade.filter((p) => p.detail.includes("timeout"))).toHaveLength(12);
     expect(failures(restored)).toEqual([]);
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
@@ -166,7 +168,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     const expectedProbes = (phase: string) => {
       const probes = lab.probeAll(phase);
       expect(failures(probes)).toEqual([]);
-      expect(probes.filter((p) => p.kind === "http")).toHaveLength(8);
+      expect(probes.filter((p) => p.kind === "http")).toHaveLength(16);
       expect(probes.filter((p) => p.kind === "tcp-dropped").map((p) => p.target)).toEqual(["192.0.2.10:22", "192.0.2.20:22"]);
       expect(lab.modelMismatches).toEqual([]);
     };
