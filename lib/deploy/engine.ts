@@ -126,11 +126,12 @@ export function sha256(text: string): string {
  * unchanged step is never replaced. The script is rendered once per synth.
  */
 export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
-  const step = () => oncePerSynth(memo, STEP, props.step);
+  const owned = (m: StepModel): StepModel => ({ ...m, owner: `${ownerStack(scope)}/${m.host}` });
+  const step = () => oncePerSynth(memo, STEP, () => owned(props.step()));
   const script = () => stepScript(step());
   const memo = {};
   const then = props.then;
-  const thenScript = () => (then ? stepScript(oncePerSynth(memo, THEN, then)) : "");
+  const thenScript = () => (then ? stepScript(oncePerSynth(memo, THEN, () => owned(then()))) : "");
   const triggers = resolvable(
     () => ({
       step: `${step().host}/${step().concern}`,
@@ -148,6 +149,12 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   }
   ensureNullProvider(TerraformStack.of(scope));
   return new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
+}
+
+/** The stack's name as an owner marker holds it: as written when it is a plain word, else a hash of it. */
+function ownerStack(scope: IConstruct): string {
+  const id = TerraformStack.of(scope).node.id;
+  return /^[A-Za-z0-9_.-]+$/.test(id) ? id : `stack-${sha256(id).slice(0, 12)}`;
 }
 
 const STEP = Symbol("step");

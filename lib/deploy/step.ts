@@ -26,6 +26,13 @@ export interface StepModel<F extends StepFile = HostFile> {
   readonly validate: string;
   /** Makes the installed files take effect; a failure restores the previous files and runs this again. */
   readonly activate: string;
+  /**
+   * Who deploys to this host, `<stack>/<host id>`: the first step on a host
+   * writes it to /var/lib/cdktf-xen/owner; a step of another owner fails
+   * before it changes anything, naming both.
+   * @default - the host's owner is not checked
+   */
+  readonly owner?: string;
 }
 
 
@@ -58,7 +65,7 @@ function subshell(tag: string, body: string, after = ""): string[] {
  * non-zero naming host, step and reason. Running it twice leaves the same state.
  */
 export function renderStepScript(step: StepModel<StepFile>): string {
-  for (const word of [step.host, step.concern]) {
+  for (const word of [step.host, step.concern, ...(step.owner === undefined ? [] : step.owner.split("/"))]) {
     if (!SAFE_WORD.test(word)) throw new Error(`step name ${JSON.stringify(word)} cannot be written into a script`);
   }
   for (const f of step.files) {
@@ -86,6 +93,18 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "# One step at a time on a host (Terraform runs resources in parallel).",
     `exec 9>${STATE_DIR}/lock`,
     'flock -w 600 9 || fail "another cdktf-xen step held the host for 10 minutes"',
+    ...(step.owner === undefined
+      ? []
+      : [
+          "# One owner per host: two stacks deploying here would replace each other's files and remove each other's guests.",
+          `owner='${step.owner}'`,
+          `if [ -e ${STATE_DIR}/owner ]; then`,
+          `  had=$(cat ${STATE_DIR}/owner)`,
+          `  [ "$had" = "$owner" ] || fail "this host belongs to $had (${STATE_DIR}/owner), not to $owner; nothing changed. If it has changed hands, remove that file"`,
+          "else",
+          `  echo "$owner" > ${STATE_DIR}/owner.new && mv -f ${STATE_DIR}/owner.new ${STATE_DIR}/owner`,
+          "fi",
+        ]),
     ...(step.files.length
       ? [
           "# What a killed run left next to the files: its staged temporaries (no other step runs here now).",

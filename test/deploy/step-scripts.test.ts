@@ -141,6 +141,20 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
   });
 
+  it("one owner per host: the first step writes the marker; a step of another stack fails before it changes anything, naming both", () => {
+    dom0.sh("rm -f /var/lib/cdktf-xen/owner");
+    expectOk(run(dom0, { ...stepOf(lab.dom0, "sysctl"), owner: "webserv/dom0" }));
+    expect(dom0.readFile("/var/lib/cdktf-xen/owner")).toBe("webserv/dom0\n");
+    const before = onDisk();
+    const other = { ...changedSysctl("other team"), owner: "other/dom0" };
+    const r = run(dom0, other);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("cdktf-xen: dom0/sysctl: this host belongs to webserv/dom0 (/var/lib/cdktf-xen/owner), not to other/dom0; nothing changed");
+    expect(onDisk()).toEqual(before);
+    expectOk(run(dom0, { ...stepOf(lab.dom0, "sysctl"), owner: "webserv/dom0" }));
+    dom0.sh("rm -f /var/lib/cdktf-xen/owner");
+  });
+
   it("a backup path someone made a link is replaced, never written through", () => {
     expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
     dom0.sh(`echo precious > /root/precious && ln -sf /root/precious ${SYSCTL}.cdktf-xen.bak`);

@@ -72,6 +72,12 @@ describe("deploy resources", () => {
     expect(json.provider).toEqual({ null: [{}] });
   });
 
+  it("every step names its owner, <stack>/<host>, which the host keeps and checks", () => {
+    for (const r of Object.values(s)) {
+      for (const p of r.provisioner) expect(p["remote-exec"].inline[0]).toContain(`owner='webserv/${r.triggers.step.split("/")[0]}'`);
+    }
+  });
+
   it("triggers are snake_case content hashes", () => {
     for (const r of Object.values(s)) {
       expect(Object.keys(r.triggers).sort()).toEqual(["script_sha256", "step"]);
