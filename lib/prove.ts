@@ -7,7 +7,7 @@
  */
 import type { ForwardAcceptModel } from "./model";
 import type { FlowQuestion, FlowVerdict } from "./reachability";
-import { Reachability } from "./reachability";
+import { FAR_CLIENTS, Reachability } from "./reachability";
 import { inCidr, ipNum, ipText, parseCidr } from "./reachability/ip";
 import type { XenHost } from "./xen-host";
 
@@ -34,8 +34,6 @@ export function dom0Reachability(dom0: XenHost): Reachability {
   });
 }
 
-/** Documentation addresses to stand for a client behind the uplink's router. */
-const FAR_CLIENTS = ["203.0.113.77", "198.51.100.77", "192.0.2.77", "100.64.0.77"];
 
 /**
  * Client addresses standing for `source` (a CIDR): for any address, one on

@@ -16,7 +16,7 @@ import { renderInterfaces } from "../render/interfaces";
 import type { Topology, TopologyDom0, TopologyGuest } from "../topology";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
 import { answered, probeHttp, probeTcp, ProbeResult } from "./probes";
-import { Reachability } from "../reachability";
+import { FAR_CLIENTS, Reachability } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
@@ -60,8 +60,6 @@ export interface DeployResult {
 
 /** Documentation addresses (RFC 5737) for the lab's own links. */
 const MANAGEMENT = "198.51.100.0/24";
-/** Where the client behind the uplink's router may stand: the first not on the uplink's subnet nor a guest's. */
-const FAR_CLIENTS = ["203.0.113.77", "192.0.2.177", "203.0.113.177"];
 /** The page each vhost serves in the lab. */
 export function labPage(vhost: string): string {
   return `cdktf-xen lab: ${vhost}\n`;
