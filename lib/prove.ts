@@ -27,7 +27,11 @@ export interface Obligation {
 
 /** The model of one dom0, from the files its constructs render. */
 export function dom0Reachability(dom0: XenHost): Reachability {
-  const files = (list: readonly { path: string; content: string }[]) => Object.fromEntries(list.map((f) => [f.path, f.content]));
+  const files = (list: readonly { path: string; content: string }[]) => {
+    const out: Record<string, string> = {};
+    for (const f of list) out[f.path] = f.content;
+    return out;
+  };
   return Reachability.fromFiles({
     dom0: { id: dom0.hostId, uplink: { device: dom0.uplink.device, address: `${dom0.uplink.address.address}/${dom0.uplink.address.prefix}` }, files: files(dom0.hostFiles()) },
     guests: Object.fromEntries(dom0.guests.map((g) => [g.name, files(g.hostFiles())])),
@@ -111,30 +115,49 @@ export function obligations(dom0: XenHost): Obligation[] {
   return out;
 }
 
+/** What the proof keeps of a flow that answers. */
+const ANSWERED = { ok: true, forward: "delivered" } as const;
+
 /** The proof of one dom0: an error per construct and thing proven, naming the first client it failed for. */
 export function proveDom0(dom0: XenHost): string[] {
   const model = dom0Reachability(dom0);
-  // Verdicts already worked out, kept small: a passing one needs nothing but its outcome.
-  const seen = new Map<string, Pick<FlowVerdict, "ok" | "forward"> & { verdict?: FlowVerdict }>();
+  const all = obligations(dom0);
+  // Guest by guest, so that the model holds few guests at once (it reads one when first asked about it).
+  const guestOf = new Map<string, string>();
+  for (const [guest, addresses] of Object.entries(model.guestAddresses())) for (const a of addresses) guestOf.set(a, guest);
+  const byGuest = new Map<string | undefined, number[]>();
+  all.forEach((o, i) => {
+    const g = guestOf.get(o.question.to);
+    const list = byGuest.get(g);
+    if (list) list.push(i);
+    else byGuest.set(g, [i]);
+  });
   const failed = new Set<string>();
-  const errors: string[] = [];
-  for (const o of obligations(dom0)) {
-    if (failed.has(`${o.path}|${o.what}`)) continue;
-    const q = o.question;
-    const key = (apache: boolean) => `${q.protocol ?? "tcp"}|${q.from}|${q.to}|${q.port}|${q.sourcePort ?? ""}|${apache}`;
-    // A vhost's socket that answers proves the same flow without Apache's part.
-    const served = q.apache ? undefined : seen.get(key(true));
-    if (served?.ok && o.expect === "open") continue;
-    let v = seen.get(key(q.apache ?? false));
-    if (!v) {
-      const full = model.flow(q);
-      v = { ok: full.ok, forward: full.forward, ...(full.ok ? {} : { verdict: full }) };
-      seen.set(key(q.apache ?? false), v);
+  const errors: [number, string][] = [];
+  for (const bucket of byGuest.values()) {
+    // Verdicts already worked out for this guest, kept small: a passing one needs nothing but its outcome.
+    const seen = new Map<string, Pick<FlowVerdict, "ok" | "forward"> & { verdict?: FlowVerdict }>();
+    for (const i of bucket) {
+      const o = all[i];
+      if (failed.size && failed.has(`${o.path}|${o.what}`)) continue;
+      const q = o.question;
+      const key = `${q.protocol ?? "tcp"}|${q.from}|${q.port}|${q.sourcePort ?? ""}|${q.to}`;
+      // A vhost's socket that answers proves the same flow without Apache's part.
+      const served = q.apache ? undefined : seen.get(`${key}|apache`);
+      if (served?.ok && o.expect === "open") continue;
+      const asked = q.apache ? `${key}|apache` : key;
+      let v = seen.get(asked);
+      if (!v) {
+        const full = model.flow(q);
+        v = full.ok ? ANSWERED : { ok: false, forward: full.forward, verdict: full };
+        seen.set(asked, v);
+      }
+      if (o.expect === "open" ? v.ok : v.forward === "dropped") continue;
+      failed.add(`${o.path}|${o.what}`);
+      const expected = o.expect === "open" ? "must answer, and its reply come back" : "must be dropped";
+      errors.push([i, `${o.path}: ${o.what} ${expected}; the model of the files says: ${(v.verdict ?? model.flow(q)).summary}`]);
     }
-    if (o.expect === "open" ? v.ok : v.forward === "dropped") continue;
-    failed.add(`${o.path}|${o.what}`);
-    const expected = o.expect === "open" ? "must answer, and its reply come back" : "must be dropped";
-    errors.push(`${o.path}: ${o.what} ${expected}; the model of the files says: ${(v.verdict ?? model.flow(q)).summary}`);
   }
-  return errors;
+  // In the order the obligations come: vhosts, forwarded ports, closed ports.
+  return errors.sort((a, b) => a[0] - b[0]).map(([, e]) => e);
 }

@@ -8,7 +8,7 @@ import { inCidr, ipNum, ipText, networkOf } from "./ip";
 import { combine, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
-import type { Dom0State, GuestState } from "./hosts";
+import type { Dom0State, GuestState, Guests } from "./hosts";
 import type { KernelSettings } from "./sysctl";
 
 /** A flow to prove: from a client address to a guest address and port. */
@@ -60,6 +60,54 @@ interface Check {
   readonly text: () => string;
 }
 
+/** One hop of a flow's path that reads no port. */
+interface PathStep {
+  readonly host: string;
+  readonly stage: Stage;
+  readonly check: Check;
+}
+
+/**
+ * The hops of a flow that depend on its addresses alone (routes, ARP,
+ * rp_filter, forwarding), in three runs; the firewalls and Apache, which read
+ * ports, are asked between them. A run ends at its first drop.
+ */
+interface Path {
+  /** Into the dom0, up to its firewall. */
+  readonly inbound: readonly PathStep[];
+  /** The request ends in the dom0 before its firewall, as `dropped` or `unknown`. */
+  readonly stop?: "dropped" | "unknown";
+  /** The vif the dom0 routes the request to. */
+  readonly vifDev?: string;
+  /** Into the guest, past the dom0's firewall. */
+  readonly intoGuest: readonly PathStep[];
+  /** The guest, when its files are in the model and the request reached it. */
+  readonly guest?: GuestState;
+  /** The reply, from the guest to the dom0's firewall. */
+  readonly back: readonly PathStep[];
+  /** The vif the reply comes in by, when it reaches the dom0's firewall. */
+  readonly backVif?: string;
+}
+
+/** The checks of a verdict-only evaluation, one per outcome: they carry no sentence. */
+const QUIET: Readonly<Record<Outcome, Check>> = { pass: { outcome: "pass", text: UNEXPLAINED }, drop: { outcome: "drop", text: UNEXPLAINED }, unknown: { outcome: "unknown", text: UNEXPLAINED } };
+
+/** A check with its sentence; while not explaining, the shared one of its outcome. */
+function check(outcome: Outcome, text: () => string): Check {
+  return text === UNEXPLAINED ? QUIET[outcome] : { outcome, text };
+}
+
+/** Whether a setting with these possible values lets a packet pass: 1 passes, 0 drops. */
+function enabled(values: readonly number[]): Outcome {
+  let on = false;
+  let off = false;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i]) on = true;
+    else off = true;
+  }
+  return on && off ? "unknown" : on ? "pass" : off ? "drop" : "unknown";
+}
+
 /** Two checks that must both pass: a drop in either drops. */
 function both(a: Outcome, b: Outcome): Outcome {
   return a === "drop" || b === "drop" ? "drop" : a === "unknown" || b === "unknown" ? "unknown" : "pass";
@@ -76,15 +124,17 @@ function doubt(list: readonly Unreadable[]): string | undefined {
  */
 function reversePath(routing: Routing, kernel: KernelSettings, iface: string, src: number, local: number): Check {
   const rp = kernel.conf(iface, "rp_filter");
-  const back = routing.lookup({ src: local, dst: src });
+  const back = routing.lookup(src, local);
   const via = back && back.table !== LOCAL ? back.route.dev : undefined;
-  const outcomes = rp.values.map((v): Outcome => (v === 0 ? "pass" : via === undefined ? "drop" : v === 2 || via === iface ? "pass" : "drop"));
-  const outcome = combine(outcomes);
+  const passes = (v: number) => v === 0 || (via !== undefined && (v === 2 || via === iface));
+  let pass = 0;
+  for (let i = 0; i < rp.values.length; i++) if (passes(rp.values[i])) pass++;
+  const outcome: Outcome = pass === 0 ? "drop" : pass === rp.values.length ? "pass" : "unknown";
   const route = !explaining ? UNEXPLAINED : (): string => (via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`);
   const modes = !explaining ? UNEXPLAINED : (): string => rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
-  if (outcome === "drop") return { outcome, text: explaining ? () => (`in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}`) : UNEXPLAINED };
-  if (outcome === "unknown") return { outcome, text: explaining ? () => (`in on ${iface}, rp_filter may be ${modes()} (${rp.why}): ${route()}, which ${rp.values.map((v, i) => `${MODE[v]} ${outcomes[i] === "pass" ? "lets pass" : "drops"}`).join(", ")}`) : UNEXPLAINED };
-  return { outcome, text: explaining ? () => (`in on ${iface}, ${modes()} rp_filter lets it pass: ${rp.values.every((v) => v === 0) ? "no check" : route()}${rp.values.every((v) => v === 0) ? `; rp_filter ${rp.why}` : ""}`) : UNEXPLAINED };
+  if (outcome === "drop") return check(outcome, explaining ? () => (`in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}`) : UNEXPLAINED);
+  if (outcome === "unknown") return check(outcome, explaining ? () => (`in on ${iface}, rp_filter may be ${modes()} (${rp.why}): ${route()}, which ${rp.values.map((v) => `${MODE[v]} ${passes(v) ? "lets pass" : "drops"}`).join(", ")}`) : UNEXPLAINED);
+  return check(outcome, explaining ? () => (`in on ${iface}, ${modes()} rp_filter lets it pass: ${rp.values.every((v) => v === 0) ? "no check" : route()}${rp.values.every((v) => v === 0) ? `; rp_filter ${rp.why}` : ""}`) : UNEXPLAINED);
 }
 
 /** A verdict whose hops and summary come from a second, explaining evaluation, made when first read. */
@@ -126,11 +176,71 @@ class LazyVerdict implements FlowVerdict {
   }
 }
 
+/** The hops of one evaluation (while explaining) and how many dropped or stayed unknown, request and reply apart. */
+class Tally {
+  private readonly hops: Hop[] = [];
+  private drops = 0;
+  private unknowns = 0;
+  /** The request's outcome, once the reply starts. */
+  private forward: Outcome = "pass";
+
+  constructor(private readonly q: FlowQuestion) {}
+
+  /** Counts a check; false when it drops. */
+  add(host: string, stage: Stage, c: Check): boolean {
+    if (explaining) this.hops.push({ host, stage, outcome: c.outcome, text: c.text() });
+    if (c.outcome === "drop") this.drops++;
+    else if (c.outcome === "unknown") this.unknowns++;
+    return c.outcome !== "drop";
+  }
+
+  /** Counts the steps of a run up to the first that drops; false when one does. */
+  walk(steps: readonly PathStep[]): boolean {
+    for (let i = 0; i < steps.length; i++) if (!this.add(steps[i].host, steps[i].stage, steps[i].check)) return false;
+    return true;
+  }
+
+  /** The request is through: what follows is the reply. */
+  replying(): void {
+    this.forward = this.drops ? "drop" : this.unknowns ? "unknown" : "pass";
+    this.drops = 0;
+    this.unknowns = 0;
+  }
+
+  /** The verdict once the reply is done. */
+  done(): FlowVerdict {
+    const r: Outcome = this.drops ? "drop" : this.unknowns ? "unknown" : "pass";
+    const forward = this.forward;
+    return this.finish(forward === "pass" ? "delivered" : "unknown", r === "pass" ? (forward === "pass" ? "returned" : "unknown") : r === "drop" ? "dropped" : "unknown");
+  }
+
+  finish(forward: FlowVerdict["forward"], reply: FlowVerdict["reply"]): FlowVerdict {
+    const { q, hops } = this;
+    const ok = forward === "delivered" && reply === "returned";
+    if (!explaining) return { question: q, forward, reply, ok, hops: [], summary: "" };
+    const failure = hops.find((h) => h.outcome === "drop") ?? hops.find((h) => h.outcome === "unknown");
+    const title = `${q.protocol ?? "tcp"} ${q.from} -> ${q.to}:${q.port}`;
+    // Where a reply left the guest, when it failed at the dom0: the cause is often there.
+    const at = failure ? hops.indexOf(failure) : -1;
+    const route = hops.slice(0, Math.max(at, 0)).reverse().find((h) => h.stage === "route");
+    const before = route && route.host !== failure!.host && route.text.startsWith("reply from") ? `${route.text}; ` : "";
+    const summary = ok
+      ? `${title}: delivered and the reply returns`
+      : `${title}: ${forward !== "delivered" ? `request ${forward}` : `reply ${reply}`} at ${failure!.host} (${failure!.stage}): ${before}${failure!.text}`;
+    return { question: q, forward, reply, ok, hops, failure, summary };
+  }
+}
+
 export class FlowEvaluator {
   constructor(
     private readonly dom0: Dom0State,
-    private readonly guests: ReadonlyMap<string, GuestState>,
-  ) {}
+    private readonly guests: Guests,
+  ) {
+    // A path holds the guest it reaches: it goes when the guest does.
+    guests.onDropped((vifs) => {
+      for (const v of vifs) for (const ip of v.ips) this.paths.delete(ip);
+    });
+  }
 
   /** Both directions of a flow: the verdict at once, the hops and summary when read. */
   evaluate(q: FlowQuestion): FlowVerdict {
@@ -146,9 +256,6 @@ export class FlowEvaluator {
 
   /** One evaluation; its hops and sentences are kept only while explaining. */
   private run(q: FlowQuestion): FlowVerdict {
-    const hops: Hop[] = [];
-    let drops = 0;
-    let unknowns = 0;
     const protocol = q.protocol ?? "tcp";
     const sport = q.sourcePort ?? 40000;
     const src = ipNum(q.from);
@@ -157,135 +264,142 @@ export class FlowEvaluator {
     const d = this.dom0;
     const dom0 = d.input.id;
     const up = d.uplink.device;
-    const add = (host: string, stage: Stage, c: Check) => {
-      if (explaining) hops.push({ host, stage, outcome: c.outcome, text: c.text() });
-      if (c.outcome === "drop") drops++;
-      else if (c.outcome === "unknown") unknowns++;
-      return c.outcome !== "drop";
+    const t = new Tally(q);
+    const path = this.path(q, src, dst);
+
+    // The request: into the dom0, through its firewall, into the guest.
+    if (!t.walk(path.inbound)) return t.finish("dropped", "not sent");
+    if (path.stop) return t.finish(path.stop, "not sent");
+    if (!t.add(dom0, "firewall", this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: path.vifDev!, state: "NEW" }))) return t.finish("dropped", "not sent");
+    if (!t.walk(path.intoGuest)) return t.finish("dropped", "not sent");
+    if (path.guest === undefined) return t.finish("unknown", "not sent");
+    if (q.apache && !t.add(path.guest.name, "listen", this.apache(path.guest, dst, q.port))) return t.finish("dropped", "not sent");
+
+    // The reply, from the guest back through the dom0's firewall to the client.
+    t.replying();
+    if (t.walk(path.back) && path.backVif !== undefined) {
+      // Were the request dropped, there would be no reply; so the reply belongs to a tracked connection.
+      t.add(dom0, "firewall", this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: path.backVif, oif: up, state: "ESTABLISHED" }));
+    }
+    return t.done();
+  }
+
+  /**
+   * The hops of a flow that depend on its two addresses alone, worked out
+   * once per pair while not explaining (the proof asks several ports of each).
+   */
+  private path(q: FlowQuestion, src: number, dst: number): Path {
+    if (explaining) return this.walkPath(q, src, dst);
+    let bySrc = this.paths.get(dst);
+    if (!bySrc) this.paths.set(dst, (bySrc = new Map()));
+    let p = bySrc.get(src);
+    if (!p) bySrc.set(src, (p = this.walkPath(q, src, dst)));
+    return p;
+  }
+  private readonly paths = new Map<number, Map<number, Path>>();
+
+  private walkPath(q: FlowQuestion, src: number, dst: number): Path {
+    const d = this.dom0;
+    const dom0 = d.input.id;
+    const up = d.uplink.device;
+    const inbound: PathStep[] = [];
+    const intoGuest: PathStep[] = [];
+    const back: PathStep[] = [];
+    const step = (list: PathStep[], host: string, stage: Stage, check: Check) => {
+      list.push({ host, stage, check });
+      return check.outcome !== "drop";
     };
-    const finish = (forward: FlowVerdict["forward"], reply: FlowVerdict["reply"]): FlowVerdict => {
-      const ok = forward === "delivered" && reply === "returned";
-      if (!explaining) return { question: q, forward, reply, ok, hops: [], summary: "" };
-      const failure = hops.find((h) => h.outcome === "drop") ?? hops.find((h) => h.outcome === "unknown");
-      const title = `${protocol} ${q.from} -> ${q.to}:${q.port}`;
-      // Where a reply left the guest, when it failed at the dom0: the cause is often there.
-      const at = failure ? hops.indexOf(failure) : -1;
-      const route = hops.slice(0, Math.max(at, 0)).reverse().find((h) => h.stage === "route");
-      const before = route && route.host !== failure!.host && route.text.startsWith("reply from") ? `${route.text}; ` : "";
-      const summary = ok
-        ? `${title}: delivered and the reply returns`
-        : `${title}: ${forward !== "delivered" ? `request ${forward}` : `reply ${reply}`} at ${failure!.host} (${failure!.stage}): ${before}${failure!.text}`;
-      return { question: q, forward, reply, ok, hops, failure, summary };
-    };
-    const direction = (): Outcome => (drops ? "drop" : unknowns ? "unknown" : "pass");
+    const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, backVif });
 
     // The request, into the dom0.
     const onLink = inCidr(d.uplink.net, src);
-
-    const route = d.routing.lookup({ src, dst, iif: up });
+    const route = d.routing.lookup(dst, src, up);
     if (!route || route.table === LOCAL || route.route.dev === up || !d.vifs.has(route.route.dev)) {
       const vifDoubt = doubt(d.doubts.vifs);
       const why = !route ? "the dom0 has no route to it" : route.table === LOCAL ? `${q.to} is the dom0's own address` : `the dom0 routes it via ${route.route.dev}, not a guest's vif (${route.how}): no vif of the xl configs has ip=${q.to}`;
-      add(dom0, "route", { outcome: vifDoubt ? "unknown" : "drop", text: explaining ? () => (`${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}`) : UNEXPLAINED });
-      return finish(vifDoubt ? "unknown" : "dropped", "not sent");
+      step(inbound, dom0, "route", check(vifDoubt ? "unknown" : "drop", explaining ? () => (`${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}`) : UNEXPLAINED));
+      return partial(vifDoubt ? "unknown" : "dropped");
     }
     const vifDev = route.route.dev;
     const vif = d.vifs.get(vifDev)!;
     // Whoever is on the uplink's subnet (the client, or the router in front of it) asks who has the guest's address.
     const proxy = d.kernel.conf(up, "proxy_arp");
-    const dropped = () => finish("dropped", "not sent");
-    if (!add(dom0, "arp", {
-      outcome: combine(proxy.values.map((v) => (v ? "pass" : "drop"))),
-      text: explaining ? () => (`${onLink ? `client ${q.from} (on ${up}'s subnet)` : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`) : UNEXPLAINED,
-    })) return dropped();
-    if (!add(dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return dropped();
+    if (!step(inbound, dom0, "arp", check(
+      enabled(proxy.values),
+      explaining ? () => (`${onLink ? `client ${q.from} (on ${up}'s subnet)` : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`) : UNEXPLAINED,
+    ))) return partial("dropped");
+    if (!step(inbound, dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return partial("dropped");
     const fwd = d.kernel.ipForward();
-    if (!add(dom0, "forwarding", { outcome: combine(fwd.values.map((v) => (v ? "pass" : "drop"))), text: explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED })) return dropped();
-    add(dom0, "route", { outcome: "pass", text: explaining ? () => (`route to ${q.to}: ${route.how}`) : UNEXPLAINED });
-    if (!add(dom0, "firewall", this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: vifDev, state: "NEW" }))) return dropped();
+    if (!step(inbound, dom0, "forwarding", check(enabled(fwd.values), explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED))) return partial("dropped");
+    step(inbound, dom0, "route", check("pass", explaining ? () => (`route to ${q.to}: ${route.how}`) : UNEXPLAINED));
 
-    // Into the guest.
+    // Into the guest (after the dom0's firewall).
     const guest = this.guests.get(vif.guest);
     if (!guest) {
-      add(vif.guest, "deliver", { outcome: "unknown", text: explaining ? () => (`the files of guest ${vif.guest} are not in the model`) : UNEXPLAINED });
-      return finish("unknown", "not sent");
+      step(intoGuest, vif.guest, "deliver", check("unknown", explaining ? () => (`the files of guest ${vif.guest} are not in the model`) : UNEXPLAINED));
+      return partial(undefined, vifDev);
     }
     const device = guest.devices.get(vif.index)!;
     const g = guest.name;
     const routingDoubt = doubt(guest.unreadable);
-    if (!add(g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, explaining ? () => `${vifDev} is ${device.dev} in the guest (${device.where})` : UNEXPLAINED))) return dropped();
-    if (!add(g, "rp_filter", reversePath(guest.routing, guest.kernel, device.dev, src, dst))) return dropped();
+    if (!step(intoGuest, g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, explaining ? () => `${vifDev} is ${device.dev} in the guest (${device.where})` : UNEXPLAINED))) return partial(undefined, vifDev, guest);
+    if (!step(intoGuest, g, "rp_filter", reversePath(guest.routing, guest.kernel, device.dev, src, dst))) return partial(undefined, vifDev, guest);
     const local = guest.routing.localDev(dst);
-    if (!add(g, "deliver", {
-      outcome: local ? (routingDoubt ? "unknown" : "pass") : routingDoubt ? "unknown" : "drop",
-      text: explaining ? () => (local ? `${q.to} is the guest's own (on ${local})${routingDoubt ? `; but ${routingDoubt}` : ""}` : `${q.to} is not an address of the guest${routingDoubt ? `; ${routingDoubt}` : ""}`) : UNEXPLAINED,
-    })) return dropped();
-    if (q.apache && !add(g, "listen", this.apache(guest, dst, q.port))) return dropped();
-    const forward = direction();
+    if (!step(intoGuest, g, "deliver", check(
+      local ? (routingDoubt ? "unknown" : "pass") : routingDoubt ? "unknown" : "drop",
+      explaining ? () => (local ? `${q.to} is the guest's own (on ${local})${routingDoubt ? `; but ${routingDoubt}` : ""}` : `${q.to} is not an address of the guest${routingDoubt ? `; ${routingDoubt}` : ""}`) : UNEXPLAINED,
+    ))) return partial(undefined, vifDev, guest);
 
-    // The reply, from the guest back to the client.
-    const mark = { drops, unknowns };
-    const replyDirection = (): Outcome => (drops > mark.drops ? "drop" : unknowns > mark.unknowns ? "unknown" : "pass");
-    const done = (): FlowVerdict => {
-      const r = replyDirection();
-      return finish(forward === "pass" ? "delivered" : "unknown", r === "pass" ? (forward === "pass" ? "returned" : "unknown") : r === "drop" ? "dropped" : "unknown");
-    };
-    const out = guest.routing.lookup({ src: dst, dst: src });
+    // The reply, from the guest back to the dom0, up to its firewall.
+    const out = guest.routing.lookup(src, dst);
     if (!out || out.table === LOCAL) {
-      add(g, "route", { outcome: routingDoubt ? "unknown" : "drop", text: explaining ? () => (`reply from ${q.to} to ${q.from}: the guest has no route back${routingDoubt ? `; ${routingDoubt}` : ""}`) : UNEXPLAINED });
-      return done();
+      step(back, g, "route", check(routingDoubt ? "unknown" : "drop", explaining ? () => (`reply from ${q.to} to ${q.from}: the guest has no route back${routingDoubt ? `; ${routingDoubt}` : ""}`) : UNEXPLAINED));
+      return partial(undefined, vifDev, guest);
     }
     const leaves = out.route.dev;
-    add(g, "route", { outcome: routingDoubt ? "unknown" : "pass", text: explaining ? () => (`reply from ${q.to} leaves the guest by ${leaves} (${out.how})${routingDoubt ? `; but ${routingDoubt}` : ""}`) : UNEXPLAINED });
-    const back = guest.vifOf(leaves);
-    const backVif = back === undefined ? undefined : [...d.vifs.values()].find((v) => v.guest === vif.guest && v.index === back);
+    step(back, g, "route", check(routingDoubt ? "unknown" : "pass", explaining ? () => (`reply from ${q.to} leaves the guest by ${leaves} (${out.how})${routingDoubt ? `; but ${routingDoubt}` : ""}`) : UNEXPLAINED));
+    const index = guest.vifOf(leaves);
+    const backVif = index === undefined ? undefined : d.vifOf(vif.guest, index);
     if (!backVif) {
-      add(g, "route", { outcome: "drop", text: explaining ? () => (`${leaves} is not one of the guest's vifs: the reply never reaches the dom0`) : UNEXPLAINED });
-      return done();
+      step(back, g, "route", check("drop", explaining ? () => (`${leaves} is not one of the guest's vifs: the reply never reaches the dom0`) : UNEXPLAINED));
+      return partial(undefined, vifDev, guest);
     }
     const nextHop = out.route.via ?? src;
-    if (!add(dom0, "arp", this.dom0AnswersArp(guest, leaves, backVif.dev, nextHop, dst, out))) return done();
+    if (!step(back, dom0, "arp", this.dom0AnswersArp(guest, leaves, backVif.dev, nextHop, dst, out))) return partial(undefined, vifDev, guest);
     const rp = reversePath(d.routing, d.kernel, backVif.dev, dst, src);
-    if (!add(dom0, "rp_filter", { outcome: rp.outcome, text: explaining ? () => (`reaches the dom0 on ${backVif.dev}; ${rp.text()}`) : UNEXPLAINED })) return done();
-    const toClient = d.routing.lookup({ src: dst, dst: src, iif: backVif.dev });
+    if (!step(back, dom0, "rp_filter", check(rp.outcome, explaining ? () => (`reaches the dom0 on ${backVif.dev}; ${rp.text()}`) : UNEXPLAINED))) return partial(undefined, vifDev, guest);
+    const toClient = d.routing.lookup(src, dst, backVif.dev);
     if (!toClient || toClient.route.dev !== up) {
-      add(dom0, "route", { outcome: "drop", text: explaining ? () => (`the dom0 routes ${q.from} via ${toClient?.route.dev ?? "nothing"}, not the uplink`) : UNEXPLAINED });
-      return done();
+      step(back, dom0, "route", check("drop", explaining ? () => (`the dom0 routes ${q.from} via ${toClient?.route.dev ?? "nothing"}, not the uplink`) : UNEXPLAINED));
+      return partial(undefined, vifDev, guest);
     }
-    add(dom0, "route", { outcome: "pass", text: explaining ? () => (`route to ${q.from}: ${toClient.how}`) : UNEXPLAINED });
-    // Were the request dropped, there would be no reply; so the reply belongs to a tracked connection.
-    add(dom0, "firewall", this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: backVif.dev, oif: up, state: "ESTABLISHED" }));
-    return done();
+    step(back, dom0, "route", check("pass", explaining ? () => (`route to ${q.from}: ${toClient.how}`) : UNEXPLAINED));
+    return partial(undefined, vifDev, guest, backVif.dev);
   }
 
   /** The dom0's forward-hook firewalls, iptables then nftables: a drop in any one drops. */
   private firewall(p: Packet): Check {
     const d = this.dom0;
-    const texts: string[] = [];
-    const outcomes: Outcome[] = [];
-    const dir = p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`;
-    if (!d.hasFirewall) return { outcome: "unknown", text: explaining ? () => (`${dir}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`) : UNEXPLAINED };
+    const dir = !explaining ? UNEXPLAINED : () => (p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`);
+    if (!d.hasFirewall) return check("unknown", explaining ? () => (`${dir()}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`) : UNEXPLAINED);
     const verdicts: FirewallVerdict[] = [];
     if (d.iptables) verdicts.push(d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, explaining));
     for (const nft of d.nft) if (nft.hooks("forward")) verdicts.push(nft.evaluate("forward", p, explaining));
-    for (const v of verdicts) {
-      outcomes.push(v.outcome);
-      texts.push(v.text);
-    }
-    const fwDoubt = doubt(d.doubts.firewall);
-    let outcome: Outcome = outcomes.includes("drop") ? "drop" : outcomes.includes("unknown") || fwDoubt ? "unknown" : "pass";
-    if (outcome === "drop") texts.splice(0, texts.length, ...texts.filter((_, i) => outcomes[i] === "drop"));
-    if (outcome !== "drop" && fwDoubt) outcome = "unknown";
-    return { outcome, text: explaining ? () => (`${dir}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${fwDoubt}` : ""}`) : UNEXPLAINED };
+    const fwDoubt = d.doubts.firewall.length > 0;
+    const outcome: Outcome = verdicts.some((v) => v.outcome === "drop") ? "drop" : fwDoubt || verdicts.some((v) => v.outcome === "unknown") ? "unknown" : "pass";
+    if (!explaining) return QUIET[outcome];
+    // A drop is explained by the firewalls that drop; anything else by all of them.
+    const texts = verdicts.filter((v) => outcome !== "drop" || v.outcome === "drop").map((v) => v.text);
+    return { outcome, text: () => `${dir()}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${doubt(d.doubts.firewall)}` : ""}` };
   }
 
   /** The dom0 asks, on the vif, who has the guest address; the guest answers on `dev`? */
   private guestAnswersArp(guest: GuestState, dev: string, sender: number, target: number, naming: () => string): Check {
-    const on = guest.routing.addresses.find((a) => a.address === target && a.dev === dev);
+    const on = guest.routing.addressOn(target, dev);
     const anywhere = guest.routing.localDev(target);
     const ignore = guest.kernel.conf(dev, "arp_ignore");
     const up = guest.routing.addresses.some((a) => a.dev === dev);
-    if (!up) return { outcome: "drop", text: explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}, which the guest's files do not bring up`) : UNEXPLAINED };
+    if (!up) return check("drop", explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}, which the guest's files do not bring up`) : UNEXPLAINED);
     const rp = reversePath(guest.routing, guest.kernel, dev, sender, target);
     const answers = ignore.values.map((v): Outcome => {
       const level = v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false;
@@ -293,8 +407,8 @@ export class FlowEvaluator {
     });
     const outcome = both(combine(answers), rp.outcome);
     const where = !explaining ? UNEXPLAINED : () => (on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`);
-    if (rp.outcome === "drop") return { outcome: "drop", text: explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}`) : UNEXPLAINED };
-    return { outcome, text: explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})`) : UNEXPLAINED };
+    if (rp.outcome === "drop") return check("drop", explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}`) : UNEXPLAINED);
+    return check(outcome, explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})`) : UNEXPLAINED);
   }
 
   /** The guest asks, on `dev`, who has the next hop; the dom0 answers on its vif? */
@@ -309,31 +423,31 @@ export class FlowEvaluator {
     });
     const results = senders.map((s): Check => {
       const rp = reversePath(d.routing, d.kernel, vif, s, nextHop);
-      if (rp.outcome === "drop") return { outcome: "drop", text: explaining ? () => (`the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}`) : UNEXPLAINED };
-      const own = d.routing.addresses.some((a) => a.address === nextHop && a.dev === vif);
+      if (rp.outcome === "drop") return check("drop", explaining ? () => (`the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}`) : UNEXPLAINED);
+      const own = d.routing.addressOn(nextHop, vif) !== undefined;
       if (own) {
         const ig = d.kernel.conf(vif, "arp_ignore");
         const o = combine(ig.values.map((v) => (v <= 1 ? "pass" : "drop")));
-        return { outcome: both(o, rp.outcome), text: explaining ? () => (`${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})`) : UNEXPLAINED };
+        return check(both(o, rp.outcome), explaining ? () => (`${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})`) : UNEXPLAINED);
       }
-      const back = d.routing.lookup({ dst: nextHop });
+      const back = d.routing.lookup(nextHop);
       const proxy = d.kernel.conf(vif, "proxy_arp");
-      const o = back && back.route.dev !== vif ? combine(proxy.values.map((v) => (v ? "pass" : "drop"))) : "drop";
-      return { outcome: both(o, rp.outcome), text: explaining ? () => (`the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})`) : UNEXPLAINED };
+      const o = back && back.route.dev !== vif ? enabled(proxy.values) : "drop";
+      return check(both(o, rp.outcome), explaining ? () => (`the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})`) : UNEXPLAINED);
     });
     const outcome = combine(results.map((r) => r.outcome));
     const asks = !explaining ? UNEXPLAINED : () => `the guest asks on ${dev} who has ${ipText(nextHop)} (${out.route.via !== undefined ? "its gateway" : "on-link"}), as ${[...new Set(senders.map(ipText))].join(" or ")} (arp_announce ${announce.why})`;
     const shown = results.find((r) => r.outcome === outcome) ?? results[0];
-    return { outcome, text: explaining ? () => (`${asks()}; ${shown.text()}`) : UNEXPLAINED };
+    return check(outcome, explaining ? () => (`${asks()}; ${shown.text()}`) : UNEXPLAINED);
   }
 
   private apache(guest: GuestState, dst: number, port: number): Check {
-    if (!guest.apache) return { outcome: "drop", text: explaining ? () => ("the guest's files have no Apache ports.conf") : UNEXPLAINED };
+    if (!guest.apache) return check("drop", explaining ? () => ("the guest's files have no Apache ports.conf") : UNEXPLAINED);
     const matches = (s: { address?: number; port: number }) => s.port === port && (s.address === undefined || s.address === dst);
     const listen = guest.apache.listens.find(matches);
     const vhost = guest.apache.vhosts.find(matches);
-    if (!listen) return { outcome: "drop", text: explaining ? () => (`Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)`) : UNEXPLAINED };
-    if (!vhost) return { outcome: "drop", text: explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it`) : UNEXPLAINED };
-    return { outcome: "pass", text: explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})`) : UNEXPLAINED };
+    if (!listen) return check("drop", explaining ? () => (`Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)`) : UNEXPLAINED);
+    if (!vhost) return check("drop", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it`) : UNEXPLAINED);
+    return check("pass", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})`) : UNEXPLAINED);
   }
 }

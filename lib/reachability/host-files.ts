@@ -95,27 +95,35 @@ function socket(text: string, where: string): ApacheSocket | undefined {
   return { address: m[1] === undefined || m[1] === "*" ? undefined : ipNum(m[1]), port: Number(m[2]), where };
 }
 
+/** 1-based line of the character at `index`. */
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
 /** Apache's sockets and virtual hosts from ports.conf and sites-available. */
 export function readApache(files: Readonly<Record<string, string>>): { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] } | undefined {
   const ports = files["/etc/apache2/ports.conf"];
   if (ports === undefined) return undefined;
   const listens: ApacheSocket[] = [];
-  ports.split("\n").forEach((raw, i) => {
-    const m = /^\s*Listen\s+(\S+)/i.exec(raw);
-    const s = m && socket(m[1], `ports.conf line ${i + 1}`);
+  for (const m of ports.matchAll(/^[ \t]*Listen[ \t]+(\S+)/gim)) {
+    const s = socket(m[1], `ports.conf line ${lineAt(ports, m.index!)}`);
     if (s) listens.push(s);
-  });
+  }
   const vhosts: (ApacheSocket & { site: string })[] = [];
-  for (const [path, text] of Object.entries(files)) {
+  for (const path of Object.keys(files)) {
     if (!path.startsWith("/etc/apache2/sites-available/")) continue;
-    const site = path.split("/").pop()!.replace(/\.conf$/, "");
-    text.split("\n").forEach((raw, i) => {
-      const m = /^\s*<VirtualHost\s+([^>]+)>/i.exec(raw);
-      for (const part of m ? m[1].trim().split(/\s+/) : []) {
-        const s = socket(part, `${path.split("/").pop()} line ${i + 1}`);
+    const text = files[path];
+    const file = path.split("/").pop()!;
+    const site = file.replace(/\.conf$/, "");
+    for (const m of text.matchAll(/^[ \t]*<VirtualHost[ \t]+([^>\n]+)>/gim)) {
+      const where = `${file} line ${lineAt(text, m.index!)}`;
+      for (const part of m[1].trim().split(/\s+/)) {
+        const s = socket(part, where);
         if (s) vhosts.push({ ...s, site });
       }
-    });
+    }
   }
   return { listens, vhosts };
 }

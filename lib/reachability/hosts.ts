@@ -42,11 +42,27 @@ export interface ModelInput {
   readonly guestBaseline?: SysctlBaseline;
 }
 
-/** Files read in the order systemd-sysctl applies them (by file name). */
-function sysctlFiles(files: FileSet): [string, string][] {
-  return Object.entries(files)
-    .filter(([p]) => (p.startsWith("/etc/sysctl.d/") && p.endsWith(".conf")) || p === "/etc/sysctl.conf")
-    .sort(([a], [b]) => (a === "/etc/sysctl.conf" ? 1 : b === "/etc/sysctl.conf" ? -1 : a.split("/").pop()!.localeCompare(b.split("/").pop()!)));
+/** The files whose path matches, by path. */
+function filesMatching(files: FileSet, wanted: (path: string) => boolean): [string, string][] {
+  return Object.keys(files)
+    .filter(wanted)
+    .sort()
+    .map((p) => [p, files[p]]);
+}
+
+/**
+ * The sysctl files among `files`, in the order systemd-sysctl applies them:
+ * by file name in byte order (strcmp: upper case before lower case).
+ * `/etc/sysctl.conf` is read where Debian's link `/etc/sysctl.d/99-sysctl.conf`
+ * puts it, unless the files hold that name themselves.
+ */
+export function sysctlOrder(files: FileSet): [string, string][] {
+  const named = Object.keys(files)
+    .filter((p) => p.startsWith("/etc/sysctl.d/") && p.endsWith(".conf"))
+    .map((p): [string, string] => [p.slice("/etc/sysctl.d/".length), p])
+    .filter(([name]) => !name.includes("/"));
+  if (files["/etc/sysctl.conf"] !== undefined && files["/etc/sysctl.d/99-sysctl.conf"] === undefined) named.push(["99-sysctl.conf", "/etc/sysctl.conf"]);
+  return named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => [p, files[p]]);
 }
 
 export interface DomVif extends XlVif {
@@ -76,7 +92,7 @@ export class Dom0State {
     this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
     this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
     this.kernel = new KernelSettings(input.baseline);
-    for (const [path, text] of sysctlFiles(files)) this.kernel.readFile(path.split("/").pop()!, text);
+    for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
     this.doubts.kernel.push(...this.kernel.unreadable);
 
     const hook = files["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"];
@@ -84,7 +100,7 @@ export class Dom0State {
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
 
-    for (const [path, text] of Object.entries(files).filter(([p]) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p)).sort()) {
+    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) {
       const cfg = path.split("/").pop()!;
       const dom = readXlCfg(cfg, text, this.doubts.vifs);
       const guest = dom.name ?? cfg.replace(/\.cfg$/, "");
@@ -102,11 +118,14 @@ export class Dom0State {
           continue;
         }
         const dev = v.vifname;
-        this.vifs.set(dev, { ...v, guest, cfg, dev });
+        const origin = `vif-route, ${cfg} vif ${v.index}`;
+        const domVif = { ...v, guest, cfg, dev };
+        this.vifs.set(dev, domVif);
+        if (!this.byGuest.has(`${guest}\n${v.index}`)) this.byGuest.set(`${guest}\n${v.index}`, domVif);
         // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2).
-        this.routing.addAddress({ address, prefix: 32, dev }, `vif-route, ${cfg} vif ${v.index}`);
-        this.kernel.setInterface(dev, "proxy_arp", 1, `vif-route, ${cfg} vif ${v.index}`);
-        for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin: `vif-route, ${cfg} vif ${v.index}` });
+        this.routing.addAddress({ address, prefix: 32, dev }, origin);
+        this.kernel.setInterface(dev, "proxy_arp", 1, origin);
+        for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
         if (hook !== undefined) {
           const value = !hookKnown ? undefined : (looseList || []).includes(dev) ? 2 : 1;
           this.kernel.setInterface(dev, "rp_filter", value, "cdktf-xen.hook");
@@ -121,11 +140,18 @@ export class Dom0State {
       this.doubts.firewall.push(...filter.unreadable, ...sets.unreadable);
       this.iptables = { filter, sets };
     }
-    for (const [path, text] of Object.entries(files).filter(([p]) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf").sort()) {
+    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf")) {
       const nft = new NftRuleset(path, text);
       this.doubts.firewall.push(...nft.unreadable);
       this.nft.push(nft);
     }
+  }
+
+  private readonly byGuest = new Map<string, DomVif>();
+
+  /** The vif of `guest` with index `index`. */
+  vifOf(guest: string, index: number): DomVif | undefined {
+    return this.byGuest.get(`${guest}\n${index}`);
   }
 
   /** Whether the files hold a firewall at all. */
@@ -145,16 +171,19 @@ export class GuestState {
   readonly unreadable: Unreadable[] = [];
   /** The guest interface of each vif, by vif index. */
   readonly devices = new Map<number, { readonly dev: string; readonly where: string }>();
+  private readonly vifByDevice = new Map<string, number>();
   readonly apache?: { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] };
 
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline) {
     this.kernel = new KernelSettings(baseline);
-    for (const [path, text] of sysctlFiles(files)) this.kernel.readFile(path.split("/").pop()!, text);
+    for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
     this.unreadable.push(...this.kernel.unreadable);
     const naming = readNaming(files);
     for (const v of vifs) {
       const named = v.mac ? naming.get(v.mac) : undefined;
-      this.devices.set(v.index, named ? { dev: named.name, where: `MAC ${v.mac}, ${named.where}` } : { dev: `eth${v.index}`, where: `assumed: no naming file names MAC ${v.mac ?? "(none)"}, so the kernel's eth${v.index} in vif order` });
+      const device = named ? { dev: named.name, where: `MAC ${v.mac}, ${named.where}` } : { dev: `eth${v.index}`, where: `assumed: no naming file names MAC ${v.mac ?? "(none)"}, so the kernel's eth${v.index} in vif order` };
+      this.devices.set(v.index, device);
+      if (!this.vifByDevice.has(device.dev)) this.vifByDevice.set(device.dev, v.index);
     }
     const tables: Record<string, number> = {};
     for (const [path, text] of Object.entries(files)) {
@@ -174,7 +203,53 @@ export class GuestState {
 
   /** The vif index whose guest interface is `dev`. */
   vifOf(dev: string): number | undefined {
-    for (const [i, d] of this.devices) if (d.dev === dev) return i;
-    return undefined;
+    return this.vifByDevice.get(dev);
+  }
+}
+
+/** How many guests a model keeps read at once. */
+const GUESTS_KEPT = 4;
+
+/**
+ * The guests of a dom0, each read from its files when first asked about.
+ * Only the few read last are kept: a proof that goes guest by guest holds
+ * little at once, and one flow reads one guest.
+ */
+export class Guests {
+  private readonly kept = new Map<string, GuestState>();
+  private readonly vifsOf = new Map<string, DomVif[]>();
+  private readonly dropped: ((vifs: readonly DomVif[]) => void)[] = [];
+
+  constructor(dom0: Dom0State, private readonly files: Readonly<Record<string, FileSet>>, private readonly baseline?: SysctlBaseline) {
+    for (const v of dom0.vifs.values()) {
+      const list = this.vifsOf.get(v.guest);
+      if (list) list.push(v);
+      else this.vifsOf.set(v.guest, [v]);
+    }
+  }
+
+  /** The guest's names, as the files give them. */
+  get names(): string[] {
+    return Object.keys(this.files);
+  }
+
+  /** The guest read from its files, or undefined when its files are not in the model. */
+  get(name: string): GuestState | undefined {
+    const hit = this.kept.get(name);
+    if (hit) return hit;
+    if (!Object.prototype.hasOwnProperty.call(this.files, name)) return undefined;
+    const guest = new GuestState(name, this.files[name], this.vifsOf.get(name) ?? [], this.baseline);
+    this.kept.set(name, guest);
+    if (this.kept.size > GUESTS_KEPT) {
+      const oldest = this.kept.keys().next().value as string;
+      this.kept.delete(oldest);
+      for (const f of this.dropped) f(this.vifsOf.get(oldest) ?? []);
+    }
+    return guest;
+  }
+
+  /** Calls `f` with the vifs of each guest no longer kept: what was worked out from it goes too. */
+  onDropped(f: (vifs: readonly DomVif[]) => void): void {
+    this.dropped.push(f);
   }
 }

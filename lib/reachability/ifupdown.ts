@@ -5,6 +5,7 @@
  * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order.
  */
 import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
+import { rememberLast } from "./memo";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing, TABLE_NAMES } from "./routing";
 
@@ -17,11 +18,14 @@ interface Stanza {
 
 /** `/etc/iproute2/rt_tables` and `rt_tables.d/*.conf`: table names. */
 export function readRtTables(text: string, into: Record<string, number>): void {
-  for (const raw of text.split("\n")) {
-    const m = /^\s*(\d+)\s+(\S+)/.exec(raw);
-    if (m) into[m[2]] = Number(m[1]);
-  }
+  for (const [name, table] of rtTables("rt_tables", text)) into[name] = table;
 }
+
+const rtTables = rememberLast((_file: string, text: string): [string, number][] => {
+  const out: [string, number][] = [];
+  for (const m of text.matchAll(/^[ \t]*(\d+)[ \t]+(\S+)/gm)) out.push([m[2], Number(m[1])]);
+  return out;
+});
 
 export class IfupdownConfig {
   private readonly stanzas = new Map<string, Stanza>();
@@ -29,7 +33,10 @@ export class IfupdownConfig {
   readonly auto: string[] = [];
   readonly unreadable: Unreadable[] = [];
 
+  private readonly fileName: string;
+
   constructor(readonly file: string, text: string) {
+    this.fileName = file.slice(file.lastIndexOf("/") + 1);
     let current: Stanza | undefined;
     const lines = text.replace(/\\\n/g, " ").split("\n");
     lines.forEach((raw, i) => {
@@ -69,7 +76,7 @@ export class IfupdownConfig {
     for (const name of this.auto) {
       const s = this.stanzas.get(name);
       if (!s || name === "lo") continue;
-      const where = (line: number) => `${this.file.split("/").pop()} line ${line}`;
+      const where = (line: number) => `${this.fileName} line ${line}`;
       const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: this.file, line, text: raw, why });
       if (!present(name)) {
         bad(s.line, `iface ${name}`, `the host has no interface ${name}: ifup fails for it`);
@@ -115,14 +122,27 @@ export class IfupdownConfig {
   }
 }
 
-/** Words of an ip command without redirections and `|| true`. */
+/** The names `ip` is run by. */
+const IP_PATHS = new Set(["ip", "/bin/ip", "/sbin/ip", "/usr/bin/ip", "/usr/sbin/ip"]);
+
+/** Words of an ip command (after `ip`, without `-4`), its redirections and `|| true` left out. */
 function commandWords(cmd: string): string[] | undefined {
-  const text = cmd.replace(/\s*\|\|\s*true\s*$/, "").replace(/\s+2>\s*\/dev\/null/g, "");
+  let text = cmd;
+  if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
+  if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
   if (/[;&|`$<>()]/.test(text)) return undefined;
-  const w = text.trim().split(/\s+/);
-  if (!/^(\/s?bin\/|\/usr\/s?bin\/)?ip$/.test(w[0])) return undefined;
-  const out = w.slice(1).filter((x) => x !== "-4");
-  return out;
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    const space = c === 32 || c === 9 || c === 10 || c === 13;
+    if (space && start >= 0) {
+      words.push(text.slice(start, i));
+      start = -1;
+    } else if (!space && start < 0) start = i;
+  }
+  if (!IP_PATHS.has(words[0])) return undefined;
+  return words.slice(1).filter((x) => x !== "-4");
 }
 
 function table(name: string | undefined, tables: Record<string, number>): number | undefined {
@@ -131,23 +151,26 @@ function table(name: string | undefined, tables: Record<string, number>): number
   return tables[name] ?? TABLE_NAMES[name];
 }
 
+/** Keywords of `ip route` and `ip rule` that take a value. */
+const IP_KEYS = new Set(["via", "dev", "src", "table", "lookup", "metric", "priority", "pref", "prio", "from", "to", "proto", "scope", "iif", "oif"]);
+
 /**
  * Runs one `ip route`/`ip rule` command of an up line; returns why it cannot
  * be read, or nothing. `while ip rule del priority P; do :; done` (delete
  * every rule at P) is read too.
  */
 function runIp(cmd: string, routing: Routing, tables: Record<string, number>, origin: string): string | undefined {
-  const loop = /^while\s+(.+?);\s*do\s*:;\s*done$/.exec(cmd.trim());
+  const loop = cmd.startsWith("while") ? /^while\s+(.+?);\s*do\s*:;\s*done$/.exec(cmd.trim()) : null;
   const w = commandWords(loop ? loop[1] : cmd);
   if (!w) return "a command the model does not read";
-  const [object, verb, ...args] = w;
+  const object = w[0];
+  const verb = w[1];
   const kv = new Map<string, string>();
-  const flags = new Set<string>();
   let dest: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const k = args[i];
-    if (["via", "dev", "src", "table", "lookup", "metric", "priority", "pref", "prio", "from", "to", "proto", "scope", "iif", "oif"].includes(k)) kv.set(k, args[++i]);
-    else if (k === "onlink") flags.add(k);
+  for (let i = 2; i < w.length; i++) {
+    const k = w[i];
+    if (IP_KEYS.has(k)) kv.set(k, w[++i]);
+    else if (k === "onlink") continue;
     else if (dest === undefined && object === "route") dest = k;
     else return `${k} is not read by the model`;
   }

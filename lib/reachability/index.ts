@@ -5,7 +5,7 @@
  * I/O, no root.
  */
 import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
-import { Dom0State, GuestState, ModelInput } from "./hosts";
+import { Dom0State, Guests, ModelInput } from "./hosts";
 import type { Unreadable } from "./outcome";
 import { ipText } from "./ip";
 
@@ -31,15 +31,12 @@ export class Reachability {
   }
 
   private readonly dom0: Dom0State;
-  private readonly guests = new Map<string, GuestState>();
+  private readonly guests: Guests;
   private readonly evaluator: FlowEvaluator;
 
   private constructor(input: ModelInput) {
     this.dom0 = new Dom0State(input.dom0);
-    const vifs = [...this.dom0.vifs.values()];
-    for (const [name, files] of Object.entries(input.guests)) {
-      this.guests.set(name, new GuestState(name, files, vifs.filter((v) => v.guest === name), input.guestBaseline));
-    }
+    this.guests = new Guests(this.dom0, input.guests, input.guestBaseline);
     this.evaluator = new FlowEvaluator(this.dom0, this.guests);
   }
 
@@ -57,6 +54,6 @@ export class Reachability {
 
   /** Everything in the files the model could not read. */
   get unreadable(): Unreadable[] {
-    return [...this.dom0.unreadable, ...[...this.guests.values()].flatMap((g) => g.unreadable)];
+    return [...this.dom0.unreadable, ...this.guests.names.flatMap((g) => this.guests.get(g)!.unreadable)];
   }
 }

@@ -25,14 +25,27 @@ interface IptRule {
   readonly unreadable?: string;
 }
 
+/** A rule that may match, and what it would do. */
+interface Maybe {
+  readonly target?: string;
+  readonly why: string;
+}
+
 interface Chain {
   readonly policy?: string;
   readonly rules: IptRule[];
 }
 
+/** One set: its single-address members by address (with their interface, for hash:net,iface), and its networks. */
+interface IpSet {
+  readonly type: string;
+  readonly hosts: Map<number, (string | undefined)[]>;
+  readonly nets: { readonly net: Cidr; readonly iface?: string }[];
+}
+
 /** `ipset restore` sets: the members the model can test. */
 export class IpSets {
-  private readonly sets = new Map<string, { type: string; members: { net: Cidr; iface?: string }[] }>();
+  private readonly sets = new Map<string, IpSet>();
   readonly unreadable: Unreadable[] = [];
 
   static read(file: string, text: string): IpSets {
@@ -50,14 +63,19 @@ export class IpSets {
       };
       if (words[0] === "create") {
         if (!["hash:net,iface", "hash:ip", "hash:net"].includes(words[2])) return bad(`set type ${words[2]} is not read by the model`);
-        this.sets.set(words[1], { type: words[2], members: [] });
+        this.sets.set(words[1], { type: words[2], hosts: new Map(), nets: [] });
       } else if (words[0] === "add") {
         const set = this.sets.get(words[1]);
         if (!set) return bad("adds to a set not created before");
         const [addr, iface] = words[2].split(",");
         const net = parseCidr(addr);
         if (!net || (set.type === "hash:net,iface") !== (iface !== undefined)) return bad("member not read");
-        set.members.push({ net, iface });
+        // Single addresses are found by number; a set of every guest address has hundreds.
+        if (net.prefix === 32) {
+          const ifaces = set.hosts.get(net.net);
+          if (ifaces) ifaces.push(iface);
+          else set.hosts.set(net.net, [iface]);
+        } else set.nets.push({ net, iface });
       } else bad(`${words[0]} is not read by the model`);
       return undefined;
     });
@@ -69,7 +87,9 @@ export class IpSets {
     if (!set) return "unknown";
     const address = dirs[0] === "src" ? p.src : p.dst;
     const iface = set.type === "hash:net,iface" ? (dirs[1] === "src" ? p.iif : p.oif) : undefined;
-    return set.members.some((m) => inCidr(m.net, address) && (m.iface === undefined || m.iface === iface));
+    const ifaces = set.hosts.get(address);
+    if (ifaces && ifaces.some((i) => i === undefined || i === iface)) return true;
+    return set.nets.some((m) => inCidr(m.net, address) && (m.iface === undefined || m.iface === iface));
   }
 }
 
@@ -210,7 +230,10 @@ export class IptablesFilter {
   /** True when the file has a filter table (an empty file has none: everything passes). */
   hasFilter = false;
 
+  private readonly fileName: string;
+
   constructor(readonly file: string, text: string) {
+    this.fileName = file.split("/").pop()!;
     let table: string | undefined;
     text.split("\n").forEach((raw, i) => {
       const line = raw.trim();
@@ -244,42 +267,46 @@ export class IptablesFilter {
 
   /** The verdict of the built-in chain `name` (FORWARD, INPUT) for `p`. */
   evaluate(name: string, p: Packet, sets: IpSets, explain = true): FirewallVerdict {
-    const file = this.file.split("/").pop();
-    const maybe: { target?: string; why: string }[] = [];
-    const walk = (chainName: string, depth: number): { verdict?: string; text?: string } => {
-      const chain = this.chains.get(chainName);
-      if (!chain || depth > 16) return {};
-      for (const rule of chain.rules) {
-        let matched: Tri = true;
-        for (const m of rule.matches) {
-          const r = m.test(p, sets);
-          if (r === false) { matched = false; break; }
-          if (r === "unknown") matched = "unknown";
-        }
-        if (matched === false) continue;
-        const where = explain ? `${file} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
-        if (rule.unreadable || matched === "unknown") {
-          maybe.push({ target: rule.target, why: `${where} may match: ${rule.unreadable ?? "its set is not in the files"}` });
-          continue;
-        }
-        const t = rule.target;
-        if (t === undefined || t === "LOG") continue;
-        if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: explain ? `${where}: ${t}` : "" };
-        if (t === "RETURN") return {};
-        const sub = walk(t, depth + 1);
-        if (sub.verdict) return sub;
-      }
-      return {};
-    };
-    const r = walk(name, 0);
-    const chain = this.chains.get(name);
-    const decided = r.verdict
-      ? { verdict: r.verdict, text: r.text! }
-      : { verdict: chain?.policy ?? "ACCEPT", text: explain ? `${file}: no rule of ${name} matches, policy ${chain?.policy ?? "ACCEPT"}` : "" };
-    const outcome = decided.verdict === "ACCEPT" ? "pass" : "drop";
+    const maybe: Maybe[] = [];
+    const r = this.walk(name, 0, p, sets, explain, maybe);
+    const policy = this.chains.get(name)?.policy ?? "ACCEPT";
+    const verdict = r ? r.verdict : policy;
+    const text = r ? r.text : explain ? `${this.fileName}: no rule of ${name} matches, policy ${policy}` : "";
+    const outcome = verdict === "ACCEPT" ? "pass" : "drop";
     // A rule that may match changes nothing when it would decide the same, or decides nothing (LOG).
     const doubt = maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome);
-    if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${decided.text}` };
-    return { outcome, text: decided.text };
+    if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${text}` };
+    return { outcome, text };
+  }
+
+  /** The first rule of `chainName` (or of a chain it jumps to) that decides `p`; rules that may match go to `maybe`. */
+  private walk(chainName: string, depth: number, p: Packet, sets: IpSets, explain: boolean, maybe: Maybe[]): { verdict: string; text: string } | undefined {
+    const chain = this.chains.get(chainName);
+    if (!chain || depth > 16) return undefined;
+    for (let i = 0; i < chain.rules.length; i++) {
+      const rule = chain.rules[i];
+      let matched: Tri = true;
+      for (let k = 0; k < rule.matches.length; k++) {
+        const r = rule.matches[k].test(p, sets);
+        if (r === false) {
+          matched = false;
+          break;
+        }
+        if (r === "unknown") matched = "unknown";
+      }
+      if (matched === false) continue;
+      const where = explain ? `${this.fileName} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
+      if (rule.unreadable || matched === "unknown") {
+        maybe.push({ target: rule.target, why: `${where} may match: ${rule.unreadable ?? "its set is not in the files"}` });
+        continue;
+      }
+      const t = rule.target;
+      if (t === undefined || t === "LOG") continue;
+      if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: explain ? `${where}: ${t}` : "" };
+      if (t === "RETURN") return undefined;
+      const sub = this.walk(t, depth + 1, p, sets, explain, maybe);
+      if (sub) return sub;
+    }
+    return undefined;
   }
 }

@@ -95,6 +95,36 @@ function valueMatches(selector: string, field: string, v: Value): Tri {
   return v === field;
 }
 
+/** A written value as the packet field it matches exactly, or undefined for a prefix, range or wildcard. */
+function exactValue(selector: string, v: Value): string | undefined {
+  if (selector.startsWith("ip ")) {
+    const c = parseCidr(v);
+    return c && c.prefix === 32 ? String(c.net) : undefined;
+  }
+  if (selector.endsWith("port")) return /^\d+$/.test(v) ? String(Number(v)) : undefined;
+  if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return v.endsWith("*") || v.endsWith("+") ? undefined : v;
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v;
+  return v;
+}
+
+/** The elements of a set or list as the selectors of one rule read them: exact tuples by key, the others to scan in order. */
+interface ElementIndex {
+  readonly list: readonly Value[][];
+  readonly exact: ReadonlySet<string>;
+  readonly rest: readonly Value[][];
+}
+
+function indexElements(selectors: readonly string[], list: readonly Value[][]): ElementIndex {
+  const exact = new Set<string>();
+  const rest: Value[][] = [];
+  for (const tuple of list) {
+    const keys = tuple.length === selectors.length ? tuple.map((v, k) => exactValue(selectors[k], v)) : [undefined];
+    if (keys.every((k) => k !== undefined)) exact.add(keys.join("\0"));
+    else rest.push(tuple);
+  }
+  return { list, exact, rest };
+}
+
 export class NftRuleset {
   private readonly sets = new Map<string, NftSet>();
   private readonly chains: BaseChain[] = [];
@@ -336,12 +366,15 @@ export class NftRuleset {
       const sel = selectors;
       const fixed = values;
       const named = setName;
+      let index: ElementIndex | undefined;
       tests.push((p, sets) => {
         const list = named ? sets.get(named)?.elements : fixed;
         if (!list) return "unknown";
+        if (index?.list !== list) index = indexElements(sel, list);
         const fields = sel.map((s) => SELECTORS[s](p));
+        if (index.exact.has(fields.join("\0"))) return !negate;
         let any: Tri = false;
-        for (const tuple of list) {
+        for (const tuple of index.rest) {
           if (tuple.length !== sel.length) return "unknown";
           let all: Tri = true;
           for (let k = 0; k < sel.length && all !== false; k++) {

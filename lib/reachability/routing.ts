@@ -64,6 +64,8 @@ export class RouteChoice {
 
 export class Routing {
   readonly addresses: Address[] = [];
+  /** The addresses by number (a dom0 holds its main IP on every vif). */
+  private readonly byAddress = new Map<number, Address[]>();
   private readonly tables = new Map<number, Route[]>();
   /** /32 routes of the main table by address: a dom0 has one per guest address. */
   private readonly hostRoutes = new Map<number, Route[]>();
@@ -76,13 +78,18 @@ export class Routing {
   /** Adds an address and, as the kernel does, its prefix route (none for a /32) after those already there. */
   addAddress(a: Address, origin: string): void {
     this.addresses.push(a);
+    const same = this.byAddress.get(a.address);
+    if (same) same.push(a);
+    else this.byAddress.set(a.address, [a]);
     if (a.prefix < 32) {
       const net = { net: (a.address & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) >>> 0, prefix: a.prefix };
       this.addRoute(MAIN, { dest: net, dev: a.dev, src: a.address, metric: 0, origin });
     }
   }
 
-  addRoute(table: number, r: Route): void {
+  addRoute(table: number, given: Route): void {
+    // Every route with the same fields in the same order: lookups read them often.
+    const r: Route = { dest: given.dest, dev: given.dev, via: given.via, src: given.src, metric: given.metric, origin: given.origin };
     if (table === MAIN && r.dest.prefix === 32) {
       const list = this.hostRoutes.get(r.dest.net) ?? [];
       list.push(r);
@@ -128,38 +135,49 @@ export class Routing {
 
   /** The interface holding `address`, if it is local. */
   localDev(address: number): string | undefined {
-    return this.addresses.find((a) => a.address === address)?.dev;
+    return this.byAddress.get(address)?.[0].dev;
+  }
+
+  /** The address `address` as held on `dev`, if it is. */
+  addressOn(address: number, dev: string): Address | undefined {
+    return this.byAddress.get(address)?.find((a) => a.dev === dev);
   }
 
   /** The best route of one table for `dst`. */
   private best(table: number, dst: number): Route | undefined {
     let best: Route | undefined;
-    const consider = (r: Route) => {
-      if (!inCidr(r.dest, dst)) return;
-      if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && r.metric < best.metric)) best = r;
+    const consider = (list: readonly Route[] | undefined) => {
+      if (!list) return;
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (!inCidr(r.dest, dst)) continue;
+        if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && r.metric < best.metric)) best = r;
+      }
     };
-    if (table === MAIN) for (const r of this.hostRoutes.get(dst) ?? []) consider(r);
-    for (const r of this.tables.get(table) ?? []) consider(r);
+    if (table === MAIN) consider(this.hostRoutes.get(dst));
+    consider(this.tables.get(table));
     return best;
   }
 
   /**
-   * The kernel's lookup: rules by priority (the local table for local
-   * addresses first), then the first table that has a route.
+   * The kernel's lookup of a packet to `dst` (from `src`, coming in by `iif`
+   * or going out by `oif` when they are given): rules by priority (the local
+   * table for local addresses first), then the first table that has a route.
    */
-  lookup(flow: { src?: number; dst: number; iif?: string; oif?: string }): RouteChoice | undefined {
-    for (const rule of this.rules) {
-      if (flow.src !== undefined && !inCidr(rule.from, flow.src)) continue;
-      if (flow.src === undefined && rule.from.prefix > 0) continue;
-      if (!inCidr(rule.to, flow.dst)) continue;
-      if (rule.iif !== undefined && rule.iif !== (flow.iif ?? "lo")) continue;
-      if (rule.oif !== undefined && rule.oif !== flow.oif) continue;
+  lookup(dst: number, src?: number, iif?: string, oif?: string): RouteChoice | undefined {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (src !== undefined ? !inCidr(rule.from, src) : rule.from.prefix > 0) continue;
+      if (!inCidr(rule.to, dst)) continue;
+      if (rule.iif !== undefined && rule.iif !== (iif ?? "lo")) continue;
+      if (rule.oif !== undefined && rule.oif !== oif) continue;
       if (rule.table === LOCAL) {
-        const dev = this.localDev(flow.dst);
-        if (dev) return new RouteChoice({ dest: { net: flow.dst, prefix: 32 }, dev: "lo", metric: 0, origin: `on ${dev}` }, LOCAL);
+        const dev = this.localDev(dst);
+        if (dev) return new RouteChoice({ dest: { net: dst, prefix: 32 }, dev: "lo", metric: 0, origin: `on ${dev}` }, LOCAL);
         continue;
       }
-      const route = this.best(rule.table, flow.dst);
+      const route = this.best(rule.table, dst);
       if (!route) continue;
       const same = rule.table === MAIN && route.dest.prefix === 32 ? (this.hostRoutes.get(route.dest.net) ?? []) : (this.tables.get(rule.table) ?? []);
       return new RouteChoice(route, rule.table, rule, same);

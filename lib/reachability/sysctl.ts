@@ -5,6 +5,7 @@
  * A value no file sets is taken from the baseline, if one is given (captured
  * from a live host), and is otherwise any value the kernel allows.
  */
+import { rememberLast } from "./memo";
 import type { Unreadable } from "./outcome";
 
 export type ConfKey = "rp_filter" | "arp_ignore" | "arp_announce" | "proxy_arp";
@@ -48,11 +49,49 @@ export interface Possible {
   readonly why: string;
 }
 
+/** The settings of one sysctl file the model reads, in order, and the lines it cannot read. */
+interface SysctlFile {
+  readonly settings: readonly { readonly seg: readonly string[]; readonly setting: Setting }[];
+  readonly unreadable: readonly Unreadable[];
+}
+
+const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
+  const settings: { seg: string[]; setting: Setting }[] = [];
+  const unreadable: Unreadable[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) return;
+    const m = /^-?\s*([^=\s]+)\s*=\s*(.*)$/.exec(line);
+    if (!m) {
+      unreadable.push({ file, line: i + 1, text: raw, why: "not a key = value line" });
+      return;
+    }
+    const seg = segments(m[1]);
+    const value = Number(m[2].trim());
+    const relevant = seg[0] === "net" && seg[1] === "ipv4" && (seg[2] === "ip_forward" || (seg[2] === "conf" && seg[4] in DOMAIN));
+    if (!relevant) return;
+    if (!Number.isInteger(value)) {
+      unreadable.push({ file, line: i + 1, text: raw, why: "the value is not a number" });
+      return;
+    }
+    if (seg.some((s) => s.includes("*"))) {
+      unreadable.push({ file, line: i + 1, text: raw, why: "glob keys are not read by the model" });
+      return;
+    }
+    settings.push({ seg, setting: { values: [value], source: `${file} line ${i + 1}` } });
+  });
+  return { settings, unreadable };
+});
+
 export class KernelSettings {
   private readonly files = new Map<string, Setting>();
   private readonly runtime = new Map<string, Setting>();
+  /** The per-interface settings of `files` and `runtime`, by interface and key. */
+  private readonly ownFiles = new Map<string, Map<string, Setting>>();
+  private readonly ownRuntime = new Map<string, Map<string, Setting>>();
   /** Effective values already worked out; settings change only while the files are read. */
   private readonly cache = new Map<string, Map<ConfKey, Possible>>();
+  private readonly wide = new Map<ConfKey, { readonly all: Possible; readonly defaults: readonly number[] }>();
   readonly unreadable: Unreadable[] = [];
 
   constructor(private readonly baseline: SysctlBaseline = KERNEL_DEFAULTS) {}
@@ -60,35 +99,23 @@ export class KernelSettings {
   /** Reads one sysctl.d file (applied in the order files are read). */
   readFile(file: string, text: string): void {
     this.cache.clear();
+    this.wide.clear();
     this.forward = undefined;
-    text.split("\n").forEach((raw, i) => {
-      const line = raw.trim();
-      if (!line || line.startsWith("#") || line.startsWith(";")) return;
-      const m = /^-?\s*([^=\s]+)\s*=\s*(.*)$/.exec(line);
-      if (!m) {
-        this.unreadable.push({ file, line: i + 1, text: raw, why: "not a key = value line" });
-        return;
-      }
-      const seg = segments(m[1]);
-      const value = Number(m[2].trim());
-      const relevant = (seg[0] === "net" && seg[1] === "ipv4" && (seg[2] === "ip_forward" || (seg[2] === "conf" && seg[4] in DOMAIN)));
-      if (!relevant) return;
-      if (!Number.isInteger(value)) {
-        this.unreadable.push({ file, line: i + 1, text: raw, why: "the value is not a number" });
-        return;
-      }
-      if (seg.some((s) => s.includes("*"))) {
-        this.unreadable.push({ file, line: i + 1, text: raw, why: "glob keys are not read by the model" });
-        return;
-      }
-      this.files.set(seg.join("/"), { values: [value], source: `${file} line ${i + 1}` });
-    });
+    const read = readSysctl(file, text);
+    this.unreadable.push(...read.unreadable);
+    for (const { seg, setting } of read.settings) {
+      this.files.set(seg.join("/"), setting);
+      if (seg.length === 5) perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
+    }
   }
 
   /** A value set at run time on one interface (vif-route, a vif hook); undefined when it is not known. */
   setInterface(iface: string, key: ConfKey, value: number | undefined, source: string): void {
     this.cache.clear();
-    this.runtime.set(`net/ipv4/conf/${iface}/${key}`, { values: value === undefined ? DOMAIN[key] : [value], source });
+    this.wide.clear();
+    const setting = { values: value === undefined ? DOMAIN[key] : [value], source };
+    this.runtime.set(`net/ipv4/conf/${iface}/${key}`, setting);
+    perInterface(this.ownRuntime, iface).set(key, setting);
   }
 
   private lookup(path: string, dotted: string, domain: readonly number[]): Possible {
@@ -97,6 +124,27 @@ export class KernelSettings {
     const baseline = this.baseline;
     if (dotted in baseline) return { values: [baseline[dotted]], get why() { return `${baseline[dotted]} (${baseline === KERNEL_DEFAULTS ? "kernel default: no file sets it" : "baseline"})`; } };
     return { values: domain, why: "not set by the files" };
+  }
+
+  /**
+   * What holds for every interface: `all`, and what `default` gives an
+   * interface no one sets (the files' `default`, or the baseline's if the
+   * interface was made before they applied).
+   */
+  private keyWide(key: ConfKey): { readonly all: Possible; readonly defaults: readonly number[] } {
+    let hit = this.wide.get(key);
+    if (!hit) {
+      const domain = DOMAIN[key];
+      const fileDefault = this.files.get(`net/ipv4/conf/default/${key}`);
+      const base = `net.ipv4.conf.default.${key}`;
+      const baseValues = base in this.baseline ? [this.baseline[base]] : domain;
+      hit = {
+        all: this.lookup(`net/ipv4/conf/all/${key}`, `net.ipv4.conf.all.${key}`, domain),
+        defaults: [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort((a, b) => a - b),
+      };
+      this.wide.set(key, hit);
+    }
+    return hit;
   }
 
   /** `net.ipv4.ip_forward`. */
@@ -123,30 +171,39 @@ export class KernelSettings {
   }
 
   private compute(iface: string, key: ConfKey): Possible {
-    const domain = DOMAIN[key];
-    const all = this.lookup(`net/ipv4/conf/all/${key}`, `net.ipv4.conf.all.${key}`, domain);
-    const own = this.runtime.get(`net/ipv4/conf/${iface}/${key}`) ?? this.files.get(`net/ipv4/conf/${iface}/${key}`);
-    let ifaceValues: readonly number[];
-    let ifaceWhy: () => string;
-    if (own) {
-      ifaceValues = own.values;
-      ifaceWhy = () => `${own.values.join(" or ")} (${own.source})`;
-    } else {
-      const fileDefault = this.files.get(`net/ipv4/conf/default/${key}`);
-      const base = `net.ipv4.conf.default.${key}`;
-      const baseValues = base in this.baseline ? [this.baseline[base]] : domain;
-      ifaceValues = [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort();
-      const only = ifaceValues.length === 1 ? ifaceValues[0] : undefined;
-      ifaceWhy = () => (only !== undefined ? `${only} (default)` : "not set by the files");
+    const { all, defaults } = this.keyWide(key);
+    const own = this.ownRuntime.get(iface)?.get(key) ?? this.ownFiles.get(iface)?.get(key);
+    const ifaceValues = own ? own.values : defaults;
+    const values: number[] = [];
+    for (const a of all.values) {
+      for (const v of ifaceValues) {
+        const x = key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v);
+        if (!values.includes(x)) values.push(x);
+      }
     }
-    const values = new Set<number>();
-    for (const a of all.values) for (const v of ifaceValues) values.add(key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v));
-    const list = [...values].sort();
-    return {
-      values: list,
-      get why() {
-        return `${list.length === 1 ? list[0] : `one of ${list.join(", ")}`} (all ${all.why}; ${iface} ${ifaceWhy()})`;
-      },
-    };
+    return new Effective(values.sort((a, b) => a - b), iface, all, own, defaults);
+  }
+}
+
+function perInterface(map: Map<string, Map<string, Setting>>, iface: string): Map<string, Setting> {
+  let m = map.get(iface);
+  if (!m) map.set(iface, (m = new Map()));
+  return m;
+}
+
+/** The effective value of a key on one interface; why, in words, when someone reads it. */
+class Effective implements Possible {
+  constructor(
+    readonly values: readonly number[],
+    private readonly iface: string,
+    private readonly all: Possible,
+    private readonly own: Setting | undefined,
+    private readonly defaults: readonly number[],
+  ) {}
+
+  get why(): string {
+    const { values, own, defaults } = this;
+    const ifaceWhy = own ? `${own.values.join(" or ")} (${own.source})` : defaults.length === 1 ? `${defaults[0]} (default)` : "not set by the files";
+    return `${values.length === 1 ? values[0] : `one of ${values.join(", ")}`} (all ${this.all.why}; ${this.iface} ${ifaceWhy})`;
   }
 }

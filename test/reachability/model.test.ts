@@ -92,6 +92,15 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(model({ guest: { "/etc/sysctl.d/10-strict.conf": strict } }).flow({ from: NEAR, to: "192.168.0.201", port: 80 }).ok).toBe(true);
   });
 
+  it("sysctl.d files apply in byte order of their names, as systemd-sysctl sorts them (upper case before lower case)", () => {
+    // 10-Z.conf sorts before 10-a.conf: the strict filter is overridden, and the request reaches the guest.
+    const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/10-a.conf": "net.ipv4.conf.all.rp_filter = 0\n", "/etc/sysctl.d/10-Z.conf": "net.ipv4.conf.all.rp_filter = 1\n" } });
+    const v = m.flow({ from: NEAR, to: "192.168.0.201", port: 80 });
+    expect([v.forward, v.reply, v.failure?.host, v.failure?.stage]).toEqual(["delivered", "dropped", "dom0", "rp_filter"]);
+    const swapped = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/10-a.conf": "net.ipv4.conf.all.rp_filter = 1\n", "/etc/sysctl.d/10-Z.conf": "net.ipv4.conf.all.rp_filter = 0\n" } });
+    expect([swapped.flow({ from: NEAR, to: "192.168.0.201", port: 80 }).failure?.stage]).toEqual(["arp"]);
+  });
+
   it("without arp_announce 2 the guest's ARP for its router goes out with the wrong address, and the dom0 ignores it", () => {
     const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/60-cdktf-xen.conf": "net.ipv4.conf.all.arp_ignore = 1\n" } });
     const v = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });

@@ -12,6 +12,7 @@ import { renderNftRuleset } from "../../lib/render/nftables";
 import { renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "../../lib/render/iptables";
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
+import { sysctlOrder } from "../../lib/reachability/hosts";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
 
@@ -516,5 +517,18 @@ describeWith(["sh", "bash", "shellcheck"], "scripts read by sh -n, bash -n and s
     const sc = run("shellcheck", ["--shell", shell, file]);
     expect(sc.stdout).toBe("");
     expect(sc.status).toBe(0);
+  });
+});
+
+describeWith(["root", "unshare", "/lib/systemd/systemd-sysctl"], "the model reads sysctl files in the order systemd-sysctl applies them", () => {
+  it("the same order as systemd-sysctl --cat-config, over a private /etc/sysctl.d", () => {
+    const names = ["60-cdktf-xen.conf", "10-a.conf", "10-Z.conf", "10-A.conf", "10_b.conf", "99-zz.conf", "1-x.conf", "99-sysctl.conf"];
+    const files = Object.fromEntries(names.map((n) => [`/etc/sysctl.d/${n}`, `# ${n}\n`]));
+    // systemd-sysctl reads the real /etc/sysctl.d: a private mount namespace lays these files over it, for this command only.
+    const script = ['mount -t tmpfs cdktf-xen-test /etc/sysctl.d', ...names.map((n) => `printf '# %s\\n' '${n}' > '/etc/sysctl.d/${n}'`), "/lib/systemd/systemd-sysctl --cat-config"].join(" && ");
+    const out = sh("unshare", ["-m", "--propagation", "private", "sh", "-c", script]);
+    const systemd = out.split("\n").filter((l) => l.startsWith("# /etc/sysctl.d/")).map((l) => l.slice(2));
+    expect(systemd.length).toBe(names.length);
+    expect(sysctlOrder(files).map(([p]) => p)).toEqual(systemd);
   });
 });
