@@ -5,7 +5,7 @@
  * back. Each step is a hop with its outcome and a sentence saying why.
  */
 import { inCidr, ipNum, ipText, networkOf } from "./ip";
-import { combine, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
+import { combine, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
 import type { Dom0State, GuestState, Guests } from "./hosts";
@@ -97,17 +97,6 @@ function check(outcome: Outcome, text: () => string): Check {
   return text === UNEXPLAINED ? QUIET[outcome] : { outcome, text };
 }
 
-/** Whether a setting with these possible values lets a packet pass: 1 passes, 0 drops. */
-function enabled(values: readonly number[]): Outcome {
-  let on = false;
-  let off = false;
-  for (let i = 0; i < values.length; i++) {
-    if (values[i]) on = true;
-    else off = true;
-  }
-  return on && off ? "unknown" : on ? "pass" : off ? "drop" : "unknown";
-}
-
 /** Two checks that must both pass: a drop in either drops. */
 function both(a: Outcome, b: Outcome): Outcome {
   return a === "drop" || b === "drop" ? "drop" : a === "unknown" || b === "unknown" ? "unknown" : "pass";
@@ -127,9 +116,7 @@ function reversePath(routing: Routing, kernel: KernelSettings, iface: string, sr
   const back = routing.lookup(src, local);
   const via = back && back.table !== LOCAL ? back.route.dev : undefined;
   const passes = (v: number) => v === 0 || (via !== undefined && (v === 2 || via === iface));
-  let pass = 0;
-  for (let i = 0; i < rp.values.length; i++) if (passes(rp.values[i])) pass++;
-  const outcome: Outcome = pass === 0 ? "drop" : pass === rp.values.length ? "pass" : "unknown";
+  const outcome = decide(rp.values, passes);
   const route = !explaining ? UNEXPLAINED : (): string => (via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`);
   const modes = !explaining ? UNEXPLAINED : (): string => rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
   if (outcome === "drop") return check(outcome, explaining ? () => (`in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}`) : UNEXPLAINED);
@@ -325,12 +312,12 @@ export class FlowEvaluator {
     // Whoever is on the uplink's subnet (the client, or the router in front of it) asks who has the guest's address.
     const proxy = d.kernel.conf(up, "proxy_arp");
     if (!step(inbound, dom0, "arp", check(
-      enabled(proxy.values),
+      decide(proxy.values, (v) => v !== 0),
       explaining ? () => (`${onLink ? `client ${q.from} (on ${up}'s subnet)` : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`) : UNEXPLAINED,
     ))) return partial("dropped");
     if (!step(inbound, dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return partial("dropped");
     const fwd = d.kernel.ipForward();
-    if (!step(inbound, dom0, "forwarding", check(enabled(fwd.values), explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED))) return partial("dropped");
+    if (!step(inbound, dom0, "forwarding", check(decide(fwd.values, (v) => v !== 0), explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED))) return partial("dropped");
     step(inbound, dom0, "route", check("pass", explaining ? () => (`route to ${q.to}: ${route.how}`) : UNEXPLAINED));
 
     // Into the guest (after the dom0's firewall).
@@ -432,7 +419,7 @@ export class FlowEvaluator {
       }
       const back = d.routing.lookup(nextHop);
       const proxy = d.kernel.conf(vif, "proxy_arp");
-      const o = back && back.route.dev !== vif ? enabled(proxy.values) : "drop";
+      const o = back && back.route.dev !== vif ? decide(proxy.values, (v) => v !== 0) : "drop";
       return check(both(o, rp.outcome), explaining ? () => (`the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})`) : UNEXPLAINED);
     });
     const outcome = combine(results.map((r) => r.outcome));

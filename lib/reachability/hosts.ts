@@ -121,7 +121,9 @@ export class Dom0State {
         const origin = `vif-route, ${cfg} vif ${v.index}`;
         const domVif = { ...v, guest, cfg, dev };
         this.vifs.set(dev, domVif);
-        if (!this.byGuest.has(`${guest}\n${v.index}`)) this.byGuest.set(`${guest}\n${v.index}`, domVif);
+        const ofGuest = this.byGuest.get(guest);
+        if (ofGuest) ofGuest.push(domVif);
+        else this.byGuest.set(guest, [domVif]);
         // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2).
         this.routing.addAddress({ address, prefix: 32, dev }, origin);
         this.kernel.setInterface(dev, "proxy_arp", 1, origin);
@@ -147,11 +149,16 @@ export class Dom0State {
     }
   }
 
-  private readonly byGuest = new Map<string, DomVif>();
+  private readonly byGuest = new Map<string, DomVif[]>();
+
+  /** The vifs of `guest`, in the order of the xl configs. */
+  vifsOf(guest: string): readonly DomVif[] {
+    return this.byGuest.get(guest) ?? [];
+  }
 
   /** The vif of `guest` with index `index`. */
   vifOf(guest: string, index: number): DomVif | undefined {
-    return this.byGuest.get(`${guest}\n${index}`);
+    return this.vifsOf(guest).find((v) => v.index === index);
   }
 
   /** Whether the files hold a firewall at all. */
@@ -217,16 +224,9 @@ const GUESTS_KEPT = 4;
  */
 export class Guests {
   private readonly kept = new Map<string, GuestState>();
-  private readonly vifsOf = new Map<string, DomVif[]>();
   private readonly dropped: ((vifs: readonly DomVif[]) => void)[] = [];
 
-  constructor(dom0: Dom0State, private readonly files: Readonly<Record<string, FileSet>>, private readonly baseline?: SysctlBaseline) {
-    for (const v of dom0.vifs.values()) {
-      const list = this.vifsOf.get(v.guest);
-      if (list) list.push(v);
-      else this.vifsOf.set(v.guest, [v]);
-    }
-  }
+  constructor(private readonly dom0: Dom0State, private readonly files: Readonly<Record<string, FileSet>>, private readonly baseline?: SysctlBaseline) {}
 
   /** The guest's names, as the files give them. */
   get names(): string[] {
@@ -238,12 +238,12 @@ export class Guests {
     const hit = this.kept.get(name);
     if (hit) return hit;
     if (!Object.prototype.hasOwnProperty.call(this.files, name)) return undefined;
-    const guest = new GuestState(name, this.files[name], this.vifsOf.get(name) ?? [], this.baseline);
+    const guest = new GuestState(name, this.files[name], this.dom0.vifsOf(name), this.baseline);
     this.kept.set(name, guest);
     if (this.kept.size > GUESTS_KEPT) {
       const oldest = this.kept.keys().next().value as string;
       this.kept.delete(oldest);
-      for (const f of this.dropped) f(this.vifsOf.get(oldest) ?? []);
+      for (const f of this.dropped) f(this.dom0.vifsOf(oldest));
     }
     return guest;
   }

@@ -84,9 +84,9 @@ const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
 });
 
 export class KernelSettings {
-  private readonly files = new Map<string, Setting>();
-  private readonly runtime = new Map<string, Setting>();
-  /** The per-interface settings of `files` and `runtime`, by interface and key. */
+  /** `net.ipv4.ip_forward` as the files set it. */
+  private forwardFile?: Setting;
+  /** Per-interface settings (`all` and `default` among them): from the files, and set at run time. */
   private readonly ownFiles = new Map<string, Map<string, Setting>>();
   private readonly ownRuntime = new Map<string, Map<string, Setting>>();
   /** Effective values already worked out; settings change only while the files are read. */
@@ -104,8 +104,8 @@ export class KernelSettings {
     const read = readSysctl(file, text);
     this.unreadable.push(...read.unreadable);
     for (const { seg, setting } of read.settings) {
-      this.files.set(seg.join("/"), setting);
-      if (seg.length === 5) perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
+      if (seg[2] === "ip_forward" && seg.length === 3) this.forwardFile = setting;
+      else if (seg[2] === "conf" && seg.length === 5) perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
     }
   }
 
@@ -113,13 +113,15 @@ export class KernelSettings {
   setInterface(iface: string, key: ConfKey, value: number | undefined, source: string): void {
     this.cache.clear();
     this.wide.clear();
-    const setting = { values: value === undefined ? DOMAIN[key] : [value], source };
-    this.runtime.set(`net/ipv4/conf/${iface}/${key}`, setting);
-    perInterface(this.ownRuntime, iface).set(key, setting);
+    perInterface(this.ownRuntime, iface).set(key, { values: value === undefined ? DOMAIN[key] : [value], source });
   }
 
-  private lookup(path: string, dotted: string, domain: readonly number[]): Possible {
-    const set = this.runtime.get(path) ?? this.files.get(path);
+  /** What is set for `key` on `iface` itself: at run time, else by the files. */
+  private own(iface: string, key: ConfKey): Setting | undefined {
+    return this.ownRuntime.get(iface)?.get(key) ?? this.ownFiles.get(iface)?.get(key);
+  }
+
+  private lookup(set: Setting | undefined, dotted: string, domain: readonly number[]): Possible {
     if (set) return { values: set.values, get why() { return `${set.values.join(" or ")} (${set.source})`; } };
     const baseline = this.baseline;
     if (dotted in baseline) return { values: [baseline[dotted]], get why() { return `${baseline[dotted]} (${baseline === KERNEL_DEFAULTS ? "kernel default: no file sets it" : "baseline"})`; } };
@@ -135,11 +137,11 @@ export class KernelSettings {
     let hit = this.wide.get(key);
     if (!hit) {
       const domain = DOMAIN[key];
-      const fileDefault = this.files.get(`net/ipv4/conf/default/${key}`);
+      const fileDefault = this.ownFiles.get("default")?.get(key);
       const base = `net.ipv4.conf.default.${key}`;
       const baseValues = base in this.baseline ? [this.baseline[base]] : domain;
       hit = {
-        all: this.lookup(`net/ipv4/conf/all/${key}`, `net.ipv4.conf.all.${key}`, domain),
+        all: this.lookup(this.own("all", key), `net.ipv4.conf.all.${key}`, domain),
         defaults: [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort((a, b) => a - b),
       };
       this.wide.set(key, hit);
@@ -149,7 +151,7 @@ export class KernelSettings {
 
   /** `net.ipv4.ip_forward`. */
   ipForward(): Possible {
-    return (this.forward ??= this.lookup("net/ipv4/ip_forward", "net.ipv4.ip_forward", DOMAIN.ip_forward));
+    return (this.forward ??= this.lookup(this.forwardFile, "net.ipv4.ip_forward", DOMAIN.ip_forward));
   }
   private forward?: Possible;
 
@@ -172,7 +174,7 @@ export class KernelSettings {
 
   private compute(iface: string, key: ConfKey): Possible {
     const { all, defaults } = this.keyWide(key);
-    const own = this.ownRuntime.get(iface)?.get(key) ?? this.ownFiles.get(iface)?.get(key);
+    const own = this.own(iface, key);
     const ifaceValues = own ? own.values : defaults;
     const values: number[] = [];
     for (const a of all.values) {
