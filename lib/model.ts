@@ -106,4 +106,11 @@ export interface HostFile {
   readonly content: string;
   /** Octal mode, e.g. `0644`. */
   readonly mode: string;
+  /**
+   * The step puts the file beside `path`, as `<path>.cdktf-xen.pending`, with
+   * no backup; its activation puts it in place (the firewall's ruleset, once
+   * confirmed). A failed activation removes it.
+   * @default false
+   */
+  readonly pending?: boolean;
 }

@@ -23,3 +23,5 @@ export const SYSCTL_PATH = "/etc/sysctl.d/60-cdktf-xen.conf";
 export const SCRIPT_PATH = "./.cdktf-xen-%RAND%.sh";
 /** The vif hook that vif-route sources. */
 export const VIF_HOOK_PATH = "/etc/xen/scripts/vif-post.d/cdktf-xen.hook";
+/** The suffix of a file a step puts beside its place until its activation puts it there (the firewall's, once confirmed): nothing loads it at boot. */
+export const PENDING_SUFFIX = ".cdktf-xen.pending";

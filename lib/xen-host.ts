@@ -318,9 +318,10 @@ export class XenHost extends Construct implements IFileHost {
       const script = { backend: this.backend, sets, paths: FIREWALL_PATHS, stateDir: STATE_DIR };
       const deployed = firewallFiles(script);
       const files: HostFile[] = [
-        ...(deployed.sets ? [{ path: deployed.sets, content: renderIpsets(model), mode: "0640" }] : []),
-        { path: deployed.rules, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640" },
-        ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640" }] : []),
+        // The ruleset waits beside its place until confirmed: boot loads only a confirmed one.
+        ...(deployed.sets ? [{ path: deployed.sets, content: renderIpsets(model), mode: "0640", pending: true }] : []),
+        { path: deployed.rules, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640", pending: true },
+        ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640", pending: true }] : []),
         { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
       ];
       return firewallStep(this.hostId, files, deployed.checked, this.rollbackSeconds);

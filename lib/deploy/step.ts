@@ -1,5 +1,5 @@
 import type { HostFile } from "../model";
-import { SCRIPT_PATH, STATE_DIR } from "../paths";
+import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../paths";
 
 /**
  * One deploy step: the files of one (host, concern), how to check them before
@@ -41,6 +41,11 @@ const UPLOADS = SCRIPT_PATH.slice(SCRIPT_PATH.lastIndexOf("/") + 1).replace("%RA
 
 const SAFE_WORD = /^[A-Za-z0-9_.-]+$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._+@%=/-]+$/;
+
+/** Where a step puts a file: its path, or beside it while it is pending. */
+function target(f: StepFile): string {
+  return f.pending ? `${f.path}${PENDING_SUFFIX}` : f.path;
+}
 
 function base64(content: string | Uint8Array): string {
   return (typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)).toString("base64");
@@ -120,7 +125,7 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "}",
   ];
   step.files.forEach((f, i) => {
-    out.push(`stage ${f.path} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
+    out.push(`stage ${target(f)} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
   });
   if (n) out.push(`export ${idx.map((i) => `NEW${i}`).join(" ")}`);
   out.push(
@@ -139,24 +144,31 @@ export function renderStepScript(step: StepModel<StepFile>): string {
   }
   step.files.forEach((f, i) => {
     const k = i + 1;
+    const p = target(f);
+    // A pending file has no previous version to keep: a failed activation removes it.
+    if (f.pending) {
+      out.push(`HAD${k}=0`);
+      return;
+    }
     out.push(
-      `if [ "$interrupted" = 1 ] && grep -qxF 'path ${f.path}' "$journal"; then`,
-      `  if grep -qxF 'had ${f.path}' "$journal"; then HAD${k}=1; else HAD${k}=0; fi`,
+      `if [ "$interrupted" = 1 ] && grep -qxF 'path ${p}' "$journal"; then`,
+      `  if grep -qxF 'had ${p}' "$journal"; then HAD${k}=1; else HAD${k}=0; fi`,
       // No backup for a new file: a stale one would pose as its previous version.
-      `elif [ -e ${f.path} ]; then keep ${f.path} || fail "cannot keep a copy of ${f.path}; nothing changed"; HAD${k}=1`,
-      `else rm -f ${f.path}.cdktf-xen.bak; HAD${k}=0; fi`,
+      `elif [ -e ${p} ]; then keep ${p} || fail "cannot keep a copy of ${p}; nothing changed"; HAD${k}=1`,
+      `else rm -f ${p}.cdktf-xen.bak; HAD${k}=0; fi`,
     );
   });
   if (n) {
     out.push(
-      `if { ${step.files.map((f, i) => `echo 'path ${f.path}'; if [ "$HAD${i + 1}" = 1 ]; then echo 'had ${f.path}'; fi`).join("; ")}; } > "$journal.new" && mv -f "$journal.new" "$journal"; then :; else fail "cannot write $journal; nothing changed"; fi`,
-      ...step.files.map((f, i) => `mv -f "$NEW${i + 1}" ${f.path}`),
+      `if { ${step.files.map((f, i) => `echo 'path ${target(f)}'; if [ "$HAD${i + 1}" = 1 ]; then echo 'had ${target(f)}'; fi`).join("; ")}; } > "$journal.new" && mv -f "$journal.new" "$journal"; then :; else fail "cannot write $journal; nothing changed"; fi`,
+      ...step.files.map((f, i) => `mv -f "$NEW${i + 1}" ${target(f)}`),
     );
   }
   // The backup stays: it still is the file before this step, which a re-activation (the firewall's try) keeps for its own rollback.
-  const restore = step.files.map(
-    (f, i) => `  if [ "$HAD${i + 1}" = 1 ]; then rm -f ${f.path}.cdktf-xen.new; cp -p ${f.path}.cdktf-xen.bak ${f.path}.cdktf-xen.new && mv -f ${f.path}.cdktf-xen.new ${f.path}; else rm -f ${f.path}; fi`,
-  );
+  const restore = step.files.map((f, i) => {
+    const p = target(f);
+    return `  if [ "$HAD${i + 1}" = 1 ]; then rm -f ${p}.cdktf-xen.new; cp -p ${p}.cdktf-xen.bak ${p}.cdktf-xen.new && mv -f ${p}.cdktf-xen.new ${p}; else rm -f ${p}; fi`;
+  });
   out.push(
     "activate() {",
     ...subshell("CDKTF_XEN_ACTIVATE", step.activate),

@@ -1,6 +1,7 @@
 import type { FirewallModel, ForwardAcceptModel } from "../model";
 import type { PortRange } from "../net/port";
 import { compareIpv4 } from "../net/ipv4";
+import { PENDING_SUFFIX } from "../paths";
 import { generatedHeader } from "./header";
 import { IPSET_PREFIX, addressSets } from "./ipset";
 
@@ -259,13 +260,14 @@ export function firewallFiles(opts: Pick<FirewallScriptOptions, "backend" | "set
 }
 
 /**
- * How the files of another configuration go, after the new ruleset is
- * loaded, and only if they are ours (our header in their first lines): the iptables
- * ruleset with its filter table (emptied, policies ACCEPT: the nftables
- * table now filters) and our ipsets; the nftables ruleset with its table,
- * leaving a file that loads nothing, so that an include of it in
- * /etc/nftables.conf still loads. Before that, `try` saves what they loaded,
- * for a rollback.
+ * How another configuration's ruleset goes, once the new one is loaded, and
+ * only if its files are ours (our header in their first lines): live at
+ * once (`retire_live`: the iptables filter tables emptied, policies ACCEPT,
+ * as the nftables table now filters; or the nftables table deleted), on
+ * disk only once the new ruleset is confirmed (`retire_files`: the iptables
+ * files and our ipsets removed; the nftables file left loading nothing, so
+ * that an include of it in /etc/nftables.conf still loads). Before that,
+ * `try` saves what they loaded, for a rollback.
  */
 function retirement(opts: FirewallScriptOptions, retired: readonly string[]): string[] {
   const { iptablesRules, ip6tablesRules, ipsets, nftRules } = opts.paths;
@@ -273,26 +275,22 @@ function retirement(opts: FirewallScriptOptions, retired: readonly string[]): st
   const retiringIptables = opts.backend === "nftables";
   const emptyFilter = "printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'";
   const unused = "# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.";
+  const setsRetired = retired.includes(ipsets);
   return [
-    "retire() {",
+    "retire_live() {",
     ...(retiringIptables
       ? [
-          `  if ours ${iptablesRules}; then`,
-          `    ${emptyFilter} | iptables-restore --wait 10 || return 1`,
-          `    rm -f ${iptablesRules}`,
-          "  fi",
-          `  if ours ${ip6tablesRules}; then`,
-          `    ${emptyFilter} | ip6tables-restore --wait 10 || return 1`,
-          `    rm -f ${ip6tablesRules}`,
-          "  fi",
+          `  if ours ${iptablesRules}; then ${emptyFilter} | iptables-restore --wait 10 || return 1; fi`,
+          `  if ours ${ip6tablesRules}; then ${emptyFilter} | ip6tables-restore --wait 10 || return 1; fi`,
         ]
-      : [
-          `  if ours ${nftRules}; then`,
-          `    if command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE} || return 1; fi`,
-          `    printf '%s\\n' "$header" '${unused}' > ${nftRules}.cdktf-xen.new && mv -f ${nftRules}.cdktf-xen.new ${nftRules}`,
-          "  fi",
-        ]),
-    ...(retired.includes(ipsets) ? [`  if ours ${ipsets}; then iptables_prune; rm -f ${ipsets}; fi`] : []),
+      : [`  if ours ${nftRules} && command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE} || return 1; fi`]),
+    ...(setsRetired ? [`  if ours ${ipsets}; then iptables_prune; fi`] : []),
+    "}",
+    "retire_files() {",
+    ...(retiringIptables
+      ? [`  for f in ${iptablesRules} ${ip6tablesRules}; do if ours "$f"; then rm -f "$f"; fi; done`]
+      : [`  if ours ${nftRules}; then rm -f ${nftRules}.cdktf-xen.new; printf '%s\\n' "$header" '${unused}' > ${nftRules}.cdktf-xen.new && mv -f ${nftRules}.cdktf-xen.new ${nftRules}; fi`]),
+    ...(setsRetired ? [`  if ours ${ipsets}; then rm -f ${ipsets}; fi`] : []),
     "}",
     retiringIptables
       ? `save_retired() { if ours ${iptablesRules} || ours ${ip6tablesRules} || ours ${ipsets}; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }`
@@ -310,31 +308,36 @@ function retirement(opts: FirewallScriptOptions, retired: readonly string[]): st
  * ruleset; ipsets no longer used). The deploy step runs the staged script's
  * `check` on the staged files.
  *
- * `try SECONDS` is the deploy's dead-man switch: it saves the live ruleset
- * (our live ipsets, and what the retired files loaded), loads the deployed
- * one and starts a detached watchdog that puts the saved state, the
- * previous files and the previous script back after SECONDS, unless
- * `confirm` runs first, from a fresh SSH connection that proves management
- * access survived. The decision is taken once, by whoever creates
- * `firewall.decided` first.
+ * The files at the places boot loads them from are always a confirmed
+ * ruleset. The deploy step puts the new ones beside them, as
+ * `<path>.cdktf-xen.pending`. `try SECONDS`, the deploy's dead-man switch,
+ * saves the live ruleset (our live ipsets, and what the retired files
+ * loaded), loads the pending one and starts a detached watchdog that puts
+ * the saved state and the previous script back after SECONDS, and removes
+ * the pending files, unless `confirm` runs first, from a fresh SSH
+ * connection that proves management access survived. `confirm` renames the
+ * pending files into place: ipsets first as the union of the old and the
+ * new sets, so that whichever of the files a power cut finds renamed,
+ * what boot loads fits together. The decision is taken once, by whoever
+ * creates `firewall.decided` first.
  */
 export function renderFirewallScript(opts: FirewallScriptOptions): string {
   const files = firewallFiles(opts);
   const b = opts.backend;
-  const deployed = ['"$rules"', ...(files.rules6 ? ['"$rules6"'] : []), ...(files.sets ? ['"$sets"'] : [])].join(" ");
+  const deployed = ['"$rules"', ...(files.rules6 ? ['"$rules6"'] : []), ...(files.sets ? ['"$sets"'] : [])];
+  const pending = deployed.map((f) => `${f.slice(0, -1)}${PENDING_SUFFIX}"`);
   const saves = b === "iptables" ? '"$state/firewall.previous" "$state/firewall.previous6" "$state/firewall.previous-sets"' : '"$state/firewall.previous"';
   const kept = '"$state/firewall.previous-files/${f##*/}"';
-  const retired = files.retired.join(" ");
   const checkArgs = b === "iptables" ? "RULES RULES6 [SETS]" : "RULES";
   return [
     "#!/bin/sh",
     generatedHeader().trimEnd(),
-    "# Usage: cdktf-xen-firewall [load]              check, then load the deployed ruleset, each file in one transaction",
+    "# Usage: cdktf-xen-firewall [load]              check, then load the ruleset in place, each file in one transaction",
     `#        cdktf-xen-firewall check ${checkArgs}`,
     "#                                               check a ruleset without loading it",
-    "#        cdktf-xen-firewall try SECONDS         load the deployed ruleset; put the previous one back",
-    "#                                               after SECONDS unless confirmed",
-    "#        cdktf-xen-firewall confirm             keep what the last try loaded",
+    `#        cdktf-xen-firewall try SECONDS         load the pending ruleset (<file>${PENDING_SUFFIX});`,
+    "#                                               put the previous one back after SECONDS unless confirmed",
+    "#        cdktf-xen-firewall confirm             keep what the last try loaded: its files go in place",
     "set -eu",
     `rules=${files.rules}`,
     ...(files.rules6 ? [`rules6=${files.rules6}`] : []),
@@ -351,13 +354,18 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     `restore() { ${b}_restore ${saves}; }`,
     "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
     ...retirement(opts, files.retired),
-    'load() { check "$@" && commit "$@" && retire; }',
-    "# The files as they were before the deploy step put the new ones in place (the retired ones: before",
-    "# they went), and back by rename: a running script keeps reading the file it opened.",
+    'load() { check "$@" && commit "$@" && retire_live; }',
+    "# FILE TARGET: a copy beside TARGET, on disk, then renamed over it (never written through a link).",
+    'place() { rm -f "$2.cdktf-xen.new"; cp -p "$1" "$2.cdktf-xen.new" && sync "$2.cdktf-xen.new" && mv -f "$2.cdktf-xen.new" "$2"; }',
+    ...(files.sets
+      ? [
+          "# The sets boot loads (ipset restore -exist) name both the old rules and the new ones until rules.v4 is in place.",
+          'union_sets() { rm -f "$sets.cdktf-xen.new"; { if [ -f "$sets" ]; then cat "$sets"; fi; cat "$sets' + PENDING_SUFFIX + '"; } > "$sets.cdktf-xen.new" && sync "$sets.cdktf-xen.new" && mv -f "$sets.cdktf-xen.new" "$sets"; }',
+        ]
+      : []),
+    "# The script as it was before the deploy step replaced it (the step's backup); back by rename: a running script keeps reading the file it opened.",
     `keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" ${kept}; fi; done; }`,
-    `keep_retired() { for f in "$@"; do if ours "$f"; then cp -p "$f" ${kept}; fi; done; }`,
     `put_back_kept() { for f in "$@"; do if [ -e ${kept} ]; then rm -f "$f.cdktf-xen.new"; cp -p ${kept} "$f.cdktf-xen.new" && mv -f "$f.cdktf-xen.new" "$f"; fi; done; }`,
-    `put_back() { for f in "$@"; do if [ -e ${kept} ]; then put_back_kept "$f"; else rm -f "$f"; fi; done; }`,
     "# Ends the watchdog of an earlier try, and nothing else: after a reboot its number may be any process's.",
     "stop_watchdog() {",
     '  if [ -s "$state/firewall.watchdog.pid" ]; then',
@@ -368,7 +376,8 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "}",
     'case "${1:-load}" in',
     "  load)",
-    `    load ${deployed}`,
+    `    load ${deployed.join(" ")}`,
+    "    retire_files",
     "    ;;",
     "  check)",
     "    shift",
@@ -381,16 +390,20 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "    # An earlier try still waiting for confirmation is superseded: its watchdog ends here.",
     "    stop_watchdog",
     '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files" "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"',
+    `    if [ ! -e ${pending[0]} ]; then`,
+    `      echo "cdktf-xen-firewall: no ruleset waits beside $rules (${PENDING_SUFFIX}): nothing to try" >&2`,
+    "      exit 0",
+    "    fi",
     '    mkdir "$state/firewall.previous-files"',
     "    save",
     "    save_retired",
-    `    keep_previous ${deployed} "$0"`,
-    `    keep_retired ${retired}`,
-    `    if ! load ${deployed}; then`,
+    '    keep_previous "$0"',
+    `    if ! load ${pending.join(" ")}; then`,
     "      # Loaded in part (IPv4 in, IPv6 refused) or not retired whole: the saved state comes back at once.",
     '      echo "cdktf-xen-firewall: the new ruleset did not load; putting the previous one back" >&2',
     "      restore_retired",
     "      restore",
+    `      rm -f ${pending.join(" ")}`,
     "      exit 1",
     "    fi",
     "    # setsid makes the watchdog a process group leader: confirm ends the group.",
@@ -406,19 +419,30 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "      # What the retired files loaded first: the dom0 is never left without a ruleset.",
     "      restore_retired",
     "      restore",
-    `      put_back ${deployed}`,
-    `      put_back_kept ${retired} "$0"`,
+    '      put_back_kept "$0"',
+    `      rm -f ${pending.join(" ")}`,
     '      echo "rolled back: no confirmation within $2 s" > "$state/firewall.decided/rolled-back"',
     "    fi",
     '    rm -f "$state/firewall.watchdog.pid"',
     "    ;;",
     "  confirm)",
-    '    if ! mkdir "$state/firewall.decided" 2>/dev/null; then',
+    '    if mkdir "$state/firewall.decided" 2>/dev/null; then',
+    '      echo confirmed > "$state/firewall.decided/confirmed"',
+    '    elif [ ! -e "$state/firewall.decided/confirmed" ]; then',
     '      echo "cdktf-xen-firewall: too late, the previous ruleset is back: $(cat "$state/firewall.decided/rolled-back" 2>/dev/null || echo already decided)" >&2',
     "      exit 1",
     "    fi",
-    '    echo confirmed > "$state/firewall.decided/confirmed"',
     "    stop_watchdog",
+    "    # The confirmed ruleset goes where boot loads it from, then the other configuration's files go. A confirm",
+    "    # cut short is finished by the next one: the pending files stay until all are in place.",
+    `    if [ -e ${pending[0]} ]; then`,
+    ...(files.sets ? ["      union_sets"] : []),
+    ...deployed.filter((f) => f !== '"$sets"').map((f) => `      place ${f.slice(0, -1)}${PENDING_SUFFIX}" ${f}`),
+    ...(files.sets ? [`      place "$sets${PENDING_SUFFIX}" "$sets"`] : []),
+    "      retire_files",
+    `      rm -f ${pending.join(" ")}`,
+    '      sync "$(dirname "$rules")"',
+    "    fi",
     "    ;;",
     "  *)",
     `    echo "usage: cdktf-xen-firewall [load | check ${checkArgs} | try SECONDS | confirm]" >&2`,

@@ -6,6 +6,7 @@
 import { firewallConfirmStep, inventoryStep } from "../../lib/deploy/concerns";
 import { renderStepScript, StepModel } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
+import { PENDING_SUFFIX } from "../../lib/paths";
 import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";
@@ -227,7 +228,7 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect({ live: live(), file: dom0.readFile("/etc/iptables/rules.v4") }).toEqual(before);
   });
 
-  it("firewall: a ruleset that loads only in part (IPv4 in, IPv6 refused) is taken out at once; what a later rollback restores is the previous one", async () => {
+  it("firewall: a ruleset that loads only in part (IPv4 in, IPv6 refused) is taken out at once, and its pending files with it", async () => {
     const live6 = () => dom0.sh("ip6tables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout;
     const files = () => ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"].map((f) => dom0.readFile(f));
     const before = { live: live(), live6: live6(), files: files() };
@@ -248,10 +249,10 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
       dom0.sh(`rm -f /usr/local/sbin/ip6tables-restore ${once}`);
     }
     expect({ live: live(), live6: live6(), files: files() }).toEqual(before);
-    // The step re-activated the previous files under a new watchdog; unconfirmed, it rolls back to what was
-    // live when it started: the previous ruleset, not the half-loaded one.
-    const started = Date.now();
-    while (!dom0.readFile("/var/lib/cdktf-xen/firewall.decided/rolled-back") && Date.now() - started < 10000) await sleep(250);
+    // The pending files went with the failed try: the step's re-activation had nothing to try, so no
+    // watchdog waits to roll back to anything, and the on-disk files were never touched.
+    expect(["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/var/lib/cdktf-xen/firewall.watchdog.pid"].map((f) => dom0.readFile(`${f}${f.endsWith(".pid") ? "" : PENDING_SUFFIX}`))).toEqual([undefined, undefined, undefined]);
+    await sleep(2500);
     expect({ live: live(), live6: live6(), files: files() }).toEqual(before);
   });
 
@@ -314,6 +315,56 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expect(dom0.readFile("/etc/xen/web.cfg")).toBeDefined();
     expect(dom0.readFile("/var/lib/cdktf-xen/guests.list")).toBe("web\n");
   });
+});
+
+// Power loss between try and confirm, as a reboot would see it: the watchdog dies with the power, the live
+// tables are empty, and boot loads what is on disk (netfilter-persistent's plugins, or /etc/nftables.conf).
+describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "power loss between try and confirm: boot loads the last confirmed ruleset; the next deploy converges", () => {
+  let dom0: SandboxHost;
+  beforeAll(() => {
+    dom0 = SandboxHost.create(uniqueName("pl"));
+    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
+    dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
+  });
+  afterAll(() => dom0?.destroy());
+  const live = () => ({
+    filter: dom0.sh("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
+    filter6: dom0.sh("ip6tables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
+    sets: dom0.sh("ipset list -n | sort").stdout,
+    table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
+  });
+  const step = (firewall: XenHostFirewall, extraRule = false) => stepOf(labStack({ extraRule, firewall: { rollbackSeconds: 600, ...firewall } }).dom0, "firewall");
+  const deploy = (s: StepModel) => {
+    expectOk(run(dom0, s));
+    expectOk(run(dom0, firewallConfirmStep("dom0")));
+  };
+  const powerCut = (boot: string) => {
+    const watchdog = Number(dom0.readFile("/var/lib/cdktf-xen/firewall.watchdog.pid"));
+    expect(watchdog).toBeGreaterThan(1);
+    // setsid made the watchdog its group's leader: the whole group goes, as with the power.
+    process.kill(-watchdog, "SIGKILL");
+    expectOk(dom0.sh(`nft flush ruleset && ipset destroy && ${boot}`));
+  };
+  const PLUGINS = "/usr/share/netfilter-persistent/plugins.d";
+
+  for (const [name, firewall, boot] of [
+    ["iptables with ipsets", { ipsetFrom: 0 }, `for p in 10-ipset 15-ip4tables 25-ip6tables; do ${PLUGINS}/$p start >/dev/null; done`],
+    ["nftables", { backend: "nftables" }, "nft -f /etc/nftables.conf"],
+  ] as const) {
+    it(`${name}: the unconfirmed ruleset is live until the power goes; boot loads the confirmed one`, () => {
+      deploy(step(firewall));
+      const confirmed = live();
+      expectOk(run(dom0, step(firewall, true)));
+      const tried = live();
+      expect(tried).not.toEqual(confirmed);
+      powerCut(boot);
+      expect(live()).toEqual(confirmed);
+      // The stale pid file names no process of ours now; the next deploy of the same code converges.
+      deploy(step(firewall, true));
+      expect(live()).toEqual(tried);
+      expect(dom0.sh(`ls /etc/iptables /etc/cdktf-xen | grep -c '${PENDING_SUFFIX}$' || true`).stdout).toBe("0\n");
+    });
+  }
 });
 
 describeWith(NEEDS, "deploy steps on a guest", () => {
@@ -611,6 +662,8 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     sets: dom0.sh("ipset list -n | sort").stdout,
     table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
     files: Object.fromEntries(FILES.map((f) => [f, dom0.readFile(f)])),
+    // What a try loaded and no confirm has put in place yet.
+    pending: FILES.filter((f) => dom0.readFile(`${f}${PENDING_SUFFIX}`) !== undefined),
   });
   const EMPTY_FILTER = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
   const step = (firewall: XenHostFirewall) => stepOf(labStack({ firewall: { rollbackSeconds: 2, ...firewall } }).dom0, "firewall");
@@ -646,23 +699,31 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
 
     const nft = step({ backend: "nftables" });
     expectOk(run(dom0, nft));
-    const switched = state();
-    expect(switched.table).toContain("ip daddr . oifname @accept0 tcp dport 80 accept");
-    expect({ filter: switched.filter, filter6: switched.filter6, sets: switched.sets }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER, sets: "" });
-    expect(switched.files).toEqual({
-      ...before.files,
-      "/etc/iptables/rules.v4": undefined,
-      "/etc/iptables/rules.v6": undefined,
-      "/etc/iptables/ipsets": undefined,
-      "/etc/cdktf-xen/firewall.nft": content(nft, "/etc/cdktf-xen/firewall.nft"),
-      "/usr/local/sbin/cdktf-xen-firewall": content(nft, "/usr/local/sbin/cdktf-xen-firewall"),
+    const tried = state();
+    expect(tried.table).toContain("ip daddr . oifname @accept0 tcp dport 80 accept");
+    expect({ filter: tried.filter, filter6: tried.filter6, sets: tried.sets }).toEqual({ filter: EMPTY_FILTER, filter6: EMPTY_FILTER, sets: "" });
+    // Live, not confirmed: on disk only the script is new; boot would load the confirmed iptables files.
+    expect({ files: tried.files, pending: tried.pending }).toEqual({
+      files: { ...before.files, "/usr/local/sbin/cdktf-xen-firewall": content(nft, "/usr/local/sbin/cdktf-xen-firewall") },
+      pending: ["/etc/cdktf-xen/firewall.nft"],
     });
 
     await rolledBack();
     expect(state()).toEqual(before);
 
     deploy(nft);
-    expect(state()).toEqual(switched);
+    expect(state()).toEqual({
+      ...tried,
+      files: {
+        ...before.files,
+        "/etc/iptables/rules.v4": undefined,
+        "/etc/iptables/rules.v6": undefined,
+        "/etc/iptables/ipsets": undefined,
+        "/etc/cdktf-xen/firewall.nft": content(nft, "/etc/cdktf-xen/firewall.nft"),
+        "/usr/local/sbin/cdktf-xen-firewall": content(nft, "/usr/local/sbin/cdktf-xen-firewall"),
+      },
+      pending: [],
+    });
   });
 
   it("nftables to iptables: the table goes and its file loads nothing (an include of it still loads); unconfirmed, the table comes back", async () => {
@@ -670,19 +731,32 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     expect(before.table).toContain("table inet cdktf_xen");
     const iptables = step({});
     expectOk(run(dom0, iptables));
-    const switched = state();
-    expect(switched.table).toBe("");
-    expect(switched.filter).toContain("-A FORWARD -d 192.0.2.10/32 -o web-0 -p tcp -m tcp --dport 80 -j ACCEPT");
-    expect(switched.files["/etc/cdktf-xen/firewall.nft"]).toBe(
-      "# Generated by cdktf-xen. Changes made here are overwritten by the next deploy.\n# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.\n",
-    );
-    expectOk(dom0.sh("nft -c -f /etc/nftables.conf"));
+    const tried = state();
+    expect(tried.table).toBe("");
+    expect(tried.filter).toContain("-A FORWARD -d 192.0.2.10/32 -o web-0 -p tcp -m tcp --dport 80 -j ACCEPT");
+    expect({ files: tried.files, pending: tried.pending }).toEqual({
+      files: { ...before.files, "/usr/local/sbin/cdktf-xen-firewall": content(iptables, "/usr/local/sbin/cdktf-xen-firewall") },
+      pending: ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6"],
+    });
 
     await rolledBack();
     expect(state()).toEqual({ ...before, filter: EMPTY_FILTER, filter6: EMPTY_FILTER });
 
     deploy(iptables);
-    expect(state()).toEqual(switched);
+    const switched = state();
+    expect(switched).toEqual({
+      ...tried,
+      files: {
+        ...before.files,
+        "/etc/iptables/rules.v4": content(iptables, "/etc/iptables/rules.v4"),
+        "/etc/iptables/rules.v6": content(iptables, "/etc/iptables/rules.v6"),
+        "/etc/cdktf-xen/firewall.nft":
+          "# Generated by cdktf-xen. Changes made here are overwritten by the next deploy.\n# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.\n",
+        "/usr/local/sbin/cdktf-xen-firewall": content(iptables, "/usr/local/sbin/cdktf-xen-firewall"),
+      },
+      pending: [],
+    });
+    expectOk(dom0.sh("nft -c -f /etc/nftables.conf"));
     // Once retired, the unused file stays as it is: a second deploy changes nothing.
     deploy(iptables);
     expect(state()).toEqual(switched);
@@ -698,11 +772,12 @@ describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins
     const nft = step({ backend: "nftables" });
     const retired = { filter: own, filter6: EMPTY_FILTER, files: { "/etc/iptables/rules.v4": own, "/etc/iptables/rules.v6": undefined } };
     expectOk(run(dom0, nft));
-    expect(state()).toMatchObject(retired);
+    // Live at once; on disk once confirmed.
+    expect(state()).toMatchObject({ ...retired, files: { ...retired.files, "/etc/iptables/rules.v6": before.files["/etc/iptables/rules.v6"] }, pending: ["/etc/cdktf-xen/firewall.nft"] });
     await rolledBack();
     expect(state()).toEqual(before);
     deploy(nft);
-    expect(state()).toMatchObject(retired);
+    expect(state()).toMatchObject({ ...retired, pending: [] });
     expect(state().table).toContain("table inet cdktf_xen");
   });
 });

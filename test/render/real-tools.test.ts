@@ -13,6 +13,7 @@ import { renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from 
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { sysctlOrder } from "../../lib/reachability/hosts";
+import { PENDING_SUFFIX } from "../../lib/paths";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
 
@@ -298,6 +299,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   };
   const live = () => ({ rules: strip(ns.exec("iptables-save", ["-t", "filter"]).stdout), sets: ns.exec("ipset", ["list", "-n"]).stdout.split("\n").filter(Boolean).sort() });
   const setName = (text: string) => /create (\S+)/.exec(text)![1];
+  const pending = (file: string) => `${file}${PENDING_SUFFIX}`;
 
   it("ipset restores the sets; iptables-restore loads rules that use them; iptables-save prints them back exactly", () => {
     const sets = renderIpsets(model());
@@ -334,22 +336,26 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
 
   it("try without confirm: the previous rules, sets and files come back; try and confirm keeps the new ones", async () => {
     const confirmed = { live: live(), sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") };
-    // As the deploy step leaves it: the previous files in .cdktf-xen.bak, the new ones in place.
+    // As the deploy step leaves it: the new files beside the confirmed ones, pending.
     const deploy = () => {
-      fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
-      fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
-      fs.copyFileSync(files.rules6, `${files.rules6}.cdktf-xen.bak`);
-      fs.writeFileSync(files.sets, renderIpsets(model()));
-      fs.writeFileSync(files.rules, renderIptablesRules(model(), { sets: true }));
+      fs.writeFileSync(pending(files.sets), renderIpsets(model()));
+      fs.writeFileSync(pending(files.rules), renderIptablesRules(model(), { sets: true }));
+      fs.writeFileSync(pending(files.rules6), renderIp6tablesRules(model()));
     };
+    const onDisk = () => ({ sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8"), pending: [files.sets, files.rules, files.rules6].filter((f) => fs.existsSync(pending(f))) });
     deploy();
     expect(ns.exec(files.script, ["try", "1"])).toMatchObject({ status: 0, stderr: "" });
     expect(live().sets).toEqual([setName(renderIpsets(model()))]);
+    // Loaded, not confirmed: boot would still load the confirmed files.
+    expect(onDisk()).toMatchObject({ sets: confirmed.sets, rules: confirmed.rules });
     const started = Date.now();
     while (!fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back")) && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 100));
     expect(live()).toEqual(confirmed.live);
-    expect({ sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") }).toEqual({ sets: confirmed.sets, rules: confirmed.rules });
+    expect(onDisk()).toEqual({ sets: confirmed.sets, rules: confirmed.rules, pending: [] });
     expect(ns.exec(files.script, ["confirm"]).stderr).toContain("too late, the previous ruleset is back: rolled back: no confirmation within 1 s");
+    // Nothing waits any more: a try loads nothing, and says so.
+    expect(ns.exec(files.script, ["try", "1"])).toMatchObject({ status: 0, stderr: expect.stringContaining("nothing to try") });
+    expect(live()).toEqual(confirmed.live);
 
     deploy();
     expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
@@ -363,17 +369,16 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     expect(running(watchdog)).toBe(false);
     await new Promise((r) => setTimeout(r, 2500));
     expect(live()).toEqual({ rules: strip(renderIptablesRules(model(), { sets: true })), sets: [setName(renderIpsets(model()))] });
+    expect(onDisk()).toEqual({ sets: renderIpsets(model()), rules: renderIptablesRules(model(), { sets: true }), pending: [] });
   });
 
   it("a second try supersedes a pending one; a watchdog waits for a running deploy step", async () => {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const withEgress = { ...model(), egress: [{ address: "192.168.0.200", vifname: "webserv-0" }] };
     const put = (fw: ReturnType<typeof model>) => {
-      fs.copyFileSync(files.sets, `${files.sets}.cdktf-xen.bak`);
-      fs.copyFileSync(files.rules, `${files.rules}.cdktf-xen.bak`);
-      fs.copyFileSync(files.rules6, `${files.rules6}.cdktf-xen.bak`);
-      fs.writeFileSync(files.sets, renderIpsets(fw));
-      fs.writeFileSync(files.rules, renderIptablesRules(fw, { sets: true }));
+      fs.writeFileSync(pending(files.sets), renderIpsets(fw));
+      fs.writeFileSync(pending(files.rules), renderIptablesRules(fw, { sets: true }));
+      fs.writeFileSync(pending(files.rules6), renderIp6tablesRules(fw));
     };
     const rulesOf = (fw: ReturnType<typeof model>) => strip(renderIptablesRules(fw, { sets: true }));
     const rolledBack = () => fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back"));
@@ -400,6 +405,33 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     expect(live().rules).toBe(rulesOf(model(true)));
     // The lock holder has ended by itself; make sure.
     run("kill", [holder.stdout.trim()]);
+  });
+
+  it("a confirm cut short before rules.v4 is in place: what boot loads still fits together, and the next confirm finishes", () => {
+    const read = (f: string) => fs.readFileSync(f, "utf8");
+    const confirmed = { sets: read(files.sets), rules: read(files.rules) };
+    const next = model(true);
+    expect(setName(renderIpsets(next))).not.toBe(setName(confirmed.sets));
+    fs.writeFileSync(pending(files.sets), renderIpsets(next));
+    fs.writeFileSync(pending(files.rules), renderIptablesRules(next, { sets: true }));
+    fs.writeFileSync(pending(files.rules6), renderIp6tablesRules(next));
+    expect(ns.exec(files.script, ["try", "600"])).toMatchObject({ status: 0, stderr: "" });
+    // The power goes as confirm renames rules.v4 into place: an mv that kills the script instead.
+    const bin = path.join(tmp.dir, "cut-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "mv"), `#!/bin/sh\nfor last; do :; done\nif [ "$last" = ${files.rules} ]; then kill -9 "$PPID"; exit 1; fi\nexec /bin/mv "$@"\n`, { mode: 0o755 });
+    expect(ns.exec("env", [`PATH=${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, files.script, "confirm"]).status).not.toBe(0);
+    // Boot, as netfilter-persistent's plugins do it: the sets file, then rules.v4 (which needs its sets).
+    const boot = ns.exec("sh", ["-c", 'nft flush ruleset && ipset destroy && ipset restore -exist < "$0" && iptables-restore < "$1"', files.sets, files.rules]);
+    expect({ status: boot.status, stderr: boot.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(live()).toEqual({ rules: strip(confirmed.rules), sets: [setName(confirmed.sets), setName(renderIpsets(next))].sort() });
+    // The deploy's confirm, run again (its step re-activates on failure), finishes the job.
+    expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
+    expect({ sets: read(files.sets), rules: read(files.rules), pending: [files.sets, files.rules, files.rules6].filter((f) => fs.existsSync(pending(f))) }).toEqual({
+      sets: renderIpsets(next),
+      rules: renderIptablesRules(next, { sets: true }),
+      pending: [],
+    });
   });
 
   it("without ipset-persistent (the sets would not load at boot, nor then the rules), check refuses and says so", () => {

@@ -239,12 +239,12 @@ describe("renderers on the seed scenario", () => {
       [
         "#!/bin/sh",
         HEADER.trimEnd(),
-        "# Usage: cdktf-xen-firewall [load]              check, then load the deployed ruleset, each file in one transaction",
+        "# Usage: cdktf-xen-firewall [load]              check, then load the ruleset in place, each file in one transaction",
         "#        cdktf-xen-firewall check RULES RULES6 [SETS]",
         "#                                               check a ruleset without loading it",
-        "#        cdktf-xen-firewall try SECONDS         load the deployed ruleset; put the previous one back",
-        "#                                               after SECONDS unless confirmed",
-        "#        cdktf-xen-firewall confirm             keep what the last try loaded",
+        "#        cdktf-xen-firewall try SECONDS         load the pending ruleset (<file>.cdktf-xen.pending);",
+        "#                                               put the previous one back after SECONDS unless confirmed",
+        "#        cdktf-xen-firewall confirm             keep what the last try loaded: its files go in place",
         "set -eu",
         "rules=/etc/iptables/rules.v4",
         "rules6=/etc/iptables/rules.v6",
@@ -308,21 +308,22 @@ describe("renderers on the seed scenario", () => {
         'save() { iptables_save "$state/firewall.previous" "$state/firewall.previous6" "$state/firewall.previous-sets"; }',
         'restore() { iptables_restore "$state/firewall.previous" "$state/firewall.previous6" "$state/firewall.previous-sets"; }',
         "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
-        "retire() {",
-        "  if ours /etc/cdktf-xen/firewall.nft; then",
-        "    if command -v nft >/dev/null 2>&1 && nft list table inet cdktf_xen >/dev/null 2>&1; then nft delete table inet cdktf_xen || return 1; fi",
-        "    printf '%s\\n' \"$header\" '# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.' > /etc/cdktf-xen/firewall.nft.cdktf-xen.new && mv -f /etc/cdktf-xen/firewall.nft.cdktf-xen.new /etc/cdktf-xen/firewall.nft",
-        "  fi",
+        "retire_live() {",
+        "  if ours /etc/cdktf-xen/firewall.nft && command -v nft >/dev/null 2>&1 && nft list table inet cdktf_xen >/dev/null 2>&1; then nft delete table inet cdktf_xen || return 1; fi",
+        "}",
+        "retire_files() {",
+        `  if ours /etc/cdktf-xen/firewall.nft; then rm -f /etc/cdktf-xen/firewall.nft.cdktf-xen.new; printf '%s\\n' "$header" '# Not in use: this dom0 has the iptables firewall backend. Including this file loads nothing.' > /etc/cdktf-xen/firewall.nft.cdktf-xen.new && mv -f /etc/cdktf-xen/firewall.nft.cdktf-xen.new /etc/cdktf-xen/firewall.nft; fi`,
         "}",
         'save_retired() { if ours /etc/cdktf-xen/firewall.nft && command -v nft >/dev/null 2>&1; then nftables_save "$state/firewall.retired"; fi; }',
         'restore_retired() { if [ -e "$state/firewall.retired" ]; then nftables_restore "$state/firewall.retired"; fi; }',
-        'load() { check "$@" && commit "$@" && retire; }',
-        "# The files as they were before the deploy step put the new ones in place (the retired ones: before",
-        "# they went), and back by rename: a running script keeps reading the file it opened.",
+        'load() { check "$@" && commit "$@" && retire_live; }',
+        "# FILE TARGET: a copy beside TARGET, on disk, then renamed over it (never written through a link).",
+        'place() { rm -f "$2.cdktf-xen.new"; cp -p "$1" "$2.cdktf-xen.new" && sync "$2.cdktf-xen.new" && mv -f "$2.cdktf-xen.new" "$2"; }',
+        "# The sets boot loads (ipset restore -exist) name both the old rules and the new ones until rules.v4 is in place.",
+        'union_sets() { rm -f "$sets.cdktf-xen.new"; { if [ -f "$sets" ]; then cat "$sets"; fi; cat "$sets.cdktf-xen.pending"; } > "$sets.cdktf-xen.new" && sync "$sets.cdktf-xen.new" && mv -f "$sets.cdktf-xen.new" "$sets"; }',
+        "# The script as it was before the deploy step replaced it (the step's backup); back by rename: a running script keeps reading the file it opened.",
         'keep_previous() { for f in "$@"; do if [ -e "$f.cdktf-xen.bak" ]; then cp -p "$f.cdktf-xen.bak" "$state/firewall.previous-files/${f##*/}"; fi; done; }',
-        'keep_retired() { for f in "$@"; do if ours "$f"; then cp -p "$f" "$state/firewall.previous-files/${f##*/}"; fi; done; }',
         'put_back_kept() { for f in "$@"; do if [ -e "$state/firewall.previous-files/${f##*/}" ]; then rm -f "$f.cdktf-xen.new"; cp -p "$state/firewall.previous-files/${f##*/}" "$f.cdktf-xen.new" && mv -f "$f.cdktf-xen.new" "$f"; fi; done; }',
-        'put_back() { for f in "$@"; do if [ -e "$state/firewall.previous-files/${f##*/}" ]; then put_back_kept "$f"; else rm -f "$f"; fi; done; }',
         "# Ends the watchdog of an earlier try, and nothing else: after a reboot its number may be any process's.",
         "stop_watchdog() {",
         '  if [ -s "$state/firewall.watchdog.pid" ]; then',
@@ -334,6 +335,7 @@ describe("renderers on the seed scenario", () => {
         'case "${1:-load}" in',
         "  load)",
         '    load "$rules" "$rules6" "$sets"',
+        "    retire_files",
         "    ;;",
         "  check)",
         "    shift",
@@ -346,16 +348,20 @@ describe("renderers on the seed scenario", () => {
         "    # An earlier try still waiting for confirmation is superseded: its watchdog ends here.",
         "    stop_watchdog",
         '    rm -rf "$state/firewall.decided" "$state/firewall.previous-files" "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"',
+        '    if [ ! -e "$rules.cdktf-xen.pending" ]; then',
+        '      echo "cdktf-xen-firewall: no ruleset waits beside $rules (.cdktf-xen.pending): nothing to try" >&2',
+        "      exit 0",
+        "    fi",
         '    mkdir "$state/firewall.previous-files"',
         "    save",
         "    save_retired",
-        '    keep_previous "$rules" "$rules6" "$sets" "$0"',
-        "    keep_retired /etc/cdktf-xen/firewall.nft",
-        '    if ! load "$rules" "$rules6" "$sets"; then',
+        '    keep_previous "$0"',
+        '    if ! load "$rules.cdktf-xen.pending" "$rules6.cdktf-xen.pending" "$sets.cdktf-xen.pending"; then',
         "      # Loaded in part (IPv4 in, IPv6 refused) or not retired whole: the saved state comes back at once.",
         '      echo "cdktf-xen-firewall: the new ruleset did not load; putting the previous one back" >&2',
         "      restore_retired",
         "      restore",
+        '      rm -f "$rules.cdktf-xen.pending" "$rules6.cdktf-xen.pending" "$sets.cdktf-xen.pending"',
         "      exit 1",
         "    fi",
         "    # setsid makes the watchdog a process group leader: confirm ends the group.",
@@ -371,19 +377,31 @@ describe("renderers on the seed scenario", () => {
         "      # What the retired files loaded first: the dom0 is never left without a ruleset.",
         "      restore_retired",
         "      restore",
-        '      put_back "$rules" "$rules6" "$sets"',
-        '      put_back_kept /etc/cdktf-xen/firewall.nft "$0"',
+        '      put_back_kept "$0"',
+        '      rm -f "$rules.cdktf-xen.pending" "$rules6.cdktf-xen.pending" "$sets.cdktf-xen.pending"',
         '      echo "rolled back: no confirmation within $2 s" > "$state/firewall.decided/rolled-back"',
         "    fi",
         '    rm -f "$state/firewall.watchdog.pid"',
         "    ;;",
         "  confirm)",
-        '    if ! mkdir "$state/firewall.decided" 2>/dev/null; then',
+        '    if mkdir "$state/firewall.decided" 2>/dev/null; then',
+        '      echo confirmed > "$state/firewall.decided/confirmed"',
+        '    elif [ ! -e "$state/firewall.decided/confirmed" ]; then',
         '      echo "cdktf-xen-firewall: too late, the previous ruleset is back: $(cat "$state/firewall.decided/rolled-back" 2>/dev/null || echo already decided)" >&2',
         "      exit 1",
         "    fi",
-        '    echo confirmed > "$state/firewall.decided/confirmed"',
         "    stop_watchdog",
+        "    # The confirmed ruleset goes where boot loads it from, then the other configuration's files go. A confirm",
+        "    # cut short is finished by the next one: the pending files stay until all are in place.",
+        '    if [ -e "$rules.cdktf-xen.pending" ]; then',
+        "      union_sets",
+        '      place "$rules.cdktf-xen.pending" "$rules"',
+        '      place "$rules6.cdktf-xen.pending" "$rules6"',
+        '      place "$sets.cdktf-xen.pending" "$sets"',
+        "      retire_files",
+        '      rm -f "$rules.cdktf-xen.pending" "$rules6.cdktf-xen.pending" "$sets.cdktf-xen.pending"',
+        '      sync "$(dirname "$rules")"',
+        "    fi",
         "    ;;",
         "  *)",
         '    echo "usage: cdktf-xen-firewall [load | check RULES RULES6 [SETS] | try SECONDS | confirm]" >&2',
@@ -404,11 +422,13 @@ describe("renderers on the seed scenario", () => {
         .replace("sets=/etc/iptables/ipsets\n", "")
         .split('"$rules" "$rules6" "$sets"')
         .join('"$rules" "$rules6"')
-        .replace("  fi\n}\nsave_retired", "  fi\n  if ours /etc/iptables/ipsets; then iptables_prune; rm -f /etc/iptables/ipsets; fi\n}\nsave_retired")
-        .split("/etc/cdktf-xen/firewall.nft; do")
-        .join("/etc/cdktf-xen/firewall.nft /etc/iptables/ipsets; do")
-        .replace("keep_retired /etc/cdktf-xen/firewall.nft\n", "keep_retired /etc/cdktf-xen/firewall.nft /etc/iptables/ipsets\n")
-        .replace('put_back_kept /etc/cdktf-xen/firewall.nft "$0"', 'put_back_kept /etc/cdktf-xen/firewall.nft /etc/iptables/ipsets "$0"'),
+        .split(' "$sets.cdktf-xen.pending"')
+        .join("")
+        .replace(/# The sets boot loads.*\nunion_sets\(\) .*\n/, "")
+        .replace("      union_sets\n", "")
+        .replace('      place "$sets"\n', "")
+        .replace("nft delete table inet cdktf_xen || return 1; fi\n}", "nft delete table inet cdktf_xen || return 1; fi\n  if ours /etc/iptables/ipsets; then iptables_prune; fi\n}")
+        .replace("/etc/cdktf-xen/firewall.nft; fi\n}", "/etc/cdktf-xen/firewall.nft; fi\n  if ours /etc/iptables/ipsets; then rm -f /etc/iptables/ipsets; fi\n}"),
     );
     const nft = renderFirewallScript({ backend: "nftables", paths: PATHS, stateDir: "/var/lib/cdktf-xen" });
     const between = (script: string, from: string, to: string) => script.slice(script.indexOf(from), script.indexOf(to));
@@ -421,16 +441,14 @@ describe("renderers on the seed scenario", () => {
         'save() { nftables_save "$state/firewall.previous"; }',
         'restore() { nftables_restore "$state/firewall.previous"; }',
         "# Ours from another configuration, not deployed by this one: after a load they go, with what they loaded.",
-        "retire() {",
-        "  if ours /etc/iptables/rules.v4; then",
-        "    printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | iptables-restore --wait 10 || return 1",
-        "    rm -f /etc/iptables/rules.v4",
-        "  fi",
-        "  if ours /etc/iptables/rules.v6; then",
-        "    printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | ip6tables-restore --wait 10 || return 1",
-        "    rm -f /etc/iptables/rules.v6",
-        "  fi",
-        "  if ours /etc/iptables/ipsets; then iptables_prune; rm -f /etc/iptables/ipsets; fi",
+        "retire_live() {",
+        "  if ours /etc/iptables/rules.v4; then printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | iptables-restore --wait 10 || return 1; fi",
+        "  if ours /etc/iptables/rules.v6; then printf '*filter\\n:INPUT ACCEPT [0:0]\\n:FORWARD ACCEPT [0:0]\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n' | ip6tables-restore --wait 10 || return 1; fi",
+        "  if ours /etc/iptables/ipsets; then iptables_prune; fi",
+        "}",
+        "retire_files() {",
+        '  for f in /etc/iptables/rules.v4 /etc/iptables/rules.v6; do if ours "$f"; then rm -f "$f"; fi; done',
+        "  if ours /etc/iptables/ipsets; then rm -f /etc/iptables/ipsets; fi",
         "}",
         'save_retired() { if ours /etc/iptables/rules.v4 || ours /etc/iptables/rules.v6 || ours /etc/iptables/ipsets; then iptables_save "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }',
         'restore_retired() { if [ -e "$state/firewall.retired" ]; then iptables_restore "$state/firewall.retired" "$state/firewall.retired6" "$state/firewall.retired-sets"; fi; }',
@@ -438,14 +456,15 @@ describe("renderers on the seed scenario", () => {
       ].join("\n"),
     );
     // Everything else is the same script: other files, and check takes one.
-    expect(nft.replace(own(nft), "").split("/etc/iptables/rules.v4 /etc/iptables/rules.v6 /etc/iptables/ipsets").join("RETIRED")).toBe(
+    expect(nft.replace(own(nft), "")).toBe(
       without
         .replace(own(without), "")
-        .split("/etc/cdktf-xen/firewall.nft /etc/iptables/ipsets")
-        .join("RETIRED")
         .replace("rules=/etc/iptables/rules.v4\nrules6=/etc/iptables/rules.v6", "rules=/etc/cdktf-xen/firewall.nft")
         .split('"$rules" "$rules6"')
         .join('"$rules"')
+        .split(' "$rules6.cdktf-xen.pending"')
+        .join("")
+        .replace('      place "$rules6"\n', "")
         .split("check RULES RULES6 [SETS]")
         .join("check RULES"),
     );
