@@ -15,7 +15,7 @@ import { SYSCTL_PATH } from "./paths";
 import { labContextOf } from "./lab-context";
 import { IFileHost, oncePerSynth, registerFileHost } from "./stack-support";
 import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
-import { addDependency, connectionHostKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
+import { addDependency, connectionHostKey, connectionPrivateKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { TerraformResource } from "cdktf";
 import { XenHost } from "./xen-host";
@@ -57,10 +57,18 @@ export interface RoutedDomUSsh {
    */
   readonly port?: number;
   /**
-   * Private key, as a reference to a sensitive `TerraformVariable`.
+   * Private key, as a reference to a sensitive `TerraformVariable` (see
+   * `XenHostSsh.privateKey` for where Terraform writes its value).
    * @default - the dom0's key (or the SSH agent)
    */
   readonly privateKey?: string;
+  /**
+   * Path of the private key file on the machine that runs Terraform
+   * (absolute, or under `~/`), read only when a step connects. Not together
+   * with `privateKey`.
+   * @default - the dom0's key (or the SSH agent)
+   */
+  readonly privateKeyFile?: string;
   /**
    * The guest's public host key (`ssh-ed25519 AAAA...`), pinned for the
    * connection once the guest's keys are known. Checked at synth. Through
@@ -323,7 +331,7 @@ export class RoutedDomU extends Construct implements IFileHost {
       user,
       port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535),
       // In the lab every host takes the lab's key.
-      privateKey: lab ? this.dom0.ssh.privateKey : (ssh.privateKey ?? this.dom0.ssh.privateKey),
+      privateKey: lab ? this.dom0.ssh.privateKey : (connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0.ssh.privateKey),
       // The lab's guests have keys of their own.
       hostKey: lab ? undefined : hostKey,
       viaDom0,

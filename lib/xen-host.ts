@@ -18,7 +18,7 @@ import { aggregateAccepts } from "./firewall-aggregate";
 import { PROVE_CONTEXT_KEY, proveDom0 } from "./prove";
 import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, GUEST_SHUTDOWN_SECONDS, inventoryStep } from "./deploy/concerns";
-import { connectionHostKey, deployStep, StepConnection } from "./deploy/engine";
+import { connectionHostKey, connectionPrivateKey, deployStep, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { parseHostId } from "./net/names";
 import type { RoutedDomU } from "./routed-domu";
@@ -40,10 +40,21 @@ export interface XenHostSsh {
   readonly port?: number;
   /**
    * Private key, as a reference to a sensitive `TerraformVariable`
-   * (`keyVar.value`); never a literal key.
+   * (`keyVar.value`); never a literal key. Terraform writes the value into
+   * the plan file `cdktf diff` leaves in the stack's directory (which
+   * cdktf-xen makes readable by its owner only, and git-ignored);
+   * `privateKeyFile` keeps it out of every file.
    * @default - the SSH agent is used
    */
   readonly privateKey?: string;
+  /**
+   * Path of the private key file on the machine that runs Terraform
+   * (absolute, or under `~/`), read only when a step connects: the key is in
+   * no file that cdktf or Terraform writes (neither cdk.tf.json, nor a plan
+   * file, nor the state). Not together with `privateKey`.
+   * @default - `privateKey`, or the SSH agent
+   */
+  readonly privateKeyFile?: string;
   /**
    * The dom0's public host key (`ssh-ed25519 AAAA...`, from its
    * `/etc/ssh/ssh_host_ed25519_key.pub`), pinned for the connection, and as
@@ -176,15 +187,13 @@ export class XenHost extends Construct implements IFileHost {
       throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
     }
     const port = parseInteger(props.ssh.port ?? 22, site("ssh.port"), 1, 65535);
-    if (props.ssh.privateKey !== undefined && !isToken(props.ssh.privateKey)) {
-      throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), never the key itself: it would be written into cdk.tf.json");
-    }
+    const privateKey = connectionPrivateKey(props.ssh.privateKey, props.ssh.privateKeyFile, site);
     const hostKey = connectionHostKey(props.ssh.hostKey, site("ssh.hostKey"));
     const lab = labContextOf(this);
     const labHost = lab?.hosts[id];
     this.ssh = lab
       ? { host: labHost?.host ?? props.ssh.host, user, port: labHost?.port ?? port, privateKey: Fn.file(lab.privateKeyFile), hostKey: labHost?.hostKey }
-      : { host: props.ssh.host, user, port, privateKey: props.ssh.privateKey, hostKey };
+      : { host: props.ssh.host, user, port, privateKey, hostKey };
     if (!lab && hostKey === undefined) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is not set: Terraform accepts any host key at the dom0's address, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",

@@ -180,6 +180,10 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["two host keys on two lines", withDom0({ ssh: { host: "198.51.100.2", hostKey: `${HOST_KEY}\n${HOST_KEY}` } }), /ssh\.hostKey "ssh-ed25519 [^"]*\\nssh-ed25519 [^"]*" is invalid: expected a public host key/],
   ["a guest's host key of an unknown type", withGuest({ ssh: { hostKey: HOST_KEY.replace("ssh-ed25519", "ssh-dss") } }), /s\/dom0\/g: ssh\.hostKey "ssh-dss AAAA[^"]*" is invalid: expected a public host key/],
   ["a literal private key", withDom0({ ssh: { host: "198.51.100.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA=" } }), /ssh\.privateKey "\(a literal key, not shown\)" is invalid: pass a reference to a sensitive TerraformVariable/],
+  ["a guest's literal private key", withGuest({ ssh: { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA=" } }), /s\/dom0\/g: ssh\.privateKey "\(a literal key, not shown\)" is invalid: pass a reference to a sensitive TerraformVariable/],
+  ["a key file relative to where Terraform happens to run", withDom0({ ssh: { host: "198.51.100.2", privateKeyFile: "id_ed25519" } }), /ssh\.privateKeyFile "id_ed25519" is invalid: expected the absolute path of a private key file on the machine that runs Terraform, or one under ~\//],
+  ["a key file path with a Terraform template in it", withDom0({ ssh: { host: "198.51.100.2", privateKeyFile: "/keys/${var.x}" } }), /ssh\.privateKeyFile "\/keys\/\$\{var\.x\}" is invalid: expected the absolute path/],
+  ["a key file under ~ that climbs out", withGuest({ ssh: { privateKeyFile: "~/../../etc/shadow" } }), /s\/dom0\/g: ssh\.privateKeyFile "~\/\.\.\/\.\.\/etc\/shadow" is invalid: expected the absolute path/],
 ];
 
 describe("bad input: every entry fails synth with path, prop, value and what is allowed, and writes nothing", () => {

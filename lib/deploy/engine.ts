@@ -4,13 +4,16 @@
  * Terraform (such as CDK Terrain) is a change of imports here.
  */
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import { IConstruct } from "constructs";
-import { IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack, Token } from "cdktf";
-import { isPreparing, oncePerSynth } from "../stack-support";
+import { Fn, IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack, Token } from "cdktf";
+import { isPreparing, oncePerSynth, registerStackOnce } from "../stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { PropSite, XenPropError } from "../net/errors";
 import { parseHostKey } from "../net/host-key";
+import { parseAbsolutePath } from "../net/names";
 import { SCRIPT_PATH } from "../paths";
 import { renderStepScript, StepModel } from "./step";
 
@@ -48,6 +51,53 @@ export interface StepConnection extends SshEndpoint {
 export function connectionHostKey(value: string | undefined, site: PropSite): string | undefined {
   return value === undefined || Token.isUnresolved(value) ? value : parseHostKey(value, site);
 }
+
+/**
+ * The private key of a connection: a reference to a sensitive variable
+ * (whose value Terraform writes into every plan file), or the path of a key
+ * file on the machine that runs Terraform, read only when a step connects
+ * (`file()`), so that the key is in no file Terraform or cdktf writes.
+ */
+export function connectionPrivateKey(key: string | undefined, keyFile: string | undefined, site: (prop: string) => PropSite): string | undefined {
+  if (key !== undefined && keyFile !== undefined) {
+    throw new XenPropError(site("ssh.privateKeyFile"), keyFile, "set ssh.privateKey or ssh.privateKeyFile, not both");
+  }
+  if (key !== undefined && !Token.isUnresolved(key)) {
+    throw new XenPropError(site("ssh.privateKey"), "(a literal key, not shown)", "pass a reference to a sensitive TerraformVariable (keyVar.value), or the key's path as ssh.privateKeyFile; never the key itself: it would be written into cdk.tf.json");
+  }
+  if (keyFile === undefined) return key;
+  if (Token.isUnresolved(keyFile)) return Fn.file(Fn.pathexpand(keyFile));
+  const home = typeof keyFile === "string" && keyFile.startsWith("~/");
+  try {
+    parseAbsolutePath(home ? keyFile.slice(1) : keyFile, site("ssh.privateKeyFile"));
+  } catch {
+    throw new XenPropError(site("ssh.privateKeyFile"), keyFile, "expected the absolute path of a private key file on the machine that runs Terraform, or one under ~/ (such as ~/.ssh/id_ed25519)");
+  }
+  return home ? Fn.file(Fn.pathexpand(keyFile)) : Fn.file(keyFile);
+}
+
+/**
+ * `cdktf diff` runs `terraform plan -out plan` in the stack's directory, and
+ * a plan file holds the value of every variable, sensitive ones (an SSH key)
+ * too. Terraform truncates an existing plan file and keeps its mode, so the
+ * stack's directory gets one that only its owner can read, and a
+ * `.gitignore` that keeps it out of a repository that publishes the
+ * `hosts/` preview beside it.
+ */
+export function guardPlanFile(dir: string): void {
+  const plan = path.join(dir, "plan");
+  // A link (or anything but a file) there is replaced: never written through.
+  if (fs.lstatSync(plan, { throwIfNoEntry: false })?.isFile() === false) fs.rmSync(plan, { recursive: true });
+  const fd = fs.openSync(plan, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(path.join(dir, ".gitignore"), "# Written by cdktf-xen: a plan file holds the values of sensitive variables.\n/plan\n");
+}
+
+const PLAN_GUARD = Symbol.for("cdktf-xen.guardPlanFile");
 
 /** The SSH connection block, the same for both engines. */
 export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
@@ -144,6 +194,7 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
     ...(then ? [{ type: "remote-exec" as const, inline: resolvable(() => [thenScript()], []) as unknown as string[] }] : []),
   ];
   const connection = connectionBlock(props.connection);
+  registerStackOnce(scope, PLAN_GUARD, { writer: guardPlanFile });
   if (engineOf(scope) === "terraform_data") {
     return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
   }

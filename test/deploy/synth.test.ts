@@ -266,6 +266,57 @@ describe("secrets", () => {
     }
   });
 
+  it("a key file is read where Terraform runs, when a step connects: only its path is in cdk.tf.json, for the dom0 and as the guests' bastion key", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "203.0.113.10", privateKeyFile: "~/.ssh/id_ed25519" }, uplink: { address: "192.168.0.1/24" } });
+    new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:00:01", address: "192.168.0.10/24" }], ssh: { privateKeyFile: "/etc/deploy/guest-key" } });
+    const conns = Object.entries<Json>(JSON.parse(Testing.synth(stack)).resource.null_resource).map(([id, r]) => [id.replace(/_[0-9A-F]{8}$/, ""), r.connection]);
+    const keys = new Set(conns.map(([, c]) => `${c.agent} ${c.private_key} ${c.bastion_private_key}`));
+    expect(keys).toEqual(
+      new Set([
+        'false ${file(pathexpand("~/.ssh/id_ed25519"))} undefined',
+        'false ${file("/etc/deploy/guest-key")} ${file(pathexpand("~/.ssh/id_ed25519"))}',
+      ]),
+    );
+  });
+
+  it("a key and a key file together are refused", () => {
+    const stack = new TerraformStack(Testing.app(), "s");
+    const key = new TerraformVariable(stack, "key", { type: "string", sensitive: true });
+    expect(() => new XenHost(stack, "dom0", { ssh: { host: "203.0.113.10", privateKey: key.value, privateKeyFile: "/k" }, uplink: { address: "192.168.0.1/24" } })).toThrow(
+      's/dom0: ssh.privateKeyFile "/k" is invalid: set ssh.privateKey or ssh.privateKeyFile, not both',
+    );
+  });
+
+  it("the stack's directory holds a plan file only its owner reads, git-ignored, before `cdktf diff` writes a plan into it", () => {
+    const out = tempDir();
+    try {
+      const synth = () => {
+        const app = new App({ outdir: out.dir });
+        const stack = new TerraformStack(app, "webserv");
+        new XenHost(stack, "dom0", { ssh: { host: "203.0.113.10" }, uplink: { address: "192.168.0.1/24" } });
+        app.synth();
+      };
+      const dir = path.join(out.dir, "stacks", "webserv");
+      synth();
+      const plan = path.join(dir, "plan");
+      expect({ mode: fs.statSync(plan).mode & 0o777, size: fs.statSync(plan).size }).toEqual({ mode: 0o600, size: 0 });
+      expect(fs.readFileSync(path.join(dir, ".gitignore"), "utf8")).toBe("# Written by cdktf-xen: a plan file holds the values of sensitive variables.\n/plan\n");
+      // A plan an earlier `cdktf diff` wrote with Terraform's mode (0644) is closed to others too.
+      fs.writeFileSync(plan, "PK\u0003\u0004");
+      fs.chmodSync(plan, 0o644);
+      synth();
+      expect(fs.statSync(plan).mode & 0o777).toBe(0o600);
+      // A link there is replaced, never written through.
+      fs.rmSync(plan);
+      fs.symlinkSync(path.join(out.dir, "elsewhere"), plan);
+      synth();
+      expect({ file: fs.lstatSync(plan).isFile(), mode: fs.statSync(plan).mode & 0o777, elsewhere: fs.existsSync(path.join(out.dir, "elsewhere")) }).toEqual({ file: true, mode: 0o600, elsewhere: false });
+    } finally {
+      out.remove();
+    }
+  });
+
   it("without a key, the SSH agent is used", () => {
     const stack = new TerraformStack(Testing.app(), "s");
     new XenHost(stack, "dom0", { ssh: { host: "203.0.113.10" }, uplink: { address: "192.168.0.1/24" } });
@@ -298,4 +349,67 @@ describeWith(["terraform"], "the terraform_data output is valid Terraform", () =
       out.remove();
     }
   });
+});
+
+describeWith(["terraform", "unzip", "git"], "secrets after a real `cdktf diff`", () => {
+  it("a key from a sensitive variable is only in the plan file, which only its owner reads and git ignores; a key file's key is in no file at all", () => {
+    const project = tempDir();
+    try {
+      const keyFile = path.join(project.dir, "id_test");
+      fs.writeFileSync(keyFile, "KEY-FROM-THE-FILE-3f9a\n", { mode: 0o600 });
+      fs.writeFileSync(
+        path.join(project.dir, "main.ts"),
+        [
+          'import { App, TerraformStack, TerraformVariable } from "cdktf";',
+          `import { XenHost } from ${JSON.stringify(path.resolve(__dirname, "../../lib"))};`,
+          "const app = new App();",
+          'const byVar = new TerraformStack(app, "byvar");',
+          'const key = new TerraformVariable(byVar, "key", { type: "string", sensitive: true });',
+          'new XenHost(byVar, "dom0", { ssh: { host: "198.51.100.2", privateKey: key.value }, uplink: { address: "192.0.2.1/24" } });',
+          'const byFile = new TerraformStack(app, "byfile");',
+          `new XenHost(byFile, "dom0", { ssh: { host: "198.51.100.3", privateKeyFile: ${JSON.stringify(keyFile)} }, uplink: { address: "192.0.2.129/25" } });`,
+          "app.synth();",
+          "",
+        ].join("\n"),
+      );
+      const app = `'${process.execPath}' -r '${require.resolve("ts-node/register/transpile-only")}' main.ts`;
+      fs.writeFileSync(path.join(project.dir, "cdktf.json"), JSON.stringify({ language: "typescript", app, sendCrashReports: "false", context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } }));
+      fs.writeFileSync(path.join(project.dir, "terraformrc"), "");
+      // The project is a repository that publishes the hosts/ preview: cdktf.out is not ignored.
+      expect(run("git", ["init", "-q", project.dir]).status).toBe(0);
+      const env = {
+        ...process.env,
+        CHECKPOINT_DISABLE: "1",
+        TF_IN_AUTOMATION: "1",
+        TF_CLI_CONFIG_FILE: path.join(project.dir, "terraformrc"),
+        TS_NODE_PROJECT: path.resolve(__dirname, "../../tsconfig.json"),
+        NODE_PATH: path.resolve(__dirname, "../../node_modules"),
+        TF_VAR_key: "KEY-FROM-THE-VARIABLE-7c21",
+        CI: "1",
+      };
+      const cdktf = path.resolve(__dirname, "../../node_modules/.bin/cdktf");
+      for (const stack of ["byvar", "byfile"]) {
+        const diff = run(cdktf, ["diff", stack], { cwd: project.dir, env });
+        expect({ stack, status: diff.status, tail: diff.status === 0 ? "" : (diff.stdout + diff.stderr).slice(-2000) }).toEqual({ stack, status: 0, tail: "" });
+      }
+      // Every file under cdktf.out, zip archives (a plan) read member by member.
+      const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+      const out = path.join(project.dir, "cdktf.out");
+      const holding = (secret: string) =>
+        files(out)
+          .filter((f) => {
+            const raw = fs.readFileSync(f);
+            const text = raw.subarray(0, 4).toString("latin1") === "PK\u0003\u0004" ? run("unzip", ["-p", f]).stdout : raw.toString("latin1");
+            return text.includes(secret);
+          })
+          .map((f) => path.relative(out, f));
+      expect(holding("KEY-FROM-THE-VARIABLE-7c21")).toEqual(["stacks/byvar/plan"]);
+      expect(holding("KEY-FROM-THE-FILE-3f9a")).toEqual([]);
+      expect(fs.statSync(path.join(out, "stacks", "byvar", "plan")).mode & 0o777).toBe(0o600);
+      expect(run("git", ["-C", project.dir, "check-ignore", "cdktf.out/stacks/byvar/plan"]).stdout).toBe("cdktf.out/stacks/byvar/plan\n");
+      expect(run("git", ["-C", project.dir, "check-ignore", "cdktf.out/stacks/byvar/hosts/dom0/etc/iptables/rules.v4"]).status).toBe(1);
+    } finally {
+      project.remove();
+    }
+  }, 180_000);
 });
