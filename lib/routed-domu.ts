@@ -297,7 +297,8 @@ export class RoutedDomU extends Construct implements IFileHost {
 
     // The cfg goes to the dom0; everything else to the guest, after it exists.
     const cfg = deployStep(this, "cfg", { step: () => this.cfgStep(), connection: scope.connection() });
-    addDependency(scope.guestsInventory, cfg);
+    // Guests that left the code go first: a renamed guest (same addresses and MACs) is shut down before its successor starts.
+    addDependency(cfg, scope.guestsInventory);
     this.networkResource = deployStep(this, "network", { step: () => this.networkStep(), connection: this.connection() });
     addDependency(this.networkResource, cfg);
     this.sitesResource = deployStep(this, "sites", { step: () => this.sitesInventoryStep(), connection: this.connection() });

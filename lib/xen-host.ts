@@ -277,7 +277,7 @@ export class XenHost extends Construct implements IFileHost {
     this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
   }
 
-  /** Runs after every guest's cfg step: removes guests that left the code. */
+  /** Runs before every guest's cfg step: removes guests that left the code, so that their addresses are free. */
   readonly guestsInventory: TerraformResource;
 
   /** How deploy steps reach this dom0. */

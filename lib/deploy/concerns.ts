@@ -308,8 +308,10 @@ const INVENTORY_KINDS: Record<InventoryKind, { readonly noun: string; readonly b
 
 /**
  * Removes what left the code: names in the previous inventory (the step's
- * backup) but not in the new one. It runs after every step that installs
- * things of its kind, so a still-wanted file is never missing.
+ * backup) but not in the new one. The sites' runs after every site step, so
+ * a still-wanted file is never missing; the guests' runs before every guest's
+ * cfg step, so a guest that left (or was renamed) has given up its addresses
+ * and MACs before another guest claims them.
  */
 export function inventoryStep(host: string, kind: InventoryKind, names: readonly string[], shutdownSeconds = GUEST_SHUTDOWN_SECONDS): StepModel {
   const path = inventoryPath(kind);

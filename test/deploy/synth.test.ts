@@ -175,13 +175,13 @@ describe("deploy resources", () => {
     expect(labSteps["webserv/network"].connection.host_key).toBeUndefined();
   });
 
-  it("depends_on only where order matters: cfg, then network, then Apache and sites, then inventories", () => {
+  it("depends_on only where order matters: the guests' inventory, then cfg, then network, then Apache and sites, then the sites' inventory", () => {
     const deps = (step: string) => (s[step].depends_on ?? []).map((d: string) => Object.values(s).find((r) => r.name === d)!.triggers.step).sort();
     expect(Object.fromEntries(Object.keys(s).map((k) => [k, deps(k)]))).toEqual({
       "dom0/sysctl": [],
       "dom0/firewall": [],
-      "dom0/guest-webserv": [],
-      "dom0/guests": ["dom0/guest-webserv"],
+      "dom0/guest-webserv": ["dom0/guests"],
+      "dom0/guests": [],
       "webserv/network": ["dom0/guest-webserv"],
       "webserv/apache": ["webserv/network"],
       "webserv/site-site-a": ["webserv/network"],
