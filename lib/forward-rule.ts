@@ -3,6 +3,7 @@ import type { ForwardAcceptModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseIpv4, parseNetworkCidr } from "./net/ipv4";
 import { parsePortRange, Port, PortRange } from "./net/port";
+import { freeChildId } from "./net/names";
 import { RoutedDomU } from "./routed-domu";
 import { WebVhost } from "./web-vhost";
 import { XenHost } from "./xen-host";
@@ -40,7 +41,7 @@ export class ForwardRule extends Construct {
   private readonly model: ForwardAcceptModel[];
 
   constructor(scope: XenHost, id: string, props: ForwardRuleProps) {
-    super(scope, id);
+    super(scope, freeChildId(scope, id));
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     if (!XenHost.isXenHost(scope)) {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a ForwardRule must be created inside the XenHost that forwards the traffic");

@@ -5,6 +5,7 @@
  * network, which the dom0 firewall must let reach sshd.
  */
 import { IConstruct } from "constructs";
+import { TerraformStack } from "cdktf";
 import { PropSite, XenPropError } from "./net/errors";
 import { parseHostKey } from "./net/host-key";
 import { parseHostIpv4, parseNetworkCidr } from "./net/ipv4";
@@ -13,6 +14,12 @@ import { parseAbsolutePath, parseInteger } from "./net/names";
 export const LAB_CONTEXT_KEY = "cdktf-xen:lab";
 
 export interface LabContext {
+  /**
+   * The stack the lab deploys; the app's other stacks synthesize as they
+   * would outside the lab.
+   * @default - every stack of the app
+   */
+  readonly stack?: string;
   /** Per dom0 construct id: its sshd in the lab and its host key. */
   readonly hosts: Record<string, { readonly host: string; readonly port: number; readonly hostKey?: string }>;
   /** Absolute path of the lab's private key on the machine running Terraform. */
@@ -29,8 +36,10 @@ export function labContextOf(scope: IConstruct): LabContext | undefined {
   const site = (prop: string): PropSite => ({ path: scope.node.path, prop: `context "${LAB_CONTEXT_KEY}"${prop}` });
   const ctx = raw as LabContext;
   if (typeof ctx !== "object" || ctx === null || typeof ctx.hosts !== "object" || ctx.hosts === null) {
-    throw new XenPropError(site(""), raw, "expected { hosts, privateKeyFile, managementCidr, stateFile } as written by the lab");
+    throw new XenPropError(site(""), raw, "expected { stack, hosts, privateKeyFile, managementCidr, stateFile } as written by the lab");
   }
+  if (ctx.stack !== undefined && typeof ctx.stack !== "string") throw new XenPropError(site(".stack"), ctx.stack, "expected the name of the stack the lab deploys");
+  if (ctx.stack !== undefined && TerraformStack.of(scope).node.id !== ctx.stack) return undefined;
   // Every value reaches a connection, a backend or the firewall: checked as strictly as the props they stand for.
   const hosts: LabContext["hosts"] = Object.fromEntries(
     Object.entries(ctx.hosts).map(([id, h]) => {
@@ -40,6 +49,7 @@ export function labContextOf(scope: IConstruct): LabContext | undefined {
     }),
   );
   return {
+    ...(ctx.stack === undefined ? {} : { stack: ctx.stack }),
     hosts,
     privateKeyFile: parseAbsolutePath(ctx.privateKeyFile, site(".privateKeyFile")),
     managementCidr: parseNetworkCidr(ctx.managementCidr, site(".managementCidr")),

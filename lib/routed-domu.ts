@@ -4,7 +4,7 @@ import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifM
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
-import { parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
+import { freeChildId, parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
 import { parseDiskSpec } from "./net/disk";
 import { renderApachePorts } from "./render/apache";
 import { guestNamingFiles } from "./render/guest-naming";
@@ -213,7 +213,7 @@ export class RoutedDomU extends Construct implements IFileHost {
   private readonly restartOnChange: boolean;
 
   constructor(scope: XenHost, id: string, props: RoutedDomUProps) {
-    super(scope, id);
+    super(scope, freeChildId(scope, id));
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     if (!XenHost.isXenHost(scope)) {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a RoutedDomU must be created inside a XenHost (its dom0)");

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import type { VhostModel } from "./model";
 import { PropSite, XenPropError } from "./net/errors";
 import { parseIpv4 } from "./net/ipv4";
-import { parseAbsolutePath, parseHostname, parseName } from "./net/names";
+import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./net/names";
 import { parsePortNumber } from "./net/port";
 import { RoutedDomU } from "./routed-domu";
 import { renderApacheSite } from "./render/apache";
@@ -81,7 +81,7 @@ export class WebVhost extends Construct {
   private readonly model: VhostModel;
 
   constructor(scope: RoutedDomU, id: string, props: WebVhostProps) {
-    super(scope, id);
+    super(scope, freeChildId(scope, id));
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     if (!(scope instanceof RoutedDomU)) {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a WebVhost must be created inside the RoutedDomU that serves it");

@@ -20,7 +20,7 @@ import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_P
 import { dom0SysctlStep, firewallConfirmStep, firewallStep, GUEST_SHUTDOWN_SECONDS, inventoryStep } from "./deploy/concerns";
 import { connectionHostKey, connectionPrivateKey, deployStep, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
-import { parseHostId } from "./net/names";
+import { freeChildId, parseHostId } from "./net/names";
 import type { RoutedDomU } from "./routed-domu";
 import type { ForwardRule } from "./forward-rule";
 
@@ -173,7 +173,7 @@ export class XenHost extends Construct implements IFileHost {
   private readonly ipsetFrom: number;
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
-    super(scope, id);
+    super(scope, freeChildId(scope, id));
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     this.hostId = parseHostId(id, site("id"));
 

@@ -4,6 +4,7 @@
  * places them), and used there as a user would: compiled against its types
  * with the tsconfig `cdktf init` writes, synthesized, and its lab command run.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { describeWith, LAB_NEEDS, run, tempDir } from "./support/tools";
@@ -36,6 +37,38 @@ app.synth();
 `;
 }
 
+/**
+ * A user's app as the README writes one: the SSH key and host key from Terraform variables, a variable the
+ * deploy itself uses (an output), a guest of one address behind an nftables firewall, a port nothing listens
+ * on, a second guest when the context asks for one, and a second stack.
+ */
+const USER_APP = `import { App, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
+
+const app = new App();
+const stack = new TerraformStack(app, "single");
+const key = new TerraformVariable(stack, "dom0_ssh_private_key", { type: "string", sensitive: true });
+const hostKey = new TerraformVariable(stack, "dom0_ssh_host_key", { type: "string" });
+const owner = new TerraformVariable(stack, "owner", { type: "string" });
+new TerraformOutput(stack, "deployed_by", { value: owner.value });
+const dom0 = new XenHost(stack, "dom0", {
+  ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: hostKey.value },
+  uplink: { device: "eth0", address: "192.0.2.1/24" },
+  firewall: { backend: "nftables", managementCidrs: ["203.0.113.0/24"] },
+});
+const web = new RoutedDomU(dom0, "web", { disks: ["phy:/dev/vg0/web,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:20", address: "192.0.2.20/24" }] });
+new WebVhost(web, "site-a", { address: "192.0.2.20", serverName: "a.example.org", documentRoot: "/var/www/site-a" });
+new ForwardRule(dom0, "http", { to: web, ports: [80, 8080] });
+if (app.node.tryGetContext("second-guest") === true) {
+  const web2 = new RoutedDomU(dom0, "web2", { disks: ["phy:/dev/vg0/web2,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:21", address: "192.0.2.21/24" }] });
+  new WebVhost(web2, "site-b", { address: "192.0.2.21", serverName: "b.example.org", documentRoot: "/var/www/site-b" });
+  new ForwardRule(dom0, "http2", { to: web2, ports: [80] });
+}
+const other = new TerraformStack(app, "other");
+new XenHost(other, "dom0", { ssh: { host: "203.0.113.11" }, uplink: { address: "192.0.2.129/25" } });
+app.synth();
+`;
+
 let tmp: ReturnType<typeof tempDir> | undefined;
 let project = "";
 let packed: string[] = [];
@@ -57,6 +90,7 @@ beforeAll(() => {
   fs.symlinkSync("../cdktf-cli/bundle/bin/cdktf", path.join(modules, ".bin", "cdktf"));
   fs.copyFileSync(path.join(ROOT, "node_modules", "cdktf-cli", "bundle", "templates", "typescript", "tsconfig.json"), path.join(project, "tsconfig.json"));
   fs.writeFileSync(path.join(project, "main.ts"), appSource("cdktf-xen"));
+  fs.writeFileSync(path.join(project, "user.ts"), USER_APP);
   fs.writeFileSync(path.join(project, "lab.ts"), 'import { Lab, runLab } from "cdktf-xen/lab";\nexport const lab: [typeof Lab, typeof runLab] = [Lab, runLab];\n');
   fs.writeFileSync(path.join(project, "testing.ts"), 'import { Reachability, setupJest, XenTemplate } from "cdktf-xen/testing";\nexport const kit: [typeof XenTemplate, typeof Reachability, typeof setupJest] = [XenTemplate, Reachability, setupJest];\n');
 }, 5 * MINUTES);
@@ -127,4 +161,96 @@ describeWith(LAB_NEEDS, "the lab command of the packed package", () => {
     const r = run(process.execPath, [cli(), "run", "--scenario", "seed"], { cwd: project });
     expect({ status: r.status, verdict: /^(PASS|FAIL): lab run/m.exec(r.stdout)?.[1], tail: r.status === 0 ? "" : (r.stdout + r.stderr).slice(-3000) }).toEqual({ status: 0, verdict: "PASS", tail: "" });
   }, 10 * MINUTES);
+});
+
+describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says", () => {
+  const cli = () => path.join(project, "node_modules", "cdktf-xen", "dist", "lib", "lab", "cli.js");
+  // The app as a user builds it, compiled once; the lab runs it from the project: --project . works.
+  const app = "node user.js";
+  beforeAll(() => {
+    const tsc = run(process.execPath, [TSC, "-p", "."], { cwd: project });
+    expect(tsc.stdout + tsc.stderr).toBe("");
+  }, 2 * MINUTES);
+  const lab = (...args: string[]) => run(process.execPath, [cli(), "run", "--project", ".", "--app", app, ...args], { cwd: project });
+
+  it("a stack the app does not have: the stacks it has, no stack trace", () => {
+    const r = lab("--stack", "nosuch");
+    expect({ status: r.status, stderr: r.stderr }).toEqual({
+      status: 2,
+      stderr: `cdktf-xen lab: stack "nosuch" is not in the app (node user.js, run in ${project}): its stacks are other, single; pass one of them as --stack\n`,
+    });
+  });
+
+  it("a variable the lab's deploy uses, without a value: refused before anything is built, naming it (never a prompt)", () => {
+    const r = lab("--stack", "single");
+    expect({ status: r.status, last: r.stderr.trim().split("\n").pop() }).toEqual({
+      status: 2,
+      last: 'cdktf-xen lab: stack single needs values for variable "owner", which the lab\'s deploy uses: pass --var owner=VALUE (in the API: variables)',
+    });
+  });
+
+  it("deploys it with the key variables filled by the lab, probes a single-vif guest (the negative control not applicable), shows the deploy's warnings, then a second phase adds a guest and probes it", () => {
+    const log = path.join(tmp!.dir, "deploy.log");
+    const r = lab("--stack", "single", "--var", "owner=lab", "--then-context", "second-guest=true", "--deploy-log", log);
+    const verdict = /^(PASS|FAIL): lab run.*$/m.exec(r.stdout)?.[0];
+    expect({ status: r.status, verdict: verdict?.split(" in ")[0], tail: r.status === 0 ? "" : (r.stdout + r.stderr).slice(-4000) }).toEqual({ status: 0, verdict: "PASS: lab run", tail: "" });
+    // The variables the lab filled, and the one it was given.
+    expect(r.stderr).toContain("variable dom0_ssh_private_key: not used by the lab's deploy (the lab brings its own SSH keys); given a placeholder");
+    expect(r.stderr).toContain("variable dom0_ssh_host_key: not used by the lab's deploy");
+    expect(r.stderr).not.toContain("variable owner:");
+    // The nftables.conf warning the README promises, in the report.
+    expect(r.stdout).toMatch(/^deploy 1: ok .*\n(    .*\n)*    .*warning.*nftables\.conf/m);
+    expect(r.stdout).toContain("negative control: not applicable: no guest has more than one vif");
+    // A port nothing listens on passes the firewall, said as such.
+    expect(r.stdout).toMatch(/^PASS  after deploy +tcp-open +192\.0\.2\.20:8080 .*refused by the guest \(nothing listens there\): the firewall let it through$/m);
+    expect(r.stdout + r.stderr).not.toContain("/dev/tcp");
+    // The second phase probed the guest it added, with its own page.
+    expect(r.stdout).toMatch(/^PASS  phase 2 +http +192\.0\.2\.21:80 Host b\.example\.org .*"cdktf-xen lab: site-b\\n"/m);
+    expect(fs.readFileSync(log, "utf8")).toMatch(/Apply complete! Resources: \d+ added/);
+  }, 10 * MINUTES);
+
+  it("SIGTERM during the deploy ends the deploy and everything it started (Terraform runs on a terminal of its own), and removes the lab", async () => {
+    const child = spawn(process.execPath, [cli(), "run", "--project", ".", "--app", app, "--stack", "single", "--var", "owner=lab"], { cwd: project, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (b) => (stderr += b));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    /** Processes below `pid` now, from /proc. */
+    const below = (pid: number): { pid: number; cmd: string }[] => {
+      const all = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+          return [{ pid: Number(e), ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), cmd: fs.readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ") }];
+        } catch {
+          return [];
+        }
+      });
+      const out: { pid: number; cmd: string }[] = [];
+      const walk = (p: number) => all.filter((x) => x.ppid === p).forEach((x) => (out.push(x), walk(x.pid)));
+      walk(pid);
+      return out;
+    };
+    const started = Date.now();
+    let during: { pid: number; cmd: string }[] = [];
+    while (Date.now() - started < 3 * MINUTES && !during.some((p) => /terraform apply/.test(p.cmd))) {
+      await new Promise((r) => setTimeout(r, 200));
+      during = below(child.pid!);
+    }
+    expect(during.map((p) => p.cmd).filter((c) => /terraform apply/.test(c)).length).toBe(1);
+    const prefix = /netns (cx\w+)d0,/.exec(stderr)?.[1];
+    expect(prefix).toMatch(/^cx\w+$/);
+    child.kill("SIGTERM");
+    expect(await exited).not.toBe(0);
+    // Gone, or a zombie that nothing is left to reap: none runs.
+    const running = (pid: number) => {
+      try {
+        return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(during.filter((p) => running(p.pid)).map((p) => p.cmd)).toEqual([]);
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix!);
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix!);
+  }, 5 * MINUTES);
 });

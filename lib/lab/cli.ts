@@ -1,18 +1,47 @@
 #!/usr/bin/env node
 /**
  * cdktf-xen lab command line.
- *   run [--scenario seed|two-guests|all]
- *   run --project DIR --app CMD --stack NAME
+ *   run [--scenario seed|two-guests|all] [--deploy-log FILE]
+ *   run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]
  *   xl-create STATE DOM0 PARSED / xl-destroy STATE DOM0 NAME   (called by the xl stand-in)
  */
-import { Lab } from "./lab";
-import { runLab, scenarioLab } from "./run";
+import { Lab, LabError } from "./lab";
+import { LabPhase, runLab, scenarioLab } from "./run";
 import { Scenario, SCENARIOS } from "./scenarios";
 import { xlCreate, xlDestroy } from "./xl";
+
+const USAGE = [
+  "usage: cdktf-xen-lab run [--scenario seed|two-guests|all] [--deploy-log FILE]",
+  "       cdktf-xen-lab run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]",
+  "  --var           a value for the stack's Terraform variable NAME (one the lab's deploy uses)",
+  "  --then-context  after the first deploy and its probes: deploy again with the app's context KEY set to VALUE",
+  "                  (JSON, else a string), and probe what that deploys; each one is a phase, and keeps the ones before",
+].join("\n");
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Every `NAME VALUE` pair given as `--flag NAME=VALUE`. */
+function pairs(args: string[], flag: string): [string, string][] {
+  const out: [string, string][] = [];
+  args.forEach((a, i) => {
+    if (a !== flag) return;
+    const v = args[i + 1] ?? "";
+    const eq = v.indexOf("=");
+    if (eq <= 0) throw new LabError(`${flag} ${JSON.stringify(v)}: expected NAME=VALUE`);
+    out.push([v.slice(0, eq), v.slice(eq + 1)]);
+  });
+  return out;
+}
+
+function jsonOrString(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -25,35 +54,44 @@ async function main(argv: string[]): Promise<number> {
     xlDestroy(args[0], args[1], args[2]);
     return 0;
   }
-  if (command === "run") {
-    if (process.getuid?.() !== 0) {
-      console.error("cdktf-xen lab: needs root (network and mount namespaces)");
-      return 2;
-    }
-    const log = (l: string) => console.error(l);
-    const project = arg(args, "--project");
-    const labs: (() => Lab)[] = project
-      ? [() => Lab.create({ projectDir: project, app: arg(args, "--app") ?? "npx ts-node main.ts", stack: arg(args, "--stack") ?? "", log })]
-      : (arg(args, "--scenario") ?? "all") === "all"
-        ? SCENARIOS.map((s) => () => scenarioLab(s, { log, deployLog: arg(args, "--deploy-log") }))
-        : [() => scenarioLab(arg(args, "--scenario") as Scenario, { log, deployLog: arg(args, "--deploy-log") })];
-    let ok = true;
-    for (const make of labs) {
-      const result = await runLab(make());
-      console.log(result.report);
-      console.log(`${result.ok ? "PASS" : "FAIL"}: lab run in ${result.seconds.toFixed(1)} s`);
-      ok &&= result.ok;
-    }
-    return ok ? 0 : 1;
+  if (command !== "run") {
+    console.error(USAGE);
+    return 2;
   }
-  console.error("usage: cdktf-xen-lab run [--scenario seed|two-guests|all] | run --project DIR --app CMD --stack NAME");
-  return 2;
+  if (process.getuid?.() !== 0) {
+    console.error("cdktf-xen lab: needs root (network and mount namespaces)");
+    return 2;
+  }
+  const log = (l: string) => console.error(l);
+  const project = arg(args, "--project");
+  const deployLog = arg(args, "--deploy-log");
+  let phases: LabPhase[] = [];
+  let labs: (() => Lab)[];
+  if (project) {
+    const stack = arg(args, "--stack");
+    if (!stack) throw new LabError("--stack is missing: name the stack to deploy");
+    const variables = Object.fromEntries(pairs(args, "--var"));
+    phases = pairs(args, "--then-context").map(([k, v]) => ({ context: { [k]: jsonOrString(v) } }));
+    labs = [() => Lab.create({ projectDir: project, app: arg(args, "--app") ?? "npx ts-node main.ts", stack, variables, deployLog, log })];
+  } else {
+    const scenario = arg(args, "--scenario") ?? "all";
+    labs = (scenario === "all" ? SCENARIOS : [scenario as Scenario]).map((s) => () => scenarioLab(s, { log, deployLog }));
+  }
+  let ok = true;
+  for (const make of labs) {
+    const result = await runLab(make(), { phases });
+    console.log(result.report);
+    console.log(`${result.ok ? "PASS" : "FAIL"}: lab run in ${result.seconds.toFixed(1)} s${result.ok ? "" : `: ${result.reasons.join("; ")}`}`);
+    ok &&= result.ok;
+  }
+  return ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : e);
-    process.exit(1);
+    // A lab that cannot run as asked says why; anything else is a bug, with its stack.
+    console.error(e instanceof LabError ? `cdktf-xen lab: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(e instanceof LabError ? 2 : 1);
   },
 );

@@ -42,6 +42,23 @@ export interface LabOptions {
    * @default - none
    */
   readonly deployLog?: string;
+  /**
+   * Values of the stack's Terraform variables (`TerraformVariable` ids),
+   * passed as `TF_VAR_<name>`. A variable without a default and without a
+   * value here gets one the lab chooses when the lab's deploy does not use it
+   * (the SSH key and host key variables: the lab brings its own); one that
+   * the deploy uses is refused before anything is built, naming it.
+   * @default - none
+   */
+  readonly variables?: Record<string, string>;
+}
+
+/** A lab that cannot run as asked: its message says why and what to do. */
+export class LabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LabError";
+  }
 }
 
 export interface DeployResult {
@@ -54,6 +71,8 @@ export interface DeployResult {
   readonly destroyed: number;
   /** The last lines of the output, for failures. */
   readonly tail: string;
+  /** Every line of the output that warns (Terraform's and the deploy steps'), once each. */
+  readonly warnings: string[];
   /** Probes run while the deploy ran. */
   readonly probesDuring: ProbeResult[];
 }
@@ -117,20 +136,27 @@ export class Lab {
   private modelChecked = 0;
   private readonly log: (line: string) => void;
 
+  readonly options: LabOptions;
+
   private constructor(
-    readonly options: LabOptions,
+    options: LabOptions,
     /** Prefix of every namespace and link of this run. */
     readonly prefix: string,
     readonly workdir: string,
   ) {
     this.stateFile = path.join(workdir, "state.json");
     this.log = options.log ?? (() => undefined);
+    this.options = { ...options, projectDir: path.resolve(options.projectDir) };
   }
+
+  /** TF_VAR_ values for the deploy: the user's, and the lab's choice for variables the lab's deploy does not use. */
+  private variables: Record<string, string> = {};
 
   private labContext(): LabContext {
     // Each dom0's key is pinned, as it should be in production: every deploy goes through Terraform's host-key check.
     const hostKey = (dom0Id: string) => fs.readFileSync(`${labHostKey(this.workdir, dom0Id, "dom0")}.pub`, "utf8").trim();
     return {
+      stack: this.options.stack,
       hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: 22, hostKey: hostKey(d.id) }])),
       privateKeyFile: path.join(this.workdir, "id_ed25519"),
       managementCidr: MANAGEMENT,
@@ -143,22 +169,78 @@ export class Lab {
     return { ...this.options.context, ...extra, [ENGINE_CONTEXT_KEY]: "terraform_data", ...(this.topology ? { [LAB_CONTEXT_KEY]: this.labContext() } : {}) };
   }
 
-  /** Runs the app once without lab addresses, to read the stack's topology. */
-  private readTopology(): Topology {
-    const out = path.join(this.workdir, "first-synth");
-    const r = spawnSync("sh", ["-c", this.options.app], {
-      cwd: this.options.projectDir,
-      encoding: "utf8",
-      env: { ...process.env, CDKTF_OUTDIR: out, CDKTF_CONTEXT_JSON: JSON.stringify(this.context()) },
-    });
-    const dir = path.join(out, "stacks", this.options.stack);
-    const file = path.join(dir, "topology.json");
-    if (r.status !== 0 || !fs.existsSync(file)) throw new Error(`synth of ${this.options.stack} failed: ${r.stderr || r.stdout}`);
+  /** Runs the app with `context` into `out`; the stack's directory there. */
+  private synth(out: string, context: Record<string, unknown>): string {
+    const { app, projectDir, stack } = this.options;
+    const r = spawnSync("sh", ["-c", app], { cwd: projectDir, encoding: "utf8", env: { ...process.env, CDKTF_OUTDIR: out, CDKTF_CONTEXT_JSON: JSON.stringify(context) } });
+    if (r.status !== 0) {
+      const said = (r.stderr || r.stdout || (r.error ? String(r.error) : "")).trimEnd().split("\n").slice(-25).join("\n");
+      throw new LabError(`the app failed to synthesize (${app}, run in ${projectDir}, exit ${r.status}):\n${said}`);
+    }
+    const dir = path.join(out, "stacks", stack);
+    if (!fs.existsSync(dir)) {
+      const stacks = fs.existsSync(path.join(out, "stacks")) ? fs.readdirSync(path.join(out, "stacks")).sort() : [];
+      throw new LabError(`stack "${stack}" is not in the app (${app}, run in ${projectDir}): ${stacks.length ? `its stacks are ${stacks.join(", ")}` : "it synthesized no stack"}; pass one of them as --stack`);
+    }
+    if (!fs.existsSync(path.join(dir, "topology.json"))) throw new LabError(`stack "${stack}" has no XenHost: the lab has nothing to build`);
     const backend = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")).terraform?.backend ?? {});
     if (backend.some((b) => b !== "local")) {
-      throw new Error(`stack ${this.options.stack} uses the ${backend.join(", ")} backend: the lab deploys only stacks with the local backend, so that it can never touch real state`);
+      throw new LabError(`stack ${stack} uses the ${backend.join(", ")} backend: the lab deploys only stacks with the local backend, so that it can never touch real state`);
     }
-    return JSON.parse(fs.readFileSync(file, "utf8"));
+    return dir;
+  }
+
+  /** Runs the app once without lab addresses, to read the stack's topology. */
+  private readTopology(extra: Record<string, unknown> = {}): Topology {
+    const out = fs.mkdtempSync(path.join(this.workdir, "topology-"));
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.synth(out, { ...this.options.context, ...extra, [ENGINE_CONTEXT_KEY]: "terraform_data" }), "topology.json"), "utf8"));
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The stack's Terraform variables without a default, as the lab deploys
+   * it: the user's values; for one the deploy does not use, a value the lab
+   * chooses (Terraform asks for every such variable, used or not); one the
+   * deploy uses and no value was given for is refused here, before anything
+   * is built, rather than a prompt that waits for ever.
+   */
+  private chooseVariables(): void {
+    const out = fs.mkdtempSync(path.join(this.workdir, "variables-"));
+    try {
+      const json = JSON.parse(fs.readFileSync(path.join(this.synth(out, this.context()), "cdk.tf.json"), "utf8"));
+      const declared: Record<string, { type?: string; default?: unknown }> = json.variable ?? {};
+      const rest = JSON.stringify({ ...json, variable: undefined });
+      const given = this.options.variables ?? {};
+      const needed: string[] = [];
+      const chosen: Record<string, string> = {};
+      for (const [name, v] of Object.entries(declared)) {
+        if (name in given || "default" in v) continue;
+        if (new RegExp(`\\bvar\\.${name.replace(/[^A-Za-z0-9_-]/g, "")}\\b`).test(rest)) needed.push(name);
+        else chosen[name] = unusedValue(v.type);
+      }
+      if (needed.length) {
+        throw new LabError(`stack ${this.options.stack} needs values for ${needed.map((n) => `variable "${n}"`).join(", ")}, which the lab's deploy uses: pass ${needed.map((n) => `--var ${n}=VALUE`).join(" ")} (in the API: variables)`);
+      }
+      for (const name of Object.keys(chosen)) this.log(`variable ${name}: not used by the lab's deploy (the lab brings its own SSH keys); given a placeholder`);
+      this.variables = { ...chosen, ...given };
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }
+
+  /** The environment of every Terraform run: the variables, and never a prompt. */
+  private terraformEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(this.variables).map(([k, v]) => [`TF_VAR_${k}`, v])),
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+      TF_IN_AUTOMATION: "1",
+      TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc"),
+    };
   }
 
   private setUp(): void {
@@ -168,7 +250,7 @@ export class Lab {
       return m ? [`${m[2]} on ${m[1]}`] : [];
     });
     if (taken.length) {
-      throw new Error(`the lab's management network ${MANAGEMENT} is in use on this machine (${taken.join(", ")}): another lab is running, or one left its links behind; run one lab at a time`);
+      throw new LabError(`the lab's management network ${MANAGEMENT} is in use on this machine (${taken.join(", ")}): another lab is running, or one left its links behind; run one lab at a time`);
     }
     const w = this.workdir;
     must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-xen-lab", "-f", path.join(w, "id_ed25519")]), "ssh-keygen");
@@ -178,15 +260,8 @@ export class Lab {
     must(runLocal("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=cdktf-xen-lab", "-days", "2", "-keyout", path.join(w, "tls.key"), "-out", path.join(w, "tls.pem")]), "openssl");
     fs.writeFileSync(path.join(w, "terraformrc"), "");
     this.topology = this.readTopology();
-
-    const seeds: LabState["seeds"] = {};
-    const tls = [
-      { path: LAB_TLS_CERT, content: fs.readFileSync(path.join(w, "tls.pem"), "utf8"), mode: "0644" },
-      { path: LAB_TLS_KEY, content: fs.readFileSync(path.join(w, "tls.key"), "utf8"), mode: "0600" },
-    ];
-    for (const g of this.topology.dom0s.flatMap((d) => d.guests)) {
-      seeds[g.model.name] = [...tls, ...g.vhosts.map((v) => ({ path: `${v.documentRoot}/index.html`, content: labPage(v.name), mode: "0644" }))];
-    }
+    this.chooseVariables();
+    const seeds = this.seeds();
     const state: LabState = {
       prefix: this.prefix,
       workdir: w,
@@ -205,6 +280,43 @@ export class Lab {
       path.join(w, "cdktf.json"),
       JSON.stringify({ language: "typescript", app: `cd '${this.options.projectDir}' && ${this.options.app}`, output: path.join(w, "cdktf.out"), sendCrashReports: "false", context: this.context() }, null, 2),
     );
+  }
+
+  /** What each guest of the topology finds at its first boot: the lab's certificate and key, a page per vhost. */
+  private seeds(): LabState["seeds"] {
+    const w = this.workdir;
+    const tls = [
+      { path: LAB_TLS_CERT, content: fs.readFileSync(path.join(w, "tls.pem"), "utf8"), mode: "0644" },
+      { path: LAB_TLS_KEY, content: fs.readFileSync(path.join(w, "tls.key"), "utf8"), mode: "0600" },
+    ];
+    const seeds: LabState["seeds"] = {};
+    for (const g of this.topology.dom0s.flatMap((d) => d.guests)) {
+      seeds[g.model.name] = [...tls, ...g.vhosts.map((v) => ({ path: `${v.documentRoot}/index.html`, content: labPage(v.name), mode: "0644" }))];
+    }
+    return seeds;
+  }
+
+  /**
+   * The topology of a new phase (the app with other context): guests and
+   * vhosts may come and go; the dom0s and their uplinks, which the lab built,
+   * must stay. Guests created from here on find their pages, and running
+   * guests get the pages of their new vhosts.
+   */
+  private adoptTopology(next: Topology): void {
+    const shape = (t: Topology) => t.dom0s.map((d) => `${d.id} ${d.uplink.device} ${d.uplink.address.address}/${d.uplink.address.prefix}`).sort().join(", ");
+    if (shape(next) !== shape(this.topology)) {
+      throw new LabError(`the new context changes the stack's dom0s or their uplinks (${shape(this.topology)}, now ${shape(next)}): the lab builds dom0s once; start another lab run for the other stack`);
+    }
+    this.topology = next;
+    const state = loadState(this.stateFile);
+    const seeds = this.seeds();
+    saveState(this.stateFile, { ...state, topology: next, seeds });
+    for (const d of next.dom0s) {
+      for (const g of d.guests) {
+        const host = this.guestHost(d.id, g.model.name);
+        for (const f of host ? seeds[g.model.name] : []) host!.writeFile(f.path, f.content, f.mode);
+      }
+    }
   }
 
   private buildDom0(d: TopologyDom0, i: number, state: LabState): void {
@@ -265,6 +377,8 @@ export class Lab {
    */
   async deploy(opts: { context?: Record<string, unknown>; probeDuring?: () => ProbeResult[] } = {}): Promise<DeployResult> {
     if (opts.context) {
+      // The context of every deploy from here on: the probes after it ask the topology it deploys.
+      this.adoptTopology(this.readTopology(opts.context));
       const cfg = JSON.parse(fs.readFileSync(path.join(this.workdir, "cdktf.json"), "utf8"));
       cfg.context = this.context(opts.context);
       fs.writeFileSync(path.join(this.workdir, "cdktf.json"), JSON.stringify(cfg, null, 2));
@@ -273,9 +387,10 @@ export class Lab {
     const cdktf = this.options.cdktf ?? cdktfCli(this.options.projectDir);
     const child = spawn(cdktf, ["deploy", "--auto-approve", this.options.stack], {
       cwd: this.workdir,
-      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc"), FORCE_COLOR: "0", NO_COLOR: "1" },
+      env: { ...this.terraformEnv(), FORCE_COLOR: "0", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    this.deploying = child.pid;
     let output = "";
     child.stdout.on("data", (b) => (output += b));
     child.stderr.on("data", (b) => (output += b));
@@ -295,6 +410,7 @@ export class Lab {
       await sleep(opts.probeDuring ? 200 : 500);
     }
     const code = await exit;
+    this.deploying = undefined;
     if (this.options.deployLog) fs.appendFileSync(this.options.deployLog, output);
     const clean = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
     const apply = /Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed\./.exec(clean);
@@ -307,6 +423,7 @@ export class Lab {
       changed: apply ? Number(apply[2]) : 0,
       destroyed: apply ? Number(apply[3]) : 0,
       tail: clean.split("\n").filter((l) => l.trim() && !/^[\u2800-\u28ff]/.test(l.trim())).slice(-40).join("\n"),
+      warnings: [...new Set(clean.split("\n").map((l) => l.trim()).filter((l) => /warning/i.test(l)))],
       probesDuring: during,
     };
     this.probes.push(...during);
@@ -318,10 +435,7 @@ export class Lab {
   /** `terraform plan -detailed-exitcode` on the last synthesized stack: 0 no changes, 2 changes. */
   plan(): { exitCode: number; output: string } {
     const dir = path.join(this.workdir, "cdktf.out", "stacks", this.options.stack);
-    const r = spawnSync("terraform", [`-chdir=${dir}`, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"], {
-      encoding: "utf8",
-      env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: path.join(this.workdir, "terraformrc") },
-    });
+    const r = spawnSync("terraform", [`-chdir=${dir}`, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"], { encoding: "utf8", env: this.terraformEnv() });
     return { exitCode: r.status ?? -1, output: (r.stdout ?? "") + (r.stderr ?? "") };
   }
 
@@ -486,13 +600,24 @@ export class Lab {
     return this.topology;
   }
 
+  /** Lines the report shows after the deploys. */
+  private readonly notes: string[] = [];
+
+  /** Adds a line to the report (and the log). */
+  note(line: string): void {
+    this.notes.push(line);
+    this.log(line);
+  }
+
   /** A readable report of every deploy and probe. */
   report(): string {
     const lines = [`cdktf-xen lab ${this.prefix}: stack ${this.options.stack}`];
     this.deploys.forEach((d, i) => {
       lines.push(`deploy ${i + 1}: ${d.ok ? "ok" : "FAILED"} in ${d.seconds.toFixed(1)} s  ${d.summary}`);
+      lines.push(...d.warnings.map((w) => `    ${w}`));
       if (!d.ok) lines.push(...d.tail.split("\n").map((l) => `    | ${l}`));
     });
+    lines.push(...this.notes);
     for (const p of this.probes) {
       lines.push(`${p.ok ? "PASS" : "FAIL"}  ${p.phase.padEnd(36)} ${p.kind.padEnd(11)} ${p.target.padEnd(44)} ${String(p.ms).padStart(5)} ms  ${p.ok ? "" : `expected ${p.expect}, saw `}${p.detail}`);
     }
@@ -508,8 +633,14 @@ export class Lab {
     return lines.join("\n");
   }
 
+  /** The cdktf deploy running now, if any: its process and everything it started end with the lab. */
+  private deploying?: number;
+
   /** Ends every process and removes every namespace, link and file of this run. Safe to call twice. */
   destroy(): void {
+    // cdktf runs Terraform on a terminal of its own (a session of its own): the whole tree, by PID.
+    if (this.deploying !== undefined) for (const pid of descendants(this.deploying).concat(this.deploying)) killQuietly(pid);
+    this.deploying = undefined;
     if (fs.existsSync(this.stateFile)) {
       const state = loadState(this.stateFile);
       for (const g of Object.values(state.guests)) SandboxHost.attach(g.netns, g.root).destroy();
@@ -519,6 +650,40 @@ export class Lab {
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
   }
+}
+
+/** The processes below `pid`, read from /proc: children before their parents' parents. */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parentOf) if (parent === p) (walk(child), out.push(child));
+  };
+  walk(pid);
+  return out;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+/** A value of a variable's type that nothing reads: Terraform asks for every variable without a default, used or not. */
+function unusedValue(type: string | undefined): string {
+  const t = type ?? "string";
+  return t === "number" ? "0" : t === "bool" ? "false" : /^(list|set|tuple)/.test(t) ? "[]" : /^(map|object)/.test(t) ? "{}" : "unused in the lab";
 }
 
 /** The kernel settings of this machine's own namespace that the model reads: new namespaces start from them. */

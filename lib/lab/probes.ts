@@ -90,8 +90,10 @@ export function probeTcp(client: SandboxHost, address: string, port: number, exp
   let passed = false;
   for (let i = 0; i < (expectOpen ? TRIES : 1); i++) {
     const r = client.exec(["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`]);
-    passed = r.status === 0 || /refused/i.test(r.stderr);
-    detail = r.status === 0 ? "connected" : r.status === 124 ? "timeout" : r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`;
+    const refused = /refused/i.test(r.stderr);
+    passed = r.status === 0 || refused;
+    // bash's own words for a refusal ("/dev/tcp/...: Connection refused") read as a failure: say what it means.
+    detail = r.status === 0 ? "connected" : refused ? "refused by the guest (nothing listens there): the firewall let it through" : r.status === 124 ? "timeout" : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`);
     if (passed || !expectOpen) break;
     pause(1);
   }

@@ -7,13 +7,26 @@ import { Scenario, SCENARIO_KEY, VARIANT_KEY } from "./scenarios";
 export interface LabRunResult {
   readonly scenario: string;
   readonly ok: boolean;
+  /** Why the run failed, one reason each; empty when it passed. */
+  readonly reasons: string[];
   readonly deploy: DeployResult;
   readonly probes: ProbeResult[];
+  /** Empty, with `negativeControlSkipped` saying why, when no guest has more than one vif. */
   readonly negativeControl: { handMade: ProbeResult[]; restored: ProbeResult[] };
-  readonly redeploy: DeployResult;
-  readonly planExitCode: number;
+  readonly negativeControlSkipped?: string;
+  /** Each later phase: its context, its deploy, its probes. */
+  readonly phases: { context: Record<string, unknown>; deploy: DeployResult; probes: ProbeResult[] }[];
+  /** The redeploy without changes; undefined when an earlier deploy failed. */
+  readonly redeploy?: DeployResult;
+  readonly planExitCode?: number;
   readonly report: string;
   readonly seconds: number;
+}
+
+/** A later phase of a run: the app with more context, deployed over the last phase, then probed. */
+export interface LabPhase {
+  /** Context keys set from this phase on (added to those of the phases before). */
+  readonly context: Record<string, unknown>;
 }
 
 /** The command that synthesizes a scenario: ts-node from a checkout, node from the package. */
@@ -33,8 +46,14 @@ export function scenarioLab(scenario: Scenario, opts: { log?: (l: string) => voi
   return Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: scenario, [VARIANT_KEY]: "base" }, ...opts });
 }
 
-/** Deploy, probe, negative control, redeploy without changes; then tear down (also on SIGINT/SIGTERM). */
-export async function runLab(lab: Lab): Promise<LabRunResult> {
+/**
+ * Deploy, probe, negative control; then each phase (deploy with its
+ * context, probe the topology it deploys); then a redeploy without changes
+ * and a plan that must be empty. A failed deploy ends the run there. Tears
+ * the lab down at the end, and on SIGINT/SIGTERM (with the deploy running
+ * then, and everything it started).
+ */
+export async function runLab(lab: Lab, opts: { phases?: readonly LabPhase[] } = {}): Promise<LabRunResult> {
   const started = Date.now();
   const onSignal = (signal: NodeJS.Signals) => {
     lab.destroy();
@@ -43,16 +62,47 @@ export async function runLab(lab: Lab): Promise<LabRunResult> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    const reasons: string[] = [];
+    const failedProbes = (probes: readonly ProbeResult[], when: string) => {
+      const n = probes.filter((p) => !p.ok).length;
+      if (n) reasons.push(`${n} of ${probes.length} probes ${when} failed`);
+    };
+    const deployFailed = (d: DeployResult, which: string) => {
+      if (!d.ok) reasons.push(`the ${which} failed: ${d.tail.split("\n").slice(-3).join(" / ") || "no output"}`);
+      return !d.ok;
+    };
     const deploy = await lab.deploy();
-    const probes = deploy.ok ? lab.probeAll("after deploy") : [];
-    const negativeControl = deploy.ok ? lab.negativeControl() : { handMade: [], restored: [] };
+    const result = (rest: Partial<LabRunResult>): LabRunResult => {
+      if (lab.modelMismatches.length) reasons.push(`the reachability model disagreed with the kernel on ${lab.modelMismatches.length} probes`);
+      const ok = reasons.length === 0;
+      const report = `${lab.report()}${ok ? "" : `\nwhy it failed:\n${reasons.map((r) => `  - ${r}`).join("\n")}`}`;
+      return { scenario: lab.options.stack, ok, reasons, deploy, probes: [], negativeControl: { handMade: [], restored: [] }, phases: [], ...rest, report, seconds: (Date.now() - started) / 1000 };
+    };
+    if (deployFailed(deploy, "first deploy")) return result({});
+    const probes = lab.probeAll("after deploy");
+    failedProbes(probes, "after the deploy");
+    const multiVif = lab.stackTopology.dom0s.some((d) => d.guests.some((g) => g.model.vifs.length > 1));
+    const negativeControl = multiVif ? lab.negativeControl() : { handMade: [], restored: [] };
+    const negativeControlSkipped = multiVif ? undefined : "not applicable: no guest has more than one vif";
+    if (negativeControlSkipped) lab.note(`negative control: ${negativeControlSkipped}`);
+    failedProbes([...negativeControl.handMade, ...negativeControl.restored], "of the negative control");
+    const phases: LabRunResult["phases"] = [];
+    let context: Record<string, unknown> = {};
+    for (const [i, phase] of (opts.phases ?? []).entries()) {
+      context = { ...context, ...phase.context };
+      const d = await lab.deploy({ context });
+      if (deployFailed(d, `deploy of phase ${i + 2} (${JSON.stringify(phase.context)})`)) return result({ probes, negativeControl, negativeControlSkipped, phases: [...phases, { context, deploy: d, probes: [] }] });
+      const p = lab.probeAll(`phase ${i + 2}`);
+      failedProbes(p, `in phase ${i + 2}`);
+      phases.push({ context, deploy: d, probes: p });
+    }
     const redeploy = await lab.deploy();
+    if (deployFailed(redeploy, "redeploy without changes")) return result({ probes, negativeControl, negativeControlSkipped, phases, redeploy });
+    const changes = redeploy.added + redeploy.changed + redeploy.destroyed;
+    if (changes) reasons.push(`the redeploy without changes changed resources: ${redeploy.summary}`);
     const planExitCode = lab.plan().exitCode;
-    const ok =
-      deploy.ok && redeploy.ok && planExitCode === 0 && redeploy.added + redeploy.changed + redeploy.destroyed === 0 &&
-      [...probes, ...negativeControl.handMade, ...negativeControl.restored].every((p) => p.ok) && negativeControl.handMade.length > 0 &&
-      lab.modelMismatches.length === 0;
-    return { scenario: lab.options.stack, ok, deploy, probes, negativeControl, redeploy, planExitCode, report: lab.report(), seconds: (Date.now() - started) / 1000 };
+    if (planExitCode !== 0) reasons.push(`terraform plan after the redeploy ${planExitCode === 2 ? "still shows changes" : `failed (exit ${planExitCode})`}`);
+    return result({ probes, negativeControl, negativeControlSkipped, phases, redeploy, planExitCode });
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

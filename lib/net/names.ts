@@ -1,4 +1,20 @@
+import type { IConstruct } from "constructs";
 import { PropSite, XenPropError } from "./errors";
+
+/**
+ * `id` for a new child of `scope`, when no child has it yet: constructs'
+ * own error ("There is already a Construct with name ...") names neither
+ * what holds the id nor what to do.
+ */
+export function freeChildId(scope: IConstruct, id: string): string {
+  const taken = scope.node.tryFindChild(id);
+  if (taken) {
+    const kind = taken.constructor.name;
+    const holder = ["RoutedDomU", "ForwardRule", "WebVhost", "XenHost"].includes(kind) ? `a ${kind}` : /Step|Resource/.test(kind) ? "one of its own deploy steps" : `a ${kind}`;
+    throw new XenPropError({ path: `${scope.node.path}/${id}`, prop: "id (the construct id)" }, id, `${scope.node.path || "the app"} already has a child with this id (${holder}): give each construct under it an id of its own`);
+  }
+  return id;
+}
 
 /**
  * Names become file names, Xen domain names and interface names: lower-case

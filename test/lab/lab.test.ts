@@ -199,10 +199,17 @@ describeWith(LAB_NEEDS, "lab: runs that cannot go ahead", () => {
     expect(run("ip", ["-br", "link"]).stdout).not.toContain(first.prefix);
   }, 5 * MINUTES);
 
-  it("a cdktf CLI that cannot be run fails the deploy with the reason, and the run still tears the lab down", async () => {
+  it("a cdktf CLI that cannot be run fails the deploy with the reason, ends the run there, and still tears the lab down", async () => {
     const lab = Lab.create({ ...seedOptions(), cdktf: "/nonexistent/cdktf" });
     const result = await runLab(lab);
     expect({ ok: result.ok, deploy: result.deploy.ok, tail: result.deploy.tail }).toEqual({ ok: false, deploy: false, tail: "cannot run /nonexistent/cdktf: spawn /nonexistent/cdktf ENOENT" });
+    // The run ends at the failed deploy (no redeploy to fail the same way), and says why.
+    expect({ deploys: lab.deploys.length, redeploy: result.redeploy, reasons: result.reasons }).toEqual({
+      deploys: 1,
+      redeploy: undefined,
+      reasons: ["the first deploy failed: cannot run /nonexistent/cdktf: spawn /nonexistent/cdktf ENOENT"],
+    });
+    expect(result.report).toMatch(/\nwhy it failed:\n  - the first deploy failed: cannot run \/nonexistent\/cdktf/);
     expect(run("ip", ["netns", "list"]).stdout).not.toContain(lab.prefix);
     expect(run("ip", ["-br", "link"]).stdout).not.toContain(lab.prefix);
     expect(fs.existsSync(lab.workdir)).toBe(false);
