@@ -171,7 +171,7 @@ function synthChild(args: string[], preview: boolean, keepJson?: string, prove =
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; synthMs: number; synthCpuMs: number; maxRssMb: number; resources: number; scriptBytes: number };
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; synthMs: number; synthCpuMs: number; proofMs: number; proofRenderMs: number; maxRssMb: number; resources: number; scriptBytes: number };
 }
 
 type SynthRatio = "timeRatio" | "cpuTimeRatio" | "cpuTimeRatioVsSameResources" | "buildAndSynthTimeRatio" | "memoryRatio" | "timeRatioWithPreview" | "timeRatioVsSameResources" | "memoryRatioVsSameResources";
@@ -271,7 +271,7 @@ function synthBench() {
 function proveBench() {
   const rows: Json[] = [];
   for (const dom0s of [10, 50]) {
-    const runs = 5;
+    const runs = dom0s === 50 ? 7 : 5;
     const withProof: ReturnType<typeof synthChild>[] = [];
     const without: ReturnType<typeof synthChild>[] = [];
     for (let i = 0; i < runs; i++) {
@@ -289,6 +289,9 @@ function proveBench() {
       timeRatio: 0,
       cpuTimeRatio: 0,
       timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
+      // Inside each run with the proof: its own time (rendering, which synth needs anyway, taken out) against the rest of app.synth().
+      inProcessShare: median(withProof.map((r) => (r.proofMs - r.proofRenderMs) / (r.synthMs - (r.proofMs - r.proofRenderMs)))),
+      inProcessProofSeconds: median(withProof.map((r) => (r.proofMs - r.proofRenderMs) / 1000)),
     };
     row.timeRatio = row.withProof.synthSeconds / row.withoutProof.synthSeconds;
     row.cpuTimeRatio = row.withProof.synthCpuSeconds / row.withoutProof.synthCpuSeconds;
@@ -300,8 +303,9 @@ function proveBench() {
     section: "prove",
     name: "the reachability proof at synth, 50 dom0s",
     target: "adds <= 10% to app.synth()",
-    measured: `+${((fifty.timeRatio - 1) * 100).toFixed(1)}% (run by run ${((fifty.timeRatioPerRun.lowest - 1) * 100).toFixed(1)} to ${((fifty.timeRatioPerRun.highest - 1) * 100).toFixed(1)}%; CPU time +${((fifty.cpuTimeRatio - 1) * 100).toFixed(1)}%; at 10 dom0s +${((rows[0].timeRatio - 1) * 100).toFixed(1)}%)`,
-    met: fifty.timeRatio <= 1.1,
+    measured: `+${((fifty.timeRatio - 1) * 100).toFixed(1)}% by the median of ${fifty.runs} process pairs (run by run ${((fifty.timeRatioPerRun.lowest - 1) * 100).toFixed(1)} to ${((fifty.timeRatioPerRun.highest - 1) * 100).toFixed(1)}%; CPU time +${((fifty.cpuTimeRatio - 1) * 100).toFixed(1)}%); timed inside the runs, the proof's own ${fifty.inProcessProofSeconds.toFixed(2)} s are +${(fifty.inProcessShare * 100).toFixed(1)}% of the rest of app.synth(); at 10 dom0s +${((rows[0].timeRatio - 1) * 100).toFixed(1)}%`,
+    // Met only when both measures agree: the pairs' median and the time inside the runs.
+    met: fifty.timeRatio <= 1.1 && fifty.inProcessShare <= 0.1,
   });
   return rows;
 }
