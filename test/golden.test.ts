@@ -26,7 +26,11 @@ function hashes(dir: string): Record<string, string> {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(p);
-      else out[p] = createHash("sha256").update(fs.readFileSync(path.join(dir, p))).digest("hex");
+      else {
+        // cdktf names the local state file by the absolute directory the app runs in: the one part that depends on where the checkout is.
+        const bytes = fs.readFileSync(path.join(dir, p));
+        out[p] = createHash("sha256").update(p.endsWith(".json") ? bytes.toString("utf8").split(process.cwd()).join("<cwd>") : bytes).digest("hex");
+      }
     }
   };
   walk("");
