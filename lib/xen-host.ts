@@ -98,7 +98,9 @@ export interface XenHostFirewall {
    * How the ruleset is compiled and loaded: `iptables` (iptables-restore; one
    * rule per guest address, or ipsets from `ipsetFrom` addresses on) or
    * `nftables` (one table, guests matched through sets). Both load in one
-   * transaction. Switching does not remove the other backend's rules.
+   * transaction. Switching retires the other backend's rules once the new
+   * ruleset is loaded, and its files once it is confirmed (only those that
+   * carry the library's header; a rollback brings its rules back).
    * @default "iptables"
    */
   readonly backend?: FirewallBackend;

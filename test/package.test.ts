@@ -98,7 +98,7 @@ beforeAll(() => {
 afterAll(() => tmp?.remove());
 
 describe("the package as npm packs it", () => {
-  it("ships the compiled library, its types, the lab command, the lab's C parser and the licence; no tests, benchmarks or TypeScript sources", () => {
+  it("ships the compiled library, its types, the lab command, the lab's C parser, the deploy's shell sources and the licence; no tests, benchmarks or TypeScript sources", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     const named = [
       pkg.main,
@@ -109,6 +109,10 @@ describe("the package as npm packs it", () => {
     ].map((f: string) => path.normalize(f));
     expect(named.filter((f) => !packed.includes(f))).toEqual([]);
     expect(packed).toContain("dist/lib/lab/xlcfg-parse.c");
+    // The shell the deploy steps inline, read at synth.
+    const shell = run("find", ["lib", "-name", "*.sh"], { cwd: ROOT }).stdout.trim().split("\n");
+    expect(shell.length).toBeGreaterThan(0);
+    expect(shell.map((f) => `dist/${f}`).filter((f) => !packed.includes(f))).toEqual([]);
     expect(packed).toContain("LICENSE");
     expect(packed.filter((f) => !f.startsWith("dist/lib/") && !["package.json", "README.md", "LICENSE"].includes(f))).toEqual([]);
     expect(packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);

@@ -1,6 +1,11 @@
 import type { HostFile } from "../model";
 import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../paths";
 
+/** A file a step installs: text, or any bytes. */
+export interface StepFile extends Omit<HostFile, "content"> {
+  readonly content: string | Uint8Array;
+}
+
 /**
  * One deploy step: the files of one (host, concern), how to check them before
  * they replace anything, and how to make them take effect.
@@ -11,11 +16,6 @@ import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../paths";
  * contain user text that was not first checked against a strict pattern, and
  * never `${` or `%{` (Terraform would read them as template sequences).
  */
-/** A file a step installs: text, or any bytes. */
-export interface StepFile extends Omit<HostFile, "content"> {
-  readonly content: string | Uint8Array;
-}
-
 export interface StepModel<F extends StepFile = HostFile> {
   /** Host name for messages, e.g. `dom0` (a construct id checked against [A-Za-z0-9_-]). */
   readonly host: string;

@@ -351,10 +351,12 @@ export class Lab {
     stubXenstore(dom0, this.workdir);
     const cli = path.join(__dirname, `cli${path.extname(__filename)}`);
     // From a checkout the CLI is TypeScript: ts-node with this package's tsconfig, whatever the cwd.
-    const node = __filename.endsWith(".ts")
-      ? ["env", `TS_NODE_PROJECT=${path.resolve(__dirname, "../../tsconfig.json")}`, process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), cli]
-      : [process.execPath, cli];
-    dom0.writeFile("/usr/local/sbin/xl", renderXlStandIn({ stateFile: this.stateFile, dom0: d.id, parser: path.join(this.workdir, "xlcfg-parse"), cli: node, lock: path.join(this.workdir, "xl.lock"), controllerPid: process.pid }), "0755");
+    const callback = {
+      node: process.execPath,
+      cli,
+      ...(__filename.endsWith(".ts") ? { tsNode: { register: require.resolve("ts-node/register/transpile-only"), project: path.resolve(__dirname, "../../tsconfig.json") } } : {}),
+    };
+    dom0.writeFile("/usr/local/sbin/xl", renderXlStandIn({ stateFile: this.stateFile, dom0: d.id, parser: path.join(this.workdir, "xlcfg-parse"), callback, lock: path.join(this.workdir, "xl.lock"), controllerPid: process.pid }), "0755");
     startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`, labHostKey(this.workdir, d.id, "dom0"));
     this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}, client ${address}`);
   }

@@ -9,8 +9,9 @@ import * as fs from "fs";
 import { SandboxHost } from "./sandbox-host";
 import { firstBootInterfaces, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
+import { shellSource } from "../deploy/shell-source";
 
-/** What the parser prints of a cfg (see test/tools/xlcfg-parse.c). */
+/** What the parser prints of a cfg (see lib/lab/xlcfg-parse.c). */
 export interface ParsedCfg {
   readonly name: string;
   readonly vif: string[];
@@ -36,46 +37,29 @@ function parseVif(spec: string, devid: number, domid: number): VifSpec {
   return { devid, mac: kv.mac, ip: kv.ip ?? "", vifname: kv.vifname ?? `vif${domid}.${devid}`, gatewaydev: kv.gatewaydev ?? "eth0" };
 }
 
-/** The shell script installed as /usr/local/sbin/xl in a dom0. */
-export function renderXlStandIn(opts: { stateFile: string; dom0: string; parser: string; cli: string[]; lock: string; controllerPid: number }): string {
+/** How the stand-in calls back into the lab's CLI: node, and ts-node from a checkout. */
+export interface LabCallback {
+  readonly node: string;
+  readonly cli: string;
+  /** ts-node's register module and the tsconfig it reads, when the CLI is TypeScript. */
+  readonly tsNode?: { readonly register: string; readonly project: string };
+}
+
+/** The shell script installed as /usr/local/sbin/xl in a dom0: lib/lab/sh/xl-stand-in.sh with the lab's names before it. */
+export function renderXlStandIn(opts: { stateFile: string; dom0: string; parser: string; callback: LabCallback; lock: string; controllerPid: number }): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const cli = opts.cli.map(q).join(" ");
-  return `#!/bin/sh
-# xl stand-in of the cdktf-xen lab (create, create -n, list, shutdown).
-set -eu
-run=/var/lib/xl-lab
-mkdir -p "$run"; touch "$run/running"
-# Guests are made from the machine's namespaces, entered through the lab's own process.
-callback() { flock ${q(opts.lock)} nsenter -t ${opts.controllerPid} -m -n -- ${cli} "$@"; }
-case "\${1:-}" in
-  create)
-    shift
-    dry=0; if [ "\${1:-}" = -n ]; then dry=1; shift; fi
-    parsed=$(mktemp ${q(opts.stateFile)}.cfg.XXXXXX)
-    ${q(opts.parser)} "$1" > "$parsed"
-    if [ "$dry" = 1 ]; then cat "$parsed"; rm -f "$parsed"; exit 0; fi
-    name=$(sed -n 's/.*"name":"\\([a-z0-9-]*\\)".*/\\1/p' "$parsed")
-    if grep -qx "$name" "$run/running"; then echo "xl: domain $name already exists" >&2; exit 1; fi
-    callback xl-create ${q(opts.stateFile)} ${q(opts.dom0)} "$parsed"
-    rm -f "$parsed"
-    echo "$name" >> "$run/running"
-    ;;
-  list)
-    if [ $# -ge 2 ]; then grep -qx "$2" "$run/running"; else cat "$run/running"; fi
-    ;;
-  shutdown)
-    shift; if [ "\${1:-}" = -w ]; then shift; fi
-    grep -qx "$1" "$run/running" || { echo "xl: no domain $1" >&2; exit 1; }
-    callback xl-destroy ${q(opts.stateFile)} ${q(opts.dom0)} "$1"
-    grep -vx "$1" "$run/running" > "$run/running.new" || true
-    mv "$run/running.new" "$run/running"
-    ;;
-  *)
-    echo "xl (cdktf-xen lab): create [-n] CFG | list [NAME] | shutdown [-w] NAME" >&2
-    exit 2
-    ;;
-esac
-`;
+  const names: [string, string][] = [
+    ["STATE_FILE", opts.stateFile],
+    ["DOM0", opts.dom0],
+    ["PARSER", opts.parser],
+    ["LOCK", opts.lock],
+    ["CONTROLLER_PID", String(opts.controllerPid)],
+    ["LAB_NODE", opts.callback.node],
+    ["LAB_CLI", opts.callback.cli],
+    ["TS_NODE_REGISTER", opts.callback.tsNode?.register ?? ""],
+    ["TS_NODE_PROJECT", opts.callback.tsNode?.project ?? ""],
+  ];
+  return ["#!/bin/sh", ...names.map(([k, v]) => `${k}=${q(v)}`), shellSource(__dirname, "sh/xl-stand-in.sh"), ""].join("\n");
 }
 
 /** `xl create`, run by the stand-in's callback in the machine's root namespaces. */

@@ -1,4 +1,4 @@
-/** Every deploy step script, and every snippet it runs in its own sh, passes shellcheck. */
+/** Every shell source file of the library, every deploy step script, and every snippet it runs in its own sh, pass shellcheck. */
 import * as fs from "fs";
 import * as path from "path";
 import { firewallConfirmStep } from "../../lib/deploy/concerns";
@@ -30,6 +30,19 @@ describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
   it.each(cases)("$name", ({ name, text }) => {
     const file = path.join(tmp.dir, name.replace(/[/ ]/g, "_") + ".sh");
     fs.writeFileSync(file, text);
+    const r = run("shellcheck", ["--shell", "sh", file]);
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describeWith(["shellcheck"], "the library's shell source files pass shellcheck", () => {
+  const root = path.resolve(__dirname, "../../lib");
+  const sources = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".sh") ? [path.join(dir, e.name)] : []));
+  it("there are some", () => {
+    expect(sources(root).length).toBeGreaterThan(0);
+  });
+  it.each(sources(root).map((f) => ({ name: path.relative(root, f), file: f })))("lib/$name", ({ file }) => {
     const r = run("shellcheck", ["--shell", "sh", file]);
     expect(r.stdout).toBe("");
     expect(r.status).toBe(0);
