@@ -2,7 +2,7 @@
  * The deploy steps of each concern, as pure functions of the model: which
  * files travel together, which program checks them, and how they take effect.
  */
-import { shellSource } from "./shell-source";
+import { shellSource } from "../render/shell-source";
 import type { GuestModel, HostFile, VhostModel } from "../model";
 import { FIREWALL_SCRIPT_PATH, STATE_DIR, SYSCTL_PATH } from "../paths";
 import { policyRoutingCommands } from "../render/interfaces";

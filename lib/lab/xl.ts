@@ -9,7 +9,7 @@ import * as fs from "fs";
 import { SandboxHost } from "./sandbox-host";
 import { firstBootInterfaces, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
-import { shellSource } from "../deploy/shell-source";
+import { shellSource } from "../render/shell-source";
 
 /** What the parser prints of a cfg (see lib/lab/xlcfg-parse.c). */
 export interface ParsedCfg {

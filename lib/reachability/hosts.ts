@@ -5,7 +5,7 @@
  * files, or nftables); each guest's interface naming, ifupdown interfaces,
  * rt_tables, sysctl.d files and Apache ports and sites.
  */
-import { renderVifHook } from "../render/sysctl";
+import { renderVifHook, VIF_HOOK_LOOSE } from "../render/sysctl";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";
@@ -96,7 +96,7 @@ export class Dom0State {
     this.doubts.kernel.push(...this.kernel.unreadable);
 
     const hook = files["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"];
-    const looseList = hook && /^\s+(\S+)\) echo 2 >/m.exec(hook)?.[1].split("|");
+    const looseList = hook && new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m").exec(hook)?.[1].split(" ").filter(Boolean);
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
 

@@ -1,5 +1,6 @@
 import type { HostUplinkModel } from "../model";
 import { generatedHeader } from "./header";
+import { shellSource } from "./shell-source";
 
 /** A per-interface key; names with a dot need the slash form of sysctl.d(5). */
 function perInterface(device: string, key: string): string {
@@ -55,33 +56,12 @@ export function renderGuestSysctl(opts: { readonly looseReversePath?: boolean } 
 
 /**
  * `/etc/xen/scripts/vif-post.d/cdktf-xen.hook`, sourced by vif-route for every
- * vif it brings up: strict rp_filter on the vif itself, or loose (2) on the
- * vifs named in `looseVifs` (guests with reversePathFilter "loose"; the kernel
- * takes the larger of `all` and the vif, so 2 wins over the dom0's strict `all`).
+ * vif it brings up: lib/render/sh/vif-hook.sh, after the vifs that get loose
+ * rp_filter (guests with reversePathFilter "loose"); every other vif gets strict.
  */
 export function renderVifHook(looseVifs: readonly string[] = []): string {
-  const set = (value: number) => `echo ${value} > "/proc/sys/net/ipv4/conf/\${dev}/rp_filter"`;
-  const body = looseVifs.length
-    ? [
-        '      case "${dev}" in',
-        `        ${looseVifs.join("|")}) ${set(2)} ;;`,
-        `        *) ${set(1)} ;;`,
-        "      esac",
-      ]
-    : [`      ${set(1)}`];
-  return (
-    generatedHeader() +
-    [
-      "# shellcheck shell=bash",
-      "# Sourced (not executed) by Xen's vif scripts through call_hooks vif post.",
-      'case "${command:-}" in',
-      "  add|online)",
-      '    if [ -n "${dev:-}" ] && [ -w "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ]; then',
-      ...body,
-      "    fi",
-      "    ;;",
-      "esac",
-    ].join("\n") +
-    "\n"
-  );
+  return `${generatedHeader()}${VIF_HOOK_LOOSE}='${looseVifs.join(" ")}'\n${shellSource(__dirname, "sh/vif-hook.sh")}\n`;
 }
+
+/** The name, in the vif hook, of the vifs that get loose rp_filter. */
+export const VIF_HOOK_LOOSE = "CDKTF_XEN_LOOSE_VIFS";

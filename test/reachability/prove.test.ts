@@ -49,7 +49,7 @@ describe("the proof at synth", () => {
     const s = optOut("loose");
     expect(synthErrors(s.app)).toBe("");
     expect(s.guest.hostFiles().find((f) => f.path === "/etc/sysctl.d/60-cdktf-xen.conf")?.content).toContain("net.ipv4.conf.all.rp_filter = 2\n");
-    expect(s.dom0.hostFiles().find((f) => f.path === "/etc/xen/scripts/vif-post.d/cdktf-xen.hook")?.content).toContain('        other-0|other-1) echo 2 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ;;\n');
+    expect(s.dom0.hostFiles().find((f) => f.path === "/etc/xen/scripts/vif-post.d/cdktf-xen.hook")?.content).toContain("\nCDKTF_XEN_LOOSE_VIFS='other-0 other-1'\n");
     const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.211", port: 80 });
     expect(v.ok).toBe(true);
     expect(v.hops.filter((h) => h.stage === "rp_filter").map((h) => h.text)[2]).toBe(

@@ -9,6 +9,7 @@ import { parseDiskSpec } from "../../lib/net/disk";
 import { TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { renderNftRuleset } from "../../lib/render/nftables";
+import { renderVifHook } from "../../lib/render/sysctl";
 import { renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "../../lib/render/iptables";
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
@@ -526,6 +527,31 @@ describeWith(["apache2ctl", "openssl", "/etc/apache2/apache2.conf"], "Apache con
     expect(ok.status).toBe(0);
     const broken = g.hostFiles().map((f) => (f.path.endsWith("secure.conf") ? { ...f, content: f.content.replace("</VirtualHost>", "") } : f));
     expect(configtest(broken, ["ssl", "socache_shmcb"]).status).not.toBe(0);
+  });
+});
+
+describeWith(["root", "ip", "bash"], "the vif hook, sourced by bash as vif-route does", () => {
+  it("sets rp_filter on the vif it is called for: 1, or 2 on a vif named loose; other commands and missing vifs leave it alone", () => {
+    const ns = netns("vh");
+    const tmp = tempDir();
+    try {
+      // veth pairs, as the vifs are in the lab (this kernel has no dummy links).
+      ["web-0", "web-1", "other-0"].forEach((dev, i) => expect(ns.exec("ip", ["link", "add", dev, "type", "veth", "peer", "name", `peer${i}`]).status).toBe(0));
+      const hook = path.join(tmp.dir, "cdktf-xen.hook");
+      fs.writeFileSync(hook, renderVifHook(["web-1"]));
+      const rp = (dev: string) => ns.exec("cat", [`/proc/sys/net/ipv4/conf/${dev}/rp_filter`]).stdout.trim();
+      // vif-route runs with set -e and sources its hooks into its own shell.
+      const source = (command: string, dev: string) => ns.exec("bash", ["-euc", `command=${command}; dev=${dev}; . "$0"; echo "rp=\${cdktf_xen_rp:-unset}"`, hook]);
+      for (const dev of ["web-0", "web-1", "other-0"]) ns.exec("sysctl", ["-qw", `net.ipv4.conf.${dev}.rp_filter=0`]);
+      expect(source("online", "web-0")).toMatchObject({ status: 0, stdout: "rp=1\n" });
+      expect(source("add", "web-1")).toMatchObject({ status: 0, stdout: "rp=2\n" });
+      expect(source("offline", "other-0")).toMatchObject({ status: 0, stdout: "rp=unset\n" });
+      expect(source("online", "gone-0")).toMatchObject({ status: 0, stdout: "rp=unset\n" });
+      expect(["web-0", "web-1", "other-0"].map(rp)).toEqual(["1", "2", "0"]);
+    } finally {
+      ns.remove();
+      tmp.remove();
+    }
   });
 });
 

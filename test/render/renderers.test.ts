@@ -129,9 +129,24 @@ describe("renderers on the seed scenario", () => {
     expect(renderDom0Sysctl({ ...dom0.uplink, device: "bond0.100" })).toContain("net/ipv4/conf/bond0.100/proxy_arp = 1\n");
   });
 
-  it("vif hook sets strict rp_filter on the vif it is called for", () => {
-    expect(renderVifHook()).toContain('echo 1 > "/proc/sys/net/ipv4/conf/${dev}/rp_filter"');
-    expect(renderVifHook()).toContain("add|online)");
+  it("vif hook: strict rp_filter on the vif it is called for, loose on the vifs named loose", () => {
+    const body = [
+      "# shellcheck shell=bash disable=SC2154 # command and dev are vif-route's; the loose vifs come before this",
+      "# Sourced (not executed) by Xen's vif scripts through call_hooks vif post.",
+      'case "${command:-}" in',
+      "  add|online)",
+      '    if [ -n "${dev:-}" ] && [ -w "/proc/sys/net/ipv4/conf/${dev}/rp_filter" ]; then',
+      "      cdktf_xen_rp=1",
+      "      for cdktf_xen_vif in $CDKTF_XEN_LOOSE_VIFS; do",
+      '        if [ "$cdktf_xen_vif" = "$dev" ]; then cdktf_xen_rp=2; fi',
+      "      done",
+      '      echo "$cdktf_xen_rp" > "/proc/sys/net/ipv4/conf/${dev}/rp_filter"',
+      "    fi",
+      "    ;;",
+      "esac",
+    ];
+    expect(renderVifHook()).toBe(lines("CDKTF_XEN_LOOSE_VIFS=''", ...body));
+    expect(renderVifHook(["web-0", "web-1"])).toBe(lines("CDKTF_XEN_LOOSE_VIFS='web-0 web-1'", ...body));
   });
 
   it("iptables: conntrack first, one multiport ACCEPT per address bound to its vif, policy DROP", () => {
