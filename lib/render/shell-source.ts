@@ -12,8 +12,16 @@ import * as path from "path";
  * file, left out, and its final newline.
  */
 export function shellSource(dir: string, file: string): string {
-  const lines = fs.readFileSync(path.join(dir, file), "utf8").replace(/\n$/, "").split("\n");
-  let first = 0;
-  while (first < lines.length && lines[first].startsWith("##")) first++;
-  return lines.slice(first).join("\n");
+  const where = path.join(dir, file);
+  let text = read.get(where);
+  if (text === undefined) {
+    const lines = fs.readFileSync(where, "utf8").replace(/\n$/, "").split("\n");
+    let first = 0;
+    while (first < lines.length && lines[first].startsWith("##")) first++;
+    read.set(where, (text = lines.slice(first).join("\n")));
+  }
+  return text;
 }
+
+/** Each file is read once per process. */
+const read = new Map<string, string>();
