@@ -8,6 +8,7 @@ import { RoutedDomU } from "./routed-domu";
 import { WebVhost } from "./web-vhost";
 import { XenHost } from "./xen-host";
 
+/** Props of a {@link ForwardRule}: where the traffic goes, which ports, from where. */
 export interface ForwardRuleProps {
   /**
    * What the dom0 forwards to: every address of a guest, the address of a
@@ -34,6 +35,10 @@ export interface ForwardRuleProps {
 /**
  * Traffic a dom0 forwards to its guests. Every ForwardRule under a XenHost
  * lands in that dom0's one ruleset, bound to the guest's vif and address.
+ *
+ * @example
+ * new ForwardRule(dom0, "http", { to: web, ports: [80, 443] });                 // every address of the guest
+ * new ForwardRule(dom0, "dns", { to: "192.0.2.11", ports: [Port.udp(53)], from: ["203.0.113.0/24"] });
  */
 export class ForwardRule extends Construct {
   /** Marker used by XenHost without a runtime import cycle. */

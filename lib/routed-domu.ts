@@ -84,6 +84,7 @@ export interface RoutedDomUSsh {
   readonly viaDom0?: boolean;
 }
 
+/** Props of a {@link RoutedDomU}: the domain's xl settings, one vif per address, its network and SSH access. */
 export interface RoutedDomUProps {
   /**
    * Xen domain name; also the name of `/etc/xen/<name>.cfg`.
@@ -194,6 +195,16 @@ const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
  * A guest under a XenHost in routed mode: one vif and MAC per IP address,
  * with the guest's network, interface naming and ARP settings generated so
  * that every address answers.
+ *
+ * @example
+ * const web = new RoutedDomU(dom0, "web", {
+ *   memory: 512,
+ *   disks: ["phy:/dev/vg0/web,xvda,w"],
+ *   vifs: [
+ *     { mac: "00:16:3e:00:00:10", address: "192.0.2.10/24" },
+ *     { mac: "00:16:3e:00:00:11", address: "192.0.2.11/24" },
+ *   ],
+ * });
  */
 export class RoutedDomU extends Construct implements IFileHost {
   /** Marker used by XenHost without a runtime import cycle. */

@@ -24,6 +24,7 @@ export interface WebVhostTls {
   readonly certificateKeyFile: string;
 }
 
+/** Props of a {@link WebVhost}: its address and ports, names, document root and TLS. */
 export interface WebVhostProps {
   /**
    * Site name: `/etc/apache2/sites-available/<name>.conf` and the log file names.
@@ -70,7 +71,18 @@ function parseDocumentRoot(value: unknown, site: PropSite): string {
   return dir;
 }
 
-/** An Apache name-based vhost on one of its guest's addresses. */
+/**
+ * An Apache name-based vhost on one of its guest's addresses.
+ *
+ * @example
+ * const site = new WebVhost(web, "site-a", {
+ *   address: "192.0.2.10",
+ *   serverName: "a.example.org",
+ *   documentRoot: "/var/www/site-a",
+ *   tls: { certificateFile: "/etc/ssl/certs/a.pem", certificateKeyFile: "/etc/ssl/private/a.key" },
+ * });
+ * new ForwardRule(dom0, "site-a", { to: site }); // its address, ports 80 and 443
+ */
 export class WebVhost extends Construct {
   /** Marker used by RoutedDomU without a runtime import cycle. */
   readonly isWebVhost = true;

@@ -122,6 +122,7 @@ export interface XenHostFirewall {
   readonly rollbackSeconds?: number;
 }
 
+/** Props of a {@link XenHost}: how deploys reach the dom0, its uplink, its firewall's defaults. */
 export interface XenHostProps {
   /** SSH access for the deploy. */
   readonly ssh: XenHostSsh;
@@ -155,6 +156,14 @@ function policy(value: unknown, site: PropSite): "DROP" | "ACCEPT" {
 /**
  * A Xen dom0 in routed mode: it forwards packets between its uplink and its
  * guests' vifs, through a firewall built from every ForwardRule under it.
+ *
+ * @example
+ * const hostKey = new TerraformVariable(stack, "dom0_ssh_host_key", { type: "string" });
+ * const dom0 = new XenHost(stack, "dom0", {
+ *   ssh: { host: "203.0.113.10", privateKeyFile: "~/.ssh/id_ed25519", hostKey: hostKey.value },
+ *   uplink: { device: "eth0", address: "192.0.2.1/24" },
+ *   firewall: { managementCidrs: ["203.0.113.0/24"] },
+ * });
  */
 export class XenHost extends Construct implements IFileHost {
   /** Returns true when `x` is a XenHost. */
