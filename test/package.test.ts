@@ -7,6 +7,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { descendants } from "../lib/lab/lab";
 import { describeWith, LAB_NEEDS, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -218,21 +219,15 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     let stderr = "";
     child.stderr.on("data", (b) => (stderr += b));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
-    /** Processes below `pid` now, from /proc. */
-    const below = (pid: number): { pid: number; cmd: string }[] => {
-      const all = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    /** Processes below `pid` now, with their command lines. */
+    const below = (pid: number): { pid: number; cmd: string }[] =>
+      descendants(pid).flatMap((p) => {
         try {
-          const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-          return [{ pid: Number(e), ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), cmd: fs.readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ") }];
+          return [{ pid: p, cmd: fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ") }];
         } catch {
           return [];
         }
       });
-      const out: { pid: number; cmd: string }[] = [];
-      const walk = (p: number) => all.filter((x) => x.ppid === p).forEach((x) => (out.push(x), walk(x.pid)));
-      walk(pid);
-      return out;
-    };
     const started = Date.now();
     let during: { pid: number; cmd: string }[] = [];
     while (Date.now() - started < 3 * MINUTES && !during.some((p) => /terraform apply/.test(p.cmd))) {

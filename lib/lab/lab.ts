@@ -655,7 +655,7 @@ export class Lab {
 }
 
 /** The processes below `pid`, read from /proc: children before their parents' parents. */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const e of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(e)) continue;

@@ -23,6 +23,9 @@ export interface LabRunResult {
   readonly seconds: number;
 }
 
+/** What a run has got to, filled in as it goes. */
+type Progress = { -readonly [K in keyof Omit<LabRunResult, "scenario" | "ok" | "reasons" | "report" | "seconds">]: LabRunResult[K] };
+
 /** A later phase of a run: the app with more context, deployed over the last phase, then probed. */
 export interface LabPhase {
   /** Context keys set from this phase on (added to those of the phases before). */
@@ -72,37 +75,35 @@ export async function runLab(lab: Lab, opts: { phases?: readonly LabPhase[] } = 
       return !d.ok;
     };
     const deploy = await lab.deploy();
-    const result = (rest: Partial<LabRunResult>): LabRunResult => {
+    // What the run has got to; a failed deploy ends it with what came before.
+    const so: Progress = { deploy, probes: [], negativeControl: { handMade: [], restored: [] }, phases: [] };
+    const result = (): LabRunResult => {
       if (lab.modelMismatches.length) reasons.push(`the reachability model disagreed with the kernel on ${lab.modelMismatches.length} probes`);
       const ok = reasons.length === 0;
       const report = `${lab.report()}${ok ? "" : `\nwhy it failed:\n${reasons.map((r) => `  - ${r}`).join("\n")}`}`;
-      return { scenario: lab.options.stack, ok, reasons, deploy, probes: [], negativeControl: { handMade: [], restored: [] }, phases: [], ...rest, report, seconds: (Date.now() - started) / 1000 };
+      return { scenario: lab.options.stack, ok, reasons, ...so, report, seconds: (Date.now() - started) / 1000 };
     };
-    if (deployFailed(deploy, "first deploy")) return result({});
-    const probes = lab.probeAll("after deploy");
-    failedProbes(probes, "after the deploy");
-    const multiVif = lab.stackTopology.dom0s.some((d) => d.guests.some((g) => g.model.vifs.length > 1));
-    const negativeControl = multiVif ? lab.negativeControl() : { handMade: [], restored: [] };
-    const negativeControlSkipped = multiVif ? undefined : "not applicable: no guest has more than one vif";
-    if (negativeControlSkipped) lab.note(`negative control: ${negativeControlSkipped}`);
-    failedProbes([...negativeControl.handMade, ...negativeControl.restored], "of the negative control");
-    const phases: LabRunResult["phases"] = [];
+    if (deployFailed(deploy, "first deploy")) return result();
+    so.probes = lab.probeAll("after deploy");
+    failedProbes(so.probes, "after the deploy");
+    if (lab.stackTopology.dom0s.some((d) => d.guests.some((g) => g.model.vifs.length > 1))) so.negativeControl = lab.negativeControl();
+    else lab.note(`negative control: ${(so.negativeControlSkipped = "not applicable: no guest has more than one vif")}`);
+    failedProbes([...so.negativeControl.handMade, ...so.negativeControl.restored], "of the negative control");
     let context: Record<string, unknown> = {};
     for (const [i, phase] of (opts.phases ?? []).entries()) {
       context = { ...context, ...phase.context };
       const d = await lab.deploy({ context });
-      if (deployFailed(d, `deploy of phase ${i + 2} (${JSON.stringify(phase.context)})`)) return result({ probes, negativeControl, negativeControlSkipped, phases: [...phases, { context, deploy: d, probes: [] }] });
-      const p = lab.probeAll(`phase ${i + 2}`);
-      failedProbes(p, `in phase ${i + 2}`);
-      phases.push({ context, deploy: d, probes: p });
+      const probes = d.ok ? lab.probeAll(`phase ${i + 2}`) : [];
+      so.phases.push({ context, deploy: d, probes });
+      if (deployFailed(d, `deploy of phase ${i + 2} (${JSON.stringify(phase.context)})`)) return result();
+      failedProbes(probes, `in phase ${i + 2}`);
     }
-    const redeploy = await lab.deploy();
-    if (deployFailed(redeploy, "redeploy without changes")) return result({ probes, negativeControl, negativeControlSkipped, phases, redeploy });
-    const changes = redeploy.added + redeploy.changed + redeploy.destroyed;
-    if (changes) reasons.push(`the redeploy without changes changed resources: ${redeploy.summary}`);
-    const planExitCode = lab.plan().exitCode;
-    if (planExitCode !== 0) reasons.push(`terraform plan after the redeploy ${planExitCode === 2 ? "still shows changes" : `failed (exit ${planExitCode})`}`);
-    return result({ probes, negativeControl, negativeControlSkipped, phases, redeploy, planExitCode });
+    so.redeploy = await lab.deploy();
+    if (deployFailed(so.redeploy, "redeploy without changes")) return result();
+    if (so.redeploy.added + so.redeploy.changed + so.redeploy.destroyed) reasons.push(`the redeploy without changes changed resources: ${so.redeploy.summary}`);
+    so.planExitCode = lab.plan().exitCode;
+    if (so.planExitCode !== 0) reasons.push(`terraform plan after the redeploy ${so.planExitCode === 2 ? "still shows changes" : `failed (exit ${so.planExitCode})`}`);
+    return result();
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);

@@ -1,4 +1,5 @@
 import type { IConstruct } from "constructs";
+import { TerraformResource } from "cdktf";
 import { PropSite, XenPropError } from "./errors";
 
 /**
@@ -10,7 +11,7 @@ export function freeChildId(scope: IConstruct, id: string): string {
   const taken = scope.node.tryFindChild(id);
   if (taken) {
     const kind = taken.constructor.name;
-    const holder = ["RoutedDomU", "ForwardRule", "WebVhost", "XenHost"].includes(kind) ? `a ${kind}` : /Step|Resource/.test(kind) ? "one of its own deploy steps" : `a ${kind}`;
+    const holder = TerraformResource.isTerraformResource(taken) ? "one of its own deploy steps" : `a ${kind}`;
     throw new XenPropError({ path: `${scope.node.path}/${id}`, prop: "id (the construct id)" }, id, `${scope.node.path || "the app"} already has a child with this id (${holder}): give each construct under it an id of its own`);
   }
   return id;

@@ -15,6 +15,9 @@ import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { ApacheSocket, readApache, readNaming, readXlCfg, XlVif } from "./host-files";
 
+/** The vif hook's line naming the vifs that get loose rp_filter. */
+const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
+
 /** Files a host receives: absolute path to content. */
 export type FileSet = Readonly<Record<string, string>>;
 
@@ -96,7 +99,7 @@ export class Dom0State {
     this.doubts.kernel.push(...this.kernel.unreadable);
 
     const hook = files["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"];
-    const looseList = hook && new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m").exec(hook)?.[1].split(" ").filter(Boolean);
+    const looseList = hook && LOOSE_VIFS_LINE.exec(hook)?.[1].split(" ").filter(Boolean);
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
 

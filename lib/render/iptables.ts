@@ -325,7 +325,11 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
   const files = firewallFiles(opts);
   const b = opts.backend;
   const deployed = ['"$rules"', ...(files.rules6 ? ['"$rules6"'] : []), ...(files.sets ? ['"$sets"'] : [])];
-  const pending = deployed.map((f) => `${f.slice(0, -1)}${PENDING_SUFFIX}"`);
+  /** `"$rules"` -> `"$rules.cdktf-xen.pending"`: where the deploy step put the file. */
+  const pendingOf = (f: string) => `${f.slice(0, -1)}${PENDING_SUFFIX}"`;
+  const pending = deployed.map(pendingOf);
+  // The sets go last: until rules.v4 is in place, boot loads the union of old and new (union_sets).
+  const placed = [...deployed.filter((f) => f !== '"$sets"'), ...(files.sets ? ['"$sets"'] : [])];
   const saves = b === "iptables" ? '"$state/firewall.previous" "$state/firewall.previous6" "$state/firewall.previous-sets"' : '"$state/firewall.previous"';
   const kept = '"$state/firewall.previous-files/${f##*/}"';
   const checkArgs = b === "iptables" ? "RULES RULES6 [SETS]" : "RULES";
@@ -437,8 +441,7 @@ export function renderFirewallScript(opts: FirewallScriptOptions): string {
     "    # cut short is finished by the next one: the pending files stay until all are in place.",
     `    if [ -e ${pending[0]} ]; then`,
     ...(files.sets ? ["      union_sets"] : []),
-    ...deployed.filter((f) => f !== '"$sets"').map((f) => `      place ${f.slice(0, -1)}${PENDING_SUFFIX}" ${f}`),
-    ...(files.sets ? [`      place "$sets${PENDING_SUFFIX}" "$sets"`] : []),
+    ...placed.map((f) => `      place ${pendingOf(f)} ${f}`),
     "      retire_files",
     `      rm -f ${pending.join(" ")}`,
     '      sync "$(dirname "$rules")"',

@@ -28,6 +28,29 @@ function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A dom0 sandbox with an uplink, and an /etc/nftables.conf that loads our ruleset at boot. */
+function firewallDom0(tag: string): SandboxHost {
+  const dom0 = SandboxHost.create(uniqueName(tag));
+  expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
+  dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
+  return dom0;
+}
+
+/** A live filter table, its chain counters (which move with any packet; IPv6 sends some by itself) as [0:0]. */
+function filterTable(dom0: SandboxHost, save: "iptables-save" | "ip6tables-save"): string {
+  return dom0.sh(`${save} -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'`).stdout;
+}
+
+/** The live filter tables, our ipsets and our nftables table. */
+function liveFirewall(dom0: SandboxHost) {
+  return {
+    filter: filterTable(dom0, "iptables-save"),
+    filter6: filterTable(dom0, "ip6tables-save"),
+    sets: dom0.sh("ipset list -n | sort").stdout,
+    table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
+  };
+}
+
 const XL_STUB = `#!/bin/sh
 # Records what the deploy asks of xl; "running" guests are lines in a file.
 state=/var/lib/xl-stub; mkdir -p "$state"; touch "$state/running"
@@ -165,8 +188,7 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     expectOk(run(dom0, stepOf(lab.dom0, "sysctl")));
   });
 
-  // Chain counters move with any packet (IPv6 sends some by itself): compared as [0:0].
-  const live = () => dom0.sh("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout;
+  const live = () => filterTable(dom0, "iptables-save");
   const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n") + "\n";
 
   it("firewall: loads, a fresh connection confirms, and a second run changes nothing", () => {
@@ -229,7 +251,7 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
   });
 
   it("firewall: a ruleset that loads only in part (IPv4 in, IPv6 refused) is taken out at once, and its pending files with it", async () => {
-    const live6 = () => dom0.sh("ip6tables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout;
+    const live6 = () => filterTable(dom0, "ip6tables-save");
     const files = () => ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"].map((f) => dom0.readFile(f));
     const before = { live: live(), live6: live6(), files: files() };
     expect(before.live).not.toContain("--dports 53,80");
@@ -321,18 +343,9 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
 // tables are empty, and boot loads what is on disk (netfilter-persistent's plugins, or /etc/nftables.conf).
 describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "power loss between try and confirm: boot loads the last confirmed ruleset; the next deploy converges", () => {
   let dom0: SandboxHost;
-  beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("pl"));
-    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
-    dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
-  });
+  beforeAll(() => (dom0 = firewallDom0("pl")));
   afterAll(() => dom0?.destroy());
-  const live = () => ({
-    filter: dom0.sh("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
-    filter6: dom0.sh("ip6tables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
-    sets: dom0.sh("ipset list -n | sort").stdout,
-    table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
-  });
+  const live = () => liveFirewall(dom0);
   const step = (firewall: XenHostFirewall, extraRule = false) => stepOf(labStack({ extraRule, firewall: { rollbackSeconds: 600, ...firewall } }).dom0, "firewall");
   const deploy = (s: StepModel) => {
     expectOk(run(dom0, s));
@@ -648,19 +661,11 @@ describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-i
 
 describeWith([...NEEDS, "nft", "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "switching firewall.backend: the other backend's files and rules go, and come back on rollback", () => {
   let dom0: SandboxHost;
-  beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("sw"));
-    expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
-    dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
-  });
+  beforeAll(() => (dom0 = firewallDom0("sw")));
   afterAll(() => dom0?.destroy());
   const FILES = ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/etc/iptables/ipsets", "/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"];
-  // Chain counters move with any packet (IPv6 sends some by itself): compared as [0:0].
   const state = () => ({
-    filter: dom0.sh("iptables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
-    filter6: dom0.sh("ip6tables-save -t filter | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'").stdout,
-    sets: dom0.sh("ipset list -n | sort").stdout,
-    table: dom0.sh("nft list table inet cdktf_xen 2>/dev/null || true").stdout,
+    ...liveFirewall(dom0),
     files: Object.fromEntries(FILES.map((f) => [f, dom0.readFile(f)])),
     // What a try loaded and no confirm has put in place yet.
     pending: FILES.filter((f) => dom0.readFile(`${f}${PENDING_SUFFIX}`) !== undefined),
