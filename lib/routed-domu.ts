@@ -1,20 +1,17 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VhostModel, VifModel } from "./model";
+import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VifModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./net/ipv4";
 import { parseMac } from "./net/mac";
 import { freeChildId, parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./net/names";
 import { parseDiskSpec } from "./net/disk";
-import { renderApachePorts } from "./render/apache";
-import { guestNamingFiles } from "./render/guest-naming";
-import { renderInterfaces, renderRtTables } from "./render/interfaces";
-import { renderGuestSysctl } from "./render/sysctl";
-import { maxVifnameLength, renderXlCfg, XL_MAX_VIFS } from "./render/xl-cfg";
-import { SYSCTL_PATH } from "./paths";
+import { maxVifnameLength, XL_MAX_VIFS } from "./render/xl-cfg";
 import { labContextOf } from "./lab-context";
 import { IFileHost, oncePerSynth, registerFileHost } from "./stack-support";
-import { apachePortsStep, guestCfgStep, guestNetworkStep, inventoryStep } from "./deploy/concerns";
+import { apachePortsStep, sitesInventoryStep } from "./concerns/apache";
+import { guestCfgStep } from "./concerns/guests";
+import { guestNetworkStep } from "./concerns/guest-network";
 import { addDependency, connectionHostKey, connectionPrivateKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { TerraformResource } from "cdktf";
@@ -421,40 +418,24 @@ export class RoutedDomU extends Construct implements IFileHost {
 
   /** The xl cfg step, run on the dom0. */
   cfgStep(): StepModel {
-    return oncePerSynth(this, CFGSTEP_MEMO, () => {
-      const file = { path: `/etc/xen/${this.name}.cfg`, content: renderXlCfg(this.model), mode: "0644" };
-      return guestCfgStep(this.dom0.hostId, this.model, file, this.restartOnChange, this.dom0.guestShutdownSeconds);
-    });
+    return oncePerSynth(this, CFGSTEP_MEMO, () =>
+      guestCfgStep(this.dom0.hostId, this.model, { restartOnChange: this.restartOnChange, shutdownSeconds: this.dom0.guestShutdownSeconds }),
+    );
   }
 
   private networkStep(): StepModel {
-    return oncePerSynth(this, NETWORKSTEP_MEMO, () => {
-      const g = this.model;
-      const files: HostFile[] = [
-        ...guestNamingFiles(g),
-        { path: "/etc/network/interfaces", content: renderInterfaces(g), mode: "0644" },
-        { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: this.reversePathFilter === "loose" }), mode: "0644" },
-      ];
-      if (g.policyRouting) {
-        files.push({ path: "/etc/iproute2/rt_tables.d/cdktf-xen.conf", content: renderRtTables(g), mode: "0644" });
-      }
-      return guestNetworkStep(this.hostId, g, files);
-    });
+    return oncePerSynth(this, NETWORKSTEP_MEMO, () => guestNetworkStep(this.hostId, this.model, { looseReversePath: this.reversePathFilter === "loose" }));
   }
 
   private apacheStep(): StepModel | undefined {
     return oncePerSynth(this, APACHESTEP_MEMO, () => {
-      const vhosts: VhostModel[] = this.vhosts.map((v) => v.vhostModel());
-      if (!vhosts.length) return undefined;
-      const file = { path: "/etc/apache2/ports.conf", content: renderApachePorts(vhosts), mode: "0644" };
-      return apachePortsStep(this.hostId, file, vhosts.some((v) => v.tls));
+      const vhosts = this.vhosts.map((v) => v.vhostModel());
+      return vhosts.length ? apachePortsStep(this.hostId, vhosts) : undefined;
     });
   }
 
   private sitesInventoryStep(): StepModel {
-    return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => {
-      return inventoryStep(this.hostId, "sites", this.vhosts.map((v) => v.vhostModel().name));
-    });
+    return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => sitesInventoryStep(this.hostId, this.vhosts.map((v) => v.vhostModel().name)));
   }
 
   /** The deploy steps that write files on this guest. */

@@ -5,8 +5,7 @@ import { parseIpv4 } from "./net/ipv4";
 import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./net/names";
 import { parsePortNumber } from "./net/port";
 import { RoutedDomU } from "./routed-domu";
-import { renderApacheSite } from "./render/apache";
-import { siteStep } from "./deploy/concerns";
+import { siteStep } from "./concerns/apache";
 import { addDependency, deployStep } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { oncePerSynth } from "./stack-support";
@@ -154,11 +153,7 @@ export class WebVhost extends Construct {
 
   /** The step that installs and enables this site on its guest. */
   siteStep(): StepModel {
-    return oncePerSynth(this, SITE_STEP, () => {
-      const m = this.model;
-      const file = { path: `/etc/apache2/sites-available/${m.name}.conf`, content: renderApacheSite(m), mode: "0644" };
-      return siteStep(this.guest.hostId, m, file);
-    });
+    return oncePerSynth(this, SITE_STEP, () => siteStep(this.guest.hostId, this.model));
   }
 
   /** Every port the site answers on (HTTP and HTTPS). */

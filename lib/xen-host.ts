@@ -4,20 +4,18 @@ import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./net/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./net/ipv4";
 import { parseAbsolutePath, parseInteger, parseInterfaceName } from "./net/names";
-import { renderDom0Sysctl, renderVifHook } from "./render/sysctl";
-import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript, renderIp6tablesRules, renderIptablesRules } from "./render/iptables";
-import { renderNftRuleset } from "./render/nftables";
-import { renderIpsets } from "./render/ipset";
+import type { FirewallBackend } from "./concerns/firewall/script";
 import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./stack-support";
 import { topologyOf } from "./topology";
 import { labContextOf } from "./lab-context";
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./fleet-check";
-import { aggregateAccepts } from "./firewall-aggregate";
+import { aggregateAccepts } from "./concerns/firewall/aggregate";
 import { PROVE_CONTEXT_KEY, proveDom0 } from "./prove";
-import { FIREWALL_SCRIPT_PATH, IPSETS_PATH, NFT_RULES_PATH, RULES6_PATH, RULES_PATH, STATE_DIR, SYSCTL_PATH, VIF_HOOK_PATH } from "./paths";
-import { dom0SysctlStep, firewallConfirmStep, firewallStep, GUEST_SHUTDOWN_SECONDS, inventoryStep } from "./deploy/concerns";
+import { dom0SysctlStep } from "./concerns/dom0-sysctl";
+import { firewallConfirmStep, firewallStep } from "./concerns/firewall";
+import { GUEST_SHUTDOWN_SECONDS, guestsInventoryStep } from "./concerns/guests";
 import { connectionHostKey, connectionPrivateKey, deployStep, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { freeChildId, parseHostId } from "./net/names";
@@ -317,11 +315,8 @@ export class XenHost extends Construct implements IFileHost {
 
   private sysctlStep(): StepModel {
     return oncePerSynth(this, SYSCTLSTEP_MEMO, () => {
-      const files: HostFile[] = [
-        { path: SYSCTL_PATH, content: renderDom0Sysctl(this.uplink), mode: "0644" },
-        { path: VIF_HOOK_PATH, content: renderVifHook(this.guests.filter((g) => g.reversePathFilter === "loose").flatMap((g) => g.guestModel().vifs.map((v) => v.vifname))), mode: "0755" },
-      ];
-      return dom0SysctlStep(this.hostId, files, VIF_HOOK_PATH);
+      const looseVifs = this.guests.filter((g) => g.reversePathFilter === "loose").flatMap((g) => g.guestModel().vifs.map((v) => v.vifname));
+      return dom0SysctlStep(this.hostId, this.uplink, looseVifs);
     });
   }
 
@@ -331,27 +326,13 @@ export class XenHost extends Construct implements IFileHost {
   }
 
   private firewallStep(): StepModel {
-    return oncePerSynth(this, FIREWALLSTEP_MEMO, () => {
-      const model = this.firewallModel();
-      const nft = this.backend === "nftables";
-      const sets = this.usesIpsets();
-      const script = { backend: this.backend, sets, paths: FIREWALL_PATHS, stateDir: STATE_DIR };
-      const deployed = firewallFiles(script);
-      const files: HostFile[] = [
-        // The ruleset waits beside its place until confirmed: boot loads only a confirmed one.
-        ...(deployed.sets ? [{ path: deployed.sets, content: renderIpsets(model), mode: "0640", pending: true }] : []),
-        { path: deployed.rules, content: nft ? renderNftRuleset(model) : renderIptablesRules(model, { sets }), mode: "0640", pending: true },
-        ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640", pending: true }] : []),
-        { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
-      ];
-      return firewallStep(this.hostId, files, deployed.checked, this.rollbackSeconds);
-    });
+    return oncePerSynth(this, FIREWALLSTEP_MEMO, () =>
+      firewallStep(this.hostId, this.firewallModel(), { backend: this.backend, sets: this.usesIpsets(), rollbackSeconds: this.rollbackSeconds }),
+    );
   }
 
   private guestsInventoryStep(): StepModel {
-    return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => {
-      return inventoryStep(this.hostId, "guests", this.guests.map((g) => g.name), this.guestShutdownSeconds);
-    });
+    return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => guestsInventoryStep(this.hostId, this.guests.map((g) => g.name), this.guestShutdownSeconds));
   }
 
   /** The deploy steps that write files on this dom0. */
@@ -366,8 +347,6 @@ export class XenHost extends Construct implements IFileHost {
 }
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
-/** Where both firewall backends keep their files: one deploys its own and retires the other's. */
-const FIREWALL_PATHS: FirewallPaths = { iptablesRules: RULES_PATH, ip6tablesRules: RULES6_PATH, ipsets: IPSETS_PATH, nftRules: NFT_RULES_PATH };
 /** From this many guest addresses on, a per-address rule walk is worth a warning. */
 const WALK_WARNING = 64;
 

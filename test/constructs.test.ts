@@ -128,7 +128,7 @@ describe("the iptables backend switches to ipsets at firewall.ipsetFrom guest ad
     expect(forwardAccepts(dom0)).toEqual([expect.stringMatching(/^-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m tcp --dport 80 -j ACCEPT$/)]);
     const sets = dom0.hostFiles().find((f) => f.path === "/etc/iptables/ipsets")!.content;
     expect(sets.split("\n").filter((l) => l.startsWith("add "))).toHaveLength(64);
-    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain('    load "$rules" "$rules6" "$sets"\n');
+    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain("\nsets='/etc/iptables/ipsets'\n");
   });
 
   it("ipsetFrom 0 uses sets for one address; nftables never writes ipsets", () => {

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import { SandboxHost } from "./sandbox-host";
 import { firstBootInterfaces, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
-import { shellSource } from "../render/shell-source";
+import { shellAssignments, shellSource } from "../render/shell-source";
 
 /** What the parser prints of a cfg (see lib/lab/xlcfg-parse.c). */
 export interface ParsedCfg {
@@ -47,7 +47,6 @@ export interface LabCallback {
 
 /** The shell script installed as /usr/local/sbin/xl in a dom0: lib/lab/sh/xl-stand-in.sh with the lab's names before it. */
 export function renderXlStandIn(opts: { stateFile: string; dom0: string; parser: string; callback: LabCallback; lock: string; controllerPid: number }): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const names: [string, string][] = [
     ["STATE_FILE", opts.stateFile],
     ["DOM0", opts.dom0],
@@ -59,7 +58,7 @@ export function renderXlStandIn(opts: { stateFile: string; dom0: string; parser:
     ["TS_NODE_REGISTER", opts.callback.tsNode?.register ?? ""],
     ["TS_NODE_PROJECT", opts.callback.tsNode?.project ?? ""],
   ];
-  return ["#!/bin/sh", ...names.map(([k, v]) => `${k}=${q(v)}`), shellSource(__dirname, "sh/xl-stand-in.sh"), ""].join("\n");
+  return `#!/bin/sh\n${shellAssignments(names)}${shellSource(__dirname, "sh/xl-stand-in.sh")}\n`;
 }
 
 /** `xl create`, run by the stand-in's callback in the machine's root namespaces. */

@@ -5,7 +5,7 @@
  * files, or nftables); each guest's interface naming, ifupdown interfaces,
  * rt_tables, sysctl.d files and Apache ports and sites.
  */
-import { renderVifHook, VIF_HOOK_LOOSE } from "../render/sysctl";
+import { renderVifHook, VIF_HOOK_LOOSE } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";

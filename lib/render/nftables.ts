@@ -30,6 +30,9 @@ function portSet(ranges: readonly PortRange[]): string {
   return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
 }
 
+/** The nftables table of the nftables backend: family and name. */
+export const NFT_TABLE = "inet cdktf_xen";
+
 /**
  * The dom0's firewall as one nftables transaction (`nft -f`): its own table,
  * replaced whole. Guests are matched through sets of `address . vifname`, so a
@@ -40,10 +43,10 @@ export function renderNftRuleset(fw: FirewallModel): string {
   const out = [
     "#!/usr/sbin/nft -f",
     generatedHeader().trimEnd(),
-    "# Replaces the table cdktf_xen in one transaction; other tables are left alone.",
-    "table inet cdktf_xen",
-    "delete table inet cdktf_xen",
-    "table inet cdktf_xen {",
+    `# Replaces the table ${NFT_TABLE.split(" ")[1]} in one transaction; other tables are left alone.`,
+    `table ${NFT_TABLE}`,
+    `delete table ${NFT_TABLE}`,
+    `table ${NFT_TABLE} {`,
   ];
   const set = (name: string, members: readonly { address: string; vifname: string }[]) => [
     `\tset ${name} {`,

@@ -23,5 +23,19 @@ export function shellSource(dir: string, file: string): string {
   return text;
 }
 
+/**
+ * `NAME='value'` lines, the only text put before a shell source: each value
+ * single-quoted (a quote inside written as `'\\''`), so that the shell reads
+ * it back as the very string, whatever it holds.
+ */
+export function shellAssignments(values: readonly (readonly [string, string])[]): string {
+  return values
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`${JSON.stringify(name)} is not a shell variable name`);
+      return `${name}='${value.replace(/'/g, `'\\''`)}'\n`;
+    })
+    .join("");
+}
+
 /** Each file is read once per process. */
 const read = new Map<string, string>();

@@ -1,6 +1,5 @@
 import type { HostUplinkModel } from "../model";
 import { generatedHeader } from "./header";
-import { shellSource } from "./shell-source";
 
 /** A per-interface key; names with a dot need the slash form of sysctl.d(5). */
 function perInterface(device: string, key: string): string {
@@ -53,15 +52,3 @@ export function renderGuestSysctl(opts: { readonly looseReversePath?: boolean } 
     "\n"
   );
 }
-
-/**
- * `/etc/xen/scripts/vif-post.d/cdktf-xen.hook`, sourced by vif-route for every
- * vif it brings up: lib/render/sh/vif-hook.sh, after the vifs that get loose
- * rp_filter (guests with reversePathFilter "loose"); every other vif gets strict.
- */
-export function renderVifHook(looseVifs: readonly string[] = []): string {
-  return `${generatedHeader()}${VIF_HOOK_LOOSE}='${looseVifs.join(" ")}'\n${shellSource(__dirname, "sh/vif-hook.sh")}\n`;
-}
-
-/** The name, in the vif hook, of the vifs that get loose rp_filter. */
-export const VIF_HOOK_LOOSE = "CDKTF_XEN_LOOSE_VIFS";

@@ -1,7 +1,7 @@
 /** Every shell source file of the library, every deploy step script, and every snippet it runs in its own sh, pass shellcheck. */
 import * as fs from "fs";
 import * as path from "path";
-import { firewallConfirmStep } from "../../lib/deploy/concerns";
+import { firewallConfirmStep } from "../../lib/concerns/firewall";
 import { renderStepScript } from "../../lib/deploy/step";
 import { labStack } from "../support/lab-fixture";
 import { seedStack } from "../support/seed";

@@ -3,7 +3,8 @@
  * (network namespace + private mount namespace over temporary directories):
  * success, validation failure, activation failure, rollback, and twice.
  */
-import { firewallConfirmStep, inventoryStep } from "../../lib/deploy/concerns";
+import { firewallConfirmStep } from "../../lib/concerns/firewall";
+import { guestsInventoryStep } from "../../lib/concerns/guests";
 import { renderStepScript, StepModel } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { PENDING_SUFFIX } from "../../lib/paths";
@@ -326,7 +327,7 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     dom0.sh("touch /var/lib/xl-stub/hang");
     try {
       const started = Date.now();
-      const r = run(dom0, inventoryStep("dom0", "guests", [], 2));
+      const r = run(dom0, guestsInventoryStep("dom0", [], 2));
       expect(r.status).not.toBe(0);
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(r.stderr).toContain("guest web did not shut down within 2 s and keeps running: shut it down (or xl destroy it), then deploy again");

@@ -1,6 +1,6 @@
-import type { ForwardAcceptModel } from "./model";
-import { mergePortRanges } from "./net/port";
-import { compareAccepts } from "./render/iptables";
+import type { ForwardAcceptModel } from "../../model";
+import { mergePortRanges } from "../../net/port";
+import { compareAccepts } from "../../render/iptables";
 
 /**
  * Folds every accept under one dom0 into its canonical ruleset: accepts with

@@ -9,7 +9,7 @@
 ## once every file, certificates included, is loaded) and handles SIGUSR1
 ## again. A parent that exits meanwhile fails the step, which puts the
 ## previous files back and reloads them.
-## Inlined into the Apache steps (lib/deploy/concerns.ts); these ## lines are not.
+## Inlined into the Apache steps (lib/concerns/apache/index.ts); these ## lines are not.
 # shellcheck source=/dev/null
 pidfile=$(set +u; . /etc/apache2/envvars; echo "$APACHE_PID_FILE")
 [ -n "$pidfile" ] || pidfile=/var/run/apache2/apache2.pid

@@ -3,7 +3,7 @@
 ## names a live parent, so a start after a stop that is not done yet starts
 ## nothing, and Apache is down once that parent exits. Needs apache-reload.sh's
 ## functions, inlined before it.
-## Inlined into the Apache ports step (lib/deploy/concerns.ts); these ## lines are not.
+## Inlined into the Apache ports step (lib/concerns/apache/index.ts); these ## lines are not.
 apache_stop() {
   p=$(apache_pid)
   [ -n "$p" ] || return 0

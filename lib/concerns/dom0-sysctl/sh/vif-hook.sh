@@ -2,7 +2,7 @@
 ## it (call_hooks vif post) for every vif it brings up. Strict rp_filter (1) on
 ## the vif itself, or loose (2) on the vifs of guests with reversePathFilter
 ## "loose" (the kernel takes the larger of `all` and the vif, so 2 wins over the
-## dom0's strict `all`). renderVifHook (lib/render/sysctl.ts) puts the header and
+## dom0's strict `all`). renderVifHook (../vif-hook.ts) puts the header and
 ## CDKTF_XEN_LOOSE_VIFS (vif names separated by spaces) before it. Sourced into
 ## vif-route's own shell: every name it sets starts with cdktf_xen.
 # shellcheck shell=bash disable=SC2154 # command and dev are vif-route's; the loose vifs come before this

@@ -1,0 +1,25 @@
+/**
+ * The dom0's sysctls and its vif hook: forwarding, strict reverse-path
+ * filter, proxy ARP, and rp_filter on each vif as vif-route brings it up.
+ * Every key must exist on the dom0's kernel; `sysctl -p` applies them.
+ */
+import type { HostUplinkModel } from "../../model";
+import { SYSCTL_PATH } from "../../paths";
+import { renderDom0Sysctl } from "../../render/sysctl";
+import type { StepModel } from "../../deploy/step";
+import { sysctlCheck } from "../sysctl-check";
+import { renderVifHook, VIF_HOOK_PATH } from "./vif-hook";
+
+/** The dom0's sysctl step; `looseVifs` get loose rp_filter, every other vif strict. */
+export function dom0SysctlStep(host: string, uplink: HostUplinkModel, looseVifs: readonly string[]): StepModel {
+  return {
+    host,
+    concern: "sysctl",
+    files: [
+      { path: SYSCTL_PATH, content: renderDom0Sysctl(uplink), mode: "0644" },
+      { path: VIF_HOOK_PATH, content: renderVifHook(looseVifs), mode: "0755" },
+    ],
+    validate: [sysctlCheck("NEW1"), 'bash -n "$NEW2"'].join("\n"),
+    activate: `sysctl -q -p ${SYSCTL_PATH}`,
+  };
+}

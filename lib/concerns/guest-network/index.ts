@@ -1,0 +1,52 @@
+/**
+ * The guest's network, changed in place: interface naming, the interfaces
+ * file, the policy routing tables, ARP sysctls. Checked by `ifup --no-act`;
+ * sysctls applied, interfaces that are down brought up, and the policy
+ * routing of interfaces that are up re-applied. No interface is taken down,
+ * so the SSH session of the deploy itself survives.
+ */
+import type { GuestModel, HostFile } from "../../model";
+import { SYSCTL_PATH } from "../../paths";
+import { guestNamingFiles } from "../../render/guest-naming";
+import { policyRoutingCommands, renderInterfaces, renderRtTables } from "../../render/interfaces";
+import { renderGuestSysctl } from "../../render/sysctl";
+import type { StepModel } from "../../deploy/step";
+import { sysctlCheck } from "../sysctl-check";
+
+/** The ifupdown interfaces file. */
+export const INTERFACES_PATH = "/etc/network/interfaces";
+/** Names of the policy routing tables. */
+export const RT_TABLES_PATH = "/etc/iproute2/rt_tables.d/cdktf-xen.conf";
+
+/** What the guest's network step sets besides the model. */
+export interface GuestNetworkOptions {
+  /** Loose reverse-path filter in the guest. */
+  readonly looseReversePath: boolean;
+}
+
+/** The guest's network step. */
+export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
+  const files: HostFile[] = [
+    ...guestNamingFiles(guest),
+    { path: INTERFACES_PATH, content: renderInterfaces(guest), mode: "0644" },
+    { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: opts.looseReversePath }), mode: "0644" },
+    ...(guest.policyRouting ? [{ path: RT_TABLES_PATH, content: renderRtTables(guest), mode: "0644" }] : []),
+  ];
+  const staged = (p: string) => `NEW${files.findIndex((f) => f.path === p) + 1}`;
+  const activate = [`sysctl -q -p ${SYSCTL_PATH}`];
+  for (const vif of guest.vifs) {
+    const up = guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [":"];
+    activate.push(`if ifquery --state ${vif.device} >/dev/null 2>&1; then`, ...up.map((c) => `  ${c}`), "else", `  ifup ${vif.device}`, "fi");
+  }
+  return {
+    host,
+    concern: "network",
+    files,
+    validate: [
+      sysctlCheck(staged(SYSCTL_PATH)),
+      'state=$(mktemp -d); trap \'rm -rf "$state"\' EXIT',
+      `ifup --no-act -a -i "$${staged(INTERFACES_PATH)}" --state-dir "$state" >/dev/null 2>&1`,
+    ].join("\n"),
+    activate: activate.join("\n"),
+  };
+}
