@@ -1,5 +1,6 @@
 import type { HostFile } from "../model";
 import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../paths";
+import { shellAssignments, shellSource } from "../render/shell-source";
 
 /** A file a step installs: text, or any bytes. */
 export interface StepFile extends Omit<HostFile, "content"> {
@@ -35,6 +36,9 @@ export interface StepModel<F extends StepFile = HostFile> {
   readonly owner?: string;
 }
 
+
+/** The fixed part of every step script: its checks, lock, owner, and the functions the rest calls. */
+const STEP_FUNCTIONS = shellSource(__dirname, "sh/step-functions.sh");
 
 /** Terraform's uploads of step scripts, as a `find -name` pattern. */
 const UPLOADS = SCRIPT_PATH.slice(SCRIPT_PATH.lastIndexOf("/") + 1).replace("%RAND%", "*");
@@ -83,46 +87,19 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     "#!/bin/sh",
     `# cdktf-xen deploy step ${step.host}/${step.concern}: generated, runs as root on the host.`,
     "set -eu",
-    "# Terraform uploaded this script world-writable and leaves it behind: root's alone from here;",
-    "# what earlier steps left over an hour ago goes.",
-    'if [ -f "$0" ]; then chmod 0600 "$0"; fi',
-    `find "$(dirname "$0")" -maxdepth 1 -type f -name '${UPLOADS}' -mmin +60 -delete 2>/dev/null || :`,
-    "umask 022",
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "export PATH",
-    `step='${step.host}/${step.concern}'`,
-    'fail() { echo "cdktf-xen: $step: $*" >&2; exit 1; }',
-    "tmps=''",
-    'trap \'for t in $tmps; do rm -f "$t"; done\' EXIT',
-    `mkdir -p ${STATE_DIR}`,
-    "# One step at a time on a host (Terraform runs resources in parallel).",
-    `exec 9>${STATE_DIR}/lock`,
-    'flock -w 600 9 || fail "another cdktf-xen step held the host for 10 minutes"',
-    ...(step.owner === undefined
-      ? []
-      : [
-          "# One owner per host: two stacks deploying here would replace each other's files and remove each other's guests.",
-          `owner='${step.owner}'`,
-          `if [ -e ${STATE_DIR}/owner ]; then`,
-          `  had=$(cat ${STATE_DIR}/owner)`,
-          `  [ "$had" = "$owner" ] || fail "this host belongs to $had (${STATE_DIR}/owner), not to $owner; nothing changed. If it has changed hands, remove that file"`,
-          "else",
-          `  echo "$owner" > ${STATE_DIR}/owner.new && mv -f ${STATE_DIR}/owner.new ${STATE_DIR}/owner`,
-          "fi",
-        ]),
+    shellAssignments([
+      ["step", `${step.host}/${step.concern}`],
+      ["state", STATE_DIR],
+      ["uploads", UPLOADS],
+      ["owner", step.owner ?? ""],
+    ]).trimEnd(),
+    STEP_FUNCTIONS,
     ...(step.files.length
       ? [
           "# What a killed run left next to the files: its staged temporaries (no other step runs here now).",
           `rm -f ${[...new Set(step.files.map((f) => `${f.path.slice(0, f.path.lastIndexOf("/"))}/.cdktf-xen.??????`))].join(" ")}`,
         ]
       : []),
-    "stage() {",
-    '  mkdir -p "$(dirname "$1")"',
-    '  t=$(mktemp "$(dirname "$1")/.cdktf-xen.XXXXXX") || fail "cannot create a file next to $1"',
-    '  tmps="$tmps $t"',
-    '  printf \'%s\' "$3" | base64 -d > "$t" || fail "cannot write $1"',
-    '  chmod "$2" "$t"',
-    "}",
   ];
   step.files.forEach((f, i) => {
     out.push(`stage ${target(f)} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
@@ -133,30 +110,15 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     ...subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'),
     `journal=${STATE_DIR}/installing.${step.host}.${step.concern}`,
   );
-  if (n) {
-    out.push(
-      "# Install all files or none: every backup is made before the first rename. A run killed between",
-      "# them leaves its journal; the next run keeps the backups it lists (the files before it) and finishes.",
-      'if [ -e "$journal" ]; then interrupted=1; else interrupted=0; fi',
-      "# A backup is written beside and renamed over the old one: never through a link someone left there.",
-      'keep() { rm -f "$1.cdktf-xen.bak.new"; cp -p "$1" "$1.cdktf-xen.bak.new" && mv -f "$1.cdktf-xen.bak.new" "$1.cdktf-xen.bak"; }',
-    );
-  }
+  out.push(
+    "# Install all files or none: every backup is made before the first rename. A run killed between",
+    "# them leaves its journal; the next run keeps the backups it lists (the files before it) and finishes.",
+    'if [ -e "$journal" ]; then interrupted=1; else interrupted=0; fi',
+  );
   step.files.forEach((f, i) => {
-    const k = i + 1;
     const p = target(f);
     // A pending file has no previous version to keep: a failed activation removes it.
-    if (f.pending) {
-      out.push(`HAD${k}=0`);
-      return;
-    }
-    out.push(
-      `if [ "$interrupted" = 1 ] && grep -qxF 'path ${p}' "$journal"; then`,
-      `  if grep -qxF 'had ${p}' "$journal"; then HAD${k}=1; else HAD${k}=0; fi`,
-      // No backup for a new file: a stale one would pose as its previous version.
-      `elif [ -e ${p} ]; then keep ${p} || fail "cannot keep a copy of ${p}; nothing changed"; HAD${k}=1`,
-      `else rm -f ${p}.cdktf-xen.bak; HAD${k}=0; fi`,
-    );
+    out.push(f.pending ? `HAD${i + 1}=0` : `HAD${i + 1}=$(prior ${p}) || fail "cannot keep a copy of ${p}; nothing changed"`);
   });
   if (n) {
     out.push(
@@ -164,11 +126,7 @@ export function renderStepScript(step: StepModel<StepFile>): string {
       ...step.files.map((f, i) => `mv -f "$NEW${i + 1}" ${target(f)}`),
     );
   }
-  // The backup stays: it still is the file before this step, which a re-activation (the firewall's try) keeps for its own rollback.
-  const restore = step.files.map((f, i) => {
-    const p = target(f);
-    return `  if [ "$HAD${i + 1}" = 1 ]; then rm -f ${p}.cdktf-xen.new; cp -p ${p}.cdktf-xen.bak ${p}.cdktf-xen.new && mv -f ${p}.cdktf-xen.new ${p}; else rm -f ${p}; fi`;
-  });
+  const restore = step.files.map((f, i) => `  put_back "$HAD${i + 1}" ${target(f)}`);
   out.push(
     "activate() {",
     ...subshell("CDKTF_XEN_ACTIVATE", step.activate),
