@@ -12,7 +12,7 @@ import { XenHost } from "../lib";
 import { renderIptablesRules } from "../lib/render/iptables";
 import { renderNftRuleset } from "../lib/render/nftables";
 import { renderIpsets } from "../lib/render/ipset";
-import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
+import { PREVIEW_CONTEXT_KEY } from "../lib/private/stack-support";
 import { runLab, scenarioLab } from "../lib/lab";
 import { buildFleet } from "./fleet";
 

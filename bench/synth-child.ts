@@ -18,8 +18,8 @@ import { Construct } from "constructs";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import { buildFleet } from "./fleet";
-import { PREVIEW_CONTEXT_KEY } from "../lib/stack-support";
-import { PROVE_CONTEXT_KEY } from "../lib/prove";
+import { PREVIEW_CONTEXT_KEY } from "../lib/private/stack-support";
+import { PROVE_CONTEXT_KEY } from "../lib/private/prove";
 import { RoutedDomU, XenHost } from "../lib";
 
 const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
@@ -103,7 +103,7 @@ function rebuild(tf: Record<string, any>): void {
 function timeProof(): { ms: number; renderMs: number } {
   const timing = { ms: 0, renderMs: 0 };
   let inProof = false;
-  const prove = require("../lib/prove") as { proveDom0: (...a: unknown[]) => unknown };
+  const prove = require("../lib/private/prove") as { proveDom0: (...a: unknown[]) => unknown };
   const real = prove.proveDom0;
   prove.proveDom0 = (...a: unknown[]) => {
     const t = process.hrtime.bigint();

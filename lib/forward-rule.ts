@@ -1,9 +1,9 @@
 import { Construct } from "constructs";
 import type { ForwardAcceptModel } from "./model";
-import { at, PropSite, XenPropError } from "./net/errors";
-import { parseIpv4, parseNetworkCidr } from "./net/ipv4";
-import { parsePortRange, Port, PortRange } from "./net/port";
-import { freeChildId } from "./net/names";
+import { at, PropSite, XenPropError } from "./validation/errors";
+import { parseIpv4, parseNetworkCidr } from "./validation/ipv4";
+import { parsePortRange, Port, PortRange } from "./validation/port";
+import { freeChildId } from "./validation/names";
 import { RoutedDomU } from "./routed-domu";
 import { WebVhost } from "./web-vhost";
 import { XenHost } from "./xen-host";

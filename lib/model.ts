@@ -2,8 +2,8 @@
  * The plain model that constructs build and renderers read. No cdktf, no I/O:
  * everything in it is already validated and defaulted.
  */
-import type { Ipv4Interface } from "./net/ipv4";
-import type { PortRange, Protocol } from "./net/port";
+import type { Ipv4Interface } from "./validation/ipv4";
+import type { PortRange, Protocol } from "./validation/port";
 
 /** One Xen vif of a routed guest: one MAC, one IP, one dom0 interface. */
 export interface VifModel {

@@ -1,14 +1,14 @@
 import { Construct } from "constructs";
 import type { VhostModel } from "./model";
-import { PropSite, XenPropError } from "./net/errors";
-import { parseIpv4 } from "./net/ipv4";
-import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./net/names";
-import { parsePortNumber } from "./net/port";
+import { PropSite, XenPropError } from "./validation/errors";
+import { parseIpv4 } from "./validation/ipv4";
+import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./validation/names";
+import { parsePortNumber } from "./validation/port";
 import { RoutedDomU } from "./routed-domu";
 import { siteStep } from "./concerns/apache";
 import { addDependency, deployStep } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
-import { oncePerSynth } from "./stack-support";
+import { oncePerSynth } from "./private/stack-support";
 
 /** HTTPS on one port of the vhost's address (needs mod_ssl on the guest). */
 export interface WebVhostTls {

@@ -2,7 +2,7 @@
  * Inventories: a host's list of the names of one kind (guests, sites) the
  * code wants. A step that installs the new list removes what left it.
  */
-import { STATE_DIR } from "../paths";
+import { STATE_DIR } from "../private/paths";
 import type { StepModel } from "../deploy/step";
 
 /** Path of a host's inventory of one kind. */

@@ -8,13 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
 import { Fn, IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack, Token } from "cdktf";
-import { isPreparing, oncePerSynth, registerStackOnce } from "../stack-support";
+import { isPreparing, oncePerSynth, registerStackOnce } from "../private/stack-support";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { PropSite, XenPropError } from "../net/errors";
-import { parseHostKey } from "../net/host-key";
-import { parseAbsolutePath } from "../net/names";
-import { SCRIPT_PATH } from "../paths";
+import { PropSite, XenPropError } from "../validation/errors";
+import { parseHostKey } from "../validation/host-key";
+import { parseAbsolutePath } from "../validation/names";
+import { SCRIPT_PATH } from "../private/paths";
 import { renderStepScript, StepModel } from "./step";
 
 /** Context key choosing the resource that carries the provisioners. */

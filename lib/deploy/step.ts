@@ -1,5 +1,5 @@
 import type { HostFile } from "../model";
-import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../paths";
+import { PENDING_SUFFIX, SCRIPT_PATH, STATE_DIR } from "../private/paths";
 import { shellAssignments, shellSource } from "../render/shell-source";
 
 /** A file a step installs: text, or any bytes. */

@@ -1,6 +1,6 @@
 /** The lab's state on disk: shared by the controller and the xl stand-in's callbacks. */
 import * as fs from "fs";
-import type { Topology } from "../topology";
+import type { Topology } from "../private/topology";
 
 export interface LabHostRecord {
   readonly netns: string;

@@ -1,5 +1,5 @@
 import type { VhostModel } from "../model";
-import { compareIpv4 } from "../net/ipv4";
+import { compareIpv4 } from "../validation/ipv4";
 import { generatedHeader } from "./header";
 
 interface Socket {

@@ -1,5 +1,5 @@
 import type { GuestModel, VifModel } from "../model";
-import { cidrContains } from "../net/ipv4";
+import { cidrContains } from "../validation/ipv4";
 import { generatedHeader } from "./header";
 
 /**

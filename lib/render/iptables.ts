@@ -1,6 +1,6 @@
 import type { FirewallModel, ForwardAcceptModel } from "../model";
-import type { PortRange } from "../net/port";
-import { compareIpv4 } from "../net/ipv4";
+import type { PortRange } from "../validation/port";
+import { compareIpv4 } from "../validation/ipv4";
 import { generatedHeader } from "./header";
 import { addressSets } from "./ipset";
 

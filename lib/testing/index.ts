@@ -13,7 +13,7 @@
  * expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.0.2.201", port: 22 }, "firewall");
  */
 import { TerraformStack } from "cdktf";
-import { dom0Reachability } from "../prove";
+import { dom0Reachability } from "../private/prove";
 import type { FlowQuestion, FlowVerdict, Reachability } from "../reachability";
 import type { RoutedDomU } from "../routed-domu";
 import type { WebVhost } from "../web-vhost";

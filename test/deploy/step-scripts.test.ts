@@ -7,7 +7,7 @@ import { firewallConfirmStep } from "../../lib/concerns/firewall";
 import { guestsInventoryStep } from "../../lib/concerns/guests";
 import { renderStepScript, StepModel } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
-import { PENDING_SUFFIX } from "../../lib/paths";
+import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";

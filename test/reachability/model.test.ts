@@ -3,7 +3,7 @@
  * variants of them, and on constructs it cannot read. Exact expectations:
  * the lab (test/lab) checks that the model agrees with the kernel.
  */
-import { dom0Reachability } from "../../lib/prove";
+import { dom0Reachability } from "../../lib/private/prove";
 import { Reachability } from "../../lib/reachability";
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { seedStack } from "../support/seed";

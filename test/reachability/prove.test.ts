@@ -4,7 +4,7 @@
  */
 import { App, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost } from "../../lib";
-import { obligations, PROVE_CONTEXT_KEY } from "../../lib/prove";
+import { obligations, PROVE_CONTEXT_KEY } from "../../lib/private/prove";
 import { setupJest, XenTemplate } from "../../lib/testing";
 import { seedStack } from "../support/seed";
 

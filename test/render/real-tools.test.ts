@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseDiskSpec } from "../../lib/net/disk";
+import { parseDiskSpec } from "../../lib/validation/disk";
 import { TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { renderNftRuleset } from "../../lib/render/nftables";
@@ -15,7 +15,7 @@ import { renderFirewallScript } from "../../lib/concerns/firewall/script";
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { sysctlOrder } from "../../lib/reachability/hosts";
-import { PENDING_SUFFIX } from "../../lib/paths";
+import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
 

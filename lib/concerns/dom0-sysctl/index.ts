@@ -4,7 +4,7 @@
  * Every key must exist on the dom0's kernel; `sysctl -p` applies them.
  */
 import type { HostUplinkModel } from "../../model";
-import { SYSCTL_PATH } from "../../paths";
+import { SYSCTL_PATH } from "../../private/paths";
 import { renderDom0Sysctl } from "../../render/sysctl";
 import type { StepModel } from "../../deploy/step";
 import { sysctlCheck } from "../sysctl-check";

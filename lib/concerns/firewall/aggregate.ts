@@ -1,5 +1,5 @@
 import type { ForwardAcceptModel } from "../../model";
-import { mergePortRanges } from "../../net/port";
+import { mergePortRanges } from "../../validation/port";
 import { compareAccepts } from "../../render/iptables";
 
 /**

@@ -6,7 +6,7 @@
  * confirms.
  */
 import type { FirewallModel, HostFile } from "../../model";
-import { STATE_DIR } from "../../paths";
+import { STATE_DIR } from "../../private/paths";
 import { renderIpsets } from "../../render/ipset";
 import { renderIp6tablesRules, renderIptablesRules } from "../../render/iptables";
 import { renderNftRuleset } from "../../render/nftables";

@@ -3,7 +3,7 @@
  * shell source sh/cdktf-xen-firewall.sh with the configuration's values
  * before it.
  */
-import { PENDING_SUFFIX } from "../../paths";
+import { PENDING_SUFFIX } from "../../private/paths";
 import { generatedHeader } from "../../render/header";
 import { IPSET_PREFIX } from "../../render/ipset";
 import { NFT_TABLE } from "../../render/nftables";

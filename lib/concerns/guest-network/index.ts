@@ -6,7 +6,7 @@
  * so the SSH session of the deploy itself survives.
  */
 import type { GuestModel, HostFile } from "../../model";
-import { SYSCTL_PATH } from "../../paths";
+import { SYSCTL_PATH } from "../../private/paths";
 import { guestNamingFiles } from "../../render/guest-naming";
 import { policyRoutingCommands, renderInterfaces, renderRtTables } from "../../render/interfaces";
 import { renderGuestSysctl } from "../../render/sysctl";

@@ -6,10 +6,10 @@
  */
 import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
-import { PropSite, XenPropError } from "./net/errors";
-import { parseHostKey } from "./net/host-key";
-import { parseHostIpv4, parseNetworkCidr } from "./net/ipv4";
-import { parseAbsolutePath, parseInteger } from "./net/names";
+import { PropSite, XenPropError } from "../validation/errors";
+import { parseHostKey } from "../validation/host-key";
+import { parseHostIpv4, parseNetworkCidr } from "../validation/ipv4";
+import { parseAbsolutePath, parseInteger } from "../validation/names";
 
 export const LAB_CONTEXT_KEY = "cdktf-xen:lab";
 

@@ -5,11 +5,11 @@
  * rule opens must be dropped. What fails is reported with the construct
  * path and the first failing hop.
  */
-import type { ForwardAcceptModel } from "./model";
-import type { FlowQuestion, FlowVerdict } from "./reachability";
-import { FAR_CLIENTS, Reachability } from "./reachability";
-import { inCidr, ipNum, ipText, parseCidr } from "./reachability/ip";
-import type { XenHost } from "./xen-host";
+import type { ForwardAcceptModel } from "../model";
+import type { FlowQuestion, FlowVerdict } from "../reachability";
+import { FAR_CLIENTS, Reachability } from "../reachability";
+import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+import type { XenHost } from "../xen-host";
 
 /** Context key: `false` skips the proof at synth (with a warning). */
 export const PROVE_CONTEXT_KEY = "cdktf-xen:prove";

@@ -1,5 +1,5 @@
 import { TerraformStack, Token } from "cdktf";
-import { XenHost } from "./xen-host";
+import { XenHost } from "../xen-host";
 
 /** Key under which the fleet check is registered once per stack. */
 export const FLEET_CHECK = Symbol.for("cdktf-xen.fleet-check");

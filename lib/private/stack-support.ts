@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
 import { ISynthesisSession, IStackSynthesizer, TerraformStack } from "cdktf";
-import type { HostFile } from "./model";
+import type { HostFile } from "../model";
 
 /** A construct that stands for one machine receiving files. */
 export interface IFileHost extends IConstruct {

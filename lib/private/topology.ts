@@ -3,8 +3,8 @@
  * ruleset. Written at synth as `topology.json` beside the host previews; the
  * lab builds its hosts and probes from it.
  */
-import type { ForwardAcceptModel, GuestModel, HostUplinkModel, VhostModel } from "./model";
-import type { XenHost } from "./xen-host";
+import type { ForwardAcceptModel, GuestModel, HostUplinkModel, VhostModel } from "../model";
+import type { XenHost } from "../xen-host";
 
 export interface TopologyGuest {
   readonly id: string;
