@@ -1,6 +1,6 @@
 /** Construct trees for the benchmarks, on 198.18.0.0/15 (RFC 2544, for benchmarks): no traffic is sent. */
 import { App, TerraformStack } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../lib";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../lib";
 
 /** The n-th address of 198.18.0.0/15, skipping .0 and .255 of each /24. */
 export function benchAddress(n: number): string {
@@ -35,7 +35,7 @@ export function buildFleet(app: App, dom0s: number, guests: number, ips: number,
         const changed = opts.changeOneVhost && d === 0 && g === 0 && i === 0;
         new WebVhost(guest, `s${i}`, { address: v.address.split("/")[0], serverName: `${changed ? "changed-" : ""}s${i}.g${g}.d${d}.example.org`, documentRoot: `/var/www/s${i}` });
       });
-      new ForwardRule(dom0, `fw-g${g}`, { to: guest, ports: opts.ports ?? [80, 443], ...(opts.sourcePorts ? { sourcePorts: [{ from: 1024, to: 65535 }] } : {}) });
+      new ForwardRule(dom0, `fw-g${g}`, { to: guest, ports: opts.ports ?? [80, 443], ...(opts.sourcePorts ? { sourcePorts: [Port.tcpRange(1024, 65535)] } : {}) });
     }
   }
   return stack;

@@ -3,7 +3,7 @@
  * everything in it is already validated and defaulted.
  */
 import type { Ipv4Interface } from "./validation/ipv4";
-import type { PortRange, Protocol } from "./validation/port";
+import type { PortRange, Protocol } from "./connections/port";
 
 /** One Xen vif of a routed guest: one MAC, one IP, one dom0 interface. */
 export interface VifModel {

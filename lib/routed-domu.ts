@@ -15,7 +15,10 @@ import { guestNetworkStep } from "./concerns/guest-network";
 import { addDependency, connectionHostKey, connectionPrivateKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { TerraformResource } from "cdktf";
-import { XenHost } from "./xen-host";
+import type { XenHost } from "./xen-host";
+import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST, XEN_HOST } from "./private/brands";
+import { Connections } from "./connections/connections";
+import { forwardFrom } from "./forward-rule";
 import type { WebVhost } from "./web-vhost";
 
 /** One routed vif: one MAC, one IP. */
@@ -204,8 +207,18 @@ const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
  * });
  */
 export class RoutedDomU extends Construct implements IFileHost {
-  /** Marker used by XenHost without a runtime import cycle. */
-  readonly isRoutedDomU = true;
+  /** Returns true when `x` is a RoutedDomU (of any copy of this library). */
+  static isRoutedDomU(x: unknown): x is RoutedDomU {
+    return hasBrand(x, ROUTED_DOMU);
+  }
+
+  /**
+   * Who may reach this guest, on which ports, and whether it may open
+   * connections itself: `web.connections.allowFrom(Peer.anyIpv4(), Port.tcp(443))`
+   * forwards that port to every address of the guest;
+   * `web.connections.allowToAnyIpv4()` lets it reach any address (as `allowEgress`).
+   */
+  readonly connections: Connections;
 
   readonly hostId: string;
   /** The dom0 this guest runs on. */
@@ -217,13 +230,14 @@ export class RoutedDomU extends Construct implements IFileHost {
   /** Reverse-path filter of this guest's vifs on the dom0, and of the guest. */
   readonly reversePathFilter: "strict" | "loose";
   private readonly model: GuestModel;
-  private readonly allowEgress: boolean;
+  private allowEgress: boolean;
   private readonly restartOnChange: boolean;
 
   constructor(scope: XenHost, id: string, props: RoutedDomUProps) {
     super(scope, freeChildId(scope, id));
+    brand(this, ROUTED_DOMU);
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
-    if (!XenHost.isXenHost(scope)) {
+    if (!hasBrand(scope, XEN_HOST)) {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a RoutedDomU must be created inside a XenHost (its dom0)");
     }
     this.dom0 = scope;
@@ -301,6 +315,14 @@ export class RoutedDomU extends Construct implements IFileHost {
       policyRouting: props.policyRouting ?? vifModels.length > 1,
     };
     this.sshTarget = this.parseSsh(props.ssh ?? {}, site);
+    this.connections = new Connections({
+      construct: this,
+      defaultPorts: "a guest has no default port: name the port (connections.allowFrom(peer, Port.tcp(443))), or use the connections of one of its WebVhosts",
+      allowIn: (source, ports) => void forwardFrom(this, source, ports),
+      allowOutToAny: () => {
+        this.allowEgress = true;
+      },
+    });
     registerFileHost(this);
 
     // The cfg goes to the dom0; everything else to the guest, after it exists.
@@ -408,7 +430,7 @@ export class RoutedDomU extends Construct implements IFileHost {
 
   /** The web vhosts of this guest, in the order they were defined. */
   get vhosts(): WebVhost[] {
-    return this.node.children.filter((c): c is WebVhost => (c as { isWebVhost?: boolean }).isWebVhost === true);
+    return this.node.children.filter((c): c is WebVhost => hasBrand(c, WEB_VHOST));
   }
 
   /** Egress accepts for the dom0 firewall, when allowed. */

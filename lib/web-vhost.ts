@@ -4,7 +4,11 @@ import { PropSite, XenPropError } from "./validation/errors";
 import { parseIpv4 } from "./validation/ipv4";
 import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./validation/names";
 import { parsePortNumber } from "./validation/port";
-import { RoutedDomU } from "./routed-domu";
+import type { RoutedDomU } from "./routed-domu";
+import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST } from "./private/brands";
+import { Connections } from "./connections/connections";
+import { Port } from "./connections/port";
+import { forwardFrom } from "./forward-rule";
 import { siteStep } from "./concerns/apache";
 import { addDependency, deployStep } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
@@ -83,8 +87,17 @@ function parseDocumentRoot(value: unknown, site: PropSite): string {
  * new ForwardRule(dom0, "site-a", { to: site }); // its address, ports 80 and 443
  */
 export class WebVhost extends Construct {
-  /** Marker used by RoutedDomU without a runtime import cycle. */
-  readonly isWebVhost = true;
+  /** Returns true when `x` is a WebVhost (of any copy of this library). */
+  static isWebVhost(x: unknown): x is WebVhost {
+    return hasBrand(x, WEB_VHOST);
+  }
+
+  /**
+   * Who may reach this site: `site.connections.allowDefaultPortFromAnyIpv4()`
+   * forwards its ports (HTTP and HTTPS) on its address from anywhere;
+   * `allowDefaultPortFrom(Peer.ipv4(...))` from one network.
+   */
+  readonly connections: Connections;
   /** The guest serving this site. */
   readonly guest: RoutedDomU;
   /** The address the site answers on. */
@@ -93,8 +106,9 @@ export class WebVhost extends Construct {
 
   constructor(scope: RoutedDomU, id: string, props: WebVhostProps) {
     super(scope, freeChildId(scope, id));
+    brand(this, WEB_VHOST);
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
-    if (!(scope instanceof RoutedDomU)) {
+    if (!hasBrand(scope, ROUTED_DOMU)) {
       throw new XenPropError(site("scope"), (scope as Construct | undefined)?.node?.path, "a WebVhost must be created inside the RoutedDomU that serves it");
     }
     this.guest = scope;
@@ -144,6 +158,22 @@ export class WebVhost extends Construct {
       documentRoot: parseDocumentRoot(props.documentRoot, site("documentRoot")),
       apacheVersion,
     };
+
+    this.connections = new Connections({
+      construct: this,
+      defaultPorts: this.ports.map((p) => Port.tcp(p)),
+      allowIn: (source, ports, where) => {
+        const served = this.ports;
+        const other = ports.find((p) => p.protocol !== "tcp" || p.from !== p.to || !served.includes(p.from));
+        if (other) {
+          throw new XenPropError(where, other.toString(), `the site answers on ${served.map((p) => `tcp/${p}`).join(", ")} only; open another port through its guest's connections`);
+        }
+        forwardFrom(this, source, ports);
+      },
+      allowOutToAny: (where) => {
+        throw new XenPropError(where, this.node.path, "a site opens no connections: let its guest reach out (guest.connections.allowToAnyIpv4())");
+      },
+    });
 
     const resource = deployStep(this, "site", { step: () => this.siteStep(), connection: scope.connection() });
     addDependency(resource, scope.networkResource);

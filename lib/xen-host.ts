@@ -20,6 +20,9 @@ import { connectionHostKey, connectionPrivateKey, deployStep, StepConnection } f
 import type { StepModel } from "./deploy/step";
 import { freeChildId, parseHostId } from "./validation/names";
 import type { RoutedDomU } from "./routed-domu";
+import { brand, FORWARD_RULE, hasBrand, ROUTED_DOMU, XEN_HOST } from "./private/brands";
+import { Connections } from "./connections/connections";
+import { Port } from "./connections/port";
 import type { ForwardRule } from "./forward-rule";
 
 /** How Terraform reaches the dom0 over SSH. */
@@ -166,8 +169,15 @@ function policy(value: unknown, site: PropSite): "DROP" | "ACCEPT" {
 export class XenHost extends Construct implements IFileHost {
   /** Returns true when `x` is a XenHost. */
   static isXenHost(x: unknown): x is XenHost {
-    return x instanceof XenHost;
+    return hasBrand(x, XEN_HOST);
   }
+
+  /**
+   * Who may reach the dom0 itself: `dom0.connections.allowFrom(Peer.ipv4("203.0.113.0/24"), Port.tcp(22))`
+   * (or `allowDefaultPortFrom(peer)`) opens its sshd to that network, as
+   * `firewall.managementCidrs` does; its INPUT chain opens nothing else.
+   */
+  readonly connections: Connections;
 
   readonly hostId: string;
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
@@ -176,13 +186,19 @@ export class XenHost extends Construct implements IFileHost {
   readonly guestShutdownSeconds: number;
   /** Where the guests' disk images may live, besides /dev/. */
   readonly diskImageDirectories: readonly string[];
-  private readonly firewall: Omit<FirewallModel, "accepts" | "egress">;
+  private readonly firewall: Omit<FirewallModel, "accepts" | "egress" | "managementCidrs">;
+  /** `firewall.managementCidrs`, checked; undefined when not set. */
+  private readonly managementCidrs?: readonly string[];
+  /** Networks `connections.allowFrom` opened sshd to. */
+  private readonly allowedCidrs: string[] = [];
+  private readonly labManagementCidr?: string;
   private readonly rollbackSeconds: number;
   private readonly backend: FirewallBackend;
   private readonly ipsetFrom: number;
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
     super(scope, freeChildId(scope, id));
+    brand(this, XEN_HOST);
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     this.hostId = parseHostId(id, site("id"));
 
@@ -227,19 +243,28 @@ export class XenHost extends Construct implements IFileHost {
     });
 
     const fw = props.firewall ?? {};
-    const cidrs = [...(fw.managementCidrs ?? ["0.0.0.0/0"]), ...(lab ? [lab.managementCidr] : [])];
-    if (!Array.isArray(fw.managementCidrs ?? []) || cidrs.length === 0) {
-      throw new XenPropError(site("firewall.managementCidrs"), cidrs, "expected at least one network allowed to reach sshd, or leave it unset for 0.0.0.0/0");
+    if (fw.managementCidrs !== undefined && (!Array.isArray(fw.managementCidrs) || fw.managementCidrs.length === 0)) {
+      throw new XenPropError(site("firewall.managementCidrs"), fw.managementCidrs, "expected at least one network allowed to reach sshd, or leave it unset for 0.0.0.0/0");
     }
-    if (fw.managementCidrs === undefined) {
-      Annotations.of(this).addWarning("firewall.managementCidrs is not set: the dom0's sshd is reachable from any address");
-    }
+    this.managementCidrs = fw.managementCidrs?.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`)));
+    this.labManagementCidr = lab ? parseNetworkCidr(lab.managementCidr, site("lab context managementCidr")) : undefined;
     this.firewall = {
       forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
       inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
-      managementCidrs: [...new Set(cidrs.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`))))],
       sshPort: this.ssh.port,
     };
+    this.connections = new Connections({
+      construct: this,
+      defaultPorts: [Port.tcp(port)],
+      allowIn: (source, ports, where) => {
+        const other = ports.find((p) => p.protocol !== "tcp" || p.from !== port || p.to !== port);
+        if (other) throw new XenPropError(where, other.toString(), `the dom0 opens only its sshd to networks: expected Port.tcp(${port}) (ssh.port)`);
+        this.allowedCidrs.push(source);
+      },
+      allowOutToAny: (where) => {
+        throw new XenPropError(where, this.node.path, "the dom0's own connections are open already (its OUTPUT chain accepts everything)");
+      },
+    });
     this.backend = fw.backend ?? "iptables";
     if (this.backend !== "iptables" && this.backend !== "nftables") {
       throw new XenPropError(site("firewall.backend"), this.backend, 'expected "iptables" or "nftables"');
@@ -270,6 +295,9 @@ export class XenHost extends Construct implements IFileHost {
         if (this.backend === "iptables" && !this.usesIpsets() && addresses >= WALK_WARNING) {
           Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses and firewall.ipsetFrom is ${this.ipsetFrom}: every new connection walks one rule per address; lower ipsetFrom or set firewall.backend to "nftables"`);
         }
+        if (this.managementCidrs === undefined && this.allowedCidrs.length === 0) {
+          Annotations.of(this).addWarning("firewall.managementCidrs is not set: the dom0's sshd is reachable from any address");
+        }
         if (this.node.tryGetContext(PROVE_CONTEXT_KEY) === false) {
           Annotations.of(this).addWarning(`the context key ${PROVE_CONTEXT_KEY} is false: nothing proves that this dom0's vhosts and forwarded ports answer, and that their replies come back`);
           return [];
@@ -296,18 +324,20 @@ export class XenHost extends Construct implements IFileHost {
 
   /** The guests under this dom0, in the order they were defined. */
   get guests(): RoutedDomU[] {
-    return this.node.children.filter((c): c is RoutedDomU => (c as { isRoutedDomU?: boolean }).isRoutedDomU === true);
+    return this.node.children.filter((c): c is RoutedDomU => hasBrand(c, ROUTED_DOMU));
   }
 
   /** The forwarding rules under this dom0. */
   get forwardRules(): ForwardRule[] {
-    return this.node.children.filter((c): c is ForwardRule => (c as { isForwardRule?: boolean }).isForwardRule === true);
+    return this.node.children.filter((c): c is ForwardRule => hasBrand(c, FORWARD_RULE));
   }
 
   /** The aggregated firewall: every ForwardRule and guest egress under this dom0. */
   firewallModel(): FirewallModel {
     return oncePerSynth(this, FIREWALLMODEL_MEMO, () => ({
       ...this.firewall,
+      // Unset and never allowed by connections: open to any address (a warning says so).
+      managementCidrs: [...new Set([...(this.managementCidrs ?? (this.allowedCidrs.length ? [] : ["0.0.0.0/0"])), ...this.allowedCidrs, ...(this.labManagementCidr ? [this.labManagementCidr] : [])])],
       accepts: aggregateAccepts(this.forwardRules.flatMap((r) => r.accepts())),
       egress: this.guests.flatMap((g) => g.egress()),
     }));

@@ -145,6 +145,7 @@ describe("legal but suspicious input gets a warning, not an error", () => {
     const warnings = (c: { node: { metadata: { type: string; data: unknown }[] } }) =>
       c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
     expect(warnings(g)).toEqual([expect.stringContaining("vifs[0].mac 00:11:22:33:44:55 is neither in Xen's range 00:16:3e nor locally administered")]);
+    h.node.validate();
     expect(warnings(h)).toEqual([expect.stringContaining("ssh.hostKey is not set"), expect.stringContaining("firewall.managementCidrs is not set")]);
     void Annotations;
   });

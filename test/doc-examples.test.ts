@@ -8,7 +8,7 @@ import * as path from "path";
 import { run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
-const CONSTRUCTS = ["xen-host", "routed-domu", "web-vhost", "forward-rule"];
+const CONSTRUCTS = ["xen-host", "routed-domu", "web-vhost", "forward-rule", "connections/connections"];
 
 /** The lines of each `@example` block of a source file, without the comment's ` * `. */
 function examples(file: string): string[] {
@@ -22,7 +22,7 @@ function examples(file: string): string[] {
   return out;
 }
 
-describe("the constructs' @example code", () => {
+describe("the constructs' and connections' @example code", () => {
   it("every construct has one, and together they type-check and synthesize", () => {
     const blocks = CONSTRUCTS.map((c) => examples(path.join(ROOT, "lib", `${c}.ts`)));
     expect(blocks.map((b) => b.length > 0)).toEqual(CONSTRUCTS.map(() => true));
@@ -30,7 +30,7 @@ describe("the constructs' @example code", () => {
     try {
       const program = [
         `import { App, TerraformStack, TerraformVariable } from ${JSON.stringify(path.join(ROOT, "node_modules", "cdktf"))};`,
-        `import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from ${JSON.stringify(path.join(ROOT, "lib"))};`,
+        `import { ForwardRule, Peer, Port, RoutedDomU, WebVhost, XenHost } from ${JSON.stringify(path.join(ROOT, "lib"))};`,
         `const app = new App({ outdir: ${JSON.stringify(path.join(tmp.dir, "out"))} });`,
         'const stack = new TerraformStack(app, "example");',
         ...blocks.flat(),

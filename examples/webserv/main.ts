@@ -5,7 +5,7 @@
  */
 import { App, TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { Peer, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 
 export interface WebservProps {
   /** Source policy routing in the guest (the cure); turn it off to see the black hole. @default true */
@@ -31,8 +31,10 @@ export class WebservStack extends TerraformStack {
     const dom0 = (this.dom0 = new XenHost(this, "dom0", {
       ssh: { host: "203.0.113.10", privateKey: key.value, hostKey: hostKey.value },
       uplink: { device: "eth0", address: "192.168.0.1/24" },
-      firewall: { defaultForwardPolicy: "DROP", managementCidrs: ["203.0.113.0/24"] },
+      firewall: { defaultForwardPolicy: "DROP" },
     }));
+    // sshd, from the management network only.
+    dom0.connections.allowFrom(Peer.ipv4("203.0.113.0/24"), Port.tcp(22));
     const webserv = (this.webserv = new RoutedDomU(dom0, "webserv", {
       memory: 512,
       vcpus: 1,
@@ -54,9 +56,11 @@ export class WebservStack extends TerraformStack {
       ["site-c", "192.168.0.202", "c.example.org"],
     ];
     for (const [id, address, serverName] of sites) {
-      this.sites.push(new WebVhost(webserv, id, { address, serverName, serverAliases: [`www.${serverName}`], documentRoot: `/var/www/${id}`, tls }));
+      const site = new WebVhost(webserv, id, { address, serverName, serverAliases: [`www.${serverName}`], documentRoot: `/var/www/${id}`, tls });
+      // Its address, its ports (80 and 443), from anywhere.
+      site.connections.allowDefaultPortFromAnyIpv4();
+      this.sites.push(site);
     }
-    new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
   }
 }
 

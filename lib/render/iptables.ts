@@ -1,5 +1,5 @@
 import type { FirewallModel, ForwardAcceptModel } from "../model";
-import type { PortRange } from "../validation/port";
+import type { PortRange } from "../connections/port";
 import { compareIpv4 } from "../validation/ipv4";
 import { generatedHeader } from "./header";
 import { addressSets } from "./ipset";

@@ -1,5 +1,5 @@
 import type { FirewallModel, ForwardAcceptModel } from "../model";
-import type { PortRange } from "../validation/port";
+import type { PortRange } from "../connections/port";
 import { generatedHeader } from "./header";
 
 /** Accepts that differ only by guest (address and vif): one set, one rule. */

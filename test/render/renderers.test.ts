@@ -424,7 +424,7 @@ describe("renderer variants", () => {
     new ForwardRule(dom0, "dns", { to: "192.0.2.40", ports: [Port.udp(53), 53] });
     new ForwardRule(dom0, "web", { to: g, ports: [443, 80] });
     new ForwardRule(dom0, "web-again", { to: g, ports: [80, Port.tcpRange(8000, 8080)] });
-    new ForwardRule(dom0, "admin", { to: "192.0.2.41", ports: [22], from: ["203.0.113.0/24"], sourcePorts: [{ from: 1024, to: 65535 }] });
+    new ForwardRule(dom0, "admin", { to: "192.0.2.41", ports: [22], from: ["203.0.113.0/24"], sourcePorts: [Port.tcpRange(1024, 65535)] });
     const forward = renderIptablesRules(dom0.firewallModel())
       .split("\n")
       .filter((l) => l.startsWith("-A FORWARD -") && !l.includes("conntrack"));
