@@ -7,8 +7,8 @@ import { parseMac } from "./validation/mac";
 import { freeChildId, parseAbsolutePath, parseHostId, parseInteger, parseInterfaceName, parseName } from "./validation/names";
 import { parseDiskSpec } from "./validation/disk";
 import { maxVifnameLength, XL_MAX_VIFS } from "./render/xl-cfg";
-import { labContextOf } from "./private/lab-context";
-import { IFileHost, oncePerSynth, registerFileHost } from "./private/stack-support";
+import { labGuestSsh } from "./private/lab-context";
+import { oncePerSynth, registerFileHost } from "./private/stack-support";
 import { apachePortsStep, sitesInventoryStep } from "./concerns/apache";
 import { guestCfgStep } from "./concerns/guests";
 import { guestNetworkStep } from "./concerns/guest-network";
@@ -206,7 +206,7 @@ const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
  *   ],
  * });
  */
-export class RoutedDomU extends Construct implements IFileHost {
+export class RoutedDomU extends Construct {
   /** Returns true when `x` is a RoutedDomU (of any copy of this library). */
   static isRoutedDomU(x: unknown): x is RoutedDomU {
     return hasBrand(x, ROUTED_DOMU);
@@ -220,6 +220,7 @@ export class RoutedDomU extends Construct implements IFileHost {
    */
   readonly connections: Connections;
 
+  /** The construct id, which names this guest in messages and in the preview's `hosts/<id>/`. */
   readonly hostId: string;
   /** The dom0 this guest runs on. */
   readonly dom0: XenHost;
@@ -335,9 +336,15 @@ export class RoutedDomU extends Construct implements IFileHost {
     addDependency(this.sitesResource, this.networkResource);
   }
 
-  /** The guest's network step: vhost steps run after it. */
+  /**
+   * The guest's network step: vhost steps run after it.
+   * @internal
+   */
   readonly networkResource: TerraformResource;
-  /** Runs after every site step of this guest: removes sites that left the code. */
+  /**
+   * Runs after every site step of this guest: removes sites that left the code.
+   * @internal
+   */
   readonly sitesResource: TerraformResource;
   private readonly sshTarget: SshEndpoint & { viaDom0: boolean };
   private apacheResource?: TerraformResource;
@@ -350,32 +357,30 @@ export class RoutedDomU extends Construct implements IFileHost {
     const user = ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
     const hostKey = connectionHostKey(ssh.hostKey, site("ssh.hostKey"));
-    const lab = labContextOf(this);
+    const lab = labGuestSsh(this, this.dom0.ssh.privateKey);
     const viaDom0 = ssh.viaDom0 ?? true;
     if (hostKey !== undefined && viaDom0 && !lab) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is pinned for a guest reached through its dom0: Terraform releases without the fix of hashicorp/terraform#38318 (March 2026) check the dom0 against this key instead of its own, so every step of this guest fails; pin it only with a Terraform that has the fix",
       );
     }
-    return {
-      host,
-      user,
-      port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535),
-      // In the lab every host takes the lab's key.
-      privateKey: lab ? this.dom0.ssh.privateKey : (connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0.ssh.privateKey),
-      // The lab's guests have keys of their own.
-      hostKey: lab ? undefined : hostKey,
-      viaDom0,
-    };
+    const declared = { privateKey: connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0.ssh.privateKey, hostKey };
+    return { host, user, port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535), ...(lab ?? declared), viaDom0 };
   }
 
-  /** How deploy steps reach this guest: through its dom0 by default. */
+  /**
+   * How deploy steps reach this guest: through its dom0 by default.
+   * @internal
+   */
   connection(): StepConnection {
     const { viaDom0, ...endpoint } = this.sshTarget;
     return viaDom0 ? { ...endpoint, bastion: this.dom0.connection() } : endpoint;
   }
 
-  /** The resource that installs ports.conf; created with the first vhost. */
+  /**
+   * The resource that installs ports.conf; created with the first vhost.
+   * @internal
+   */
   apachePortsResource(): TerraformResource {
     if (!this.apacheResource) {
       this.apacheResource = deployStep(this, "apache", { step: () => this.apacheStep()!, connection: this.connection() });
@@ -418,12 +423,18 @@ export class RoutedDomU extends Construct implements IFileHost {
     };
   }
 
-  /** The vif that carries `address`, if this guest owns it. */
+  /**
+   * The vif that carries `address`, if this guest owns it.
+   * @internal
+   */
   vifFor(address: string): VifModel | undefined {
     return this.model.vifs.find((v) => v.address.address === address);
   }
 
-  /** The validated model the renderers read. */
+  /**
+   * The validated model the renderers read.
+   * @internal
+   */
   guestModel(): GuestModel {
     return this.model;
   }
@@ -433,12 +444,18 @@ export class RoutedDomU extends Construct implements IFileHost {
     return this.node.children.filter((c): c is WebVhost => hasBrand(c, WEB_VHOST));
   }
 
-  /** Egress accepts for the dom0 firewall, when allowed. */
+  /**
+   * Egress accepts for the dom0 firewall, when allowed.
+   * @internal
+   */
   egress(): { vifname: string; address: string }[] {
     return this.allowEgress ? this.model.vifs.map((v) => ({ vifname: v.vifname, address: v.address.address })) : [];
   }
 
-  /** The xl cfg step, run on the dom0. */
+  /**
+   * The xl cfg step, run on the dom0.
+   * @internal
+   */
   cfgStep(): StepModel {
     return oncePerSynth(this, CFGSTEP_MEMO, () =>
       guestCfgStep(this.dom0.hostId, this.model, { restartOnChange: this.restartOnChange, shutdownSeconds: this.dom0.guestShutdownSeconds }),
@@ -460,13 +477,19 @@ export class RoutedDomU extends Construct implements IFileHost {
     return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => sitesInventoryStep(this.hostId, this.vhosts.map((v) => v.vhostModel().name)));
   }
 
-  /** The deploy steps that write files on this guest. */
+  /**
+   * The deploy steps that write files on this guest.
+   * @internal
+   */
   deploySteps(): StepModel[] {
     const apache = this.apacheStep();
     return [this.networkStep(), ...(apache ? [apache] : []), ...this.vhosts.map((v) => v.siteStep()), this.sitesInventoryStep()];
   }
 
-  /** Files the guest receives (see the README's table). */
+  /**
+   * Files the guest receives (see the README's table).
+   * @internal
+   */
   hostFiles(): HostFile[] {
     return this.deploySteps().flatMap((s) => s.files);
   }

@@ -181,7 +181,10 @@ export class WebVhost extends Construct {
     addDependency(scope.sitesResource, resource);
   }
 
-  /** The step that installs and enables this site on its guest. */
+  /**
+   * The step that installs and enables this site on its guest.
+   * @internal
+   */
   siteStep(): StepModel {
     return oncePerSynth(this, SITE_STEP, () => siteStep(this.guest.hostId, this.model));
   }
@@ -191,7 +194,10 @@ export class WebVhost extends Construct {
     return [...this.model.httpPorts, ...(this.model.tls ? [this.model.tls.port] : [])];
   }
 
-  /** The validated model the renderers read. */
+  /**
+   * The validated model the renderers read.
+   * @internal
+   */
   vhostModel(): VhostModel {
     return this.model;
   }

@@ -1,13 +1,13 @@
-import { Annotations, Fn, TerraformResource, TerraformStack, Token } from "cdktf";
+import { Annotations, TerraformResource, TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./validation/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./validation/ipv4";
 import { parseAbsolutePath, parseInteger, parseInterfaceName } from "./validation/names";
 import type { FirewallBackend } from "./concerns/firewall/script";
-import { IFileHost, oncePerSynth, registerFileHost, registerStackOnce } from "./private/stack-support";
+import { oncePerSynth, registerFileHost, registerStackOnce } from "./private/stack-support";
 import { topologyOf } from "./private/topology";
-import { labContextOf } from "./private/lab-context";
+import { labDom0 } from "./private/lab-context";
 import * as fs from "fs";
 import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./private/fleet-check";
@@ -166,7 +166,7 @@ function policy(value: unknown, site: PropSite): "DROP" | "ACCEPT" {
  *   firewall: { managementCidrs: ["203.0.113.0/24"] },
  * });
  */
-export class XenHost extends Construct implements IFileHost {
+export class XenHost extends Construct {
   /** Returns true when `x` is a XenHost. */
   static isXenHost(x: unknown): x is XenHost {
     return hasBrand(x, XEN_HOST);
@@ -179,12 +179,21 @@ export class XenHost extends Construct implements IFileHost {
    */
   readonly connections: Connections;
 
+  /** The construct id, which names this dom0 in messages and in the preview's `hosts/<id>/`. */
   readonly hostId: string;
+  /** @internal */
   readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
+  /** The uplink as checked: its device, and the dom0's main IP with its prefix. */
   readonly uplink: HostUplinkModel;
-  /** How long a guest may take to shut down before a step gives up on it. */
+  /**
+   * How long a guest may take to shut down before a step gives up on it.
+   * @internal
+   */
   readonly guestShutdownSeconds: number;
-  /** Where the guests' disk images may live, besides /dev/. */
+  /**
+   * Where the guests' disk images may live, besides /dev/.
+   * @internal
+   */
   readonly diskImageDirectories: readonly string[];
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress" | "managementCidrs">;
   /** `firewall.managementCidrs`, checked; undefined when not set. */
@@ -214,11 +223,9 @@ export class XenHost extends Construct implements IFileHost {
     const port = parseInteger(props.ssh.port ?? 22, site("ssh.port"), 1, 65535);
     const privateKey = connectionPrivateKey(props.ssh.privateKey, props.ssh.privateKeyFile, site);
     const hostKey = connectionHostKey(props.ssh.hostKey, site("ssh.hostKey"));
-    const lab = labContextOf(this);
-    const labHost = lab?.hosts[id];
-    this.ssh = lab
-      ? { host: labHost?.host ?? props.ssh.host, user, port: labHost?.port ?? port, privateKey: Fn.file(lab.privateKeyFile), hostKey: labHost?.hostKey }
-      : { host: props.ssh.host, user, port, privateKey, hostKey };
+    const declared = { host: props.ssh.host, user, port, privateKey, hostKey };
+    const lab = labDom0(this, declared);
+    this.ssh = lab?.ssh ?? declared;
     if (!lab && hostKey === undefined) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is not set: Terraform accepts any host key at the dom0's address, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
@@ -247,7 +254,7 @@ export class XenHost extends Construct implements IFileHost {
       throw new XenPropError(site("firewall.managementCidrs"), fw.managementCidrs, "expected at least one network allowed to reach sshd, or leave it unset for 0.0.0.0/0");
     }
     this.managementCidrs = fw.managementCidrs?.map((c, i) => parseNetworkCidr(c, at(site("firewall.managementCidrs"), `[${i}]`)));
-    this.labManagementCidr = lab ? parseNetworkCidr(lab.managementCidr, site("lab context managementCidr")) : undefined;
+    this.labManagementCidr = lab?.managementCidr;
     this.firewall = {
       forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
       inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
@@ -273,13 +280,6 @@ export class XenHost extends Construct implements IFileHost {
     this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
     const stack = TerraformStack.of(this);
-    if (lab) {
-      // The lab's state lives in the lab's run directory: a lab run never reads or writes the stack's own state.
-      if (!(stack as unknown as Record<symbol, boolean>)[LAB_STATE]) {
-        Object.defineProperty(stack, LAB_STATE, { value: true, enumerable: false });
-        stack.addOverride("terraform.backend.local.path", lab.stateFile);
-      }
-    }
     registerStackOnce(this, FLEET_CHECK, {
       check: checkFleet,
       writer: (dir) => {
@@ -314,10 +314,16 @@ export class XenHost extends Construct implements IFileHost {
     this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
   }
 
-  /** Runs before every guest's cfg step: removes guests that left the code, so that their addresses are free. */
+  /**
+   * Runs before every guest's cfg step: removes guests that left the code, so that their addresses are free.
+   * @internal
+   */
   readonly guestsInventory: TerraformResource;
 
-  /** How deploy steps reach this dom0. */
+  /**
+   * How deploy steps reach this dom0.
+   * @internal
+   */
   connection(): StepConnection {
     return this.ssh;
   }
@@ -332,7 +338,10 @@ export class XenHost extends Construct implements IFileHost {
     return this.node.children.filter((c): c is ForwardRule => hasBrand(c, FORWARD_RULE));
   }
 
-  /** The aggregated firewall: every ForwardRule and guest egress under this dom0. */
+  /**
+   * The aggregated firewall: every ForwardRule and guest egress under this dom0.
+   * @internal
+   */
   firewallModel(): FirewallModel {
     return oncePerSynth(this, FIREWALLMODEL_MEMO, () => ({
       ...this.firewall,
@@ -350,7 +359,10 @@ export class XenHost extends Construct implements IFileHost {
     });
   }
 
-  /** Whether the iptables backend matches this dom0's guests through ipsets (`firewall.ipsetFrom`). */
+  /**
+   * Whether the iptables backend matches this dom0's guests through ipsets (`firewall.ipsetFrom`).
+   * @internal
+   */
   usesIpsets(): boolean {
     return this.backend === "iptables" && guestAddresses(this.firewallModel()) >= this.ipsetFrom;
   }
@@ -365,18 +377,23 @@ export class XenHost extends Construct implements IFileHost {
     return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => guestsInventoryStep(this.hostId, this.guests.map((g) => g.name), this.guestShutdownSeconds));
   }
 
-  /** The deploy steps that write files on this dom0. */
+  /**
+   * The deploy steps that write files on this dom0.
+   * @internal
+   */
   deploySteps(): StepModel[] {
     return [this.sysctlStep(), this.firewallStep(), ...this.guests.map((g) => g.cfgStep()), this.guestsInventoryStep()];
   }
 
-  /** Files the dom0 receives (see the README's table). */
+  /**
+   * Files the dom0 receives (see the README's table).
+   * @internal
+   */
   hostFiles(): HostFile[] {
     return this.deploySteps().flatMap((s) => s.files);
   }
 }
 
-const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
 /** From this many guest addresses on, a per-address rule walk is worth a warning. */
 const WALK_WARNING = 64;
 

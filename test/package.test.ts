@@ -70,6 +70,39 @@ new XenHost(other, "dom0", { ssh: { host: "203.0.113.11" }, uplink: { address: "
 app.synth();
 `;
 
+/** What a user sees of the shipped types: intent, and none of the plumbing (`@internal`, stripped at build). */
+const SURFACE = `import { App, TerraformStack } from "cdktf";
+import { Connections, ForwardRule, Peer, Port, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
+const stack = new TerraformStack(new App(), "surface");
+const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" } });
+const web = new RoutedDomU(dom0, "web", { disks: [], vifs: [{ mac: "00:16:3e:00:00:10", address: "192.0.2.10/24" }] });
+const site = new WebVhost(web, "site", { address: "192.0.2.10", serverName: "a.example.org", documentRoot: "/var/www/a" });
+dom0.connections.allowFrom(Peer.ipv4("203.0.113.0/24"), Port.tcp(22));
+web.connections.allowFromAnyIpv4(Port.udp(53));
+web.connections.allowToAnyIpv4();
+site.connections.allowDefaultPortFromAnyIpv4();
+new ForwardRule(dom0, "dns", { to: web, ports: [Port.udp(53)], sourcePorts: [Port.udpRange(1024, 65535)] });
+export const seen: [Connections, boolean, boolean, string[], number[]] = [site.connections, XenHost.isXenHost(dom0), ForwardRule.isForwardRule(web), web.addresses, site.ports];
+// @ts-expect-error plumbing
+dom0.deploySteps();
+// @ts-expect-error plumbing
+dom0.firewallModel();
+// @ts-expect-error plumbing
+dom0.hostFiles();
+// @ts-expect-error plumbing
+dom0.connection();
+// @ts-expect-error plumbing
+web.networkResource;
+// @ts-expect-error plumbing
+web.cfgStep();
+// @ts-expect-error plumbing
+web.apachePortsResource();
+// @ts-expect-error plumbing
+site.vhostModel();
+// @ts-expect-error plumbing
+new Connections({});
+`;
+
 let tmp: ReturnType<typeof tempDir> | undefined;
 let project = "";
 let packed: string[] = [];
@@ -93,6 +126,8 @@ beforeAll(() => {
   fs.writeFileSync(path.join(project, "main.ts"), appSource("cdktf-xen"));
   fs.writeFileSync(path.join(project, "user.ts"), USER_APP);
   fs.writeFileSync(path.join(project, "lab.ts"), 'import { Lab, runLab } from "cdktf-xen/lab";\nexport const lab: [typeof Lab, typeof runLab] = [Lab, runLab];\n');
+  // The intent API compiles against the shipped types; the plumbing is not in them (each line must fail to compile).
+  fs.writeFileSync(path.join(project, "surface.ts"), SURFACE);
   fs.writeFileSync(path.join(project, "testing.ts"), 'import { Reachability, setupJest, XenTemplate } from "cdktf-xen/testing";\nexport const kit: [typeof XenTemplate, typeof Reachability, typeof setupJest] = [XenTemplate, Reachability, setupJest];\n');
 }, 5 * MINUTES);
 

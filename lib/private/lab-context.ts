@@ -5,7 +5,7 @@
  * network, which the dom0 firewall must let reach sshd.
  */
 import { IConstruct } from "constructs";
-import { TerraformStack } from "cdktf";
+import { Fn, TerraformStack } from "cdktf";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
 import { parseHostIpv4, parseNetworkCidr } from "../validation/ipv4";
@@ -56,3 +56,45 @@ export function labContextOf(scope: IConstruct): LabContext | undefined {
     stateFile: parseAbsolutePath(ctx.stateFile, site(".stateFile")),
   };
 }
+
+/** An SSH endpoint as a construct declares it, checked. */
+export interface DeclaredSsh {
+  readonly host: string;
+  readonly user: string;
+  readonly port: number;
+  readonly privateKey?: string;
+  readonly hostKey?: string;
+}
+
+/**
+ * Every change the lab makes to a dom0, in this one place: its sshd where
+ * the lab put it, with the lab's key and the lab's host key; the lab's
+ * management network, which its firewall lets reach sshd; the stack's state
+ * in the lab's run directory (a lab run never reads or writes the stack's
+ * own). Undefined outside the lab.
+ */
+export function labDom0(dom0: IConstruct, declared: DeclaredSsh): { readonly ssh: DeclaredSsh; readonly managementCidr: string } | undefined {
+  const lab = labContextOf(dom0);
+  if (!lab) return undefined;
+  const stack = TerraformStack.of(dom0) as unknown as Record<symbol, boolean> & TerraformStack;
+  if (!stack[LAB_STATE]) {
+    Object.defineProperty(stack, LAB_STATE, { value: true, enumerable: false });
+    stack.addOverride("terraform.backend.local.path", lab.stateFile);
+  }
+  const host = lab.hosts[dom0.node.id];
+  return {
+    ssh: { host: host?.host ?? declared.host, user: declared.user, port: host?.port ?? declared.port, privateKey: Fn.file(lab.privateKeyFile), hostKey: host?.hostKey },
+    managementCidr: lab.managementCidr,
+  };
+}
+
+/**
+ * Every change the lab makes to a guest's connection: its dom0's key (the
+ * lab's), and no pinned host key (the lab's guests have keys of their own).
+ * Undefined outside the lab.
+ */
+export function labGuestSsh(guest: IConstruct, dom0PrivateKey: string | undefined): { readonly privateKey?: string; readonly hostKey?: undefined } | undefined {
+  return labContextOf(guest) ? { privateKey: dom0PrivateKey, hostKey: undefined } : undefined;
+}
+
+const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
