@@ -9,7 +9,9 @@ import type { PortRange, Protocol } from "./connections/port";
 export interface VifModel {
   /** Position in the guest's vif list (the Xen devid). */
   readonly index: number;
+  /** The vif's MAC, lower case. */
   readonly mac: string;
+  /** The guest's address on this vif, with its prefix. */
   readonly address: Ipv4Interface;
   /** Name of the backend interface in the dom0 (xl `vifname=`). */
   readonly vifname: string;
@@ -35,37 +37,53 @@ export type GuestBoot =
       readonly extra?: string;
     };
 
+/** A routed guest, checked and defaulted: what its xl cfg and its network files are rendered from. */
 export interface GuestModel {
   /** Xen domain name, also the guest's host name in previews. */
   readonly name: string;
+  /** Xen domain type. */
   readonly type: "pv" | "pvh" | "hvm";
+  /** Memory in MiB. */
   readonly memory: number;
+  /** Virtual CPUs. */
   readonly vcpus: number;
+  /** How the guest boots: a bootloader, or a kernel on the dom0. */
   readonly boot: GuestBoot;
+  /** xl disk specs. */
   readonly disks: readonly string[];
+  /** The guest's vifs, in devid order. */
   readonly vifs: readonly VifModel[];
   /** The router the guest sends through: the dom0's main IP. */
   readonly gateway: string;
   /** dom0 interface carrying the main IP (xl `gatewaydev=`, vif-route's `netdev`). */
   readonly gatewayDevice: string;
+  /** How the guest pins interface names to MACs. */
   readonly interfaceNaming: InterfaceNaming;
   /** Source-based policy routing: one table and one `ip rule` per interface. */
   readonly policyRouting: boolean;
 }
 
+/** A web vhost, checked and defaulted: what its site file and its guest's ports.conf are rendered from. */
 export interface VhostModel {
   /** Site name: the file name under sites-available. */
   readonly name: string;
+  /** The address it answers on. */
   readonly address: string;
+  /** Its HTTP ports, sorted. */
   readonly httpPorts: readonly number[];
+  /** Its HTTPS port and certificate, if any. */
   readonly tls?: {
     readonly port: number;
     readonly certificateFile: string;
     readonly certificateKeyFile: string;
   };
+  /** `ServerName`. */
   readonly serverName: string;
+  /** `ServerAlias` names. */
   readonly serverAliases: readonly string[];
+  /** `DocumentRoot`. */
   readonly documentRoot: string;
+  /** The Apache version the site file is written for. */
   readonly apacheVersion: "2.2" | "2.4";
 }
 
@@ -75,27 +93,37 @@ export interface ForwardAcceptModel {
   readonly vifname: string;
   /** Guest address (`-d`). */
   readonly address: string;
+  /** Transport protocol. */
   readonly protocol: Protocol;
   /** Source network (`-s`); `0.0.0.0/0` for any. */
   readonly source: string;
+  /** Destination ports, merged and sorted. */
   readonly ports: readonly PortRange[];
   /** Source ports; empty for any. */
   readonly sourcePorts: readonly PortRange[];
 }
 
+/** One dom0's forwarding firewall, aggregated: what both backends' rulesets are rendered from. */
 export interface FirewallModel {
+  /** Policy of the FORWARD chain. */
   readonly forwardPolicy: "DROP" | "ACCEPT";
+  /** Policy of the INPUT chain. */
   readonly inputPolicy: "DROP" | "ACCEPT";
   /** Networks allowed to reach the dom0's sshd. */
   readonly managementCidrs: readonly string[];
+  /** The port of the dom0's sshd. */
   readonly sshPort: number;
+  /** The FORWARD accepts, in canonical order. */
   readonly accepts: readonly ForwardAcceptModel[];
   /** Vifs whose guests may open connections to anywhere (`-i vif -s ip`). */
   readonly egress: readonly { readonly vifname: string; readonly address: string }[];
 }
 
+/** The dom0's uplink, checked: the interface that carries its main IP. */
 export interface HostUplinkModel {
+  /** Interface name in the dom0. */
   readonly device: string;
+  /** The dom0's main IP, with its prefix. */
   readonly address: Ipv4Interface;
 }
 
@@ -103,6 +131,7 @@ export interface HostUplinkModel {
 export interface HostFile {
   /** Absolute path on the host. */
   readonly path: string;
+  /** The file's text. */
   readonly content: string;
   /** Octal mode, e.g. `0644`. */
   readonly mode: string;

@@ -5,7 +5,9 @@ export type Protocol = "tcp" | "udp";
 
 /** An inclusive range of port numbers; a single port has `from === to`. */
 export interface PortRange {
+  /** The first port. */
   readonly from: number;
+  /** The last port. */
   readonly to: number;
 }
 

@@ -21,6 +21,7 @@ import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
 
+/** What a lab is built for: the project, its app command and the stack to deploy. */
 export interface LabOptions {
   /** Directory the app command runs in. */
   readonly projectDir: string;
@@ -61,13 +62,19 @@ export class LabError extends Error {
   }
 }
 
+/** How one `cdktf deploy` into the lab went. */
 export interface DeployResult {
+  /** Terraform applied without error. */
   readonly ok: boolean;
+  /** Wall-clock seconds of the deploy. */
   readonly seconds: number;
   /** Terraform's summary, e.g. `Apply complete! Resources: 1 added, 0 changed, 1 destroyed.` */
   readonly summary: string;
+  /** Resources added, by that summary. */
   readonly added: number;
+  /** Resources changed, by that summary. */
   readonly changed: number;
+  /** Resources destroyed, by that summary. */
   readonly destroyed: number;
   /** The last lines of the output, for failures. */
   readonly tail: string;
@@ -85,6 +92,7 @@ export function labPage(vhost: string): string {
 }
 /** Where every lab guest finds a certificate and key for TLS vhosts. */
 export const LAB_TLS_CERT = "/etc/ssl/cdktf-xen-lab/cert.pem";
+/** Its private key. */
 export const LAB_TLS_KEY = "/etc/ssl/cdktf-xen-lab/key.pem";
 
 function sleep(ms: number): Promise<void> {
@@ -102,6 +110,11 @@ function freeAddress(network: string, taken: Set<string>): string {
   throw new Error(`no free address in ${network} for the lab client`);
 }
 
+/**
+ * A lab on this machine for one stack: a sandbox host per dom0 (network and
+ * mount namespaces) with management links, clients on the uplinks, and a
+ * stand-in `xl` that creates guests as sandbox hosts. Needs root.
+ */
 export class Lab {
   /** Builds the dom0s, management links and clients of a stack. */
   static create(options: LabOptions): Lab {
@@ -136,6 +149,7 @@ export class Lab {
   private modelChecked = 0;
   private readonly log: (line: string) => void;
 
+  /** What the lab was created with. */
   readonly options: LabOptions;
 
   private constructor(

@@ -3,15 +3,19 @@ import { spawnSync } from "child_process";
 import type { FlowQuestion } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 
+/** One probe of the lab from a client: what it asked, expected and saw. */
 export interface ProbeResult {
   /** When the probe ran, e.g. `after deploy`, `negative control`. */
   readonly phase: string;
+  /** An HTTP(S) request to a vhost, or a TCP port that must open or must be dropped. */
   readonly kind: "http" | "https" | "tcp-open" | "tcp-dropped";
   /** `address:port` and what was asked. */
   readonly target: string;
   /** What the probe expected to see. */
   readonly expect: string;
+  /** It saw what it expected. */
   readonly ok: boolean;
+  /** How long it took, in milliseconds. */
   readonly ms: number;
   /** What it saw. */
   readonly detail: string;

@@ -4,22 +4,31 @@ import { Lab, DeployResult } from "./lab";
 import type { ProbeResult } from "./probes";
 import { Scenario, SCENARIO_KEY, VARIANT_KEY } from "./scenarios";
 
+/** What a lab run found, phase by phase, and its report. */
 export interface LabRunResult {
+  /** The scenario, or the user's stack, that ran. */
   readonly scenario: string;
+  /** Every phase passed. */
   readonly ok: boolean;
   /** Why the run failed, one reason each; empty when it passed. */
   readonly reasons: string[];
+  /** The first deploy. */
   readonly deploy: DeployResult;
+  /** The probes after the first deploy. */
   readonly probes: ProbeResult[];
   /** Empty, with `negativeControlSkipped` saying why, when no guest has more than one vif. */
   readonly negativeControl: { handMade: ProbeResult[]; restored: ProbeResult[] };
+  /** Why the negative control did not run, when it did not. */
   readonly negativeControlSkipped?: string;
   /** Each later phase: its context, its deploy, its probes. */
   readonly phases: { context: Record<string, unknown>; deploy: DeployResult; probes: ProbeResult[] }[];
   /** The redeploy without changes; undefined when an earlier deploy failed. */
   readonly redeploy?: DeployResult;
+  /** `terraform plan -detailed-exitcode` after the redeploy: 0 when nothing would change. */
   readonly planExitCode?: number;
+  /** The run, for a person, as the CLI prints it. */
   readonly report: string;
+  /** Wall-clock seconds of the run. */
   readonly seconds: number;
 }
 

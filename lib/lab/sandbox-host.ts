@@ -26,6 +26,7 @@ function must(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.error?.message}`);
 }
 
+/** A sandbox host: a network namespace and a private mount namespace with overlays (see above). */
 export class SandboxHost {
   /**
    * Creates the host. `name` is its network namespace: make it unique per

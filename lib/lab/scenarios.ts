@@ -6,9 +6,13 @@ import { App, TerraformStack } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
 import { LAB_TLS_CERT, LAB_TLS_KEY } from "./lab";
 
+/** The context key that picks the scenario of the lab's own app. */
 export const SCENARIO_KEY = "cdktf-xen-lab:scenario";
+/** The context key that picks the variant of that scenario. */
 export const VARIANT_KEY = "cdktf-xen-lab:variant";
+/** The lab's own scenarios: the seed article's dom0, and two guests with a DNS port. */
 export const SCENARIOS = ["seed", "two-guests"] as const;
+/** One of the lab's own scenarios. */
 export type Scenario = (typeof SCENARIOS)[number];
 /**
  * `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate
@@ -66,6 +70,7 @@ function twoGuests(stack: TerraformStack, variant: Variant): void {
   new ForwardRule(dom0, "alpha-dns", { to: "192.0.2.10", ports: [53] });
 }
 
+/** Adds the stack `lab` of a scenario, in one of its variants, to `app`. */
 export function buildScenario(app: App, scenario: Scenario, variant: Variant = "base"): TerraformStack {
   const stack = new TerraformStack(app, "lab");
   if (scenario === "seed") seed(stack, variant);

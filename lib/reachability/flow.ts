@@ -12,14 +12,23 @@ import type { Dom0State, GuestState, Guests } from "./hosts";
 import type { KernelSettings } from "./sysctl";
 
 /** A flow to prove: from a client address to a guest address and port. */
+/** A flow to ask the model about: a client, a guest address and port, both directions. */
 export interface FlowQuestion {
-  /** @default "tcp" */
+  /**
+   * Transport protocol.
+   * @default "tcp"
+   */
   readonly protocol?: "tcp" | "udp";
   /** The client's address: on the uplink's subnet, or any address behind the uplink's router. */
   readonly from: string;
+  /** The guest address asked for. */
   readonly to: string;
+  /** The destination port. */
   readonly port: number;
-  /** @default 40000 */
+  /**
+   * The client's source port.
+   * @default 40000
+   */
   readonly sourcePort?: number;
   /**
    * Also require Apache in the guest to listen on `to:port` (ports.conf) with
@@ -29,7 +38,9 @@ export interface FlowQuestion {
   readonly apache?: boolean;
 }
 
+/** The model's answer to a flow question: both directions, and the hops that led there. */
 export interface FlowVerdict {
+  /** The question answered. */
   readonly question: FlowQuestion;
   /** The request: delivered to the guest (and to Apache, when asked), dropped, or unknown. */
   readonly forward: "delivered" | "dropped" | "unknown";
@@ -37,6 +48,7 @@ export interface FlowVerdict {
   readonly reply: "returned" | "dropped" | "unknown" | "not sent";
   /** Delivered and returned. */
   readonly ok: boolean;
+  /** Every hop of the request and the reply, in order. */
   readonly hops: readonly Hop[];
   /** The first hop that dropped the packet, else the first whose outcome is unknown. */
   readonly failure?: Hop;

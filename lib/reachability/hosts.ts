@@ -34,7 +34,9 @@ export interface Dom0Input {
   readonly baseline?: SysctlBaseline;
 }
 
+/** What the model reads: a dom0's files and its guests' files. */
 export interface ModelInput {
+  /** The dom0: its id, uplink and files. */
   readonly dom0: Dom0Input;
   /** The files each guest receives, by Xen domain name (`name` in its xl config). */
   readonly guests: Readonly<Record<string, FileSet>>;

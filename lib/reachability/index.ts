@@ -24,6 +24,10 @@ export type { SysctlBaseline } from "./sysctl";
  */
 export const FAR_CLIENTS: readonly string[] = ["203.0.113.77", "192.0.2.177", "203.0.113.177"];
 
+/**
+ * The model of one dom0 and its guests, built from the files they receive:
+ * asks it whether a flow is delivered and its reply returned, and why.
+ */
 export class Reachability {
   /** Reads a dom0's files and its guests' files. */
   static fromFiles(input: ModelInput): Reachability {

@@ -11,16 +11,23 @@ export type Stage = "arp" | "rp_filter" | "route" | "firewall" | "forwarding" | 
 export interface Hop {
   /** The host where it happened: `client`, the dom0's id, or a guest's name. */
   readonly host: string;
+  /** What the hop looked at: routing, the firewall, rp_filter, ... */
   readonly stage: Stage;
+  /** What it did with the packet. */
   readonly outcome: Outcome;
+  /** What happened, for a person: the interface, the table and rule, the firewall line. */
   readonly text: string;
 }
 
 /** Something in a file the model cannot read; a flow that depends on it is `unknown`. */
 export interface Unreadable {
+  /** The file, by its path on the host. */
   readonly file: string;
+  /** The line number, from 1. */
   readonly line: number;
+  /** The line as written. */
   readonly text: string;
+  /** Why the model cannot read it. */
   readonly why: string;
 }
 

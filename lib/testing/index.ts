@@ -27,6 +27,10 @@ export { setupJest };
 /** Where a test client stands for a vhost or port: behind the uplink's router, unless told. */
 const OUTSIDE = "203.0.113.77";
 
+/**
+ * What a stack's hosts receive, and the model's answers about it: as
+ * aws-cdk's `Template.fromStack`, for Xen hosts.
+ */
 export class XenTemplate {
   /** Every dom0 of `stack`, with its guests. */
   static fromStack(stack: TerraformStack): XenTemplate {
