@@ -17,7 +17,7 @@ import type { StepModel } from "./deploy/step";
 import { TerraformResource } from "cdktf";
 import type { XenHost } from "./xen-host";
 import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST, XEN_HOST } from "./private/brands";
-import { Connections } from "./connections/connections";
+import { Connections, IConnectable } from "./connections/connections";
 import { forwardFrom } from "./forward-rule";
 import type { WebVhost } from "./web-vhost";
 
@@ -206,7 +206,7 @@ const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
  *   ],
  * });
  */
-export class RoutedDomU extends Construct {
+export class RoutedDomU extends Construct implements IConnectable {
   /** Returns true when `x` is a RoutedDomU (of any copy of this library). */
   static isRoutedDomU(x: unknown): x is RoutedDomU {
     return hasBrand(x, ROUTED_DOMU);

@@ -6,7 +6,7 @@ import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./vali
 import { parsePortNumber } from "./validation/port";
 import type { RoutedDomU } from "./routed-domu";
 import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST } from "./private/brands";
-import { Connections } from "./connections/connections";
+import { Connections, IConnectable } from "./connections/connections";
 import { Port } from "./connections/port";
 import { forwardFrom } from "./forward-rule";
 import { siteStep } from "./concerns/apache";
@@ -86,7 +86,7 @@ function parseDocumentRoot(value: unknown, site: PropSite): string {
  * });
  * new ForwardRule(dom0, "site-a", { to: site }); // its address, ports 80 and 443
  */
-export class WebVhost extends Construct {
+export class WebVhost extends Construct implements IConnectable {
   /** Returns true when `x` is a WebVhost (of any copy of this library). */
   static isWebVhost(x: unknown): x is WebVhost {
     return hasBrand(x, WEB_VHOST);

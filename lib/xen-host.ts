@@ -21,7 +21,7 @@ import type { StepModel } from "./deploy/step";
 import { freeChildId, parseHostId } from "./validation/names";
 import type { RoutedDomU } from "./routed-domu";
 import { brand, FORWARD_RULE, hasBrand, ROUTED_DOMU, XEN_HOST } from "./private/brands";
-import { Connections } from "./connections/connections";
+import { Connections, IConnectable } from "./connections/connections";
 import { Port } from "./connections/port";
 import type { ForwardRule } from "./forward-rule";
 
@@ -166,7 +166,7 @@ function policy(value: unknown, site: PropSite): "DROP" | "ACCEPT" {
  *   firewall: { managementCidrs: ["203.0.113.0/24"] },
  * });
  */
-export class XenHost extends Construct {
+export class XenHost extends Construct implements IConnectable {
   /** Returns true when `x` is a XenHost. */
   static isXenHost(x: unknown): x is XenHost {
     return hasBrand(x, XEN_HOST);

@@ -72,7 +72,7 @@ app.synth();
 
 /** What a user sees of the shipped types: intent, and none of the plumbing (`@internal`, stripped at build). */
 const SURFACE = `import { App, TerraformStack } from "cdktf";
-import { Connections, ForwardRule, Peer, Port, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
+import { Connections, ForwardRule, IConnectable, Peer, Port, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
 const stack = new TerraformStack(new App(), "surface");
 const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" } });
 const web = new RoutedDomU(dom0, "web", { disks: [], vifs: [{ mac: "00:16:3e:00:00:10", address: "192.0.2.10/24" }] });
@@ -81,6 +81,7 @@ dom0.connections.allowFrom(Peer.ipv4("203.0.113.0/24"), Port.tcp(22));
 web.connections.allowFromAnyIpv4(Port.udp(53));
 web.connections.allowToAnyIpv4();
 site.connections.allowDefaultPortFromAnyIpv4();
+export const connectable: IConnectable[] = [dom0, web, site];
 new ForwardRule(dom0, "dns", { to: web, ports: [Port.udp(53)], sourcePorts: [Port.udpRange(1024, 65535)] });
 export const seen: [Connections, boolean, boolean, string[], number[]] = [site.connections, XenHost.isXenHost(dom0), ForwardRule.isForwardRule(web), web.addresses, site.ports];
 // @ts-expect-error plumbing
