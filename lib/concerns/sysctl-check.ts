@@ -1,9 +1,6 @@
-/** Checks that every key of a staged sysctl.d file (in `$variable`) exists on this kernel. */
+import { shellSource } from "../render/shell-source";
+
+/** Checks that every key of a staged sysctl.d file (in `$variable`) exists on this kernel: sh/sysctl-check.sh, then its call. */
 export function sysctlCheck(variable: string): string {
-  return [
-    `sed -n 's/^[[:space:]]*\\([A-Za-z0-9_./-]*\\)[[:space:]]*=.*/\\1/p' "$${variable}" | while read -r key; do`,
-    '  case $key in */*) p=$key ;; *) p=$(printf %s "$key" | tr . /) ;; esac',
-    '  if [ ! -e "/proc/sys/$p" ]; then echo "unknown sysctl $key" >&2; exit 1; fi',
-    "done",
-  ].join("\n");
+  return `${shellSource(__dirname, "sh/sysctl-check.sh")}\nsysctl_check "$${variable}"`;
 }

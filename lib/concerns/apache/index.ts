@@ -19,30 +19,20 @@ export function sitePath(vhost: VhostModel): string {
   return `/etc/apache2/sites-available/${vhost.name}.conf`;
 }
 
+/** The validate functions, in sh/: see the file. */
+const APACHE_STAGE = shellSource(__dirname, "sh/apache-stage.sh");
+
 /**
- * Copies /etc/apache2 to a scratch directory, lays the staged files over it,
- * and runs `apache2ctl -t` on that whole tree: the live tree is not touched.
+ * Copies /etc/apache2 to a scratch directory, lays the staged files over it
+ * (`place`), and runs `apache2ctl -t` on that whole tree: the live tree is
+ * not touched.
  */
 function stagedApacheTest(place: string[]): string {
-  return [
-    "command -v apache2ctl >/dev/null 2>&1 || { echo \"apache2ctl not found: install apache2\" >&2; exit 1; }",
-    'stage=$(mktemp -d); trap \'rm -rf "$stage"\' EXIT',
-    'cp -a /etc/apache2 "$stage/apache2"',
-    "# The copy keeps links as links (a site file may be one into a repository): replace, never write through them.",
-    'put() { rm -f "$2"; cp "$1" "$2"; }',
-    ...place,
-    'APACHE_CONFDIR="$stage/apache2" apache2ctl -t',
-  ].join("\n");
+  return [APACHE_STAGE, "apache_stage", ...place, "apache_test_stage"].join("\n");
 }
 
-const TLS_MODULES = ["socache_shmcb", "ssl"];
-
 /** mod_ssl (and what it needs) enabled in the staged tree. */
-const STAGE_TLS = [
-  `for m in ${TLS_MODULES.join(" ")}; do for e in load conf; do`,
-  '  if [ -e "$stage/apache2/mods-available/$m.$e" ]; then ln -sf "../mods-available/$m.$e" "$stage/apache2/mods-enabled/$m.$e"; fi',
-  "done; done",
-];
+const STAGE_TLS = ["stage_tls"];
 /** mod_ssl enabled on the host; a no-op when it already is. */
 const ENABLE_TLS = "a2enmod -q ssl >/dev/null";
 
