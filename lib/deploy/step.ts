@@ -37,6 +37,16 @@ export interface StepModel<F extends StepFile = HostFile> {
 }
 
 
+/**
+ * The variable that holds the staged copy of `path` in a step's snippets
+ * (`NEW1`, `NEW2`, ... in the order of `files`).
+ */
+export function stagedVariable(files: readonly StepFile[], path: string): string {
+  const i = files.findIndex((f) => f.path === path);
+  if (i < 0) throw new Error(`step has no file ${path}`);
+  return `NEW${i + 1}`;
+}
+
 /** The fixed part of every step script: its checks, lock, owner, and the functions the rest calls. */
 const STEP_FUNCTIONS = shellSource(__dirname, "sh/step-functions.sh");
 

@@ -10,7 +10,7 @@ import { STATE_DIR } from "../../private/paths";
 import { renderIpsets } from "../../render/ipset";
 import { renderIp6tablesRules, renderIptablesRules } from "../../render/iptables";
 import { renderNftRuleset } from "../../render/nftables";
-import type { StepModel } from "../../deploy/step";
+import { StepModel, stagedVariable } from "../../deploy/step";
 import { FirewallBackend, FirewallPaths, firewallFiles, renderFirewallScript } from "./script";
 
 /** The script that loads the ruleset in one transaction, with a dead-man switch. */
@@ -45,7 +45,7 @@ export function firewallStep(host: string, model: FirewallModel, opts: FirewallS
     ...(deployed.rules6 ? [{ path: deployed.rules6, content: renderIp6tablesRules(model), mode: "0640", pending: true }] : []),
     { path: FIREWALL_SCRIPT_PATH, content: renderFirewallScript(script), mode: "0755" },
   ];
-  const staged = (p: string) => `"$NEW${files.findIndex((f) => f.path === p) + 1}"`;
+  const staged = (p: string) => `"$${stagedVariable(files, p)}"`;
   const program = staged(FIREWALL_SCRIPT_PATH);
   return {
     host,

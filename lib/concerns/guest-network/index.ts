@@ -10,7 +10,7 @@ import { SYSCTL_PATH } from "../../private/paths";
 import { guestNamingFiles } from "../../render/guest-naming";
 import { policyRoutingCommands, renderInterfaces, renderRtTables } from "../../render/interfaces";
 import { renderGuestSysctl } from "../../render/sysctl";
-import type { StepModel } from "../../deploy/step";
+import { StepModel, stagedVariable } from "../../deploy/step";
 import { sysctlCheck } from "../sysctl-check";
 
 /** The ifupdown interfaces file. */
@@ -32,7 +32,6 @@ export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNet
     { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: opts.looseReversePath }), mode: "0644" },
     ...(guest.policyRouting ? [{ path: RT_TABLES_PATH, content: renderRtTables(guest), mode: "0644" }] : []),
   ];
-  const staged = (p: string) => `NEW${files.findIndex((f) => f.path === p) + 1}`;
   const activate = [`sysctl -q -p ${SYSCTL_PATH}`];
   for (const vif of guest.vifs) {
     const up = guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [":"];
@@ -43,9 +42,9 @@ export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNet
     concern: "network",
     files,
     validate: [
-      sysctlCheck(staged(SYSCTL_PATH)),
+      sysctlCheck(stagedVariable(files, SYSCTL_PATH)),
       'state=$(mktemp -d); trap \'rm -rf "$state"\' EXIT',
-      `ifup --no-act -a -i "$${staged(INTERFACES_PATH)}" --state-dir "$state" >/dev/null 2>&1`,
+      `ifup --no-act -a -i "$${stagedVariable(files, INTERFACES_PATH)}" --state-dir "$state" >/dev/null 2>&1`,
     ].join("\n"),
     activate: activate.join("\n"),
   };
