@@ -23,8 +23,22 @@ export interface XlDomain {
   readonly vifs: readonly XlVif[];
 }
 
-/** Reads the `name` and `vif = [...]` of an xl config (xl.cfg(5)). */
-export function readXlCfg(file: string, text: string, unreadable: Unreadable[]): XlDomain {
+/** The vif defaults of /etc/xen/xl.conf (xl.conf(5)) that the model reads. */
+export interface XlDefaults {
+  /** `vif.default.script`; xl's own default is vif-bridge. */
+  readonly script?: string;
+  /** `vif.default.gatewaydev`. */
+  readonly gatewaydev?: string;
+}
+
+/** Reads `vif.default.script` and `vif.default.gatewaydev` of an xl.conf. */
+export function readXlDefaults(text: string): XlDefaults {
+  const value = (key: string) => new RegExp(`^\\s*vif\\.default\\.${key}\\s*=\\s*["']([^"']*)["']`, "m").exec(text)?.[1];
+  return { script: value("script"), gatewaydev: value("gatewaydev") };
+}
+
+/** Reads the `name` and `vif = [...]` of an xl config (xl.cfg(5)), with the vif defaults of xl.conf. */
+export function readXlCfg(file: string, text: string, unreadable: Unreadable[], defaults: XlDefaults = {}): XlDomain {
   const name = /^\s*name\s*=\s*["']([^"']*)["']/m.exec(text)?.[1];
   const m = /^\s*vif\s*=\s*\[([\s\S]*?)\]/m.exec(text);
   if (!m) return { name, vifs: [] };
@@ -47,8 +61,8 @@ export function readXlCfg(file: string, text: string, unreadable: Unreadable[]):
       mac: kv.get("mac")?.toLowerCase(),
       ips: ips.filter((n): n is number => n !== undefined),
       vifname: kv.get("vifname"),
-      script: (kv.get("script") ?? "vif-bridge").split("/").pop()!,
-      gatewaydev: kv.get("gatewaydev"),
+      script: (kv.get("script") ?? defaults.script ?? "vif-bridge").split("/").pop()!,
+      gatewaydev: kv.get("gatewaydev") ?? defaults.gatewaydev,
       line,
     });
   }
@@ -102,7 +116,11 @@ function lineAt(text: string, index: number): number {
   return line;
 }
 
-/** Apache's sockets and virtual hosts from ports.conf and sites-available. */
+/**
+ * Apache's sockets and virtual hosts from ports.conf and the sites: those of
+ * sites-enabled when the files hold that folder (a copy of a host), else
+ * those of sites-available (what a deploy writes and enables).
+ */
 export function readApache(files: Readonly<Record<string, string>>): { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] } | undefined {
   const ports = files["/etc/apache2/ports.conf"];
   if (ports === undefined) return undefined;
@@ -112,8 +130,10 @@ export function readApache(files: Readonly<Record<string, string>>): { listens: 
     if (s) listens.push(s);
   }
   const vhosts: (ApacheSocket & { site: string })[] = [];
+  const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
+  const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
   for (const path of Object.keys(files)) {
-    if (!path.startsWith("/etc/apache2/sites-available/")) continue;
+    if (!path.startsWith(folder)) continue;
     const text = files[path];
     const file = path.split("/").pop()!;
     const site = file.replace(/\.conf$/, "");

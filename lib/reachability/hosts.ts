@@ -13,7 +13,7 @@ import { NftRuleset } from "./nftables";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
-import { ApacheSocket, readApache, readNaming, readXlCfg, XlVif } from "./host-files";
+import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
@@ -32,6 +32,21 @@ export interface Dom0Input {
    * @default - the kernel's defaults (0 for every setting the model reads)
    */
   readonly baseline?: SysctlBaseline;
+  /**
+   * What the dom0 runs now, captured from it; where given, it wins over the files.
+   * @default - the files alone
+   */
+  readonly running?: Dom0Running;
+}
+
+/** State captured from a running dom0 (`cdktf-xen doctor` reads it beside a copy of its files). */
+export interface Dom0Running {
+  /** `iptables-save` output: the firewall loaded now, in place of /etc/iptables/rules.v4. */
+  readonly iptablesSave?: string;
+  /** `nft list ruleset` output: the ruleset loaded now, in place of the nftables files. */
+  readonly nftRuleset?: string;
+  /** Domain ids by domain name (`xl list`): names the vifs whose config gives no `vifname` (`vif<domid>.<devid>`). */
+  readonly domainIds?: Readonly<Record<string, number>>;
 }
 
 /** What the model reads: a dom0's files and its guests' files. */
@@ -45,6 +60,11 @@ export interface ModelInput {
    * @default - the kernel's defaults
    */
   readonly guestBaseline?: SysctlBaseline;
+  /**
+   * Kernel settings of one guest before its files apply, by guest name (its `sysctl -a`); wins over `guestBaseline`.
+   * @default - `guestBaseline` for every guest
+   */
+  readonly guestBaselines?: Readonly<Record<string, SysctlBaseline>>;
 }
 
 /** The files whose path matches, by path. */
@@ -105,11 +125,15 @@ export class Dom0State {
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
 
+    const defaults = readXlDefaults(files["/etc/xen/xl.conf"] ?? "");
+    const running = input.running ?? {};
     for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) {
       const cfg = path.split("/").pop()!;
-      const dom = readXlCfg(cfg, text, this.doubts.vifs);
+      const dom = readXlCfg(cfg, text, this.doubts.vifs, defaults);
       const guest = dom.name ?? cfg.replace(/\.cfg$/, "");
-      for (const v of dom.vifs) {
+      const domid = running.domainIds?.[guest];
+      for (const given of dom.vifs) {
+        const v = given.vifname || domid === undefined ? given : { ...given, vifname: `vif${domid}.${given.index}` };
         if (v.script !== "vif-route") {
           this.doubts.vifs.push({ file: cfg, line: v.line, text: `script=${v.script}`, why: "only vif-route vifs are read by the model" });
           continue;
@@ -119,7 +143,7 @@ export class Dom0State {
           continue;
         }
         if (!v.vifname) {
-          this.doubts.vifs.push({ file: cfg, line: v.line, text: `vif ${v.index}`, why: `no vifname: xl names it vif<domid>.${v.index}, known only once the guest runs` });
+          this.doubts.vifs.push({ file: cfg, line: v.line, text: `vif ${v.index}`, why: `no vifname: xl names it vif<domid>.${v.index}, known only once the guest runs (give the domain ids, as \`xl list\` prints them)` });
           continue;
         }
         const dev = v.vifname;
@@ -140,14 +164,20 @@ export class Dom0State {
       }
     }
 
-    const rules = files["/etc/iptables/rules.v4"];
+    // What runs now wins over the files that load at the next boot.
+    const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
+    const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
     if (rules !== undefined) {
-      const filter = new IptablesFilter("/etc/iptables/rules.v4", rules);
+      const filter = new IptablesFilter(live ? "iptables-save" : "/etc/iptables/rules.v4", rules);
+      // iptables-save shows the rules, not the sets they match: those come from the ipsets file.
       const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
       this.doubts.firewall.push(...filter.unreadable, ...sets.unreadable);
       this.iptables = { filter, sets };
     }
-    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf")) {
+    const nftFiles: [string, string][] = live
+      ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
+      : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf");
+    for (const [path, text] of nftFiles) {
       const nft = new NftRuleset(path, text);
       this.doubts.firewall.push(...nft.unreadable);
       this.nft.push(nft);
@@ -231,7 +261,12 @@ export class Guests {
   private readonly kept = new Map<string, GuestState>();
   private readonly dropped: ((vifs: readonly DomVif[]) => void)[] = [];
 
-  constructor(private readonly dom0: Dom0State, private readonly files: Readonly<Record<string, FileSet>>, private readonly baseline?: SysctlBaseline) {}
+  constructor(
+    private readonly dom0: Dom0State,
+    private readonly files: Readonly<Record<string, FileSet>>,
+    private readonly baseline?: SysctlBaseline,
+    private readonly baselines: Readonly<Record<string, SysctlBaseline>> = {},
+  ) {}
 
   /** The guest's names, as the files give them. */
   get names(): string[] {
@@ -243,7 +278,7 @@ export class Guests {
     const hit = this.kept.get(name);
     if (hit) return hit;
     if (!Object.prototype.hasOwnProperty.call(this.files, name)) return undefined;
-    const guest = new GuestState(name, this.files[name], this.dom0.vifsOf(name), this.baseline);
+    const guest = new GuestState(name, this.files[name], this.dom0.vifsOf(name), this.baselines[name] ?? this.baseline);
     this.kept.set(name, guest);
     if (this.kept.size > GUESTS_KEPT) {
       const oldest = this.kept.keys().next().value as string;

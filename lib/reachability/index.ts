@@ -10,7 +10,7 @@ import type { Unreadable } from "./outcome";
 import { ipText } from "./ip";
 
 export type { FlowQuestion, FlowVerdict } from "./flow";
-export type { Dom0Input, FileSet, ModelInput } from "./hosts";
+export type { Dom0Input, Dom0Running, FileSet, ModelInput } from "./hosts";
 export type { Hop, Outcome, Stage, Unreadable } from "./outcome";
 export { unreadableText } from "./outcome";
 export { KERNEL_DEFAULTS } from "./sysctl";
@@ -40,7 +40,7 @@ export class Reachability {
 
   private constructor(input: ModelInput) {
     this.dom0 = new Dom0State(input.dom0);
-    this.guests = new Guests(this.dom0, input.guests, input.guestBaseline);
+    this.guests = new Guests(this.dom0, input.guests, input.guestBaseline, input.guestBaselines);
     this.evaluator = new FlowEvaluator(this.dom0, this.guests);
   }
 

@@ -1,0 +1,266 @@
+/**
+ * `cdktf-xen doctor`: reads a copy of a dom0's files and its guests' (and
+ * what the hosts run now, where captured), and asks the reachability model,
+ * for every guest address, whether each port the firewall opens and each
+ * Apache virtual host answers from outside and whether the reply comes back.
+ * Each failure gets its hops and the cure. What the model cannot read is
+ * reported as unknown, never as a pass.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { FAR_CLIENTS, FlowQuestion, FlowVerdict, Hop, Reachability, unreadableText } from "../reachability";
+import { readApache, readXlCfg, readXlDefaults } from "../reachability/host-files";
+import { IfupdownConfig } from "../reachability/ifupdown";
+import { inCidr, ipNum, ipText, networkOf, parseCidr } from "../reachability/ip";
+import { Routing } from "../reachability/routing";
+import type { Unreadable } from "../reachability";
+import { HostCopy, readHostCopy, readSysctlDump, runningOf, STATE_FILES, StateFile } from "./host-copy";
+
+/** A wrong invocation or an input the doctor cannot start from (exit 2). */
+export class DoctorInputError extends Error {}
+
+export interface DoctorOptions {
+  /**
+   * The dom0's uplink, `<device>=<address>/<prefix>` (vif-route's main IP).
+   * @default - from the synth preview's topology.json beside the copy, else the dom0's /etc/network/interfaces
+   */
+  readonly uplink?: string;
+}
+
+/** How one guest socket fares. */
+export type DoctorStatus = "answers" | "black hole" | "dropped" | "unknown";
+
+/** One guest address and port, asked from each client. */
+export interface DoctorCheck {
+  readonly guest: string;
+  readonly address: string;
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  /** Why it is asked: the vhosts on it, or `opened by the firewall`. */
+  readonly why: string;
+  readonly status: DoctorStatus;
+  /** The verdict of the first client it fails for, else of the first client. */
+  readonly verdict: FlowVerdict;
+  /** What would make it answer, when it does not. */
+  readonly cure?: string;
+}
+
+export interface DoctorReport {
+  readonly dom0: string;
+  readonly checks: readonly DoctorCheck[];
+  /** Files that could not be read, guests without a copy, lines the model does not read. */
+  readonly problems: readonly string[];
+  /** The report, for a person. */
+  readonly text: string;
+  /** 0: every socket answers and everything was read; 1: otherwise. */
+  readonly exitCode: 0 | 1;
+}
+
+/** The uplink `device=address/prefix`, checked. */
+function parseUplink(text: string, from: string): { device: string; address: string } {
+  const m = /^([A-Za-z0-9_.@-]{1,15})=(\d+\.\d+\.\d+\.\d+\/\d+)$/.exec(text);
+  if (!m || !parseCidr(m[2])) throw new DoctorInputError(`${from}: ${JSON.stringify(text)} is not an uplink: expected <device>=<address>/<prefix>, e.g. eth0=192.0.2.1/24`);
+  return { device: m[1], address: m[2] };
+}
+
+/** The dom0's uplink: given, from the preview's topology.json, or from its interfaces file. */
+function findUplink(dir: string, dom0: HostCopy, given?: string): { device: string; address: string; from: string } {
+  if (given !== undefined) return { ...parseUplink(given, "--uplink"), from: "--uplink" };
+  const topology = path.join(dir, "..", "topology.json");
+  if (fs.existsSync(topology)) {
+    const t = JSON.parse(fs.readFileSync(topology, "utf8")) as { dom0s: { id: string; uplink: { device: string; address: { address: string; prefix: number } } }[] };
+    const d = t.dom0s.find((x) => x.id === dom0.host);
+    if (d) return { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}`, from: "topology.json" };
+  }
+  const devices = new Set<string>();
+  const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
+  for (const [p, text] of Object.entries(dom0.files)) {
+    if (/^\/etc\/xen\/[^/]+\.cfg$/.test(p)) for (const v of readXlCfg(p, text, [], defaults).vifs) devices.add(v.gatewaydev ?? "eth0");
+  }
+  const interfaces = dom0.files["/etc/network/interfaces"];
+  if (devices.size === 1 && interfaces !== undefined) {
+    const device = [...devices][0];
+    const routing = new Routing();
+    new IfupdownConfig("/etc/network/interfaces", interfaces).bringUp(routing, {}, () => true);
+    const a = routing.addresses.find((x) => x.dev === device);
+    if (a) return { device, address: `${ipText(a.address)}/${a.prefix}`, from: "/etc/network/interfaces" };
+  }
+  throw new DoctorInputError(
+    `${dom0.host}: the uplink is not known: ${devices.size > 1 ? `the vifs name several gatewaydev (${[...devices].join(", ")})` : `${[...devices][0] ?? "eth0"} has no static address in /etc/network/interfaces of the copy`}; give it with --uplink <device>=<address>/<prefix>`,
+  );
+}
+
+/** Every port a firewall rule names as a destination port (the first of a range): the candidates the model is asked about. */
+export function portsNamed(text: string): number[] {
+  const out = new Set<number>();
+  for (const m of text.matchAll(/(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g)) {
+    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/)) {
+      const first = Number(part.split(/[:-]/)[0]);
+      if (part && Number.isInteger(first) && first > 0 && first < 65536) out.add(first);
+    }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The first hop of the request through the dom0's firewall. */
+function firewallHop(v: FlowVerdict, dom0: string): Hop | undefined {
+  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall");
+}
+
+function statusOf(v: FlowVerdict): DoctorStatus {
+  if (v.ok) return "answers";
+  if (v.forward === "delivered" && v.reply === "dropped") return "black hole";
+  if (v.forward === "dropped") return "dropped";
+  return "unknown";
+}
+
+/** What would make a failing flow answer, from its first failing hop. */
+export function cureOf(v: FlowVerdict, dom0: string): string {
+  const f = v.failure;
+  if (!f) return "";
+  const q = v.question;
+  const reply = v.forward === "delivered";
+  if (f.outcome === "unknown") return `the model cannot decide this from the copy: ${f.text.includes("cannot read") || f.text.includes("not read") ? "rewrite or remove what it cannot read (above)" : "capture what the host runs now beside the copy (see the README: doctor)"}`;
+  if (f.host === dom0) {
+    if ((f.stage === "rp_filter" || f.stage === "arp") && reply) {
+      const arp = "arp_announce=2 and arp_ignore=1 in the guest, so that it asks for its gateway with the address of the interface it asks on";
+      // The request came in by one interface of the guest and the reply left by another: the seed's black hole.
+      const inBy = v.hops.find((h) => h.stage === "arp" && h.host !== dom0)?.text.match(/ is (\S+) in the guest/)?.[1];
+      const outBy = v.hops.find((h) => h.stage === "route" && h.host !== dom0)?.text.match(/leaves the guest by (\S+)/)?.[1];
+      if (inBy !== undefined && outBy !== undefined && inBy !== outBy) {
+        return `source policy routing in the guest: the reply from ${q.to} came in by ${inBy} and must leave by it, not ${outBy}: a routing table per interface (its subnet and default route) and \`ip rule add from ${q.to} lookup <table>\`, with ${arp}; RoutedDomU writes both for every vif (\`cdktf-xen import\` turns these files into code)`;
+      }
+      return f.stage === "arp" ? `${arp} (RoutedDomU writes them)` : "loose or no reverse-path filter on the vif, or the reply leaving the guest by the interface the request came in by";
+    }
+    if (f.stage === "firewall") return reply ? "accept the replies of tracked connections in FORWARD (-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT; XenHost's firewall does)" : `open ${q.protocol ?? "tcp"} port ${q.port} of ${q.to} in the dom0's FORWARD chain (a ForwardRule, or connections.allowFrom)`;
+    if (f.stage === "forwarding") return "net.ipv4.ip_forward = 1 on the dom0 (XenHost writes it)";
+    if (f.stage === "route") return reply ? "a route from the dom0 to the client by its uplink" : `a vif with ip=${q.to} and script=vif-route in the guest's xl config (vif-route adds the /32 route)`;
+    if (f.stage === "arp") return "proxy ARP on the dom0's uplink (net.ipv4.conf.<uplink>.proxy_arp = 1; XenHost writes it)";
+    return "loose or no reverse-path filter on the dom0's uplink for this client";
+  }
+  if (f.stage === "listen") return `Apache: Listen ${q.to}:${q.port} in ports.conf and a <VirtualHost ${q.to}:${q.port}> in an enabled site (a WebVhost writes both)`;
+  if (f.stage === "arp") return `the guest must answer ARP for ${q.to} on the interface behind its vif: the address on the interface pinned to the vif's MAC (iftab or a .link file), brought up at boot, and arp_ignore=1`;
+  if (f.stage === "deliver") return `${q.to} on the guest's interface behind its vif`;
+  if (f.stage === "route") return `a route back in the guest from ${q.to}, by the interface of its vif`;
+  return "loose or no reverse-path filter in the guest, or policy routing so that the route back leaves by the interface the request came in by";
+}
+
+/** Client addresses standing for `outside`: one behind the uplink's router, one on the uplink's subnet. */
+function clientsFor(uplink: string, taken: ReadonlySet<number>): { address: string; where: string }[] {
+  const net = parseCidr(uplink)!;
+  const up = networkOf(net.net, net.prefix);
+  const far = FAR_CLIENTS.map((a) => ipNum(a)!).find((n) => !inCidr(up, n) && !taken.has(n))!;
+  const size = 2 ** (32 - up.prefix);
+  let near: number | undefined;
+  for (let n = up.net + size - 2; size > 2 && n > up.net; n--) {
+    if (!taken.has(n)) {
+      near = n;
+      break;
+    }
+  }
+  return [{ address: ipText(far), where: "behind the uplink's router" }, ...(near === undefined ? [] : [{ address: ipText(near), where: "on the uplink's subnet" }])];
+}
+
+const STATUS_WORD: Record<DoctorStatus, string> = { answers: "ok", "black hole": "BLACK HOLE", dropped: "DROPPED", unknown: "UNKNOWN" };
+
+/** Reads `<dir>/<dom0>` and its guests' copies and answers for every guest socket. */
+export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}): DoctorReport {
+  const dom0 = readHostCopy(dir, dom0Name);
+  if (!dom0.exists) throw new DoctorInputError(`${dom0.root}: no such folder: the copy holds ${fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.endsWith(".state")).join(", ") || "nothing" : "nothing (no such folder)"}`);
+  const uplink = findUplink(dir, dom0, opts.uplink);
+  const problems: string[] = [];
+  const copyProblem = (host: string) => (p: { path: string; why: string }) => `${host}: ${p.path}: cannot be read: ${p.why}`;
+  problems.push(...dom0.problems.map(copyProblem(dom0Name)));
+
+  // The guests the dom0's xl configs name.
+  const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
+  const guestNames: string[] = [];
+  for (const [p, text] of Object.entries(dom0.files).sort()) {
+    if (!/^\/etc\/xen\/[^/]+\.cfg$/.test(p)) continue;
+    const d = readXlCfg(p, text, [], defaults);
+    if (d.vifs.length) guestNames.push(d.name ?? path.posix.basename(p, ".cfg"));
+  }
+  const guests: Record<string, HostCopy> = {};
+  for (const g of guestNames) {
+    const copy = readHostCopy(dir, g);
+    if (!copy.exists) {
+      problems.push(`${g}: the copy holds no ${g}/ folder: its addresses cannot be answered for`);
+      continue;
+    }
+    guests[g] = copy;
+    problems.push(...copy.problems.map(copyProblem(g)));
+  }
+  const baseline = (c: HostCopy) => (c.state.sysctl === undefined ? undefined : readSysctlDump(c.state.sysctl));
+  const model = Reachability.fromFiles({
+    dom0: { id: dom0Name, uplink, files: dom0.files, baseline: baseline(dom0), running: runningOf(dom0) },
+    guests: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, c.files])),
+    guestBaselines: Object.fromEntries(Object.entries(guests).flatMap(([g, c]) => (c.state.sysctl === undefined ? [] : [[g, baseline(c)!]]))),
+  });
+  const unread: Unreadable[] = model.unreadable;
+  problems.push(...unread.map((u) => `not read: ${unreadableText(u)}`));
+
+  // The candidates: every port a firewall names, and every vhost socket.
+  const firewallText = [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t)].join("\n");
+  const candidates = portsNamed(firewallText);
+  const addresses = model.guestAddresses();
+  const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
+  const clients = clientsFor(uplink.address, taken);
+  const checks: DoctorCheck[] = [];
+  const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean): void => {
+    const verdicts = clients.map((c) => model.flow({ protocol, from: c.address, to: address, port, apache } as FlowQuestion));
+    const failing = verdicts.find((v) => !v.ok);
+    const verdict = failing ?? verdicts[0];
+    const status = statusOf(verdict);
+    checks.push({ guest, address, protocol, port, why, status, verdict, cure: failing ? cureOf(failing, dom0Name) : undefined });
+  };
+  for (const guest of guestNames) {
+    const copy = guests[guest];
+    const apache = copy ? readApache(copy.files) : undefined;
+    for (const address of addresses[guest] ?? []) {
+      const n = ipNum(address)!;
+      const vhosts = (apache?.vhosts ?? []).filter((v) => v.address === n);
+      const vhostPorts = [...new Set(vhosts.map((v) => v.port))].sort((a, b) => a - b);
+      for (const port of vhostPorts) ask(guest, address, "tcp", port, `vhost ${vhosts.filter((v) => v.port === port).map((v) => `${v.site} (${v.where})`).join(", ")}`, true);
+      for (const protocol of ["tcp", "udp"] as const) {
+        for (const port of candidates) {
+          if (protocol === "tcp" && vhostPorts.includes(port)) continue;
+          const probe = model.flow({ protocol, from: clients[0].address, to: address, port });
+          if (firewallHop(probe, dom0Name)?.outcome !== "pass") continue;
+          ask(guest, address, protocol, port, "opened by the firewall", false);
+        }
+      }
+    }
+  }
+
+  const lines: string[] = [];
+  const stateList = (c: HostCopy) => (Object.keys(c.state) as StateFile[]).map((s) => s).join(", ");
+  lines.push(`cdktf-xen doctor: dom0 ${dom0Name}, uplink ${uplink.device} ${uplink.address} (from ${uplink.from}), guests ${guestNames.join(", ") || "none"}`);
+  for (const c of [dom0, ...Object.values(guests)]) {
+    lines.push(`read ${c.host}: ${Object.keys(c.files).length} files${Object.keys(c.state).length ? `; what it runs now: ${stateList(c)}` : ""}`);
+  }
+  lines.push(`clients: ${clients.map((c) => `${c.address} (${c.where})`).join(", ")}`);
+  let last = "";
+  for (const c of checks) {
+    const head = `${c.guest} ${c.address}`;
+    if (head !== last) lines.push("", head);
+    last = head;
+    lines.push(`  ${STATUS_WORD[c.status].padEnd(10)} ${c.protocol} ${String(c.port).padEnd(5)} ${c.why}`);
+    if (c.status !== "answers") {
+      lines.push(`             ${c.verdict.summary}`);
+      for (const h of c.verdict.hops) lines.push(`               ${h.outcome.padEnd(7)} ${h.host} ${h.stage}: ${h.text}`);
+      lines.push(`             cure: ${c.cure}`);
+    }
+  }
+  for (const g of guestNames) if (guests[g] && !(addresses[g] ?? []).length) lines.push("", `${g}: no vif the model reads gives it an address`);
+  if (problems.length) lines.push("", "what the doctor could not read (answers that depend on it are unknown):", ...problems.map((p) => `  ${p}`));
+  const count = (s: DoctorStatus) => checks.filter((c) => c.status === s).length;
+  const sockets = new Set(checks.map((c) => c.address)).size;
+  lines.push("", `${sockets} addresses, ${checks.length} sockets: ${count("answers")} answer, ${count("black hole")} black-holed, ${count("dropped")} dropped, ${count("unknown")} unknown`);
+  const exitCode = checks.length > 0 && checks.every((c) => c.status === "answers") && problems.length === 0 ? 0 : 1;
+  return { dom0: dom0Name, checks, problems, text: `${lines.join("\n")}\n`, exitCode };
+}
+
+/** The state files the doctor reads, and the command that prints each: for the README and `--help`. */
+export function stateFilesHelp(): string {
+  return (Object.entries(STATE_FILES) as [StateFile, string][]).map(([f, cmd]) => `  <host>.state/${f.padEnd(14)} ${cmd}`).join("\n");
+}

@@ -1,0 +1,168 @@
+/**
+ * A copy of hosts' files on disk, laid out as the synth preview is:
+ * `<dir>/<host>/<absolute path>` (what `rsync -a host:/etc <dir>/<host>/`
+ * gives), with what a running host shows captured beside it in
+ * `<dir>/<host>.state/`. Reads only the files the reachability model and
+ * the importer read; links are followed inside the copy, never outside it.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { Dom0Running, FileSet, SysctlBaseline } from "../reachability";
+
+/** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
+export const STATE_FILES = {
+  sysctl: "sysctl -a",
+  "iptables-save": "iptables-save",
+  "nft-ruleset": "nft list ruleset",
+  "xl-list": "xl list",
+} as const;
+
+export type StateFile = keyof typeof STATE_FILES;
+
+/** The folders and files of a host that are read, as absolute paths. */
+const READ = [
+  "/etc/xen",
+  "/etc/sysctl.conf",
+  "/etc/sysctl.d",
+  "/etc/iptables",
+  "/etc/nftables.conf",
+  "/etc/cdktf-xen",
+  "/etc/network/interfaces",
+  "/etc/iproute2",
+  "/etc/iftab",
+  "/etc/udev/rules.d",
+  "/etc/systemd/network",
+  "/etc/apache2/ports.conf",
+  "/etc/apache2/sites-available",
+  "/etc/apache2/sites-enabled",
+  "/usr/local/sbin/cdktf-xen-firewall",
+  "/var/lib/cdktf-xen",
+];
+
+/** Larger files are not read (a host's configuration files are small). */
+const MAX_BYTES = 1 << 20;
+
+/** A file of the copy that could not be read, and why. */
+export interface CopyProblem {
+  /** The absolute path on the host. */
+  readonly path: string;
+  readonly why: string;
+}
+
+/** One host's copied files and captured state. */
+export interface HostCopy {
+  /** The host's name: its folder in the copy. */
+  readonly host: string;
+  /** Where its files are: `<dir>/<host>`. */
+  readonly root: string;
+  /** Whether the copy holds the host's folder at all. */
+  readonly exists: boolean;
+  /** The files read, by absolute path on the host. */
+  readonly files: FileSet;
+  /** The captured state files found, by name. */
+  readonly state: Partial<Record<StateFile, string>>;
+  /** Files and state the copy holds but that could not be read. */
+  readonly problems: readonly CopyProblem[];
+}
+
+/** Where a link inside the copy points, inside the copy; undefined when it leaves it. */
+function resolveInside(root: string, hostPath: string, depth = 0): string | undefined {
+  const onDisk = path.join(root, hostPath);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(onDisk);
+  } catch {
+    return undefined;
+  }
+  if (!st.isSymbolicLink()) return hostPath;
+  if (depth > 16) return undefined;
+  const target = fs.readlinkSync(onDisk);
+  const next = path.posix.resolve(path.posix.dirname(hostPath), target);
+  return resolveInside(root, next, depth + 1);
+}
+
+/** Reads `<dir>/<host>`: the files the model reads, and the captured state beside them. */
+export function readHostCopy(dir: string, host: string): HostCopy {
+  const root = path.join(dir, host);
+  const files: Record<string, string> = {};
+  const problems: CopyProblem[] = [];
+  const exists = fs.existsSync(root) && fs.statSync(root).isDirectory();
+  const readOne = (hostPath: string): void => {
+    const real = resolveInside(root, hostPath);
+    if (real === undefined) {
+      problems.push({ path: hostPath, why: `a link whose target the copy does not hold (${fs.readlinkSync(path.join(root, hostPath))})` });
+      return;
+    }
+    const onDisk = path.join(root, real);
+    try {
+      const st = fs.statSync(onDisk);
+      if (st.isDirectory()) {
+        for (const name of fs.readdirSync(onDisk).sort()) readOne(path.posix.join(hostPath, name));
+        return;
+      }
+      if (!st.isFile()) return;
+      if (st.size > MAX_BYTES) {
+        problems.push({ path: hostPath, why: `larger than ${MAX_BYTES} bytes` });
+        return;
+      }
+      const buf = fs.readFileSync(onDisk);
+      if (buf.includes(0)) {
+        problems.push({ path: hostPath, why: "not a text file" });
+        return;
+      }
+      files[hostPath] = buf.toString("utf8");
+    } catch (e) {
+      problems.push({ path: hostPath, why: (e as NodeJS.ErrnoException).code ?? String(e) });
+    }
+  };
+  if (exists) for (const p of READ) if (fs.existsSync(path.join(root, p)) || isLink(path.join(root, p))) readOne(p);
+  const state: Partial<Record<StateFile, string>> = {};
+  const stateDir = `${root}.state`;
+  for (const name of Object.keys(STATE_FILES) as StateFile[]) {
+    const p = path.join(stateDir, name);
+    if (!fs.existsSync(p)) continue;
+    try {
+      state[name] = fs.readFileSync(p, "utf8");
+    } catch (e) {
+      problems.push({ path: `${host}.state/${name}`, why: (e as NodeJS.ErrnoException).code ?? String(e) });
+    }
+  }
+  return { host, root, exists, files, state, problems };
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** `sysctl -a` output as the model's baseline: the `net.ipv4` keys with whole-number values. */
+export function readSysctlDump(text: string): SysctlBaseline {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(net\.ipv4\.[^\s=]+)\s*=\s*(-?\d+)\s*$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Domain ids by name from `xl list` output. */
+export function readXlList(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(\S+)\s+(\d+)\s+\d+\s+\d+\s/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** What a copy's captured state says the dom0 runs now. */
+export function runningOf(copy: HostCopy): Dom0Running {
+  return {
+    iptablesSave: copy.state["iptables-save"],
+    nftRuleset: copy.state["nft-ruleset"],
+    domainIds: copy.state["xl-list"] === undefined ? undefined : readXlList(copy.state["xl-list"]),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * `cdktf-xen doctor` on the seed article's hand-made files (the first
+ * address answers, the two others are black-holed), on the synth preview of
+ * the library's own stacks (everything answers), and on copies it cannot
+ * read in full (unknown, never a pass). test/lab/hand-made.test.ts checks
+ * the captured state of the fixture against the real iptables and kernel.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { App } from "cdktf";
+import { doctor, DoctorCheck, portsNamed } from "../../lib/adopt/doctor";
+import { main } from "../../lib/cli";
+import { buildScenario } from "../../lib/lab/scenarios";
+import { seedStack } from "../support/seed";
+import { tempDir } from "../support/tools";
+
+const HAND_MADE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
+
+/** A copy of the fixture to change, removed after the test. */
+function copyOf(change: (dir: string) => void): { dir: string; remove: () => void } {
+  const t = tempDir("cdktf-xen-doctor-");
+  fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
+  change(t.dir);
+  return t;
+}
+
+const brief = (checks: readonly DoctorCheck[]) => checks.map((c) => `${c.address} ${c.protocol} ${c.port} ${c.status}`);
+
+describe("doctor on the seed article's hand-made files", () => {
+  const report = doctor(HAND_MADE, "dom0");
+
+  it("reports the first address fine and the two others black-holed, and exits non-zero", () => {
+    expect(brief(report.checks)).toEqual([
+      "192.168.0.200 tcp 80 answers",
+      "192.168.0.200 tcp 443 answers",
+      "192.168.0.201 tcp 80 black hole",
+      "192.168.0.201 tcp 443 black hole",
+      "192.168.0.202 tcp 80 black hole",
+      "192.168.0.202 tcp 443 black hole",
+    ]);
+    expect(report.problems).toEqual([]);
+    expect(report.exitCode).toBe(1);
+    expect(report.text.trimEnd().split("\n").pop()).toBe("3 addresses, 6 sockets: 2 answer, 4 black-holed, 0 dropped, 0 unknown");
+  });
+
+  it("names each failure's hops, from the running firewall and the vif names xl list gives, and the cure", () => {
+    const c = report.checks.find((x) => x.address === "192.168.0.201" && x.port === 80)!;
+    expect(c.why).toBe("vhost site-b (site-b.conf line 1)");
+    expect(c.verdict.hops.map((h) => `${h.outcome} ${h.host} ${h.stage}`)).toEqual([
+      "pass dom0 arp", "pass dom0 rp_filter", "pass dom0 forwarding", "pass dom0 route", "pass dom0 firewall",
+      "pass webserv arp", "pass webserv rp_filter", "pass webserv deliver", "pass webserv listen",
+      "pass webserv route", "drop dom0 arp",
+    ]);
+    expect(c.verdict.hops[4].text).toBe(
+      'FORWARD eth0 -> vif3.1, new connection: iptables-save line 12 "-A FORWARD -d 192.168.0.201/32 -i eth0 -p tcp -m tcp --sport 1024:65535 --dport 80 -m state --state NEW,ESTABLISHED -j ACCEPT": ACCEPT',
+    );
+    expect(c.verdict.summary).toBe(
+      "tcp 203.0.113.77 -> 192.168.0.201:80: reply dropped at dom0 (arp): reply from 192.168.0.201 leaves the guest by eth0 (main table: default via 192.168.0.1 dev eth0 (interfaces line 8, gateway)); the guest asks on eth0 who has 192.168.0.1 (its gateway), as 192.168.0.201 (arp_announce 0 (all 0 (baseline); eth0 0 (default))); the dom0 ignores the ARP request from 192.168.0.201: in on vif3.0, strict rp_filter drops it: 192.168.0.201 is routed via vif3.1 (main table: 192.168.0.201 dev vif3.1 src 192.168.0.1 (vif-route, webserv.cfg vif 1)); rp_filter 1 (all 1 (sysctl.conf line 2); vif3.0 1 (default))",
+    );
+    expect(c.cure).toBe(
+      "source policy routing in the guest: the reply from 192.168.0.201 came in by eth1 and must leave by it, not eth0: a routing table per interface (its subnet and default route) and `ip rule add from 192.168.0.201 lookup <table>`, with arp_announce=2 and arp_ignore=1 in the guest, so that it asks for its gateway with the address of the interface it asks on; RoutedDomU writes both for every vif (`cdktf-xen import` turns these files into code)",
+    );
+    expect(report.text).toContain(`  BLACK HOLE tcp 80    vhost site-b (site-b.conf line 1)\n             ${c.verdict.summary}\n               pass    dom0 arp: `);
+  });
+
+  it("the command prints the report and exits 1", () => {
+    let out = "";
+    expect(main(["doctor", HAND_MADE, "--dom0", "dom0"], (s) => (out += s))).toBe(1);
+    expect(out).toBe(report.text);
+  });
+});
+
+describe("doctor never guesses: what it cannot read is unknown, and said", () => {
+  it("without the running firewall, the files hold none: every socket unknown", () => {
+    const t = copyOf((d) => fs.rmSync(path.join(d, "dom0.state", "iptables-save")));
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["192.168.0.200 tcp 80 unknown", "192.168.0.201 tcp 80 unknown", "192.168.0.202 tcp 80 unknown"]);
+      expect(r.checks[0].verdict.failure?.text).toBe("FORWARD eth0 -> vif3.0, new connection: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known");
+      expect(r.exitCode).toBe(1);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it("without xl list, vifs that have no vifname are not named: no address is answered for, and it says why", () => {
+    const t = copyOf((d) => fs.rmSync(path.join(d, "dom0.state", "xl-list")));
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(r.checks).toEqual([]);
+      expect(r.problems[0]).toBe("not read: webserv.cfg line 6 \"vif 0\": no vifname: xl names it vif<domid>.0, known only once the guest runs (give the domain ids, as `xl list` prints them)");
+      expect(r.exitCode).toBe(1);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it("a guest whose copy is missing, and a link that leaves the copy, are named", () => {
+    const t = copyOf((d) => {
+      fs.renameSync(path.join(d, "webserv"), path.join(d, "elsewhere"));
+      fs.symlinkSync("/etc/hostname-of-the-host", path.join(d, "dom0", "etc", "iftab"));
+    });
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(r.problems).toEqual(["dom0: /etc/iftab: cannot be read: a link whose target the copy does not hold (/etc/hostname-of-the-host)", "webserv: the copy holds no webserv/ folder: its addresses cannot be answered for"]);
+      expect(r.exitCode).toBe(1);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it("a wrong invocation exits 2 and says what was expected", () => {
+    let err = "";
+    const none = () => undefined;
+    expect(main(["doctor", HAND_MADE, "--dom0", "nosuch"], none, (s) => (err += s))).toBe(2);
+    expect(err).toBe(`cdktf-xen doctor: ${path.join(HAND_MADE, "nosuch")}: no such folder: the copy holds dom0, webserv\n`);
+    err = "";
+    expect(main(["doctor", HAND_MADE, "--dom0", "dom0", "--uplink", "eth0"], none, (s) => (err += s))).toBe(2);
+    expect(err).toBe('cdktf-xen doctor: --uplink: "eth0" is not an uplink: expected <device>=<address>/<prefix>, e.g. eth0=192.0.2.1/24\n');
+    expect(main(["doctor"], none, none)).toBe(2);
+  });
+
+  it("finds the ports a firewall names, in iptables and nft syntax", () => {
+    expect(portsNamed("-A FORWARD -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT\n-A FORWARD -p udp --dport 53 -j ACCEPT\n ip daddr 192.0.2.1 tcp dport { 22, 25 } accept\n udp dport 123 accept")).toEqual([22, 25, 53, 80, 123, 443, 8000]);
+  });
+});
+
+describe("doctor on the library's own synth preview exits 0", () => {
+  /** Synthesizes `build` into a temporary outdir and runs the doctor on each dom0 of its preview. */
+  function previewOf(build: (app: App) => void): { reports: ReturnType<typeof doctor>[]; remove: () => void } {
+    const t = tempDir("cdktf-xen-preview-");
+    const app = new App({ outdir: t.dir });
+    build(app);
+    app.synth();
+    const reports: ReturnType<typeof doctor>[] = [];
+    for (const stack of fs.readdirSync(path.join(t.dir, "stacks"))) {
+      const hosts = path.join(t.dir, "stacks", stack, "hosts");
+      const topology = JSON.parse(fs.readFileSync(path.join(t.dir, "stacks", stack, "topology.json"), "utf8")) as { dom0s: { id: string }[] };
+      for (const d of topology.dom0s) reports.push(doctor(hosts, d.id));
+    }
+    return { reports, remove: t.remove };
+  }
+
+  it.each([
+    ["the seed stack", (app: App) => void seedStack(app)],
+    ["the two-guest scenario", (app: App) => buildScenario(app, "two-guests", "base")],
+    ["the two-guest scenario on nftables", (app: App) => buildScenario(app, "two-guests", "nftables")],
+  ])("%s", (_, build) => {
+    const p = previewOf(build);
+    try {
+      expect(p.reports.length).toBeGreaterThan(0);
+      for (const r of p.reports) {
+        expect({ dom0: r.dom0, problems: r.problems, failing: r.checks.filter((c) => c.status !== "answers").map((c) => c.verdict.summary) }).toEqual({ dom0: r.dom0, problems: [], failing: [] });
+        expect(r.checks.length).toBeGreaterThan(0);
+        expect(r.exitCode).toBe(0);
+      }
+    } finally {
+      p.remove();
+    }
+  });
+});
