@@ -334,6 +334,7 @@ export class RoutedDomU extends Construct implements IConnectable {
     addDependency(this.networkResource, cfg);
     this.sitesResource = deployStep(this, "sites", { step: () => this.sitesInventoryStep(), connection: this.connection() });
     addDependency(this.sitesResource, this.networkResource);
+    if (scope.verifyResource) addDependency(scope.verifyResource, this.sitesResource);
   }
 
   /**

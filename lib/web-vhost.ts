@@ -3,6 +3,7 @@ import type { VhostModel } from "./model";
 import { PropSite, XenPropError } from "./validation/errors";
 import { parseIpv4 } from "./validation/ipv4";
 import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./validation/names";
+import { parseInteger } from "./validation/names";
 import { parsePortNumber } from "./validation/port";
 import type { RoutedDomU } from "./routed-domu";
 import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST } from "./private/brands";
@@ -10,6 +11,7 @@ import { Connections, IConnectable } from "./connections/connections";
 import { Port } from "./connections/port";
 import { forwardFrom } from "./forward-rule";
 import { siteStep } from "./concerns/apache";
+import type { VhostExpectation } from "./concerns/verify";
 import { addDependency, deployStep } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
 import { oncePerSynth } from "./private/stack-support";
@@ -25,6 +27,28 @@ export interface WebVhostTls {
   readonly certificateFile: string;
   /** Private key (PEM) on the guest. */
   readonly certificateKeyFile: string;
+}
+
+/**
+ * What the check after deploy asks of a site: from the dom0, through the vif
+ * routes, each of its ports, with its `ServerName` as the Host header.
+ */
+export interface WebVhostCheck {
+  /**
+   * The path asked for.
+   * @default "/"
+   */
+  readonly path?: string;
+  /**
+   * The HTTP status the page must answer.
+   * @default - any status below 500
+   */
+  readonly status?: number;
+  /**
+   * Text the page must contain (one line): tells this site's page from another site's.
+   * @default - any page
+   */
+  readonly contains?: string;
 }
 
 /** Props of a {@link WebVhost}: its address and ports, names, document root and TLS. */
@@ -60,6 +84,12 @@ export interface WebVhostProps {
    * @default "2.4"
    */
   readonly apacheVersion?: "2.2" | "2.4";
+  /**
+   * What the check after deploy asks of this site (the check is on unless the
+   * context key `cdktf-xen:verify` is false).
+   * @default - `/` answers with a status below 500
+   */
+  readonly check?: WebVhostCheck;
 }
 
 /** System directories a site would publish with `Require all granted`. */
@@ -159,6 +189,8 @@ export class WebVhost extends Construct implements IConnectable {
       apacheVersion,
     };
 
+    this.expectation = parseCheck(props.check ?? {}, site);
+
     this.connections = new Connections({
       construct: this,
       defaultPorts: this.ports.map((p) => Port.tcp(p)),
@@ -180,6 +212,12 @@ export class WebVhost extends Construct implements IConnectable {
     scope.apachePortsResource();
     addDependency(scope.sitesResource, resource);
   }
+
+  /**
+   * What the check after deploy asks of this site.
+   * @internal
+   */
+  readonly expectation: VhostExpectation;
 
   /**
    * The step that installs and enables this site on its guest.
@@ -204,3 +242,19 @@ export class WebVhost extends Construct implements IConnectable {
 }
 
 const SITE_STEP = Symbol("siteStep");
+
+/** A path the check may ask: no spaces, quotes or shell syntax. */
+const CHECK_PATH = /^\/[A-Za-z0-9._~%\/+=&?-]*$/;
+
+function parseCheck(check: WebVhostCheck, site: (prop: string) => PropSite): VhostExpectation {
+  const path = check.path ?? "/";
+  if (typeof path !== "string" || !CHECK_PATH.test(path) || path.length > 256) {
+    throw new XenPropError(site("check.path"), path, "expected a URL path starting with / of letters, digits and . _ ~ % / + = & ? -");
+  }
+  const status = check.status === undefined ? undefined : parseInteger(check.status, site("check.status"), 100, 599);
+  const contains = check.contains;
+  if (contains !== undefined && (typeof contains !== "string" || contains.length === 0 || contains.length > 256 || /[\r\n\0]/.test(contains))) {
+    throw new XenPropError(site("check.contains"), contains, "expected one line of 1 to 256 characters");
+  }
+  return { path, status, contains };
+}

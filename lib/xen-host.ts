@@ -16,7 +16,8 @@ import { PROVE_CONTEXT_KEY, proveDom0 } from "./private/prove";
 import { dom0SysctlStep } from "./concerns/dom0-sysctl";
 import { firewallConfirmStep, firewallStep } from "./concerns/firewall";
 import { GUEST_SHUTDOWN_SECONDS, guestsInventoryStep } from "./concerns/guests";
-import { connectionHostKey, connectionPrivateKey, deployStep, StepConnection } from "./deploy/engine";
+import { addDependency, connectionHostKey, connectionPrivateKey, deployStep, StepConnection, stepsDigest } from "./deploy/engine";
+import { VERIFY_CONTEXT_KEY, verifyStep } from "./concerns/verify";
 import type { StepModel } from "./deploy/step";
 import { freeChildId, parseHostId } from "./validation/names";
 import type { RoutedDomU } from "./routed-domu";
@@ -306,12 +307,32 @@ export class XenHost extends Construct implements IConnectable {
       },
     });
     const connection = this.connection();
-    deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
+    const sysctl = deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
     // The confirmation runs over a connection of its own (it proves that management SSH survived the
     // new ruleset), in the same resource: when it fails, or comes too late, the resource is tainted
     // and the next deploy loads and confirms the ruleset again, instead of taking it as done.
-    deployStep(this, "firewall", { step: () => this.firewallStep(), then: () => firewallConfirmStep(this.hostId), connection });
+    const firewall = deployStep(this, "firewall", { step: () => this.firewallStep(), then: () => firewallConfirmStep(this.hostId), connection });
     this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
+    if (this.node.tryGetContext(VERIFY_CONTEXT_KEY) === false) {
+      Annotations.of(this).addWarning(`the context key ${VERIFY_CONTEXT_KEY} is false: no deploy checks from the dom0 that its vhosts answer`);
+    } else {
+      this.verifyResource = deployStep(this, "verify", { step: () => this.verifyStep(), connection });
+      for (const r of [sysctl, firewall, this.guestsInventory]) addDependency(this.verifyResource, r);
+    }
+  }
+
+  /**
+   * The check after deploy: runs after every step of this dom0 and its guests (each guest adds itself).
+   * @internal
+   */
+  readonly verifyResource?: TerraformResource;
+
+  private verifyStep(): StepModel {
+    return oncePerSynth(this, VERIFYSTEP_MEMO, () => {
+      const vhosts = this.guests.flatMap((g) => g.vhosts.map((v) => ({ vhost: v.vhostModel(), expect: v.expectation })));
+      const followed = this.node.findAll().filter((c) => c !== this.verifyResource);
+      return verifyStep(this.hostId, vhosts, stepsDigest(followed));
+    });
   }
 
   /**
@@ -409,5 +430,6 @@ function isToken(value: string): boolean {
 /** Keys of the steps memoized for one synth. */
 const SYSCTLSTEP_MEMO = Symbol("sysctlStep");
 const FIREWALLSTEP_MEMO = Symbol("firewallStep");
+const VERIFYSTEP_MEMO = Symbol("verifyStep");
 const GUESTSINVENTORYSTEP_MEMO = Symbol("guestsInventoryStep");
 const FIREWALLMODEL_MEMO = Symbol("firewallModel");

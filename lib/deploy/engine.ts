@@ -182,10 +182,11 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   const memo = {};
   const then = props.then;
   const thenScript = () => (then ? stepScript(oncePerSynth(memo, THEN, () => owned(then()))) : "");
+  const digest = () => oncePerSynth(memo, DIGEST, () => sha256(script() + thenScript()));
   const triggers = resolvable(
     () => ({
       step: `${step().host}/${step().concern}`,
-      script_sha256: sha256(script() + thenScript()),
+      script_sha256: digest(),
     }),
     {},
   );
@@ -195,11 +196,27 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   ];
   const connection = connectionBlock(props.connection);
   registerStackOnce(scope, PLAN_GUARD, { writer: guardPlanFile });
+  let resource: TerraformResource;
   if (engineOf(scope) === "terraform_data") {
-    return new TerraformDataStep(scope, id, triggers, { provisioners, connection });
+    resource = new TerraformDataStep(scope, id, triggers, { provisioners, connection });
+  } else {
+    ensureNullProvider(TerraformStack.of(scope));
+    resource = new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
   }
-  ensureNullProvider(TerraformStack.of(scope));
-  return new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
+  digests.set(resource, digest);
+  return resource;
+}
+
+/** The script digest of each step resource, as its trigger holds it. */
+const digests = new WeakMap<TerraformResource, () => string>();
+
+/**
+ * The digest of every step resource among `resources`, in one: a step that
+ * holds it in its script runs again whenever one of them changes. Call it at
+ * synth (from a step's model), when the construct tree is complete.
+ */
+export function stepsDigest(resources: readonly IConstruct[]): string {
+  return sha256(resources.map((r) => (r instanceof TerraformResource ? digests.get(r)?.() ?? "" : "")).join("\n"));
 }
 
 /** The stack's name as an owner marker holds it: as written when it is a plain word, else a hash of it. */
@@ -210,6 +227,7 @@ function ownerStack(scope: IConstruct): string {
 
 const STEP = Symbol("step");
 const THEN = Symbol("then");
+const DIGEST = Symbol("digest");
 
 const scripts = new WeakMap<StepModel, string>();
 

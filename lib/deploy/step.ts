@@ -137,20 +137,23 @@ export function renderStepScript(step: StepModel<StepFile>): string {
     );
   }
   const restore = step.files.map((f, i) => `  put_back "$HAD${i + 1}" ${target(f)}`);
-  out.push(
-    "activate() {",
-    ...subshell("CDKTF_XEN_ACTIVATE", step.activate),
-    "}",
-    "if ! activate; then",
-    ...restore,
-    '  rm -f "$journal"',
-    '  activate >&2 || echo "cdktf-xen: $step: re-activating the previous files failed too" >&2',
-    '  fail "activation failed; the previous files are back"',
-    "fi",
-    'rm -f "$journal"',
-    `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
-    "",
-  );
+  out.push("activate() {", ...subshell("CDKTF_XEN_ACTIVATE", step.activate), "}");
+  if (n) {
+    out.push(
+      "if ! activate; then",
+      ...restore,
+      '  rm -f "$journal"',
+      '  activate >&2 || echo "cdktf-xen: $step: re-activating the previous files failed too" >&2',
+      '  fail "activation failed; the previous files are back"',
+      "fi",
+      'rm -f "$journal"',
+      `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
+      "",
+    );
+  } else {
+    // A step without files (a check) has nothing to put back: its failure is the answer.
+    out.push('activate || fail "failed (it changes no file)"', 'echo "cdktf-xen: $step: done"', "");
+  }
   const script = out.join("\n");
   // Terraform reads ${ and %{ in any string as template sequences; base64 and checked paths never contain them.
   const template = /[$%]\{/.exec(script);

@@ -78,6 +78,8 @@ export interface DeployResult {
   readonly destroyed: number;
   /** The last lines of the output, for failures. */
   readonly tail: string;
+  /** The whole output, without terminal colours. */
+  readonly output: string;
   /** Every line of the output that warns (Terraform's and the deploy steps'), once each. */
   readonly warnings: string[];
   /** Probes run while the deploy ran. */
@@ -439,6 +441,7 @@ export class Lab {
       changed: apply ? Number(apply[2]) : 0,
       destroyed: apply ? Number(apply[3]) : 0,
       tail: clean.split("\n").filter((l) => l.trim() && !/^[\u2800-\u28ff]/.test(l.trim())).slice(-40).join("\n"),
+      output: clean,
       warnings: [...new Set(clean.split("\n").map((l) => l.trim()).filter((l) => /warning/i.test(l)))],
       probesDuring: during,
     };

@@ -4,7 +4,8 @@
  */
 import { App, TerraformStack } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
-import { LAB_TLS_CERT, LAB_TLS_KEY } from "./lab";
+import { PROVE_CONTEXT_KEY } from "../private/prove";
+import { LAB_TLS_CERT, LAB_TLS_KEY, labPage } from "./lab";
 
 /** The context key that picks the scenario of the lab's own app. */
 export const SCENARIO_KEY = "cdktf-xen-lab:scenario";
@@ -17,9 +18,11 @@ export type Scenario = (typeof SCENARIOS)[number];
 /**
  * `changed`: one vhost gains a ServerAlias. `broken`: one vhost's certificate
  * file is missing on the guest (seed). `nftables`: the dom0's firewall on the
- * nftables backend (two-guests).
+ * nftables backend (two-guests). `hand-made`: the seed's guest network as
+ * written by hand, without policy routing, and the proof at synth off: only
+ * the check after deploy stands between it and the black hole (seed).
  */
-export type Variant = "base" | "changed" | "broken" | "nftables";
+export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made";
 
 function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
   return new XenHost(stack, "dom0", {
@@ -35,6 +38,7 @@ function seed(stack: TerraformStack, variant: Variant): void {
   const webserv = new RoutedDomU(dom0, "webserv", {
     disks: ["phy:/dev/vg0/webserv,xvda,w"],
     vifs: [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` })),
+    policyRouting: variant === "hand-made" ? false : undefined,
   });
   ["a", "b", "c"].forEach((s, i) => {
     const broken = variant === "broken" && s === "b";
@@ -44,6 +48,7 @@ function seed(stack: TerraformStack, variant: Variant): void {
       serverAliases: variant === "changed" && s === "b" ? ["www.b.example.org", "bee.example.org"] : [`www.${s}.example.org`],
       documentRoot: `/var/www/site-${s}`,
       tls: { certificateFile: broken ? "/etc/ssl/cdktf-xen-lab/missing.pem" : LAB_TLS_CERT, certificateKeyFile: LAB_TLS_KEY },
+      check: { status: 200, contains: labPage(`site-${s}`).trim() },
     });
   });
   new ForwardRule(dom0, "web", { to: webserv, ports: [80, 443] });
@@ -63,7 +68,7 @@ function twoGuests(stack: TerraformStack, variant: Variant): void {
       vifs: [0, 1, 2, 3].map((i) => ({ mac: `00:16:3e:00:0${g}:0${i}`, address: `192.0.2.${g}${i}/24` })),
     });
     for (const i of [0, 1, 2, 3]) {
-      new WebVhost(guest, `${name}-${i}`, { address: `192.0.2.${g}${i}`, serverName: `${name}-${i}.example.org`, documentRoot: `/var/www/${name}-${i}` });
+      new WebVhost(guest, `${name}-${i}`, { address: `192.0.2.${g}${i}`, serverName: `${name}-${i}.example.org`, documentRoot: `/var/www/${name}-${i}`, check: { contains: labPage(`${name}-${i}`).trim() } });
     }
     new ForwardRule(dom0, `${name}-web`, { to: guest, ports: [80] });
   }
@@ -73,6 +78,7 @@ function twoGuests(stack: TerraformStack, variant: Variant): void {
 /** Adds the stack `lab` of a scenario, in one of its variants, to `app`. */
 export function buildScenario(app: App, scenario: Scenario, variant: Variant = "base"): TerraformStack {
   const stack = new TerraformStack(app, "lab");
+  if (variant === "hand-made") stack.node.setContext(PROVE_CONTEXT_KEY, false);
   if (scenario === "seed") seed(stack, variant);
   else twoGuests(stack, variant);
   return stack;

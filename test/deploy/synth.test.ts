@@ -61,6 +61,7 @@ describe("deploy resources", () => {
       "dom0/guest-webserv",
       "dom0/guests",
       "dom0/sysctl",
+      "dom0/verify",
       "webserv/apache",
       "webserv/network",
       "webserv/site-site-a",
@@ -175,7 +176,7 @@ describe("deploy resources", () => {
     expect(labSteps["webserv/network"].connection.host_key).toBeUndefined();
   });
 
-  it("depends_on only where order matters: the guests' inventory, then cfg, then network, then Apache and sites, then the sites' inventory", () => {
+  it("depends_on only where order matters: the guests' inventory, then cfg, then network, then Apache and sites, then the sites' inventory; the check after deploy last", () => {
     const deps = (step: string) => (s[step].depends_on ?? []).map((d: string) => Object.values(s).find((r) => r.name === d)!.triggers.step).sort();
     expect(Object.fromEntries(Object.keys(s).map((k) => [k, deps(k)]))).toEqual({
       "dom0/sysctl": [],
@@ -188,6 +189,7 @@ describe("deploy resources", () => {
       "webserv/site-site-b": ["webserv/network"],
       "webserv/site-site-c": ["webserv/network"],
       "webserv/sites": ["webserv/apache", "webserv/network", "webserv/site-site-a", "webserv/site-site-b", "webserv/site-site-c"],
+      "dom0/verify": ["dom0/firewall", "dom0/guests", "dom0/sysctl", "webserv/sites"],
     });
   });
 
@@ -195,8 +197,21 @@ describe("deploy resources", () => {
     expect(synth()).toEqual(json);
     const changedTriggers = (other: Json) =>
       Object.keys(s).filter((k) => steps(other)[k].triggers.script_sha256 !== s[k].triggers.script_sha256).sort();
-    expect(changedTriggers(synth(undefined, { serverName: "bee.example.org" }))).toEqual(["webserv/site-site-b"]);
-    expect(changedTriggers(synth(undefined, { extraPort: true }))).toEqual(["dom0/firewall"]);
+    // The check after deploy runs again after any change of a step it follows.
+    expect(changedTriggers(synth(undefined, { serverName: "bee.example.org" }))).toEqual(["dom0/verify", "webserv/site-site-b"]);
+    expect(changedTriggers(synth(undefined, { extraPort: true }))).toEqual(["dom0/firewall", "dom0/verify"]);
+  });
+
+  it("the check after deploy asks every vhost socket from the dom0, and the context key cdktf-xen:verify false leaves it out, with a warning", () => {
+    const script: string = s["dom0/verify"].provisioner[0]["remote-exec"].inline[0];
+    const list = /^VHOSTS='([^']*)'$/m.exec(script)![1].split("\n");
+    expect(list).toEqual(["a", "b", "c"].map((x, i) => `site-${x} http 192.168.0.20${i} 80 ${x}.example.org / - -`));
+    expect(script).toContain("\nverify_vhosts\n");
+    const app = Testing.app({ context: { "cdktf-xen:verify": false } });
+    const off = steps(JSON.parse(Testing.synth(seedApp(undefined, {}, app).stack)));
+    expect(Object.keys(off)).not.toContain("dom0/verify");
+    const dom0 = app.node.findAll().find((c) => c.node.id === "dom0")!;
+    expect(dom0.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => m.data)).toContain("the context key cdktf-xen:verify is false: no deploy checks from the dom0 that its vhosts answer");
   });
 });
 

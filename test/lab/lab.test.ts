@@ -43,9 +43,14 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, summary: deploy.summary, tail: deploy.ok ? "" : deploy.tail }).toEqual({
       ok: true,
-      summary: "Apply complete! Resources: 10 added, 0 changed, 0 destroyed.",
+      summary: "Apply complete! Resources: 11 added, 0 changed, 0 destroyed.",
       tail: "",
     });
+    // The check after deploy asked every vhost socket from the dom0, each page its own.
+    expect(deploy.output.match(/\(remote-exec\): (ok|FAIL) .*/g)?.map((l) => l.replace(/^\(remote-exec\): /, "")).sort()).toEqual(
+      ["a", "b", "c"].flatMap((s, i) => [`ok   vhost site-${s} (${s}.example.org) on 192.0.2.20${i}:443: HTTP 200`, `ok   vhost site-${s} (${s}.example.org) on 192.0.2.20${i}:80: HTTP 200`]).sort(),
+    );
+    expect(deploy.output).toContain("every vhost socket answers from the dom0 (6)");
     // Every connection checks the dom0's host key: its own steps', and the guest's through it as bastion.
     const tf = JSON.parse(fs.readFileSync(path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack, "cdk.tf.json"), "utf8"));
     const pinned = Object.values<{ connection: Record<string, string> }>(tf.resource.terraform_data).map((r) => r.connection.bastion_host_key ?? r.connection.host_key);
@@ -105,14 +110,15 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     expect(lab.plan().exitCode).toBe(0);
   }, 5 * MINUTES);
 
-  it("changing one vhost replaces only its resource, and the other sites never stop answering", async () => {
+  it("changing one vhost replaces only its resource (and the check after deploy), and the other sites never stop answering", async () => {
     const lab = theLab();
     const topo = lab.stackTopology.dom0s[0];
     const guest = topo.guests[0];
     const others = { ...guest, vhosts: guest.vhosts.filter((v) => v.name !== "site-b") };
     const change = await lab.deploy({ context: { [VARIANT_KEY]: "changed" }, probeDuring: () => lab.probeGuest(topo.id, others, "during the change") });
     expect(change.ok).toBe(true);
-    expect([change.added, change.changed, change.destroyed]).toEqual([1, 0, 1]);
+    expect([change.added, change.changed, change.destroyed]).toEqual([2, 0, 2]);
+    expect(change.output).toContain("every vhost socket answers from the dom0 (6)");
     expect(change.probesDuring.length).toBeGreaterThan(0);
     expect(failures(change.probesDuring)).toEqual([]);
     expect(failures(lab.probeAll("after the change"))).toEqual([]);
@@ -157,7 +163,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
-  it("switching the firewall to nftables and back: only the firewall resource is replaced, and every probe passes through each backend", async () => {
+  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend", async () => {
     const lab = theLab();
     const dom0 = lab.dom0Host("dom0")!;
     const live = () => ({
@@ -173,14 +179,39 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(lab.modelMismatches).toEqual([]);
     };
     const toNft = await lab.deploy({ context: { [VARIANT_KEY]: "nftables" } });
-    expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [1, 0, 1] });
+    expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "0", sets: "0", table: "yes" });
     expectedProbes("on nftables");
 
     const back = await lab.deploy({ context: { [VARIANT_KEY]: "base" } });
-    expect({ ok: back.ok, tail: back.ok ? "" : back.tail, counts: [back.added, back.changed, back.destroyed] }).toEqual({ ok: true, tail: "", counts: [1, 0, 1] });
+    expect({ ok: back.ok, tail: back.ok ? "" : back.tail, counts: [back.added, back.changed, back.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "4", sets: "2", table: "no" });
     expectedProbes("back on iptables");
+  }, 10 * MINUTES);
+});
+
+describeWith(LAB_NEEDS, "lab: the check after deploy, on the seed's hand-made guest network (the proof at synth off)", () => {
+  let lab: Lab | undefined;
+  afterAll(() => {
+    if (lab) process.stdout.write(`${lab.report()}\n`);
+    lab?.destroy();
+  });
+
+  it("fails the deploy naming exactly the black-holed addresses, each with why", async () => {
+    lab = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: "hand-made" } });
+    const deploy = await lab.deploy();
+    expect(deploy.ok).toBe(false);
+    const lines = deploy.output.match(/\(remote-exec\): (ok|FAIL) .*/g)!.map((l) => l.replace(/^\(remote-exec\): /, "").trim()).sort();
+    const timeout = "timeout: no answer within 5 s, asked twice (the reply does not come back: a guest's reply leaving by another vif, a firewall, or the guest down)";
+    expect(lines).toEqual(
+      [
+        "ok   vhost site-a (a.example.org) on 192.0.2.200:443: HTTP 200",
+        "ok   vhost site-a (a.example.org) on 192.0.2.200:80: HTTP 200",
+        ...["b", "c"].flatMap((s, i) => [`FAIL vhost site-${s} (${s}.example.org) on 192.0.2.20${i + 1}:443: ${timeout}`, `FAIL vhost site-${s} (${s}.example.org) on 192.0.2.20${i + 1}:80: ${timeout}`]),
+      ].sort(),
+    );
+    expect(deploy.output).toContain("4 of 6 vhost sockets do not answer from the dom0");
+    expect(deploy.output).toContain("cdktf-xen: dom0/verify: failed (it changes no file)");
   }, 10 * MINUTES);
 });
 
