@@ -64,7 +64,7 @@ function parseUplink(text: string, from: string): { device: string; address: str
 }
 
 /** The dom0's uplink: given, from the preview's topology.json, or from its interfaces file. */
-function findUplink(dir: string, dom0: HostCopy, given?: string): { device: string; address: string; from: string } {
+export function findUplink(dir: string, dom0: HostCopy, given?: string): { device: string; address: string; from: string } {
   if (given !== undefined) return { ...parseUplink(given, "--uplink"), from: "--uplink" };
   const topology = path.join(dir, "..", "topology.json");
   if (fs.existsSync(topology)) {

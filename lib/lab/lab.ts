@@ -206,6 +206,15 @@ export class Lab {
     return dir;
   }
 
+  /**
+   * Synthesizes the app as the lab deploys it, with `extra` context, into a
+   * new directory under the lab's; returns the stack's directory (it goes
+   * with the lab).
+   */
+  synthesize(extra: Record<string, unknown> = {}): string {
+    return this.synth(fs.mkdtempSync(path.join(this.workdir, "synth-")), this.context(extra));
+  }
+
   /** Runs the app once without lab addresses, to read the stack's topology. */
   private readTopology(extra: Record<string, unknown> = {}): Topology {
     const out = fs.mkdtempSync(path.join(this.workdir, "topology-"));

@@ -444,7 +444,8 @@ export class FlowEvaluator {
     if (!guest.apache) return check("drop", explaining ? () => ("the guest's files have no Apache ports.conf") : UNEXPLAINED);
     const matches = (s: { address?: number; port: number }) => s.port === port && (s.address === undefined || s.address === dst);
     const listen = guest.apache.listens.find(matches);
-    const vhost = guest.apache.vhosts.find(matches);
+    // Apache serves an address:port from the vhosts named with that address first; `*` ones only when none is.
+    const vhost = guest.apache.vhosts.find((s) => s.port === port && s.address === dst) ?? guest.apache.vhosts.find(matches);
     if (!listen) return check("drop", explaining ? () => (`Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)`) : UNEXPLAINED);
     if (!vhost) return check("drop", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it`) : UNEXPLAINED);
     return check("pass", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})`) : UNEXPLAINED);

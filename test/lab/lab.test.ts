@@ -4,10 +4,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { diffStack } from "../../lib/adopt/diff";
+import { doctor } from "../../lib/adopt/doctor";
+import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
 import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
 import { renderInterfaces } from "../../lib/render/interfaces";
+import { meaning, sockets, synthImported } from "../support/imported";
 import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
@@ -108,6 +112,71 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     expect(again.ok).toBe(true);
     expect([again.added, again.changed, again.destroyed]).toEqual([0, 0, 0]);
     expect(lab.plan().exitCode).toBe(0);
+  }, 5 * MINUTES);
+
+  it("cdktf-xen diff over SSH: no change after the deploy; a hand edit and a change not yet deployed show as unified diffs; no file on any host changes", () => {
+    const lab = theLab();
+    const stackDir = path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack);
+    const hosts = [lab.dom0Host("dom0")!, lab.guestHost("dom0", "webserv")!];
+    // Everything each host has written since it was made (its overlays' upper layers: files, links, modes,
+    // deletions), by checksum: a write of the diff's would show there. sshd's login records (wtmp, lastlog,
+    // btmp) change with any login and are left out.
+    const tree = () =>
+      hosts.map(
+        (h) =>
+          run("sh", ["-c", `cd "$1" && find . ! -name wtmp ! -name lastlog ! -name btmp -printf '%y %m %p\\n' | sort && find . -type f ! -name wtmp ! -name lastlog ! -name btmp -print0 | sort -z | xargs -0 sha256sum`, "sh", path.join(h.root, "upper")]).stdout,
+      );
+    const before = tree();
+    expect(before[0]).toContain("./etc/xen/webserv.cfg");
+    expect(before[1]).toContain("./etc/apache2/sites-available/site-b.conf");
+    const clean = diffStack(stackDir);
+    expect(clean.text).toBe("== dom0 (root@198.51.100.2): no change\n\n== webserv (root@192.0.2.200): no change\n\n2 hosts: no change\n");
+    expect(clean.exitCode).toBe(0);
+    expect(tree()).toEqual(before);
+
+    const site = "/etc/apache2/sites-available/site-b.conf";
+    const guest = hosts[1];
+    const deployed = guest.readFile(site)!;
+    guest.writeFile(site, deployed.replace("    ServerName b.example.org\n", "    ServerName b.example.org\n    # edited by hand\n"));
+    try {
+      const edited = tree();
+      const drift = diffStack(stackDir);
+      expect(drift.exitCode).toBe(2);
+      expect(drift.hosts.map((h) => h.text.split("\n")[0])).toEqual(["== dom0 (root@198.51.100.2): no change", "== webserv (root@192.0.2.200): 1 changed, 0 new, 0 removed"]);
+      expect(drift.hosts[1].text).toContain(`--- webserv:${site} (on the host)\n+++ webserv:${site} (the deploy)\n@@ -1,7 +1,6 @@\n`);
+      expect(drift.hosts[1].text).toContain("\n     ServerName b.example.org\n-    # edited by hand\n");
+      expect(tree()).toEqual(edited);
+    } finally {
+      guest.writeFile(site, deployed);
+    }
+    // A change in the code, synthesized and not deployed: what the deploy would write.
+    const pending = diffStack(lab.synthesize({ [VARIANT_KEY]: "changed" }));
+    expect(pending.exitCode).toBe(2);
+    expect(pending.hosts[1].text).toContain("     ServerAlias www.b.example.org\n+    ServerAlias bee.example.org\n");
+    expect(pending.text.trimEnd().split("\n").pop()).toBe("2 hosts: 1 file changed, 0 new, 0 removed");
+    expect(tree()).toEqual(before);
+  }, 5 * MINUTES);
+
+  it("cdktf-xen import from a copy of the deployed hosts' /etc: synthesized again, the same addresses, MACs, vifs, vhosts (TLS too) and ports, and the doctor finds both answering", () => {
+    const lab = theLab();
+    const copy = fs.mkdtempSync(path.join(lab.workdir, "copy-"));
+    // What `rsync -a <host>:/etc <copy>/<host>/` gives, and the deploy's state.
+    for (const [name, host] of [["dom0", lab.dom0Host("dom0")!], ["webserv", lab.guestHost("dom0", "webserv")!]] as const) {
+      const packed = host.sh("tar -C / -cf - etc var/lib/cdktf-xen 2>/dev/null | base64 -w0");
+      fs.mkdirSync(path.join(copy, name));
+      const unpacked = run("sh", ["-c", 'base64 -d | tar -C "$1" -xf -', "sh", path.join(copy, name)], { input: packed.stdout });
+      expect(unpacked.stderr).toBe("");
+    }
+    const uplink = "eth0=192.0.2.1/24";
+    const { code } = importStack(copy, "dom0", { uplink, stack: "again" });
+    expect(code).toContain("  tls: { certificateFile: \"/etc/ssl/cdktf-xen-lab/cert.pem\", certificateKeyFile: \"/etc/ssl/cdktf-xen-lab/key.pem\" },");
+    const again = synthImported(code, path.join(copy, "out"), "again");
+    expect(meaning(again, "dom0")).toEqual(meaning(copy, "dom0"));
+    const deployed = doctor(copy, "dom0", { uplink });
+    expect(sockets(doctor(again, "dom0"))).toEqual(sockets(deployed));
+    expect(deployed.checks.filter((c) => c.status !== "answers").map((c) => c.verdict.summary)).toEqual([]);
+    expect(deployed.checks).toHaveLength(6);
+    expect(doctor(again, "dom0").exitCode).toBe(0);
   }, 5 * MINUTES);
 
   it("changing one vhost replaces only its resource (and the check after deploy), and the other sites never stop answering", async () => {

@@ -55,6 +55,17 @@ describe("the model on the seed stack's files", () => {
     expect(hops[13].text).toBe('FORWARD webserv-1 -> eth0, reply (established): rules.v4 line 11 "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT": ACCEPT');
   });
 
+  it("Apache serves an address:port from the vhost named with that address before a <VirtualHost *:80> (Debian's 000-default)", () => {
+    const site = seedFiles().guest["/etc/apache2/sites-available/site-b.conf"];
+    const m = model({ guest: { "/etc/apache2/sites-enabled/000-default.conf": "<VirtualHost *:80>\n    DocumentRoot /var/www/html\n</VirtualHost>\n", "/etc/apache2/sites-enabled/site-b.conf": site } });
+    const listen = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80, apache: true }).hops.find((h) => h.stage === "listen")!;
+    expect(listen.text).toBe("Apache listens on 192.168.0.201:80 (ports.conf line 3), site site-b (site-b.conf line 2)");
+    // Sites that are not enabled serve nothing: with sites-enabled in the files, only its sites count.
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80, apache: true }).hops.find((h) => h.stage === "listen")!.text).toBe(
+      "Apache listens on 192.168.0.200:80 (ports.conf line 2), site 000-default (000-default.conf line 1)",
+    );
+  });
+
   it("a port no rule opens is dropped by the FORWARD policy", () => {
     expect(model().flow({ from: OUTSIDE, to: "192.168.0.200", port: 22 }).summary).toBe(
       "tcp 203.0.113.9 -> 192.168.0.200:22: request dropped at dom0 (firewall): FORWARD eth0 -> webserv-0, new connection: rules.v4: no rule of FORWARD matches, policy DROP",

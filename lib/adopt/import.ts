@@ -1,0 +1,301 @@
+/**
+ * `cdktf-xen import`: turns a copy of a dom0's and its guests' files (laid
+ * out as for the doctor) into the TypeScript of a stack a user can commit:
+ * a XenHost, a RoutedDomU per xl config with its vifs, a WebVhost per
+ * Apache virtual host, and ForwardRules for the ports the firewall opens to
+ * each guest address from anywhere. Synthesizing it writes files that mean
+ * the same (addresses, MACs, vifs, vhosts, ports), plus the cure: policy
+ * routing and the ARP settings. What it cannot carry over is listed at the
+ * top of the code, never dropped in silence.
+ */
+import * as path from "path";
+import { FAR_CLIENTS, Reachability } from "../reachability";
+import { readXlDefaults, readNaming } from "../reachability/host-files";
+import { IfupdownConfig } from "../reachability/ifupdown";
+import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+import { Routing } from "../reachability/routing";
+import { DoctorInputError, findUplink, portsNamed } from "./doctor";
+import { HostCopy, readHostCopy, readSysctlDump, runningOf } from "./host-copy";
+
+export interface ImportOptions {
+  /** The dom0's uplink, `<device>=<address>/<prefix>`, as for the doctor. */
+  readonly uplink?: string;
+  /**
+   * Where the code imports the constructs from.
+   * @default "cdktf-xen"
+   */
+  readonly from?: string;
+  /**
+   * The stack's name.
+   * @default - the dom0's name
+   */
+  readonly stack?: string;
+}
+
+/** One value of an xl config: a string, a number, or a list of strings. */
+type XlValue = string | number | string[];
+
+/** Reads the `key = value` settings of an xl config (xl.cfg(5)): strings, numbers and lists of strings. */
+export function readXlSettings(text: string): Map<string, XlValue> {
+  const out = new Map<string, XlValue>();
+  const clean = text.replace(/#[^\n]*/g, "");
+  const re = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[\s\S]*?\]|[^\s]+)/gm;
+  for (const m of clean.matchAll(re)) {
+    const v = m[2];
+    if (v.startsWith("[")) out.set(m[1], [...v.matchAll(/'([^']*)'|"([^"]*)"/g)].map((x) => x[1] ?? x[2]));
+    else if (v.startsWith('"') || v.startsWith("'")) out.set(m[1], v.slice(1, -1));
+    else if (/^\d+$/.test(v)) out.set(m[1], Number(v));
+    else out.set(m[1], v);
+  }
+  return out;
+}
+
+/** One `<VirtualHost>` of Apache's sites. */
+export interface SiteBlock {
+  readonly site: string;
+  readonly address: string;
+  readonly port: number;
+  readonly serverName?: string;
+  readonly aliases: string[];
+  readonly documentRoot?: string;
+  readonly tls?: { readonly certificateFile: string; readonly certificateKeyFile: string };
+}
+
+/** The `<VirtualHost>` blocks of the enabled sites (sites-available when the copy has no sites-enabled). */
+export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: string[], host: string): SiteBlock[] {
+  const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
+  const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
+  const out: SiteBlock[] = [];
+  for (const p of Object.keys(files).filter((x) => x.startsWith(folder)).sort()) {
+    const site = path.posix.basename(p).replace(/\.conf$/, "");
+    for (const m of files[p].matchAll(/<VirtualHost\s+([^>]+)>([\s\S]*?)<\/VirtualHost>/gi)) {
+      const body = m[2];
+      const one = (key: string) => new RegExp(`^\\s*${key}\\s+"?([^"\\n]+?)"?\\s*$`, "im").exec(body)?.[1];
+      const ssl = /^\s*SSLEngine\s+on\s*$/im.test(body);
+      for (const socket of m[1].trim().split(/\s+/)) {
+        const s = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(socket);
+        if (!s) {
+          notes.push(`${host}: ${p}: <VirtualHost ${m[1].trim()}> is not on one address:port; not imported`);
+          continue;
+        }
+        const cert = one("SSLCertificateFile");
+        const key = one("SSLCertificateKeyFile");
+        out.push({
+          site,
+          address: s[1],
+          port: Number(s[2]),
+          serverName: one("ServerName"),
+          aliases: [...body.matchAll(/^\s*ServerAlias\s+(.+)$/gim)].flatMap((a) => a[1].trim().split(/\s+/)),
+          documentRoot: one("DocumentRoot"),
+          tls: ssl && cert && key ? { certificateFile: cert, certificateKeyFile: key } : undefined,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A name a construct id and an identifier can both take. */
+function identifier(name: string, taken: Set<string>): string {
+  let base = name.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : "")).replace(/^[^A-Za-z_]+/, "");
+  if (!base || ["app", "stack", "dom0"].includes(base)) base = `${base || "guest"}Guest`;
+  let id = base;
+  for (let i = 2; taken.has(id); i++) id = `${base}${i}`;
+  taken.add(id);
+  return id;
+}
+
+/** A value as TypeScript source: JSON, with a space after each comma of a list. */
+const q = (v: unknown): string => (Array.isArray(v) ? `[${v.map(q).join(", ")}]` : JSON.stringify(v));
+
+/** The TypeScript of a stack for the dom0 `dom0Name` of the copy in `dir`, and what it could not carry over. */
+export function importStack(dir: string, dom0Name: string, opts: ImportOptions = {}): { code: string; notes: string[] } {
+  const dom0 = readHostCopy(dir, dom0Name);
+  if (!dom0.exists) throw new DoctorInputError(`${dom0.root}: no such folder`);
+  const uplink = findUplink(dir, dom0, opts.uplink);
+  const notes: string[] = [...dom0.problems.map((p) => `${dom0Name}: ${p.path}: cannot be read: ${p.why}`)];
+  const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
+  const up = parseCidr(uplink.address)!;
+  const upAddress = uplink.address.split("/")[0];
+  const lines: string[] = [];
+  const ids = new Set<string>();
+  const guestCopies: Record<string, HostCopy> = {};
+  const guestIds = new Map<string, string>();
+  const imageDirs = new Set<string>();
+  const guestCode: string[] = [];
+  const rulesCode: string[] = [];
+
+  const cfgs = Object.keys(dom0.files).filter((p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p)).sort();
+  for (const cfgPath of cfgs) {
+    const xl = readXlSettings(dom0.files[cfgPath]);
+    const vifSpecs = (xl.get("vif") as string[] | undefined) ?? [];
+    const name = String(xl.get("name") ?? path.posix.basename(cfgPath, ".cfg"));
+    if (!vifSpecs.length) {
+      notes.push(`${dom0Name}: ${cfgPath}: domain ${name} has no vif; not imported`);
+      continue;
+    }
+    const copy = readHostCopy(dir, name);
+    if (copy.exists) guestCopies[name] = copy;
+    else notes.push(`${name}: the copy holds no ${name}/ folder: its vifs' prefixes are the uplink's, its sites are not imported`);
+    notes.push(...copy.problems.map((p) => `${name}: ${p.path}: cannot be read: ${p.why}`));
+    const files = copy.exists ? copy.files : {};
+    // The guest's addresses with their prefixes, as its interfaces file brings them up.
+    const routing = new Routing();
+    if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
+    const naming = readNaming(files);
+    const iftab = files["/etc/iftab"] !== undefined;
+    const vifs: string[] = [];
+    vifSpecs.forEach((spec, index) => {
+      const kv = new Map(spec.split(",").map((part) => part.split("=").map((s) => s.trim()) as [string, string]));
+      const script = path.posix.basename(kv.get("script") ?? defaults.script ?? "vif-bridge");
+      if (script !== "vif-route") notes.push(`${name}: vif ${index} has script ${script}; imported as a routed vif (vif-route)`);
+      const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean);
+      if (ips.length !== 1) {
+        notes.push(`${name}: vif ${index} has ${ips.length ? `${ips.length} addresses (${ips.join(" ")})` : "no ip="}; not imported (one address a vif)`);
+        return;
+      }
+      const ip = ips[0].split("/")[0];
+      const a = routing.addresses.find((x) => ipText(x.address) === ip);
+      const prefix = a?.prefix ?? (inCidr(up, ipNum(ip)!) ? up.prefix : 32);
+      if (!a) notes.push(`${name}: ${ip}: not in the guest's interfaces file; its prefix taken as /${prefix}`);
+      const mac = kv.get("mac");
+      if (!mac) notes.push(`${name}: vif ${index} has no mac=: give it one (xl makes a new one at every boot)`);
+      const named = mac ? naming.get(mac.toLowerCase()) : undefined;
+      const device = named && named.name !== `eth${index}` && iftab ? `, device: ${q(named.name)}` : "";
+      const vifname = kv.get("vifname") && kv.get("vifname") !== `${name}-${index}` ? `, vifname: ${q(kv.get("vifname"))}` : "";
+      vifs.push(`    { mac: ${q(mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`)}, address: ${q(`${ip}/${prefix}`)}${vifname}${device} },`);
+    });
+    if (!vifs.length) continue;
+    const id = identifier(name, ids);
+    const disks = ((xl.get("disk") as string[] | undefined) ?? []).map((d) => d.replace(/\s+/g, ""));
+    for (const d of disks) {
+      const target = /^(?:file|tap:aio|tap2:aio|aio):(\/[^,]+)/.exec(d)?.[1] ?? (/^([^,=]+),/.exec(d)?.[1]?.startsWith("/") && !d.startsWith("phy:") ? /^([^,]+)/.exec(d)![1] : undefined);
+      if (target) imageDirs.add(path.posix.dirname(target));
+    }
+    const props: string[] = [];
+    if (xl.get("memory") !== undefined) props.push(`  memory: ${Number(xl.get("memory"))},`);
+    if (xl.get("vcpus") !== undefined) props.push(`  vcpus: ${Number(xl.get("vcpus"))},`);
+    const type = xl.get("type") ?? (xl.get("builder") === "hvm" ? "hvm" : undefined);
+    if (type !== undefined && type !== "pv") props.push(`  type: ${q(type)},`);
+    if (xl.get("kernel") !== undefined) {
+      props.push(`  kernel: ${q(xl.get("kernel"))},`);
+      for (const k of ["ramdisk", "root", "extra"]) if (xl.get(k) !== undefined) props.push(`  ${k}: ${q(xl.get(k))},`);
+    } else if (xl.get("bootloader") !== undefined && xl.get("bootloader") !== "pygrub") props.push(`  bootloader: ${q(xl.get("bootloader"))},`);
+    props.push(`  disks: [${disks.map(q).join(", ")}],`, "  vifs: [", ...vifs, "  ],");
+    const gateway = /^\s*gateway\s+(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(files["/etc/network/interfaces"] ?? "")?.[1];
+    if (gateway && gateway !== upAddress) props.push(`  gateway: ${q(gateway)},`);
+    if (files["/etc/udev/rules.d/70-cdktf-xen.rules"] !== undefined || (!iftab && Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size)) props.push(`  interfaceNaming: "udev",`);
+    else if (!iftab && Object.keys(files).some((p) => p.endsWith(".link")) && naming.size) props.push(`  interfaceNaming: "systemd-link",`);
+    guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");
+
+    // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.
+    const blocks = readSiteBlocks(files, notes, name);
+    const groups = new Map<string, SiteBlock[]>();
+    for (const b of blocks) {
+      if (!b.serverName || !b.documentRoot) {
+        notes.push(`${name}: site ${b.site} on ${b.address}:${b.port} has no ${b.serverName ? "DocumentRoot" : "ServerName"}; not imported`);
+        continue;
+      }
+      const key = `${b.address}|${b.serverName}`;
+      groups.set(key, [...(groups.get(key) ?? []), b]);
+    }
+    const siteNames = new Set<string>();
+    for (const group of groups.values()) {
+      const first = group[0];
+      const http = [...new Set(group.filter((b) => !b.tls).map((b) => b.port))].sort((a, b) => a - b);
+      const tls = group.find((b) => b.tls);
+      // A site name WebVhost takes: Debian's own site names are refused, so that a deploy never overwrites them.
+      let site = first.site.replace(/[^A-Za-z0-9_.-]/g, "-");
+      if (site === "000-default" || site === "default-ssl") {
+        notes.push(`${name}: site ${site} imported as ${site}-imported (WebVhost refuses the names of Debian's own sites)`);
+        site = `${site}-imported`;
+      }
+      const base = site;
+      for (let i = 2; siteNames.has(site); i++) site = `${base}-${i}`;
+      siteNames.add(site);
+      const p = [
+        `  address: ${q(first.address)},`,
+        `  serverName: ${q(first.serverName)},`,
+        ...(first.aliases.length ? [`  serverAliases: ${q(first.aliases)},`] : []),
+        `  documentRoot: ${q(first.documentRoot)},`,
+        ...(http.length && (http.length !== 1 || http[0] !== 80) ? [`  ports: ${q(http)},`] : []),
+        ...(tls ? [`  tls: { ${tls.port !== 443 ? `port: ${tls.port}, ` : ""}certificateFile: ${q(tls.tls!.certificateFile)}, certificateKeyFile: ${q(tls.tls!.certificateKeyFile)} },`] : []),
+      ];
+      if (!http.length) notes.push(`${name}: site ${site} has only a TLS vhost; imported with HTTP on port 80 as well (a WebVhost always has an HTTP port)`);
+      guestCode.push(`new WebVhost(${id}, ${q(site)}, {`, ...p, "});");
+    }
+    guestIds.set(name, id);
+  }
+
+  // Forwarded ports: those the dom0's firewall lets a client from anywhere open to each guest address.
+  const model = Reachability.fromFiles({
+    dom0: { id: dom0Name, uplink, files: dom0.files, baseline: dom0.state.sysctl === undefined ? undefined : readSysctlDump(dom0.state.sysctl), running: runningOf(dom0) },
+    guests: Object.fromEntries(Object.entries(guestCopies).map(([g, c]) => [g, c.files])),
+  });
+  const far = FAR_CLIENTS.find((a) => !inCidr(up, ipNum(a)!))!;
+  const firewallText = [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t)].join("\n");
+  const candidates = portsNamed(firewallText);
+  const hasFirewall = firewallText.trim().length > 0;
+  if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
+  const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
+  if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
+  for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
+    const id = guestIds.get(guest);
+    if (!id) continue;
+    const opened = new Map<string, string[]>();
+    for (const address of addresses) {
+      for (const protocol of ["tcp", "udp"] as const) {
+        for (const port of candidates) {
+          const v = model.flow({ protocol, from: far, to: address, port });
+          if (v.hops.find((h) => h.host === dom0Name && h.stage === "firewall")?.outcome === "pass") opened.set(address, [...(opened.get(address) ?? []), `${protocol}/${port}`]);
+        }
+      }
+    }
+    const sets = addresses.map((a) => (opened.get(a) ?? []).join(" "));
+    const portsCode = (list: string[]) => {
+      const tcpOnly = list.every((p) => p.startsWith("tcp/"));
+      return tcpOnly ? `[${list.map((p) => p.slice(4)).join(", ")}]` : `[${list.map((p) => `Port.${p.split("/")[0]}(${p.split("/")[1]})`).join(", ")}]`;
+    };
+    if (sets.every((s) => s === sets[0]) && sets[0]) {
+      rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-in`)}, { to: ${id}, ports: ${portsCode(opened.get(addresses[0])!)} });`);
+    } else {
+      for (const a of addresses) {
+        const list = opened.get(a);
+        if (list?.length) rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${a.replace(/\./g, "-")}`)}, { to: ${q(a)}, ports: ${portsCode(list)} });`);
+      }
+    }
+  }
+
+  // The dom0: its management networks (sshd in INPUT), its firewall backend.
+  const management = [
+    ...new Set([
+      ...[...firewallText.matchAll(/^-A INPUT -s (\S+) -p tcp -m tcp --dport 22 -j ACCEPT$/gm)].map((m) => m[1]),
+      ...[...firewallText.matchAll(/^\s*ip saddr (\{[^}]*\}|\S+) tcp dport 22 accept$/gm)].flatMap((m) => m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)),
+    ]),
+  ];
+  const nft = !dom0.state["iptables-save"] && !dom0.files["/etc/iptables/rules.v4"] && /table\s+inet|table\s+ip\b/.test(firewallText);
+  const firewall = [...(management.length ? [`managementCidrs: ${q(management)}`] : []), ...(nft ? [`backend: "nftables"`] : [])];
+  if (!management.length) notes.push(`${dom0Name}: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
+  const uses = ["ForwardRule", "RoutedDomU", "WebVhost", "XenHost", ...(rulesCode.some((l) => l.includes("Port.")) ? ["Port"] : [])].sort();
+  lines.push(
+    `// Imported by cdktf-xen import from a copy of ${dom0Name} and its guests. Review it before the first deploy:`,
+    "// `cdktf-xen diff` shows what a deploy would change on each host.",
+    ...[...new Set(notes)].map((n) => `// NOTE ${n}`),
+    `import { App, TerraformStack } from "cdktf";`,
+    `import { ${uses.join(", ")} } from ${q(opts.from ?? "cdktf-xen")};`,
+    "",
+    "const app = new App();",
+    `const stack = new TerraformStack(app, ${q(opts.stack ?? dom0Name)});`,
+    `const dom0 = new XenHost(stack, ${q(dom0Name)}, {`,
+    `  ssh: { host: ${q(upAddress)} },`,
+    `  uplink: { device: ${q(uplink.device)}, address: ${q(uplink.address)} },`,
+    ...(firewall.length ? [`  firewall: { ${firewall.join(", ")} },`] : []),
+    ...(imageDirs.size ? [`  diskImageDirectories: ${q([...imageDirs].sort())},`] : []),
+    "});",
+    ...guestCode,
+    "",
+    ...rulesCode,
+    "app.synth();",
+  );
+  return { code: `${lines.join("\n")}\n`, notes: [...new Set(notes)] };
+}

@@ -1,0 +1,63 @@
+/** Imported code run as a user's app, and what a copy of hosts' files means: for the import's round trips. */
+import * as fs from "fs";
+import * as path from "path";
+import type { DoctorReport } from "../../lib/adopt/doctor";
+import { HostCopy, readHostCopy } from "../../lib/adopt/host-copy";
+import { readSiteBlocks, readXlSettings } from "../../lib/adopt/import";
+import { readNaming } from "../../lib/reachability/host-files";
+import { IfupdownConfig } from "../../lib/reachability/ifupdown";
+import { ipText } from "../../lib/reachability/ip";
+import { Routing } from "../../lib/reachability/routing";
+import { run } from "./tools";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** Type-checks imported code strictly, as a user's project would (tsc), and returns what tsc said. */
+export function typeCheckImported(code: string, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "check.ts");
+  fs.writeFileSync(file, code.replace(`from "cdktf-xen"`, `from ${JSON.stringify(path.join(ROOT, "lib"))}`).replace(`from "cdktf"`, `from ${JSON.stringify(path.join(ROOT, "node_modules", "cdktf"))}`));
+  const r = run(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--target", "es2022", "--module", "commonjs", "--esModuleInterop", "--skipLibCheck", "--types", "node", "--typeRoots", path.join(ROOT, "node_modules", "@types"), file], { cwd: dir });
+  return `${r.stdout}${r.stderr}`;
+}
+
+/** Runs imported code as a user's app (ts-node), into `outdir`; the stack's preview folder. */
+export function synthImported(code: string, outdir: string, stack: string): string {
+  fs.mkdirSync(outdir, { recursive: true });
+  const file = path.join(outdir, "main.ts");
+  fs.writeFileSync(file, code.replace(`from "cdktf-xen"`, `from ${JSON.stringify(path.join(ROOT, "lib"))}`));
+  const r = run(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), file], { cwd: ROOT, env: { CDKTF_OUTDIR: outdir, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), NODE_PATH: path.join(ROOT, "node_modules") } });
+  if (r.status !== 0) throw new Error(`the imported code failed to synthesize:\n${r.stderr}\n${code}`);
+  return path.join(outdir, "stacks", stack, "hosts");
+}
+
+/** What a dom0's and its guests' files mean, in the words the issue names: addresses, MACs, vifs, vhosts. */
+export function meaning(dir: string, dom0Name: string): Record<string, unknown> {
+  const dom0 = readHostCopy(dir, dom0Name);
+  const out: Record<string, unknown> = {};
+  for (const p of Object.keys(dom0.files).filter((x) => /^\/etc\/xen\/[^/]+\.cfg$/.test(x)).sort()) {
+    const xl = readXlSettings(dom0.files[p]);
+    const name = String(xl.get("name"));
+    const guest: HostCopy = readHostCopy(dir, name);
+    const routing = new Routing();
+    new IfupdownConfig("/etc/network/interfaces", guest.files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
+    const naming = readNaming(guest.files);
+    const vifs = (xl.get("vif") as string[]).map((spec) => {
+      const kv = new Map(spec.split(",").map((x) => x.split("=").map((s) => s.trim()) as [string, string]));
+      const dev = naming.get(kv.get("mac")!)?.name;
+      const a = routing.addresses.find((x) => x.dev === dev && ipText(x.address) === kv.get("ip"));
+      return `${kv.get("mac")} ip=${kv.get("ip")} ${dev} ${a ? `${ipText(a.address)}/${a.prefix}` : "(not on its interface)"}`;
+    });
+    out[name] = {
+      memory: xl.get("memory"),
+      vcpus: xl.get("vcpus"),
+      disks: xl.get("disk"),
+      vifs,
+      vhosts: readSiteBlocks(guest.files, [], name).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.documentRoot} ${b.aliases.join(",")}${b.tls ? " tls" : ""}`).sort(),
+    };
+  }
+  return out;
+}
+
+/** The sockets a doctor report asks about: guest address, protocol, port. */
+export const sockets = (r: DoctorReport): string[] => r.checks.map((c) => `${c.address} ${c.protocol}/${c.port}`).sort();
