@@ -188,6 +188,30 @@ describe("the package as npm packs it", () => {
   }, 3 * MINUTES);
 });
 
+describe("the cdktf-xen command of the packed package", () => {
+  const HAND_MADE = path.join(ROOT, "test", "fixtures", "seed-by-hand");
+  const cli = () => path.join(project, "node_modules", "cdktf-xen", "dist", "lib", "cli.js");
+
+  it("doctor on the seed article's hand-made files (exit 1) and on the project's own preview (exit 0); import writes code the project compiles", () => {
+    expect(fs.readFileSync(cli(), "utf8").split("\n")[0]).toBe("#!/usr/bin/env node");
+    const hand = run(process.execPath, [cli(), "doctor", HAND_MADE, "--dom0", "dom0"], { cwd: project });
+    expect({ status: hand.status, last: hand.stdout.trimEnd().split("\n").pop() }).toEqual({ status: 1, last: "3 addresses, 6 sockets: 2 answer, 4 black-holed, 0 dropped, 0 unknown" });
+    const out = path.join(project, "doctor-out");
+    const synth = run(process.execPath, ["main.js"], { cwd: project, env: { CDKTF_OUTDIR: out } });
+    expect(synth.status).toBe(0);
+    const own = run(process.execPath, [cli(), "doctor", path.join(out, "stacks", "web", "hosts"), "--dom0", "dom0"], { cwd: project });
+    expect({ status: own.status, stderr: own.stderr }).toEqual({ status: 0, stderr: "" });
+    const imported = run(process.execPath, [cli(), "import", HAND_MADE, "--dom0", "dom0", "--to", path.join(project, "imported.ts")], { cwd: project });
+    expect({ status: imported.status, stdout: imported.stdout }).toEqual({ status: 0, stdout: `wrote ${path.join(project, "imported.ts")}; 2 notes at its top: what import could not carry over\n` });
+    const tsc = run(process.execPath, [TSC, "-p", project]);
+    expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: "" });
+    const again = run(process.execPath, ["imported.js"], { cwd: project, env: { CDKTF_OUTDIR: path.join(project, "imported-out") } });
+    expect({ status: again.status }).toEqual({ status: 0 });
+    const cured = run(process.execPath, [cli(), "doctor", path.join(project, "imported-out", "stacks", "dom0", "hosts"), "--dom0", "dom0"], { cwd: project });
+    expect({ status: cured.status, last: cured.stdout.trimEnd().split("\n").pop() }).toEqual({ status: 0, last: "3 addresses, 6 sockets: 6 answer, 0 black-holed, 0 dropped, 0 unknown" });
+  }, 3 * MINUTES);
+});
+
 describeWith(LAB_NEEDS, "the lab command of the packed package", () => {
   const cli = () => path.join(project, "node_modules", "cdktf-xen", "dist", "lib", "lab", "cli.js");
 
