@@ -14,7 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { inCidr, ipNum, ipText, networkOf, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { HostCopy, readHostCopy, readSysctlDump, runningOf, STATE_FILES, StateFile } from "./host-copy";
+import { guestRunningOf, HostCopy, readHostCopy, readSysctlDump, runningOf, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -52,7 +52,7 @@ export interface DoctorReport {
   readonly problems: readonly string[];
   /** The report, for a person. */
   readonly text: string;
-  /** 0: every socket answers and everything was read; 1: otherwise. */
+  /** 0: every socket asked answers and everything was read; 1: otherwise. */
   readonly exitCode: 0 | 1;
 }
 
@@ -180,6 +180,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     const d = readXlCfg(p, text, [], defaults);
     if (d.vifs.length) guestNames.push(d.name ?? path.posix.basename(p, ".cfg"));
   }
+  if (!guestNames.length) problems.push(`${dom0Name}: no xl config with a vif under /etc/xen: no guest to answer for`);
   const guests: Record<string, HostCopy> = {};
   for (const g of guestNames) {
     const copy = readHostCopy(dir, g);
@@ -195,6 +196,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     dom0: { id: dom0Name, uplink, files: dom0.files, baseline: baseline(dom0), running: runningOf(dom0) },
     guests: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, c.files])),
     guestBaselines: Object.fromEntries(Object.entries(guests).flatMap(([g, c]) => (c.state.sysctl === undefined ? [] : [[g, baseline(c)!]]))),
+    guestsRunning: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, guestRunningOf(c)])),
   });
   const unread: Unreadable[] = model.unreadable;
   problems.push(...unread.map((u) => `not read: ${unreadableText(u)}`));
@@ -256,7 +258,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const count = (s: DoctorStatus) => checks.filter((c) => c.status === s).length;
   const sockets = new Set(checks.map((c) => c.address)).size;
   lines.push("", `${sockets} addresses, ${checks.length} sockets: ${count("answers")} answer, ${count("black hole")} black-holed, ${count("dropped")} dropped, ${count("unknown")} unknown`);
-  const exitCode = checks.length > 0 && checks.every((c) => c.status === "answers") && problems.length === 0 ? 0 : 1;
+  const exitCode = checks.every((c) => c.status === "answers") && problems.length === 0 ? 0 : 1;
   return { dom0: dom0Name, checks, problems, text: `${lines.join("\n")}\n`, exitCode };
 }
 

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { Dom0Running, FileSet, SysctlBaseline } from "../reachability";
+import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText, SysctlBaseline } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
 export const STATE_FILES = {
@@ -15,7 +15,13 @@ export const STATE_FILES = {
   "iptables-save": "iptables-save",
   "nft-ruleset": "nft list ruleset",
   "xl-list": "xl list",
+  "ip-addr": "ip -4 -o addr show",
+  "ip-route": "ip -4 route show table all",
+  "ip-rule": "ip -4 rule show",
 } as const;
+
+/** The captures of a host's routing, read together or not at all. */
+const ROUTING_FILES = ["ip-addr", "ip-route", "ip-rule"] as const;
 
 export type StateFile = keyof typeof STATE_FILES;
 
@@ -127,7 +133,23 @@ export function readHostCopy(dir: string, host: string): HostCopy {
       problems.push({ path: `${host}.state/${name}`, why: (e as NodeJS.ErrnoException).code ?? String(e) });
     }
   }
+  const routing = ROUTING_FILES.filter((f) => state[f] !== undefined);
+  if (routing.length && routing.length < ROUTING_FILES.length) {
+    problems.push({ path: `${host}.state/`, why: `${routing.join(", ")} without ${ROUTING_FILES.filter((f) => state[f] === undefined).join(", ")}: the three are read together, so the routing comes from the files` });
+  }
   return { host, root, exists, files, state, problems };
+}
+
+/** The host's routing as captured, when all three captures are there. */
+function routingOf(copy: HostCopy): LiveRoutingText | undefined {
+  const { state } = copy;
+  if (state["ip-addr"] === undefined || state["ip-route"] === undefined || state["ip-rule"] === undefined) return undefined;
+  return { addr: state["ip-addr"], route: state["ip-route"], rule: state["ip-rule"] };
+}
+
+/** What a guest's captured state says it runs now. */
+export function guestRunningOf(copy: HostCopy): GuestRunning {
+  return { routing: routingOf(copy) };
 }
 
 function isLink(p: string): boolean {
@@ -164,5 +186,6 @@ export function runningOf(copy: HostCopy): Dom0Running {
     iptablesSave: copy.state["iptables-save"],
     nftRuleset: copy.state["nft-ruleset"],
     domainIds: copy.state["xl-list"] === undefined ? undefined : readXlList(copy.state["xl-list"]),
+    routing: routingOf(copy),
   };
 }

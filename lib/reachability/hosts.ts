@@ -13,6 +13,7 @@ import { NftRuleset } from "./nftables";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
+import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
@@ -47,6 +48,14 @@ export interface Dom0Running {
   readonly nftRuleset?: string;
   /** Domain ids by domain name (`xl list`): names the vifs whose config gives no `vifname` (`vif<domid>.<devid>`). */
   readonly domainIds?: Readonly<Record<string, number>>;
+  /** Addresses, routes and rules as iproute2 prints them: in place of the uplink and vif-route's routes. */
+  readonly routing?: LiveRoutingText;
+}
+
+/** State captured from a running guest. */
+export interface GuestRunning {
+  /** Addresses, routes and rules as iproute2 prints them: in place of the interfaces file. */
+  readonly routing?: LiveRoutingText;
 }
 
 /** What the model reads: a dom0's files and its guests' files. */
@@ -65,6 +74,11 @@ export interface ModelInput {
    * @default - `guestBaseline` for every guest
    */
   readonly guestBaselines?: Readonly<Record<string, SysctlBaseline>>;
+  /**
+   * What each guest runs now, by guest name; where given, it wins over its files.
+   * @default - the files alone
+   */
+  readonly guestsRunning?: Readonly<Record<string, GuestRunning>>;
 }
 
 /** The files whose path matches, by path. */
@@ -97,8 +111,17 @@ export interface DomVif extends XlVif {
   readonly dev: string;
 }
 
+/** Table names from the rt_tables files among `files`. */
+function rtTablesOf(files: FileSet): Record<string, number> {
+  const tables: Record<string, number> = {};
+  for (const [path, text] of Object.entries(files)) {
+    if (path === "/etc/iproute2/rt_tables" || (path.startsWith("/etc/iproute2/rt_tables.d/") && path.endsWith(".conf"))) readRtTables(text, tables);
+  }
+  return tables;
+}
+
 export class Dom0State {
-  readonly routing = new Routing();
+  readonly routing: Routing;
   readonly kernel: KernelSettings;
   readonly uplink: { readonly device: string; readonly address: number; readonly net: Cidr };
   /** Guest vifs by dom0 interface name. */
@@ -114,8 +137,16 @@ export class Dom0State {
     const address = ipNum(uplink.address.split("/")[0]);
     if (!up || address === undefined) throw new Error(`uplink address ${JSON.stringify(uplink.address)} is not an IPv4 address with a prefix`);
     this.uplink = { device: uplink.device, address, net: networkOf(address, up.prefix) };
-    this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
-    this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
+    const liveRouting = input.running?.routing;
+    if (liveRouting) {
+      const live = readLiveRouting(liveRouting, rtTablesOf(files));
+      this.routing = live.routing;
+      this.doubts.vifs.push(...live.unreadable);
+    } else {
+      this.routing = new Routing();
+      this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
+      this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
+    }
     this.kernel = new KernelSettings(input.baseline);
     for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
     this.doubts.kernel.push(...this.kernel.unreadable);
@@ -153,10 +184,11 @@ export class Dom0State {
         const ofGuest = this.byGuest.get(guest);
         if (ofGuest) ofGuest.push(domVif);
         else this.byGuest.set(guest, [domVif]);
-        // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2).
-        this.routing.addAddress({ address, prefix: 32, dev }, origin);
+        // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2);
+        // a running dom0's routing already shows its addresses and routes.
+        if (!liveRouting) this.routing.addAddress({ address, prefix: 32, dev }, origin);
         this.kernel.setInterface(dev, "proxy_arp", 1, origin);
-        for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
+        if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
         if (hook !== undefined) {
           const value = !hookKnown ? undefined : (looseList || []).includes(dev) ? 2 : 1;
           this.kernel.setInterface(dev, "rp_filter", value, "cdktf-xen.hook");
@@ -208,7 +240,7 @@ export class Dom0State {
 }
 
 export class GuestState {
-  readonly routing = new Routing();
+  readonly routing: Routing;
   readonly kernel: KernelSettings;
   readonly unreadable: Unreadable[] = [];
   /** The guest interface of each vif, by vif index. */
@@ -216,7 +248,7 @@ export class GuestState {
   private readonly vifByDevice = new Map<string, number>();
   readonly apache?: { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] };
 
-  constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline) {
+  constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
     this.kernel = new KernelSettings(baseline);
     for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
     this.unreadable.push(...this.kernel.unreadable);
@@ -227,14 +259,18 @@ export class GuestState {
       this.devices.set(v.index, device);
       if (!this.vifByDevice.has(device.dev)) this.vifByDevice.set(device.dev, v.index);
     }
-    const tables: Record<string, number> = {};
-    for (const [path, text] of Object.entries(files)) {
-      if (path === "/etc/iproute2/rt_tables" || (path.startsWith("/etc/iproute2/rt_tables.d/") && path.endsWith(".conf"))) readRtTables(text, tables);
-    }
+    const tables = rtTablesOf(files);
     const interfaces = files["/etc/network/interfaces"];
-    if (interfaces === undefined) {
+    if (running.routing) {
+      // What runs now, in place of what the interfaces file brings up at boot.
+      const live = readLiveRouting(running.routing, tables);
+      this.routing = live.routing;
+      this.unreadable.push(...live.unreadable);
+    } else if (interfaces === undefined) {
+      this.routing = new Routing();
       this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: "the guest's network configuration is not among the files" });
     } else {
+      this.routing = new Routing();
       const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces);
       const present = new Set([...this.devices.values()].map((d) => d.dev));
       cfg.bringUp(this.routing, tables, (n) => present.has(n));
@@ -266,6 +302,7 @@ export class Guests {
     private readonly files: Readonly<Record<string, FileSet>>,
     private readonly baseline?: SysctlBaseline,
     private readonly baselines: Readonly<Record<string, SysctlBaseline>> = {},
+    private readonly running: Readonly<Record<string, GuestRunning>> = {},
   ) {}
 
   /** The guest's names, as the files give them. */
@@ -278,7 +315,7 @@ export class Guests {
     const hit = this.kept.get(name);
     if (hit) return hit;
     if (!Object.prototype.hasOwnProperty.call(this.files, name)) return undefined;
-    const guest = new GuestState(name, this.files[name], this.dom0.vifsOf(name), this.baselines[name] ?? this.baseline);
+    const guest = new GuestState(name, this.files[name], this.dom0.vifsOf(name), this.baselines[name] ?? this.baseline, this.running[name]);
     this.kept.set(name, guest);
     if (this.kept.size > GUESTS_KEPT) {
       const oldest = this.kept.keys().next().value as string;

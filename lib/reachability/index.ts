@@ -10,7 +10,8 @@ import type { Unreadable } from "./outcome";
 import { ipText } from "./ip";
 
 export type { FlowQuestion, FlowVerdict } from "./flow";
-export type { Dom0Input, Dom0Running, FileSet, ModelInput } from "./hosts";
+export type { Dom0Input, Dom0Running, FileSet, GuestRunning, ModelInput } from "./hosts";
+export type { LiveRoutingText } from "./live-routing";
 export type { Hop, Outcome, Stage, Unreadable } from "./outcome";
 export { unreadableText } from "./outcome";
 export { KERNEL_DEFAULTS } from "./sysctl";
@@ -40,7 +41,7 @@ export class Reachability {
 
   private constructor(input: ModelInput) {
     this.dom0 = new Dom0State(input.dom0);
-    this.guests = new Guests(this.dom0, input.guests, input.guestBaseline, input.guestBaselines);
+    this.guests = new Guests(this.dom0, input.guests, input.guestBaseline, input.guestBaselines, input.guestsRunning);
     this.evaluator = new FlowEvaluator(this.dom0, this.guests);
   }
 

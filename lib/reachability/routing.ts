@@ -75,13 +75,17 @@ export class Routing {
     { priority: 32767, from: ANY, to: ANY, table: DEFAULT_TABLE, origin: "the kernel" },
   ];
 
-  /** Adds an address and, as the kernel does, its prefix route (none for a /32) after those already there. */
-  addAddress(a: Address, origin: string): void {
+  /**
+   * Adds an address and, as the kernel does, its prefix route (none for a /32)
+   * after those already there; `prefixRoute` false when the routes are read
+   * from a running host, which lists that route itself.
+   */
+  addAddress(a: Address, origin: string, prefixRoute = true): void {
     this.addresses.push(a);
     const same = this.byAddress.get(a.address);
     if (same) same.push(a);
     else this.byAddress.set(a.address, [a]);
-    if (a.prefix < 32) {
+    if (prefixRoute && a.prefix < 32) {
       const net = { net: (a.address & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) >>> 0, prefix: a.prefix };
       this.addRoute(MAIN, { dest: net, dev: a.dev, src: a.address, metric: 0, origin });
     }

@@ -7,7 +7,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
+import * as fc from "fast-check";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { doctor, DoctorCheck, portsNamed } from "../../lib/adopt/doctor";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
@@ -158,4 +160,61 @@ describe("doctor on the library's own synth preview exits 0", () => {
       p.remove();
     }
   });
+});
+
+describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {
+  // Guests of one to three vifs, sites on their addresses, forwarded ports of both protocols from anywhere
+  // or from one network, on either firewall backend, with and without ipsets.
+  const stacks = fc.record({
+    backend: fc.constantFrom("iptables" as const, "nftables" as const),
+    ipsetFrom: fc.constantFrom(0, 64),
+    guests: fc.array(
+      fc.record({
+        vifs: fc.integer({ min: 1, max: 3 }),
+        sites: fc.array(fc.record({ vif: fc.nat(2), port: fc.constantFrom(80, 8080), tls: fc.boolean() }), { maxLength: 3 }),
+        rules: fc.array(fc.record({ protocol: fc.constantFrom("tcp" as const, "udp" as const), port: fc.constantFrom(22, 53, 123, 443, 8443), from: fc.constantFrom("0.0.0.0/0", "198.51.100.0/24") }), { maxLength: 3 }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  });
+
+  it("every socket the doctor asks answers, and it reads everything", () => {
+    let asked = 0;
+    fc.assert(
+      fc.property(stacks, (s) => {
+        const t = tempDir("cdktf-xen-doctor-any-");
+        try {
+          const app = new App({ outdir: t.dir });
+          const stack = new TerraformStack(app, "any");
+          const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, firewall: { backend: s.backend, ipsetFrom: s.ipsetFrom, managementCidrs: ["198.51.100.0/24"] } });
+          let next = 10;
+          s.guests.forEach((g, i) => {
+            const addresses = Array.from({ length: g.vifs }, () => `192.0.2.${next++}`);
+            const guest = new RoutedDomU(dom0, `g${i}`, { disks: [`phy:/dev/vg0/g${i},xvda,w`], vifs: addresses.map((a, j) => ({ mac: `00:16:3e:00:0${i}:0${j}`, address: `${a}/24` })) });
+            const used = new Set<string>();
+            g.sites.forEach((site, k) => {
+              const address = addresses[site.vif % addresses.length];
+              if (used.has(address)) return;
+              used.add(address);
+              const vhost = new WebVhost(guest, `s${i}-${k}`, { address, serverName: `s${i}-${k}.example.org`, documentRoot: `/var/www/s${i}-${k}`, ports: [site.port], tls: site.tls ? { certificateFile: "/etc/ssl/c.pem", certificateKeyFile: "/etc/ssl/k.pem" } : undefined });
+              vhost.connections.allowDefaultPortFromAnyIpv4();
+            });
+            g.rules.forEach((r, k) => new ForwardRule(dom0, `r${i}-${k}`, { to: guest, ports: [r.protocol === "tcp" ? Port.tcp(r.port) : Port.udp(r.port)], from: [r.from] }));
+          });
+          app.synth();
+          const r = doctor(path.join(t.dir, "stacks", "any", "hosts"), "dom0");
+          expect({ problems: r.problems, failing: r.checks.filter((c) => c.status !== "answers").map((c) => c.verdict.summary) }).toEqual({ problems: [], failing: [] });
+          expect(r.exitCode).toBe(0);
+          // Every vhost socket and every port forwarded from anywhere was asked.
+          const served = s.guests.reduce((n, g) => n + new Set(g.sites.map((x) => x.vif % g.vifs)).size, 0);
+          expect(r.checks.filter((c) => c.why.startsWith("vhost")).length).toBeGreaterThanOrEqual(served);
+          asked += r.checks.length;
+        } finally {
+          t.remove();
+        }
+      }),
+      { numRuns: 25, seed: 20261203 },
+    );
+    expect(asked).toBeGreaterThan(50);
+  }, 120000);
 });

@@ -32,6 +32,26 @@ function useLab(scenario: Scenario): () => Lab {
   };
 }
 
+/**
+ * A copy of the lab's seed hosts as a user makes one of theirs: their /etc (and the deploy's state),
+ * as `rsync -a <host>:/etc` gives it, and what each runs now beside it, as the README's table says.
+ */
+function copyOfSeedHosts(lab: Lab): string {
+  const copy = fs.mkdtempSync(path.join(lab.workdir, "copy-"));
+  for (const [name, host] of [["dom0", lab.dom0Host("dom0")!], ["webserv", lab.guestHost("dom0", "webserv")!]] as const) {
+    const packed = host.sh("tar -C / -cf - etc var/lib/cdktf-xen 2>/dev/null | base64 -w0");
+    fs.mkdirSync(path.join(copy, name));
+    const unpacked = run("sh", ["-c", 'base64 -d | tar -C "$1" -xf -', "sh", path.join(copy, name)], { input: packed.stdout });
+    if (unpacked.stderr) throw new Error(`copy of ${name}: ${unpacked.stderr}`);
+    const state = `${path.join(copy, name)}.state`;
+    fs.mkdirSync(state);
+    const captures: [string, string][] = [["sysctl", "sysctl -a 2>/dev/null"], ["ip-addr", "ip -4 -o addr show"], ["ip-route", "ip -4 route show table all"], ["ip-rule", "ip -4 rule show"]];
+    if (name === "dom0") captures.push(["iptables-save", "iptables-save"]);
+    for (const [file, command] of captures) fs.writeFileSync(path.join(state, file), host.sh(command).stdout);
+  }
+  return copy;
+}
+
 function failures(probes: readonly ProbeResult[]): string[] {
   return probes.filter((p) => !p.ok).map((p) => `${p.phase}: ${p.kind} ${p.target}: expected ${p.expect}, saw ${p.detail}`);
 }
@@ -159,14 +179,7 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
 
   it("cdktf-xen import from a copy of the deployed hosts' /etc: synthesized again, the same addresses, MACs, vifs, vhosts (TLS too) and ports, and the doctor finds both answering", () => {
     const lab = theLab();
-    const copy = fs.mkdtempSync(path.join(lab.workdir, "copy-"));
-    // What `rsync -a <host>:/etc <copy>/<host>/` gives, and the deploy's state.
-    for (const [name, host] of [["dom0", lab.dom0Host("dom0")!], ["webserv", lab.guestHost("dom0", "webserv")!]] as const) {
-      const packed = host.sh("tar -C / -cf - etc var/lib/cdktf-xen 2>/dev/null | base64 -w0");
-      fs.mkdirSync(path.join(copy, name));
-      const unpacked = run("sh", ["-c", 'base64 -d | tar -C "$1" -xf -', "sh", path.join(copy, name)], { input: packed.stdout });
-      expect(unpacked.stderr).toBe("");
-    }
+    const copy = copyOfSeedHosts(lab);
     const uplink = "eth0=192.0.2.1/24";
     const { code } = importStack(copy, "dom0", { uplink, stack: "again" });
     expect(code).toContain("  tls: { certificateFile: \"/etc/ssl/cdktf-xen-lab/cert.pem\", certificateKeyFile: \"/etc/ssl/cdktf-xen-lab/key.pem\" },");
@@ -281,6 +294,15 @@ describeWith(LAB_NEEDS, "lab: the check after deploy, on the seed's hand-made gu
     );
     expect(deploy.output).toContain("4 of 6 vhost sockets do not answer from the dom0");
     expect(deploy.output).toContain("cdktf-xen: dom0/verify: failed (it changes no file)");
+    // The doctor, reading a copy of the hosts and what they run now (routes, rules, sysctls, the firewall),
+    // black-holes exactly the sockets the check found silent, and for the same reason.
+    const report = doctor(copyOfSeedHosts(lab), "dom0", { uplink: "eth0=192.0.2.1/24" });
+    expect(report.problems).toEqual([]);
+    const failed = lines.filter((l) => l.startsWith("FAIL")).map((l) => /on (\S+):/.exec(l)![1]).sort();
+    expect(report.checks.filter((c) => c.status !== "answers").map((c) => `${c.address}:${c.port}`).sort()).toEqual(failed);
+    expect(report.checks.filter((c) => c.status === "black hole")).toHaveLength(4);
+    const hop = report.checks.find((c) => c.address === "192.0.2.201" && c.port === 80)!.verdict.failure!;
+    expect(hop.text).toContain("in on webserv-0, strict rp_filter drops it: 192.0.2.201 is routed via webserv-1 (main table: 192.0.2.201 dev webserv-1 src 192.0.2.1 (ip-route line 4))");
   }, 10 * MINUTES);
 });
 
