@@ -13,6 +13,8 @@ export interface VifModel {
   readonly mac: string;
   /** The guest's address on this vif, with its prefix. */
   readonly address: Ipv4Interface;
+  /** Further addresses on this vif (xl `ip=` lists them all; the guest holds them on the same interface). */
+  readonly additional: readonly Ipv4Interface[];
   /** Name of the backend interface in the dom0 (xl `vifname=`). */
   readonly vifname: string;
   /** Name of the interface inside the guest (eth0, enX0, ...). */

@@ -28,6 +28,15 @@ export interface RoutedVif {
   /** The guest's address on this vif with its prefix, e.g. `192.0.2.200/24`. */
   readonly address: string;
   /**
+   * Further addresses on the same vif, with their prefixes: xl lists them all
+   * in `ip=`, vif-route routes each to this vif, and the guest holds them all
+   * on this interface, so that a reply from any of them leaves by the vif it
+   * came in by without policy routing (see the README: one vif per address,
+   * or several addresses per vif).
+   * @default []
+   */
+  readonly additionalAddresses?: string[];
+  /**
    * Name of the backend interface in the dom0 (firewall rules use it).
    * @default "<guest name>-<index>"
    */
@@ -276,19 +285,22 @@ export class RoutedDomU extends Construct implements IConnectable {
       if (typeof vifname === "string" && vifname.length > maxLen) {
         throw new XenPropError(vifnameSite, vifname, `a vifname has at most ${maxLen} characters for a ${type} guest; set vifs[${index}].vifname or use a shorter guest name`);
       }
+      const more = v?.additionalAddresses ?? [];
+      if (!Array.isArray(more)) throw new XenPropError(at(vs, ".additionalAddresses"), more, "expected a list of addresses with their prefixes, such as [\"192.0.2.201/24\"]");
       return {
         index,
         mac: mac.mac,
         address: parseInterfaceCidr(v?.address, at(vs, ".address")),
+        additional: more.map((a, i) => parseInterfaceCidr(a, at(vs, `.additionalAddresses[${i}]`))),
         vifname: parseVifname(vifname, vifnameSite, maxLen, scope.uplink.device),
         device: parseInterfaceName(v?.device ?? `${defaultDevice}${index}`, at(vs, ".device")),
         table: 100 + index,
         rulePriority: 1000 + index,
       };
     });
-    this.addresses = vifModels.map((v) => v.address.address);
+    this.addresses = vifModels.flatMap((v) => [v.address.address, ...v.additional.map((a) => a.address)]);
     const dupAddress = this.addresses.find((a, i) => this.addresses.indexOf(a) !== i);
-    if (dupAddress) throw new XenPropError(site("vifs"), dupAddress, "each vif needs its own address; this one appears twice");
+    if (dupAddress) throw new XenPropError(site("vifs"), dupAddress, "each address belongs to one vif, once; this one appears twice");
     for (const key of ["mac", "vifname", "device"] as const) {
       const values = vifModels.map((v) => v[key]);
       const dup = values.find((x, i) => values.indexOf(x) !== i);
@@ -429,7 +441,7 @@ export class RoutedDomU extends Construct implements IConnectable {
    * @internal
    */
   vifFor(address: string): VifModel | undefined {
-    return this.model.vifs.find((v) => v.address.address === address);
+    return this.model.vifs.find((v) => v.address.address === address || v.additional.some((a) => a.address === address));
   }
 
   /**

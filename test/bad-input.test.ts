@@ -34,6 +34,9 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["IPv4 with a leading zero (octal in some parsers)", withGuest({ vifs: [vif(0, "192.0.2.010/24")] }), /vifs\[0\]\.address "192\.0\.2\.010\/24" is invalid/],
   ["address without a prefix", withGuest({ vifs: [vif(0, "192.0.2.10")] }), /vifs\[0\]\.address "192\.0\.2\.10" is invalid: expected an IPv4 address with a prefix length/],
   ["prefix longer than 32", withGuest({ vifs: [vif(0, "192.0.2.10/33")] }), /vifs\[0\]\.address "192\.0\.2\.10\/33" is invalid/],
+  ["a vif's further address without its prefix", withGuest({ vifs: [{ ...vif(0, "192.0.2.10/24"), additionalAddresses: ["192.0.2.11"] }] }), /vifs\[0\]\.additionalAddresses\[0\] "192\.0\.2\.11" is invalid: expected an IPv4 address with a prefix length/],
+  ["a vif's further addresses as one string", withGuest({ vifs: [{ ...vif(0, "192.0.2.10/24"), additionalAddresses: "192.0.2.11/24" as never }] }), /vifs\[0\]\.additionalAddresses "192\.0\.2\.11\/24" is invalid: expected a list of addresses with their prefixes/],
+  ["the same address on two vifs, once as a further one", withGuest({ vifs: [vif(0, "192.0.2.10/24"), { ...vif(1, "192.0.2.20/24"), additionalAddresses: ["192.0.2.10/24"] }] }), /vifs "192\.0\.2\.10" is invalid: each address belongs to one vif, once/],
   ["prefix 0 on an interface", withGuest({ vifs: [vif(0, "192.0.2.10/0")] }), /a prefix length of 0 cannot be an interface's subnet/],
   ["network address used as a host", withGuest({ vifs: [vif(0, "192.0.2.0/24")] }), /"192\.0\.2\.0\/24" is invalid: 192\.0\.2\.0 is the network address of 192\.0\.2\.0\/24; expected a host address inside it/],
   ["broadcast address used as a host", withGuest({ vifs: [vif(0, "192.0.2.255/24")] }), /192\.0\.2\.255 is the broadcast address of 192\.0\.2\.0\/24/],
@@ -49,7 +52,7 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["all-zero MAC", withGuest({ vifs: [{ mac: "00:00:00:00:00:00", address: "192.0.2.10/24" }] }), /the all-zero MAC is not a valid interface address/],
   // Uniqueness
   ["the same MAC twice in one guest", withGuest({ vifs: [vif(0), { ...vif(1), mac: vif(0).mac }] }), /vifs\[\]\.mac "00:16:3e:00:00:10" is invalid: each vif needs its own mac/],
-  ["the same address twice in one guest", withGuest({ vifs: [vif(0), vif(1, "192.0.2.10/24")] }), /vifs "192\.0\.2\.10" is invalid: each vif needs its own address/],
+  ["the same address twice in one guest", withGuest({ vifs: [vif(0), vif(1, "192.0.2.10/24")] }), /vifs "192\.0\.2\.10" is invalid: each address belongs to one vif, once; this one appears twice/],
   ["the same MAC on two dom0s", (s) => {
     new RoutedDomU(new XenHost(s, "a", dom0Props()), "g", guest());
     new RoutedDomU(new XenHost(s, "b", dom0Props({ uplink: { address: "198.51.100.1/24" } })), "h", guest({ vifs: [{ mac: vif(0).mac, address: "198.51.100.10/24" }] }));

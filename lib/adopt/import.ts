@@ -149,21 +149,25 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const kv = new Map(spec.split(",").map((part) => part.split("=").map((s) => s.trim()) as [string, string]));
       const script = path.posix.basename(kv.get("script") ?? defaults.script ?? "vif-bridge");
       if (script !== "vif-route") notes.push(`${name}: vif ${index} has script ${script}; imported as a routed vif (vif-route)`);
-      const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean);
-      if (ips.length !== 1) {
-        notes.push(`${name}: vif ${index} has ${ips.length ? `${ips.length} addresses (${ips.join(" ")})` : "no ip="}; not imported (one address a vif)`);
+      const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean).map((x) => x.split("/")[0]);
+      if (!ips.length) {
+        notes.push(`${name}: vif ${index} has no ip=; not imported (a routed vif needs its addresses)`);
         return;
       }
-      const ip = ips[0].split("/")[0];
-      const a = routing.addresses.find((x) => ipText(x.address) === ip);
-      const prefix = a?.prefix ?? (inCidr(up, ipNum(ip)!) ? up.prefix : 32);
-      if (!a) notes.push(`${name}: ${ip}: not in the guest's interfaces file; its prefix taken as /${prefix}`);
+      // Each address with the prefix the guest's interfaces file gives it.
+      const withPrefix = ips.map((ip) => {
+        const a = routing.addresses.find((x) => ipText(x.address) === ip);
+        const prefix = a?.prefix ?? (inCidr(up, ipNum(ip)!) ? up.prefix : 32);
+        if (!a) notes.push(`${name}: ${ip}: not in the guest's interfaces file; its prefix taken as /${prefix}`);
+        return `${ip}/${prefix}`;
+      });
+      const more = withPrefix.length > 1 ? `, additionalAddresses: ${q(withPrefix.slice(1))}` : "";
       const mac = kv.get("mac");
       if (!mac) notes.push(`${name}: vif ${index} has no mac=: give it one (xl makes a new one at every boot)`);
       const named = mac ? naming.get(mac.toLowerCase()) : undefined;
       const device = named && named.name !== `eth${index}` && iftab ? `, device: ${q(named.name)}` : "";
       const vifname = kv.get("vifname") && kv.get("vifname") !== `${name}-${index}` ? `, vifname: ${q(kv.get("vifname"))}` : "";
-      vifs.push(`    { mac: ${q(mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`)}, address: ${q(`${ip}/${prefix}`)}${vifname}${device} },`);
+      vifs.push(`    { mac: ${q(mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`)}, address: ${q(withPrefix[0])}${more}${vifname}${device} },`);
     });
     if (!vifs.length) continue;
     const id = identifier(name, ids);
@@ -227,7 +231,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     guestIds.set(name, id);
   }
 
-  // Forwarded ports: those the dom0's firewall lets a client from anywhere open to each guest address.
+  // Forwarded ports: those the dom0's firewall lets a client open to each guest address, from anywhere or from a source it names.
   const model = Reachability.fromFiles({
     dom0: { id: dom0Name, uplink, files: dom0.files, baseline: dom0.state.sysctl === undefined ? undefined : readSysctlDump(dom0.state.sysctl), running: runningOf(dom0) },
     guests: Object.fromEntries(Object.entries(guestCopies).map(([g, c]) => [g, c.files])),
@@ -239,29 +243,51 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
   const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
   if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
+  // The sources the firewall names (-s, ip saddr), each stood for by one client in it; "anywhere" by a far client.
+  const guestSet = new Set(Object.values(model.guestAddresses()).flat());
+  const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => (m[1].includes("/") ? m[1] : `${m[1]}/32`));
+  const sources: { cidr: string; client: string }[] = [{ cidr: "0.0.0.0/0", client: far }];
+  for (const cidr of [...new Set(named)].sort()) {
+    const c = parseCidr(cidr);
+    if (!c || cidr === "0.0.0.0/0" || (c.prefix === 32 && guestSet.has(ipText(c.net)))) continue;
+    const size = 2 ** (32 - c.prefix);
+    let client: number | undefined;
+    for (let n = c.prefix >= 31 ? c.net : c.net + 1, i = 0; i < Math.min(size, 256); n++, i++) if (!guestSet.has(ipText(n)) && ipText(n) !== upAddress) { client = n; break; }
+    if (client !== undefined) sources.push({ cidr: `${ipText(c.net)}/${c.prefix}`, client: ipText(client) });
+  }
+  const portsCode = (list: string[]) => {
+    const tcpOnly = list.every((p) => p.startsWith("tcp/"));
+    return tcpOnly ? `[${list.map((p) => p.slice(4)).join(", ")}]` : `[${list.map((p) => `Port.${p.split("/")[0]}(${p.split("/")[1]})`).join(", ")}]`;
+  };
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
-    const opened = new Map<string, string[]>();
-    for (const address of addresses) {
-      for (const protocol of ["tcp", "udp"] as const) {
-        for (const port of candidates) {
-          const v = model.flow({ protocol, from: far, to: address, port });
-          if (v.hops.find((h) => h.host === dom0Name && h.stage === "firewall")?.outcome === "pass") opened.set(address, [...(opened.get(address) ?? []), `${protocol}/${port}`]);
+    // What each source may open on each address; a port open from anywhere is not repeated for a source.
+    const openAnywhere = new Set<string>();
+    for (const { cidr, client } of sources) {
+      const opened = new Map<string, string[]>();
+      for (const address of addresses) {
+        for (const protocol of ["tcp", "udp"] as const) {
+          for (const port of candidates) {
+            const key = `${address} ${protocol}/${port}`;
+            if (cidr !== "0.0.0.0/0" && openAnywhere.has(key)) continue;
+            const v = model.flow({ protocol, from: client, to: address, port });
+            if (v.hops.find((h) => h.host === dom0Name && h.stage === "firewall")?.outcome !== "pass") continue;
+            if (cidr === "0.0.0.0/0") openAnywhere.add(key);
+            opened.set(address, [...(opened.get(address) ?? []), `${protocol}/${port}`]);
+          }
         }
       }
-    }
-    const sets = addresses.map((a) => (opened.get(a) ?? []).join(" "));
-    const portsCode = (list: string[]) => {
-      const tcpOnly = list.every((p) => p.startsWith("tcp/"));
-      return tcpOnly ? `[${list.map((p) => p.slice(4)).join(", ")}]` : `[${list.map((p) => `Port.${p.split("/")[0]}(${p.split("/")[1]})`).join(", ")}]`;
-    };
-    if (sets.every((s) => s === sets[0]) && sets[0]) {
-      rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-in`)}, { to: ${id}, ports: ${portsCode(opened.get(addresses[0])!)} });`);
-    } else {
-      for (const a of addresses) {
-        const list = opened.get(a);
-        if (list?.length) rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${a.replace(/\./g, "-")}`)}, { to: ${q(a)}, ports: ${portsCode(list)} });`);
+      const from = cidr === "0.0.0.0/0" ? "" : `, from: [${q(cidr)}]`;
+      const suffix = cidr === "0.0.0.0/0" ? "in" : `from-${cidr.replace(/[./]/g, "-")}`;
+      const sets = addresses.map((a) => (opened.get(a) ?? []).join(" "));
+      if (sets.every((x) => x === sets[0]) && sets[0]) {
+        rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${suffix}`)}, { to: ${id}, ports: ${portsCode(opened.get(addresses[0])!)}${from} });`);
+      } else {
+        for (const a of addresses) {
+          const list = opened.get(a);
+          if (list?.length) rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${a.replace(/\./g, "-")}-${suffix}`)}, { to: ${q(a)}, ports: ${portsCode(list)}${from} });`);
+        }
       }
     }
   }
@@ -274,7 +300,11 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     ]),
   ];
   const nft = !dom0.state["iptables-save"] && !dom0.files["/etc/iptables/rules.v4"] && /table\s+inet|table\s+ip\b/.test(firewallText);
-  const firewall = [...(management.length ? [`managementCidrs: ${q(management)}`] : []), ...(nft ? [`backend: "nftables"`] : [])];
+  // The iptables backend matches guests through ipsets from firewall.ipsetFrom addresses (64): keep the form the copy has.
+  const guestCount = Object.values(model.guestAddresses()).flat().length;
+  const sets = /^-A FORWARD .*--match-set /m.test(firewallText);
+  const ipsetFrom = nft ? undefined : sets && guestCount < 64 ? 0 : !sets && guestCount >= 64 ? guestCount + 1 : undefined;
+  const firewall = [...(management.length ? [`managementCidrs: ${q(management)}`] : []), ...(nft ? [`backend: "nftables"`] : []), ...(ipsetFrom === undefined ? [] : [`ipsetFrom: ${ipsetFrom}`])];
   if (!management.length) notes.push(`${dom0Name}: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
   const uses = ["ForwardRule", "RoutedDomU", "WebVhost", "XenHost", ...(rulesCode.some((l) => l.includes("Port.")) ? ["Port"] : [])].sort();
   lines.push(

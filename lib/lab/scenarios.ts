@@ -21,8 +21,9 @@ export type Scenario = (typeof SCENARIOS)[number];
  * nftables backend (two-guests). `hand-made`: the seed's guest network as
  * written by hand, without policy routing, and the proof at synth off: only
  * the check after deploy stands between it and the black hole (seed).
+ * `one-vif`: the seed's three addresses on one vif, without policy routing (seed).
  */
-export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made";
+export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made" | "one-vif";
 
 function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
   return new XenHost(stack, "dom0", {
@@ -37,7 +38,10 @@ function seed(stack: TerraformStack, variant: Variant): void {
   const dom0 = dom0Of(stack);
   const webserv = new RoutedDomU(dom0, "webserv", {
     disks: ["phy:/dev/vg0/webserv,xvda,w"],
-    vifs: [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` })),
+    vifs:
+      variant === "one-vif"
+        ? [{ mac: "de:ad:be:ef:00:00", address: "192.0.2.200/24", additionalAddresses: ["192.0.2.201/24", "192.0.2.202/24"] }]
+        : [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` })),
     policyRouting: variant === "hand-made" ? false : undefined,
   });
   ["a", "b", "c"].forEach((s, i) => {

@@ -49,6 +49,7 @@ export function checkFleet(stack: TerraformStack): string[] {
       for (const vif of guest.guestModel().vifs) {
         const owner = (prop: string) => ({ path: guest.node.path, prop: `vifs[${vif.index}].${prop}`, stack: own });
         claim(addresses, vif.address.address, owner("address"), inApp);
+        vif.additional.forEach((a, i) => claim(addresses, a.address, owner(`additionalAddresses[${i}]`), inApp));
         claim(macs, vif.mac, owner("mac"), inApp);
         claim(vifnames, vif.vifname, owner("vifname"), perDom0);
       }

@@ -28,7 +28,8 @@ const rtTables = rememberLast((_file: string, text: string): [string, number][] 
 });
 
 export class IfupdownConfig {
-  private readonly stanzas = new Map<string, Stanza>();
+  /** The stanzas of each interface, in file order: ifup applies every one (interfaces(5): several addresses). */
+  private readonly stanzas = new Map<string, Stanza[]>();
   /** Interfaces brought up at boot, in order. */
   readonly auto: string[] = [];
   readonly unreadable: Unreadable[] = [];
@@ -56,7 +57,9 @@ export class IfupdownConfig {
           current = undefined;
           return;
         }
-        this.stanzas.set(rest[0], current);
+        const same = this.stanzas.get(rest[0]);
+        if (same) same.push(current);
+        else this.stanzas.set(rest[0], [current]);
       } else if (key === "source" || key === "source-directory" || key === "mapping") {
         this.unreadable.push({ file, line: i + 1, text: raw, why: `${key} is not read by the model` });
         current = undefined;
@@ -73,55 +76,59 @@ export class IfupdownConfig {
 
   /** Brings every boot-time interface up into `routing`; `present` says which interfaces the host has. */
   bringUp(routing: Routing, tables: Record<string, number>, present: (name: string) => boolean): void {
+    const where = (line: number) => `${this.fileName} line ${line}`;
+    const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: this.file, line, text: raw, why });
     for (const name of this.auto) {
-      const s = this.stanzas.get(name);
-      if (!s || name === "lo") continue;
-      const where = (line: number) => `${this.fileName} line ${line}`;
-      const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: this.file, line, text: raw, why });
+      const all = this.stanzas.get(name);
+      if (!all || name === "lo") continue;
       if (!present(name)) {
-        bad(s.line, `iface ${name}`, `the host has no interface ${name}: ifup fails for it`);
+        bad(all[0].line, `iface ${name}`, `the host has no interface ${name}: ifup fails for it`);
         continue;
       }
-      if (s.method === "dhcp") {
-        bad(s.line, `iface ${name} inet dhcp`, "a DHCP address is not known from the files");
-        continue;
+      for (const s of all) this.bringUpStanza(s, name, routing, tables, where, bad);
+    }
+  }
+
+  /** One `iface` stanza of an interface that is there. */
+  private bringUpStanza(s: Stanza, name: string, routing: Routing, tables: Record<string, number>, where: (line: number) => string, bad: (line: number, raw: string, why: string) => void): void {
+    if (s.method === "dhcp") {
+      bad(s.line, `iface ${name} inet dhcp`, "a DHCP address is not known from the files");
+      return;
+    }
+    if (s.method !== "static" && s.method !== "manual") {
+      bad(s.line, `iface ${name} inet ${s.method}`, `method ${s.method} is not read by the model`);
+      return;
+    }
+    const opt = (k: string) => s.options.find((o) => o.key === k);
+    const address = opt("address");
+    if (s.method === "static") {
+      if (!address) {
+        bad(s.line, `iface ${name}`, "a static interface without an address");
+        return;
       }
-      if (s.method !== "static" && s.method !== "manual") {
-        bad(s.line, `iface ${name} inet ${s.method}`, `method ${s.method} is not read by the model`);
-        continue;
+      const [addr, len] = address.value.split("/");
+      const mask = opt("netmask");
+      const prefix = len !== undefined ? Number(len) : mask ? (netmaskPrefix(mask.value) ?? (/^\d+$/.test(mask.value) ? Number(mask.value) : NaN)) : 32;
+      const n = ipNum(addr);
+      if (n === undefined || !(prefix >= 0 && prefix <= 32)) {
+        bad(address.line, address.raw, "address not read");
+        return;
       }
-      const opt = (k: string) => s.options.find((o) => o.key === k);
-      const address = opt("address");
-      if (s.method === "static") {
-        if (!address) {
-          bad(s.line, `iface ${name}`, "a static interface without an address");
-          continue;
-        }
-        const [addr, len] = address.value.split("/");
-        const mask = opt("netmask");
-        const prefix = len !== undefined ? Number(len) : mask ? (netmaskPrefix(mask.value) ?? (/^\d+$/.test(mask.value) ? Number(mask.value) : NaN)) : 32;
-        const n = ipNum(addr);
-        if (n === undefined || !(prefix >= 0 && prefix <= 32)) {
-          bad(address.line, address.raw, "address not read");
-          continue;
-        }
-        routing.addAddress({ address: n, prefix, dev: name }, `${where(address.line)}, the prefix route of ${name}`);
-        const gw = opt("gateway");
-        if (gw) {
-          const g = ipNum(gw.value);
-          if (g === undefined) bad(gw.line, gw.raw, "gateway not read");
-          else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: 0, origin: `${where(gw.line)}, gateway` });
-        }
+      routing.addAddress({ address: n, prefix, dev: name }, `${where(address.line)}, the prefix route of ${name}`);
+      const gw = opt("gateway");
+      if (gw) {
+        const g = ipNum(gw.value);
+        if (g === undefined) bad(gw.line, gw.raw, "gateway not read");
+        else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: 0, origin: `${where(gw.line)}, gateway` });
       }
-      for (const o of s.options) {
-        if (o.key !== "up" && o.key !== "post-up") continue;
-        const why = runIp(o.value, routing, tables, `${where(o.line)}`);
-        if (why) bad(o.line, o.raw, why);
-      }
+    }
+    for (const o of s.options) {
+      if (o.key !== "up" && o.key !== "post-up") continue;
+      const why = runIp(o.value, routing, tables, `${where(o.line)}`);
+      if (why) bad(o.line, o.raw, why);
     }
   }
 }
-
 /** The names `ip` is run by. */
 const IP_PATHS = new Set(["ip", "/bin/ip", "/sbin/ip", "/usr/bin/ip", "/usr/sbin/ip"]);
 

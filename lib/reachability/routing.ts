@@ -31,6 +31,11 @@ export interface Address {
   readonly dev: string;
 }
 
+/** The subnet of an address. */
+function networkOfAddress(a: Address): Cidr {
+  return { net: (a.address & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) >>> 0, prefix: a.prefix };
+}
+
 export const MAIN = 254;
 export const LOCAL = 255;
 export const DEFAULT_TABLE = 253;
@@ -81,11 +86,13 @@ export class Routing {
    * from a running host, which lists that route itself.
    */
   addAddress(a: Address, origin: string, prefixRoute = true): void {
+    // A further address in the subnet of one the interface holds is a secondary: the kernel adds no prefix route for it.
+    const secondary = this.addresses.some((x) => x.dev === a.dev && x.prefix === a.prefix && inCidr(networkOfAddress(x), a.address));
     this.addresses.push(a);
     const same = this.byAddress.get(a.address);
     if (same) same.push(a);
     else this.byAddress.set(a.address, [a]);
-    if (prefixRoute && a.prefix < 32) {
+    if (prefixRoute && !secondary && a.prefix < 32) {
       const net = { net: (a.address & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) >>> 0, prefix: a.prefix };
       this.addRoute(MAIN, { dest: net, dev: a.dev, src: a.address, metric: 0, origin });
     }

@@ -18,7 +18,8 @@ export function policyRoutingCommands(vif: VifModel, gateway: string): { up: str
       `ip route replace ${network} dev ${device} src ${address} table ${table}`,
       `ip route replace default via ${gateway} dev ${device} onlink table ${table}`,
       deleteRule,
-      `ip rule add from ${address} lookup ${table} priority ${prio}`,
+      // Every address of the interface replies through its table, at the interface's one priority.
+      ...[vif.address, ...vif.additional].map((a) => `ip rule add from ${a.address} lookup ${table} priority ${prio}`),
     ],
     down: [deleteRule, `ip route flush table ${table} 2>/dev/null || true`],
   };
@@ -45,6 +46,8 @@ export function renderInterfaces(guest: GuestModel): string {
     }
     if (guest.policyRouting) body.push(...policyRouting(vif, guest.gateway));
     stanzas.push([...lines, ...body.map((b) => `    ${b}`)].join("\n") + "\n");
+    // Further addresses of the vif: one more stanza each, which ifup applies after the first (interfaces(5)).
+    for (const a of vif.additional) stanzas.push(`iface ${vif.device} inet static\n    address ${a.address}/${a.prefix}\n`);
   }
   return generatedHeader() + stanzas.join("\n");
 }

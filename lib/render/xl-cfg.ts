@@ -26,13 +26,14 @@ function quote(value: string): string {
 export function vifSpec(vif: VifModel, guest: GuestModel): string {
   const pairs: [(typeof XL_VIF_KEYS)[number], string][] = [
     ["mac", vif.mac],
-    ["ip", vif.address.address],
+    // vif-route adds a /32 route to the vif for each address of the list.
+    ["ip", [vif.address, ...vif.additional].map((a) => a.address).join(" ")],
     ["script", "vif-route"],
     ["gatewaydev", guest.gatewayDevice],
     ["vifname", vif.vifname],
   ];
-  for (const [, value] of pairs) {
-    if (/[,=\s'"]/.test(value)) throw new Error(`xl-cfg: vif value ${JSON.stringify(value)} cannot be written`);
+  for (const [key, value] of pairs) {
+    if (/[,='"]/.test(value) || (key === "ip" ? /^\s|\s$|\s\s|[\t\n\r]/ : /\s/).test(value)) throw new Error(`xl-cfg: vif value ${JSON.stringify(value)} cannot be written`);
   }
   return pairs.map(([k, v]) => `${k}=${v}`).join(",");
 }

@@ -8,7 +8,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { readHostCopy } from "../../lib/adopt/host-copy";
 import { doctor } from "../../lib/adopt/doctor";
 import { importStack } from "../../lib/adopt/import";
 import { main } from "../../lib/cli";
@@ -75,7 +77,24 @@ describe("import: the seed article's hand-made files", () => {
 });
 
 describe("import: the library's own preview comes back as the same stack", () => {
+  /** A vif of three addresses beside one of one, a site on a further address, UDP, and a port open to one network only. */
+  function mixed(app: App): void {
+    const stack = new TerraformStack(app, "mixed");
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, firewall: { managementCidrs: ["198.51.100.0/24"] } });
+    const guest = new RoutedDomU(dom0, "multi", {
+      disks: ["phy:/dev/vg0/multi,xvda,w"],
+      vifs: [
+        { mac: "00:16:3e:00:00:10", address: "192.0.2.10/24", additionalAddresses: ["192.0.2.11/24", "192.0.2.12/24"] },
+        { mac: "00:16:3e:00:00:20", address: "192.0.2.20/24" },
+      ],
+    });
+    new WebVhost(guest, "c", { address: "192.0.2.12", serverName: "c.example.org", documentRoot: "/var/www/c" }).connections.allowDefaultPortFromAnyIpv4();
+    new ForwardRule(dom0, "dns", { to: guest, ports: [Port.udp(53)] });
+    new ForwardRule(dom0, "ssh", { to: "192.0.2.20", ports: [22], from: ["198.51.100.0/24"] });
+  }
+
   it.each([
+    ["a stack with a vif of three addresses, UDP, and a port open to one network", mixed, "mixed"],
     ["the seed stack", (app: App) => void seedStack(app), "webserv"],
     ["the two-guest scenario on ipsets", (app: App) => void buildScenario(app, "two-guests", "base"), "lab"],
     ["the two-guest scenario on nftables", (app: App) => void buildScenario(app, "two-guests", "nftables"), "lab"],
@@ -91,6 +110,14 @@ describe("import: the library's own preview comes back as the same stack", () =>
       expect(meaning(again, "dom0")).toEqual(meaning(first, "dom0"));
       expect(sockets(doctor(again, "dom0"))).toEqual(sockets(doctor(first, "dom0")));
       expect(doctor(again, "dom0").exitCode).toBe(0);
+      // The same forwarding ruleset, line for line (sources, protocols, ports, vifs): both rendered from equal models.
+      const forward = (dir: string) => {
+        const d = readHostCopy(dir, "dom0").files;
+        const text = d["/etc/iptables/rules.v4"] ?? d["/etc/cdktf-xen/firewall.nft"];
+        return text.split("\n").filter((l) => /^-A FORWARD|daddr/.test(l.trim())).sort();
+      };
+      expect(forward(again).length).toBeGreaterThan(0);
+      expect(forward(again)).toEqual(forward(first));
     } finally {
       t.remove();
     }

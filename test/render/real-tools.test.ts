@@ -15,6 +15,10 @@ import { renderFirewallScript } from "../../lib/concerns/firewall/script";
 import { renderIpsets } from "../../lib/render/ipset";
 import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { sysctlOrder } from "../../lib/reachability/hosts";
+import { IfupdownConfig } from "../../lib/reachability/ifupdown";
+import { ipNum, ipText } from "../../lib/reachability/ip";
+import { readLiveRouting } from "../../lib/reachability/live-routing";
+import { Routing } from "../../lib/reachability/routing";
 import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
@@ -117,6 +121,76 @@ describeWith(["gcc", "/usr/include/libxlutil.h"], "xl cfg read by Xen's parser (
 
   it("the checker itself rejects a broken file", () => {
     expect(() => parse('name = "x\nvif = [ ')).toThrow(/libxlutil rejected/);
+  });
+});
+
+/** A guest whose first vif carries three addresses and whose second carries one: policy routing on (two vifs). */
+function severalPerVif() {
+  const stack = new TerraformStack(Testing.app(), "s");
+  const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" } });
+  const guest = new RoutedDomU(dom0, "multi", {
+    disks: [],
+    vifs: [
+      { mac: "00:16:3e:00:00:10", address: "192.0.2.10/24", additionalAddresses: ["192.0.2.11/24", "192.0.2.12/24"] },
+      { mac: "00:16:3e:00:00:20", address: "192.0.2.20/24" },
+    ],
+  });
+  return { dom0, guest };
+}
+
+describeWith(["gcc", "/usr/include/libxlutil.h", "ifup", "ip", "root"], "several addresses on one vif, read by Xen's parser and by ifupdown", () => {
+  const { dom0, guest } = severalPerVif();
+  const tmp = tempDir();
+  afterAll(tmp.remove);
+
+  it("libxlutil reads the vif's ip= as one list", () => {
+    const parser = path.join(tmp.dir, "xlcfg-parse");
+    sh("gcc", ["-Wall", "-Werror", "-o", parser, path.join(__dirname, "../../lib/lab/xlcfg-parse.c"), "-lxlutil"]);
+    const file = path.join(tmp.dir, "multi.cfg");
+    fs.writeFileSync(file, fileOf(dom0, "/etc/xen/multi.cfg"));
+    const r = run(parser, [file]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).vif).toEqual([
+      "mac=00:16:3e:00:00:10,ip=192.0.2.10 192.0.2.11 192.0.2.12,script=vif-route,gatewaydev=eth0,vifname=multi-0",
+      "mac=00:16:3e:00:00:20,ip=192.0.2.20,script=vif-route,gatewaydev=eth0,vifname=multi-1",
+    ]);
+  });
+
+  it("ifup puts the three addresses on eth0, each with a rule to eth0's table; the model of the file says what the kernel does", () => {
+    const ns = netns("ma");
+    try {
+      for (const v of guest.guestModel().vifs) {
+        expect(ns.exec("ip", ["link", "add", v.device, "address", v.mac, "type", "veth", "peer", "name", `peer${v.index}`]).status).toBe(0);
+        ns.exec("ip", ["link", "set", `peer${v.index}`, "up"]);
+      }
+      const file = path.join(tmp.dir, "interfaces");
+      const interfaces = fileOf(guest, "/etc/network/interfaces");
+      fs.writeFileSync(file, interfaces);
+      fs.mkdirSync(path.join(tmp.dir, "state"));
+      const up = ns.exec("ifup", ["-a", "-i", file, "--state-dir", path.join(tmp.dir, "state")]);
+      expect({ status: up.status, stderr: up.stderr }).toEqual({ status: 0, stderr: "" });
+      const addr = ns.exec("ip", ["-4", "-o", "addr", "show"]).stdout;
+      expect(addr.split("\n").filter(Boolean).map((l) => l.split(/\s+/).slice(1, 4).join(" "))).toEqual(["lo inet 127.0.0.1/8", "eth0 inet 192.0.2.10/24", "eth0 inet 192.0.2.11/24", "eth0 inet 192.0.2.12/24", "eth1 inet 192.0.2.20/24"]);
+      const rule = ns.exec("ip", ["-4", "rule", "show"]).stdout;
+      expect(rule).toBe(["0:\tfrom all lookup local", "1000:\tfrom 192.0.2.10 lookup 100", "1000:\tfrom 192.0.2.11 lookup 100", "1000:\tfrom 192.0.2.12 lookup 100", "1001:\tfrom 192.0.2.20 lookup 101", "32766:\tfrom all lookup main", "32767:\tfrom all lookup default", ""].join("\n"));
+      const route = ns.exec("ip", ["-4", "route", "show", "table", "all"]).stdout;
+      // The model of the file, and the kernel as iproute2 prints it: the same addresses, and each reply by the same interface.
+      const fromFile = new Routing();
+      new IfupdownConfig("/etc/network/interfaces", interfaces).bringUp(fromFile, {}, () => true);
+      const fromKernel = readLiveRouting({ addr, route, rule }, {});
+      expect(fromKernel.unreadable).toEqual([]);
+      const shape = (r: Routing) => r.addresses.map((a) => `${a.dev} ${ipText(a.address)}/${a.prefix}`).sort();
+      expect(shape(fromFile)).toEqual(shape(fromKernel.routing));
+      for (const src of ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.20"]) {
+        for (const dst of ["203.0.113.77", "192.0.2.50"]) {
+          const dev = (r: Routing) => r.lookup(ipNum(dst)!, ipNum(src)!)?.route.dev;
+          expect({ src, dst, dev: dev(fromFile) }).toEqual({ src, dst, dev: dev(fromKernel.routing) });
+        }
+      }
+      expect(fromFile.lookup(ipNum("203.0.113.77")!, ipNum("192.0.2.12")!)?.route.dev).toBe("eth0");
+    } finally {
+      ns.remove();
+    }
   });
 });
 

@@ -34,7 +34,10 @@ export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNet
   ];
   const activate = [`sysctl -q -p ${SYSCTL_PATH}`];
   for (const vif of guest.vifs) {
-    const up = guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [":"];
+    // An interface that is up gets the further addresses it lacks, then its routes and rules again.
+    const added = vif.additional.map((a) => `ip addr replace ${a.address}/${a.prefix} dev ${vif.device}`);
+    const up = [...added, ...(guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [])];
+    if (!up.length) up.push(":");
     activate.push(`if ifquery --state ${vif.device} >/dev/null 2>&1; then`, ...up.map((c) => `  ${c}`), "else", `  ifup ${vif.device}`, "fi");
   }
   return {
