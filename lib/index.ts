@@ -6,5 +6,5 @@ export { Port, PortRange, Protocol } from "./connections/port";
 export { Peer } from "./connections/peer";
 export { Connections, IConnectable } from "./connections/connections";
 export { XenPropError } from "./validation/errors";
-export type { HostUplinkModel, InterfaceNaming } from "./model";
+export type { GuestNetwork, HostUplinkModel, InterfaceNaming } from "./model";
 export type { Ipv4Interface } from "./validation/ipv4";

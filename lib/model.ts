@@ -28,6 +28,9 @@ export interface VifModel {
 /** How the guest pins interface names to MACs. */
 export type InterfaceNaming = "iftab" | "udev" | "systemd-link";
 
+/** What configures the guest's network: ifupdown's interfaces file, or systemd-networkd's `.network` files. */
+export type GuestNetwork = "ifupdown" | "systemd-networkd";
+
 /** How the guest boots. */
 export type GuestBoot =
   | { readonly kind: "bootloader"; readonly bootloader: string }
@@ -61,6 +64,8 @@ export interface GuestModel {
   readonly gatewayDevice: string;
   /** How the guest pins interface names to MACs. */
   readonly interfaceNaming: InterfaceNaming;
+  /** What configures the guest's network. */
+  readonly network: GuestNetwork;
   /** Source-based policy routing: one table and one `ip rule` per interface. */
   readonly policyRouting: boolean;
 }

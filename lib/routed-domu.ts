@@ -1,6 +1,6 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import type { GuestBoot, GuestModel, HostFile, InterfaceNaming, VifModel } from "./model";
+import type { GuestBoot, GuestModel, GuestNetwork, HostFile, InterfaceNaming, VifModel } from "./model";
 import { at, PropSite, XenPropError } from "./validation/errors";
 import { parseHostIpv4, parseInterfaceCidr } from "./validation/ipv4";
 import { parseMac } from "./validation/mac";
@@ -142,9 +142,18 @@ export interface RoutedDomUProps {
   readonly gateway?: string;
   /**
    * How the guest pins interface names to MACs.
-   * @default "iftab"
+   * @default "iftab" ("systemd-link" with guestNetwork "systemd-networkd")
    */
   readonly interfaceNaming?: InterfaceNaming;
+  /**
+   * What configures the guest's network: ifupdown (`/etc/network/interfaces`)
+   * or systemd-networkd (one `.network` file per interface, applied by
+   * `networkctl reload` and `reconfigure`, which keep the addresses the
+   * deploy's own SSH session uses). systemd-networkd takes `.link` naming
+   * (iftab is ifupdown's).
+   * @default "ifupdown"
+   */
+  readonly guestNetwork?: GuestNetwork;
   /**
    * Source-based policy routing (one table and one `ip rule` per interface),
    * which keeps replies leaving through the vif they belong to.
@@ -197,6 +206,7 @@ function parseVifname(value: unknown, site: PropSite, maxLength: number, uplink:
   return name;
 }
 const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
+const NETWORKS: readonly GuestNetwork[] = ["ifupdown", "systemd-networkd"];
 /** Kernel command lines and root specs: no quotes, backslashes or control characters. */
 const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
 
@@ -258,8 +268,13 @@ export class RoutedDomU extends Construct implements IConnectable {
     if (!TYPES.includes(type)) throw new XenPropError(site("type"), type, `expected one of ${TYPES.join(", ")}`);
     const memory = parseInteger(props.memory ?? 512, site("memory"), 32, 4194304, " MiB");
     const vcpus = parseInteger(props.vcpus ?? 1, site("vcpus"), 1, 512);
-    const naming = props.interfaceNaming ?? "iftab";
+    const network = props.guestNetwork ?? "ifupdown";
+    if (!NETWORKS.includes(network)) throw new XenPropError(site("guestNetwork"), network, `expected one of ${NETWORKS.join(", ")}`);
+    const naming = props.interfaceNaming ?? (network === "systemd-networkd" ? "systemd-link" : "iftab");
     if (!NAMINGS.includes(naming)) throw new XenPropError(site("interfaceNaming"), naming, `expected one of ${NAMINGS.join(", ")}`);
+    if (network === "systemd-networkd" && naming === "iftab") {
+      throw new XenPropError(site("interfaceNaming"), naming, 'iftab is read by ifupdown\'s ifrename, which systemd-networkd does not run: expected "systemd-link" or "udev" with guestNetwork "systemd-networkd"');
+    }
 
     const disks = props.disks;
     if (!Array.isArray(disks)) throw new XenPropError(site("disks"), disks, "expected a list of xl disk specs");
@@ -325,6 +340,7 @@ export class RoutedDomU extends Construct implements IConnectable {
       gateway,
       gatewayDevice: scope.uplink.device,
       interfaceNaming: naming,
+      network,
       policyRouting: props.policyRouting ?? vifModels.length > 1,
     };
     this.sshTarget = this.parseSsh(props.ssh ?? {}, site);

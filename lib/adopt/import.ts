@@ -12,6 +12,7 @@ import * as path from "path";
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
+import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, portsNamed } from "./doctor";
@@ -141,9 +142,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const files = copy.exists ? copy.files : {};
     // The guest's addresses with their prefixes, as its interfaces file brings them up.
     const routing = new Routing();
-    if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
     const naming = readNaming(files);
+    // systemd-networkd when the guest has .network files and no interfaces file, else ifupdown.
+    const networkd = networkdFilesOf(files);
+    const onNetworkd = networkd.length > 0 && files["/etc/network/interfaces"] === undefined;
+    if (onNetworkd) new NetworkdConfig(networkd).bringUp(routing, [...new Set([...naming.values()].map((n) => n.name))], () => undefined);
+    else if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
     const iftab = files["/etc/iftab"] !== undefined;
+    // The naming the guest has: iftab (ifupdown's), udev rules, or .link files (what systemd-networkd takes by default).
+    const udev = Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size > 0;
+    const links = Object.keys(files).some((p) => p.endsWith(".link")) && naming.size > 0;
+    const scheme = iftab && !onNetworkd ? "iftab" : udev ? "udev" : links || onNetworkd ? "systemd-link" : "iftab";
     const vifs: string[] = [];
     vifSpecs.forEach((spec, index) => {
       const kv = new Map(spec.split(",").map((part) => part.split("=").map((s) => s.trim()) as [string, string]));
@@ -165,7 +174,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const mac = kv.get("mac");
       if (!mac) notes.push(`${name}: vif ${index} has no mac=: give it one (xl makes a new one at every boot)`);
       const named = mac ? naming.get(mac.toLowerCase()) : undefined;
-      const device = named && named.name !== `eth${index}` && iftab ? `, device: ${q(named.name)}` : "";
+      const device = named && named.name !== `${scheme === "iftab" ? "eth" : "enX"}${index}` ? `, device: ${q(named.name)}` : "";
       const vifname = kv.get("vifname") && kv.get("vifname") !== `${name}-${index}` ? `, vifname: ${q(kv.get("vifname"))}` : "";
       vifs.push(`    { mac: ${q(mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`)}, address: ${q(withPrefix[0])}${more}${vifname}${device} },`);
     });
@@ -188,8 +197,9 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     props.push(`  disks: [${disks.map(q).join(", ")}],`, "  vifs: [", ...vifs, "  ],");
     const gateway = /^\s*gateway\s+(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(files["/etc/network/interfaces"] ?? "")?.[1];
     if (gateway && gateway !== upAddress) props.push(`  gateway: ${q(gateway)},`);
-    if (files["/etc/udev/rules.d/70-cdktf-xen.rules"] !== undefined || (!iftab && Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size)) props.push(`  interfaceNaming: "udev",`);
-    else if (!iftab && Object.keys(files).some((p) => p.endsWith(".link")) && naming.size) props.push(`  interfaceNaming: "systemd-link",`);
+    if (onNetworkd) props.push(`  guestNetwork: "systemd-networkd",`);
+    if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
+    if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.push(`  interfaceNaming: ${q(scheme)},`);
     guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");
 
     // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.

@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { GuestModel } from "../model";
+import { shellSource } from "../render/shell-source";
 import { SandboxHost } from "./sandbox-host";
 
 /** Fails with the command's stderr. */
@@ -88,6 +89,23 @@ export function firstBootInterfaces(guest: GuestModel): string {
     `    gateway ${guest.gateway}`,
     "",
   ].join("\n");
+}
+
+/**
+ * The first boot of a guest's network, as its installer leaves it: ifupdown
+ * brings up the first interface, or systemd-networkd (started as its boot
+ * would, see sh/networkd-start.sh) configures it from one `.network` file
+ * that sorts after the deploy's, so that the deploy's take over.
+ */
+export function bootNetwork(guest: SandboxHost, model: GuestModel): void {
+  if (model.network === "systemd-networkd") {
+    const v = model.vifs[0];
+    guest.writeFile("/etc/systemd/network/90-first-boot.network", `[Match]\nName=${v.device}\n\n[Network]\nAddress=${v.address.address}/${v.address.prefix}\nGateway=${model.gateway}\n`);
+    must(guest.runScript(`#!/bin/sh\n${shellSource(__dirname, "sh/networkd-start.sh")}\n`), `systemd-networkd of ${model.name}`);
+    return;
+  }
+  guest.writeFile("/etc/network/interfaces", firstBootInterfaces(model));
+  must(guest.sh("ifup -a"), `first boot network of ${model.name}`);
 }
 
 /** xenstore stand-ins for vif-route: reads fail (defaults apply), writes succeed. */

@@ -13,6 +13,7 @@ import { ENGINE_CONTEXT_KEY } from "../deploy/engine";
 import { LAB_CONTEXT_KEY, LabContext } from "../private/lab-context";
 import { cidrContains, ipv4ToNumber } from "../validation/ipv4";
 import { renderInterfaces } from "../render/interfaces";
+import { networkdFiles } from "../render/networkd";
 import type { Topology, TopologyDom0, TopologyGuest } from "../private/topology";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
 import { answered, probeHttp, probeTcp, ProbeResult } from "./probes";
@@ -600,14 +601,29 @@ export class Lab {
       for (const g of d.guests.filter((x) => x.model.vifs.length > 1)) {
         const host = this.guestHost(d.id, g.model.name);
         if (!host) throw new Error(`guest ${g.model.name} is not running`);
-        const deployed = host.readFile("/etc/network/interfaces");
-        if (deployed === undefined) throw new Error(`guest ${g.model.name} has no /etc/network/interfaces`);
-        const swap = (text: string) => {
-          must(host.sh("ifdown -a"), "ifdown");
-          host.writeFile("/etc/network/interfaces", text);
-          must(host.sh("ifup -a"), "ifup");
+        const byHand = { ...g.model, policyRouting: false };
+        const networkd = g.model.network === "systemd-networkd";
+        // The files the network of the guest comes from, as deployed, and as written by hand.
+        const ours = networkd ? networkdFiles(g.model).map((f) => f.path) : ["/etc/network/interfaces"];
+        const deployed = ours.map((p) => {
+          const text = host.readFile(p);
+          if (text === undefined) throw new Error(`guest ${g.model.name} has no ${p}`);
+          return { path: p, content: text };
+        });
+        const swap = (files: readonly { path: string; content: string }[]) => {
+          if (networkd) {
+            for (const f of files) host.writeFile(f.path, f.content);
+            must(host.sh(`networkctl reload && networkctl reconfigure ${g.model.vifs.map((v) => v.device).join(" ")}`), "networkctl");
+            // networkd applies in the background: its policy rules are the last it changes.
+            const want = files.some((f) => f.content.includes("[RoutingPolicyRule]")) ? g.model.vifs.length : 0;
+            must(host.sh(`i=0; until [ "$(ip -4 rule show | grep -c 'lookup 1[0-9][0-9] ')" = ${want} ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done`), "networkd's rules");
+          } else {
+            must(host.sh("ifdown -a"), "ifdown");
+            host.writeFile("/etc/network/interfaces", files[0].content);
+            must(host.sh("ifup -a"), "ifup");
+          }
         };
-        swap(renderInterfaces({ ...g.model, policyRouting: false }));
+        swap(networkd ? networkdFiles(byHand) : [{ path: "/etc/network/interfaces", content: renderInterfaces(byHand) }]);
         const first = g.model.vifs[0].address.address;
         const hand = this.probeGuest(d.id, g, "negative control: hand-made network", (a) => a === first);
         this.crossCheck(d, hand);

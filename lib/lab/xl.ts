@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import { SandboxHost } from "./sandbox-host";
-import { firstBootInterfaces, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
+import { bootNetwork, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
 import { shellAssignments, shellSource } from "../render/shell-source";
 
@@ -85,9 +85,8 @@ export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string):
     must(guest.exec(["ip", "link", "set", device, "address", v.mac]), `mac of ${device}`);
   }
   writeBaseFiles(guest, cfg.name);
-  guest.writeFile("/etc/network/interfaces", firstBootInterfaces(topoGuest.model));
   for (const f of state.seeds[cfg.name] ?? []) guest.writeFile(f.path, f.content, f.mode);
-  must(guest.sh("ifup -a"), `first boot network of ${cfg.name}`);
+  bootNetwork(guest, topoGuest.model);
   startSshd(guest, state.workdir, "0.0.0.0", labHostKey(state.workdir, dom0Id, `guest-${cfg.name}`));
   for (const v of vifs) {
     vifRouteOnline(dom0, { vifname: v.vifname, ip: v.ip, gatewaydev: v.gatewaydev, domid, devid: v.devid });

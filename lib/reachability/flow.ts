@@ -356,6 +356,12 @@ export class FlowEvaluator {
       return partial(undefined, vifDev, guest);
     }
     const leaves = out.route.dev;
+    // Routes added in an order the files do not give: the reply leaves by whichever came first.
+    const rivals = guest.routing.unorderedBecause ? out.rivals : [];
+    if (rivals.length) {
+      step(back, g, "route", check("unknown", explaining ? () => (`reply from ${q.to} leaves the guest by ${[leaves, ...rivals].join(" or ")}: ${out.how.replace(/: [^:]*$/, "")} has as good a route on each, and which was added first is not known (${guest.routing.unorderedBecause})`) : UNEXPLAINED));
+      return partial(undefined, vifDev, guest);
+    }
     step(back, g, "route", check(routingDoubt ? "unknown" : "pass", explaining ? () => (`reply from ${q.to} leaves the guest by ${leaves} (${out.how})${routingDoubt ? `; but ${routingDoubt}` : ""}`) : UNEXPLAINED));
     const index = guest.vifOf(leaves);
     const backVif = index === undefined ? undefined : d.vifOf(vif.guest, index);

@@ -14,6 +14,7 @@ import type { Unreadable } from "./outcome";
 import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
+import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
@@ -261,11 +262,23 @@ export class GuestState {
     }
     const tables = rtTablesOf(files);
     const interfaces = files["/etc/network/interfaces"];
+    const networkd = networkdFilesOf(files);
     if (running.routing) {
       // What runs now, in place of what the interfaces file brings up at boot.
       const live = readLiveRouting(running.routing, tables);
       this.routing = live.routing;
       this.unreadable.push(...live.unreadable);
+    } else if (networkd.length) {
+      this.routing = new Routing();
+      const present = [...this.devices.values()].map((d) => d.dev);
+      const macs = new Map(vifs.map((v) => [this.devices.get(v.index)!.dev, v.mac]));
+      const cfg = new NetworkdConfig(networkd);
+      cfg.bringUp(this.routing, present, (dev) => macs.get(dev));
+      this.routing.unorderedBecause = "systemd-networkd configures the interfaces in parallel";
+      this.unreadable.push(...cfg.unreadable);
+      // ifupdown configuring the same interfaces too: which of the two wins is not known.
+      const both = interfaces === undefined ? [] : new IfupdownConfig("/etc/network/interfaces", interfaces).auto.filter((n) => present.includes(n));
+      if (both.length) this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: `ifupdown brings up ${both.join(", ")} too, which systemd-networkd's .network files configure` });
     } else if (interfaces === undefined) {
       this.routing = new Routing();
       this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: "the guest's network configuration is not among the files" });

@@ -97,6 +97,8 @@ export function readLiveRouting(text: LiveRoutingText, tables: Readonly<Record<s
     for (let j = 0; j < words.length; j++) {
       const k = words[j];
       if (["from", "to", "lookup", "iif", "oif"].includes(k)) kv.set(k, words[++j]);
+      // Who added the rule (systemd-networkd's are `proto static`) does not change what it does.
+      else if (k === "proto") j++;
       else if (k === "[detached]") continue;
       else return bad(LIVE_FILES.rule, i + 1, raw, `${k} is not read by the model`);
     }

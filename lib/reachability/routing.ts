@@ -56,6 +56,12 @@ export class RouteChoice {
     private readonly same: readonly Route[] = [],
   ) {}
 
+  /** The other interfaces with a route as good as the one chosen: which comes first decides. */
+  get rivals(): string[] {
+    const { route } = this;
+    return [...new Set(this.same.filter((r) => r.dest.net === route.dest.net && r.dest.prefix === route.dest.prefix && r.metric === route.metric && r.dev !== route.dev).map((r) => r.dev))];
+  }
+
   /** e.g. `rule 1001 ("from 192.0.2.201 lookup 101", ...), table 101: 192.0.2.0/24 dev eth1 (...)`. */
   get how(): string {
     const { route, rule } = this;
@@ -69,6 +75,11 @@ export class RouteChoice {
 
 export class Routing {
   readonly addresses: Address[] = [];
+  /**
+   * Why routes to one destination may have been added in any order (systemd-networkd configures
+   * links in parallel), or undefined when the files give their order (ifupdown brings interfaces up in turn).
+   */
+  unorderedBecause?: string;
   /** The addresses by number (a dom0 holds its main IP on every vif). */
   private readonly byAddress = new Map<number, Address[]>();
   private readonly tables = new Map<number, Route[]>();

@@ -6,6 +6,7 @@ import { HostCopy, readHostCopy } from "../../lib/adopt/host-copy";
 import { readSiteBlocks, readXlSettings } from "../../lib/adopt/import";
 import { readNaming } from "../../lib/reachability/host-files";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
+import { NetworkdConfig, networkdFilesOf } from "../../lib/reachability/networkd";
 import { ipText } from "../../lib/reachability/ip";
 import { Routing } from "../../lib/reachability/routing";
 import { run } from "./tools";
@@ -40,18 +41,25 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
     const name = String(xl.get("name"));
     const guest: HostCopy = readHostCopy(dir, name);
     const routing = new Routing();
-    new IfupdownConfig("/etc/network/interfaces", guest.files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
     const naming = readNaming(guest.files);
+    const networkd = networkdFilesOf(guest.files);
+    const network = networkd.length ? "systemd-networkd" : "ifupdown";
+    if (networkd.length) new NetworkdConfig(networkd).bringUp(routing, [...naming.values()].map((n) => n.name), () => undefined);
+    else new IfupdownConfig("/etc/network/interfaces", guest.files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
     const vifs = (xl.get("vif") as string[]).map((spec) => {
       const kv = new Map(spec.split(",").map((x) => x.split("=").map((s) => s.trim()) as [string, string]));
       const dev = naming.get(kv.get("mac")!)?.name;
-      const a = routing.addresses.find((x) => x.dev === dev && ipText(x.address) === kv.get("ip"));
-      return `${kv.get("mac")} ip=${kv.get("ip")} ${dev} ${a ? `${ipText(a.address)}/${a.prefix}` : "(not on its interface)"}`;
+      const on = kv.get("ip")!.split(" ").map((ip) => {
+        const a = routing.addresses.find((x) => x.dev === dev && ipText(x.address) === ip);
+        return a ? `${ipText(a.address)}/${a.prefix}` : `${ip} (not on its interface)`;
+      });
+      return `${kv.get("mac")} ip=${kv.get("ip")} ${dev} ${on.join(" ")}`;
     });
     out[name] = {
       memory: xl.get("memory"),
       vcpus: xl.get("vcpus"),
       disks: xl.get("disk"),
+      network,
       vifs,
       vhosts: readSiteBlocks(guest.files, [], name).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.documentRoot} ${b.aliases.join(",")}${b.tls ? " tls" : ""}`).sort(),
     };

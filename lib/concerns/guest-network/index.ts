@@ -8,6 +8,7 @@
 import type { GuestModel, HostFile } from "../../model";
 import { SYSCTL_PATH } from "../../private/paths";
 import { guestNamingFiles } from "../../render/guest-naming";
+import { networkdFiles } from "../../render/networkd";
 import { policyRoutingCommands, renderInterfaces, renderRtTables } from "../../render/interfaces";
 import { renderGuestSysctl } from "../../render/sysctl";
 import { StepModel, stagedVariable } from "../../deploy/step";
@@ -24,8 +25,30 @@ export interface GuestNetworkOptions {
   readonly looseReversePath: boolean;
 }
 
-/** The guest's network step. */
+/** The guest's network step: ifupdown's, or systemd-networkd's. */
 export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
+  return guest.network === "systemd-networkd" ? networkdStep(host, guest, opts) : ifupdownStep(host, guest, opts);
+}
+
+/**
+ * systemd-networkd: one `.network` file per interface. `networkctl reload`
+ * reads the changed files and reconfigures their links (systemd >= 250);
+ * `reconfigure` of the guest's own links does it on older ones. Both keep an
+ * address that stays in the file, so the deploy's SSH session survives.
+ */
+function networkdStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
+  const files: HostFile[] = [...guestNamingFiles(guest), ...networkdFiles(guest), { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: opts.looseReversePath }), mode: "0644" }];
+  return {
+    host,
+    concern: "network",
+    files,
+    validate: [sysctlCheck(stagedVariable(files, SYSCTL_PATH)), 'command -v networkctl >/dev/null || { echo "networkctl is not installed: the guest does not run systemd-networkd" >&2; exit 1; }'].join("\n"),
+    activate: [`sysctl -q -p ${SYSCTL_PATH}`, "networkctl reload", `networkctl reconfigure ${guest.vifs.map((v) => v.device).join(" ")}`].join("\n"),
+  };
+}
+
+/** ifupdown: the interfaces file; interfaces that are down come up, those up get their addresses, routes and rules again. */
+function ifupdownStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
   const files: HostFile[] = [
     ...guestNamingFiles(guest),
     { path: INTERFACES_PATH, content: renderInterfaces(guest), mode: "0644" },
