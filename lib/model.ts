@@ -28,8 +28,8 @@ export interface VifModel {
 /** How the guest pins interface names to MACs. */
 export type InterfaceNaming = "iftab" | "udev" | "systemd-link";
 
-/** What configures the guest's network: ifupdown's interfaces file, or systemd-networkd's `.network` files. */
-export type GuestNetwork = "ifupdown" | "systemd-networkd";
+/** What configures the guest's network: ifupdown's interfaces file, systemd-networkd's `.network` files, or netplan's YAML (rendered for networkd). */
+export type GuestNetwork = "ifupdown" | "systemd-networkd" | "netplan";
 
 /** How the guest boots. */
 export type GuestBoot =

@@ -142,14 +142,15 @@ export interface RoutedDomUProps {
   readonly gateway?: string;
   /**
    * How the guest pins interface names to MACs.
-   * @default "iftab" ("systemd-link" with guestNetwork "systemd-networkd")
+   * @default "iftab" ("systemd-link" with guestNetwork "systemd-networkd" or "netplan")
    */
   readonly interfaceNaming?: InterfaceNaming;
   /**
-   * What configures the guest's network: ifupdown (`/etc/network/interfaces`)
-   * or systemd-networkd (one `.network` file per interface, applied by
+   * What configures the guest's network: ifupdown (`/etc/network/interfaces`),
+   * systemd-networkd (one `.network` file per interface, applied by
    * `networkctl reload` and `reconfigure`, which keep the addresses the
-   * deploy's own SSH session uses). systemd-networkd takes `.link` naming
+   * deploy's own SSH session uses), or netplan (one YAML file, checked by
+   * `netplan generate` and applied the same way). Both take `.link` naming
    * (iftab is ifupdown's).
    * @default "ifupdown"
    */
@@ -206,7 +207,7 @@ function parseVifname(value: unknown, site: PropSite, maxLength: number, uplink:
   return name;
 }
 const NAMINGS: readonly InterfaceNaming[] = ["iftab", "udev", "systemd-link"];
-const NETWORKS: readonly GuestNetwork[] = ["ifupdown", "systemd-networkd"];
+const NETWORKS: readonly GuestNetwork[] = ["ifupdown", "systemd-networkd", "netplan"];
 /** Kernel command lines and root specs: no quotes, backslashes or control characters. */
 const KERNEL_ARGS = /^[A-Za-z0-9 ._=:,/+@-]+$/;
 
@@ -270,10 +271,10 @@ export class RoutedDomU extends Construct implements IConnectable {
     const vcpus = parseInteger(props.vcpus ?? 1, site("vcpus"), 1, 512);
     const network = props.guestNetwork ?? "ifupdown";
     if (!NETWORKS.includes(network)) throw new XenPropError(site("guestNetwork"), network, `expected one of ${NETWORKS.join(", ")}`);
-    const naming = props.interfaceNaming ?? (network === "systemd-networkd" ? "systemd-link" : "iftab");
+    const naming = props.interfaceNaming ?? (network === "ifupdown" ? "iftab" : "systemd-link");
     if (!NAMINGS.includes(naming)) throw new XenPropError(site("interfaceNaming"), naming, `expected one of ${NAMINGS.join(", ")}`);
-    if (network === "systemd-networkd" && naming === "iftab") {
-      throw new XenPropError(site("interfaceNaming"), naming, 'iftab is read by ifupdown\'s ifrename, which systemd-networkd does not run: expected "systemd-link" or "udev" with guestNetwork "systemd-networkd"');
+    if (network !== "ifupdown" && naming === "iftab") {
+      throw new XenPropError(site("interfaceNaming"), naming, `iftab is read by ifupdown's ifrename, which systemd-networkd does not run: expected "systemd-link" or "udev" with guestNetwork "${network}"`);
     }
 
     const disks = props.disks;

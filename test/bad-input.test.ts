@@ -170,7 +170,7 @@ const CATALOGUE: [string, Build, RegExp][] = [
   ["vcpus 0", withGuest({ vcpus: 0 }), /vcpus 0 is invalid: expected a whole number from 1 to 512/],
   ["unknown guest type", withGuest({ type: "kvm" as never }), /type "kvm" is invalid: expected one of pv, pvh, hvm/],
   ["unknown interface naming", withGuest({ interfaceNaming: "biosdevname" as never }), /interfaceNaming "biosdevname" is invalid: expected one of iftab, udev, systemd-link/],
-  ["unknown guest network", withGuest({ guestNetwork: "NetworkManager" as never }), /guestNetwork "NetworkManager" is invalid: expected one of ifupdown, systemd-networkd/],
+  ["unknown guest network", withGuest({ guestNetwork: "NetworkManager" as never }), /guestNetwork "NetworkManager" is invalid: expected one of ifupdown, systemd-networkd, netplan/],
   ["iftab naming with systemd-networkd", withGuest({ guestNetwork: "systemd-networkd", interfaceNaming: "iftab" }), /interfaceNaming "iftab" is invalid: iftab is read by ifupdown's ifrename, which systemd-networkd does not run/],
   ["Apache version 2.0", withVhost({ apacheVersion: "2.0" as never }), /apacheVersion "2\.0" is invalid: expected "2\.4" or "2\.2"/],
   ["check path with a space and a quote", withVhost({ check: { path: "/a b'" } }), /check\.path "\/a b'" is invalid: expected a URL path starting with \/ of letters, digits and \. _ ~ % \/ \+ = & \? -/],

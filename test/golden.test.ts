@@ -17,7 +17,7 @@ import { buildScenario, SCENARIOS, Variant } from "../lib/lab/scenarios";
 import { tempDir } from "./support/tools";
 
 const GOLDEN = path.join(__dirname, "golden", "files.json");
-const VARIANTS: Variant[] = ["base", "changed", "broken", "nftables", "hand-made", "one-vif", "networkd"];
+const VARIANTS: Variant[] = ["base", "changed", "broken", "nftables", "hand-made", "one-vif", "networkd", "netplan"];
 
 /** Every file under `dir`, by its path there, hashed. */
 function hashes(dir: string): Record<string, string> {

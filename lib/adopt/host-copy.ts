@@ -38,6 +38,7 @@ const READ = [
   "/etc/iftab",
   "/etc/udev/rules.d",
   "/etc/systemd/network",
+  "/etc/netplan",
   "/etc/apache2/ports.conf",
   "/etc/apache2/sites-available",
   "/etc/apache2/sites-enabled",

@@ -13,6 +13,7 @@ import { FAR_CLIENTS, Reachability } from "../reachability";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
+import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, portsNamed } from "./doctor";
@@ -144,7 +145,9 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const routing = new Routing();
     const naming = readNaming(files);
     // systemd-networkd when the guest has .network files and no interfaces file, else ifupdown.
-    const networkd = networkdFilesOf(files);
+    const plan = netplanFilesOf(files);
+    const onNetplan = plan.length > 0 && files["/etc/network/interfaces"] === undefined;
+    const networkd = onNetplan ? netplanAsNetworkd(plan).networkd : networkdFilesOf(files);
     const onNetworkd = networkd.length > 0 && files["/etc/network/interfaces"] === undefined;
     if (onNetworkd) new NetworkdConfig(networkd).bringUp(routing, [...new Set([...naming.values()].map((n) => n.name))], () => undefined);
     else if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
@@ -197,7 +200,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     props.push(`  disks: [${disks.map(q).join(", ")}],`, "  vifs: [", ...vifs, "  ],");
     const gateway = /^\s*gateway\s+(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(files["/etc/network/interfaces"] ?? "")?.[1];
     if (gateway && gateway !== upAddress) props.push(`  gateway: ${q(gateway)},`);
-    if (onNetworkd) props.push(`  guestNetwork: "systemd-networkd",`);
+    if (onNetworkd) props.push(`  guestNetwork: ${q(onNetplan ? "netplan" : "systemd-networkd")},`);
     if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
     if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.push(`  interfaceNaming: ${q(scheme)},`);
     guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");

@@ -94,11 +94,11 @@ export function firstBootInterfaces(guest: GuestModel): string {
 /**
  * The first boot of a guest's network, as its installer leaves it: ifupdown
  * brings up the first interface, or systemd-networkd (started as its boot
- * would, see sh/networkd-start.sh) configures it from one `.network` file
- * that sorts after the deploy's, so that the deploy's take over.
+ * would, see sh/networkd-start.sh; netplan renders for it) configures it from
+ * one `.network` file that sorts after the deploy's, so that the deploy's take over.
  */
 export function bootNetwork(guest: SandboxHost, model: GuestModel): void {
-  if (model.network === "systemd-networkd") {
+  if (model.network !== "ifupdown") {
     const v = model.vifs[0];
     guest.writeFile("/etc/systemd/network/90-first-boot.network", `[Match]\nName=${v.device}\n\n[Network]\nAddress=${v.address.address}/${v.address.prefix}\nGateway=${model.gateway}\n`);
     must(guest.runScript(`#!/bin/sh\n${shellSource(__dirname, "sh/networkd-start.sh")}\n`), `systemd-networkd of ${model.name}`);

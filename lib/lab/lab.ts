@@ -14,7 +14,9 @@ import { LAB_CONTEXT_KEY, LabContext } from "../private/lab-context";
 import { cidrContains, ipv4ToNumber } from "../validation/ipv4";
 import { renderInterfaces } from "../render/interfaces";
 import { networkdFiles } from "../render/networkd";
+import { NETPLAN_PATH, renderNetplan } from "../render/netplan";
 import type { Topology, TopologyDom0, TopologyGuest } from "../private/topology";
+import type { GuestModel } from "../model";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
 import { answered, probeHttp, probeTcp, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
@@ -602,9 +604,11 @@ export class Lab {
         const host = this.guestHost(d.id, g.model.name);
         if (!host) throw new Error(`guest ${g.model.name} is not running`);
         const byHand = { ...g.model, policyRouting: false };
-        const networkd = g.model.network === "systemd-networkd";
+        const networkd = g.model.network !== "ifupdown";
+        const netplan = g.model.network === "netplan";
         // The files the network of the guest comes from, as deployed, and as written by hand.
-        const ours = networkd ? networkdFiles(g.model).map((f) => f.path) : ["/etc/network/interfaces"];
+        const written = (m: GuestModel) => (netplan ? [{ path: NETPLAN_PATH, content: renderNetplan(m) }] : networkd ? networkdFiles(m) : [{ path: "/etc/network/interfaces", content: renderInterfaces(m) }]);
+        const ours = written(g.model).map((f) => f.path);
         const deployed = ours.map((p) => {
           const text = host.readFile(p);
           if (text === undefined) throw new Error(`guest ${g.model.name} has no ${p}`);
@@ -612,10 +616,10 @@ export class Lab {
         });
         const swap = (files: readonly { path: string; content: string }[]) => {
           if (networkd) {
-            for (const f of files) host.writeFile(f.path, f.content);
-            must(host.sh(`networkctl reload && networkctl reconfigure ${g.model.vifs.map((v) => v.device).join(" ")}`), "networkctl");
+            for (const f of files) host.writeFile(f.path, f.content, netplan ? "0600" : "0644");
+            must(host.sh(`${netplan ? "netplan generate && " : ""}networkctl reload && networkctl reconfigure ${g.model.vifs.map((v) => v.device).join(" ")}`), "networkctl");
             // networkd applies in the background: its policy rules are the last it changes.
-            const want = files.some((f) => f.content.includes("[RoutingPolicyRule]")) ? g.model.vifs.length : 0;
+            const want = files.some((f) => f.content.includes("[RoutingPolicyRule]") || f.content.includes("routing-policy:")) ? g.model.vifs.length : 0;
             must(host.sh(`i=0; until [ "$(ip -4 rule show | grep -c 'lookup 1[0-9][0-9] ')" = ${want} ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done`), "networkd's rules");
           } else {
             must(host.sh("ifdown -a"), "ifdown");
@@ -623,7 +627,7 @@ export class Lab {
             must(host.sh("ifup -a"), "ifup");
           }
         };
-        swap(networkd ? networkdFiles(byHand) : [{ path: "/etc/network/interfaces", content: renderInterfaces(byHand) }]);
+        swap(written(byHand));
         const first = g.model.vifs[0].address.address;
         const hand = this.probeGuest(d.id, g, "negative control: hand-made network", (a) => a === first);
         this.crossCheck(d, hand);

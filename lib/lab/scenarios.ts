@@ -22,9 +22,9 @@ export type Scenario = (typeof SCENARIOS)[number];
  * written by hand, without policy routing, and the proof at synth off: only
  * the check after deploy stands between it and the black hole (seed).
  * `one-vif`: the seed's three addresses on one vif, without policy routing (seed).
- * `networkd`: the seed's guest on systemd-networkd (seed).
+ * `networkd`: the seed's guest on systemd-networkd; `netplan`: on netplan (seed).
  */
-export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made" | "one-vif" | "networkd";
+export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made" | "one-vif" | "networkd" | "netplan";
 
 function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
   return new XenHost(stack, "dom0", {
@@ -44,7 +44,7 @@ function seed(stack: TerraformStack, variant: Variant): void {
         ? [{ mac: "de:ad:be:ef:00:00", address: "192.0.2.200/24", additionalAddresses: ["192.0.2.201/24", "192.0.2.202/24"] }]
         : [0, 1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` })),
     policyRouting: variant === "hand-made" ? false : undefined,
-    guestNetwork: variant === "networkd" ? "systemd-networkd" : undefined,
+    guestNetwork: variant === "networkd" ? "systemd-networkd" : variant === "netplan" ? "netplan" : undefined,
   });
   ["a", "b", "c"].forEach((s, i) => {
     const broken = variant === "broken" && s === "b";

@@ -15,6 +15,7 @@ import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
+import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
@@ -262,7 +263,12 @@ export class GuestState {
     }
     const tables = rtTablesOf(files);
     const interfaces = files["/etc/network/interfaces"];
-    const networkd = networkdFilesOf(files);
+    // netplan's YAML, as the .network files `netplan generate` writes from it, beside networkd's own (by file name, as networkd reads them).
+    const plan = netplanFilesOf(files);
+    const fromPlan = plan.length ? netplanAsNetworkd(plan) : undefined;
+    if (fromPlan) this.unreadable.push(...fromPlan.unreadable);
+    const byName = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+    const networkd = [...(fromPlan?.networkd ?? []), ...networkdFilesOf(files)].sort(([a], [b]) => (byName(a) < byName(b) ? -1 : byName(a) > byName(b) ? 1 : 0));
     if (running.routing) {
       // What runs now, in place of what the interfaces file brings up at boot.
       const live = readLiveRouting(running.routing, tables);
@@ -278,7 +284,7 @@ export class GuestState {
       this.unreadable.push(...cfg.unreadable);
       // ifupdown configuring the same interfaces too: which of the two wins is not known.
       const both = interfaces === undefined ? [] : new IfupdownConfig("/etc/network/interfaces", interfaces).auto.filter((n) => present.includes(n));
-      if (both.length) this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: `ifupdown brings up ${both.join(", ")} too, which systemd-networkd's .network files configure` });
+      if (both.length) this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: `ifupdown brings up ${both.join(", ")} too, which systemd-networkd's .network files (or netplan's) configure` });
     } else if (interfaces === undefined) {
       this.routing = new Routing();
       this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: "the guest's network configuration is not among the files" });

@@ -97,6 +97,7 @@ describe("import: the library's own preview comes back as the same stack", () =>
     ["a stack with a vif of three addresses, UDP, and a port open to one network", mixed, "mixed"],
     ["the seed stack", (app: App) => void seedStack(app), "webserv"],
     ["the seed on systemd-networkd", (app: App) => void buildScenario(app, "seed", "networkd"), "lab"],
+    ["the seed on netplan", (app: App) => void buildScenario(app, "seed", "netplan"), "lab"],
     ["the seed's addresses on one vif", (app: App) => void buildScenario(app, "seed", "one-vif"), "lab"],
     ["the two-guest scenario on ipsets", (app: App) => void buildScenario(app, "two-guests", "base"), "lab"],
     ["the two-guest scenario on nftables", (app: App) => void buildScenario(app, "two-guests", "nftables"), "lab"],

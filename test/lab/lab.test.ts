@@ -340,8 +340,9 @@ describeWith(LAB_NEEDS, "lab: the seed's three addresses on one vif, without pol
   }, 10 * MINUTES);
 });
 
-describeWith([...LAB_NEEDS, "dbus-daemon", "/lib/systemd/systemd-networkd", "networkctl"], "lab: the seed's guest on systemd-networkd", () => {
-  const theLab = useSeedVariant("networkd");
+for (const [variant, needs] of [["networkd", []], ["netplan", ["netplan"]]] as const) {
+describeWith([...LAB_NEEDS, "dbus-daemon", "/lib/systemd/systemd-networkd", "networkctl", ...needs], `lab: the seed's guest on ${variant === "netplan" ? "netplan (rendered for systemd-networkd)" : "systemd-networkd"}`, () => {
+  const theLab = useSeedVariant(variant);
 
   it("deploys with networkctl, every address answers, the check after deploy passes; by hand, replies from all but one address are black-holed; a redeploy changes nothing", async () => {
     const lab = theLab();
@@ -370,6 +371,7 @@ describeWith([...LAB_NEEDS, "dbus-daemon", "/lib/systemd/systemd-networkd", "net
     expect([again.ok, again.added, again.changed, again.destroyed]).toEqual([true, 0, 0, 0]);
   }, 10 * MINUTES);
 });
+}
 
 describeWith(LAB_NEEDS, "lab: runs that cannot go ahead", () => {
   const seedOptions = () => ({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: "base" } });

@@ -5,19 +5,16 @@
  * and the deploy step applies a change with networkctl without dropping an
  * address that stays.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { RoutedDomU, RoutedDomUProps, WebVhost, XenHost } from "../../lib";
 import { guestNetworkStep } from "../../lib/concerns/guest-network";
 import { renderStepScript } from "../../lib/deploy/step";
-import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { dom0Reachability } from "../../lib/private/prove";
 import { ipNum, ipText } from "../../lib/reachability/ip";
-import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { NetworkdConfig, networkdFilesOf } from "../../lib/reachability/networkd";
 import { Routing } from "../../lib/reachability/routing";
-import { describeWith, uniqueName } from "../support/tools";
+import { kernelRouting, NETWORKD_NEEDS, settledRules, useNetworkdHost } from "../support/networkd-host";
+import { describeWith } from "../support/tools";
 
 /** The seed's guest on systemd-networkd, with `over` changed. */
 function seed(over: Partial<RoutedDomUProps> = {}) {
@@ -59,7 +56,7 @@ describe("the .network files", () => {
 
   it("iftab with systemd-networkd is refused: nothing would read it", () => {
     expect(() => seed({ interfaceNaming: "iftab" })).toThrow('s/dom0/webserv: interfaceNaming "iftab" is invalid: iftab is read by ifupdown\'s ifrename, which systemd-networkd does not run: expected "systemd-link" or "udev" with guestNetwork "systemd-networkd"');
-    expect(() => seed({ guestNetwork: "netctl" as never })).toThrow('s/dom0/webserv: guestNetwork "netctl" is invalid: expected one of ifupdown, systemd-networkd');
+    expect(() => seed({ guestNetwork: "netctl" as never })).toThrow('s/dom0/webserv: guestNetwork "netctl" is invalid: expected one of ifupdown, systemd-networkd, netplan');
   });
 
   it("the model reads them: every address answers; without policy routing the second and third are the black hole, naming the .network file", () => {
@@ -81,32 +78,14 @@ describe("the .network files", () => {
   });
 });
 
-describeWith(["root", "nsenter", "unshare", "dbus-daemon", "/lib/systemd/systemd-networkd", "networkctl"], "the real systemd-networkd in a sandbox host", () => {
-  let host: SandboxHost;
+describeWith(NETWORKD_NEEDS, "the real systemd-networkd in a sandbox host", () => {
   const { guest } = seed();
-  beforeAll(() => {
-    host = SandboxHost.create(uniqueName("nd"));
-    for (const v of guest.guestModel().vifs) {
-      const r = host.sh(`ip link add ${v.device} address ${v.mac} type veth peer name peer${v.index} && ip link set peer${v.index} up`);
-      if (r.status !== 0) throw new Error(r.stderr);
-    }
-    const start = host.runScript(`#!/bin/sh\n${fs.readFileSync(path.join(__dirname, "../../lib/lab/sh/networkd-start.sh"), "utf8")}`);
-    if (start.status !== 0) throw new Error(`networkd: ${start.stderr}`);
-  }, 60000);
-  afterAll(() => host?.destroy());
-
-  /** What the kernel holds now, as iproute2 prints it, read by the model's reader of running hosts. */
-  const kernel = () => readLiveRouting({ addr: host.sh("ip -4 -o addr show").stdout, route: host.sh("ip -4 route show table all").stdout, rule: host.sh("ip -4 rule show").stdout }, {});
-  /** Waits until networkd has configured every interface (its rules are the last it adds). */
-  const settled = (rules: number) => {
-    for (let i = 0; i < 100; i++) {
-      if (host.sh("ip -4 rule show | grep -c 'lookup 10[0-9]' || true").stdout.trim() === String(rules)) return;
-      host.sh("sleep 0.1");
-    }
-    throw new Error(`networkd did not configure the rules: ${host.sh("ip -4 rule show; networkctl list").stdout}`);
-  };
+  const theHost = useNetworkdHost("nd", () => guest.guestModel());
+  const kernel = () => kernelRouting(theHost());
+  const settled = (rules: number) => settledRules(theHost(), rules);
 
   it("the deploy step installs the files and applies them with networkctl; the kernel holds what the model of the files says", () => {
+    const host = theHost();
     const step = guestNetworkStep("webserv", guest.guestModel(), { looseReversePath: false });
     const r = host.runScript(renderStepScript(step));
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
@@ -128,6 +107,7 @@ describeWith(["root", "nsenter", "unshare", "dbus-daemon", "/lib/systemd/systemd
   });
 
   it("a further address on a vif: networkctl adds it and its rule, and keeps the address that stays", () => {
+    const host = theHost();
     const { guest: more } = seed({ vifs: [{ mac: "de:ad:be:ef:00:00", address: "192.0.2.200/24", additionalAddresses: ["192.0.2.210/24"] }, ...[1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` }))] });
     const valid = host.sh("ip -4 -o addr show dev enX0 | grep -o 'valid_lft [a-z0-9]*'").stdout;
     const r = host.runScript(renderStepScript(guestNetworkStep("webserv", more.guestModel(), { looseReversePath: false })));

@@ -7,6 +7,7 @@ import { readSiteBlocks, readXlSettings } from "../../lib/adopt/import";
 import { readNaming } from "../../lib/reachability/host-files";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../../lib/reachability/networkd";
+import { netplanAsNetworkd, netplanFilesOf } from "../../lib/reachability/netplan";
 import { ipText } from "../../lib/reachability/ip";
 import { Routing } from "../../lib/reachability/routing";
 import { run } from "./tools";
@@ -42,8 +43,9 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
     const guest: HostCopy = readHostCopy(dir, name);
     const routing = new Routing();
     const naming = readNaming(guest.files);
-    const networkd = networkdFilesOf(guest.files);
-    const network = networkd.length ? "systemd-networkd" : "ifupdown";
+    const plan = netplanFilesOf(guest.files);
+    const networkd = plan.length ? netplanAsNetworkd(plan).networkd : networkdFilesOf(guest.files);
+    const network = plan.length ? "netplan" : networkd.length ? "systemd-networkd" : "ifupdown";
     if (networkd.length) new NetworkdConfig(networkd).bringUp(routing, [...naming.values()].map((n) => n.name), () => undefined);
     else new IfupdownConfig("/etc/network/interfaces", guest.files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
     const vifs = (xl.get("vif") as string[]).map((spec) => {

@@ -9,6 +9,8 @@ import type { GuestModel, HostFile } from "../../model";
 import { SYSCTL_PATH } from "../../private/paths";
 import { guestNamingFiles } from "../../render/guest-naming";
 import { networkdFiles } from "../../render/networkd";
+import { NETPLAN_PATH, renderNetplan } from "../../render/netplan";
+import { shellSource } from "../../render/shell-source";
 import { policyRoutingCommands, renderInterfaces, renderRtTables } from "../../render/interfaces";
 import { renderGuestSysctl } from "../../render/sysctl";
 import { StepModel, stagedVariable } from "../../deploy/step";
@@ -25,9 +27,32 @@ export interface GuestNetworkOptions {
   readonly looseReversePath: boolean;
 }
 
-/** The guest's network step: ifupdown's, or systemd-networkd's. */
+/** The guest's network step: ifupdown's, systemd-networkd's or netplan's. */
 export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
-  return guest.network === "systemd-networkd" ? networkdStep(host, guest, opts) : ifupdownStep(host, guest, opts);
+  if (guest.network === "systemd-networkd") return networkdStep(host, guest, opts);
+  if (guest.network === "netplan") return netplanStep(host, guest, opts);
+  return ifupdownStep(host, guest, opts);
+}
+
+/** netplan's staged check, in sh/: see the file. */
+const NETPLAN_CHECK = shellSource(__dirname, "sh/netplan-check.sh");
+
+/**
+ * netplan: one YAML file (0600, as netplan wants), checked by `netplan
+ * generate` on a scratch root with the host's other netplan files; applied by
+ * `netplan generate` (networkd's files in /run) and networkd's reload and
+ * reconfigure, not `netplan apply`, which restarts networkd and may take
+ * links down under the deploy's own SSH session.
+ */
+function netplanStep(host: string, guest: GuestModel, opts: GuestNetworkOptions): StepModel {
+  const files: HostFile[] = [...guestNamingFiles(guest), { path: NETPLAN_PATH, content: renderNetplan(guest), mode: "0600" }, { path: SYSCTL_PATH, content: renderGuestSysctl({ looseReversePath: opts.looseReversePath }), mode: "0644" }];
+  return {
+    host,
+    concern: "network",
+    files,
+    validate: [sysctlCheck(stagedVariable(files, SYSCTL_PATH)), NETPLAN_CHECK, `netplan_check "$${stagedVariable(files, NETPLAN_PATH)}" ${NETPLAN_PATH}`].join("\n"),
+    activate: [`sysctl -q -p ${SYSCTL_PATH}`, "netplan generate", "networkctl reload", `networkctl reconfigure ${guest.vifs.map((v) => v.device).join(" ")}`].join("\n"),
+  };
 }
 
 /**
