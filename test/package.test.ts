@@ -13,8 +13,9 @@ import { describeWith, LAB_NEEDS, run, tempDir } from "./support/tools";
 const ROOT = path.resolve(__dirname, "..");
 const MINUTES = 60 * 1000;
 const TSC = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-/** What a project of the user's holds in node_modules beside cdktf-xen: its peers, its dependency, the cdktf CLI. */
-const BESIDE = ["cdktf", "constructs", "@cdktf/provider-null", "ipaddr.js", "cdktf-cli"];
+/** What a project of the user's holds in node_modules beside cdktf-xen, as npm installs it: its peers, its dependencies, the cdktf CLI. */
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+const BESIDE = [...Object.keys(MANIFEST.peerDependencies), ...Object.keys(MANIFEST.dependencies), "cdktf-cli"];
 
 /** A user's app: one dom0, one guest of two addresses, a site, a forward rule; `from` is where the library comes from. */
 function appSource(from: string): string {
