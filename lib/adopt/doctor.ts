@@ -8,13 +8,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { FAR_CLIENTS, FlowQuestion, FlowVerdict, Hop, Reachability, unreadableText } from "../reachability";
+import { FlowQuestion, FlowVerdict, outsideClients, unreadableText } from "../reachability";
 import { readApache, readXlCfg, readXlDefaults } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
-import { inCidr, ipNum, ipText, networkOf, parseCidr } from "../reachability/ip";
+import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { guestRunningOf, HostCopy, readHostCopy, readSysctlDump, runningOf, STATE_FILES, StateFile } from "./host-copy";
+import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -102,9 +102,9 @@ export function portsNamed(text: string): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-/** The first hop of the request through the dom0's firewall. */
-function firewallHop(v: FlowVerdict, dom0: string): Hop | undefined {
-  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall");
+/** Whether the dom0's firewall let the flow's request through (whatever came after). */
+export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
+  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall")?.outcome === "pass";
 }
 
 function statusOf(v: FlowVerdict): DoctorStatus {
@@ -147,18 +147,8 @@ export function cureOf(v: FlowVerdict, dom0: string): string {
 
 /** Client addresses standing for `outside`: one behind the uplink's router, one on the uplink's subnet. */
 function clientsFor(uplink: string, taken: ReadonlySet<number>): { address: string; where: string }[] {
-  const net = parseCidr(uplink)!;
-  const up = networkOf(net.net, net.prefix);
-  const far = FAR_CLIENTS.map((a) => ipNum(a)!).find((n) => !inCidr(up, n) && !taken.has(n))!;
-  const size = 2 ** (32 - up.prefix);
-  let near: number | undefined;
-  for (let n = up.net + size - 2; size > 2 && n > up.net; n--) {
-    if (!taken.has(n)) {
-      near = n;
-      break;
-    }
-  }
-  return [{ address: ipText(far), where: "behind the uplink's router" }, ...(near === undefined ? [] : [{ address: ipText(near), where: "on the uplink's subnet" }])];
+  const { near, far } = outsideClients(parseCidr(uplink)!, taken);
+  return [{ address: ipText(far!), where: "behind the uplink's router" }, ...(near === undefined ? [] : [{ address: ipText(near), where: "on the uplink's subnet" }])];
 }
 
 const STATUS_WORD: Record<DoctorStatus, string> = { answers: "ok", "black hole": "BLACK HOLE", dropped: "DROPPED", unknown: "UNKNOWN" };
@@ -191,19 +181,12 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     guests[g] = copy;
     problems.push(...copy.problems.map(copyProblem(g)));
   }
-  const baseline = (c: HostCopy) => (c.state.sysctl === undefined ? undefined : readSysctlDump(c.state.sysctl));
-  const model = Reachability.fromFiles({
-    dom0: { id: dom0Name, uplink, files: dom0.files, baseline: baseline(dom0), running: runningOf(dom0) },
-    guests: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, c.files])),
-    guestBaselines: Object.fromEntries(Object.entries(guests).flatMap(([g, c]) => (c.state.sysctl === undefined ? [] : [[g, baseline(c)!]]))),
-    guestsRunning: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, guestRunningOf(c)])),
-  });
+  const model = modelOfCopies(dom0, guests, uplink);
   const unread: Unreadable[] = model.unreadable;
   problems.push(...unread.map((u) => `not read: ${unreadableText(u)}`));
 
   // The candidates: every port a firewall names, and every vhost socket.
-  const firewallText = [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t)].join("\n");
-  const candidates = portsNamed(firewallText);
+  const candidates = portsNamed(firewallTextOf(dom0));
   const addresses = model.guestAddresses();
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
   const clients = clientsFor(uplink.address, taken);
@@ -226,8 +209,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
       for (const protocol of ["tcp", "udp"] as const) {
         for (const port of candidates) {
           if (protocol === "tcp" && vhostPorts.includes(port)) continue;
-          const probe = model.flow({ protocol, from: clients[0].address, to: address, port });
-          if (firewallHop(probe, dom0Name)?.outcome !== "pass") continue;
+          if (!firewallOpens(model.flow({ protocol, from: clients[0].address, to: address, port }), dom0Name)) continue;
           ask(guest, address, protocol, port, "opened by the firewall", false);
         }
       }

@@ -7,6 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { Reachability } from "../reachability";
 import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText, SysctlBaseline } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
@@ -189,4 +190,21 @@ export function runningOf(copy: HostCopy): Dom0Running {
     domainIds: copy.state["xl-list"] === undefined ? undefined : readXlList(copy.state["xl-list"]),
     routing: routingOf(copy),
   };
+}
+
+/** The firewall a dom0's copy holds, as text: what it runs now where captured, else its files. */
+export function firewallTextOf(dom0: HostCopy): string {
+  const nftFiles = Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t);
+  return [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...nftFiles].join("\n");
+}
+
+/** The reachability model of a copy: the dom0's files and its guests', with what each runs now where captured. */
+export function modelOfCopies(dom0: HostCopy, guests: Readonly<Record<string, HostCopy>>, uplink: { readonly device: string; readonly address: string }): Reachability {
+  const baseline = (c: HostCopy) => (c.state.sysctl === undefined ? undefined : readSysctlDump(c.state.sysctl));
+  return Reachability.fromFiles({
+    dom0: { id: dom0.host, uplink, files: dom0.files, baseline: baseline(dom0), running: runningOf(dom0) },
+    guests: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, c.files])),
+    guestBaselines: Object.fromEntries(Object.entries(guests).flatMap(([g, c]) => (c.state.sysctl === undefined ? [] : [[g, baseline(c)!]]))),
+    guestsRunning: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, guestRunningOf(c)])),
+  });
 }

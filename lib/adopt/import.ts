@@ -9,15 +9,15 @@
  * top of the code, never dropped in silence.
  */
 import * as path from "path";
-import { FAR_CLIENTS, Reachability } from "../reachability";
+import { clientIn, outsideClients } from "../reachability";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
-import { DoctorInputError, findUplink, portsNamed } from "./doctor";
-import { HostCopy, readHostCopy, readSysctlDump, runningOf } from "./host-copy";
+import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
+import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 
 export interface ImportOptions {
   /** The dom0's uplink, `<device>=<address>/<prefix>`, as for the doctor. */
@@ -245,27 +245,23 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   }
 
   // Forwarded ports: those the dom0's firewall lets a client open to each guest address, from anywhere or from a source it names.
-  const model = Reachability.fromFiles({
-    dom0: { id: dom0Name, uplink, files: dom0.files, baseline: dom0.state.sysctl === undefined ? undefined : readSysctlDump(dom0.state.sysctl), running: runningOf(dom0) },
-    guests: Object.fromEntries(Object.entries(guestCopies).map(([g, c]) => [g, c.files])),
-  });
-  const far = FAR_CLIENTS.find((a) => !inCidr(up, ipNum(a)!))!;
-  const firewallText = [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t)].join("\n");
+  const model = modelOfCopies(dom0, guestCopies, uplink);
+  const guestSet = new Set(Object.values(model.guestAddresses()).flat());
+  const taken = new Set([...guestSet, upAddress].map((a) => ipNum(a)!));
+  const far = ipText(outsideClients(up, taken).far!);
+  const firewallText = firewallTextOf(dom0);
   const candidates = portsNamed(firewallText);
   const hasFirewall = firewallText.trim().length > 0;
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
   const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
   if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
   // The sources the firewall names (-s, ip saddr), each stood for by one client in it; "anywhere" by a far client.
-  const guestSet = new Set(Object.values(model.guestAddresses()).flat());
   const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => (m[1].includes("/") ? m[1] : `${m[1]}/32`));
   const sources: { cidr: string; client: string }[] = [{ cidr: "0.0.0.0/0", client: far }];
   for (const cidr of [...new Set(named)].sort()) {
     const c = parseCidr(cidr);
     if (!c || cidr === "0.0.0.0/0" || (c.prefix === 32 && guestSet.has(ipText(c.net)))) continue;
-    const size = 2 ** (32 - c.prefix);
-    let client: number | undefined;
-    for (let n = c.prefix >= 31 ? c.net : c.net + 1, i = 0; i < Math.min(size, 256); n++, i++) if (!guestSet.has(ipText(n)) && ipText(n) !== upAddress) { client = n; break; }
+    const client = clientIn(c, taken);
     if (client !== undefined) sources.push({ cidr: `${ipText(c.net)}/${c.prefix}`, client: ipText(client) });
   }
   const portsCode = (list: string[]) => {
@@ -284,8 +280,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
           for (const port of candidates) {
             const key = `${address} ${protocol}/${port}`;
             if (cidr !== "0.0.0.0/0" && openAnywhere.has(key)) continue;
-            const v = model.flow({ protocol, from: client, to: address, port });
-            if (v.hops.find((h) => h.host === dom0Name && h.stage === "firewall")?.outcome !== "pass") continue;
+            if (!firewallOpens(model.flow({ protocol, from: client, to: address, port }), dom0Name)) continue;
             if (cidr === "0.0.0.0/0") openAnywhere.add(key);
             opened.set(address, [...(opened.get(address) ?? []), `${protocol}/${port}`]);
           }

@@ -7,8 +7,8 @@
  */
 import type { ForwardAcceptModel } from "../model";
 import type { FlowQuestion, FlowVerdict } from "../reachability";
-import { FAR_CLIENTS, Reachability } from "../reachability";
-import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+import { clientIn, outsideClients, Reachability } from "../reachability";
+import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import type { XenHost } from "../xen-host";
 
 /** Context key: `false` skips the proof at synth (with a warning). */
@@ -46,20 +46,11 @@ export function dom0Reachability(dom0: XenHost): Reachability {
  */
 function clients(dom0: XenHost, source: string, taken: ReadonlySet<number>): string[] {
   const up = dom0.uplink.address;
-  const upNet = parseCidr(`${up.address}/${up.prefix}`)!;
-  const size = 2 ** (32 - upNet.prefix);
-  const free = (from: number, count: number, step: number) => {
-    for (let i = 0, n = from; i < count; i++, n += step) if (!taken.has(n)) return n;
-    return undefined;
-  };
   if (source === "0.0.0.0/0") {
-    const near = size > 2 ? free(upNet.net + size - 2, size - 2, -1) : undefined;
-    const far = FAR_CLIENTS.map((a) => ipNum(a)!).find((n) => !inCidr(upNet, n) && !taken.has(n));
+    const { near, far } = outsideClients(parseCidr(`${up.address}/${up.prefix}`)!, taken);
     return [near, far].filter((n): n is number => n !== undefined).map(ipText);
   }
-  const net = parseCidr(source)!;
-  const count = 2 ** (32 - net.prefix);
-  const first = free(net.prefix >= 31 ? net.net : net.net + 1, Math.min(count, 256), 1);
+  const first = clientIn(parseCidr(source)!, taken);
   return first === undefined ? [] : [ipText(first)];
 }
 

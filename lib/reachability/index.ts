@@ -17,13 +17,7 @@ export { unreadableText } from "./outcome";
 export { KERNEL_DEFAULTS } from "./sysctl";
 export type { SysctlBaseline } from "./sysctl";
 
-/**
- * Documentation addresses (RFC 5737) that stand for a client behind the
- * uplink's router, in order of preference: the proof at synth and the lab take
- * the first that is neither on the uplink's subnet nor a host's. None is in the
- * lab's management network.
- */
-export const FAR_CLIENTS: readonly string[] = ["203.0.113.77", "192.0.2.177", "203.0.113.177"];
+export { clientIn, FAR_CLIENTS, outsideClients } from "./clients";
 
 /**
  * The model of one dom0 and its guests, built from the files they receive:
