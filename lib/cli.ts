@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `cdktf-xen` command: for hosts people already run.
+ * The `cdktf-xen` command (`cdktn-xen` in the cdktn flavour): for hosts people already run.
  *   doctor <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>]
  *   diff <stack> [--out <dir>]
  *   import <dir> --dom0 <host> [--uplink ...] [--stack <name>] [--to <file>]
@@ -10,9 +10,10 @@ import { DiffError, diffStack } from "./adopt/diff";
 import * as fs from "fs";
 import { doctor, DoctorInputError, stateFilesHelp } from "./adopt/doctor";
 import { importStack } from "./adopt/import";
+import { FLAVOUR } from "./private/cdk";
 
 const USAGE = [
-  "usage: cdktf-xen doctor <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>]",
+  `usage: ${FLAVOUR.pkg} doctor <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>]`,
   "  <dir>     a copy of the hosts' files: <dir>/<host>/<absolute path> (rsync -a <host>:/etc <dir>/<host>/),",
   "            or a synth preview (cdktf.out/stacks/<stack>/hosts)",
   "  --dom0    the dom0's folder in <dir>; its guests are the folders named as its xl configs' domains",
@@ -21,14 +22,14 @@ const USAGE = [
   stateFilesHelp(),
   "  exit: 0 every guest socket answers and everything was read; 1 otherwise; 2 a wrong invocation",
   "",
-  "usage: cdktf-xen diff <stack> [--out <dir>]",
-  "  what `cdktf deploy <stack>` would write on each host, against what the host has now (read over SSH,",
+  `usage: ${FLAVOUR.pkg} diff <stack> [--out <dir>]`,
+  `  what \`${FLAVOUR.cli} deploy <stack>\` would write on each host, against what the host has now (read over SSH,`,
   "  with the stack's connections, bastions, pinned host keys and TF_VAR_ keys): a unified diff per file,",
-  "  the files it would remove, a summary. It changes nothing on any host. Synthesize first (cdktf synth).",
+  `  the files it would remove, a summary. It changes nothing on any host. Synthesize first (${FLAVOUR.cli} synth).`,
   "  --out     the synth output folder (default cdktf.out)",
   "  exit: 0 no change; 2 changes; 1 the stack or a host cannot be read",
   "",
-  "usage: cdktf-xen import <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>] [--stack <name>] [--to <file>]",
+  `usage: ${FLAVOUR.pkg} import <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>] [--stack <name>] [--to <file>]`,
   "  the TypeScript of a stack for the dom0 and guests of a copy (as for doctor): XenHost, RoutedDomU with its",
   "  vifs, WebVhost per <VirtualHost>, ForwardRule per port the firewall opens; what it cannot carry over is",
   "  listed at the top of the code. --to writes it to a file (refused if the file exists), else to stdout.",
@@ -78,11 +79,11 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
     return 2;
   } catch (e) {
     if (e instanceof DoctorInputError) {
-      err(`cdktf-xen ${command}: ${e.message}\n`);
+      err(`${FLAVOUR.pkg} ${command}: ${e.message}\n`);
       return 2;
     }
     if (e instanceof DiffError) {
-      err(`cdktf-xen diff: ${e.message}\n`);
+      err(`${FLAVOUR.pkg} diff: ${e.message}\n`);
       return 1;
     }
     throw e;

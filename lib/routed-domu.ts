@@ -1,4 +1,4 @@
-import { Annotations } from "cdktf";
+import { Annotations, TerraformResource } from "./private/cdk";
 import { Construct } from "constructs";
 import type { GuestBoot, GuestModel, GuestNetwork, HostFile, InterfaceNaming, VifModel } from "./model";
 import { at, PropSite, XenPropError } from "./validation/errors";
@@ -14,7 +14,6 @@ import { guestCfgStep } from "./concerns/guests";
 import { guestNetworkStep } from "./concerns/guest-network";
 import { addDependency, connectionHostKey, connectionPrivateKey, deployStep, SshEndpoint, StepConnection } from "./deploy/engine";
 import type { StepModel } from "./deploy/step";
-import { TerraformResource } from "cdktf";
 import type { XenHost } from "./xen-host";
 import { brand, hasBrand, ROUTED_DOMU, WEB_VHOST, XEN_HOST } from "./private/brands";
 import { Connections, IConnectable } from "./connections/connections";

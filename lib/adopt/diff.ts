@@ -14,6 +14,7 @@ import { FIREWALL_PATHS } from "../concerns/firewall";
 import { inventoryPath } from "../concerns/inventory";
 import { PENDING_SUFFIX } from "../private/paths";
 import { generatedHeader } from "../render/header";
+import { FLAVOUR } from "../private/cdk";
 
 /** A wrong invocation, or a stack or host the diff cannot read (exit 1). */
 export class DiffError extends Error {}
@@ -73,7 +74,7 @@ function connectionOf(c: Json, where: string): HostConnection {
 /** The hosts of a synthesized stack (`cdktf.out/stacks/<stack>`), from its cdk.tf.json. */
 export function readStack(stackDir: string): PlannedHost[] {
   const file = path.join(stackDir, "cdk.tf.json");
-  if (!fs.existsSync(file)) throw new DiffError(`${file}: no such file: synthesize the stack first (cdktf synth)`);
+  if (!fs.existsSync(file)) throw new DiffError(`${file}: no such file: synthesize the stack first (${FLAVOUR.cli} synth)`);
   const json = JSON.parse(fs.readFileSync(file, "utf8")) as Json;
   const hosts = new Map<string, { connection: HostConnection; files: Map<string, PlannedFile>; inventories: Record<string, string[]> }>();
   for (const type of ["null_resource", "terraform_data"]) {
@@ -185,7 +186,7 @@ function privateKeyOf(expr: string | undefined, env: NodeJS.ProcessEnv): string 
   const variable = /^\$\{var\.([A-Za-z0-9_-]+)\}$/.exec(expr);
   if (variable) {
     const value = env[`TF_VAR_${variable[1]}`];
-    if (value === undefined) throw new DiffError(`the stack's SSH key is the variable ${variable[1]}: set TF_VAR_${variable[1]} as for cdktf deploy`);
+    if (value === undefined) throw new DiffError(`the stack's SSH key is the variable ${variable[1]}: set TF_VAR_${variable[1]} as for ${FLAVOUR.cli} deploy`);
     return value;
   }
   const file = /^\$\{file\((?:pathexpand\()?"([^"]+)"\)?\)\}$/.exec(expr);

@@ -18,6 +18,7 @@ import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
+import { FLAVOUR } from "../private/cdk";
 
 export interface ImportOptions {
   /** The dom0's uplink, `<device>=<address>/<prefix>`, as for the doctor. */
@@ -319,8 +320,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     `// Imported by cdktf-xen import from a copy of ${dom0Name} and its guests. Review it before the first deploy:`,
     "// `cdktf-xen diff` shows what a deploy would change on each host.",
     ...[...new Set(notes)].map((n) => `// NOTE ${n}`),
-    `import { App, TerraformStack } from "cdktf";`,
-    `import { ${uses.join(", ")} } from ${q(opts.from ?? "cdktf-xen")};`,
+    `import { App, TerraformStack } from ${q(FLAVOUR.cdk)};`,
+    `import { ${uses.join(", ")} } from ${q(opts.from ?? FLAVOUR.pkg)};`,
     "",
     "const app = new App();",
     `const stack = new TerraformStack(app, ${q(opts.stack ?? dom0Name)});`,

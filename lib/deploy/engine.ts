@@ -1,16 +1,14 @@
 /**
- * Turns deploy steps into Terraform resources. The only module of the deploy
- * layer that imports cdktf and the null provider: moving to another CDK for
- * Terraform (such as CDK Terrain) is a change of imports here.
+ * Turns deploy steps into Terraform resources: `null_resource` (with its
+ * provider block) or `terraform_data`, both written as plain Terraform
+ * resources, so that no prebuilt provider package is needed by either flavour.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { Fn, IResolvable, SSHProvisionerConnection, TerraformResource, TerraformStack, Token } from "cdktf";
+import { FLAVOUR, Fn, IResolvable, SSHProvisionerConnection, TerraformProvider, TerraformResource, TerraformStack, Token } from "../private/cdk";
 import { isPreparing, oncePerSynth, registerStackOnce } from "../private/stack-support";
-import { NullProvider } from "@cdktf/provider-null/lib/provider";
-import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
 import { parseAbsolutePath } from "../validation/names";
@@ -19,13 +17,13 @@ import { renderStepScript, StepModel } from "./step";
 
 /** Context key choosing the resource that carries the provisioners. */
 export const ENGINE_CONTEXT_KEY = "cdktf-xen:engine";
-/** `null_resource` (default, needs the null provider) or `terraform_data` (built into Terraform >= 1.4 and OpenTofu). */
+/** `null_resource` (needs the null provider; the default of cdktf-xen) or `terraform_data` (built into Terraform >= 1.4 and OpenTofu; the default of cdktn-xen). */
 export const ENGINES = ["null_resource", "terraform_data"] as const;
 export type Engine = (typeof ENGINES)[number];
 
 /** The engine set in the app's context (cdktf.json `context`), checked. */
 export function engineOf(scope: IConstruct): Engine {
-  const value: unknown = scope.node.tryGetContext(ENGINE_CONTEXT_KEY) ?? "null_resource";
+  const value: unknown = scope.node.tryGetContext(ENGINE_CONTEXT_KEY) ?? FLAVOUR.engine;
   if (!(ENGINES as readonly unknown[]).includes(value)) {
     throw new XenPropError({ path: scope.node.path, prop: `context "${ENGINE_CONTEXT_KEY}"` }, value, `expected one of ${ENGINES.join(", ")}`);
   }
@@ -121,24 +119,44 @@ export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
   };
 }
 
-/** `terraform_data` without cdktf's per-resource `terraform version` check (one subprocess per resource). */
-class TerraformDataStep extends TerraformResource {
+/**
+ * The resource that carries a step's provisioners: `terraform_data` (its
+ * trigger `triggers_replace`) or `null_resource` (`triggers`), written
+ * directly, without cdktf's per-resource `terraform version` check (one
+ * subprocess per resource) or a prebuilt provider package.
+ */
+class StepResource extends TerraformResource {
   constructor(
     scope: IConstruct,
     id: string,
-    private readonly triggersReplace: unknown,
+    engine: Engine,
+    private readonly triggers: unknown,
     config: Pick<TerraformResource, "provisioners" | "connection">,
   ) {
     super(scope as never, id, {
-      terraformResourceType: "terraform_data",
-      terraformGeneratorMetadata: { providerName: "terraform" },
+      terraformResourceType: engine,
+      terraformGeneratorMetadata: engine === "terraform_data" ? { providerName: "terraform" } : NULL_PROVIDER_METADATA,
       provisioners: config.provisioners,
       connection: config.connection,
     });
   }
 
   protected synthesizeAttributes(): { [name: string]: unknown } {
-    return { triggers_replace: this.triggersReplace };
+    return this.terraformResourceType === "terraform_data" ? { triggers_replace: this.triggers } : { triggers: this.triggers };
+  }
+}
+
+/** hashicorp/null, pinned as the prebuilt binding of cdktf 0.21 pinned it. */
+const NULL_PROVIDER_METADATA = { providerName: "null", providerVersion: "3.2.4", providerVersionConstraint: "~> 3.0" };
+
+/** The `null` provider block: no attributes. */
+class NullProvider extends TerraformProvider {
+  constructor(scope: TerraformStack, id: string) {
+    super(scope as never, id, { terraformResourceType: "null", terraformGeneratorMetadata: NULL_PROVIDER_METADATA, terraformProviderSource: "null" });
+  }
+
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    return {};
   }
 }
 
@@ -196,13 +214,9 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   ];
   const connection = connectionBlock(props.connection);
   registerStackOnce(scope, PLAN_GUARD, { writer: guardPlanFile });
-  let resource: TerraformResource;
-  if (engineOf(scope) === "terraform_data") {
-    resource = new TerraformDataStep(scope, id, triggers, { provisioners, connection });
-  } else {
-    ensureNullProvider(TerraformStack.of(scope));
-    resource = new NullResource(scope as never, id, { triggers: triggers as never, provisioners, connection });
-  }
+  const engine = engineOf(scope);
+  if (engine === "null_resource") ensureNullProvider(TerraformStack.of(scope));
+  const resource = new StepResource(scope, id, engine, triggers, { provisioners, connection });
   digests.set(resource, digest);
   return resource;
 }

@@ -9,10 +9,11 @@ import { Lab, LabError } from "./lab";
 import { LabPhase, runLab, scenarioLab } from "./run";
 import { Scenario, SCENARIOS } from "./scenarios";
 import { xlCreate, xlDestroy } from "./xl";
+import { FLAVOUR } from "../private/cdk";
 
 const USAGE = [
-  "usage: cdktf-xen-lab run [--scenario seed|two-guests|all] [--deploy-log FILE]",
-  "       cdktf-xen-lab run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]",
+  `usage: ${FLAVOUR.pkg}-lab run [--scenario seed|two-guests|all] [--deploy-log FILE]`,
+  `       ${FLAVOUR.pkg}-lab run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]`,
   "  --var           a value for the stack's Terraform variable NAME (one the lab's deploy uses)",
   "  --then-context  after the first deploy and its probes: deploy again with the app's context KEY set to VALUE",
   "                  (JSON, else a string), and probe what that deploys; each one is a phase, and keeps the ones before",
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (process.getuid?.() !== 0) {
-    console.error("cdktf-xen lab: needs root (network and mount namespaces)");
+    console.error(`${FLAVOUR.pkg} lab: needs root (network and mount namespaces)`);
     return 2;
   }
   const log = (l: string) => console.error(l);
@@ -91,7 +92,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
     // A lab that cannot run as asked says why; anything else is a bug, with its stack.
-    console.error(e instanceof LabError ? `cdktf-xen lab: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : e);
+    console.error(e instanceof LabError ? `${FLAVOUR.pkg} lab: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : e);
     process.exit(e instanceof LabError ? 2 : 1);
   },
 );

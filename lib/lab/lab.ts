@@ -12,6 +12,7 @@ import * as path from "path";
 import { ENGINE_CONTEXT_KEY } from "../deploy/engine";
 import { LAB_CONTEXT_KEY, LabContext } from "../private/lab-context";
 import { cidrContains, ipv4ToNumber } from "../validation/ipv4";
+import { FLAVOUR } from "../private/cdk";
 import { renderInterfaces } from "../render/interfaces";
 import { networkdFiles } from "../render/networkd";
 import { NETPLAN_PATH, renderNetplan } from "../render/netplan";
@@ -407,7 +408,7 @@ export class Lab {
   }
 
   /**
-   * `cdktf deploy --auto-approve` with the lab's context. `probe` runs
+   * `cdktf deploy --auto-approve` (`cdktn deploy` in the cdktn flavour) with the lab's context. `probe` runs
    * repeatedly while the deploy runs (to show that other sites keep answering).
    */
   async deploy(opts: { context?: Record<string, unknown>; probeDuring?: () => ProbeResult[] } = {}): Promise<DeployResult> {
@@ -446,7 +447,7 @@ export class Lab {
     }
     const code = await exit;
     this.deploying = undefined;
-    if (this.options.deployLog) fs.appendFileSync(this.options.deployLog, output);
+    if (this.options.deployLog) fs.appendFileSync(this.options.deployLog, `$ ${cdktf} deploy --auto-approve ${this.options.stack}\n${output}`);
     const clean = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
     const apply = /Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed\./.exec(clean);
     const none = /No changes\./.test(clean);
@@ -759,14 +760,14 @@ function machineSysctls(): Record<string, number> {
 }
 
 /**
- * The cdktf CLI of a project: the nearest node_modules/.bin/cdktf from `dir`
- * up, as npx finds it (this package, installed in a project, finds the
- * project's), else `cdktf` on PATH.
+ * The CDK's CLI of a project (`cdktf`, or `cdktn` for the cdktn flavour):
+ * the nearest node_modules/.bin/<cli> from `dir` up, as npx finds it (this
+ * package, installed in a project, finds the project's), else <cli> on PATH.
  */
 export function cdktfCli(dir: string): string {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    const bin = path.join(d, "node_modules", ".bin", "cdktf");
+    const bin = path.join(d, "node_modules", ".bin", FLAVOUR.cli);
     if (fs.existsSync(bin)) return bin;
-    if (path.dirname(d) === d) return "cdktf";
+    if (path.dirname(d) === d) return FLAVOUR.cli;
   }
 }

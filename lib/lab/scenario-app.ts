@@ -1,5 +1,5 @@
 /** The app command of the lab's scenarios: `node scenario-app.js`, scenario and variant from the context. */
-import { App } from "cdktf";
+import { App } from "../private/cdk";
 import { buildScenario, Scenario, SCENARIO_KEY, Variant, VARIANT_KEY } from "./scenarios";
 
 const app = new App();

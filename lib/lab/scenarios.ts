@@ -2,7 +2,7 @@
  * The lab's own scenarios, on documentation addresses (RFC 5737). The app
  * reads which scenario and variant to build from its context.
  */
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformStack } from "../private/cdk";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
 import { PROVE_CONTEXT_KEY } from "../private/prove";
 import { LAB_TLS_CERT, LAB_TLS_KEY, labPage } from "./lab";

@@ -1,4 +1,4 @@
-import { TerraformStack, Token } from "cdktf";
+import { TerraformStack, Token } from "./cdk";
 import { XenHost } from "../xen-host";
 
 /** Key under which the fleet check is registered once per stack. */

@@ -5,7 +5,7 @@
  * network, which the dom0 firewall must let reach sshd.
  */
 import { IConstruct } from "constructs";
-import { Fn, TerraformStack } from "cdktf";
+import { Fn, TerraformStack } from "./cdk";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
 import { parseHostIpv4, parseNetworkCidr } from "../validation/ipv4";

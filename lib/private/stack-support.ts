@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { ISynthesisSession, IStackSynthesizer, TerraformStack } from "cdktf";
+import { ISynthesisSession, IStackSynthesizer, TerraformStack } from "./cdk";
 import type { HostFile } from "../model";
 
 /** A construct that stands for one machine receiving files. */

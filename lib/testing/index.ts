@@ -12,7 +12,7 @@
  * expect(t).toServe(siteB);
  * expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.0.2.201", port: 22 }, "firewall");
  */
-import { TerraformStack } from "cdktf";
+import { TerraformStack } from "../private/cdk";
 import { dom0Reachability } from "../private/prove";
 import type { FlowQuestion, FlowVerdict, Reachability } from "../reachability";
 import type { RoutedDomU } from "../routed-domu";

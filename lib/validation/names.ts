@@ -1,5 +1,5 @@
 import type { IConstruct } from "constructs";
-import { TerraformResource } from "cdktf";
+import { TerraformResource } from "../private/cdk";
 import { PropSite, XenPropError } from "./errors";
 
 /**

@@ -1,0 +1,22 @@
+/**
+ * The CDK for Terraform this build of the library is for, and the one module
+ * that imports it: every other takes its API from here. The cdktn flavour
+ * (`cdktn-xen`) is built from the same sources with this file rewritten by
+ * `flavours/build.ts`: its imports from `cdktn`, and `FLAVOUR` below.
+ */
+export { Annotations, App, Fn, TerraformProvider, TerraformResource, TerraformStack, Token } from "cdktf";
+export type { IResolvable, IStackSynthesizer, ISynthesisSession, SSHProvisionerConnection } from "cdktf";
+
+/** What differs between the two packages built from these sources. */
+export interface Flavour {
+  /** The npm package (and its command's name). */
+  readonly pkg: string;
+  /** The CDK's module, as a user's app imports it. */
+  readonly cdk: string;
+  /** The CDK's command line (`cdktf deploy`). */
+  readonly cli: string;
+  /** The engine of deploy steps when the context names none. */
+  readonly engine: "null_resource" | "terraform_data";
+}
+
+export const FLAVOUR: Flavour = { pkg: "cdktf-xen", cdk: "cdktf", cli: "cdktf", engine: "null_resource" };
