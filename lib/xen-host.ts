@@ -5,7 +5,7 @@ import { at, PropSite, XenPropError } from "./validation/errors";
 import { parseInterfaceCidr, parseNetworkCidr } from "./validation/ipv4";
 import { parseAbsolutePath, parseInteger, parseInterfaceName } from "./validation/names";
 import type { FirewallBackend } from "./concerns/firewall/script";
-import { oncePerSynth, registerFileHost, registerStackOnce } from "./private/stack-support";
+import { checkStackModule, oncePerSynth, registerFileHost, registerStackOnce } from "./private/stack-support";
 import { topologyOf } from "./private/topology";
 import { labDom0 } from "./private/lab-context";
 import * as fs from "fs";
@@ -208,6 +208,7 @@ export class XenHost extends Construct implements IConnectable {
 
   constructor(scope: Construct, id: string, props: XenHostProps) {
     super(scope, freeChildId(scope, id));
+    checkStackModule(this);
     brand(this, XEN_HOST);
     const site = (prop: string): PropSite => ({ path: this.node.path, prop });
     this.hostId = parseHostId(id, site("id"));

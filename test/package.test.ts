@@ -306,6 +306,28 @@ describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
   }, 3 * MINUTES);
 });
 
+describe("the wrong package for the app's CDK", () => {
+  const app = (cdk: string, pkg: string) => `const { App, TerraformStack } = require("${cdk}");
+const { XenHost } = require("${pkg}");
+new XenHost(new TerraformStack(new App(), "web"), "dom0", { ssh: { host: "198.51.100.2" }, uplink: { device: "eth0", address: "192.0.2.1/24" } });
+`;
+  it.each([
+    ["cdktf-xen in a cdktn app", "cdktn", "cdktf-xen", () => cdktnProject, () => project],
+    ["cdktn-xen in a cdktf app", "cdktf", "cdktn-xen", () => project, () => cdktnProject],
+  ])("%s is refused when its first construct is made, saying which package the app takes", (_, cdk, pkg, appDir, pkgDir) => {
+    // The other flavour installed beside the app's own CDK (npm would add the CDK it asks for beside it).
+    const link = path.join(appDir(), "node_modules", pkg);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(pkgDir(), "node_modules", pkg), link);
+    fs.writeFileSync(path.join(appDir(), "mixed.js"), app(cdk, pkg));
+    const r = run(process.execPath, ["mixed.js"], { cwd: appDir() });
+    const other = cdk === "cdktn" ? "cdktf" : "cdktn";
+    expect({ status: r.status, message: /^Error: .*$/m.exec(r.stderr)?.[0] }).toEqual({
+      status: 1,
+      message: `Error: web/dom0: its stack "web" is not a TerraformStack of the ${other} module ${pkg} loads: a cdktf app takes cdktf-xen, a CDK Terrain (cdktn) app takes cdktn-xen; with the right one, the project must hold one copy of ${other} (npm ls ${other})`,
+    });
+  });
+});
+
 describeWith(["terraform"], "the cdktn flavour's Terraform JSON", () => {
   it("passes terraform validate (terraform_data needs no provider: init works offline)", () => {
     const dir = path.join(cdktnProject, "out", "stacks", "web");

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { ISynthesisSession, IStackSynthesizer, TerraformStack } from "./cdk";
+import { FLAVOUR, ISynthesisSession, IStackSynthesizer, TerraformStack } from "./cdk";
 import type { HostFile } from "../model";
 
 /** A construct that stands for one machine receiving files. */
@@ -99,6 +99,21 @@ function stateOf(stack: TerraformStack): StackState {
     stack.node.addValidation({ validate: () => checks.flatMap((c) => c(stack)) });
   }
   return state;
+}
+
+/**
+ * Refuses a construct whose stack is not a TerraformStack of the CDK module
+ * this package imports: cdktf-xen inside a CDK Terrain app (or cdktn-xen in a
+ * cdktf app, or a second copy of the module) would otherwise fail deep inside
+ * synth, naming neither.
+ */
+export function checkStackModule(scope: IConstruct): void {
+  const stack: IConstruct = TerraformStack.of(scope);
+  if (stack instanceof TerraformStack) return;
+  throw new Error(
+    `${scope.node.path}: its stack ${JSON.stringify(stack.node.path)} is not a TerraformStack of the ${FLAVOUR.cdk} module ${FLAVOUR.pkg} loads: ` +
+      `a cdktf app takes cdktf-xen, a CDK Terrain (cdktn) app takes cdktn-xen; with the right one, the project must hold one copy of ${FLAVOUR.cdk} (npm ls ${FLAVOUR.cdk})`,
+  );
 }
 
 /** Registers a host whose files are previewed under `hosts/<hostId>/`. */
