@@ -67,7 +67,7 @@ function timedInNetns(tag: string, script: string, timeoutMs?: number): { second
  * the request, the reply, and related traffic. Two ports and four client
  * port ranges give 24 rules per IP (2,400 at 100 IPs, as measured on the seed).
  */
-function seedScript(fw: ReturnType<XenHost["firewallModel"]>): string {
+function seedScript(fw: ReturnType<XenHost["_firewallModel"]>): string {
   const lines = ["iptables -P FORWARD DROP"];
   for (const a of fw.accepts) {
     for (const dport of [80, 443]) {
@@ -91,7 +91,7 @@ function firewallBench() {
       const app = new App({ outdir: path.join(tmp, `app${ips}`), context: { [PREVIEW_CONTEXT_KEY]: false } });
       const stack = buildFleet(app, 1, ips / 10, 10, { sourcePorts: true });
       const host = stack.node.findAll().filter(XenHost.isXenHost)[0];
-      const fw = host.firewallModel();
+      const fw = host._firewallModel();
       const files = {
         seed: seedScript(fw),
         iptables: renderIptablesRules(fw),
@@ -121,7 +121,7 @@ function firewallBench() {
         iptablesWithIpsets: { rules: m.ipset[0].rules, sets, setElements: files.ipsets.split("\n").filter((l) => l.startsWith("add ")).length, seconds: seconds("ipset"), transactions: 1 },
         nftables: { forwardRules: nftRules, setElements: fw.accepts.length, seconds: seconds("nft"), transactions: 1 },
         /** What the default backend (iptables, ipsets from 64 addresses) deploys for this host. */
-        libraryDefault: host.usesIpsets() ? "iptablesWithIpsets" : "iptables",
+        libraryDefault: host._usesIpsets() ? "iptablesWithIpsets" : "iptables",
         ratio: 0,
       };
       const def = row[row.libraryDefault as "iptables" | "iptablesWithIpsets"];

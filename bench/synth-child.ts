@@ -115,9 +115,9 @@ function timeProof(): { ms: number; renderMs: number } {
       timing.ms += Number(process.hrtime.bigint() - t) / 1e6;
     }
   };
-  for (const cls of [RoutedDomU, XenHost] as { prototype: { hostFiles: (...a: unknown[]) => unknown } }[]) {
-    const render = cls.prototype.hostFiles;
-    cls.prototype.hostFiles = function (this: unknown, ...a: unknown[]) {
+  for (const cls of [RoutedDomU, XenHost] as { prototype: { _hostFiles: (...a: unknown[]) => unknown } }[]) {
+    const render = cls.prototype._hostFiles;
+    cls.prototype._hostFiles = function (this: unknown, ...a: unknown[]) {
       if (!inProof) return render.apply(this, a);
       const t = process.hrtime.bigint();
       try {

@@ -92,6 +92,7 @@ function buildCdktn(): void {
   fs.rmSync(src, { recursive: true });
 }
 
-fs.rmSync(DIST, { recursive: true, force: true });
+// Only what this builds: dist/jsii and dist/python are `npm run jsii`'s.
+for (const out of ["lib", "cdktn-src", "cdktn-xen"]) fs.rmSync(path.join(DIST, out), { recursive: true, force: true });
 buildCdktf();
 buildCdktn();

@@ -109,11 +109,11 @@ export class ForwardRule extends Construct {
         throw new XenPropError(site, guest.node.path, `that guest runs on ${guest.dom0.node.path}; a ForwardRule belongs to the dom0 of its guest`);
       }
       const addresses = vhost ? [vhost.address] : guest.addresses;
-      return addresses.map((address) => ({ vifname: guest.vifFor(address)!.vifname, address }));
+      return addresses.map((address) => ({ vifname: guest._vifFor(address)!.vifname, address }));
     }
     const address = parseIpv4(to, site);
     for (const g of dom0.guests) {
-      const vif = g.vifFor(address);
+      const vif = g._vifFor(address);
       if (vif) return [{ vifname: vif.vifname, address }];
     }
     throw new XenPropError(site, to, `no guest of ${dom0.node.path} has this address; expected a RoutedDomU, a WebVhost or one of its guests' addresses`);
@@ -123,7 +123,7 @@ export class ForwardRule extends Construct {
    * This rule's accepts, before aggregation with the dom0's other rules.
    * @internal
    */
-  accepts(): ForwardAcceptModel[] {
+  _accepts(): ForwardAcceptModel[] {
     return this.model;
   }
 }

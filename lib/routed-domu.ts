@@ -278,7 +278,7 @@ export class RoutedDomU extends Construct implements IConnectable {
 
     const disks = props.disks;
     if (!Array.isArray(disks)) throw new XenPropError(site("disks"), disks, "expected a list of xl disk specs");
-    disks.forEach((d, i) => parseDiskSpec(d, site(`disks[${i}]`), scope.diskImageDirectories));
+    disks.forEach((d, i) => parseDiskSpec(d, site(`disks[${i}]`), scope._diskImageDirectories));
 
     const vifs = props.vifs;
     if (!Array.isArray(vifs) || vifs.length === 0) {
@@ -344,7 +344,7 @@ export class RoutedDomU extends Construct implements IConnectable {
       policyRouting: props.policyRouting ?? vifModels.length > 1,
     };
     this.sshTarget = this.parseSsh(props.ssh ?? {}, site);
-    this.connections = new Connections({
+    this.connections = Connections._of({
       construct: this,
       defaultPorts: "a guest has no default port: name the port (connections.allowFrom(peer, Port.tcp(443))), or use the connections of one of its WebVhosts",
       allowIn: (source, ports) => void forwardFrom(this, source, ports),
@@ -355,26 +355,26 @@ export class RoutedDomU extends Construct implements IConnectable {
     registerFileHost(this);
 
     // The cfg goes to the dom0; everything else to the guest, after it exists.
-    const cfg = deployStep(this, "cfg", { step: () => this.cfgStep(), connection: scope.connection() });
+    const cfg = deployStep(this, "cfg", { step: () => this._cfgStep(), connection: scope._connection() });
     // Guests that left the code go first: a renamed guest (same addresses and MACs) is shut down before its successor starts.
-    addDependency(cfg, scope.guestsInventory);
-    this.networkResource = deployStep(this, "network", { step: () => this.networkStep(), connection: this.connection() });
-    addDependency(this.networkResource, cfg);
-    this.sitesResource = deployStep(this, "sites", { step: () => this.sitesInventoryStep(), connection: this.connection() });
-    addDependency(this.sitesResource, this.networkResource);
-    if (scope.verifyResource) addDependency(scope.verifyResource, this.sitesResource);
+    addDependency(cfg, scope._guestsInventory);
+    this._networkResource = deployStep(this, "network", { step: () => this.networkStep(), connection: this._connection() });
+    addDependency(this._networkResource, cfg);
+    this._sitesResource = deployStep(this, "sites", { step: () => this.sitesInventoryStep(), connection: this._connection() });
+    addDependency(this._sitesResource, this._networkResource);
+    if (scope._verifyResource) addDependency(scope._verifyResource, this._sitesResource);
   }
 
   /**
    * The guest's network step: vhost steps run after it.
    * @internal
    */
-  readonly networkResource: TerraformResource;
+  readonly _networkResource: TerraformResource;
   /**
    * Runs after every site step of this guest: removes sites that left the code.
    * @internal
    */
-  readonly sitesResource: TerraformResource;
+  readonly _sitesResource: TerraformResource;
   private readonly sshTarget: SshEndpoint & { viaDom0: boolean };
   private apacheResource?: TerraformResource;
 
@@ -386,14 +386,14 @@ export class RoutedDomU extends Construct implements IConnectable {
     const user = ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
     const hostKey = connectionHostKey(ssh.hostKey, site("ssh.hostKey"));
-    const lab = labGuestSsh(this, this.dom0.ssh.privateKey);
+    const lab = labGuestSsh(this, this.dom0._ssh.privateKey);
     const viaDom0 = ssh.viaDom0 ?? true;
     if (hostKey !== undefined && viaDom0 && !lab) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is pinned for a guest reached through its dom0: Terraform releases without the fix of hashicorp/terraform#38318 (March 2026) check the dom0 against this key instead of its own, so every step of this guest fails; pin it only with a Terraform that has the fix",
       );
     }
-    const declared = { privateKey: connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0.ssh.privateKey, hostKey };
+    const declared = { privateKey: connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0._ssh.privateKey, hostKey };
     return { host, user, port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535), ...(lab ?? declared), viaDom0 };
   }
 
@@ -401,20 +401,20 @@ export class RoutedDomU extends Construct implements IConnectable {
    * How deploy steps reach this guest: through its dom0 by default.
    * @internal
    */
-  connection(): StepConnection {
+  _connection(): StepConnection {
     const { viaDom0, ...endpoint } = this.sshTarget;
-    return viaDom0 ? { ...endpoint, bastion: this.dom0.connection() } : endpoint;
+    return viaDom0 ? { ...endpoint, bastion: this.dom0._connection() } : endpoint;
   }
 
   /**
    * The resource that installs ports.conf; created with the first vhost.
    * @internal
    */
-  apachePortsResource(): TerraformResource {
+  _apachePortsResource(): TerraformResource {
     if (!this.apacheResource) {
-      this.apacheResource = deployStep(this, "apache", { step: () => this.apacheStep()!, connection: this.connection() });
-      addDependency(this.apacheResource, this.networkResource);
-      addDependency(this.sitesResource, this.apacheResource);
+      this.apacheResource = deployStep(this, "apache", { step: () => this.apacheStep()!, connection: this._connection() });
+      addDependency(this.apacheResource, this._networkResource);
+      addDependency(this._sitesResource, this.apacheResource);
     }
     return this.apacheResource;
   }
@@ -456,7 +456,7 @@ export class RoutedDomU extends Construct implements IConnectable {
    * The vif that carries `address`, if this guest owns it.
    * @internal
    */
-  vifFor(address: string): VifModel | undefined {
+  _vifFor(address: string): VifModel | undefined {
     return this.model.vifs.find((v) => v.address.address === address || v.additional.some((a) => a.address === address));
   }
 
@@ -464,7 +464,7 @@ export class RoutedDomU extends Construct implements IConnectable {
    * The validated model the renderers read.
    * @internal
    */
-  guestModel(): GuestModel {
+  _guestModel(): GuestModel {
     return this.model;
   }
 
@@ -477,7 +477,7 @@ export class RoutedDomU extends Construct implements IConnectable {
    * Egress accepts for the dom0 firewall, when allowed.
    * @internal
    */
-  egress(): { vifname: string; address: string }[] {
+  _egress(): { vifname: string; address: string }[] {
     return this.allowEgress ? this.model.vifs.map((v) => ({ vifname: v.vifname, address: v.address.address })) : [];
   }
 
@@ -485,9 +485,9 @@ export class RoutedDomU extends Construct implements IConnectable {
    * The xl cfg step, run on the dom0.
    * @internal
    */
-  cfgStep(): StepModel {
+  _cfgStep(): StepModel {
     return oncePerSynth(this, CFGSTEP_MEMO, () =>
-      guestCfgStep(this.dom0.hostId, this.model, { restartOnChange: this.restartOnChange, shutdownSeconds: this.dom0.guestShutdownSeconds }),
+      guestCfgStep(this.dom0.hostId, this.model, { restartOnChange: this.restartOnChange, shutdownSeconds: this.dom0._guestShutdownSeconds }),
     );
   }
 
@@ -497,30 +497,30 @@ export class RoutedDomU extends Construct implements IConnectable {
 
   private apacheStep(): StepModel | undefined {
     return oncePerSynth(this, APACHESTEP_MEMO, () => {
-      const vhosts = this.vhosts.map((v) => v.vhostModel());
+      const vhosts = this.vhosts.map((v) => v._vhostModel());
       return vhosts.length ? apachePortsStep(this.hostId, vhosts) : undefined;
     });
   }
 
   private sitesInventoryStep(): StepModel {
-    return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => sitesInventoryStep(this.hostId, this.vhosts.map((v) => v.vhostModel().name)));
+    return oncePerSynth(this, SITESINVENTORYSTEP_MEMO, () => sitesInventoryStep(this.hostId, this.vhosts.map((v) => v._vhostModel().name)));
   }
 
   /**
    * The deploy steps that write files on this guest.
    * @internal
    */
-  deploySteps(): StepModel[] {
+  _deploySteps(): StepModel[] {
     const apache = this.apacheStep();
-    return [this.networkStep(), ...(apache ? [apache] : []), ...this.vhosts.map((v) => v.siteStep()), this.sitesInventoryStep()];
+    return [this.networkStep(), ...(apache ? [apache] : []), ...this.vhosts.map((v) => v._siteStep()), this.sitesInventoryStep()];
   }
 
   /**
    * Files the guest receives (see the README's table).
    * @internal
    */
-  hostFiles(): HostFile[] {
-    return this.deploySteps().flatMap((s) => s.files);
+  _hostFiles(): HostFile[] {
+    return this._deploySteps().flatMap((s) => s.files);
   }
 }
 

@@ -151,7 +151,7 @@ export class WebVhost extends Construct implements IConnectable {
     if (other) throw new XenPropError(site("name"), name, `${other.node.path} already uses this site name on the same guest`);
 
     const address = parseIpv4(props.address, site("address"));
-    if (!scope.vifFor(address)) {
+    if (!scope._vifFor(address)) {
       throw new XenPropError(site("address"), props.address, `not an address of guest ${scope.name}; expected one of ${scope.addresses.join(", ")}`);
     }
     this.address = address;
@@ -189,9 +189,9 @@ export class WebVhost extends Construct implements IConnectable {
       apacheVersion,
     };
 
-    this.expectation = parseCheck(props.check ?? {}, site);
+    this._expectation = parseCheck(props.check ?? {}, site);
 
-    this.connections = new Connections({
+    this.connections = Connections._of({
       construct: this,
       defaultPorts: this.ports.map((p) => Port.tcp(p)),
       allowIn: (source, ports, where) => {
@@ -207,23 +207,23 @@ export class WebVhost extends Construct implements IConnectable {
       },
     });
 
-    const resource = deployStep(this, "site", { step: () => this.siteStep(), connection: scope.connection() });
-    addDependency(resource, scope.networkResource);
-    scope.apachePortsResource();
-    addDependency(scope.sitesResource, resource);
+    const resource = deployStep(this, "site", { step: () => this._siteStep(), connection: scope._connection() });
+    addDependency(resource, scope._networkResource);
+    scope._apachePortsResource();
+    addDependency(scope._sitesResource, resource);
   }
 
   /**
    * What the check after deploy asks of this site.
    * @internal
    */
-  readonly expectation: VhostExpectation;
+  readonly _expectation: VhostExpectation;
 
   /**
    * The step that installs and enables this site on its guest.
    * @internal
    */
-  siteStep(): StepModel {
+  _siteStep(): StepModel {
     return oncePerSynth(this, SITE_STEP, () => siteStep(this.guest.hostId, this.model));
   }
 
@@ -236,7 +236,7 @@ export class WebVhost extends Construct implements IConnectable {
    * The validated model the renderers read.
    * @internal
    */
-  vhostModel(): VhostModel {
+  _vhostModel(): VhostModel {
     return this.model;
   }
 }

@@ -183,19 +183,19 @@ export class XenHost extends Construct implements IConnectable {
   /** The construct id, which names this dom0 in messages and in the preview's `hosts/<id>/`. */
   readonly hostId: string;
   /** @internal */
-  readonly ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
+  readonly _ssh: Required<Pick<XenHostSsh, "host" | "user" | "port">> & Pick<XenHostSsh, "privateKey" | "hostKey">;
   /** The uplink as checked: its device, and the dom0's main IP with its prefix. */
   readonly uplink: HostUplinkModel;
   /**
    * How long a guest may take to shut down before a step gives up on it.
    * @internal
    */
-  readonly guestShutdownSeconds: number;
+  readonly _guestShutdownSeconds: number;
   /**
    * Where the guests' disk images may live, besides /dev/.
    * @internal
    */
-  readonly diskImageDirectories: readonly string[];
+  readonly _diskImageDirectories: readonly string[];
   private readonly firewall: Omit<FirewallModel, "accepts" | "egress" | "managementCidrs">;
   /** `firewall.managementCidrs`, checked; undefined when not set. */
   private readonly managementCidrs?: readonly string[];
@@ -227,7 +227,7 @@ export class XenHost extends Construct implements IConnectable {
     const hostKey = connectionHostKey(props.ssh.hostKey, site("ssh.hostKey"));
     const declared = { host: props.ssh.host, user, port, privateKey, hostKey };
     const lab = labDom0(this, declared);
-    this.ssh = lab?.ssh ?? declared;
+    this._ssh = lab?.ssh ?? declared;
     if (!lab && hostKey === undefined) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is not set: Terraform accepts any host key at the dom0's address, so an impostor there would be handed this dom0's deploy steps (and be the bastion to its guests) and could report them done; pin the dom0's public key",
@@ -240,10 +240,10 @@ export class XenHost extends Construct implements IConnectable {
       Annotations.of(this).addWarning(`uplink.address ${address.address}/32: guests in routed mode usually share the uplink's subnet; check that this is intended`);
     }
     this.uplink = { device, address };
-    this.guestShutdownSeconds = parseInteger(props.guestShutdownSeconds ?? GUEST_SHUTDOWN_SECONDS, site("guestShutdownSeconds"), 1, 86400, " s");
+    this._guestShutdownSeconds = parseInteger(props.guestShutdownSeconds ?? GUEST_SHUTDOWN_SECONDS, site("guestShutdownSeconds"), 1, 86400, " s");
     const dirs = props.diskImageDirectories ?? [];
     if (!Array.isArray(dirs)) throw new XenPropError(site("diskImageDirectories"), dirs, "expected a list of absolute directories");
-    this.diskImageDirectories = dirs.map((d, i) => {
+    this._diskImageDirectories = dirs.map((d, i) => {
       const dir = parseAbsolutePath(d, site(`diskImageDirectories[${i}]`));
       if (dir === "/" || /^\/(etc|usr|bin|sbin|lib\w*|boot|root|proc|sys|run|dev)(\/|$)/.test(dir)) {
         throw new XenPropError(site(`diskImageDirectories[${i}]`), d, "a directory of system files cannot hold guest images; expected one of their own, such as /var/lib/xen/images");
@@ -260,9 +260,9 @@ export class XenHost extends Construct implements IConnectable {
     this.firewall = {
       forwardPolicy: policy(fw.defaultForwardPolicy ?? "DROP", site("firewall.defaultForwardPolicy")),
       inputPolicy: policy(fw.defaultInputPolicy ?? "DROP", site("firewall.defaultInputPolicy")),
-      sshPort: this.ssh.port,
+      sshPort: this._ssh.port,
     };
-    this.connections = new Connections({
+    this.connections = Connections._of({
       construct: this,
       defaultPorts: [Port.tcp(port)],
       allowIn: (source, ports, where) => {
@@ -293,8 +293,8 @@ export class XenHost extends Construct implements IConnectable {
     // Known only once the tree is complete: checked when the app is validated.
     this.node.addValidation({
       validate: () => {
-        const addresses = guestAddresses(this.firewallModel());
-        if (this.backend === "iptables" && !this.usesIpsets() && addresses >= WALK_WARNING) {
+        const addresses = guestAddresses(this._firewallModel());
+        if (this.backend === "iptables" && !this._usesIpsets() && addresses >= WALK_WARNING) {
           Annotations.of(this).addWarning(`the firewall forwards to ${addresses} addresses and firewall.ipsetFrom is ${this.ipsetFrom}: every new connection walks one rule per address; lower ipsetFrom or set firewall.backend to "nftables"`);
         }
         if (this.managementCidrs === undefined && this.allowedCidrs.length === 0) {
@@ -307,18 +307,18 @@ export class XenHost extends Construct implements IConnectable {
         return proveDom0(this);
       },
     });
-    const connection = this.connection();
+    const connection = this._connection();
     const sysctl = deployStep(this, "sysctl", { step: () => this.sysctlStep(), connection });
     // The confirmation runs over a connection of its own (it proves that management SSH survived the
     // new ruleset), in the same resource: when it fails, or comes too late, the resource is tainted
     // and the next deploy loads and confirms the ruleset again, instead of taking it as done.
     const firewall = deployStep(this, "firewall", { step: () => this.firewallStep(), then: () => firewallConfirmStep(this.hostId), connection });
-    this.guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
+    this._guestsInventory = deployStep(this, "guests", { step: () => this.guestsInventoryStep(), connection });
     if (this.node.tryGetContext(VERIFY_CONTEXT_KEY) === false) {
       Annotations.of(this).addWarning(`the context key ${VERIFY_CONTEXT_KEY} is false: no deploy checks from the dom0 that its vhosts answer`);
     } else {
-      this.verifyResource = deployStep(this, "verify", { step: () => this.verifyStep(), connection });
-      for (const r of [sysctl, firewall, this.guestsInventory]) addDependency(this.verifyResource, r);
+      this._verifyResource = deployStep(this, "verify", { step: () => this.verifyStep(), connection });
+      for (const r of [sysctl, firewall, this._guestsInventory]) addDependency(this._verifyResource, r);
     }
   }
 
@@ -326,12 +326,12 @@ export class XenHost extends Construct implements IConnectable {
    * The check after deploy: runs after every step of this dom0 and its guests (each guest adds itself).
    * @internal
    */
-  readonly verifyResource?: TerraformResource;
+  readonly _verifyResource?: TerraformResource;
 
   private verifyStep(): StepModel {
     return oncePerSynth(this, VERIFYSTEP_MEMO, () => {
-      const vhosts = this.guests.flatMap((g) => g.vhosts.map((v) => ({ vhost: v.vhostModel(), expect: v.expectation })));
-      const followed = this.node.findAll().filter((c) => c !== this.verifyResource);
+      const vhosts = this.guests.flatMap((g) => g.vhosts.map((v) => ({ vhost: v._vhostModel(), expect: v._expectation })));
+      const followed = this.node.findAll().filter((c) => c !== this._verifyResource);
       return verifyStep(this.hostId, vhosts, stepsDigest(followed));
     });
   }
@@ -340,14 +340,14 @@ export class XenHost extends Construct implements IConnectable {
    * Runs before every guest's cfg step: removes guests that left the code, so that their addresses are free.
    * @internal
    */
-  readonly guestsInventory: TerraformResource;
+  readonly _guestsInventory: TerraformResource;
 
   /**
    * How deploy steps reach this dom0.
    * @internal
    */
-  connection(): StepConnection {
-    return this.ssh;
+  _connection(): StepConnection {
+    return this._ssh;
   }
 
   /** The guests under this dom0, in the order they were defined. */
@@ -364,19 +364,19 @@ export class XenHost extends Construct implements IConnectable {
    * The aggregated firewall: every ForwardRule and guest egress under this dom0.
    * @internal
    */
-  firewallModel(): FirewallModel {
+  _firewallModel(): FirewallModel {
     return oncePerSynth(this, FIREWALLMODEL_MEMO, () => ({
       ...this.firewall,
       // Unset and never allowed by connections: open to any address (a warning says so).
       managementCidrs: [...new Set([...(this.managementCidrs ?? (this.allowedCidrs.length ? [] : ["0.0.0.0/0"])), ...this.allowedCidrs, ...(this.labManagementCidr ? [this.labManagementCidr] : [])])],
-      accepts: aggregateAccepts(this.forwardRules.flatMap((r) => r.accepts())),
-      egress: this.guests.flatMap((g) => g.egress()),
+      accepts: aggregateAccepts(this.forwardRules.flatMap((r) => r._accepts())),
+      egress: this.guests.flatMap((g) => g._egress()),
     }));
   }
 
   private sysctlStep(): StepModel {
     return oncePerSynth(this, SYSCTLSTEP_MEMO, () => {
-      const looseVifs = this.guests.filter((g) => g.reversePathFilter === "loose").flatMap((g) => g.guestModel().vifs.map((v) => v.vifname));
+      const looseVifs = this.guests.filter((g) => g.reversePathFilter === "loose").flatMap((g) => g._guestModel().vifs.map((v) => v.vifname));
       return dom0SysctlStep(this.hostId, this.uplink, looseVifs);
     });
   }
@@ -385,34 +385,34 @@ export class XenHost extends Construct implements IConnectable {
    * Whether the iptables backend matches this dom0's guests through ipsets (`firewall.ipsetFrom`).
    * @internal
    */
-  usesIpsets(): boolean {
-    return this.backend === "iptables" && guestAddresses(this.firewallModel()) >= this.ipsetFrom;
+  _usesIpsets(): boolean {
+    return this.backend === "iptables" && guestAddresses(this._firewallModel()) >= this.ipsetFrom;
   }
 
   private firewallStep(): StepModel {
     return oncePerSynth(this, FIREWALLSTEP_MEMO, () =>
-      firewallStep(this.hostId, this.firewallModel(), { backend: this.backend, sets: this.usesIpsets(), rollbackSeconds: this.rollbackSeconds }),
+      firewallStep(this.hostId, this._firewallModel(), { backend: this.backend, sets: this._usesIpsets(), rollbackSeconds: this.rollbackSeconds }),
     );
   }
 
   private guestsInventoryStep(): StepModel {
-    return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => guestsInventoryStep(this.hostId, this.guests.map((g) => g.name), this.guestShutdownSeconds));
+    return oncePerSynth(this, GUESTSINVENTORYSTEP_MEMO, () => guestsInventoryStep(this.hostId, this.guests.map((g) => g.name), this._guestShutdownSeconds));
   }
 
   /**
    * The deploy steps that write files on this dom0.
    * @internal
    */
-  deploySteps(): StepModel[] {
-    return [this.sysctlStep(), this.firewallStep(), ...this.guests.map((g) => g.cfgStep()), this.guestsInventoryStep()];
+  _deploySteps(): StepModel[] {
+    return [this.sysctlStep(), this.firewallStep(), ...this.guests.map((g) => g._cfgStep()), this.guestsInventoryStep()];
   }
 
   /**
    * Files the dom0 receives (see the README's table).
    * @internal
    */
-  hostFiles(): HostFile[] {
-    return this.deploySteps().flatMap((s) => s.files);
+  _hostFiles(): HostFile[] {
+    return this._deploySteps().flatMap((s) => s.files);
   }
 }
 

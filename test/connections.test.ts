@@ -31,7 +31,7 @@ function build(opts: { firewall?: XenHostProps["firewall"]; allowEgress?: boolea
 }
 
 /** Every file the dom0 receives, by path. */
-const dom0Files = (dom0: XenHost) => Object.fromEntries(dom0.hostFiles().map((f) => [f.path, f.content]));
+const dom0Files = (dom0: XenHost) => Object.fromEntries(dom0._hostFiles().map((f) => [f.path, f.content]));
 const warnings = (c: XenHost) => c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
 
 describe("connections: intent, written as the primitives write it", () => {
@@ -80,7 +80,7 @@ describe("connections: intent, written as the primitives write it", () => {
     // Added to the prop's networks; the default port is sshd's.
     const both = build({ firewall: { managementCidrs: [MGMT] } });
     both.dom0.connections.allowDefaultPortFrom(Peer.ipv4("198.51.100.7/32"));
-    expect(both.dom0.firewallModel().managementCidrs).toEqual([MGMT, "198.51.100.7/32"]);
+    expect(both.dom0._firewallModel().managementCidrs).toEqual([MGMT, "198.51.100.7/32"]);
   });
 
   it("guest.connections.allowToAnyIpv4() is allowEgress", () => {
@@ -113,7 +113,7 @@ describe("one port value everywhere: source ports are Ports too", () => {
   it("a number is a source port of every protocol of the rule; a Port one of its own protocol", () => {
     const { dom0, web } = build();
     new ForwardRule(dom0, "dns", { to: web, ports: [Port.udp(53), 53], sourcePorts: [Port.udpRange(1024, 65535), 5353] });
-    const accepts = dom0.firewallModel().accepts.filter((a) => a.address === "192.0.2.10");
+    const accepts = dom0._firewallModel().accepts.filter((a) => a.address === "192.0.2.10");
     expect(accepts.map((a) => [a.protocol, a.sourcePorts])).toEqual([
       ["tcp", [{ from: 5353, to: 5353 }]],
       ["udp", [{ from: 1024, to: 65535 }]],

@@ -46,7 +46,7 @@ describe("synth", () => {
       "webserv/var/lib/cdktf-xen/sites.list",
     ]);
     for (const host of [dom0, webserv]) {
-      for (const f of host.hostFiles()) {
+      for (const f of host._hostFiles()) {
         expect(fs.readFileSync(path.join(hosts, host.hostId, f.path), "utf8")).toBe(f.content);
       }
     }
@@ -89,7 +89,7 @@ describe("forwarding rules under one dom0 land in one ruleset", () => {
         () => new ForwardRule(dom0, "r2", { to: "192.0.2.10", ports: [80, Port.udp(53)] }),
       ];
       order.forEach((i) => rules[i]());
-      return dom0.firewallModel().accepts;
+      return dom0._firewallModel().accepts;
     };
     const accepts = build([0, 1, 2]);
     expect(accepts).toEqual([
@@ -111,29 +111,29 @@ describe("the iptables backend switches to ipsets at firewall.ipsetFrom guest ad
     new ForwardRule(dom0, "web", { to: g, ports: [80] });
     return dom0;
   };
-  const firewallFiles = (dom0: XenHost) => dom0.hostFiles().map((f) => f.path).filter((p) => /iptables|firewall/.test(p));
-  const forwardAccepts = (dom0: XenHost) => dom0.hostFiles().find((f) => f.path === "/etc/iptables/rules.v4")!.content.split("\n").filter((l) => l.startsWith("-A FORWARD") && l.endsWith("-j ACCEPT") && !l.includes("conntrack"));
+  const firewallFiles = (dom0: XenHost) => dom0._hostFiles().map((f) => f.path).filter((p) => /iptables|firewall/.test(p));
+  const forwardAccepts = (dom0: XenHost) => dom0._hostFiles().find((f) => f.path === "/etc/iptables/rules.v4")!.content.split("\n").filter((l) => l.startsWith("-A FORWARD") && l.endsWith("-j ACCEPT") && !l.includes("conntrack"));
 
   it("63 addresses: one rule per address, no ipsets file", () => {
     const dom0 = hostWith(63);
-    expect(dom0.usesIpsets()).toBe(false);
+    expect(dom0._usesIpsets()).toBe(false);
     expect(firewallFiles(dom0)).toEqual(["/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"]);
     expect(forwardAccepts(dom0)).toHaveLength(63);
   });
 
   it("64 addresses: one rule matching through one set; the sets file comes first, the script loads it", () => {
     const dom0 = hostWith(64);
-    expect(dom0.usesIpsets()).toBe(true);
+    expect(dom0._usesIpsets()).toBe(true);
     expect(firewallFiles(dom0)).toEqual(["/etc/iptables/ipsets", "/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/usr/local/sbin/cdktf-xen-firewall"]);
     expect(forwardAccepts(dom0)).toEqual([expect.stringMatching(/^-A FORWARD -p tcp -m set --match-set cdktf-xen-[0-9a-f]{16} dst,dst -m tcp --dport 80 -j ACCEPT$/)]);
-    const sets = dom0.hostFiles().find((f) => f.path === "/etc/iptables/ipsets")!.content;
+    const sets = dom0._hostFiles().find((f) => f.path === "/etc/iptables/ipsets")!.content;
     expect(sets.split("\n").filter((l) => l.startsWith("add "))).toHaveLength(64);
-    expect(dom0.hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain("\nsets='/etc/iptables/ipsets'\n");
+    expect(dom0._hostFiles().find((f) => f.path === "/usr/local/sbin/cdktf-xen-firewall")!.content).toContain("\nsets='/etc/iptables/ipsets'\n");
   });
 
   it("ipsetFrom 0 uses sets for one address; nftables never writes ipsets", () => {
     expect(firewallFiles(hostWith(1, { ipsetFrom: 0 }))).toContain("/etc/iptables/ipsets");
-    expect(hostWith(64, { backend: "nftables" }).usesIpsets()).toBe(false);
+    expect(hostWith(64, { backend: "nftables" })._usesIpsets()).toBe(false);
     expect(firewallFiles(hostWith(64, { backend: "nftables" }))).toEqual(["/etc/cdktf-xen/firewall.nft", "/usr/local/sbin/cdktf-xen-firewall"]);
   });
 });
@@ -157,7 +157,7 @@ describe("disk specs: the forms the README documents", () => {
     const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2" }, uplink: { address: "192.0.2.1/24" }, diskImageDirectories: ["/var/lib/xen/images"] });
     const disks = ["phy:/dev/vg0/w,xvda,w", "/dev/vg0/d,raw,xvdb,rw", "format=qcow2, vdev=xvdc, access=r, target=/var/lib/xen/images/w.qcow2", "file:/var/lib/xen/images/cd.iso,hdc,r"];
     const g = new RoutedDomU(dom0, "g", { disks, vifs: [{ mac: "00:16:3e:00:00:01", address: "192.0.2.10/24" }] });
-    expect(g.guestModel().disks).toEqual(disks);
+    expect(g._guestModel().disks).toEqual(disks);
     expect(() => new RoutedDomU(newHost("other", "192.0.2.1/24"), "g", { disks: ["file:/var/lib/xen/images/w.img,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:02", address: "192.0.2.11/24" }] })).toThrow(
       'other/g: disks[0] "file:/var/lib/xen/images/w.img,xvda,w" is invalid: target /var/lib/xen/images/w.img is outside /dev/: a guest may be handed only block devices, or images under a directory of XenHost diskImageDirectories',
     );
@@ -175,17 +175,17 @@ describe("several addresses on one vif", () => {
     new ForwardRule(dom0, "dns", { to: guest, ports: [Port.udp(53)] });
     return { app, dom0, guest, site };
   }
-  const file = (host: XenHost | RoutedDomU, p: string) => host.hostFiles().find((f) => f.path === p)!.content;
+  const file = (host: XenHost | RoutedDomU, p: string) => host._hostFiles().find((f) => f.path === p)!.content;
 
   it("xl lists every address in ip=, the guest holds them all on one interface, and no policy routing is written", () => {
     const { dom0, guest } = oneVif();
     expect(guest.addresses).toEqual(["192.0.2.10", "192.0.2.11", "192.0.2.12"]);
-    expect(guest.guestModel().policyRouting).toBe(false);
+    expect(guest._guestModel().policyRouting).toBe(false);
     expect(file(dom0, "/etc/xen/multi.cfg")).toContain("'mac=00:16:3e:00:00:10,ip=192.0.2.10 192.0.2.11 192.0.2.12,script=vif-route,gatewaydev=eth0,vifname=multi-0'");
     expect(file(guest, "/etc/network/interfaces")).toBe(
       "# Generated by cdktf-xen. Changes made here are overwritten by the next deploy.\nauto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n\niface eth0 inet static\n    address 192.0.2.11/24\n\niface eth0 inet static\n    address 192.0.2.12/24\n",
     );
-    expect(guest.hostFiles().map((f) => f.path)).not.toContain("/etc/iproute2/rt_tables.d/cdktf-xen.conf");
+    expect(guest._hostFiles().map((f) => f.path)).not.toContain("/etc/iproute2/rt_tables.d/cdktf-xen.conf");
   });
 
   it("the firewall binds every address to the one vif; the proof at synth passes on every address", () => {

@@ -86,21 +86,21 @@ export const connectable: IConnectable[] = [dom0, web, site];
 new ForwardRule(dom0, "dns", { to: web, ports: [Port.udp(53)], sourcePorts: [Port.udpRange(1024, 65535)] });
 export const seen: [Connections, boolean, boolean, string[], number[]] = [site.connections, XenHost.isXenHost(dom0), ForwardRule.isForwardRule(web), web.addresses, site.ports];
 // @ts-expect-error plumbing
-dom0.deploySteps();
+dom0._deploySteps();
 // @ts-expect-error plumbing
-dom0.firewallModel();
+dom0._firewallModel();
 // @ts-expect-error plumbing
-dom0.hostFiles();
+dom0._hostFiles();
 // @ts-expect-error plumbing
-dom0.connection();
+dom0._connection();
 // @ts-expect-error plumbing
-web.networkResource;
+web._networkResource;
 // @ts-expect-error plumbing
-web.cfgStep();
+web._cfgStep();
 // @ts-expect-error plumbing
-web.apachePortsResource();
+web._apachePortsResource();
 // @ts-expect-error plumbing
-site.vhostModel();
+site._vhostModel();
 // @ts-expect-error plumbing
 new Connections({});
 `;

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import { App, TerraformStack } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenPropError } from "../lib";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../lib";
+import { XenPropError } from "../lib/testing";
 import { renderStepScript } from "../lib/deploy/step";
 import type { FirewallModel } from "../lib/model";
 import { renderIptablesRules } from "../lib/render/iptables";
@@ -92,7 +93,7 @@ function build(k: Knobs, outdir: string): { app: App; hosts: (XenHost | RoutedDo
 
 /** Every file and every step script, as text. */
 function rendered(hosts: (XenHost | RoutedDomU)[]): string[] {
-  return hosts.flatMap((h) => [...h.hostFiles().map((f) => f.content), ...h.deploySteps().map((s) => renderStepScript(s))]);
+  return hosts.flatMap((h) => [...h._hostFiles().map((f) => f.content), ...h._deploySteps().map((s) => renderStepScript(s))]);
 }
 
 /** What may never reach a file from a prop: anything that ends a line, a quote or a word of shell. */

@@ -41,8 +41,15 @@ export interface IConnectable {
  * web.connections.allowToAnyIpv4();                                 // updates and DNS from the guest
  */
 export class Connections {
-  /** @internal */
-  constructor(private readonly owner: ConnectionsOwner) {}
+  /**
+   * The connections of a construct: the construct's own business.
+   * @internal
+   */
+  static _of(owner: ConnectionsOwner): Connections {
+    return new Connections(owner);
+  }
+
+  private constructor(private readonly owner: ConnectionsOwner) {}
 
   /** Lets `peer` reach `port` of this construct. */
   allowFrom(peer: Peer, port: Port): void {

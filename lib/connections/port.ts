@@ -26,17 +26,17 @@ export class Port {
   static tcp(port: number): Port {
     return new Port("tcp", port, port);
   }
-  /** A TCP port range, inclusive. */
-  static tcpRange(from: number, to: number): Port {
-    return new Port("tcp", from, to);
+  /** A TCP port range, from `first` to `last` inclusive. */
+  static tcpRange(first: number, last: number): Port {
+    return new Port("tcp", first, last);
   }
   /** One UDP port. */
   static udp(port: number): Port {
     return new Port("udp", port, port);
   }
-  /** A UDP port range, inclusive. */
-  static udpRange(from: number, to: number): Port {
-    return new Port("udp", from, to);
+  /** A UDP port range, from `first` to `last` inclusive. */
+  static udpRange(first: number, last: number): Port {
+    return new Port("udp", first, last);
   }
   /** Every TCP port. */
   static allTcp(): Port {

@@ -66,6 +66,22 @@ export class LabError extends Error {
   }
 }
 
+/** What `Lab.plan` found: Terraform's exit code and output. */
+export interface PlanResult {
+  /** `terraform plan -detailed-exitcode`: 0 no changes, 1 an error, 2 changes. */
+  readonly exitCode: number;
+  /** Its output, standard output then standard error. */
+  readonly output: string;
+}
+
+/** The negative control's probes: with the seed's hand-made guest network, then with the deployed one back. */
+export interface NegativeControl {
+  /** With the hand-made network: only each guest's first address may answer. */
+  readonly handMade: ProbeResult[];
+  /** With the deployed network restored: every address answers again. */
+  readonly restored: ProbeResult[];
+}
+
 /** How one `cdktf deploy` into the lab went. */
 export interface DeployResult {
   /** Terraform applied without error. */
@@ -167,6 +183,7 @@ export class Lab {
     options: LabOptions,
     /** Prefix of every namespace and link of this run. */
     readonly prefix: string,
+    /** The run's working directory (the CLI's project, keys, state, captures); removed with the lab. */
     readonly workdir: string,
   ) {
     this.stateFile = path.join(workdir, "state.json");
@@ -470,7 +487,7 @@ export class Lab {
   }
 
   /** `terraform plan -detailed-exitcode` on the last synthesized stack: 0 no changes, 2 changes. */
-  plan(): { exitCode: number; output: string } {
+  plan(): PlanResult {
     const dir = path.join(this.workdir, "cdktf.out", "stacks", this.options.stack);
     const r = spawnSync("terraform", [`-chdir=${dir}`, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false"], { encoding: "utf8", env: this.terraformEnv() });
     return { exitCode: r.status ?? -1, output: (r.stdout ?? "") + (r.stderr ?? "") };
@@ -482,7 +499,10 @@ export class Lab {
     return c;
   }
 
-  /** HTTP(S) probes of one guest's vhosts; `answers(address)` says which addresses should answer. */
+  /**
+   * HTTP(S) probes of one guest's vhosts; `answers(address)` says which addresses should answer.
+   * @internal
+   */
   probeGuest(dom0: string, guest: TopologyGuest, phase: string, answers: (address: string, from: string) => boolean | "either" = () => true): ProbeResult[] {
     const { host, address: near, far } = this.client(dom0);
     const out: ProbeResult[] = [];
@@ -539,6 +559,7 @@ export class Lab {
    * hosts now (the paths the stack's preview lists), with the kernel
    * settings the lab's namespaces start from: those of this machine, which
    * a new network namespace inherits.
+   * @internal
    */
   modelOf(d: TopologyDom0): Reachability {
     const preview = path.join(this.workdir, "cdktf.out", "stacks", this.options.stack, "hosts");
@@ -606,7 +627,7 @@ export class Lab {
    * with more than one vif: only the first address may answer. Then the
    * deployed network comes back and everything answers again.
    */
-  negativeControl(): { handMade: ProbeResult[]; restored: ProbeResult[] } {
+  negativeControl(): NegativeControl {
     const handMade: ProbeResult[] = [];
     const restored: ProbeResult[] = [];
     for (const d of this.topology.dom0s) {
@@ -656,7 +677,10 @@ export class Lab {
     return { handMade, restored };
   }
 
-  /** The topology the lab was built from. */
+  /**
+   * The topology the lab was built from.
+   * @internal
+   */
   get stackTopology(): Topology {
     return this.topology;
   }

@@ -1,6 +1,6 @@
 /** The standard lab run of a scenario, as CI and `npm run lab` do it. */
 import * as path from "path";
-import { Lab, DeployResult } from "./lab";
+import { Lab, DeployResult, NegativeControl } from "./lab";
 import type { ProbeResult } from "./probes";
 import { Scenario, SCENARIO_KEY, VARIANT_KEY } from "./scenarios";
 
@@ -17,11 +17,11 @@ export interface LabRunResult {
   /** The probes after the first deploy. */
   readonly probes: ProbeResult[];
   /** Empty, with `negativeControlSkipped` saying why, when no guest has more than one vif. */
-  readonly negativeControl: { handMade: ProbeResult[]; restored: ProbeResult[] };
+  readonly negativeControl: NegativeControl;
   /** Why the negative control did not run, when it did not. */
   readonly negativeControlSkipped?: string;
   /** Each later phase: its context, its deploy, its probes. */
-  readonly phases: { context: Record<string, unknown>; deploy: DeployResult; probes: ProbeResult[] }[];
+  readonly phases: LabPhaseResult[];
   /** The redeploy without changes; undefined when an earlier deploy failed. */
   readonly redeploy?: DeployResult;
   /** `terraform plan -detailed-exitcode` after the redeploy: 0 when nothing would change. */
@@ -39,6 +39,16 @@ type Progress = { -readonly [K in keyof Omit<LabRunResult, "scenario" | "ok" | "
 export interface LabPhase {
   /** Context keys set from this phase on (added to those of the phases before). */
   readonly context: Record<string, unknown>;
+}
+
+/** How a later phase went. */
+export interface LabPhaseResult {
+  /** The context the phase deployed with: its own keys and those of the phases before. */
+  readonly context: Record<string, unknown>;
+  /** Its deploy. */
+  readonly deploy: DeployResult;
+  /** The probes after its deploy. */
+  readonly probes: ProbeResult[];
 }
 
 /** The command that synthesizes a scenario: ts-node from a checkout, node from the package. */

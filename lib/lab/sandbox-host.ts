@@ -10,9 +10,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+/** How a command run on a sandbox host ended. */
 export interface ExecResult {
+  /** Its exit status. */
   readonly status: number;
+  /** What it wrote to standard output. */
   readonly stdout: string;
+  /** What it wrote to standard error. */
   readonly stderr: string;
 }
 

@@ -36,8 +36,8 @@ export function checkFleet(stack: TerraformStack): string[] {
     const perDom0 = `on ${dom0.node.path}`;
     const perStack = "in the stack (it names the host's preview directory)";
     claim(addresses, dom0.uplink.address.address, { path: dom0.node.path, prop: "uplink.address", stack: own }, inApp);
-    if (!Token.isUnresolved(dom0.ssh.host)) {
-      claim(sshHosts, `${dom0.ssh.host.toLowerCase()}:${dom0.ssh.port}`, { path: dom0.node.path, prop: "ssh.host and ssh.port", stack: own },
+    if (!Token.isUnresolved(dom0._ssh.host)) {
+      claim(sshHosts, `${dom0._ssh.host.toLowerCase()}:${dom0._ssh.port}`, { path: dom0.node.path, prop: "ssh.host and ssh.port", stack: own },
         "in the app: a dom0 belongs to one XenHost, as two would replace each other's firewall and remove each other's guests; to try alternatives for one dom0, build one of them per synth (chosen by an environment variable, say)");
     }
     if (own === stack) claim(hostIds, dom0.hostId, { path: dom0.node.path, prop: "id", stack: own }, perStack);
@@ -46,7 +46,7 @@ export function checkFleet(stack: TerraformStack): string[] {
     for (const guest of dom0.guests) {
       claim(names, guest.name, { path: guest.node.path, prop: "name", stack: own }, perDom0);
       if (own === stack) claim(hostIds, guest.hostId, { path: guest.node.path, prop: "id", stack: own }, perStack);
-      for (const vif of guest.guestModel().vifs) {
+      for (const vif of guest._guestModel().vifs) {
         const owner = (prop: string) => ({ path: guest.node.path, prop: `vifs[${vif.index}].${prop}`, stack: own });
         claim(addresses, vif.address.address, owner("address"), inApp);
         vif.additional.forEach((a, i) => claim(addresses, a.address, owner(`additionalAddresses[${i}]`), inApp));

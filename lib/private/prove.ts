@@ -33,8 +33,8 @@ export function dom0Reachability(dom0: XenHost): Reachability {
     return out;
   };
   return Reachability.fromFiles({
-    dom0: { id: dom0.hostId, uplink: { device: dom0.uplink.device, address: `${dom0.uplink.address.address}/${dom0.uplink.address.prefix}` }, files: files(dom0.hostFiles()) },
-    guests: Object.fromEntries(dom0.guests.map((g) => [g.name, files(g.hostFiles())])),
+    dom0: { id: dom0.hostId, uplink: { device: dom0.uplink.device, address: `${dom0.uplink.address.address}/${dom0.uplink.address.prefix}` }, files: files(dom0._hostFiles()) },
+    guests: Object.fromEntries(dom0.guests.map((g) => [g.name, files(g._hostFiles())])),
   });
 }
 
@@ -60,7 +60,7 @@ export function obligations(dom0: XenHost): Obligation[] {
   const out: Obligation[] = [];
   // The accepts by guest address, and the clients of each source, worked out once.
   const byAddress = new Map<string, ForwardAcceptModel[]>();
-  for (const a of dom0.firewallModel().accepts) byAddress.set(a.address, [...(byAddress.get(a.address) ?? []), a]);
+  for (const a of dom0._firewallModel().accepts) byAddress.set(a.address, [...(byAddress.get(a.address) ?? []), a]);
   const clientsOf = new Map<string, string[]>();
   const clientsFor = (source: string) => {
     let c = clientsOf.get(source);
@@ -69,7 +69,7 @@ export function obligations(dom0: XenHost): Obligation[] {
   };
   for (const guest of dom0.guests) {
     for (const vhost of guest.vhosts) {
-      const v = vhost.vhostModel();
+      const v = vhost._vhostModel();
       const sockets = [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])];
       for (const port of sockets) {
         // From wherever a rule lets the socket be reached; from outside when no rule does (and the firewall will say so).
@@ -82,7 +82,7 @@ export function obligations(dom0: XenHost): Obligation[] {
     }
   }
   for (const rule of dom0.forwardRules) {
-    for (const a of rule.accepts()) {
+    for (const a of rule._accepts()) {
       const sourcePort = a.sourcePorts[0]?.from;
       for (const r of a.ports) {
         for (const from of clientsFor(a.source)) {
@@ -91,7 +91,7 @@ export function obligations(dom0: XenHost): Obligation[] {
       }
     }
   }
-  const fw = dom0.firewallModel();
+  const fw = dom0._firewallModel();
   if (fw.forwardPolicy === "DROP") {
     for (const guest of dom0.guests) {
       const address = guest.addresses[0];

@@ -13,7 +13,7 @@ export interface IFileHost extends IConstruct {
   /** Directory name of this host in the preview (its construct id). */
   readonly hostId: string;
   /** Every file this host receives, rendered. */
-  hostFiles(): HostFile[];
+  _hostFiles(): HostFile[];
 }
 
 /** Writes extra files of the stack (the topology) at synth. */
@@ -137,7 +137,7 @@ export function writePreview(dir: string, hosts: readonly IFileHost[]): void {
   fs.rmSync(dir, { recursive: true, force: true });
   const made = new Set<string>();
   for (const host of hosts) {
-    for (const file of host.hostFiles()) {
+    for (const file of host._hostFiles()) {
       const target = path.join(dir, host.hostId, file.path);
       const parent = path.dirname(target);
       if (!made.has(parent)) {

@@ -30,8 +30,8 @@ export function topologyOf(dom0s: readonly XenHost[]): Topology {
       id: d.hostId,
       path: d.node.path,
       uplink: d.uplink,
-      guests: d.guests.map((g) => ({ id: g.hostId, model: g.guestModel(), vhosts: g.vhosts.map((v) => v.vhostModel()) })),
-      accepts: d.firewallModel().accepts,
+      guests: d.guests.map((g) => ({ id: g.hostId, model: g._guestModel(), vhosts: g.vhosts.map((v) => v._vhostModel()) })),
+      accepts: d._firewallModel().accepts,
     })),
   };
 }

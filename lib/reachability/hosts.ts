@@ -24,11 +24,21 @@ const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
 /** Files a host receives: absolute path to content. */
 export type FileSet = Readonly<Record<string, string>>;
 
+/** A dom0's uplink, as the model is told it. */
+export interface UplinkInput {
+  /** The interface's name: `eth0`. */
+  readonly device: string;
+  /** Its address with its prefix: `192.0.2.1/24`. */
+  readonly address: string;
+}
+
+/** A dom0 as the model reads it: its files, and what it runs now where that was captured. */
 export interface Dom0Input {
   /** Name used in traces (the dom0's construct id). */
   readonly id: string;
   /** The interface carrying the dom0's main IP (xl `gatewaydev`), with that address: `192.0.2.1/24`. */
-  readonly uplink: { readonly device: string; readonly address: string };
+  readonly uplink: UplinkInput;
+  /** The files the dom0 has (or receives). */
   readonly files: FileSet;
   /**
    * Kernel settings before the files apply (`sysctl -a` of the host).

@@ -11,6 +11,7 @@
  * expect(t.hostFile(dom0, "/etc/iptables/rules.v4")).toContain("--dports 80,443");
  * expect(t).toServe(siteB);
  * expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.0.2.201", port: 22 }, "firewall");
+ * @module cdktf-xen/testing
  */
 import { TerraformStack } from "../private/cdk";
 import { dom0Reachability } from "../private/prove";
@@ -20,8 +21,12 @@ import type { WebVhost } from "../web-vhost";
 import { XenHost } from "../xen-host";
 import { setupJest } from "./matchers";
 
+export { XenPropError } from "../validation/errors";
+export type { PropSite } from "../validation/errors";
 export { Reachability } from "../reachability";
 export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, Stage, SysctlBaseline, Unreadable } from "../reachability";
+export type { Dom0Input, Dom0Running, FileSet, GuestRunning, UplinkInput } from "../reachability/hosts";
+export type { LiveRoutingText } from "../reachability/live-routing";
 export { setupJest };
 
 /** Where a test client stands for a vhost or port: behind the uplink's router, unless told. */
@@ -39,11 +44,14 @@ export class XenTemplate {
 
   private readonly models = new Map<XenHost, Reachability>();
 
-  private constructor(readonly dom0s: readonly XenHost[]) {}
+  private constructor(
+    /** Every dom0 of the stack. */
+    readonly dom0s: readonly XenHost[],
+  ) {}
 
   /** The content of `path` as `host` (a XenHost or a RoutedDomU) receives it; throws naming the paths it has. */
   hostFile(host: XenHost | RoutedDomU, path: string): string {
-    const files = host.hostFiles();
+    const files = host._hostFiles();
     const file = files.find((f) => f.path === path);
     if (!file) throw new Error(`${host.node.path} receives no ${path}; it receives ${files.map((f) => f.path).join(", ")}`);
     return file.content;
@@ -51,7 +59,7 @@ export class XenTemplate {
 
   /** Every file `host` receives: absolute path to content. */
   hostFiles(host: XenHost | RoutedDomU): Record<string, string> {
-    return Object.fromEntries(host.hostFiles().map((f) => [f.path, f.content]));
+    return Object.fromEntries(host._hostFiles().map((f) => [f.path, f.content]));
   }
 
   /** The model of one dom0 and its guests, read from the files they receive. */
@@ -82,7 +90,7 @@ export class XenTemplate {
    * VirtualHost included.
    */
   serve(vhost: WebVhost, opts: { readonly from?: string } = {}): FlowVerdict[] {
-    const v = vhost.vhostModel();
+    const v = vhost._vhostModel();
     return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => this.flow({ from: opts.from ?? OUTSIDE, to: v.address, port, apache: true }));
   }
 }

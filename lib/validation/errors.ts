@@ -12,8 +12,11 @@ export interface PropSite {
 /** Thrown for every invalid prop. The message names path, prop, value and what is allowed. */
 export class XenPropError extends Error {
   constructor(
+    /** The construct and the prop the value was given to. */
     readonly site: PropSite,
+    /** The value as given. */
     readonly value: unknown,
+    /** What the prop allows. */
     readonly allowed: string,
   ) {
     super(`${site.path}: ${site.prop} ${showValue(value)} is invalid: ${allowed}`);

@@ -51,7 +51,7 @@ describe("diff: the stack's hosts, as its cdk.tf.json says", () => {
     expect(webserv.connection).toMatchObject({ host: "192.168.0.200", bastion: { host: "203.0.113.10", user: "root", port: 22 } });
     // The files are the very bytes the constructs render.
     const { webserv: guest } = seedStack();
-    expect(Object.fromEntries(webserv.files.map((f) => [f.path, f.content]))).toEqual(Object.fromEntries(guest.hostFiles().map((f) => [f.path, f.content])));
+    expect(Object.fromEntries(webserv.files.map((f) => [f.path, f.content]))).toEqual(Object.fromEntries(guest._hostFiles().map((f) => [f.path, f.content])));
     const other = synthesized({ engine: "terraform_data" });
     try {
       expect(readStack(other.dir)).toEqual(hosts);

@@ -14,11 +14,11 @@ describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
   const lab = labStack();
   const nft = labStack({ firewall: { backend: "nftables" } });
   const all = [
-    ...nft.dom0.deploySteps(),
-    ...seed.dom0.deploySteps(),
+    ...nft.dom0._deploySteps(),
+    ...seed.dom0._deploySteps(),
     firewallConfirmStep("dom0"),
-    ...seed.webserv.deploySteps(),
-    ...lab.web.deploySteps(),
+    ...seed.webserv._deploySteps(),
+    ...lab.web._deploySteps(),
   ];
   const cases = all.flatMap((s) => [
     { name: `${s.host}/${s.concern}`, text: renderStepScript(s) },

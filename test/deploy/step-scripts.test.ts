@@ -294,7 +294,7 @@ describeWith(NEEDS, "deploy steps on a dom0", () => {
     const before = calls().length;
     /** The running guest "web" with another cfg (its memory), restarted on change or not. */
     const cfgStep = (memory: number, restartOnChange: boolean) =>
-      new RoutedDomU(labStack().dom0, "other", { name: "web", memory, restartOnChange, disks: [], vifs: [{ mac: "00:16:3e:00:09:01", address: "192.0.2.90/24" }] }).cfgStep();
+      new RoutedDomU(labStack().dom0, "other", { name: "web", memory, restartOnChange, disks: [], vifs: [{ mac: "00:16:3e:00:09:01", address: "192.0.2.90/24" }] })._cfgStep();
     const notAsked = run(dom0, cfgStep(1024, false));
     expectOk(notAsked);
     expect(notAsked.stdout).toContain("web is running; /etc/xen/web.cfg takes effect when it is next created");
@@ -386,7 +386,7 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
   const lab = labStack();
   beforeAll(() => {
     guest = SandboxHost.create(uniqueName("g"));
-    for (const v of lab.web.guestModel().vifs) {
+    for (const v of lab.web._guestModel().vifs) {
       expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
     }
     for (const site of ["site-a", "site-b"]) guest.writeFile(`/var/www/${site}/index.html`, `this is ${site}\n`);
@@ -527,7 +527,7 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link set up0 up"));
     dom0.writeFile("/usr/local/sbin/xl", XL_STUB, "0755");
     guest = SandboxHost.create(uniqueName("ig"));
-    for (const v of lab.web.guestModel().vifs) {
+    for (const v of lab.web._guestModel().vifs) {
       expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
     }
     for (const site of ["site-a", "site-b"]) guest.writeFile(`/var/www/${site}/index.html`, `this is ${site}\n`);
@@ -557,7 +557,7 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
   }
 
   it("dom0: sysctl, firewall (confirmed), guest cfg, inventory", () => {
-    const steps = lab.dom0.deploySteps();
+    const steps = lab.dom0._deploySteps();
     const paths = steps.flatMap((s) => s.files.map((f) => f.path));
     runAll(dom0, steps);
     const first = snapshot(dom0, paths);
@@ -567,7 +567,7 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
   });
 
   it("guest: network, Apache, sites, inventory", () => {
-    const steps = lab.web.deploySteps();
+    const steps = lab.web._deploySteps();
     const paths = steps.flatMap((s) => s.files.map((f) => f.path));
     runAll(guest, steps);
     const first = snapshot(guest, paths);

@@ -19,7 +19,7 @@ function seedFiles(change: { dom0?: Record<string, string | undefined>; guest?: 
     }
     return out;
   };
-  return { dom0: files(dom0.hostFiles(), change.dom0), guest: files(webserv.hostFiles(), change.guest), model: webserv.guestModel() };
+  return { dom0: files(dom0._hostFiles(), change.dom0), guest: files(webserv._hostFiles(), change.guest), model: webserv._guestModel() };
 }
 
 function model(change: Parameters<typeof seedFiles>[0] = {}): Reachability {
@@ -224,7 +224,7 @@ describe("nftables and ipsets", () => {
   });
 
   it("the ipset form of the library's own rules.v4, and a set missing from the ipsets file", () => {
-    const sets = (d as unknown as { usesIpsets(): boolean }).usesIpsets();
+    const sets = d._usesIpsets();
     expect(sets).toBe(false);
     const rulesWithSet = "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m set --match-set web dst,dst -m tcp --dport 80 -j ACCEPT\nCOMMIT\n";
     const ipsets = "create web hash:net,iface family inet\nadd web 192.168.0.201,webserv-1\n";

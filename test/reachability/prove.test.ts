@@ -48,8 +48,8 @@ describe("the proof at synth", () => {
   it("the same guest with reversePathFilter loose passes, and the model says why", () => {
     const s = optOut("loose");
     expect(synthErrors(s.app)).toBe("");
-    expect(s.guest.hostFiles().find((f) => f.path === "/etc/sysctl.d/60-cdktf-xen.conf")?.content).toContain("net.ipv4.conf.all.rp_filter = 2\n");
-    expect(s.dom0.hostFiles().find((f) => f.path === "/etc/xen/scripts/vif-post.d/cdktf-xen.hook")?.content).toContain("\nCDKTF_XEN_LOOSE_VIFS='other-0 other-1'\n");
+    expect(s.guest._hostFiles().find((f) => f.path === "/etc/sysctl.d/60-cdktf-xen.conf")?.content).toContain("net.ipv4.conf.all.rp_filter = 2\n");
+    expect(s.dom0._hostFiles().find((f) => f.path === "/etc/xen/scripts/vif-post.d/cdktf-xen.hook")?.content).toContain("\nCDKTF_XEN_LOOSE_VIFS='other-0 other-1'\n");
     const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.211", port: 80 });
     expect(v.ok).toBe(true);
     expect(v.hops.filter((h) => h.stage === "rp_filter").map((h) => h.text)[2]).toBe(
@@ -95,7 +95,7 @@ describe("the testing kit", () => {
   it("hostFile returns what a host receives, and names what it has when the path is not among them", () => {
     const s = seedStack();
     const t = XenTemplate.fromStack(s.stack);
-    expect(t.hostFile(s.webserv, "/etc/iftab")).toBe(s.webserv.hostFiles().find((f) => f.path === "/etc/iftab")!.content);
+    expect(t.hostFile(s.webserv, "/etc/iftab")).toBe(s.webserv._hostFiles().find((f) => f.path === "/etc/iftab")!.content);
     expect(() => t.hostFile(s.dom0, "/etc/nope")).toThrow("webserv/dom0 receives no /etc/nope; it receives /etc/sysctl.d/60-cdktf-xen.conf, /etc/xen/scripts/vif-post.d/cdktf-xen.hook, ");
   });
 

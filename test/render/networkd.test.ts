@@ -29,7 +29,7 @@ function seed(over: Partial<RoutedDomUProps> = {}) {
   ["a", "b", "c"].forEach((s, i) => new WebVhost(guest, `site-${s}`, { address: `192.0.2.20${i}`, serverName: `${s}.example.org`, documentRoot: `/var/www/${s}` }).connections.allowDefaultPortFromAnyIpv4());
   return { dom0, guest };
 }
-const filesOf = (guest: RoutedDomU) => Object.fromEntries(guest.hostFiles().map((f) => [f.path, f.content]));
+const filesOf = (guest: RoutedDomU) => Object.fromEntries(guest._hostFiles().map((f) => [f.path, f.content]));
 
 describe("the .network files", () => {
   it("one per interface: addresses, the default route on the first, its table and a rule per address at the ifupdown priorities; .link naming", () => {
@@ -80,13 +80,13 @@ describe("the .network files", () => {
 
 describeWith(NETWORKD_NEEDS, "the real systemd-networkd in a sandbox host", () => {
   const { guest } = seed();
-  const theHost = useNetworkdHost("nd", () => guest.guestModel());
+  const theHost = useNetworkdHost("nd", () => guest._guestModel());
   const kernel = () => kernelRouting(theHost());
   const settled = (rules: number) => settledRules(theHost(), rules);
 
   it("the deploy step installs the files and applies them with networkctl; the kernel holds what the model of the files says", () => {
     const host = theHost();
-    const step = guestNetworkStep("webserv", guest.guestModel(), { looseReversePath: false });
+    const step = guestNetworkStep("webserv", guest._guestModel(), { looseReversePath: false });
     const r = host.runScript(renderStepScript(step));
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     settled(3);
@@ -110,7 +110,7 @@ describeWith(NETWORKD_NEEDS, "the real systemd-networkd in a sandbox host", () =
     const host = theHost();
     const { guest: more } = seed({ vifs: [{ mac: "de:ad:be:ef:00:00", address: "192.0.2.200/24", additionalAddresses: ["192.0.2.210/24"] }, ...[1, 2].map((i) => ({ mac: `de:ad:be:ef:00:0${i}`, address: `192.0.2.20${i}/24` }))] });
     const valid = host.sh("ip -4 -o addr show dev enX0 | grep -o 'valid_lft [a-z0-9]*'").stdout;
-    const r = host.runScript(renderStepScript(guestNetworkStep("webserv", more.guestModel(), { looseReversePath: false })));
+    const r = host.runScript(renderStepScript(guestNetworkStep("webserv", more._guestModel(), { looseReversePath: false })));
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     settled(4);
     expect(host.sh("ip -4 -o addr show dev enX0 | awk '{print $4}'").stdout).toBe("192.0.2.200/24\n192.0.2.210/24\n");

@@ -23,8 +23,8 @@ import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
 
-function fileOf(host: { hostFiles(): { path: string; content: string }[] }, p: string): string {
-  const f = host.hostFiles().find((x) => x.path === p);
+function fileOf(host: { _hostFiles(): { path: string; content: string }[] }, p: string): string {
+  const f = host._hostFiles().find((x) => x.path === p);
   if (!f) throw new Error(`no file ${p}`);
   return f.content;
 }
@@ -159,7 +159,7 @@ describeWith(["gcc", "/usr/include/libxlutil.h", "ifup", "ip", "root"], "several
   it("ifup puts the three addresses on eth0, each with a rule to eth0's table; the model of the file says what the kernel does", () => {
     const ns = netns("ma");
     try {
-      for (const v of guest.guestModel().vifs) {
+      for (const v of guest._guestModel().vifs) {
         expect(ns.exec("ip", ["link", "add", v.device, "address", v.mac, "type", "veth", "peer", "name", `peer${v.index}`]).status).toBe(0);
         ns.exec("ip", ["link", "set", `peer${v.index}`, "up"]);
       }
@@ -217,7 +217,7 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
       ns = netns("if");
       fs.mkdirSync(state);
       fs.writeFileSync(file, interfaces);
-      for (const v of seed.webserv.guestModel().vifs) {
+      for (const v of seed.webserv._guestModel().vifs) {
         // veth, not dummy: containers often lack the dummy module.
         const r = ns.exec("ip", ["link", "add", v.device, "address", v.mac, "type", "veth", "peer", "name", `peer${v.index}`]);
         if (r.status !== 0) throw new Error(r.stderr);
@@ -370,7 +370,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   const strip = (t: string) => t.split("\n").filter((l) => l && !l.startsWith("#")).join("\n");
   /** The seed's firewall, or the seed's with one guest address less. */
   const model = (fewer = false) => {
-    const fw = seed.dom0.firewallModel();
+    const fw = seed.dom0._firewallModel();
     return fewer ? { ...fw, accepts: fw.accepts.slice(1) } : fw;
   };
   const live = () => ({ rules: strip(ns.exec("iptables-save", ["-t", "filter"]).stdout), sets: ns.exec("ipset", ["list", "-n"]).stdout.split("\n").filter(Boolean).sort() });
@@ -538,7 +538,7 @@ describeWith(["nft", "ip", "root"], "dom0 ruleset read by nft", () => {
     const g = new RoutedDomU(dom0, "g", { disks: [], allowEgress: true, vifs: [0, 1].map((i) => ({ mac: `00:16:3e:00:00:2${i}`, address: `192.0.2.2${i}/24` })) });
     new ForwardRule(dom0, "web", { to: g, ports: [80, 443, Port.tcpRange(8000, 8080)] });
     new ForwardRule(dom0, "dns", { to: "192.0.2.20", ports: [Port.udp(53)], from: ["203.0.113.0/24"], sourcePorts: [Port.udpRange(1024, 65535)] });
-    return renderNftRuleset(dom0.firewallModel());
+    return renderNftRuleset(dom0._firewallModel());
   }
 
   it.each([["198.51.100.0/24"], ["0.0.0.0/0"]])("nft -c accepts it; it loads, loads again (replacing its table), and lists back as rendered (management from %s)", (cidr) => {
@@ -583,7 +583,7 @@ describeWith(["apache2ctl", "openssl", "/etc/apache2/apache2.conf"], "Apache con
   }
 
   it("accepts the seed guest's ports.conf and sites", () => {
-    const r = configtest(seed.webserv.hostFiles());
+    const r = configtest(seed.webserv._hostFiles());
     expect(r.stderr).toContain("Syntax OK");
     expect(r.status).toBe(0);
   });
@@ -597,10 +597,10 @@ describeWith(["apache2ctl", "openssl", "/etc/apache2/apache2.conf"], "Apache con
     const g = new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:00:0a", address: "192.0.2.10/24" }, { mac: "00:16:3e:00:00:0b", address: "192.0.2.11/24" }] });
     new WebVhost(g, "secure", { address: "192.0.2.10", serverName: "tls.example.org", documentRoot: "/srv/secure", tls: { certificateFile: cert, certificateKeyFile: key } });
     new WebVhost(g, "also", { address: "192.0.2.10", ports: [80, 8080], serverName: "also.example.org", documentRoot: "/srv/also" });
-    const ok = configtest(g.hostFiles(), ["ssl", "socache_shmcb"]);
+    const ok = configtest(g._hostFiles(), ["ssl", "socache_shmcb"]);
     expect(ok.stderr).toContain("Syntax OK");
     expect(ok.status).toBe(0);
-    const broken = g.hostFiles().map((f) => (f.path.endsWith("secure.conf") ? { ...f, content: f.content.replace("</VirtualHost>", "") } : f));
+    const broken = g._hostFiles().map((f) => (f.path.endsWith("secure.conf") ? { ...f, content: f.content.replace("</VirtualHost>", "") } : f));
     expect(configtest(broken, ["ssl", "socache_shmcb"]).status).not.toBe(0);
   });
 });

@@ -39,7 +39,7 @@ function lines(...l: string[]): string {
 
 describe("renderers on the seed scenario", () => {
   const { dom0, webserv, vhosts } = seedStack();
-  const guest = webserv.guestModel();
+  const guest = webserv._guestModel();
 
   it("xl cfg: one routed vif per IP with mac, ip, script, gatewaydev and a stable vifname", () => {
     expect(renderXlCfg(guest)).toBe(
@@ -155,7 +155,7 @@ describe("renderers on the seed scenario", () => {
   });
 
   it("iptables: conntrack first, one multiport ACCEPT per address bound to its vif, policy DROP", () => {
-    expect(renderIptablesRules(dom0.firewallModel())).toBe(
+    expect(renderIptablesRules(dom0._firewallModel())).toBe(
       lines(
         ...IPTABLES_HEAD,
         "-A FORWARD -d 192.168.0.200/32 -o webserv-0 -p tcp -m multiport --dports 80,443 -j ACCEPT",
@@ -167,7 +167,7 @@ describe("renderers on the seed scenario", () => {
   });
 
   it("nftables: one table replaced in one transaction; guests matched through an address . vif set", () => {
-    expect(renderNftRuleset(dom0.firewallModel())).toBe(
+    expect(renderNftRuleset(dom0._firewallModel())).toBe(
       [
         "#!/usr/sbin/nft -f",
         HEADER.trimEnd(),
@@ -201,12 +201,12 @@ describe("renderers on the seed scenario", () => {
       ].join("\n"),
     );
     // Management from anywhere means any IPv4 address: the inet table must not open sshd to IPv6.
-    const anywhere = renderNftRuleset({ ...dom0.firewallModel(), managementCidrs: ["0.0.0.0/0"] });
+    const anywhere = renderNftRuleset({ ...dom0._firewallModel(), managementCidrs: ["0.0.0.0/0"] });
     expect(anywhere.split("\n").filter((l) => l.includes("dport 22"))).toEqual(["\t\tmeta nfproto ipv4 tcp dport 22 accept"]);
   });
 
   it("ipsets: one hash:net,iface set per group of accepts, named by its members", () => {
-    expect(renderIpsets(dom0.firewallModel())).toBe(
+    expect(renderIpsets(dom0._firewallModel())).toBe(
       lines(
         "create cdktf-xen-92481cecc6f864c3 hash:net,iface family inet hashsize 1024 maxelem 65536",
         "add cdktf-xen-92481cecc6f864c3 192.168.0.200,webserv-0",
@@ -214,7 +214,7 @@ describe("renderers on the seed scenario", () => {
         "add cdktf-xen-92481cecc6f864c3 192.168.0.202,webserv-2",
       ),
     );
-    const fw = dom0.firewallModel();
+    const fw = dom0._firewallModel();
     const name = (f: typeof fw) => /create (\S+)/.exec(renderIpsets(f))![1];
     // Same members, same name; one member more or one vif renamed, a new name.
     expect(name({ ...fw, forwardPolicy: "ACCEPT" })).toBe("cdktf-xen-92481cecc6f864c3");
@@ -223,7 +223,7 @@ describe("renderers on the seed scenario", () => {
   });
 
   it("iptables with ipsets: one rule per group, matching address and outgoing vif through the set", () => {
-    const withEgress = { ...dom0.firewallModel(), egress: [{ address: "192.168.0.200", vifname: "webserv-0" }] };
+    const withEgress = { ...dom0._firewallModel(), egress: [{ address: "192.168.0.200", vifname: "webserv-0" }] };
     expect(renderIptablesRules(withEgress, { sets: true })).toBe(
       lines(
         ...IPTABLES_HEAD,
@@ -236,7 +236,7 @@ describe("renderers on the seed scenario", () => {
   });
 
   it("ip6tables: the same policies, nothing opened but loopback, replies and ICMPv6", () => {
-    expect(renderIp6tablesRules(dom0.firewallModel())).toBe(
+    expect(renderIp6tablesRules(dom0._firewallModel())).toBe(
       HEADER +
         [
           "*filter",
@@ -251,7 +251,7 @@ describe("renderers on the seed scenario", () => {
           "",
         ].join("\n"),
     );
-    expect(renderIp6tablesRules({ ...dom0.firewallModel(), inputPolicy: "ACCEPT", forwardPolicy: "ACCEPT" })).toContain(":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n");
+    expect(renderIp6tablesRules({ ...dom0._firewallModel(), inputPolicy: "ACCEPT", forwardPolicy: "ACCEPT" })).toContain(":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n");
   });
 
   /** The firewall program's source as the renderer inlines it: without its leading `##` lines. */
@@ -298,13 +298,13 @@ describe("renderers on the seed scenario", () => {
   });
 
   it("Apache ports.conf: one Listen per address:port, sorted", () => {
-    expect(renderApachePorts(vhosts.map((v) => v.vhostModel()))).toBe(
+    expect(renderApachePorts(vhosts.map((v) => v._vhostModel()))).toBe(
       lines("Listen 192.168.0.200:80", "Listen 192.168.0.201:80", "Listen 192.168.0.202:80"),
     );
   });
 
   it("Apache site: a VirtualHost on its own address", () => {
-    expect(renderApacheSite(vhosts[1].vhostModel())).toBe(
+    expect(renderApacheSite(vhosts[1]._vhostModel())).toBe(
       lines(
         "<VirtualHost 192.168.0.201:80>",
         "    ServerName b.example.org",
@@ -324,8 +324,8 @@ describe("renderers on the seed scenario", () => {
 
   it("is deterministic: a second tree built the same way renders the same bytes", () => {
     const again = seedStack();
-    expect(again.dom0.hostFiles()).toEqual(dom0.hostFiles());
-    expect(again.webserv.hostFiles()).toEqual(webserv.hostFiles());
+    expect(again.dom0._hostFiles()).toEqual(dom0._hostFiles());
+    expect(again.webserv._hostFiles()).toEqual(webserv._hostFiles());
   });
 });
 
@@ -337,15 +337,15 @@ describe("renderer variants", () => {
 
   it("a single vif gets no policy routing and no rt_tables file", () => {
     const g = new RoutedDomU(host(), "one", { disks: [], vifs: [{ mac: "00:16:3e:00:00:01", address: "192.0.2.10/24" }] });
-    expect(renderInterfaces(g.guestModel())).toBe(
+    expect(renderInterfaces(g._guestModel())).toBe(
       lines("auto lo", "iface lo inet loopback", "", "auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    gateway 192.0.2.1"),
     );
-    expect(g.hostFiles().map((f) => f.path)).not.toContain("/etc/iproute2/rt_tables.d/cdktf-xen.conf");
+    expect(g._hostFiles().map((f) => f.path)).not.toContain("/etc/iproute2/rt_tables.d/cdktf-xen.conf");
   });
 
   it("a /32 guest reaches a gateway outside its subnet on-link", () => {
     const g = new RoutedDomU(host(), "pt", { disks: [], vifs: [{ mac: "00:16:3e:00:00:02", address: "198.51.100.77/32" }] });
-    expect(renderInterfaces(g.guestModel())).toContain(
+    expect(renderInterfaces(g._guestModel())).toContain(
       "    address 198.51.100.77/32\n    post-up ip route replace default via 192.0.2.1 dev eth0 onlink\n",
     );
   });
@@ -362,7 +362,7 @@ describe("renderer variants", () => {
       disks: ["format=raw,vdev=xvda,access=rw,target=/dev/vg0/k"],
       vifs: [{ mac: "00:16:3e:00:00:03", address: "192.0.2.11/24", vifname: "vif-k" }],
     });
-    const cfg = renderXlCfg(g.guestModel());
+    const cfg = renderXlCfg(g._guestModel());
     expect(cfg).toContain('type = "pvh"\nkernel = "/boot/vmlinuz-6.1"\nramdisk = "/boot/initrd.img-6.1"\nroot = "/dev/xvda1 ro"\nextra = "console=hvc0"\nmemory = 1024\nvcpus = 2\n');
     expect(cfg).toContain("'mac=00:16:3e:00:00:03,ip=192.0.2.11,script=vif-route,gatewaydev=eth0,vifname=vif-k'");
     expect(cfg).not.toContain("bootloader");
@@ -375,7 +375,7 @@ describe("renderer variants", () => {
     ];
     const dom0 = host();
     const u = new RoutedDomU(dom0, "u", { disks: [], vifs, interfaceNaming: "udev" });
-    expect(guestNamingFiles(u.guestModel())).toEqual([
+    expect(guestNamingFiles(u._guestModel())).toEqual([
       {
         path: "/etc/udev/rules.d/70-cdktf-xen-net.rules",
         mode: "0644",
@@ -386,10 +386,10 @@ describe("renderer variants", () => {
       },
     ]);
     const s = new RoutedDomU(host(), "s", { disks: [], vifs, interfaceNaming: "systemd-link" });
-    const files = guestNamingFiles(s.guestModel());
+    const files = guestNamingFiles(s._guestModel());
     expect(files.map((f) => f.path)).toEqual(["/etc/systemd/network/10-cdktf-xen-enX0.link", "/etc/systemd/network/10-cdktf-xen-enX1.link"]);
     expect(files[1].content).toBe(lines("[Match]", "MACAddress=00:16:3e:00:01:01", "", "[Link]", "Name=enX1"));
-    expect(renderInterfaces(s.guestModel())).toContain("auto enX1\niface enX1 inet static\n");
+    expect(renderInterfaces(s._guestModel())).toContain("auto enX1\niface enX1 inet static\n");
   });
 
   it("Apache 2.2 adds NameVirtualHost and the old access syntax; TLS gets its own VirtualHost", () => {
@@ -401,10 +401,10 @@ describe("renderer variants", () => {
       apacheVersion: "2.2",
       tls: { certificateFile: "/etc/ssl/c.pem", certificateKeyFile: "/etc/ssl/k.pem" },
     });
-    expect(renderApachePorts([v.vhostModel()])).toBe(
+    expect(renderApachePorts([v._vhostModel()])).toBe(
       lines("Listen 192.0.2.30:80", "Listen 192.0.2.30:443 https", "NameVirtualHost 192.0.2.30:80", "NameVirtualHost 192.0.2.30:443"),
     );
-    const site = renderApacheSite(v.vhostModel());
+    const site = renderApacheSite(v._vhostModel());
     expect(site).toContain("        Order allow,deny\n        Allow from all\n");
     expect(site).not.toContain("Require all granted");
     expect(site).toContain(
@@ -425,7 +425,7 @@ describe("renderer variants", () => {
     new ForwardRule(dom0, "web", { to: g, ports: [443, 80] });
     new ForwardRule(dom0, "web-again", { to: g, ports: [80, Port.tcpRange(8000, 8080)] });
     new ForwardRule(dom0, "admin", { to: "192.0.2.41", ports: [22], from: ["203.0.113.0/24"], sourcePorts: [Port.tcpRange(1024, 65535)] });
-    const forward = renderIptablesRules(dom0.firewallModel())
+    const forward = renderIptablesRules(dom0._firewallModel())
       .split("\n")
       .filter((l) => l.startsWith("-A FORWARD -") && !l.includes("conntrack"));
     expect(forward).toEqual([
@@ -442,6 +442,6 @@ describe("renderer variants", () => {
   it("guest egress, when allowed, is bound to the vif and its address", () => {
     const dom0 = host();
     new RoutedDomU(dom0, "e", { disks: [], allowEgress: true, vifs: [{ mac: "00:16:3e:00:04:00", address: "192.0.2.50/24" }] });
-    expect(renderIptablesRules(dom0.firewallModel())).toContain("-A FORWARD -s 192.0.2.50/32 -i e-0 -j ACCEPT\nCOMMIT\n");
+    expect(renderIptablesRules(dom0._firewallModel())).toContain("-A FORWARD -s 192.0.2.50/32 -i e-0 -j ACCEPT\nCOMMIT\n");
   });
 });

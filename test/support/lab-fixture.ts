@@ -26,8 +26,8 @@ export function labStack(opts: { firewall?: XenHostFirewall; sites?: string[]; t
 }
 
 /** The step of `concern` among a host's deploy steps. */
-export function stepOf(host: { deploySteps(): StepModel[] }, concern: string): StepModel {
-  const s = host.deploySteps().find((x) => x.concern === concern);
-  if (!s) throw new Error(`no step ${concern}: ${host.deploySteps().map((x) => x.concern).join(", ")}`);
+export function stepOf(host: { _deploySteps(): StepModel[] }, concern: string): StepModel {
+  const s = host._deploySteps().find((x) => x.concern === concern);
+  if (!s) throw new Error(`no step ${concern}: ${host._deploySteps().map((x) => x.concern).join(", ")}`);
   return s;
 }
