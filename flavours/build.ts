@@ -28,11 +28,11 @@ function tsc(project: string): void {
   if (r.status !== 0) fail(`tsc -p ${path.relative(ROOT, project)} failed`);
 }
 
-/** `text` with `from` replaced by `to`, which must occur exactly `times` times. */
-function replaceExactly(text: string, from: string, to: string, times: number): string {
-  const found = text.split(from).length - 1;
-  if (found !== times) fail(`${SEAM}: expected ${times} of ${JSON.stringify(from)}, found ${found}`);
-  return text.split(from).join(to);
+/** `text` (of `where`) with `pattern` (global) replaced by `to`, which must match exactly `times` times. */
+function replaceExactly(where: string, text: string, pattern: RegExp, to: string, times: number): string {
+  const found = text.match(pattern)?.length ?? 0;
+  if (found !== times) fail(`${where}: expected ${times} of ${pattern}, found ${found}`);
+  return text.replace(pattern, to);
 }
 
 /** Files under `dir` (relative to it) whose names end in one of `endings`. */
@@ -58,8 +58,8 @@ function buildCdktn(): void {
   const pkgDir = path.join(DIST, "cdktn-xen");
   fs.cpSync(path.join(ROOT, "lib"), path.join(src, "lib"), { recursive: true });
   let seam = fs.readFileSync(path.join(ROOT, SEAM), "utf8");
-  seam = replaceExactly(seam, ` from "cdktf";`, ` from "cdktn";`, 2);
-  seam = replaceExactly(seam, `export const FLAVOUR: Flavour = { pkg: "cdktf-xen", cdk: "cdktf", cli: "cdktf", engine: "null_resource" };`, CDKTN_FLAVOUR, 1);
+  seam = replaceExactly(SEAM, seam, / from "cdktf";/g, ` from "cdktn";`, 2);
+  seam = replaceExactly(SEAM, seam, /^export const FLAVOUR: Flavour = .*;$/gm, CDKTN_FLAVOUR, 1);
   fs.writeFileSync(path.join(src, SEAM), seam);
   const others = filesUnder(path.join(src, "lib"), [".ts"]).filter((f) => path.join("lib", f) !== SEAM && /from "cdktf"|require\("cdktf"\)/.test(fs.readFileSync(path.join(src, "lib", f), "utf8")));
   if (others.length) fail(`only ${SEAM} may import cdktf; these do too: ${others.join(", ")}`);
@@ -75,7 +75,7 @@ function buildCdktn(): void {
   const manifest = {
     name: "cdktn-xen",
     version: own.version,
-    description: replaceExactly(own.description, "cdktf constructs", "CDK Terrain (cdktn) constructs", 1),
+    description: replaceExactly("package.json description", own.description, /cdktf constructs/g, "CDK Terrain (cdktn) constructs", 1),
     license: own.license,
     main: own.main,
     types: own.types,

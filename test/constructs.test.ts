@@ -4,15 +4,7 @@ import { Annotations, App, TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../lib";
 import { WebservStack } from "../examples/webserv/main";
 import { seedStack } from "./support/seed";
-import { tempDir } from "./support/tools";
-
-function listFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
+import { listFiles, tempDir } from "./support/tools";
 
 function newHost(id = "dom0", address = "192.0.2.1/24", stack = new TerraformStack(Testing.app(), "s")) {
   return new XenHost(stack, id, { ssh: { host: "198.51.100.2" }, uplink: { address } });

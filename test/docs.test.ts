@@ -5,16 +5,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { run, tempDir } from "./support/tools";
+import { listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
 const TYPEDOC = path.join(ROOT, "node_modules", "typedoc", "bin", "typedoc");
 const MINUTES = 60 * 1000;
-
-/** Every file under `dir`, relative to it, sorted. */
-function tree(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
-}
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -29,12 +24,12 @@ describe("the API reference", () => {
     expect({ status: r.status, output: r.status === 0 ? "" : r.stdout + r.stderr }).toEqual({ status: 0, output: "" });
     const committed = path.join(ROOT, "docs", "api");
     const stale = "docs/api is stale: run `npm run docs` and commit it";
-    expect({ stale, files: tree(committed) }).toEqual({ stale, files: tree(out) });
-    for (const f of tree(out)) {
+    expect({ stale, files: listFiles(committed) }).toEqual({ stale, files: listFiles(out) });
+    for (const f of listFiles(out)) {
       expect({ stale, file: f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({ stale, file: f, text: fs.readFileSync(path.join(out, f), "utf8") });
     }
     // The three entry points, under the names users import.
-    expect(tree(out)).toEqual(["README.md", "cdktf-xen.md", "cdktf-xen/lab.md", "cdktf-xen/testing.md"]);
+    expect(listFiles(out)).toEqual(["README.md", "cdktf-xen.md", "cdktf-xen/lab.md", "cdktf-xen/testing.md"]);
     expect(fs.readFileSync(path.join(out, "cdktf-xen.md"), "utf8")).toMatch(/^### XenHost$/m);
   }, 2 * MINUTES);
 

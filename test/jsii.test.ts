@@ -13,7 +13,7 @@ import * as readline from "readline";
 import * as ts from "typescript";
 import { App, TerraformStack } from "cdktf";
 import { ForwardRule, Peer, Port, RoutedDomU, WebVhost, XenHost } from "../lib";
-import { describeWith, run, tempDir } from "./support/tools";
+import { describeWith, listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
 const MINUTES = 60 * 1000;
@@ -127,10 +127,6 @@ const WEB = {
 };
 const SITE = { address: "192.0.2.11", serverName: "b.example.org", documentRoot: "/var/www/site-b" };
 
-function tree(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
-}
-
 describeWith([JSII_RUNTIME], "the assembly in the jsii runtime, as the Python package loads it", () => {
   let tmp: ReturnType<typeof tempDir>;
   let client: JsiiClient;
@@ -179,9 +175,9 @@ describeWith([JSII_RUNTIME], "the assembly in the jsii runtime, as the Python pa
 
     const a = path.join(viaJsii, "stacks", "web");
     const b = path.join(inTs, "stacks", "web");
-    expect(tree(a)).toEqual(tree(b));
-    expect(tree(a)).toEqual(expect.arrayContaining(["cdk.tf.json", "topology.json", "hosts/web/etc/apache2/ports.conf"]));
-    for (const f of tree(a)) {
+    expect(listFiles(a)).toEqual(listFiles(b));
+    expect(listFiles(a)).toEqual(expect.arrayContaining(["cdk.tf.json", "topology.json", "hosts/web/etc/apache2/ports.conf"]));
+    for (const f of listFiles(a)) {
       const text = (dir: string) => fs.readFileSync(path.join(dir, f), "utf8").split(dir).join("<out>");
       expect({ file: f, text: text(a) }).toEqual({ file: f, text: text(b) });
     }

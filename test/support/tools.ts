@@ -68,6 +68,15 @@ export function sh(cmd: string, args: readonly string[], opts: { input?: string;
   return execFileSync(cmd, args, { input: opts.input, env: withSbin(opts.env), encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
 }
 
+/** Every file under `dir`, relative to it, sorted; none when `dir` does not exist. */
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
 /** A fresh temporary directory, removed by the returned function. */
 export function tempDir(prefix = "cdktf-xen-"): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
