@@ -7,6 +7,7 @@ import * as path from "path";
 import { IConstruct } from "constructs";
 import { FLAVOUR, ISynthesisSession, IStackSynthesizer, TerraformStack } from "./cdk";
 import type { HostFile } from "../model";
+import { PreviewWriter } from "./preview";
 
 /** A construct that stands for one machine receiving files. */
 export interface IFileHost extends IConstruct {
@@ -74,12 +75,36 @@ function stateOf(stack: TerraformStack): StackState {
       synthesize(session: ISynthesisSession) {
         synthPass += 1;
         inSynth = true;
+        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+        const made = !fs.existsSync(dir);
+        let preview: PreviewWriter | undefined;
         try {
-          // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
-          inner.synthesize(session);
-          const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
-          if (stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false) writePreview(path.join(dir, "hosts"), hosts);
+          if (stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false) {
+            fs.mkdirSync(dir, { recursive: true });
+            preview = new PreviewWriter(dir);
+            // Rendered now (once per synth, as cdktf would later) so that the writer starts at once. A host that
+            // fails to render is left to the synth, which reports it where it always does (a validation, mostly).
+            const later = hosts.filter((host) => {
+              try {
+                preview!.add(host.hostId, host._hostFiles());
+                return false;
+              } catch {
+                return true;
+              }
+            });
+            inner.synthesize(session);
+            for (const host of later) preview.add(host.hostId, host._hostFiles());
+            preview.finish();
+            preview = undefined;
+          } else {
+            inner.synthesize(session);
+          }
           for (const write of writers) write(dir);
+        } catch (e) {
+          // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
+          preview?.abort();
+          if (made) fs.rmSync(dir, { recursive: true, force: true });
+          throw e;
         } finally {
           inSynth = false;
         }
@@ -130,21 +155,4 @@ export function registerStackOnce(scope: IConstruct, key: symbol, extras: { chec
   const state = stateOf(stack);
   if (extras.check) state.checks.push(extras.check);
   if (extras.writer) state.writers.push(extras.writer);
-}
-
-/** Writes every host's files under `dir/<hostId>/<absolute path>`, replacing an older preview. */
-export function writePreview(dir: string, hosts: readonly IFileHost[]): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-  const made = new Set<string>();
-  for (const host of hosts) {
-    for (const file of host._hostFiles()) {
-      const target = path.join(dir, host.hostId, file.path);
-      const parent = path.dirname(target);
-      if (!made.has(parent)) {
-        fs.mkdirSync(parent, { recursive: true });
-        made.add(parent);
-      }
-      fs.writeFileSync(target, file.content, { mode: parseInt(file.mode, 8) });
-    }
-  }
 }

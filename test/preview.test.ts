@@ -1,0 +1,110 @@
+/**
+ * The host-file preview beside cdk.tf.json: written by a worker thread while
+ * cdktf synthesizes, left alone when a synth renders it unchanged, replaced
+ * whole otherwise, never written through a link, untouched by a failed synth.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { App } from "cdktf";
+import { ForwardRule, RoutedDomU, WebVhost } from "../lib";
+import { PreviewWriter } from "../lib/private/preview";
+import { seedStack } from "./support/seed";
+import { listFiles, tempDir } from "./support/tools";
+
+const out = tempDir();
+afterAll(out.remove);
+
+/** Synthesizes the seed into `dir` (as `cdktf synth` does into an existing cdktf.out), with `extra` added to the stack. */
+function synth(dir: string, extra: (s: ReturnType<typeof seedStack>) => void = () => undefined): string {
+  const app = new App({ outdir: dir });
+  extra(seedStack(app));
+  app.synth();
+  return path.join(dir, "stacks", "webserv");
+}
+
+/** Inode and mtime of every file of the preview: what a rewrite changes. */
+function identities(hosts: string): Record<string, string> {
+  return Object.fromEntries(listFiles(hosts).map((f) => [f, ((s) => `${s.ino}@${s.mtimeMs}`)(fs.statSync(path.join(hosts, f)))]));
+}
+
+const interfaces = "webserv/etc/network/interfaces";
+
+describe("the host preview", () => {
+  it("a second synth of the same code leaves every file as it was; a change rewrites the preview whole", () => {
+    const stack = synth(path.join(out.dir, "again"));
+    const hosts = path.join(stack, "hosts");
+    const first = identities(hosts);
+    expect(Object.keys(first)).toContain(interfaces);
+
+    synth(path.join(out.dir, "again"));
+    expect(identities(hosts)).toEqual(first);
+    expect(fs.readdirSync(stack)).not.toContain(".hosts.partial");
+
+    // A file edited by hand, or its mode changed, is put back.
+    fs.appendFileSync(path.join(hosts, interfaces), "# edited\n");
+    synth(path.join(out.dir, "again"));
+    expect(fs.readFileSync(path.join(hosts, interfaces), "utf8")).not.toContain("# edited");
+    fs.chmodSync(path.join(hosts, interfaces), 0o600);
+    synth(path.join(out.dir, "again"));
+    expect(fs.statSync(path.join(hosts, interfaces)).mode & 0o777).toBe(0o644);
+
+    // A guest added: its files appear; removed again: they go, as does a file nobody wrote.
+    synth(path.join(out.dir, "again"), ({ dom0 }) => {
+      const g = new RoutedDomU(dom0, "extra", { disks: [], vifs: [{ mac: "00:16:3e:00:00:99", address: "192.168.0.240/24" }] });
+      new WebVhost(g, "x", { address: "192.168.0.240", serverName: "x.example.org", documentRoot: "/srv/x" });
+      new ForwardRule(dom0, "to-extra", { to: g, ports: [80] });
+    });
+    expect(listFiles(path.join(hosts, "extra"))).toContain("etc/network/interfaces");
+    fs.writeFileSync(path.join(hosts, "dom0", "stray"), "not ours\n");
+    synth(path.join(out.dir, "again"));
+    expect(fs.readdirSync(hosts).sort()).toEqual(["dom0", "webserv"]);
+    expect(fs.existsSync(path.join(hosts, "dom0", "stray"))).toBe(false);
+    expect(Object.keys(identities(hosts))).toEqual(Object.keys(first));
+  });
+
+  it("a link put in the old preview is replaced, never written through", () => {
+    const stack = synth(path.join(out.dir, "link"));
+    const etc = path.join(stack, "hosts", "webserv", "etc");
+    const outside = path.join(out.dir, "outside");
+    const linkTo = (edit: (dir: string) => void) => {
+      fs.rmSync(outside, { recursive: true, force: true });
+      fs.cpSync(etc, outside, { recursive: true });
+      edit(outside);
+      fs.rmSync(etc, { recursive: true });
+      fs.symlinkSync(outside, etc);
+      return listFiles(outside).map((f) => [f, fs.readFileSync(path.join(outside, f), "utf8")]);
+    };
+    // Through the link, every file has the bytes this synth renders: still not the preview's own.
+    let there = linkTo(() => undefined);
+    synth(path.join(out.dir, "link"));
+    expect(fs.lstatSync(etc).isDirectory()).toBe(true);
+    expect(listFiles(outside).map((f) => [f, fs.readFileSync(path.join(outside, f), "utf8")])).toEqual(there);
+    // One file differs there: the new file is written in the preview, not through the link.
+    there = linkTo((dir) => fs.writeFileSync(path.join(dir, "network", "interfaces"), "outside\n"));
+    synth(path.join(out.dir, "link"));
+    expect(fs.lstatSync(etc).isDirectory()).toBe(true);
+    expect(fs.readFileSync(path.join(etc, "network", "interfaces"), "utf8")).toContain("iface eth0 inet static");
+    expect(listFiles(outside).map((f) => [f, fs.readFileSync(path.join(outside, f), "utf8")])).toEqual(there);
+  });
+
+  it("a failed synth leaves the old preview as it was, and no partial one", () => {
+    const stack = synth(path.join(out.dir, "failed"));
+    const hosts = path.join(stack, "hosts");
+    const before = identities(hosts);
+    expect(() =>
+      synth(path.join(out.dir, "failed"), ({ dom0 }) => {
+        new RoutedDomU(dom0, "clash", { disks: [], vifs: [{ mac: "00:16:3e:00:00:99", address: "192.168.0.201/24" }] });
+      }),
+    ).toThrow(/already used by webserv\/dom0\/webserv vifs\[1\]\.address/);
+    expect(identities(hosts)).toEqual(before);
+    expect(fs.readdirSync(stack).sort()).toEqual([".gitignore", "cdk.tf.json", "hosts", "plan", "topology.json"]);
+  });
+
+  it("a preview that cannot be written fails the synth, naming where and why", () => {
+    const file = path.join(out.dir, "not-a-directory");
+    fs.writeFileSync(file, "");
+    const writer = new PreviewWriter(file);
+    writer.add("h", [{ path: "/etc/x", content: "x\n", mode: "0644" }]);
+    expect(() => writer.finish()).toThrow(`cdktf-xen: writing the host preview in ${file}/hosts failed: ${file}/.hosts.partial: ENOTDIR: not a directory`);
+  });
+});
