@@ -7,7 +7,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { FLAVOUR, Fn, IResolvable, SSHProvisionerConnection, TerraformProvider, TerraformResource, TerraformStack, Token } from "../private/cdk";
+import { FLAVOUR, Fn, SSHProvisionerConnection, TerraformProvider, TerraformResource, TerraformStack, Token } from "../private/cdk";
 import { isPreparing, oncePerSynth, registerStackOnce } from "../private/stack-support";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
@@ -119,26 +119,61 @@ export function connectionBlock(c: StepConnection): SSHProvisionerConnection {
   };
 }
 
+/** What a step resource holds, rendered at synth. */
+interface StepValues {
+  readonly triggers: Record<string, string>;
+  readonly scripts: readonly string[];
+}
+
+/** What cdktf's preparing resolve sees (its output is thrown away): nothing rendered. */
+const PREPARING: StepValues = { triggers: {}, scripts: [] };
+
 /**
  * The resource that carries a step's provisioners: `terraform_data` (its
  * trigger `triggers_replace`) or `null_resource` (`triggers`), written
  * directly, without cdktf's per-resource `terraform version` check (one
- * subprocess per resource) or a prebuilt provider package.
+ * subprocess per resource) or a prebuilt provider package. Its triggers,
+ * scripts and `depends_on` are plain values filled in when cdktf asks for
+ * the resource's Terraform, not tokens: cdktf resolves them as it does any
+ * literal, without a resolve context per value.
  */
 class StepResource extends TerraformResource {
+  /** The resources this one's step runs after. */
+  readonly after: TerraformResource[] = [];
+  private triggers: Record<string, string> = {};
+
   constructor(
     scope: IConstruct,
     id: string,
     engine: Engine,
-    private readonly triggers: unknown,
-    config: Pick<TerraformResource, "provisioners" | "connection">,
+    private readonly values: () => StepValues,
+    connection: SSHProvisionerConnection,
   ) {
     super(scope as never, id, {
       terraformResourceType: engine,
       terraformGeneratorMetadata: engine === "terraform_data" ? { providerName: "terraform" } : NULL_PROVIDER_METADATA,
-      provisioners: config.provisioners,
-      connection: config.connection,
+      connection,
     });
+  }
+
+  toTerraform(): any {
+    this.fill();
+    return super.toTerraform();
+  }
+
+  toHclTerraform(): any {
+    this.fill();
+    return super.toHclTerraform();
+  }
+
+  private fill(): void {
+    const preparing = isPreparing();
+    const { triggers, scripts } = preparing ? PREPARING : this.values();
+    this.triggers = triggers;
+    this.provisioners = scripts.map((script) => ({ type: "remote-exec" as const, inline: [script] }));
+    // depends_on takes bare addresses (`null_resource.x`, no `${}`). cdktf's own dependable() builds a
+    // reference token, stack trace included, each time it resolves: too slow for a fleet's thousands of edges.
+    this.dependsOn = preparing || !this.after.length ? undefined : this.after.map((r) => `${r.terraformResourceType}.${r.friendlyUniqueId}`);
   }
 
   protected synthesizeAttributes(): { [name: string]: unknown } {
@@ -201,22 +236,15 @@ export function deployStep(scope: IConstruct, id: string, props: DeployStepProps
   const then = props.then;
   const thenScript = () => (then ? stepScript(oncePerSynth(memo, THEN, () => owned(then()))) : "");
   const digest = () => oncePerSynth(memo, DIGEST, () => sha256(script() + thenScript()));
-  const triggers = resolvable(
-    () => ({
-      step: `${step().host}/${step().concern}`,
-      script_sha256: digest(),
-    }),
-    {},
-  );
-  const provisioners = [
-    { type: "remote-exec" as const, inline: resolvable(() => [script()], []) as unknown as string[] },
-    ...(then ? [{ type: "remote-exec" as const, inline: resolvable(() => [thenScript()], []) as unknown as string[] }] : []),
-  ];
+  const values = (): StepValues => ({
+    triggers: { step: `${step().host}/${step().concern}`, script_sha256: digest() },
+    scripts: then ? [script(), thenScript()] : [script()],
+  });
   const connection = connectionBlock(props.connection);
   registerStackOnce(scope, PLAN_GUARD, { writer: guardPlanFile });
   const engine = engineOf(scope);
   if (engine === "null_resource") ensureNullProvider(TerraformStack.of(scope));
-  const resource = new StepResource(scope, id, engine, triggers, { provisioners, connection });
+  const resource = new StepResource(scope, id, engine, values, connection);
   digests.set(resource, digest);
   return resource;
 }
@@ -259,23 +287,8 @@ export function stepScript(step: StepModel): string {
   return script;
 }
 
-/**
- * A value computed at synth. Like cdktf's Lazy, without capturing a stack
- * trace for each of the thousands of values a fleet makes. In cdktf's
- * preparing resolve, whose output is thrown away, it is `preparing` instead:
- * scripts and hashes are rendered once, when the stack is synthesized.
- */
-function resolvable(produce: () => unknown, whilePreparing: unknown): IResolvable {
-  return { creationStack: [], resolve: () => (isPreparing() ? whilePreparing : produce()), toString: () => "(cdktf-xen: resolved at synth)" };
-}
-
-/**
- * Adds `dependency` to the `depends_on` of `resource`, as the bare address
- * (`null_resource.x`, no `${}`) that depends_on requires. cdktf's own
- * dependable() builds a new reference token, stack trace included, every time
- * it resolves: too slow for the thousands of edges of a fleet.
- */
+/** Makes the step of `resource` run after that of `dependency` (its `depends_on`); both made by deployStep. */
 export function addDependency(resource: TerraformResource, dependency: TerraformResource): void {
-  const address = resolvable(() => `${dependency.terraformResourceType}.${dependency.friendlyUniqueId}`, "");
-  resource.dependsOn = [...(resource.dependsOn ?? []), address as unknown as string];
+  if (!(resource instanceof StepResource)) throw new Error(`cdktf-xen: ${resource.node.path} is not a deploy step's resource`);
+  resource.after.push(dependency);
 }

@@ -5,7 +5,7 @@
  * `flavours/build.ts`: its imports from `cdktn`, and `FLAVOUR` below.
  */
 export { Annotations, App, Fn, TerraformProvider, TerraformResource, TerraformStack, Token } from "cdktf";
-export type { IResolvable, IStackSynthesizer, ISynthesisSession, SSHProvisionerConnection } from "cdktf";
+export type { IStackSynthesizer, ISynthesisSession, SSHProvisionerConnection } from "cdktf";
 
 /** What differs between the two packages built from these sources. */
 export interface Flavour {
