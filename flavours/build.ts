@@ -40,9 +40,9 @@ function filesUnder(dir: string, endings: string[]): string[] {
   return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => endings.some((e) => f.endsWith(e)) && fs.statSync(path.join(dir, f)).isFile());
 }
 
-/** What the compiled library reads beside its JavaScript: the deploy's shell sources, the preview's writer (a worker thread's script) and the lab's C parser. */
+/** What the compiled library reads beside its JavaScript: the deploy's shell sources and the lab's C parser. */
 function copyAssets(sourceLib: string, outLib: string): void {
-  for (const f of filesUnder(sourceLib, [".sh", ".c", ".cjs"])) {
+  for (const f of filesUnder(sourceLib, [".sh", ".c"])) {
     fs.mkdirSync(path.dirname(path.join(outLib, f)), { recursive: true });
     fs.copyFileSync(path.join(sourceLib, f), path.join(outLib, f));
   }

@@ -51,7 +51,7 @@ const manifest = {
   repository: own.repository ?? { type: "git", url: "https://example.invalid/cdktf-xen (no repository yet)" },
   main: "lib/index.js",
   types: "lib/index.d.ts",
-  files: ["lib/**/*.js", "lib/**/*.d.ts", "lib/**/*.sh", "lib/**/*.cjs", ".jsii", "README.md", "LICENSE"],
+  files: ["lib/**/*.js", "lib/**/*.d.ts", "lib/**/*.sh", ".jsii", "README.md", "LICENSE"],
   dependencies: own.dependencies,
   bundledDependencies: Object.keys(own.dependencies),
   peerDependencies: peers,

@@ -5,8 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost } from "../lib";
+import { App, Aspects, IAspect, TerraformStack } from "cdktf";
+import { IConstruct } from "constructs";
+import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../lib";
 import { PreviewWriter } from "../lib/private/preview";
 import { seedStack } from "./support/seed";
 import { listFiles, tempDir } from "./support/tools";
@@ -85,6 +86,33 @@ describe("the host preview", () => {
     expect(fs.lstatSync(etc).isDirectory()).toBe(true);
     expect(fs.readFileSync(path.join(etc, "network", "interfaces"), "utf8")).toContain("iface eth0 inet static");
     expect(listFiles(outside).map((f) => [f, fs.readFileSync(path.join(outside, f), "utf8")])).toEqual(there);
+  });
+
+  it("an Aspect that adds a construct at synth is in the preview and in cdk.tf.json (nothing is rendered before aspects run)", () => {
+    const dir = path.join(out.dir, "aspect");
+    const app = new App({ outdir: dir });
+    const { stack, dom0, webserv } = seedStack(app);
+    const opens8080: IAspect = {
+      visit: (c: IConstruct) => {
+        if (c instanceof XenHost && !c.node.tryFindChild("alt")) new ForwardRule(c, "alt", { to: webserv, ports: [8080] });
+      },
+    };
+    Aspects.of(stack).add(opens8080);
+    app.synth();
+    const rules = fs.readFileSync(path.join(dir, "stacks", "webserv", "hosts", "dom0", "etc", "iptables", "rules.v4"), "utf8");
+    expect(rules).toMatch(/--dports 80,443,8080 -j ACCEPT/);
+    expect(rules).toBe(dom0._hostFiles().find((f) => f.path === "/etc/iptables/rules.v4")!.content);
+    expect(fs.readFileSync(path.join(dir, "stacks", "webserv", "cdk.tf.json"), "utf8")).toContain(Buffer.from(rules).toString("base64"));
+  });
+
+  it("in an app of two stacks, each stack's preview is written when it is synthesized", () => {
+    const dir = path.join(out.dir, "two");
+    const app = new App({ outdir: dir });
+    seedStack(app);
+    new TerraformStack(app, "empty");
+    app.synth();
+    expect(listFiles(path.join(dir, "stacks", "webserv", "hosts"))).toContain(interfaces);
+    expect(fs.readdirSync(path.join(dir, "stacks", "webserv"))).not.toContain(".hosts.partial");
   });
 
   it("a failed synth leaves the old preview as it was, and no partial one", () => {

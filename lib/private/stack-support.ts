@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { FLAVOUR, ISynthesisSession, IStackSynthesizer, TerraformStack } from "./cdk";
+import { App, Aspects, FLAVOUR, ISynthesisSession, IStackSynthesizer, Manifest, TerraformStack } from "./cdk";
 import type { HostFile } from "../model";
 import { PreviewWriter } from "./preview";
 
@@ -31,6 +31,8 @@ export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
 let synthPass = 0;
 let inSynth = false;
 let preparing = false;
+/** The stacks of this pass that cdktf prepared and has not synthesized yet. */
+const prepared = new Set<TerraformStack>();
 
 /**
  * True while cdktf's preparing resolve runs (`prepareStack`, before
@@ -57,69 +59,132 @@ export function oncePerSynth<T>(owner: object, key: symbol, compute: () => T): T
   return value;
 }
 
+/**
+ * Where a synth starts: app.synth() prepares every stack, then synthesizes
+ * each. A stack prepared again, or synthesized without being prepared
+ * (cdktf's Testing), starts a new one.
+ */
+function enterSynth(stack: TerraformStack, toPrepare: boolean): void {
+  if (!inSynth || prepared.has(stack) === toPrepare) {
+    synthPass += 1;
+    prepared.clear();
+  }
+  inSynth = true;
+  if (toPrepare) prepared.add(stack);
+}
+
+/** A synth is over when every stack cdktf prepared for it is synthesized, or one failed. */
+function leaveSynth(stack: TerraformStack, failed: boolean): void {
+  prepared.delete(stack);
+  if (failed) prepared.clear();
+  if (prepared.size === 0) inSynth = false;
+}
+
+/**
+ * Whether what cdktf synthesizes right after preparing `stack` is `stack`,
+ * as it is now: it is the app's one stack (else another stack's failure
+ * could end the synth between the two), and no Aspect is attached anywhere
+ * (cdktf invokes aspects, which may change the tree, after preparing).
+ */
+function synthesizedAsPrepared(stack: TerraformStack): boolean {
+  const all = App.of(stack).node.findAll();
+  return all.every((c) => c === stack || !TerraformStack.isStack(c)) && all.every((c) => Aspects.of(c).all.length === 0);
+}
+
+/** The directory cdktf synthesizes `stack` into. */
+function stackDirectory(stack: TerraformStack): string {
+  return path.join(App.of(stack).outdir, Manifest.stacksFolder, stack.node.id);
+}
+
 interface StackState {
   readonly hosts: IFileHost[];
   readonly checks: AppCheck[];
   readonly writers: StackWriter[];
+  /** The preview started while preparing: for which synth, into which directory. */
+  preview?: { readonly synth: number; readonly dir: string; readonly writer: PreviewWriter; readonly made: boolean };
+}
+
+/** The preview's writer, started with every host's files (rendered now, once per synth). */
+function startPreview(dir: string, hosts: readonly IFileHost[]): PreviewWriter {
+  const writer = new PreviewWriter(dir);
+  try {
+    for (const host of hosts) writer.add(host.hostId, host._hostFiles());
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  return writer;
 }
 
 function stateOf(stack: TerraformStack): StackState {
   const holder = stack as unknown as { [ATTACHED]?: StackState };
   let state = holder[ATTACHED];
   if (!state) {
-    state = { hosts: [], checks: [], writers: [] };
+    const own: StackState = (state = { hosts: [], checks: [], writers: [] });
     Object.defineProperty(stack, ATTACHED, { value: state, enumerable: false });
-    const inner = stack.synthesizer;
-    const { hosts, writers } = state;
-    const wrapped: IStackSynthesizer = {
-      synthesize(session: ISynthesisSession) {
-        synthPass += 1;
-        inSynth = true;
-        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
-        const made = !fs.existsSync(dir);
-        let preview: PreviewWriter | undefined;
-        try {
-          if (stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false) {
-            fs.mkdirSync(dir, { recursive: true });
-            preview = new PreviewWriter(dir);
-            // Rendered now (once per synth, as cdktf would later) so that the writer starts at once. A host that
-            // fails to render is left to the synth, which reports it where it always does (a validation, mostly).
-            const later = hosts.filter((host) => {
-              try {
-                preview!.add(host.hostId, host._hostFiles());
-                return false;
-              } catch {
-                return true;
-              }
-            });
-            inner.synthesize(session);
-            for (const host of later) preview.add(host.hostId, host._hostFiles());
-            preview.finish();
-            preview = undefined;
-          } else {
-            inner.synthesize(session);
-          }
-          for (const write of writers) write(dir);
-        } catch (e) {
-          // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
-          preview?.abort();
-          if (made) fs.rmSync(dir, { recursive: true, force: true });
-          throw e;
-        } finally {
-          inSynth = false;
-        }
-      },
-    };
-    stack.synthesizer = wrapped;
+    const previewing = () => stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false;
     const prepare = stack.prepareStack.bind(stack);
     stack.prepareStack = () => {
+      enterSynth(stack, true);
+      own.preview?.writer.abort();
+      own.preview = undefined;
+      if (synthesizedAsPrepared(stack)) {
+        // The tree is final: the files are rendered now (once for the synth), and the preview is written by a worker thread
+        // while cdktf prepares and synthesizes. A host that fails to render is left to the synth, which reports it where it
+        // always does.
+        try {
+          if (previewing()) {
+            const dir = stackDirectory(stack);
+            const made = !fs.existsSync(dir);
+            fs.mkdirSync(dir, { recursive: true });
+            own.preview = { synth: synthPass, dir, made, writer: startPreview(dir, own.hosts) };
+          }
+        } catch {
+          own.preview?.writer.abort();
+          own.preview = undefined;
+        }
+      }
       preparing = true;
       try {
         prepare();
+      } catch (e) {
+        own.preview?.writer.abort();
+        own.preview = undefined;
+        leaveSynth(stack, true);
+        throw e;
       } finally {
         preparing = false;
       }
     };
+    const inner = stack.synthesizer;
+    const wrapped: IStackSynthesizer = {
+      synthesize(session: ISynthesisSession) {
+        enterSynth(stack, false);
+        const dir = path.join(session.outdir, session.manifest.forStack(stack).workingDirectory);
+        const early = own.preview?.synth === synthPass && own.preview.dir === dir ? own.preview : undefined;
+        if (!early) own.preview?.writer.abort();
+        own.preview = undefined;
+        const made = early ? early.made : !fs.existsSync(dir);
+        let preview = early?.writer;
+        let failed = true;
+        try {
+          // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
+          inner.synthesize(session);
+          if (!preview && previewing()) preview = startPreview(dir, own.hosts);
+          preview?.finish();
+          preview = undefined;
+          for (const write of own.writers) write(dir);
+          failed = false;
+        } finally {
+          if (failed) {
+            preview?.abort();
+            if (made) fs.rmSync(dir, { recursive: true, force: true });
+          }
+          leaveSynth(stack, failed);
+        }
+      },
+    };
+    stack.synthesizer = wrapped;
     const checks = state.checks;
     stack.node.addValidation({ validate: () => checks.flatMap((c) => c(stack)) });
   }
