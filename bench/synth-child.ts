@@ -6,7 +6,7 @@
  * a cdk.tf.json the library wrote (same construct paths, connections,
  * triggers, scripts and depends_on). `BENCH_PROVE=0` skips the reachability
  * proof run at synth. `BENCH_KEEP_JSON=FILE` keeps the
- * cdk.tf.json. Prints {ms, synthMs, synthCpuMs, maxRssMb, resources, scriptBytes}
+ * cdk.tf.json; `BENCH_OUTDIR=DIR` synthesizes into DIR and keeps it. Prints {ms, synthMs, synthCpuMs, maxRssMb, resources, scriptBytes}
  * as JSON; synthCpuMs is the CPU time (user and system, every thread) that
  * app.synth() took, which other work on a shared machine barely moves.
  */
@@ -23,8 +23,9 @@ import { PROVE_CONTEXT_KEY } from "../lib/private/prove";
 import { RoutedDomU, XenHost } from "../lib";
 
 const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
-process.on("exit", () => fs.rmSync(outdir, { recursive: true, force: true }));
+// BENCH_OUTDIR: synthesize into this directory, kept (a second synth there finds the first's output, as `cdktf synth` does).
+const outdir = process.env.BENCH_OUTDIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
+if (!process.env.BENCH_OUTDIR) process.on("exit", () => fs.rmSync(outdir, { recursive: true, force: true }));
 const started = process.hrtime.bigint();
 const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0", [PROVE_CONTEXT_KEY]: process.env.BENCH_PROVE !== "0" } });
 if (mode === "cdktf-xen") {
