@@ -115,6 +115,18 @@ describe("the host preview", () => {
     expect(fs.readdirSync(path.join(dir, "stacks", "webserv"))).not.toContain(".hosts.partial");
   });
 
+  it("after a synth that another stack's failure ended, files are rendered afresh, not from that synth", () => {
+    const app = new App({ outdir: path.join(out.dir, "ended") });
+    const broken = new TerraformStack(app, "broken");
+    broken.node.addValidation({ validate: () => ["broken on purpose"] });
+    const { dom0, webserv } = seedStack(app);
+    expect(() => app.synth()).toThrow(/broken on purpose/);
+    const rules = () => dom0._hostFiles().find((f) => f.path === "/etc/iptables/rules.v4")!.content;
+    expect(rules()).not.toMatch(/8080/);
+    new ForwardRule(dom0, "alt", { to: webserv, ports: [8080] });
+    expect(rules()).toMatch(/--dports 80,443,8080 -j ACCEPT/);
+  });
+
   it("a failed synth leaves the old preview as it was, and no partial one", () => {
     const stack = synth(path.join(out.dir, "failed"));
     const hosts = path.join(stack, "hosts");

@@ -60,9 +60,9 @@ export function oncePerSynth<T>(owner: object, key: symbol, compute: () => T): T
 }
 
 /**
- * Where a synth starts: app.synth() prepares every stack, then synthesizes
- * each. A stack prepared again, or synthesized without being prepared
- * (cdktf's Testing), starts a new one.
+ * Where a synth starts: when cdktf prepares the app's one stack (see
+ * synthesizedAsPrepared), else when it synthesizes a stack. A stack prepared
+ * again, or synthesized without having been prepared, starts a new one.
  */
 function enterSynth(stack: TerraformStack, toPrepare: boolean): void {
   if (!inSynth || prepared.has(stack) === toPrepare) {
@@ -125,10 +125,13 @@ function stateOf(stack: TerraformStack): StackState {
     const previewing = () => stack.node.tryGetContext(PREVIEW_CONTEXT_KEY) !== false;
     const prepare = stack.prepareStack.bind(stack);
     stack.prepareStack = () => {
-      enterSynth(stack, true);
       own.preview?.writer.abort();
       own.preview = undefined;
-      if (synthesizedAsPrepared(stack)) {
+      // Only then does the synth start here: in an app of several stacks, one that another's failure keeps from being
+      // synthesized would otherwise hold the synth open after app.synth() has thrown.
+      const early = synthesizedAsPrepared(stack);
+      if (early) {
+        enterSynth(stack, true);
         // The tree is final: the files are rendered now (once for the synth), and the preview is written by a worker thread
         // while cdktf prepares and synthesizes. A host that fails to render is left to the synth, which reports it where it
         // always does.
@@ -150,7 +153,7 @@ function stateOf(stack: TerraformStack): StackState {
       } catch (e) {
         own.preview?.writer.abort();
         own.preview = undefined;
-        leaveSynth(stack, true);
+        if (early) leaveSynth(stack, true);
         throw e;
       } finally {
         preparing = false;
