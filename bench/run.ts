@@ -15,6 +15,7 @@ import { renderIpsets } from "../lib/render/ipset";
 import { PREVIEW_CONTEXT_KEY } from "../lib/private/stack-support";
 import { runLab, scenarioLab } from "../lib/lab";
 import { buildFleet } from "./fleet";
+import { copyAssets } from "../flavours/assets";
 
 interface Target {
   /** The part of the bench that measured it (firewall, synth, graph). */
@@ -180,11 +181,7 @@ function synthChildScript(): string {
   fs.writeFileSync(config, JSON.stringify({ extends: path.join(root, "tsconfig.json"), compilerOptions: { rootDir: root, outDir: out, sourceMap: false, declaration: false, types: ["node"], typeRoots: [path.join(root, "node_modules", "@types")] }, include: [path.join(root, "lib/**/*.ts"), path.join(root, "bench/**/*.ts")] }));
   const tsc = sh(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", config]);
   if (tsc.status !== 0) throw new Error(`compiling the bench: ${tsc.stdout}${tsc.stderr}`);
-  // What the compiled library reads beside its JavaScript, as the build copies it.
-  for (const f of fs.readdirSync(path.join(root, "lib"), { recursive: true, encoding: "utf8" }).filter((f) => /\.(sh|c)$/.test(f))) {
-    fs.mkdirSync(path.dirname(path.join(out, "lib", f)), { recursive: true });
-    fs.copyFileSync(path.join(root, "lib", f), path.join(out, "lib", f));
-  }
+  copyAssets(path.join(root, "lib"), path.join(out, "lib"));
   fs.symlinkSync(path.join(root, "node_modules"), path.join(out, "node_modules"));
   return (compiledChild = path.join(out, "bench", "synth-child.js"));
 }

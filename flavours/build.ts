@@ -10,6 +10,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { copyAssets, filesUnder } from "./assets";
 
 const ROOT = path.resolve(__dirname, "..");
 const DIST = path.join(ROOT, "dist");
@@ -33,19 +34,6 @@ function replaceExactly(where: string, text: string, pattern: RegExp, to: string
   const found = text.match(pattern)?.length ?? 0;
   if (found !== times) fail(`${where}: expected ${times} of ${pattern}, found ${found}`);
   return text.replace(pattern, to);
-}
-
-/** Files under `dir` (relative to it) whose names end in one of `endings`. */
-function filesUnder(dir: string, endings: string[]): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => endings.some((e) => f.endsWith(e)) && fs.statSync(path.join(dir, f)).isFile());
-}
-
-/** What the compiled library reads beside its JavaScript: the deploy's shell sources and the lab's C parser. */
-function copyAssets(sourceLib: string, outLib: string): void {
-  for (const f of filesUnder(sourceLib, [".sh", ".c"])) {
-    fs.mkdirSync(path.dirname(path.join(outLib, f)), { recursive: true });
-    fs.copyFileSync(path.join(sourceLib, f), path.join(outLib, f));
-  }
 }
 
 function buildCdktf(): void {

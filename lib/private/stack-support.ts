@@ -31,8 +31,8 @@ export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
 let synthPass = 0;
 let inSynth = false;
 let preparing = false;
-/** The stacks of this pass that cdktf prepared and has not synthesized yet. */
-const prepared = new Set<TerraformStack>();
+/** The stack whose synth started when cdktf prepared it, until it is synthesized. */
+let prepared: TerraformStack | undefined;
 
 /**
  * True while cdktf's preparing resolve runs (`prepareStack`, before
@@ -65,19 +65,15 @@ export function oncePerSynth<T>(owner: object, key: symbol, compute: () => T): T
  * again, or synthesized without having been prepared, starts a new one.
  */
 function enterSynth(stack: TerraformStack, toPrepare: boolean): void {
-  if (!inSynth || prepared.has(stack) === toPrepare) {
-    synthPass += 1;
-    prepared.clear();
-  }
+  if (!inSynth || (prepared === stack) === toPrepare) synthPass += 1;
   inSynth = true;
-  if (toPrepare) prepared.add(stack);
+  prepared = toPrepare ? stack : undefined;
 }
 
-/** A synth is over when every stack cdktf prepared for it is synthesized, or one failed. */
-function leaveSynth(stack: TerraformStack, failed: boolean): void {
-  prepared.delete(stack);
-  if (failed) prepared.clear();
-  if (prepared.size === 0) inSynth = false;
+/** The synth is over once its stack is synthesized, or failed. */
+function leaveSynth(): void {
+  prepared = undefined;
+  inSynth = false;
 }
 
 /**
@@ -153,7 +149,7 @@ function stateOf(stack: TerraformStack): StackState {
       } catch (e) {
         own.preview?.writer.abort();
         own.preview = undefined;
-        if (early) leaveSynth(stack, true);
+        if (early) leaveSynth();
         throw e;
       } finally {
         preparing = false;
@@ -183,7 +179,7 @@ function stateOf(stack: TerraformStack): StackState {
             preview?.abort();
             if (made) fs.rmSync(dir, { recursive: true, force: true });
           }
-          leaveSynth(stack, failed);
+          leaveSynth();
         }
       },
     };

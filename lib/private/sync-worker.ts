@@ -44,9 +44,9 @@ export class SyncWorker {
   private readonly replies = new Map<number, Reply>();
   private nextId = 1;
 
-  /** Starts `script` (a path without its extension), which calls serveSync; `data` is its workerData. */
   private readonly stallMs: number;
 
+  /** Starts `script` (a path without its extension), which calls serveSync; `data` is its workerData. */
   constructor(
     private readonly script: string,
     data?: unknown,
