@@ -156,9 +156,53 @@ class StepResource extends TerraformResource {
     });
   }
 
+  /** Set once anything cdktf's generic conversion writes besides a step's own fields is asked of the resource. */
+  private generic = false;
+
   toTerraform(): any {
     this.fill();
-    return super.toTerraform();
+    return this.generic || this.count !== undefined || this.forEach !== undefined || this.lifecycle !== undefined || this.provider !== undefined ? super.toTerraform() : this.stepTerraform();
+  }
+
+  /**
+   * What cdktf's own toTerraform returns for a resource with no override,
+   * move, import, count, for_each, lifecycle or provider (a step resource
+   * nobody changed): the same keys in the same order, built directly instead
+   * of by cdktf's conversion of every key of every resource (a fleet has
+   * thousands of step resources).
+   */
+  private stepTerraform(): any {
+    const attributes: Record<string, unknown> = { ...this.synthesizeAttributes() };
+    if (this.dependsOn !== undefined) attributes.depends_on = this.dependsOn;
+    if (this.connection !== undefined) attributes.connection = snakeKeys(this.connection);
+    if (this.provisioners !== undefined) attributes.provisioner = this.provisioners.map(({ type, ...props }) => ({ [type]: snakeKeys(props) }));
+    attributes["//"] = this.constructNodeMetadata;
+    return { resource: { [this.terraformResourceType]: { [this.friendlyUniqueId]: attributes } } };
+  }
+
+  addOverride(path: string, value: any): void {
+    this.generic = true;
+    super.addOverride(path, value);
+  }
+
+  importFrom(id: string, provider?: TerraformProvider): void {
+    this.generic = true;
+    super.importFrom(id, provider);
+  }
+
+  moveTo(moveTarget: string, index?: string | number): void {
+    this.generic = true;
+    super.moveTo(moveTarget, index);
+  }
+
+  moveToId(id: string): void {
+    this.generic = true;
+    super.moveToId(id);
+  }
+
+  moveFromId(id: string): void {
+    this.generic = true;
+    super.moveFromId(id);
   }
 
   toHclTerraform(): any {
@@ -180,6 +224,22 @@ class StepResource extends TerraformResource {
     return this.terraformResourceType === "terraform_data" ? { triggers_replace: this.triggers } : { triggers: this.triggers };
   }
 }
+
+/**
+ * A block as cdktf writes it: its keys in snake case (they are camel case
+ * words here), its values as they are, none that is undefined.
+ */
+function snakeKeys(o: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    let snake = SNAKE.get(k);
+    if (snake === undefined) SNAKE.set(k, (snake = k.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()));
+    out[snake] = v;
+  }
+  return out;
+}
+const SNAKE = new Map<string, string>();
 
 /** hashicorp/null, pinned as the prebuilt binding of cdktf 0.21 pinned it. */
 const NULL_PROVIDER_METADATA = { providerName: "null", providerVersion: "3.2.4", providerVersionConstraint: "~> 3.0" };

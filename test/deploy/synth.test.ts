@@ -1,7 +1,7 @@
 /** The Terraform JSON of the deploy: resources, triggers, connections, order, engines, secrets. */
 import * as fs from "fs";
 import * as path from "path";
-import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { App, TerraformProvider, TerraformResource, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { ENGINE_CONTEXT_KEY, sha256 } from "../../lib/deploy/engine";
 import * as stepModule from "../../lib/deploy/step";
@@ -252,6 +252,36 @@ describe("engines", () => {
       expect(sb[k].triggers).toEqual(sa[k].triggers);
       expect(sb[k].depends_on?.length).toBe(sa[k].depends_on?.length);
     }
+  });
+
+  it("a step resource writes what cdktf's own conversion writes, key for key and in the same order, with either engine", () => {
+    for (const engine of ["null_resource", "terraform_data"]) {
+      const { stack } = seedApp(engine);
+      const resources = stack.node.findAll().filter((c): c is TerraformResource => c instanceof TerraformResource && !(c instanceof TerraformProvider));
+      for (const r of resources) {
+        const own = JSON.stringify(r.toTerraform());
+        // cdktf's conversion, over the fields the resource's own call has just filled.
+        const cdktfs = JSON.stringify(Object.getPrototypeOf(Object.getPrototypeOf(r)).toTerraform.call(r));
+        expect(own).toBe(cdktfs);
+      }
+      // The guests' steps connect through a bastion, the dom0's with a private key: every kind of connection key is converted.
+      expect(resources.filter((r) => JSON.stringify(r.toTerraform()).includes('"bastion_host":"203.0.113.10"')).length).toBeGreaterThan(3);
+    }
+  });
+
+  it("a step resource given an override, a lifecycle, a move or an import is written by cdktf's conversion, which honours them", () => {
+    const { stack } = seedApp();
+    const [a, b, c, d] = stack.node.findAll().filter((x): x is TerraformResource => x instanceof TerraformResource && !(x instanceof TerraformProvider));
+    a.addOverride("provisioner.0.remote-exec.on_failure", "continue");
+    b.lifecycle = { preventDestroy: true };
+    c.moveFromId("null_resource.old");
+    d.importFrom("an-id");
+    const json = JSON.parse(Testing.synth(stack));
+    const res = (r: TerraformResource) => json.resource.null_resource[r.friendlyUniqueId];
+    expect(res(a).provisioner[0]["remote-exec"].on_failure).toBe("continue");
+    expect(res(b).lifecycle).toEqual({ prevent_destroy: true });
+    expect(json.moved).toEqual([{ from: "null_resource.old", to: `null_resource.${c.friendlyUniqueId}` }]);
+    expect(json.import).toEqual([{ id: "an-id", to: `null_resource.${d.friendlyUniqueId}` }]);
   });
 
   it("an unknown engine in the context is refused, naming the key and the choices", () => {
