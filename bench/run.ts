@@ -420,6 +420,20 @@ async function labBench() {
   return { scenario: "seed", ok: result.ok, seconds: (Date.now() - started) / 1000, deploySeconds: result.deploy.seconds, probes: result.probes.length };
 }
 
+/**
+ * The file system the synth rows write into (os.tmpdir(), which TMPDIR sets):
+ * creating the preview's thousands of files costs what it costs there. An
+ * ext4 without a journal scans recently deleted inodes for each new one.
+ */
+function tmpFilesystem(): Json {
+  const dir = fs.realpathSync(os.tmpdir());
+  const mounts = fs.readFileSync("/proc/mounts", "utf8").trim().split("\n").map((l) => l.split(" "));
+  const [device, at, type, options] = mounts.filter(([, m]) => dir === m || dir.startsWith(m.endsWith("/") ? m : `${m}/`)).sort((a, b) => b[1].length - a[1].length)[0];
+  const journal = type === "ext4" ? fs.readdirSync("/proc/fs/jbd2").some((j) => j.startsWith(`${path.basename(device)}-`)) : undefined;
+  log(`synth rows written under ${dir}: ${type} on ${device} (${at})${journal === undefined ? "" : journal ? ", with a journal" : ", without a journal"}`);
+  return { dir, device, type, options, ...(journal === undefined ? {} : { journal }) };
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const want = (k: string) => only.length === 0 || only.includes(k);
@@ -429,7 +443,7 @@ async function main() {
   const results: Json = { ...previous, date: new Date().toISOString(), machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version } };
   const ran: string[] = [];
   if (want("firewall")) (results.firewall = firewallBench()), ran.push("firewall");
-  if (want("synth")) (results.synth = synthBench()), ran.push("synth");
+  if (want("synth")) (results.synth = synthBench()), (results.synthFilesystem = tmpFilesystem()), ran.push("synth");
   if (want("prove")) (results.prove = proveBench()), ran.push("prove");
   if (want("graph")) (results.graph = graphBench()), ran.push("graph");
   if (want("lab")) (results.lab = await labBench()), ran.push("lab");
