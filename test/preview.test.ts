@@ -1,7 +1,8 @@
 /**
  * The host-file preview beside cdk.tf.json: written by a worker thread while
  * cdktf synthesizes, left alone when a synth renders it unchanged, replaced
- * whole otherwise, never written through a link, untouched by a failed synth.
+ * otherwise (its unchanged files linked from the old one), never written
+ * through a link, untouched by a failed synth.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -31,7 +32,7 @@ function identities(hosts: string): Record<string, string> {
 const interfaces = "webserv/etc/network/interfaces";
 
 describe("the host preview", () => {
-  it("a second synth of the same code leaves every file as it was; a change rewrites the preview whole", () => {
+  it("a second synth of the same code leaves every file as it was; after a change, the unchanged files are the old ones, linked into the new preview", () => {
     const stack = synth(path.join(out.dir, "again"));
     const hosts = path.join(stack, "hosts");
     const first = identities(hosts);
@@ -41,13 +42,19 @@ describe("the host preview", () => {
     expect(identities(hosts)).toEqual(first);
     expect(fs.readdirSync(stack)).not.toContain(".hosts.partial");
 
-    // A file edited by hand, or its mode changed, is put back.
+    // A file edited by hand, or its mode changed, is put back: written anew; every other file is the one that was there.
+    const others = (ids: Record<string, string>) => Object.fromEntries(Object.entries(ids).filter(([f]) => f !== interfaces));
     fs.appendFileSync(path.join(hosts, interfaces), "# edited\n");
+    const edited = identities(hosts);
     synth(path.join(out.dir, "again"));
     expect(fs.readFileSync(path.join(hosts, interfaces), "utf8")).not.toContain("# edited");
+    expect(identities(hosts)[interfaces]).not.toBe(edited[interfaces]);
+    expect(others(identities(hosts))).toEqual(others(first));
+    expect(fs.statSync(path.join(hosts, "dom0", "etc", "xen", "webserv.cfg")).nlink).toBe(1);
     fs.chmodSync(path.join(hosts, interfaces), 0o600);
     synth(path.join(out.dir, "again"));
     expect(fs.statSync(path.join(hosts, interfaces)).mode & 0o777).toBe(0o644);
+    expect(others(identities(hosts))).toEqual(others(first));
 
     // A guest added: its files appear; removed again: they go, as does a file nobody wrote.
     synth(path.join(out.dir, "again"), ({ dom0 }) => {
@@ -86,6 +93,8 @@ describe("the host preview", () => {
     expect(fs.lstatSync(etc).isDirectory()).toBe(true);
     expect(fs.readFileSync(path.join(etc, "network", "interfaces"), "utf8")).toContain("iface eth0 inet static");
     expect(listFiles(outside).map((f) => [f, fs.readFileSync(path.join(outside, f), "utf8")])).toEqual(there);
+    // Nor are the files behind the link taken into the preview: each one is a file of its own.
+    for (const f of listFiles(outside)) expect(fs.statSync(path.join(etc, f)).ino).not.toBe(fs.statSync(path.join(outside, f)).ino);
   });
 
   it("an Aspect that adds a construct at synth is in the preview and in cdk.tf.json (nothing is rendered before aspects run)", () => {

@@ -3,10 +3,11 @@
  * receives the files host by host. While every file received is already in
  * `final` with the same bytes and mode, it only reads; then, at the end, if
  * `final` holds exactly those files, it is left alone. Otherwise the whole
- * preview is written into `partial`, a directory of its own, which replaces
- * `final` at the end. Nothing is written into `final`: a cancelled synth
- * leaves it as it was, and nothing in it (a link someone put there) is ever
- * written through.
+ * preview is made in `partial`, a directory of its own, which replaces
+ * `final` at the end: a file that `final` holds with the same bytes and mode
+ * is hard-linked from there (no new file, no bytes written), any other is
+ * written. Nothing is written into `final`: a cancelled synth leaves it as it
+ * was, and nothing in it (a link someone put there) is ever written through.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -49,25 +50,47 @@ function entries(dir: string): Map<string, boolean> {
   return found;
 }
 
-/** The old preview's files not yet received, while every file received is among them unchanged; undefined once one is not. */
-let same: Map<string, boolean> | undefined;
+/** The old preview's entries (true: a regular file), as they were when the synth started. */
+let old: ReadonlyMap<string, boolean> | undefined;
 try {
-  if (fs.lstatSync(final).isDirectory()) same = entries(final);
+  if (fs.lstatSync(final).isDirectory()) old = entries(final);
 } catch {
   // No old preview (or none readable): the new one is written.
 }
+/** The old preview's files not yet received, while every file received is among them unchanged; undefined once one is not. */
+let same = old && new Map(old);
 const received: { host: string; files: readonly [string, string, number][] }[] = [];
 const made = new Set<string>();
 
-function unchanged(rel: string, content: string, mode: number): boolean {
-  if (same!.get(rel) !== true) return false;
+/** The old preview's file `rel` when it is a regular file with these bytes and mode: its identity; else undefined. */
+function unchanged(rel: string, content: string, mode: number): fs.Stats | undefined {
+  if (old?.get(rel) !== true) return undefined;
   const fd = fs.openSync(path.join(final, rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    if ((fs.fstatSync(fd).mode & 0o7777) !== (mode & ~umask)) return false;
-    return fs.readFileSync(fd, "utf8") === content;
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || (st.mode & 0o7777) !== (mode & ~umask)) return undefined;
+    return fs.readFileSync(fd, "utf8") === content ? st : undefined;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * `target` as a hard link to the old preview's `rel` when that file is
+ * unchanged, and is still the file just compared once linked; true when so.
+ */
+function linked(rel: string, content: string, mode: number, target: string): boolean {
+  try {
+    const was = unchanged(rel, content, mode);
+    if (!was) return false;
+    fs.linkSync(path.join(final, rel), target);
+    const now = fs.lstatSync(target);
+    if (now.ino === was.ino && now.dev === was.dev) return true;
+    fs.unlinkSync(target);
+  } catch {
+    // Not linked (another file system, a file that changed meanwhile, ...): written instead.
+  }
+  return false;
 }
 
 function write(host: string, files: readonly [string, string, number][]): void {
@@ -78,7 +101,7 @@ function write(host: string, files: readonly [string, string, number][]): void {
       attempt(parent, () => fs.mkdirSync(parent, { recursive: true }));
       made.add(parent);
     }
-    attempt(target, () => fs.writeFileSync(target, content, { mode }));
+    attempt(target, () => linked(`${host}${file}`, content, mode, target) || fs.writeFileSync(target, content, { mode }));
   }
 }
 
@@ -104,7 +127,7 @@ serveSync((message: PreviewMessage, cancelled): string | undefined => {
     received.push(message);
     let kept: boolean;
     try {
-      kept = message.files.every(([file, content, mode]) => unchanged(`${message.host}${file}`, content, mode));
+      kept = message.files.every(([file, content, mode]) => same!.get(`${message.host}${file}`) === true && unchanged(`${message.host}${file}`, content, mode) !== undefined);
     } catch {
       kept = false;
     }
