@@ -5,7 +5,8 @@
  * cdktf; `raw-same DOM0S JSON` rebuilds, as raw cdktf, exactly the resources of
  * a cdk.tf.json the library wrote (same construct paths, connections,
  * triggers, scripts and depends_on). `BENCH_PROVE=0` skips the reachability
- * proof run at synth. `BENCH_KEEP_JSON=FILE` keeps the
+ * proof run at synth; `BENCH_SYNTH=0` builds the app and stops before app.synth();
+ * `BENCH_CHANGE=1` changes one vhost's server name. `BENCH_KEEP_JSON=FILE` keeps the
  * cdk.tf.json; `BENCH_OUTDIR=DIR` synthesizes into DIR and keeps it. Prints {ms, synthMs, synthCpuMs, maxRssMb, resources, scriptBytes}
  * as JSON; synthCpuMs is the CPU time (user and system, every thread) that
  * app.synth() took, which other work on a shared machine barely moves.
@@ -29,7 +30,7 @@ if (!process.env.BENCH_OUTDIR) process.on("exit", () => fs.rmSync(outdir, { recu
 const started = process.hrtime.bigint();
 const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0", [PROVE_CONTEXT_KEY]: process.env.BENCH_PROVE !== "0" } });
 if (mode === "cdktf-xen") {
-  buildFleet(app, Number(dom0sArg), 40, 4);
+  buildFleet(app, Number(dom0sArg), 40, 4, { changeOneVhost: process.env.BENCH_CHANGE === "1" });
 } else if (mode === "raw-same") {
   rebuild(JSON.parse(fs.readFileSync(resourcesArg, "utf8")));
 } else {
@@ -47,6 +48,11 @@ if (mode === "cdktf-xen") {
   }
 }
 const built = process.hrtime.bigint();
+// BENCH_SYNTH=0: the app is built and not synthesized (what an instruction count subtracts to keep app.synth() alone).
+if (process.env.BENCH_SYNTH === "0") {
+  process.stdout.write(JSON.stringify({ ms: Number(built - started) / 1e6 }) + "\n");
+  process.exit(0);
+}
 const proof = timeProof();
 const cpuBefore = process.cpuUsage();
 app.synth();
