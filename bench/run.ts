@@ -186,16 +186,28 @@ function synthChildScript(): string {
   return (compiledChild = path.join(out, "bench", "synth-child.js"));
 }
 
-function synthChild(args: string[], preview: boolean, keepJson?: string, prove = true, outdir?: string, env: Record<string, string> = {}) {
+/** How a synth child runs (see synth-child.ts): without the preview, with the proof, into a directory of its own, unless said. */
+interface ChildOptions {
+  readonly preview?: boolean;
+  readonly prove?: boolean;
+  /** Where to keep its cdk.tf.json. */
+  readonly keepJson?: string;
+  /** Synthesize into this directory, kept. */
+  readonly outdir?: string;
+  /** One vhost's server name changed. */
+  readonly change?: boolean;
+}
+
+function synthChild(args: string[], o: ChildOptions = {}) {
   const r = spawnSync(process.execPath, [synthChildScript(), ...args], {
     encoding: "utf8",
     env: {
       ...process.env,
-      BENCH_PREVIEW: preview ? "1" : "0",
-      BENCH_PROVE: prove ? "1" : "0",
-      ...(keepJson ? { BENCH_KEEP_JSON: keepJson } : {}),
-      ...(outdir ? { BENCH_OUTDIR: outdir } : {}),
-      ...env,
+      BENCH_PREVIEW: o.preview ? "1" : "0",
+      BENCH_PROVE: o.prove === false ? "0" : "1",
+      ...(o.keepJson ? { BENCH_KEEP_JSON: o.keepJson } : {}),
+      ...(o.outdir ? { BENCH_OUTDIR: o.outdir } : {}),
+      ...(o.change ? { BENCH_CHANGE: "1" } : {}),
     },
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -229,21 +241,21 @@ function synthBench() {
     const tf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-tf-")), "cdk.tf.json");
     try {
       for (let i = 0; i < runs; i++) {
-        ours.push(synthChild(["cdktf-xen", String(dom0s)], false, i === 0 ? tf : undefined));
+        ours.push(synthChild(["cdktf-xen", String(dom0s)], { keepJson: i === 0 ? tf : undefined }));
         const per = Math.round(ours[0].scriptBytes / ours[0].resources);
-        raw.push(synthChild(["raw", String(dom0s), String(ours[0].resources), String(per)], false));
-        rawSame.push(synthChild(["raw-same", String(dom0s), tf], false));
+        raw.push(synthChild(["raw", String(dom0s), String(ours[0].resources), String(per)]));
+        rawSame.push(synthChild(["raw-same", String(dom0s), tf]));
         // The default synth: into an empty directory, then again into the same one (as `cdktf synth` runs
         // in a project whose cdktf.out holds the last synth), the code unchanged.
         const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-out-"));
         try {
-          oursPreview.push(synthChild(["cdktf-xen", String(dom0s)], true, undefined, true, outdir));
+          oursPreview.push(synthChild(["cdktf-xen", String(dom0s)], { preview: true, outdir }));
           // The preview's thousands of files are written back in the background: not during the next run.
           sh("sync", []);
-          oursResynth.push(synthChild(["cdktf-xen", String(dom0s)], true, undefined, true, outdir));
+          oursResynth.push(synthChild(["cdktf-xen", String(dom0s)], { preview: true, outdir }));
           sh("sync", []);
           // Once more, with one vhost's server name changed: its site file and the check after deploy differ, every other file is as it was.
-          oursChanged.push(synthChild(["cdktf-xen", String(dom0s)], true, undefined, true, outdir, { BENCH_CHANGE: "1" }));
+          oursChanged.push(synthChild(["cdktf-xen", String(dom0s)], { preview: true, outdir, change: true }));
         } finally {
           fs.rmSync(outdir, { recursive: true, force: true });
         }
@@ -341,17 +353,11 @@ function synthBench() {
 }
 
 /**
- * What the proof at synth costs: app.synth() of the same fleet with the
- * reachability proof and without it (context cdktf-xen:prove false), run one
- * after the other in their own processes.
- */
-/**
  * Instructions a synth child executes, counted by valgrind's callgrind on a
  * single-threaded V8 (no concurrent compiler or collector threads): the same
- * count run after run, whatever else the machine does. Undefined without valgrind.
+ * count run after run, whatever else the machine does.
  */
-function childInstructions(args: string[], env: Record<string, string>): number | undefined {
-  if (sh("sh", ["-c", "command -v valgrind"]).status !== 0) return undefined;
+function childInstructions(args: string[], env: Record<string, string>): number {
   const r = spawnSync("valgrind", ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, "--single-threaded", synthChildScript(), ...args], {
     encoding: "utf8",
     env: { ...process.env, BENCH_PREVIEW: "0", ...env },
@@ -362,17 +368,22 @@ function childInstructions(args: string[], env: Record<string, string>): number 
   return Number(collected[1]);
 }
 
-/** What the proof adds to app.synth() at 1 dom0, in instructions executed (see childInstructions). */
+/** What the proof adds to app.synth() at 1 dom0, in instructions executed (see childInstructions); undefined without valgrind. */
 function proofInstructions(): Json | undefined {
+  if (sh("sh", ["-c", "command -v valgrind"]).status !== 0) return undefined;
   const built = childInstructions(["cdktf-xen", "1"], { BENCH_SYNTH: "0" });
-  if (built === undefined) return undefined;
-  const withProof = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "1" })!;
-  const without = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "0" })!;
+  const withProof = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "1" });
+  const without = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "0" });
   const share = (withProof - without) / (without - built);
   log(`prove 1 dom0, instructions: app.synth() ${((without - built) / 1e6).toFixed(0)} M without the proof, the proof ${((withProof - without) / 1e6).toFixed(0)} M (+${(share * 100).toFixed(1)}%)`);
   return { dom0s: 1, synthWithoutProof: without - built, proof: withProof - without, share };
 }
 
+/**
+ * What the proof at synth costs: app.synth() of the same fleet with the
+ * reachability proof and without it (context cdktf-xen:prove false), run one
+ * after the other in their own processes.
+ */
 function proveBench(): { rows: Json[]; instructions?: Json } {
   const rows: Json[] = [];
   for (const dom0s of [10, 50]) {
@@ -381,7 +392,7 @@ function proveBench(): { rows: Json[]; instructions?: Json } {
     const without: ReturnType<typeof synthChild>[] = [];
     for (let i = 0; i < runs; i++) {
       // Which goes first alternates, so that a machine getting busier or quieter does not favour one.
-      const pair = [() => withProof.push(synthChild(["cdktf-xen", String(dom0s)], false)), () => without.push(synthChild(["cdktf-xen", String(dom0s)], false, undefined, false))];
+      const pair = [() => withProof.push(synthChild(["cdktf-xen", String(dom0s)])), () => without.push(synthChild(["cdktf-xen", String(dom0s)], { prove: false }))];
       for (const run of i % 2 ? pair.reverse() : pair) run();
     }
     const row = {

@@ -62,14 +62,21 @@ let same = old && new Map(old);
 const received: { host: string; files: readonly [string, string, number][] }[] = [];
 const made = new Set<string>();
 
-/** The old preview's file `rel` when it is a regular file with these bytes and mode: its identity; else undefined. */
+/** The old preview's files found unchanged, by path: what they were when compared. */
+const verified = new Map<string, fs.Stats>();
+
+/** The old preview's file `rel` when it is a regular file with these bytes and mode: its identity; else undefined. Compared once. */
 function unchanged(rel: string, content: string, mode: number): fs.Stats | undefined {
+  const known = verified.get(rel);
+  if (known) return known;
   if (old?.get(rel) !== true) return undefined;
   const fd = fs.openSync(path.join(final, rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile() || (st.mode & 0o7777) !== (mode & ~umask)) return undefined;
-    return fs.readFileSync(fd, "utf8") === content ? st : undefined;
+    if (fs.readFileSync(fd, "utf8") !== content) return undefined;
+    verified.set(rel, st);
+    return st;
   } finally {
     fs.closeSync(fd);
   }
@@ -77,7 +84,7 @@ function unchanged(rel: string, content: string, mode: number): fs.Stats | undef
 
 /**
  * `target` as a hard link to the old preview's `rel` when that file is
- * unchanged, and is still the file just compared once linked; true when so.
+ * unchanged, and is still the file compared once linked; true when so.
  */
 function linked(rel: string, content: string, mode: number, target: string): boolean {
   try {
@@ -85,7 +92,8 @@ function linked(rel: string, content: string, mode: number, target: string): boo
     if (!was) return false;
     fs.linkSync(path.join(final, rel), target);
     const now = fs.lstatSync(target);
-    if (now.ino === was.ino && now.dev === was.dev) return true;
+    // The same inode, not written since it was compared.
+    if (now.ino === was.ino && now.dev === was.dev && now.size === was.size && now.mtimeMs === was.mtimeMs) return true;
     fs.unlinkSync(target);
   } catch {
     // Not linked (another file system, a file that changed meanwhile, ...): written instead.
