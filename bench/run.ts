@@ -283,7 +283,7 @@ function synthBench() {
       cdktfXenWithPreview: sum(oursPreview),
       /** The same synth again into the directory of the one before: the preview is found unchanged. */
       cdktfXenResynthWithPreview: sum(oursResynth),
-      /** Then again with one vhost changed: a new preview, its unchanged files linked from the one before. */
+      /** Then again with one vhost changed: the preview updated in place, only what changed touched. */
       cdktfXenChangedWithPreview: sum(oursChanged),
       rawCdktf: sum(raw),
       /** Raw cdktf building exactly the resources cdktf-xen wrote: same paths, connections, depends_on, scripts. */

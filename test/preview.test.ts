@@ -1,8 +1,8 @@
 /**
  * The host-file preview beside cdk.tf.json: written by a worker thread while
- * cdktf synthesizes, left alone when a synth renders it unchanged, replaced
- * otherwise (its unchanged files linked from the old one), never written
- * through a link, untouched by a failed synth.
+ * cdktf synthesizes, left alone when a synth renders it unchanged, updated in
+ * place otherwise (only what changed is touched), never written through a
+ * link, untouched by a failed synth.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -32,10 +32,11 @@ function identities(hosts: string): Record<string, string> {
 const interfaces = "webserv/etc/network/interfaces";
 
 describe("the host preview", () => {
-  it("a second synth of the same code leaves every file as it was; after a change, the unchanged files are the old ones, linked into the new preview", () => {
+  it("a second synth of the same code leaves every file as it was; after a change, only the changed file is new, in the same directory", () => {
     const stack = synth(path.join(out.dir, "again"));
     const hosts = path.join(stack, "hosts");
     const first = identities(hosts);
+    const directory = fs.statSync(hosts).ino;
     expect(Object.keys(first)).toContain(interfaces);
 
     synth(path.join(out.dir, "again"));
@@ -51,6 +52,8 @@ describe("the host preview", () => {
     expect(identities(hosts)[interfaces]).not.toBe(edited[interfaces]);
     expect(others(identities(hosts))).toEqual(others(first));
     expect(fs.statSync(path.join(hosts, "dom0", "etc", "xen", "webserv.cfg")).nlink).toBe(1);
+    expect(fs.statSync(hosts).ino).toBe(directory);
+    expect(fs.readdirSync(stack)).not.toContain(".hosts.partial");
     fs.chmodSync(path.join(hosts, interfaces), 0o600);
     synth(path.join(out.dir, "again"));
     expect(fs.statSync(path.join(hosts, interfaces)).mode & 0o777).toBe(0o644);
@@ -147,6 +150,33 @@ describe("the host preview", () => {
     ).toThrow(/already used by webserv\/dom0\/webserv vifs\[1\]\.address/);
     expect(identities(hosts)).toEqual(before);
     expect(fs.readdirSync(stack).sort()).toEqual([".gitignore", "cdk.tf.json", "hosts", "plan", "topology.json"]);
+  });
+
+  it("a file where a directory was, and a directory where a file was, replace them; directories left empty go", () => {
+    const dir = path.join(out.dir, "swap");
+    fs.mkdirSync(dir);
+    const write = (files: Record<string, string>) => {
+      const writer = new PreviewWriter(dir);
+      for (const host of new Set(Object.keys(files).map((f) => f.split("/")[0]))) {
+        writer.add(
+          host,
+          Object.entries(files)
+            .filter(([f]) => f.startsWith(`${host}/`))
+            .map(([f, content]) => ({ path: f.slice(host.length), content, mode: "0644" })),
+        );
+      }
+      writer.finish();
+      const hosts = path.join(dir, "hosts");
+      return Object.fromEntries(listFiles(hosts).map((f) => [f, fs.readFileSync(path.join(hosts, f), "utf8")]));
+    };
+    write({ "h/etc/a": "a\n", "h/etc/d/x": "x\n", "h/etc/keep": "k\n", "g/etc/only": "g\n" });
+    const keep = fs.statSync(path.join(dir, "hosts", "h", "etc", "keep")).ino;
+    // An empty directory someone made where a file now goes.
+    fs.mkdirSync(path.join(dir, "hosts", "h", "etc", "e"));
+    expect(write({ "h/etc/a/y": "y\n", "h/etc/d": "d\n", "h/etc/e": "e\n", "h/etc/keep": "k\n" })).toEqual({ "h/etc/a/y": "y\n", "h/etc/d": "d\n", "h/etc/e": "e\n", "h/etc/keep": "k\n" });
+    expect(fs.readdirSync(path.join(dir, "hosts"))).toEqual(["h"]);
+    expect(fs.statSync(path.join(dir, "hosts", "h", "etc", "keep")).ino).toBe(keep);
+    expect(fs.readdirSync(dir)).toEqual(["hosts"]);
   });
 
   it("a preview that cannot be written fails the synth, naming where and why", () => {

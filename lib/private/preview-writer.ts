@@ -1,13 +1,17 @@
 /**
  * The host-file preview's writer, run in a worker thread (see preview.ts). It
- * receives the files host by host. While every file received is already in
- * `final` with the same bytes and mode, it only reads; then, at the end, if
- * `final` holds exactly those files, it is left alone. Otherwise the whole
- * preview is made in `partial`, a directory of its own, which replaces
- * `final` at the end: a file that `final` holds with the same bytes and mode
- * is hard-linked from there (no new file, no bytes written), any other is
- * written. Nothing is written into `final`: a cancelled synth leaves it as it
- * was, and nothing in it (a link someone put there) is ever written through.
+ * receives the files host by host and compares each with the old preview
+ * (`final`, walked without following links when the synth starts). A file
+ * that is not there as a regular file with the same bytes and mode is staged:
+ * written into `partial`, a directory of its own. At the end of a synth that
+ * succeeded, the old preview is brought up to date in place: what no host
+ * receives any more is removed, and each staged file is renamed into it (a
+ * rename replaces the entry that was there, a link included: nothing is ever
+ * written through a link, nor is a directory behind one entered). Unchanged
+ * files are left as they are, so a synth of unchanged code only reads, and
+ * one after a small change touches only what changed. Without an old preview,
+ * `partial` becomes `final`. A cancelled synth removes `partial` and leaves
+ * `final` as it was.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -36,7 +40,7 @@ function attempt(what: string, act: () => void): void {
   }
 }
 
-/** Every entry under `dir` (relative path: a regular file or not), without following links; directories are walked. */
+/** Every entry under `dir` but its directories (relative path: a regular file or not), without following links. */
 function entries(dir: string): Map<string, boolean> {
   const found = new Map<string, boolean>();
   const walk = (rel: string) => {
@@ -50,112 +54,132 @@ function entries(dir: string): Map<string, boolean> {
   return found;
 }
 
-/** The old preview's entries (true: a regular file), as they were when the synth started. */
-let old: ReadonlyMap<string, boolean> | undefined;
+/**
+ * The old preview's entries not received (yet), true for a regular file, as
+ * they were when the synth started; undefined when there is no old preview
+ * (`final` is not a directory).
+ */
+let left: Map<string, boolean> | undefined;
 try {
-  if (fs.lstatSync(final).isDirectory()) old = entries(final);
+  if (fs.lstatSync(final).isDirectory()) left = entries(final);
 } catch {
-  // No old preview (or none readable): the new one is written.
+  // No old preview (or none readable): the new one is written whole.
 }
-/** The old preview's files not yet received, while every file received is among them unchanged; undefined once one is not. */
-let same = old && new Map(old);
-const received: { host: string; files: readonly [string, string, number][] }[] = [];
+
+/** Files written into `partial` (paths relative to it, as to `final`), to be renamed into `final` at the end. */
+const staged: string[] = [];
 const made = new Set<string>();
 
-/** The old preview's files found unchanged, by path: what they were when compared. */
-const verified = new Map<string, fs.Stats>();
-
-/** The old preview's file `rel` when it is a regular file with these bytes and mode: its identity; else undefined. Compared once. */
-function unchanged(rel: string, content: string, mode: number): fs.Stats | undefined {
-  const known = verified.get(rel);
-  if (known) return known;
-  if (old?.get(rel) !== true) return undefined;
+/** Whether the old preview's `rel` is a regular file with these bytes and mode. */
+function unchanged(rel: string, content: string, mode: number): boolean {
+  if (left?.get(rel) !== true) return false;
   const fd = fs.openSync(path.join(final, rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || (st.mode & 0o7777) !== (mode & ~umask)) return undefined;
-    if (fs.readFileSync(fd, "utf8") !== content) return undefined;
-    verified.set(rel, st);
-    return st;
+    return st.isFile() && (st.mode & 0o7777) === (mode & ~umask) && st.size === Buffer.byteLength(content) && fs.readFileSync(fd, "utf8") === content;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/**
- * `target` as a hard link to the old preview's `rel` when that file is
- * unchanged, and is still the file compared once linked; true when so.
- */
-function linked(rel: string, content: string, mode: number, target: string): boolean {
-  try {
-    const was = unchanged(rel, content, mode);
-    if (!was) return false;
-    fs.linkSync(path.join(final, rel), target);
-    const now = fs.lstatSync(target);
-    // The same inode, not written since it was compared.
-    if (now.ino === was.ino && now.dev === was.dev && now.size === was.size && now.mtimeMs === was.mtimeMs) return true;
-    fs.unlinkSync(target);
-  } catch {
-    // Not linked (another file system, a file that changed meanwhile, ...): written instead.
+function stage(rel: string, content: string, mode: number): void {
+  if (!made.has(partial)) {
+    // What a killed synth left there goes first.
+    attempt(partial, () => {
+      fs.rmSync(partial, { recursive: true, force: true });
+      fs.mkdirSync(partial);
+    });
+    made.add(partial);
   }
-  return false;
+  const target = path.join(partial, rel);
+  const parent = path.dirname(target);
+  if (!made.has(parent)) {
+    attempt(parent, () => fs.mkdirSync(parent, { recursive: true }));
+    made.add(parent);
+  }
+  attempt(target, () => fs.writeFileSync(target, content, { mode }));
+  staged.push(rel);
 }
 
-function write(host: string, files: readonly [string, string, number][]): void {
+function receive(host: string, files: readonly [string, string, number][]): void {
   for (const [file, content, mode] of files) {
-    const target = path.join(partial, host, file);
-    const parent = path.dirname(target);
-    if (!made.has(parent)) {
-      attempt(parent, () => fs.mkdirSync(parent, { recursive: true }));
-      made.add(parent);
+    const rel = `${host}${file}`;
+    let same = false;
+    try {
+      same = unchanged(rel, content, mode);
+    } catch {
+      // Unreadable, or no longer a file: written anew.
     }
-    attempt(target, () => linked(`${host}${file}`, content, mode, target) || fs.writeFileSync(target, content, { mode }));
+    left?.delete(rel);
+    if (!same) stage(rel, content, mode);
   }
 }
 
-function startWriting(): void {
-  same = undefined;
-  attempt(partial, () => {
-    fs.rmSync(partial, { recursive: true, force: true });
-    fs.mkdirSync(partial);
-  });
-  made.add(partial);
-  for (const m of received.splice(0)) write(m.host, m.files);
+/**
+ * Brings `final` up to date: what no host receives any more goes, then each
+ * staged file is renamed into place. Every directory on the way is checked to
+ * be a directory, not a link to one (an entry that is not is replaced by one).
+ */
+function update(old: ReadonlyMap<string, boolean>): void {
+  const real = new Set<string>(["."]);
+  /** Whether `final`'s `rel` is a directory, every directory above it too; `make` replaces what is not by one. */
+  const directory = (rel: string, make: boolean): boolean => {
+    if (real.has(rel)) return true;
+    if (!directory(path.dirname(rel), make)) return false;
+    const at = path.join(final, rel);
+    const st = fs.lstatSync(at, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) {
+      if (!make) return false;
+      if (st) fs.rmSync(at, { force: true });
+      fs.mkdirSync(at);
+    }
+    real.add(rel);
+    return true;
+  };
+  const emptied = new Set<string>();
+  for (const rel of old.keys()) {
+    if (!directory(path.dirname(rel), false)) continue;
+    fs.rmSync(path.join(final, rel), { force: true });
+    for (let d = path.dirname(rel); d !== "."; d = path.dirname(d)) emptied.add(d);
+  }
+  // Deepest first: a directory left empty goes once the ones below it have.
+  for (const d of [...emptied].sort((a, b) => b.length - a.length)) {
+    try {
+      if (directory(d, false)) fs.rmdirSync(path.join(final, d));
+      real.delete(d);
+    } catch {
+      // Not empty: it still holds files of the preview.
+    }
+  }
+  for (const rel of staged) {
+    directory(path.dirname(rel), true);
+    const target = path.join(final, rel);
+    // A rename replaces a file or a link, not a directory: a directory where a file goes is removed first.
+    if (fs.lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) fs.rmSync(target, { recursive: true });
+    fs.renameSync(path.join(partial, rel), target);
+  }
+  fs.rmSync(partial, { recursive: true, force: true });
 }
-
-if (same === undefined) startWriting();
 
 serveSync((message: PreviewMessage, cancelled): string | undefined => {
   if (!("end" in message)) {
-    if (cancelled() || failure !== undefined) return undefined;
-    if (same === undefined) {
-      write(message.host, message.files);
-      return undefined;
-    }
-    received.push(message);
-    let kept: boolean;
-    try {
-      kept = message.files.every(([file, content, mode]) => same!.get(`${message.host}${file}`) === true && unchanged(`${message.host}${file}`, content, mode) !== undefined);
-    } catch {
-      kept = false;
-    }
-    if (kept) for (const [file] of message.files) same.delete(`${message.host}${file}`);
-    else startWriting();
+    if (!cancelled() && failure === undefined) receive(message.host, message.files);
     return undefined;
   }
-  // Every file is as it was, but the old preview has more (a guest that left the code): written anew.
-  if (!cancelled() && failure === undefined && same !== undefined && same.size > 0) startWriting();
   if (cancelled() || failure !== undefined) {
     try {
       fs.rmSync(partial, { recursive: true, force: true });
     } catch {
       // The failure already recorded (or the cancel) is what the synth reports.
     }
-  } else if (same === undefined) {
-    attempt(final, () => {
-      fs.rmSync(final, { recursive: true, force: true });
-      fs.renameSync(partial, final);
-    });
+    return failure;
   }
+  attempt(final, () => {
+    if (left) return update(left);
+    // No old preview: the staged one is the preview (an entry by its name that is not a directory goes).
+    fs.rmSync(final, { recursive: true, force: true });
+    if (made.has(partial)) fs.renameSync(partial, final);
+    else fs.mkdirSync(final);
+  });
   return failure;
 });

@@ -2,9 +2,10 @@
  * The host-file preview (`hosts/<hostId>/<path>` beside cdk.tf.json), written
  * by a worker thread (preview-writer.ts) while cdktf synthesizes the stack:
  * creating thousands of files costs the file system more than rendering them
- * costs us, and it need not wait for cdktf. The files go into a directory of
- * their own that replaces the old preview only when the synth succeeds; a
- * failed synth leaves the old preview as it was.
+ * costs us, and it need not wait for cdktf. Files that differ from the old
+ * preview are written into a directory of their own and put in its place
+ * only when the synth succeeds; a failed synth leaves the old preview as it
+ * was.
  */
 import * as path from "path";
 import type { HostFile } from "../model";
@@ -15,7 +16,7 @@ import { SyncWorker } from "./sync-worker";
 export class PreviewWriter {
   private readonly worker: SyncWorker;
 
-  /** Starts writing into `<dir>/.hosts.partial`, to become `<dir>/hosts`; `dir` must exist. */
+  /** Starts comparing with `<dir>/hosts` and writing what differs into `<dir>/.hosts.partial`; `dir` must exist. */
   constructor(private readonly dir: string) {
     this.worker = new SyncWorker(path.join(__dirname, "preview-writer"), { partial: path.join(dir, ".hosts.partial"), final: path.join(dir, "hosts") } satisfies PreviewPlaces);
   }
@@ -25,7 +26,7 @@ export class PreviewWriter {
     this.worker.send({ host: hostId, files: files.map((f) => [f.path, f.content, parseInt(f.mode, 8)]) } satisfies PreviewMessage);
   }
 
-  /** Waits until every queued file is written, then puts the new preview in place of the old one. */
+  /** Waits until every queued file is compared or written, then brings `<dir>/hosts` up to date. */
   finish(): void {
     const failure = this.end();
     if (failure !== undefined) throw new Error(`cdktf-xen: writing the host preview in ${path.join(this.dir, "hosts")} failed: ${failure}`);
