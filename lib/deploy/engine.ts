@@ -160,9 +160,28 @@ class StepResource extends TerraformResource {
   private generic = false;
 
   toTerraform(): any {
+    const generic = this.generic || this.count !== undefined || this.forEach !== undefined || this.lifecycle !== undefined || this.provider !== undefined;
+    if (!generic && isPreparing()) return this.preparingTerraform();
     this.fill();
-    return this.generic || this.count !== undefined || this.forEach !== undefined || this.lifecycle !== undefined || this.provider !== undefined ? super.toTerraform() : this.stepTerraform();
+    return generic ? super.toTerraform() : this.stepTerraform();
   }
+
+  /**
+   * What cdktf's preparing resolve is given for a step resource nobody
+   * changed. That run only looks for tokens that need a cross-stack
+   * reference (it adds the other stack's output and the remote state), and
+   * throws its output away. Triggers, scripts and depends_on are this
+   * library's own text and hold no token (a script with `${` is refused), so
+   * only a connection that holds one (a host or key from a variable or
+   * another stack) is given; any other resource gives nothing to resolve.
+   */
+  private preparingTerraform(): any {
+    const connection = this.connection as Record<string, unknown> | undefined;
+    if (connection === undefined) return {};
+    this.connectionTokens ??= Object.values(connection).some((v) => Token.isUnresolved(v));
+    return this.connectionTokens ? { resource: { [this.terraformResourceType]: { [this.node.id]: { connection } } } } : {};
+  }
+  private connectionTokens?: boolean;
 
   /**
    * What cdktf's own toTerraform returns for a resource with no override,

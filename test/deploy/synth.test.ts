@@ -284,6 +284,27 @@ describe("engines", () => {
     expect(json.import).toEqual([{ id: "an-id", to: `null_resource.${d.friendlyUniqueId}` }]);
   });
 
+  it("a host from another stack is a cross-stack reference, as in any resource: that stack's output, this one's remote state", () => {
+    const out = tempDir();
+    try {
+      const app = new App({ outdir: out.dir, context: { "cdktf-xen:preview": false } });
+      const net = new TerraformStack(app, "net");
+      const address = new TerraformResource(net, "address", { terraformResourceType: "terraform_data" });
+      const hosts = new TerraformStack(app, "hosts");
+      new XenHost(hosts, "dom0", { ssh: { host: address.getStringAttribute("output") }, uplink: { address: "192.168.0.1/24" }, firewall: { managementCidrs: ["203.0.113.0/24"] } });
+      app.synth();
+      const written = (stack: string): Json => JSON.parse(fs.readFileSync(path.join(out.dir, "stacks", stack, "cdk.tf.json"), "utf8"));
+      const output = Object.keys(written("net").output ?? {});
+      expect(output).toHaveLength(1);
+      expect(Object.keys(written("hosts").data.terraform_remote_state)).toEqual(["cross-stack-reference-input-net"]);
+      const connections = Object.values<Json>(steps(written("hosts"))).map((r) => r.connection.host);
+      expect(connections.length).toBeGreaterThan(2);
+      for (const host of connections) expect(host).toBe(`\${data.terraform_remote_state.cross-stack-reference-input-net.outputs.${output[0]}}`);
+    } finally {
+      out.remove();
+    }
+  });
+
   it("an unknown engine in the context is refused, naming the key and the choices", () => {
     expect(() => seedApp("ansible")).toThrow('webserv/dom0: context "cdktf-xen:engine" "ansible" is invalid: expected one of null_resource, terraform_data');
   });
