@@ -60,7 +60,11 @@ export function obligations(dom0: XenHost): Obligation[] {
   const out: Obligation[] = [];
   // The accepts by guest address, and the clients of each source, worked out once.
   const byAddress = new Map<string, ForwardAcceptModel[]>();
-  for (const a of dom0._firewallModel().accepts) byAddress.set(a.address, [...(byAddress.get(a.address) ?? []), a]);
+  for (const a of dom0._firewallModel().accepts) {
+    const list = byAddress.get(a.address);
+    if (list) list.push(a);
+    else byAddress.set(a.address, [a]);
+  }
   const clientsOf = new Map<string, string[]>();
   const clientsFor = (source: string) => {
     let c = clientsOf.get(source);
@@ -70,23 +74,26 @@ export function obligations(dom0: XenHost): Obligation[] {
   for (const guest of dom0.guests) {
     for (const vhost of guest.vhosts) {
       const v = vhost._vhostModel();
+      const path = vhost.node.path;
       const sockets = [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])];
       for (const port of sockets) {
         // From wherever a rule lets the socket be reached; from outside when no rule does (and the firewall will say so).
         const sources = (byAddress.get(v.address) ?? []).filter((a) => a.protocol === "tcp" && a.ports.some((r) => port >= r.from && port <= r.to) && !a.sourcePorts.length).map((a) => a.source);
         const what = `vhost ${v.name} on ${v.address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
         for (const from of (sources.length ? [...new Set(sources)] : ["0.0.0.0/0"]).flatMap(clientsFor)) {
-          out.push({ path: vhost.node.path, expect: "open", what, question: { from, to: v.address, port, apache: true } });
+          out.push({ path, expect: "open", what, question: { from, to: v.address, port, apache: true } });
         }
       }
     }
   }
   for (const rule of dom0.forwardRules) {
+    const path = rule.node.path;
     for (const a of rule._accepts()) {
       const sourcePort = a.sourcePorts[0]?.from;
       for (const r of a.ports) {
+        const what = `${a.protocol} port ${r.from} of ${a.address}`;
         for (const from of clientsFor(a.source)) {
-          out.push({ path: rule.node.path, expect: "open", what: `${a.protocol} port ${r.from} of ${a.address}`, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
+          out.push({ path, expect: "open", what, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
         }
       }
     }
@@ -109,6 +116,35 @@ export function obligations(dom0: XenHost): Obligation[] {
 /** What the proof keeps of a flow that answers. */
 const ANSWERED = { ok: true, forward: "delivered" } as const;
 
+type Seen = Pick<FlowVerdict, "ok" | "forward"> & { verdict?: FlowVerdict };
+
+/**
+ * Verdicts by flow: by destination and client address (strings the
+ * obligations share, whose hashes the engine keeps), then by protocol, ports
+ * and whether Apache's part was asked, as one number: no key is built per
+ * question.
+ */
+export class SeenFlows {
+  private readonly byAddresses = new Map<string, Map<string, Map<number, Seen>>>();
+
+  get(q: FlowQuestion, apache: boolean): Seen | undefined {
+    return this.byAddresses.get(q.to)?.get(q.from)?.get(SeenFlows.key(q, apache));
+  }
+
+  set(q: FlowQuestion, apache: boolean, v: Seen): void {
+    let byFrom = this.byAddresses.get(q.to);
+    if (!byFrom) this.byAddresses.set(q.to, (byFrom = new Map()));
+    let byKey = byFrom.get(q.from);
+    if (!byKey) byFrom.set(q.from, (byKey = new Map()));
+    byKey.set(SeenFlows.key(q, apache), v);
+  }
+
+  /** Port, source port (or none), protocol and Apache in one integer below 2^35. */
+  private static key(q: FlowQuestion, apache: boolean): number {
+    return ((q.sourcePort ?? 65536) * 65536 + q.port) * 4 + (q.protocol === "udp" ? 2 : 0) + (apache ? 1 : 0);
+  }
+}
+
 /** The proof of one dom0: an error per construct and thing proven, naming the first client it failed for. */
 export function proveDom0(dom0: XenHost): string[] {
   const model = dom0Reachability(dom0);
@@ -127,21 +163,19 @@ export function proveDom0(dom0: XenHost): string[] {
   const errors: [number, string][] = [];
   for (const bucket of byGuest.values()) {
     // Verdicts already worked out for this guest, kept small: a passing one needs nothing but its outcome.
-    const seen = new Map<string, Pick<FlowVerdict, "ok" | "forward"> & { verdict?: FlowVerdict }>();
+    const seen = new SeenFlows();
     for (const i of bucket) {
       const o = all[i];
       if (failed.size && failed.has(`${o.path}|${o.what}`)) continue;
       const q = o.question;
-      const key = `${q.protocol ?? "tcp"}|${q.from}|${q.port}|${q.sourcePort ?? ""}|${q.to}`;
       // A vhost's socket that answers proves the same flow without Apache's part.
-      const served = q.apache ? undefined : seen.get(`${key}|apache`);
+      const served = q.apache ? undefined : seen.get(q, true);
       if (served?.ok && o.expect === "open") continue;
-      const asked = q.apache ? `${key}|apache` : key;
-      let v = seen.get(asked);
+      let v = seen.get(q, q.apache === true);
       if (!v) {
         const full = model.flow(q);
         v = full.ok ? ANSWERED : { ok: false, forward: full.forward, verdict: full };
-        seen.set(asked, v);
+        seen.set(q, q.apache === true, v);
       }
       if (o.expect === "open" ? v.ok : v.forward === "dropped") continue;
       failed.add(`${o.path}|${o.what}`);

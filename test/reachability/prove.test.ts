@@ -4,7 +4,7 @@
  */
 import { App, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost } from "../../lib";
-import { obligations, PROVE_CONTEXT_KEY } from "../../lib/private/prove";
+import { obligations, PROVE_CONTEXT_KEY, SeenFlows } from "../../lib/private/prove";
 import { setupJest, XenTemplate } from "../../lib/testing";
 import { seedStack } from "../support/seed";
 
@@ -80,6 +80,24 @@ describe("the proof at synth", () => {
       "webserv/dom0/webserv/site-b open tcp 203.0.113.77 -> 192.168.0.201:80 apache",
     ]);
     expect(synthErrors(s.app)).toBe("");
+  });
+
+  it("a verdict worked out once answers only the same flow: addresses, protocol, ports and Apache's part each tell flows apart", () => {
+    const seen = new SeenFlows();
+    const asked = { from: "198.51.100.7", to: "192.168.0.200", port: 80 };
+    seen.set(asked, true, { ok: true, forward: "delivered" });
+    expect(seen.get({ ...asked }, true)).toEqual({ ok: true, forward: "delivered" });
+    for (const other of [
+      { ...asked, from: "198.51.100.8" },
+      { ...asked, to: "192.168.0.201" },
+      { ...asked, port: 443 },
+      { ...asked, protocol: "udp" as const },
+      { ...asked, sourcePort: 40000 },
+      { ...asked, port: 81, sourcePort: 65535 },
+    ]) {
+      expect(seen.get(other, true)).toBeUndefined();
+    }
+    expect(seen.get(asked, false)).toBeUndefined();
   });
 
   it(`the context key ${PROVE_CONTEXT_KEY} false skips the proof, with a warning`, () => {
