@@ -196,21 +196,25 @@ interface ChildOptions {
   readonly outdir?: string;
   /** One vhost's server name changed. */
   readonly change?: boolean;
+  /** `false`: the app is built and not synthesized. */
+  readonly synth?: boolean;
+}
+
+/** The environment that tells a synth child its options. */
+function childEnv(o: ChildOptions): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BENCH_PREVIEW: o.preview ? "1" : "0",
+    BENCH_PROVE: o.prove === false ? "0" : "1",
+    ...(o.keepJson ? { BENCH_KEEP_JSON: o.keepJson } : {}),
+    ...(o.outdir ? { BENCH_OUTDIR: o.outdir } : {}),
+    ...(o.change ? { BENCH_CHANGE: "1" } : {}),
+    ...(o.synth === false ? { BENCH_SYNTH: "0" } : {}),
+  };
 }
 
 function synthChild(args: string[], o: ChildOptions = {}) {
-  const r = spawnSync(process.execPath, [synthChildScript(), ...args], {
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      BENCH_PREVIEW: o.preview ? "1" : "0",
-      BENCH_PROVE: o.prove === false ? "0" : "1",
-      ...(o.keepJson ? { BENCH_KEEP_JSON: o.keepJson } : {}),
-      ...(o.outdir ? { BENCH_OUTDIR: o.outdir } : {}),
-      ...(o.change ? { BENCH_CHANGE: "1" } : {}),
-    },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(process.execPath, [synthChildScript(), ...args], { encoding: "utf8", env: childEnv(o), maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; synthMs: number; synthCpuMs: number; proofMs: number; proofRenderMs: number; maxRssMb: number; resources: number; scriptBytes: number };
 }
@@ -357,10 +361,10 @@ function synthBench() {
  * single-threaded V8 (no concurrent compiler or collector threads): the same
  * count run after run, whatever else the machine does.
  */
-function childInstructions(args: string[], env: Record<string, string>): number {
+function childInstructions(args: string[], o: ChildOptions): number {
   const r = spawnSync("valgrind", ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, "--single-threaded", synthChildScript(), ...args], {
     encoding: "utf8",
-    env: { ...process.env, BENCH_PREVIEW: "0", ...env },
+    env: childEnv(o),
     maxBuffer: 64 * 1024 * 1024,
   });
   const collected = /Collected : (\d+)/.exec(r.stderr ?? "");
@@ -371,9 +375,9 @@ function childInstructions(args: string[], env: Record<string, string>): number 
 /** What the proof adds to app.synth() at 1 dom0, in instructions executed (see childInstructions); undefined without valgrind. */
 function proofInstructions(): Json | undefined {
   if (sh("sh", ["-c", "command -v valgrind"]).status !== 0) return undefined;
-  const built = childInstructions(["cdktf-xen", "1"], { BENCH_SYNTH: "0" });
-  const withProof = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "1" });
-  const without = childInstructions(["cdktf-xen", "1"], { BENCH_PROVE: "0" });
+  const built = childInstructions(["cdktf-xen", "1"], { synth: false });
+  const withProof = childInstructions(["cdktf-xen", "1"], {});
+  const without = childInstructions(["cdktf-xen", "1"], { prove: false });
   const share = (withProof - without) / (without - built);
   log(`prove 1 dom0, instructions: app.synth() ${((without - built) / 1e6).toFixed(0)} M without the proof, the proof ${((withProof - without) / 1e6).toFixed(0)} M (+${(share * 100).toFixed(1)}%)`);
   return { dom0s: 1, synthWithoutProof: without - built, proof: withProof - without, share };

@@ -153,10 +153,16 @@ function update(old: ReadonlyMap<string, boolean>): void {
   }
   for (const rel of staged) {
     directory(path.dirname(rel), true);
+    const from = path.join(partial, rel);
     const target = path.join(final, rel);
-    // A rename replaces a file or a link, not a directory: a directory where a file goes is removed first.
-    if (fs.lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) fs.rmSync(target, { recursive: true });
-    fs.renameSync(path.join(partial, rel), target);
+    try {
+      fs.renameSync(from, target);
+    } catch (e) {
+      // A rename replaces a file or a link, not a directory: a directory where a file goes (one left empty) is removed.
+      if ((e as NodeJS.ErrnoException).code !== "EISDIR") throw e;
+      fs.rmSync(target, { recursive: true });
+      fs.renameSync(from, target);
+    }
   }
   fs.rmSync(partial, { recursive: true, force: true });
 }
