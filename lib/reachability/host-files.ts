@@ -116,6 +116,9 @@ function lineAt(text: string, index: number): number {
   return line;
 }
 
+/** A `<VirtualHost addr:port ...>` line (Apache's directives are case-insensitive). */
+const VIRTUAL_HOST = /^[ \t]*<VirtualHost[ \t]+([^>\n]+)>/gim;
+
 /**
  * Apache's sockets and virtual hosts from ports.conf and the sites: those of
  * sites-enabled when the files hold that folder (a copy of a host), else
@@ -130,18 +133,19 @@ export function readApache(files: Readonly<Record<string, string>>): { listens: 
     if (s) listens.push(s);
   }
   const vhosts: (ApacheSocket & { site: string })[] = [];
-  const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
+  const paths = Object.keys(files);
+  const enabled = paths.some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
   const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
-  for (const path of Object.keys(files)) {
+  for (const path of paths) {
     if (!path.startsWith(folder)) continue;
     const text = files[path];
-    const file = path.split("/").pop()!;
-    const site = file.replace(/\.conf$/, "");
-    for (const m of text.matchAll(/^[ \t]*<VirtualHost[ \t]+([^>\n]+)>/gim)) {
+    const file = path.slice(path.lastIndexOf("/") + 1);
+    const site = file.endsWith(".conf") ? file.slice(0, -5) : file;
+    for (const m of text.matchAll(VIRTUAL_HOST)) {
       const where = `${file} line ${lineAt(text, m.index!)}`;
       for (const part of m[1].trim().split(/\s+/)) {
         const s = socket(part, where);
-        if (s) vhosts.push({ ...s, site });
+        if (s) vhosts.push({ address: s.address, port: s.port, where, site });
       }
     }
   }

@@ -39,11 +39,12 @@ export class IfupdownConfig {
   constructor(readonly file: string, text: string) {
     this.fileName = file.slice(file.lastIndexOf("/") + 1);
     let current: Stanza | undefined;
-    const lines = text.replace(/\\\n/g, " ").split("\n");
-    lines.forEach((raw, i) => {
+    const lines = (text.includes("\\\n") ? text.replace(/\\\n/g, " ") : text).split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i];
       const line = raw.trim();
-      if (!line || line.startsWith("#")) return;
-      const sp = line.search(/\s/);
+      if (!line || line.charCodeAt(0) === 35 /* # */) continue;
+      const sp = firstSpace(line);
       const key = sp < 0 ? line : line.slice(0, sp);
       const value = sp < 0 ? "" : line.slice(sp + 1).trim();
       // Only the stanza keywords need their words; an option keeps its value whole.
@@ -55,7 +56,7 @@ export class IfupdownConfig {
         current = { name: rest[0], method: rest[2] ?? "", line: i + 1, options: [] };
         if (rest[1] !== "inet") {
           current = undefined;
-          return;
+          continue;
         }
         const same = this.stanzas.get(rest[0]);
         if (same) same.push(current);
@@ -66,7 +67,7 @@ export class IfupdownConfig {
       } else if (current) {
         current.options.push({ key, value, line: i + 1, raw });
       }
-    });
+    }
   }
 
   /** Interface names this file configures. */
@@ -129,6 +130,17 @@ export class IfupdownConfig {
     }
   }
 }
+/** Whether a character code is white space as ifupdown reads it (C's isspace). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** Index of the first white space in `text`, or -1. */
+function firstSpace(text: string): number {
+  for (let i = 0; i < text.length; i++) if (isSpace(text.charCodeAt(i))) return i;
+  return -1;
+}
+
 /** The names `ip` is run by. */
 const IP_PATHS = new Set(["ip", "/bin/ip", "/sbin/ip", "/usr/bin/ip", "/usr/sbin/ip"]);
 
@@ -141,8 +153,7 @@ function commandWords(cmd: string): string[] | undefined {
   const words: string[] = [];
   let start = -1;
   for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 32;
-    const space = c === 32 || c === 9 || c === 10 || c === 13;
+    const space = i === text.length || isSpace(text.charCodeAt(i));
     if (space && start >= 0) {
       words.push(text.slice(start, i));
       start = -1;

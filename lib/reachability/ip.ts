@@ -39,11 +39,22 @@ function maskOf(prefix: number): number {
 
 /** `a.b.c.d/p` or `a.b.c.d` (a /32); host bits are cleared. */
 export function parseCidr(text: string): Cidr | undefined {
-  const [a, p, extra] = text.split("/");
-  if (extra !== undefined) return undefined;
-  const n = ipNum(a);
-  const prefix = p === undefined ? 32 : /^\d{1,2}$/.test(p) ? Number(p) : NaN;
-  if (n === undefined || !(prefix >= 0 && prefix <= 32)) return undefined;
+  const slash = text.indexOf("/");
+  const n = ipNum(slash < 0 ? text : text.slice(0, slash));
+  if (n === undefined) return undefined;
+  let prefix = 32;
+  if (slash >= 0) {
+    // One or two digits, up to 32.
+    const digits = text.length - slash - 1;
+    if (digits < 1 || digits > 2) return undefined;
+    prefix = 0;
+    for (let i = slash + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      prefix = prefix * 10 + (c - 48);
+    }
+    if (prefix > 32) return undefined;
+  }
   return { net: (n & maskOf(prefix)) >>> 0, prefix };
 }
 

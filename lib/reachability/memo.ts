@@ -4,13 +4,14 @@
  * table names), and a fleet has thousands of guests.
  */
 export function rememberLast<T>(read: (file: string, text: string) => T, keep = 8): (file: string, text: string) => T {
-  const last = new Map<string, T>();
+  // By text, whose hash the string keeps (a key built of file and text would be hashed anew each time); the file must match too.
+  const last = new Map<string, { readonly file: string; readonly value: T }>();
   return (file, text) => {
-    const key = `${file}\0${text}`;
-    const hit = last.get(key);
-    if (hit !== undefined) return hit;
+    const hit = last.get(text);
+    if (hit !== undefined && hit.file === file) return hit.value;
     const value = read(file, text);
-    last.set(key, value);
+    last.delete(text);
+    last.set(text, { file, value });
     if (last.size > keep) last.delete(last.keys().next().value as string);
     return value;
   };

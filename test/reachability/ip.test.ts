@@ -27,6 +27,8 @@ describe("networks", () => {
     expect(cidrText(parseCidr("198.51.100.7")!)).toBe("198.51.100.7/32");
     expect(parseCidr("192.0.2.0/33")).toBeUndefined();
     expect(parseCidr("192.0.2.0/24/1")).toBeUndefined();
+    expect(cidrText(parseCidr("192.0.2.0/8")!)).toBe("192.0.0.0/8");
+    for (const bad of ["192.0.2.0/", "192.0.2.0/024", "192.0.2.0/2a", "192.0.2.0/-1", "192.0.2.0/ 24", "/24", "192.0.2/24", "192.0.2.0 /24"]) expect(parseCidr(bad)).toBeUndefined();
     expect(netmaskPrefix("255.255.255.0")).toBe(24);
     expect(netmaskPrefix("255.0.255.0")).toBeUndefined();
   });
