@@ -150,23 +150,55 @@ function commandWords(cmd: string): string[] | undefined {
   if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
   if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
   if (/[;&|`$<>()]/.test(text)) return undefined;
+  // Split by V8 on single spaces (what the files hold), by a pattern only where other white space is.
+  const parts = OTHER_SPACE.test(text) ? text.split(SPACES) : text.split(" ");
   const words: string[] = [];
-  let start = -1;
-  for (let i = 0; i <= text.length; i++) {
-    const space = i === text.length || isSpace(text.charCodeAt(i));
-    if (space && start >= 0) {
-      words.push(text.slice(start, i));
-      start = -1;
-    } else if (!space && start < 0) start = i;
+  let first: string | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const w = parts[i];
+    if (w === "") continue;
+    if (first === undefined) first = w;
+    else if (w !== "-4") words.push(w);
   }
-  if (!IP_PATHS.has(words[0])) return undefined;
-  return words.slice(1).filter((x) => x !== "-4");
+  return first !== undefined && IP_PATHS.has(first) ? words : undefined;
 }
+
+const OTHER_SPACE = /[\t\n\v\f\r]/;
+const SPACES = /[ \t\n\v\f\r]+/;
 
 function table(name: string | undefined, tables: Record<string, number>): number | undefined {
   if (name === undefined) return MAIN;
   if (/^\d+$/.test(name)) return Number(name);
   return tables[name] ?? TABLE_NAMES[name];
+}
+
+/** The keyword arguments of one ip command, by keyword: a few, so two short lists (no Map made per command). */
+class IpArgs {
+  private readonly keys: string[] = [];
+  private readonly values: string[] = [];
+
+  set(key: string, value: string): void {
+    const i = this.keys.indexOf(key);
+    if (i >= 0) this.values[i] = value;
+    else {
+      this.keys.push(key);
+      this.values.push(value);
+    }
+  }
+
+  get(key: string): string | undefined {
+    const i = this.keys.indexOf(key);
+    return i < 0 ? undefined : this.values[i];
+  }
+
+  has(key: string): boolean {
+    return this.keys.includes(key);
+  }
+
+  /** How many keywords were given. */
+  get size(): number {
+    return this.keys.length;
+  }
 }
 
 /** Keywords of `ip route` and `ip rule` that take a value. */
@@ -183,12 +215,14 @@ function runIp(cmd: string, routing: Routing, tables: Record<string, number>, or
   if (!w) return "a command the model does not read";
   const object = w[0];
   const verb = w[1];
-  const kv = new Map<string, string>();
+  const kv = new IpArgs();
   let dest: string | undefined;
   for (let i = 2; i < w.length; i++) {
     const k = w[i];
-    if (IP_KEYS.has(k)) kv.set(k, w[++i]);
-    else if (k === "onlink") continue;
+    if (IP_KEYS.has(k)) {
+      if (i + 1 === w.length) return `${k} without a value is not read by the model`;
+      kv.set(k, w[++i]);
+    } else if (k === "onlink") continue;
     else if (dest === undefined && object === "route") dest = k;
     else return `${k} is not read by the model`;
   }

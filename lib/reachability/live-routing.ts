@@ -73,8 +73,9 @@ export function readLiveRouting(text: LiveRoutingText, tables: Readonly<Record<s
     for (let j = at + 1; j < words.length; j++) {
       const k = words[j];
       if (FLAGS.has(k)) continue;
-      if (["via", "dev", "table", "src", "metric"].includes(k) || IGNORED.has(k)) kv.set(k, words[++j]);
-      else return bad(LIVE_FILES.route, i + 1, raw, `${k} is not read by the model`);
+      if (!["via", "dev", "table", "src", "metric"].includes(k) && !IGNORED.has(k)) return bad(LIVE_FILES.route, i + 1, raw, `${k} is not read by the model`);
+      if (j + 1 === words.length) return bad(LIVE_FILES.route, i + 1, raw, `${k} without a value is not read by the model`);
+      kv.set(k, words[++j]);
     }
     const table = tableOf(kv.get("table"), tables);
     if (table === undefined) return bad(LIVE_FILES.route, i + 1, raw, `table ${kv.get("table")} has no number in the rt_tables files`);
@@ -96,7 +97,10 @@ export function readLiveRouting(text: LiveRoutingText, tables: Readonly<Record<s
     const kv = new Map<string, string>();
     for (let j = 0; j < words.length; j++) {
       const k = words[j];
-      if (["from", "to", "lookup", "iif", "oif"].includes(k)) kv.set(k, words[++j]);
+      if (["from", "to", "lookup", "iif", "oif"].includes(k)) {
+        if (j + 1 === words.length) return bad(LIVE_FILES.rule, i + 1, raw, `${k} without a value is not read by the model`);
+        kv.set(k, words[++j]);
+      }
       // Who added the rule (systemd-networkd's are `proto static`) does not change what it does.
       else if (k === "proto") j++;
       else if (k === "[detached]") continue;

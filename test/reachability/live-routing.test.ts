@@ -46,15 +46,17 @@ describe("the routing of a running host, as iproute2 prints it", () => {
     expect(out.how).toBe('rule 1001 ("from 192.0.2.201 lookup xen-eth1", ip-rule line 2), table 101: default via 192.0.2.1 dev eth1 (ip-route line 6)');
   });
 
-  it("what the model does not read is named, line by line: multipath, unreachable, marks, a table with no name", () => {
-    const route = `${ROUTE}\nunreachable 198.51.100.0/24 \ndefault table 7 \n\tnexthop via 192.0.2.1 dev eth0 weight 1\n203.0.113.0/24 via 192.0.2.1 dev eth0 table other`;
-    const rule = `${RULE}\n100:\tfrom all fwmark 0x1 lookup 100`;
+  it("what the model does not read is named, line by line: multipath, unreachable, marks, a table with no name, a keyword without its value", () => {
+    const route = `${ROUTE}\nunreachable 198.51.100.0/24 \ndefault table 7 \n\tnexthop via 192.0.2.1 dev eth0 weight 1\n203.0.113.0/24 via 192.0.2.1 dev eth0 table other\n198.51.100.0/24 dev eth0 via`;
+    const rule = `${RULE}\n100:\tfrom all fwmark 0x1 lookup 100\n101:\tfrom`;
     const { unreadable } = readLiveRouting({ addr: ADDR, route, rule }, {});
     expect(unreadable.map((u) => `${u.file} line ${u.line}: ${u.why}`)).toEqual([
       "ip-route line 6: a unreachable route is not read by the model",
       "ip-route line 7: a multipath route is not read by the model",
       "ip-route line 9: table other has no number in the rt_tables files",
+      "ip-route line 10: via without a value is not read by the model",
       "ip-rule line 4: fwmark is not read by the model",
+      "ip-rule line 5: from without a value is not read by the model",
     ]);
   });
 });

@@ -186,6 +186,12 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     expect(v.failure?.text).toContain('"    post-up /usr/local/bin/fix-routes": a command the model does not read');
   });
 
+  it("an ip command whose last keyword has no value: unknown, saying so", () => {
+    const v = model({ guest: { "/etc/network/interfaces": seedFiles().guest["/etc/network/interfaces"].replace("    gateway 192.168.0.1\n", "    gateway 192.168.0.1\n    post-up ip route add 198.51.100.0/24 dev eth0 via\n") } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(v.forward).toBe("unknown");
+    expect(v.failure?.text).toContain('"    post-up ip route add 198.51.100.0/24 dev eth0 via": via without a value is not read by the model');
+  });
+
   it("a vif hook cdktf-xen did not write: rp_filter of the vifs may be anything", () => {
     const v = model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": "echo 2 > /proc/sys/net/ipv4/conf/$dev/rp_filter\n" }, guest: { "/etc/network/interfaces": HAND_MADE } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
     expect(v.reply).toBe("unknown");
