@@ -9,7 +9,7 @@ import { combine, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
 import type { Dom0State, GuestState, Guests } from "./hosts";
-import type { KernelSettings } from "./sysctl";
+import type { KernelSettings, Possible } from "./sysctl";
 
 /** A flow to prove: from a client address to a guest address and port. */
 /** A flow to ask the model about: a client, a guest address and port, both directions. */
@@ -127,13 +127,26 @@ function reversePath(routing: Routing, kernel: KernelSettings, iface: string, sr
   const rp = kernel.conf(iface, "rp_filter");
   const back = routing.lookup(src, local);
   const via = back && back.table !== LOCAL ? back.route.dev : undefined;
-  const passes = (v: number) => v === 0 || (via !== undefined && (v === 2 || via === iface));
-  const outcome = decide(rp.values, passes);
-  const route = !explaining ? UNEXPLAINED : (): string => (via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`);
-  const modes = !explaining ? UNEXPLAINED : (): string => rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
-  if (outcome === "drop") return check(outcome, explaining ? () => (`in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}`) : UNEXPLAINED);
-  if (outcome === "unknown") return check(outcome, explaining ? () => (`in on ${iface}, rp_filter may be ${modes()} (${rp.why}): ${route()}, which ${rp.values.map((v) => `${MODE[v]} ${passes(v) ? "lets pass" : "drops"}`).join(", ")}`) : UNEXPLAINED);
-  return check(outcome, explaining ? () => (`in on ${iface}, ${modes()} rp_filter lets it pass: ${rp.values.every((v) => v === 0) ? "no check" : route()}${rp.values.every((v) => v === 0) ? `; rp_filter ${rp.why}` : ""}`) : UNEXPLAINED);
+  // Counted here, with no closure: the proof asks this thousands of times; the sentences are made apart.
+  let pass = 0;
+  for (let i = 0; i < rp.values.length; i++) if (reversePathPasses(rp.values[i], via, iface)) pass++;
+  const outcome: Outcome = rp.values.length === 0 ? "unknown" : pass === rp.values.length ? "pass" : pass === 0 ? "drop" : "unknown";
+  return explaining ? explainReversePath(outcome, rp, back, via, iface, src) : QUIET[outcome];
+}
+
+/** Whether rp_filter mode `v` lets a packet in on `iface` pass when the route back leaves by `via`. */
+function reversePathPasses(v: number, via: string | undefined, iface: string): boolean {
+  return v === 0 || (via !== undefined && (v === 2 || via === iface));
+}
+
+/** A reverse-path check with its sentence (while explaining). */
+function explainReversePath(outcome: Outcome, rp: Possible, back: RouteChoice | undefined, via: string | undefined, iface: string, src: number): Check {
+  const route = (): string => (via === undefined ? `there is no route back to ${ipText(src)}` : `${ipText(src)} is routed via ${via} (${back!.how})`);
+  const modes = (): string => rp.values.map((v) => MODE[v] ?? String(v)).join(" or ");
+  if (outcome === "drop") return check(outcome, () => `in on ${iface}, ${modes()} rp_filter drops it: ${route()}; rp_filter ${rp.why}`);
+  if (outcome === "unknown") return check(outcome, () => `in on ${iface}, rp_filter may be ${modes()} (${rp.why}): ${route()}, which ${rp.values.map((v) => `${MODE[v]} ${reversePathPasses(v, via, iface) ? "lets pass" : "drops"}`).join(", ")}`);
+  const off = rp.values.every((v) => v === 0);
+  return check(outcome, () => `in on ${iface}, ${modes()} rp_filter lets it pass: ${off ? "no check" : route()}${off ? `; rp_filter ${rp.why}` : ""}`);
 }
 
 /** A verdict whose hops and summary come from a second, explaining evaluation, made when first read. */
@@ -175,9 +188,12 @@ class LazyVerdict implements FlowVerdict {
   }
 }
 
+/** The hops of a verdict-only evaluation: none (frozen, shared). */
+const NO_HOPS: Hop[] = Object.freeze([]) as unknown as Hop[];
+
 /** The hops of one evaluation (while explaining) and how many dropped or stayed unknown, request and reply apart. */
 class Tally {
-  private readonly hops: Hop[] = [];
+  private readonly hops: Hop[] = explaining ? [] : NO_HOPS;
   private drops = 0;
   private unknowns = 0;
   /** The request's outcome, once the reply starts. */
@@ -216,7 +232,7 @@ class Tally {
   finish(forward: FlowVerdict["forward"], reply: FlowVerdict["reply"]): FlowVerdict {
     const { q, hops } = this;
     const ok = forward === "delivered" && reply === "returned";
-    if (!explaining) return { question: q, forward, reply, ok, hops: [], summary: "" };
+    if (!explaining) return { question: q, forward, reply, ok, hops: NO_HOPS, summary: "" };
     const failure = hops.find((h) => h.outcome === "drop") ?? hops.find((h) => h.outcome === "unknown");
     const title = `${q.protocol ?? "tcp"} ${q.from} -> ${q.to}:${q.port}`;
     // Where a reply left the guest, when it failed at the dom0: the cause is often there.
@@ -239,6 +255,11 @@ export class FlowEvaluator {
     guests.onDropped((vifs) => {
       for (const v of vifs) for (const ip of v.ips) this.paths.delete(ip);
     });
+  }
+
+  /** Both directions of a flow, without hops or summary: what the proof at synth asks of thousands of flows. */
+  outcome(q: FlowQuestion): Pick<FlowVerdict, "forward" | "reply" | "ok"> {
+    return this.run(q);
   }
 
   /** Both directions of a flow: the verdict at once, the hops and summary when read. */
@@ -384,15 +405,36 @@ export class FlowEvaluator {
 
   /** The dom0's forward-hook firewalls, iptables then nftables: a drop in any one drops. */
   private firewall(p: Packet): Check {
+    if (explaining) return this.explainFirewall(p);
+    // The verdict alone, with nothing made per packet: the proof asks it twice per flow.
     const d = this.dom0;
-    const dir = !explaining ? UNEXPLAINED : () => (p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`);
-    if (!d.hasFirewall) return check("unknown", explaining ? () => (`${dir()}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`) : UNEXPLAINED);
+    if (!d.hasFirewall) return QUIET.unknown;
+    let drop = false;
+    let unknown = d.doubts.firewall.length > 0;
+    if (d.iptables) {
+      const o = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, false).outcome;
+      drop ||= o === "drop";
+      unknown ||= o === "unknown";
+    }
+    for (let i = 0; i < d.nft.length; i++) {
+      if (!d.nft[i].hooks("forward")) continue;
+      const o = d.nft[i].evaluate("forward", p, false).outcome;
+      drop ||= o === "drop";
+      unknown ||= o === "unknown";
+    }
+    return QUIET[drop ? "drop" : unknown ? "unknown" : "pass"];
+  }
+
+  /** {@link firewall} with the rules that decided, in words. */
+  private explainFirewall(p: Packet): Check {
+    const d = this.dom0;
+    const dir = () => (p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`);
+    if (!d.hasFirewall) return check("unknown", () => `${dir()}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`);
     const verdicts: FirewallVerdict[] = [];
-    if (d.iptables) verdicts.push(d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, explaining));
-    for (const nft of d.nft) if (nft.hooks("forward")) verdicts.push(nft.evaluate("forward", p, explaining));
+    if (d.iptables) verdicts.push(d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, true));
+    for (const nft of d.nft) if (nft.hooks("forward")) verdicts.push(nft.evaluate("forward", p, true));
     const fwDoubt = d.doubts.firewall.length > 0;
     const outcome: Outcome = verdicts.some((v) => v.outcome === "drop") ? "drop" : fwDoubt || verdicts.some((v) => v.outcome === "unknown") ? "unknown" : "pass";
-    if (!explaining) return QUIET[outcome];
     // A drop is explained by the firewalls that drop; anything else by all of them.
     const texts = verdicts.filter((v) => outcome !== "drop" || v.outcome === "drop").map((v) => v.text);
     return { outcome, text: () => `${dir()}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${doubt(d.doubts.firewall)}` : ""}` };

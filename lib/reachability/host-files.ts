@@ -42,13 +42,16 @@ export function readXlCfg(file: string, text: string, unreadable: Unreadable[], 
   const name = /^\s*name\s*=\s*["']([^"']*)["']/m.exec(text)?.[1];
   const m = /^\s*vif\s*=\s*\[([\s\S]*?)\]/m.exec(text);
   if (!m) return { name, vifs: [] };
-  const startLine = text.slice(0, m.index).split("\n").length;
   const vifs: XlVif[] = [];
   const specRe = /'([^']*)'|"([^"]*)"/g;
+  // Lines counted as the specs come, from the start of `vif = [`.
+  let line = lineAt(text, m.index);
+  let counted = 0;
   let s: RegExpExecArray | null;
   while ((s = specRe.exec(m[1]))) {
     const spec = s[1] ?? s[2];
-    const line = startLine + m[1].slice(0, s.index).split("\n").length - 1;
+    for (let i = m[1].indexOf("\n", counted); i >= 0 && i < s.index; i = m[1].indexOf("\n", i + 1)) line++;
+    counted = s.index;
     const kv = new Map<string, string>();
     for (const part of spec.split(",")) {
       const eq = part.indexOf("=");

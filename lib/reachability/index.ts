@@ -44,6 +44,14 @@ export class Reachability {
     return this.evaluator.evaluate(question);
   }
 
+  /**
+   * The verdict of one flow alone, as {@link flow} gives it, without the trace.
+   * @internal
+   */
+  _outcome(question: FlowQuestion): Pick<FlowVerdict, "forward" | "reply" | "ok"> {
+    return this.evaluator.outcome(question);
+  }
+
   /** The guest addresses the dom0 routes to a vif (vif-route's ip=), by guest name. */
   guestAddresses(): Record<string, string[]> {
     const out: Record<string, string[]> = {};

@@ -93,6 +93,10 @@ export class IpSets {
   }
 }
 
+/** The verdicts of an evaluation that was not asked to explain: shared, so none is made per packet. */
+const PASSES: FirewallVerdict = { outcome: "pass", text: "" };
+const DROPS: FirewallVerdict = { outcome: "drop", text: "" };
+
 /** Splits an iptables-restore rule into words, keeping quoted strings whole. */
 function words(text: string): string[] {
   const out: string[] = [];
@@ -265,22 +269,27 @@ export class IptablesFilter {
     });
   }
 
-  /** The verdict of the built-in chain `name` (FORWARD, INPUT) for `p`. */
+  /** The verdict of the built-in chain `name` (FORWARD, INPUT) for `p`; its text only when `explain`. */
   evaluate(name: string, p: Packet, sets: IpSets, explain = true): FirewallVerdict {
     const maybe: Maybe[] = [];
     const r = this.walk(name, 0, p, sets, explain, maybe);
     const policy = this.chains.get(name)?.policy ?? "ACCEPT";
-    const verdict = r ? r.verdict : policy;
-    const text = r ? r.text : explain ? `${this.fileName}: no rule of ${name} matches, policy ${policy}` : "";
+    const verdict = r ? r.target! : policy;
     const outcome = verdict === "ACCEPT" ? "pass" : "drop";
     // A rule that may match changes nothing when it would decide the same, or decides nothing (LOG).
-    const doubt = maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome);
+    const doubt = maybe.length ? maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome) : undefined;
+    if (!explain && !doubt) return outcome === "pass" ? PASSES : DROPS;
+    const text = r ? `${this.where(r)}: ${r.target}` : explain ? `${this.fileName}: no rule of ${name} matches, policy ${policy}` : "";
     if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${text}` };
     return { outcome, text };
   }
 
+  private where(rule: IptRule): string {
+    return `${this.fileName} line ${rule.line} ${JSON.stringify(rule.text)}`;
+  }
+
   /** The first rule of `chainName` (or of a chain it jumps to) that decides `p`; rules that may match go to `maybe`. */
-  private walk(chainName: string, depth: number, p: Packet, sets: IpSets, explain: boolean, maybe: Maybe[]): { verdict: string; text: string } | undefined {
+  private walk(chainName: string, depth: number, p: Packet, sets: IpSets, explain: boolean, maybe: Maybe[]): IptRule | undefined {
     const chain = this.chains.get(chainName);
     if (!chain || depth > 16) return undefined;
     for (let i = 0; i < chain.rules.length; i++) {
@@ -295,14 +304,13 @@ export class IptablesFilter {
         if (r === "unknown") matched = "unknown";
       }
       if (matched === false) continue;
-      const where = explain ? `${this.fileName} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
       if (rule.unreadable || matched === "unknown") {
-        maybe.push({ target: rule.target, why: `${where} may match: ${rule.unreadable ?? "its set is not in the files"}` });
+        maybe.push({ target: rule.target, why: `${explain ? this.where(rule) : ""} may match: ${rule.unreadable ?? "its set is not in the files"}` });
         continue;
       }
       const t = rule.target;
       if (t === undefined || t === "LOG") continue;
-      if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return { verdict: t, text: explain ? `${where}: ${t}` : "" };
+      if (t === "ACCEPT" || t === "DROP" || t === "REJECT") return rule;
       if (t === "RETURN") return undefined;
       const sub = this.walk(t, depth + 1, p, sets, explain, maybe);
       if (sub) return sub;

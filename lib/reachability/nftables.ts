@@ -128,6 +128,8 @@ function indexElements(selectors: readonly string[], list: readonly Value[][]): 
 export class NftRuleset {
   private readonly sets = new Map<string, NftSet>();
   private readonly chains: BaseChain[] = [];
+  /** The base chains of each hook in priority order, once asked (the file is read whole before). */
+  private readonly onHook = new Map<string, BaseChain[]>();
   readonly unreadable: Unreadable[] = [];
   private pos = 0;
   private readonly tokens: Token[];
@@ -410,8 +412,9 @@ export class NftRuleset {
 
   /** The verdict of every base chain on `hook`, in priority order. */
   evaluate(hook: string, p: Packet, explain = true): FirewallVerdict {
-    const file = this.file.split("/").pop();
-    const chains = this.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority);
+    const file = this.file.slice(this.file.lastIndexOf("/") + 1);
+    let chains = this.onHook.get(hook);
+    if (!chains) this.onHook.set(hook, (chains = this.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority)));
     const texts: string[] = [];
     let doubt: string | undefined;
     for (const chain of chains) {

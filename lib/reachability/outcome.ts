@@ -40,20 +40,23 @@ export function unreadableText(u: Unreadable): string {
  * gives the same outcome for every one of them is decided, otherwise unknown.
  */
 export function combine(outcomes: readonly Outcome[]): Outcome {
-  return decide(outcomes, (o) => o === "pass", (o) => o === "drop");
+  return decide(outcomes, isPass, isDrop);
 }
+
+const isPass = (o: Outcome): boolean => o === "pass";
+const isDrop = (o: Outcome): boolean => o === "drop";
 
 /**
  * {@link combine} of the outcome of each possible value, without a list of
  * outcomes: `passes` and `drops` say what one value does (an outcome may be
  * neither, for unknown).
  */
-export function decide<T>(values: readonly T[], passes: (v: T) => boolean, drops: (v: T) => boolean = (v) => !passes(v)): Outcome {
+export function decide<T>(values: readonly T[], passes: (v: T) => boolean, drops?: (v: T) => boolean): Outcome {
   let pass = 0;
   let drop = 0;
   for (let i = 0; i < values.length; i++) {
     if (passes(values[i])) pass++;
-    else if (drops(values[i])) drop++;
+    else if (drops === undefined || drops(values[i])) drop++;
   }
   return values.length === 0 ? "unknown" : pass === values.length ? "pass" : drop === values.length ? "drop" : "unknown";
 }

@@ -97,6 +97,7 @@ export class Routing {
    * from a running host, which lists that route itself.
    */
   addAddress(a: Address, origin: string, prefixRoute = true): void {
+    this.changed();
     // A further address in the subnet of one the interface holds is a secondary: the kernel adds no prefix route for it.
     const secondary = this.addresses.some((x) => x.dev === a.dev && x.prefix === a.prefix && inCidr(networkOfAddress(x), a.address));
     this.addresses.push(a);
@@ -110,6 +111,7 @@ export class Routing {
   }
 
   addRoute(table: number, given: Route): void {
+    this.changed();
     // Every route with the same fields in the same order: lookups read them often.
     const r: Route = { dest: given.dest, dev: given.dev, via: given.via, src: given.src, metric: given.metric, origin: given.origin };
     if (table === MAIN && r.dest.prefix === 32) {
@@ -130,6 +132,7 @@ export class Routing {
   }
 
   deleteRoute(table: number, dest: Cidr, metric?: number): void {
+    this.changed();
     const keep = (x: Route) => !(x.dest.net === dest.net && x.dest.prefix === dest.prefix && (metric === undefined || x.metric === metric));
     if (table === MAIN && dest.prefix === 32) {
       const list = (this.hostRoutes.get(dest.net) ?? []).filter(keep);
@@ -141,17 +144,20 @@ export class Routing {
   }
 
   flushTable(table: number): void {
+    this.changed();
     this.tables.delete(table);
     if (table === MAIN) this.hostRoutes.clear();
   }
 
   addRule(r: Rule): void {
+    this.changed();
     // Rules of equal priority keep the order they were added in.
     const at = this.rules.findIndex((x) => x.priority > r.priority);
     this.rules.splice(at < 0 ? this.rules.length : at, 0, r);
   }
 
   deleteRulesAt(priority: number): void {
+    this.changed();
     for (let i = this.rules.length - 1; i >= 0; i--) if (this.rules[i].priority === priority && this.rules[i].origin !== "the kernel") this.rules.splice(i, 1);
   }
 
@@ -167,18 +173,8 @@ export class Routing {
 
   /** The best route of one table for `dst`. */
   private best(table: number, dst: number): Route | undefined {
-    let best: Route | undefined;
-    const consider = (list: readonly Route[] | undefined) => {
-      if (!list) return;
-      for (let i = 0; i < list.length; i++) {
-        const r = list[i];
-        if (!inCidr(r.dest, dst)) continue;
-        if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && r.metric < best.metric)) best = r;
-      }
-    };
-    if (table === MAIN) consider(this.hostRoutes.get(dst));
-    consider(this.tables.get(table));
-    return best;
+    const host = table === MAIN ? betterRoute(this.hostRoutes.get(dst), dst, undefined) : undefined;
+    return betterRoute(this.tables.get(table), dst, host);
   }
 
   /**
@@ -196,16 +192,48 @@ export class Routing {
       if (rule.oif !== undefined && rule.oif !== oif) continue;
       if (rule.table === LOCAL) {
         const dev = this.localDev(dst);
-        if (dev) return new RouteChoice({ dest: { net: dst, prefix: 32 }, dev: "lo", metric: 0, origin: `on ${dev}` }, LOCAL);
-        continue;
+        if (!dev) continue;
+        let local = this.localChoices.get(dst);
+        if (!local) this.localChoices.set(dst, (local = new RouteChoice({ dest: { net: dst, prefix: 32 }, dev: "lo", metric: 0, origin: `on ${dev}` }, LOCAL)));
+        return local;
       }
       const route = this.best(rule.table, dst);
       if (!route) continue;
-      const same = rule.table === MAIN && route.dest.prefix === 32 ? (this.hostRoutes.get(route.dest.net) ?? []) : (this.tables.get(rule.table) ?? []);
-      return new RouteChoice(route, rule.table, rule, same);
+      let byRoute = this.choices.get(rule);
+      if (!byRoute) this.choices.set(rule, (byRoute = new Map()));
+      let choice = byRoute.get(route);
+      if (!choice) {
+        const same = rule.table === MAIN && route.dest.prefix === 32 ? (this.hostRoutes.get(route.dest.net) ?? []) : (this.tables.get(rule.table) ?? []);
+        byRoute.set(route, (choice = new RouteChoice(route, rule.table, rule, same)));
+      }
+      return choice;
     }
     return undefined;
   }
+
+  /**
+   * Choices already made, by rule and route, and for local addresses: the
+   * same lookup answers with the same object (the proof makes thousands),
+   * until the routing changes.
+   */
+  private readonly choices = new Map<Rule, Map<Route, RouteChoice>>();
+  private readonly localChoices = new Map<number, RouteChoice>();
+
+  private changed(): void {
+    if (this.choices.size) this.choices.clear();
+    if (this.localChoices.size) this.localChoices.clear();
+  }
+}
+
+/** The best route of `list` for `dst` (longest prefix, then lowest metric, then the first added), if better than `best`. */
+function betterRoute(list: readonly Route[] | undefined, dst: number, best: Route | undefined): Route | undefined {
+  if (!list) return best;
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i];
+    if (!inCidr(r.dest, dst)) continue;
+    if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && r.metric < best.metric)) best = r;
+  }
+  return best;
 }
 
 export function routeText(r: Route): string {

@@ -176,6 +176,13 @@ export class KernelSettings {
     const { all, defaults } = this.keyWide(key);
     const own = this.own(iface, key);
     const ifaceValues = own ? own.values : defaults;
+    // One value each (what a host's files and the kernel's defaults give): one value, from a shared list.
+    if (all.values.length === 1 && ifaceValues.length === 1) {
+      const a = all.values[0];
+      const v = ifaceValues[0];
+      const x = key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v);
+      return new Effective(ONE_VALUE[x] ?? [x], iface, all, own, defaults);
+    }
     const values: number[] = [];
     for (const a of all.values) {
       for (const v of ifaceValues) {
@@ -186,6 +193,9 @@ export class KernelSettings {
     return new Effective(values.sort((a, b) => a - b), iface, all, own, defaults);
   }
 }
+
+/** The lists of one value, shared by every setting that has it. */
+const ONE_VALUE: readonly (readonly number[])[] = [0, 1, 2].map((v) => Object.freeze([v]));
 
 function perInterface(map: Map<string, Map<string, Setting>>, iface: string): Map<string, Setting> {
   let m = map.get(iface);
