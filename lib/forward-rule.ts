@@ -97,7 +97,8 @@ export class ForwardRule extends Construct {
       const mine = dports.filter((d) => d.protocol === protocol).map((d) => d.range);
       if (!mine.length) continue;
       const sports = sourcePortsOf(protocol);
-      for (const t of targets) for (const source of sources) this.model.push({ ...t, protocol, source, ports: mine, sourcePorts: sports });
+      // A literal, not a spread of `t`: V8 builds an object spread with properties added after it slowly, and every synth reads these.
+      for (const t of targets) for (const source of sources) this.model.push({ vifname: t.vifname, address: t.address, protocol, source, ports: mine, sourcePorts: sports });
     }
   }
 

@@ -308,7 +308,8 @@ export function sha256(text: string): string {
  * unchanged step is never replaced. The script is rendered once per synth.
  */
 export function deployStep(scope: IConstruct, id: string, props: DeployStepProps): TerraformResource {
-  const owned = (m: StepModel): StepModel => ({ ...m, owner: `${ownerStack(scope)}/${m.host}` });
+  // Field by field: V8 builds an object spread with a property added after it (owner) slowly, and a fleet has thousands of steps.
+  const owned = (m: StepModel): StepModel => ({ host: m.host, concern: m.concern, files: m.files, validate: m.validate, activate: m.activate, owner: `${ownerStack(scope)}/${m.host}` });
   const step = () => oncePerSynth(memo, STEP, () => owned(props.step()));
   const script = () => stepScript(step());
   const memo = {};
