@@ -150,21 +150,21 @@ function commandWords(cmd: string): string[] | undefined {
   if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
   if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
   if (/[;&|`$<>()]/.test(text)) return undefined;
-  // Split by V8 on single spaces (what the files hold), by a pattern only where other white space is.
-  const parts = OTHER_SPACE.test(text) ? text.split(SPACES) : text.split(" ");
+  // Scanned here: faster than String.split, which V8 does in its runtime for a string it has not seen.
   const words: string[] = [];
   let first: string | undefined;
-  for (let i = 0; i < parts.length; i++) {
-    const w = parts[i];
-    if (w === "") continue;
-    if (first === undefined) first = w;
-    else if (w !== "-4") words.push(w);
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const space = i === text.length || isSpace(text.charCodeAt(i));
+    if (space && start >= 0) {
+      const w = text.slice(start, i);
+      start = -1;
+      if (first === undefined) first = w;
+      else if (w !== "-4") words.push(w);
+    } else if (!space && start < 0) start = i;
   }
   return first !== undefined && IP_PATHS.has(first) ? words : undefined;
 }
-
-const OTHER_SPACE = /[\t\n\v\f\r]/;
-const SPACES = /[ \t\n\v\f\r]+/;
 
 function table(name: string | undefined, tables: Record<string, number>): number | undefined {
   if (name === undefined) return MAIN;
