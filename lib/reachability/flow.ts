@@ -188,8 +188,8 @@ class LazyVerdict implements FlowVerdict {
   }
 }
 
-/** The hops of a verdict-only evaluation: none (frozen, shared). */
-const NO_HOPS: Hop[] = Object.freeze([]) as unknown as Hop[];
+/** The hops of a verdict-only evaluation: none (shared; only an explaining evaluation adds hops, to a list of its own). */
+const NO_HOPS: Hop[] = [];
 
 /** The hops of one evaluation (while explaining) and how many dropped or stayed unknown, request and reply apart. */
 class Tally {

@@ -57,12 +57,20 @@ export function readXlCfg(file: string, text: string, unreadable: Unreadable[], 
       const eq = part.indexOf("=");
       if (eq > 0) kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
     }
-    const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean).map((a) => ipNum(a.split("/")[0]));
-    if (ips.some((n) => n === undefined)) unreadable.push({ file, line, text: spec, why: "ip= not read" });
+    // Numbers only in the list (a list that also held undefined would have another shape where the model reads it).
+    const ips: number[] = [];
+    let unread = false;
+    for (const a of (kv.get("ip") ?? "").split(/\s+/)) {
+      if (!a) continue;
+      const n = ipNum(a.includes("/") ? a.slice(0, a.indexOf("/")) : a);
+      if (n === undefined) unread = true;
+      else ips.push(n);
+    }
+    if (unread) unreadable.push({ file, line, text: spec, why: "ip= not read" });
     vifs.push({
       index: vifs.length,
       mac: kv.get("mac")?.toLowerCase(),
-      ips: ips.filter((n): n is number => n !== undefined),
+      ips,
       vifname: kv.get("vifname"),
       script: (kv.get("script") ?? defaults.script ?? "vif-bridge").split("/").pop()!,
       gatewaydev: kv.get("gatewaydev") ?? defaults.gatewaydev,

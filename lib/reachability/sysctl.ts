@@ -194,8 +194,11 @@ export class KernelSettings {
   }
 }
 
-/** The lists of one value, shared by every setting that has it. */
-const ONE_VALUE: readonly (readonly number[])[] = [0, 1, 2].map((v) => Object.freeze([v]));
+/**
+ * The lists of one value, shared by every setting that has it (readonly by type, not frozen: a frozen array
+ * has another shape, and code reading both kinds would be compiled again).
+ */
+const ONE_VALUE: readonly (readonly number[])[] = [[0], [1], [2]];
 
 function perInterface(map: Map<string, Map<string, Setting>>, iface: string): Map<string, Setting> {
   let m = map.get(iface);
