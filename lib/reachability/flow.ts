@@ -149,6 +149,77 @@ function explainReversePath(outcome: Outcome, rp: Possible, back: RouteChoice | 
   return check(outcome, () => `in on ${iface}, ${modes()} rp_filter lets it pass: ${off ? "no check" : route()}${off ? `; rp_filter ${rp.why}` : ""}`);
 }
 
+/**
+ * Whether the guest answers the dom0's ARP request for `target` on `dev`:
+ * the verdict, counted in loops with nothing made per call (the proof asks
+ * it of every path); guestAnswersArp words it.
+ */
+function guestArpOutcome(guest: GuestState, dev: string, sender: number, target: number): Outcome {
+  if (!guest.routing.hasAddressOn(dev)) return "drop";
+  const rp = reversePath(guest.routing, guest.kernel, dev, sender, target).outcome;
+  if (rp === "drop") return "drop";
+  const on = guest.routing.addressOn(target, dev);
+  const anywhere = guest.routing.localDev(target);
+  const ignore = guest.kernel.conf(dev, "arp_ignore").values;
+  let pass = 0;
+  for (let i = 0; i < ignore.length; i++) {
+    const v = ignore[i];
+    if (v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false) pass++;
+  }
+  return both(ignore.length === 0 ? "unknown" : pass === ignore.length ? "pass" : pass === 0 ? "drop" : "unknown", rp);
+}
+
+/** Whether the dom0 answers the guest's ARP request for its next hop on `vif`: the verdict (dom0AnswersArp words it). */
+function dom0ArpOutcome(d: Dom0State, guest: GuestState, dev: string, vif: string, nextHop: number, replySrc: number): Outcome {
+  const senders = arpSenders(guest, dev, guest.kernel.conf(dev, "arp_announce").values, nextHop, replySrc);
+  let pass = 0;
+  let drop = 0;
+  for (let i = 0; i < senders.length; i++) {
+    const o = dom0AnswersFor(d, vif, senders[i], nextHop);
+    if (o === "pass") pass++;
+    else if (o === "drop") drop++;
+  }
+  return senders.length === 0 ? "unknown" : pass === senders.length ? "pass" : drop === senders.length ? "drop" : "unknown";
+}
+
+/**
+ * The address the guest asks from on `dev`, for each arp_announce it may
+ * have: the reply's source, or the primary address of `dev` (the first in
+ * the next hop's subnet, else the first).
+ */
+function arpSenders(guest: GuestState, dev: string, announce: readonly number[], nextHop: number, replySrc: number): number[] {
+  let primary: number | undefined;
+  let first: number | undefined;
+  let onlink = false;
+  const addresses = guest.routing.addresses;
+  for (let i = 0; i < addresses.length; i++) {
+    const a = addresses[i];
+    if (a.dev !== dev) continue;
+    first ??= a.address;
+    const net = networkOf(a.address, a.prefix);
+    if (inCidr(net, nextHop)) {
+      primary ??= a.address;
+      if (inCidr(net, replySrc)) onlink = true;
+    }
+  }
+  primary ??= first;
+  const senders: number[] = [];
+  for (let i = 0; i < announce.length; i++) senders.push(announce[i] === 0 || (announce[i] === 1 && onlink) ? replySrc : (primary ?? replySrc));
+  return senders;
+}
+
+/** Whether the dom0 answers, on `vif`, an ARP request for `nextHop` sent from `sender`. */
+function dom0AnswersFor(d: Dom0State, vif: string, sender: number, nextHop: number): Outcome {
+  const rp = reversePath(d.routing, d.kernel, vif, sender, nextHop).outcome;
+  if (rp === "drop") return "drop";
+  if (d.routing.addressOn(nextHop, vif) !== undefined) return both(decide(d.kernel.conf(vif, "arp_ignore").values, ignoreAnswers), rp);
+  const back = d.routing.lookup(nextHop);
+  return both(back && back.route.dev !== vif ? decide(d.kernel.conf(vif, "proxy_arp").values, isOn) : "drop", rp);
+}
+
+const ignoreAnswers = (v: number): boolean => v <= 1;
+const isOn = (v: number): boolean => v !== 0;
+
 /** A verdict whose hops and summary come from a second, explaining evaluation, made when first read. */
 class LazyVerdict implements FlowVerdict {
   readonly forward: FlowVerdict["forward"];
@@ -167,7 +238,17 @@ class LazyVerdict implements FlowVerdict {
   }
 
   private get full(): FlowVerdict {
-    return (this.explained ??= this.explain());
+    if (!this.explained) {
+      const e = this.explain();
+      // Both evaluations walk the same rules (the verdict-only one with nothing made per packet): a trace that
+      // contradicted its verdict would be a bug here, never something to print.
+      if (e.forward !== this.forward || e.reply !== this.reply) {
+        const q = this.question;
+        throw new Error(`cdktf-xen: the reachability model gave ${q.protocol ?? "tcp"} ${q.from} -> ${q.to}:${q.port} the verdict ${this.forward}/${this.reply}, and its trace says ${e.forward}/${e.reply}; this is a bug in cdktf-xen`);
+      }
+      this.explained = e;
+    }
+    return this.explained;
   }
 
   get hops(): readonly Hop[] {
@@ -442,50 +523,40 @@ export class FlowEvaluator {
 
   /** The dom0 asks, on the vif, who has the guest address; the guest answers on `dev`? */
   private guestAnswersArp(guest: GuestState, dev: string, sender: number, target: number, naming: () => string): Check {
+    if (!explaining) return QUIET[guestArpOutcome(guest, dev, sender, target)];
     const on = guest.routing.addressOn(target, dev);
     const anywhere = guest.routing.localDev(target);
     const ignore = guest.kernel.conf(dev, "arp_ignore");
-    const up = guest.routing.addresses.some((a) => a.dev === dev);
-    if (!up) return check("drop", explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}, which the guest's files do not bring up`) : UNEXPLAINED);
+    if (!guest.routing.hasAddressOn(dev)) return check("drop", () => `the dom0 asks who has ${ipText(target)}: ${naming()}, which the guest's files do not bring up`);
     const rp = reversePath(guest.routing, guest.kernel, dev, sender, target);
-    const answers = ignore.values.map((v): Outcome => {
-      const level = v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false;
-      return level ? "pass" : "drop";
-    });
-    const outcome = both(combine(answers), rp.outcome);
-    const where = !explaining ? UNEXPLAINED : () => (on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`);
-    if (rp.outcome === "drop") return check("drop", explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}`) : UNEXPLAINED);
-    return check(outcome, explaining ? () => (`the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})`) : UNEXPLAINED);
+    const outcome = guestArpOutcome(guest, dev, sender, target);
+    const where = () => (on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`);
+    if (rp.outcome === "drop") return check("drop", () => `the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}`);
+    return check(outcome, () => `the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})`);
   }
 
   /** The guest asks, on `dev`, who has the next hop; the dom0 answers on its vif? */
   private dom0AnswersArp(guest: GuestState, dev: string, vif: string, nextHop: number, replySrc: number, out: RouteChoice): Check {
     const d = this.dom0;
+    if (!explaining) return QUIET[dom0ArpOutcome(d, guest, dev, vif, nextHop, replySrc)];
     const announce = guest.kernel.conf(dev, "arp_announce");
-    const devAddresses = guest.routing.addresses.filter((a) => a.dev === dev);
-    const primary = devAddresses.find((a) => inCidr(networkOf(a.address, a.prefix), nextHop)) ?? devAddresses[0];
-    const senders = announce.values.map((v) => {
-      const onlink = devAddresses.some((a) => inCidr(networkOf(a.address, a.prefix), nextHop) && inCidr(networkOf(a.address, a.prefix), replySrc));
-      return v === 0 || (v === 1 && onlink) ? replySrc : primary?.address ?? replySrc;
-    });
+    const senders = arpSenders(guest, dev, announce.values, nextHop, replySrc);
     const results = senders.map((s): Check => {
+      const o = dom0AnswersFor(d, vif, s, nextHop);
       const rp = reversePath(d.routing, d.kernel, vif, s, nextHop);
-      if (rp.outcome === "drop") return check("drop", explaining ? () => (`the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}`) : UNEXPLAINED);
-      const own = d.routing.addressOn(nextHop, vif) !== undefined;
-      if (own) {
+      if (rp.outcome === "drop") return check("drop", () => `the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}`);
+      if (d.routing.addressOn(nextHop, vif) !== undefined) {
         const ig = d.kernel.conf(vif, "arp_ignore");
-        const o = combine(ig.values.map((v) => (v <= 1 ? "pass" : "drop")));
-        return check(both(o, rp.outcome), explaining ? () => (`${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})`) : UNEXPLAINED);
+        return check(o, () => `${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})`);
       }
       const back = d.routing.lookup(nextHop);
       const proxy = d.kernel.conf(vif, "proxy_arp");
-      const o = back && back.route.dev !== vif ? decide(proxy.values, (v) => v !== 0) : "drop";
-      return check(both(o, rp.outcome), explaining ? () => (`the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})`) : UNEXPLAINED);
+      return check(o, () => `the dom0 ${o === "pass" ? "answers" : "does not answer"} by proxy ARP on ${vif} (proxy_arp ${proxy.why}; it routes ${ipText(nextHop)} via ${back?.route.dev ?? "nothing"})`);
     });
     const outcome = combine(results.map((r) => r.outcome));
-    const asks = !explaining ? UNEXPLAINED : () => `the guest asks on ${dev} who has ${ipText(nextHop)} (${out.route.via !== undefined ? "its gateway" : "on-link"}), as ${[...new Set(senders.map(ipText))].join(" or ")} (arp_announce ${announce.why})`;
+    const asks = () => `the guest asks on ${dev} who has ${ipText(nextHop)} (${out.route.via !== undefined ? "its gateway" : "on-link"}), as ${[...new Set(senders.map(ipText))].join(" or ")} (arp_announce ${announce.why})`;
     const shown = results.find((r) => r.outcome === outcome) ?? results[0];
-    return check(outcome, explaining ? () => (`${asks()}; ${shown.text()}`) : UNEXPLAINED);
+    return check(outcome, () => `${asks()}; ${shown.text()}`);
   }
 
   private apache(guest: GuestState, dst: number, port: number): Check {

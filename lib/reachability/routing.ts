@@ -161,6 +161,12 @@ export class Routing {
     for (let i = this.rules.length - 1; i >= 0; i--) if (this.rules[i].priority === priority && this.rules[i].origin !== "the kernel") this.rules.splice(i, 1);
   }
 
+  /** Whether `dev` holds any address (is brought up with one). */
+  hasAddressOn(dev: string): boolean {
+    for (let i = 0; i < this.addresses.length; i++) if (this.addresses[i].dev === dev) return true;
+    return false;
+  }
+
   /** The interface holding `address`, if it is local. */
   localDev(address: number): string | undefined {
     return this.byAddress.get(address)?.[0].dev;

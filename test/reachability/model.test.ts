@@ -31,6 +31,42 @@ const HAND_MADE = renderInterfaces({ ...seedFiles().model, policyRouting: false 
 const OUTSIDE = "203.0.113.9";
 const NEAR = "192.168.0.50";
 
+describe("the verdict alone, as the proof at synth asks it", () => {
+  it("equals the verdict of the trace for every flow, on the seed's files and on variants that drop, doubt or loosen", () => {
+    const variants: [string, Reachability][] = [
+      ["seed", model()],
+      ["hand-made network", model({ guest: { "/etc/network/interfaces": HAND_MADE } })],
+      ["loose vifs", model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": seedFiles().dom0["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"].replace("CDKTF_XEN_LOOSE_VIFS=''", "CDKTF_XEN_LOOSE_VIFS='webserv-0 webserv-1'") }, guest: { "/etc/network/interfaces": HAND_MADE } })],
+      ["a vif hook of someone else's", model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": "echo 2 > /proc/sys/net/ipv4/conf/$dev/rp_filter\n" } })],
+      ["no guest sysctl file", model({ guest: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
+      ["no dom0 sysctl file", model({ dom0: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
+      ["no firewall", model({ dom0: { "/etc/iptables/rules.v4": undefined } })],
+    ];
+    let asked = 0;
+    const outcomes = new Set<string>();
+    for (const [name, m] of variants) {
+      for (const to of ["192.168.0.200", "192.168.0.201", "192.168.0.1", "192.168.0.199"]) {
+        for (const from of [OUTSIDE, NEAR]) {
+          for (const port of [22, 80, 443]) {
+            for (const q of [{ from, to, port }, { from, to, port, apache: true }, { from, to, port, protocol: "udp" as const }]) {
+              // flow() makes its trace when read (hops), and refuses one whose verdict differs from its own.
+              const { forward, reply, ok, hops } = m.flow(q);
+              expect(hops.length).toBeGreaterThan(0);
+              const alone = m._outcome(q);
+              expect({ name, q, forward: alone.forward, reply: alone.reply, ok: alone.ok }).toEqual({ name, q, forward, reply, ok });
+              outcomes.add(`${forward}/${reply}`);
+              asked++;
+            }
+          }
+        }
+      }
+    }
+    expect(asked).toBe(variants.length * 4 * 2 * 3 * 3);
+    // The variants reach every kind of verdict, so that a check the two evaluations disagree on shows.
+    expect([...outcomes].sort()).toEqual(["delivered/dropped", "delivered/returned", "dropped/not sent", "unknown/unknown"]);
+  });
+});
+
 describe("the model on the seed stack's files", () => {
   it("reads every file: nothing is left unread", () => {
     expect(model().unreadable).toEqual([]);
