@@ -5,7 +5,7 @@
  * back. Each step is a hop with its outcome and a sentence saying why.
  */
 import { inCidr, ipNum, ipText, networkOf } from "./ip";
-import { combine, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
+import { combine, counted, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
 import type { Dom0State, GuestState, Guests } from "./hosts";
@@ -130,7 +130,7 @@ function reversePath(routing: Routing, kernel: KernelSettings, iface: string, sr
   // Counted here, with no closure: the proof asks this thousands of times; the sentences are made apart.
   let pass = 0;
   for (let i = 0; i < rp.values.length; i++) if (reversePathPasses(rp.values[i], via, iface)) pass++;
-  const outcome: Outcome = rp.values.length === 0 ? "unknown" : pass === rp.values.length ? "pass" : pass === 0 ? "drop" : "unknown";
+  const outcome = counted(pass, rp.values.length - pass, rp.values.length);
   return explaining ? explainReversePath(outcome, rp, back, via, iface, src) : QUIET[outcome];
 }
 
@@ -166,7 +166,7 @@ function guestArpOutcome(guest: GuestState, dev: string, sender: number, target:
     const v = ignore[i];
     if (v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false) pass++;
   }
-  return both(ignore.length === 0 ? "unknown" : pass === ignore.length ? "pass" : pass === 0 ? "drop" : "unknown", rp);
+  return both(counted(pass, ignore.length - pass, ignore.length), rp);
 }
 
 /** Whether the dom0 answers the guest's ARP request for its next hop on `vif`: the verdict (dom0AnswersArp words it). */
@@ -179,7 +179,7 @@ function dom0ArpOutcome(d: Dom0State, guest: GuestState, dev: string, vif: strin
     if (o === "pass") pass++;
     else if (o === "drop") drop++;
   }
-  return senders.length === 0 ? "unknown" : pass === senders.length ? "pass" : drop === senders.length ? "drop" : "unknown";
+  return counted(pass, drop, senders.length);
 }
 
 /**

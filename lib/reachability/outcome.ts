@@ -47,7 +47,12 @@ export function combine(outcomes: readonly Outcome[]): Outcome {
     if (outcomes[i] === "pass") pass++;
     else if (outcomes[i] === "drop") drop++;
   }
-  return outcomes.length === 0 ? "unknown" : pass === outcomes.length ? "pass" : drop === outcomes.length ? "drop" : "unknown";
+  return counted(pass, drop, outcomes.length);
+}
+
+/** The outcome of `total` possible values of which `pass` pass and `drop` drop: decided only when all agree. */
+export function counted(pass: number, drop: number, total: number): Outcome {
+  return total === 0 ? "unknown" : pass === total ? "pass" : drop === total ? "drop" : "unknown";
 }
 
 /**
@@ -62,6 +67,6 @@ export function decide<T>(values: readonly T[], passes: (v: T) => boolean, drops
     if (passes(values[i])) pass++;
     else if (drops === undefined || drops(values[i])) drop++;
   }
-  return values.length === 0 ? "unknown" : pass === values.length ? "pass" : drop === values.length ? "drop" : "unknown";
+  return counted(pass, drop, values.length);
 }
 
