@@ -114,6 +114,11 @@ function both(a: Outcome, b: Outcome): Outcome {
   return a === "drop" || b === "drop" ? "drop" : a === "unknown" || b === "unknown" ? "unknown" : "pass";
 }
 
+/** Which way a packet crosses the dom0's forward hook, for the firewall's words. */
+function forwardText(p: Packet): string {
+  return `FORWARD ${p.iif} -> ${p.oif}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
+}
+
 function doubt(list: readonly Unreadable[]): string | undefined {
   return list.length ? `the model cannot read ${unreadableText(list[0])}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}` : undefined;
 }
@@ -484,41 +489,44 @@ export class FlowEvaluator {
     return partial(undefined, vifDev, guest, backVif.dev);
   }
 
-  /** The dom0's forward-hook firewalls, iptables then nftables: a drop in any one drops. */
+  /** The dom0's forward-hook firewalls, as a check. */
   private firewall(p: Packet): Check {
-    if (explaining) return this.explainFirewall(p);
-    // The verdict alone, with nothing made per packet: the proof asks it twice per flow.
+    if (!this.dom0.hasFirewall) return explaining ? check("unknown", () => `${forwardText(p)}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`) : QUIET.unknown;
+    if (!explaining) return QUIET[this.firewallOutcome(p)];
+    const verdicts: FirewallVerdict[] = [];
+    const outcome = this.firewallOutcome(p, verdicts);
+    const doubts = this.dom0.doubts.firewall;
+    // A drop is explained by the firewalls that drop; anything else by all of them.
+    const texts = verdicts.filter((v) => outcome !== "drop" || v.outcome === "drop").map((v) => v.text);
+    return { outcome, text: () => `${forwardText(p)}: ${texts.join("; ")}${outcome === "unknown" && doubts.length > 0 ? `; ${doubt(doubts)}` : ""}` };
+  }
+
+  /**
+   * What the dom0's forward-hook firewalls, iptables then nftables, do with
+   * `p`: a drop in any one drops; else a firewall that cannot tell, or a line
+   * the model cannot read, makes it unknown. `verdicts`, when given, receives
+   * each firewall's verdict in words; without it nothing is made per packet
+   * (the proof asks twice per flow).
+   */
+  private firewallOutcome(p: Packet, verdicts?: FirewallVerdict[]): Outcome {
     const d = this.dom0;
-    if (!d.hasFirewall) return QUIET.unknown;
+    const explain = verdicts !== undefined;
     let drop = false;
     let unknown = d.doubts.firewall.length > 0;
     if (d.iptables) {
-      const o = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, false).outcome;
-      drop ||= o === "drop";
-      unknown ||= o === "unknown";
+      const v = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, explain);
+      if (explain) verdicts.push(v);
+      drop ||= v.outcome === "drop";
+      unknown ||= v.outcome === "unknown";
     }
     for (let i = 0; i < d.nft.length; i++) {
       if (!d.nft[i].hooks("forward")) continue;
-      const o = d.nft[i].evaluate("forward", p, false).outcome;
-      drop ||= o === "drop";
-      unknown ||= o === "unknown";
+      const v = d.nft[i].evaluate("forward", p, explain);
+      if (explain) verdicts.push(v);
+      drop ||= v.outcome === "drop";
+      unknown ||= v.outcome === "unknown";
     }
-    return QUIET[drop ? "drop" : unknown ? "unknown" : "pass"];
-  }
-
-  /** {@link firewall} with the rules that decided, in words. */
-  private explainFirewall(p: Packet): Check {
-    const d = this.dom0;
-    const dir = () => (p.state === "NEW" ? `FORWARD ${p.iif} -> ${p.oif}, new connection` : `FORWARD ${p.iif} -> ${p.oif}, reply (established)`);
-    if (!d.hasFirewall) return check("unknown", () => `${dir()}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`);
-    const verdicts: FirewallVerdict[] = [];
-    if (d.iptables) verdicts.push(d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, true));
-    for (const nft of d.nft) if (nft.hooks("forward")) verdicts.push(nft.evaluate("forward", p, true));
-    const fwDoubt = d.doubts.firewall.length > 0;
-    const outcome: Outcome = verdicts.some((v) => v.outcome === "drop") ? "drop" : fwDoubt || verdicts.some((v) => v.outcome === "unknown") ? "unknown" : "pass";
-    // A drop is explained by the firewalls that drop; anything else by all of them.
-    const texts = verdicts.filter((v) => outcome !== "drop" || v.outcome === "drop").map((v) => v.text);
-    return { outcome, text: () => `${dir()}: ${texts.join("; ")}${outcome === "unknown" && fwDoubt ? `; ${doubt(d.doubts.firewall)}` : ""}` };
+    return drop ? "drop" : unknown ? "unknown" : "pass";
   }
 
   /** The dom0 asks, on the vif, who has the guest address; the guest answers on `dev`? */
