@@ -5,6 +5,7 @@
  * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order.
  */
 import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
+import { IpArgs } from "./ip-args";
 import { rememberLast } from "./memo";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing, TABLE_NAMES } from "./routing";
@@ -172,35 +173,6 @@ function table(name: string | undefined, tables: Record<string, number>): number
   return tables[name] ?? TABLE_NAMES[name];
 }
 
-/** The keyword arguments of one ip command, by keyword: a few, so two short lists (no Map made per command). */
-class IpArgs {
-  private readonly keys: string[] = [];
-  private readonly values: string[] = [];
-
-  set(key: string, value: string): void {
-    const i = this.keys.indexOf(key);
-    if (i >= 0) this.values[i] = value;
-    else {
-      this.keys.push(key);
-      this.values.push(value);
-    }
-  }
-
-  get(key: string): string | undefined {
-    const i = this.keys.indexOf(key);
-    return i < 0 ? undefined : this.values[i];
-  }
-
-  has(key: string): boolean {
-    return this.keys.includes(key);
-  }
-
-  /** How many keywords were given. */
-  get size(): number {
-    return this.keys.length;
-  }
-}
-
 /** Keywords of `ip route` and `ip rule` that take a value. */
 const IP_KEYS = new Set(["via", "dev", "src", "table", "lookup", "metric", "priority", "pref", "prio", "from", "to", "proto", "scope", "iif", "oif"]);
 
@@ -220,8 +192,8 @@ function runIp(cmd: string, routing: Routing, tables: Record<string, number>, or
   for (let i = 2; i < w.length; i++) {
     const k = w[i];
     if (IP_KEYS.has(k)) {
-      if (i + 1 === w.length) return `${k} without a value is not read by the model`;
-      kv.set(k, w[++i]);
+      const why = kv.take(w, i++);
+      if (why !== undefined) return why;
     } else if (k === "onlink") continue;
     else if (dest === undefined && object === "route") dest = k;
     else return `${k} is not read by the model`;

@@ -7,6 +7,7 @@
  * that what depends on it is unknown.
  */
 import { ANY, Cidr, ipNum, parseCidr } from "./ip";
+import { IpArgs } from "./ip-args";
 import type { Unreadable } from "./outcome";
 import { Routing, TABLE_NAMES } from "./routing";
 
@@ -69,13 +70,13 @@ export function readLiveRouting(text: LiveRoutingText, tables: Readonly<Record<s
     if (type !== "unicast") return bad(LIVE_FILES.route, i + 1, raw, `a ${type} route is not read by the model`);
     const dest: Cidr | undefined = words[at] === "default" ? ANY : parseCidr(words[at] ?? "");
     if (!dest) return bad(LIVE_FILES.route, i + 1, raw, "destination not read");
-    const kv = new Map<string, string>();
+    const kv = new IpArgs();
     for (let j = at + 1; j < words.length; j++) {
       const k = words[j];
       if (FLAGS.has(k)) continue;
       if (!["via", "dev", "table", "src", "metric"].includes(k) && !IGNORED.has(k)) return bad(LIVE_FILES.route, i + 1, raw, `${k} is not read by the model`);
-      if (j + 1 === words.length) return bad(LIVE_FILES.route, i + 1, raw, `${k} without a value is not read by the model`);
-      kv.set(k, words[++j]);
+      const why = kv.take(words, j++);
+      if (why !== undefined) return bad(LIVE_FILES.route, i + 1, raw, why);
     }
     const table = tableOf(kv.get("table"), tables);
     if (table === undefined) return bad(LIVE_FILES.route, i + 1, raw, `table ${kv.get("table")} has no number in the rt_tables files`);
@@ -89,17 +90,17 @@ export function readLiveRouting(text: LiveRoutingText, tables: Readonly<Record<s
   });
 
   // The rules replace the kernel's three defaults: the listing holds them, or the host deleted them.
-  routing.rules.splice(0);
+  routing.clearRules();
   text.rule.split("\n").forEach((raw, i): void => {
     const m = /^(\d+):\s+(.*)$/.exec(raw.trim());
     if (!m) return;
     const words = m[2].split(/\s+/);
-    const kv = new Map<string, string>();
+    const kv = new IpArgs();
     for (let j = 0; j < words.length; j++) {
       const k = words[j];
       if (["from", "to", "lookup", "iif", "oif"].includes(k)) {
-        if (j + 1 === words.length) return bad(LIVE_FILES.rule, i + 1, raw, `${k} without a value is not read by the model`);
-        kv.set(k, words[++j]);
+        const why = kv.take(words, j++);
+        if (why !== undefined) return bad(LIVE_FILES.rule, i + 1, raw, why);
       }
       // Who added the rule (systemd-networkd's are `proto static`) does not change what it does.
       else if (k === "proto") j++;
