@@ -85,11 +85,17 @@ export class Routing {
   private readonly tables = new Map<number, Route[]>();
   /** /32 routes of the main table by address: a dom0 has one per guest address. */
   private readonly hostRoutes = new Map<number, Route[]>();
-  readonly rules: Rule[] = [
+  /** The policy rules by priority, the kernel's three defaults among them. */
+  private readonly ruleList: Rule[] = [
     { priority: 0, from: ANY, to: ANY, table: LOCAL, origin: "the kernel" },
     { priority: 32766, from: ANY, to: ANY, table: MAIN, origin: "the kernel" },
     { priority: 32767, from: ANY, to: ANY, table: DEFAULT_TABLE, origin: "the kernel" },
   ];
+
+  /** The policy rules by priority (lowest first). */
+  get rules(): readonly Rule[] {
+    return this.ruleList;
+  }
 
   /**
    * Adds an address and, as the kernel does, its prefix route (none for a /32)
@@ -152,13 +158,19 @@ export class Routing {
   addRule(r: Rule): void {
     this.changed();
     // Rules of equal priority keep the order they were added in.
-    const at = this.rules.findIndex((x) => x.priority > r.priority);
-    this.rules.splice(at < 0 ? this.rules.length : at, 0, r);
+    const at = this.ruleList.findIndex((x) => x.priority > r.priority);
+    this.ruleList.splice(at < 0 ? this.ruleList.length : at, 0, r);
+  }
+
+  /** Removes every rule, the kernel's defaults too: a running host's listing holds all it keeps. */
+  clearRules(): void {
+    this.changed();
+    this.ruleList.length = 0;
   }
 
   deleteRulesAt(priority: number): void {
     this.changed();
-    for (let i = this.rules.length - 1; i >= 0; i--) if (this.rules[i].priority === priority && this.rules[i].origin !== "the kernel") this.rules.splice(i, 1);
+    for (let i = this.ruleList.length - 1; i >= 0; i--) if (this.ruleList[i].priority === priority && this.ruleList[i].origin !== "the kernel") this.ruleList.splice(i, 1);
   }
 
   /** Whether `dev` holds any address (is brought up with one). */
@@ -189,7 +201,7 @@ export class Routing {
    * table for local addresses first), then the first table that has a route.
    */
   lookup(dst: number, src?: number, iif?: string, oif?: string): RouteChoice | undefined {
-    const rules = this.rules;
+    const rules = this.ruleList;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (src !== undefined ? !inCidr(rule.from, src) : rule.from.prefix > 0) continue;
