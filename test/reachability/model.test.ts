@@ -6,26 +6,9 @@
 import { dom0Reachability } from "../../lib/private/prove";
 import { Reachability } from "../../lib/reachability";
 import { renderInterfaces } from "../../lib/render/interfaces";
-import { seedStack } from "../support/seed";
+import { gatewayBehindFirstVif, seedFiles, seedReachability, seedStack } from "../support/seed";
 
-/** The seed's files as its constructs render them, with `change` applied to the dom0's or the guest's. */
-function seedFiles(change: { dom0?: Record<string, string | undefined>; guest?: Record<string, string | undefined> } = {}) {
-  const { dom0, webserv } = seedStack();
-  const files = (list: { path: string; content: string }[], over: Record<string, string | undefined> = {}) => {
-    const out: Record<string, string> = Object.fromEntries(list.map((f) => [f.path, f.content]));
-    for (const [p, c] of Object.entries(over)) {
-      if (c === undefined) delete out[p];
-      else out[p] = c;
-    }
-    return out;
-  };
-  return { dom0: files(dom0._hostFiles(), change.dom0), guest: files(webserv._hostFiles(), change.guest), model: webserv._guestModel() };
-}
-
-function model(change: Parameters<typeof seedFiles>[0] = {}): Reachability {
-  const f = seedFiles(change);
-  return Reachability.fromFiles({ dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: f.dom0 }, guests: { webserv: f.guest } });
-}
+const model = seedReachability;
 
 const HAND_MADE = renderInterfaces({ ...seedFiles().model, policyRouting: false });
 const OUTSIDE = "203.0.113.9";
@@ -176,6 +159,23 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(v.hops.filter((h) => h.stage === "rp_filter")[2].text).toBe(
       "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
     );
+  });
+});
+
+describe("proxy ARP", () => {
+  it("the dom0 does not answer by proxy for an address it routes back over the vif asking; it does on the other vifs", () => {
+    const m = model(gatewayBehindFirstVif());
+    expect(m.unreadable).toEqual([]);
+    const first = m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([first.forward, first.reply]).toEqual(["delivered", "dropped"]);
+    expect(first.failure).toEqual({
+      host: "dom0",
+      stage: "arp",
+      outcome: "drop",
+      text: "the guest asks on eth0 who has 192.168.0.210 (its gateway), as 192.168.0.200 (arp_announce 2 (all 2 (60-cdktf-xen.conf line 6); eth0 not set by the files)); the dom0 does not answer by proxy ARP on webserv-0 (proxy_arp 1 (all 0 (kernel default: no file sets it); webserv-0 1 (vif-route, webserv.cfg vif 0)); it routes 192.168.0.210 via webserv-0)",
+    });
+    // The same gateway asked for on webserv-1 is routed elsewhere (webserv-0): the dom0 answers, and the reply returns.
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).ok).toBe(true);
   });
 });
 
