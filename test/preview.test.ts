@@ -11,7 +11,7 @@ import { IConstruct } from "constructs";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../lib";
 import { PreviewWriter } from "../lib/private/preview";
 import { seedStack } from "./support/seed";
-import { listFiles, tempDir } from "./support/tools";
+import { describeWith, listFiles, run, tempDir } from "./support/tools";
 
 const out = tempDir();
 afterAll(out.remove);
@@ -185,5 +185,37 @@ describe("the host preview", () => {
     const writer = new PreviewWriter(file);
     writer.add("h", [{ path: "/etc/x", content: "x\n", mode: "0644" }]);
     expect(() => writer.finish()).toThrow(`cdktf-xen: writing the host preview in ${file}/hosts failed: ${file}/.hosts.partial: ENOTDIR: not a directory`);
+  });
+});
+
+// Root may rename into any directory but an immutable one: the failure part way needs chattr +i (CAP_LINUX_IMMUTABLE).
+describeWith(["root", "chattr"], "the host preview, failing part way", () => {
+  it("a preview that fails part way through its update fails the synth, saying so; the next synth completes it", () => {
+    const dir = path.join(out.dir, "part-way");
+    fs.mkdirSync(dir);
+    const hosts = path.join(dir, "hosts");
+    const write = (files: Record<string, string>) => {
+      const writer = new PreviewWriter(dir);
+      writer.add("h", Object.entries(files).map(([f, content]) => ({ path: f, content, mode: "0644" })));
+      writer.finish();
+    };
+    const read = () => Object.fromEntries(listFiles(hosts).map((f) => [f, fs.readFileSync(path.join(hosts, f), "utf8")]));
+    write({ "/etc/a": "a1\n", "/etc/b/x": "x1\n" });
+    // An immutable directory: root too is refused the rename of the new x into it (EPERM), after a's went through.
+    const locked = path.join(hosts, "h", "etc", "b");
+    const chattr = (flag: string) => run("chattr", [flag, locked]);
+    const lockedOk = chattr("+i");
+    try {
+      if (lockedOk.status !== 0) throw new Error(`chattr +i ${locked} failed (the test needs a file system with immutable files, such as ext4): ${lockedOk.stderr}`);
+      expect(() => write({ "/etc/a": "a2\n", "/etc/b/x": "x2\n" })).toThrow(
+        `cdktf-xen: writing the host preview in ${hosts} failed: ${hosts}, left updated in part (the next synth completes it): EPERM: operation not permitted, rename '${dir}/.hosts.partial/h/etc/b/x' -> '${hosts}/h/etc/b/x'`,
+      );
+      expect(read()).toEqual({ "h/etc/a": "a2\n", "h/etc/b/x": "x1\n" });
+    } finally {
+      chattr("-i");
+    }
+    write({ "/etc/a": "a2\n", "/etc/b/x": "x2\n" });
+    expect(read()).toEqual({ "h/etc/a": "a2\n", "h/etc/b/x": "x2\n" });
+    expect(fs.readdirSync(dir)).toEqual(["hosts"]);
   });
 });

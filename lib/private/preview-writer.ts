@@ -180,7 +180,8 @@ serveSync((message: PreviewMessage, cancelled): string | undefined => {
     }
     return failure;
   }
-  attempt(final, () => {
+  // An update that fails part way leaves some files new and some old; the next synth compares them again and completes it.
+  attempt(left ? `${final}, left updated in part (the next synth completes it)` : final, () => {
     if (left) return update(left);
     // No old preview: the staged one is the preview (an entry by its name that is not a directory goes).
     fs.rmSync(final, { recursive: true, force: true });
