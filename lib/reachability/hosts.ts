@@ -116,6 +116,23 @@ export function sysctlOrder(files: FileSet): [string, string][] {
   return named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => [p, files[p]]);
 }
 
+/**
+ * A guest's kernel settings, from its sysctl files in the order they apply.
+ * Guests with the same files and baseline share one KernelSettings (a fleet's
+ * guests mostly do): its values depend on nothing else, and nothing changes
+ * a guest's after its files are read (setInterface is for the dom0's vifs).
+ */
+let lastGuestKernel: { baseline?: SysctlBaseline; key: string; kernel: KernelSettings } | undefined;
+function guestKernel(baseline: SysctlBaseline | undefined, files: [string, string][]): KernelSettings {
+  let key = "";
+  for (const [path, text] of files) key += `${path}\0${text}\0`;
+  if (lastGuestKernel && lastGuestKernel.baseline === baseline && lastGuestKernel.key === key) return lastGuestKernel.kernel;
+  const kernel = new KernelSettings(baseline);
+  for (const [path, text] of files) kernel.readFile(path.split("/").pop()!, text);
+  lastGuestKernel = { baseline, key, kernel };
+  return kernel;
+}
+
 export interface DomVif extends XlVif {
   readonly guest: string;
   readonly cfg: string;
@@ -262,8 +279,7 @@ export class GuestState {
   readonly apache?: { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] };
 
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
-    this.kernel = new KernelSettings(baseline);
-    for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
+    this.kernel = guestKernel(baseline, sysctlOrder(files));
     this.unreadable.push(...this.kernel.unreadable);
     const naming = readNaming(files);
     for (const v of vifs) {
