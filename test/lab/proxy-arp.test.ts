@@ -20,12 +20,9 @@ describeWith(["root", "ip", "curl", "sysctl"], "proxy ARP: the model agrees with
   it("no answer on the vif the asked address is routed over, an answer on the other", () => {
     const dom0 = netns("pad");
     const guest = netns("pag");
-    const ok = (r: { status: number | null; stderr: string }, what: string) => {
-      if (r.status !== 0) throw new Error(`${what}: ${r.stderr}`);
-    };
     try {
-      const d = (...args: string[]) => ok(dom0.exec(args[0], args.slice(1)), args.join(" "));
-      const g = (...args: string[]) => ok(guest.exec(args[0], args.slice(1)), args.join(" "));
+      const d = dom0.sh;
+      const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2");
       for (const i of [0, 1]) {

@@ -90,13 +90,28 @@ export function uniqueName(tag: string): string {
   return `cx${process.pid % 100000}${tag}${counter}`.slice(0, 15);
 }
 
-/** Creates a network namespace; the returned function deletes it. */
-export function netns(tag: string): { name: string; exec: (cmd: string, args: readonly string[], input?: string) => ReturnType<typeof run>; remove: () => void } {
+/**
+ * Creates a network namespace: `exec` runs a command in it and returns its
+ * status and output, `sh` runs one that must succeed (it throws with the
+ * command and its stderr), `remove` deletes the namespace.
+ */
+export function netns(tag: string): {
+  name: string;
+  exec: (cmd: string, args: readonly string[], input?: string) => ReturnType<typeof run>;
+  sh: (cmd: string, ...args: string[]) => string;
+  remove: () => void;
+} {
   const name = uniqueName(tag);
   sh("ip", ["netns", "add", name]);
+  const exec = (cmd: string, args: readonly string[], input?: string) => run("ip", ["netns", "exec", name, cmd, ...args], { input });
   return {
     name,
-    exec: (cmd, args, input) => run("ip", ["netns", "exec", name, cmd, ...args], { input }),
+    exec,
+    sh: (cmd, ...args) => {
+      const r = exec(cmd, args);
+      if (r.status !== 0) throw new Error(`${name}: ${[cmd, ...args].join(" ")}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+      return r.stdout;
+    },
     remove: () => {
       run("ip", ["netns", "del", name]);
     },
