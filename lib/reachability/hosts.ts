@@ -11,6 +11,7 @@ import { IfupdownConfig, readRtTables } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";
 import { NftRuleset } from "./nftables";
 import type { Unreadable } from "./outcome";
+import { rememberPrevious } from "./memo";
 import { MAIN, Routing } from "./routing";
 import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
@@ -116,22 +117,29 @@ export function sysctlOrder(files: FileSet): [string, string][] {
   return named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => [p, files[p]]);
 }
 
-/**
- * A guest's kernel settings, from its sysctl files in the order they apply.
- * Guests with the same files and baseline share one KernelSettings (a fleet's
- * guests mostly do): its values depend on nothing else, and nothing changes
- * a guest's after its files are read (setInterface is for the dom0's vifs).
- */
-let lastGuestKernel: { baseline?: SysctlBaseline; key: string; kernel: KernelSettings } | undefined;
-function guestKernel(baseline: SysctlBaseline | undefined, files: [string, string][]): KernelSettings {
-  let key = "";
-  for (const [path, text] of files) key += `${path}\0${text}\0`;
-  if (lastGuestKernel && lastGuestKernel.baseline === baseline && lastGuestKernel.key === key) return lastGuestKernel.kernel;
+/** The kernel settings the sysctl `files` (in the order they apply) make of `baseline`. */
+function kernelFrom(baseline: SysctlBaseline | undefined, files: readonly [string, string][]): KernelSettings {
   const kernel = new KernelSettings(baseline);
-  for (const [path, text] of files) kernel.readFile(path.split("/").pop()!, text);
-  lastGuestKernel = { baseline, key, kernel };
+  for (const [path, text] of files) kernel.readFile(path.slice(path.lastIndexOf("/") + 1), text);
   return kernel;
 }
+
+/** A guest's sysctl files, in the order they apply, and the baseline under them. */
+interface GuestSysctl {
+  readonly baseline?: SysctlBaseline;
+  readonly files: readonly [string, string][];
+}
+
+/**
+ * A guest's kernel settings. Guests with the same sysctl files and baseline
+ * share one KernelSettings (a fleet's guests mostly do): its values depend on
+ * nothing else, and nothing changes a guest's after its files are read
+ * (setInterface is for the dom0's vifs).
+ */
+const guestKernel = rememberPrevious(
+  (a: GuestSysctl, b: GuestSysctl) => a.baseline === b.baseline && a.files.length === b.files.length && a.files.every(([path, text], i) => path === b.files[i][0] && text === b.files[i][1]),
+  ({ baseline, files }: GuestSysctl) => kernelFrom(baseline, files),
+);
 
 export interface DomVif extends XlVif {
   readonly guest: string;
@@ -176,8 +184,7 @@ export class Dom0State {
       this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
       this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
     }
-    this.kernel = new KernelSettings(input.baseline);
-    for (const [path, text] of sysctlOrder(files)) this.kernel.readFile(path.split("/").pop()!, text);
+    this.kernel = kernelFrom(input.baseline, sysctlOrder(files));
     this.doubts.kernel.push(...this.kernel.unreadable);
 
     const hook = files["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"];
@@ -279,7 +286,7 @@ export class GuestState {
   readonly apache?: { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] };
 
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
-    this.kernel = guestKernel(baseline, sysctlOrder(files));
+    this.kernel = guestKernel({ baseline, files: sysctlOrder(files) });
     this.unreadable.push(...this.kernel.unreadable);
     const naming = readNaming(files);
     for (const v of vifs) {

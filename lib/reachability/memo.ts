@@ -16,3 +16,18 @@ export function rememberLast<T>(read: (file: string, text: string) => T, keep = 
     return value;
   };
 }
+
+/**
+ * What `make` returns for a key, remembered for the last key only and reused
+ * while `same` says the next key equals it (keys that are lists of texts are
+ * compared item by item, with no joined string built to compare).
+ */
+export function rememberPrevious<K, T>(same: (a: K, b: K) => boolean, make: (key: K) => T): (key: K) => T {
+  let last: { readonly key: K; readonly value: T } | undefined;
+  return (key) => {
+    if (last !== undefined && same(last.key, key)) return last.value;
+    const value = make(key);
+    last = { key, value };
+    return value;
+  };
+}

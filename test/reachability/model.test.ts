@@ -122,6 +122,20 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(model({ guest: { "/etc/sysctl.d/10-strict.conf": strict } }).flow({ from: NEAR, to: "192.168.0.201", port: 80 }).ok).toBe(true);
   });
 
+  it("a guest's baseline (its sysctl -a) counts where no file sets the key: the same files with a strict baseline drop the request", () => {
+    const files = seedFiles({ guest: { "/etc/network/interfaces": HAND_MADE } });
+    const withBaseline = (rp: number) =>
+      Reachability.fromFiles({
+        dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: files.dom0 },
+        guests: { webserv: files.guest },
+        guestBaseline: { "net.ipv4.conf.all.rp_filter": rp, "net.ipv4.conf.default.rp_filter": rp },
+      }).flow({ from: NEAR, to: "192.168.0.201", port: 80 });
+    // One model after the other, on the same files: each guest's settings are its own baseline's.
+    const [loose, strict, looseAgain] = [withBaseline(0), withBaseline(1), withBaseline(0)];
+    expect([loose.forward, strict.forward, looseAgain.forward]).toEqual(["delivered", "dropped", "delivered"]);
+    expect(strict.failure?.text).toContain("strict rp_filter drops it: 192.168.0.1 is routed via eth0");
+  });
+
   it("sysctl.d files apply in byte order of their names, as systemd-sysctl sorts them (upper case before lower case)", () => {
     // 10-Z.conf sorts before 10-a.conf: the strict filter is overridden, and the request reaches the guest.
     const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/10-a.conf": "net.ipv4.conf.all.rp_filter = 0\n", "/etc/sysctl.d/10-Z.conf": "net.ipv4.conf.all.rp_filter = 1\n" } });
