@@ -123,11 +123,8 @@ describe("the model on hand-made files: the seed's black hole", () => {
   });
 
   it("a guest's baseline (its sysctl -a) counts where no file sets the key: the same files with a strict baseline drop the request", () => {
-    const files = seedFiles({ guest: { "/etc/network/interfaces": HAND_MADE } });
     const withBaseline = (rp: number) =>
-      Reachability.fromFiles({
-        dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: files.dom0 },
-        guests: { webserv: files.guest },
+      model({ guest: { "/etc/network/interfaces": HAND_MADE } }, undefined, {
         guestBaseline: { "net.ipv4.conf.all.rp_filter": rp, "net.ipv4.conf.default.rp_filter": rp },
       }).flow({ from: NEAR, to: "192.168.0.201", port: 80 });
     // One model after the other, on the same files: each guest's settings are its own baseline's.

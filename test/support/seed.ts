@@ -1,7 +1,7 @@
 /** The seed scenario as a construct tree, for tests; `net` is its /24 (the first three numbers). */
 import { App, TerraformStack, Testing } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
-import { Reachability } from "../../lib/reachability";
+import { ModelInput, Reachability } from "../../lib/reachability";
 
 export function seedStack(app: App = Testing.app(), net = "192.168.0") {
   const stack = new TerraformStack(app, "webserv");
@@ -49,10 +49,10 @@ export function seedFiles(change: { dom0?: FileChanges; guest?: FileChanges } = 
   return { dom0: files(dom0._hostFiles(), change.dom0), guest: files(webserv._hostFiles(), change.guest), model: webserv._guestModel() };
 }
 
-/** The reachability model of the seed's files, with `change` applied. */
-export function seedReachability(change: Parameters<typeof seedFiles>[0] = {}, net = "192.168.0"): Reachability {
+/** The reachability model of the seed's files, with `change` applied; `more` adds to the model's input (baselines, running state). */
+export function seedReachability(change: Parameters<typeof seedFiles>[0] = {}, net = "192.168.0", more: Omit<Partial<ModelInput>, "dom0" | "guests"> = {}): Reachability {
   const f = seedFiles(change, net);
-  return Reachability.fromFiles({ dom0: { id: "dom0", uplink: { device: "eth0", address: `${net}.1/24` }, files: f.dom0 }, guests: { webserv: f.guest } });
+  return Reachability.fromFiles({ dom0: { id: "dom0", uplink: { device: "eth0", address: `${net}.1/24` }, files: f.dom0 }, guests: { webserv: f.guest }, ...more });
 }
 
 /**

@@ -103,15 +103,10 @@ export function netns(tag: string): {
 } {
   const name = uniqueName(tag);
   sh("ip", ["netns", "add", name]);
-  const exec = (cmd: string, args: readonly string[], input?: string) => run("ip", ["netns", "exec", name, cmd, ...args], { input });
   return {
     name,
-    exec,
-    sh: (cmd, ...args) => {
-      const r = exec(cmd, args);
-      if (r.status !== 0) throw new Error(`${name}: ${[cmd, ...args].join(" ")}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
-      return r.stdout;
-    },
+    exec: (cmd, args, input) => run("ip", ["netns", "exec", name, cmd, ...args], { input }),
+    sh: (cmd, ...args) => sh("ip", ["netns", "exec", name, cmd, ...args]),
     remove: () => {
       run("ip", ["netns", "del", name]);
     },
