@@ -63,66 +63,107 @@ function opens(ranges: readonly { readonly from: number; readonly to: number }[]
 /** The source of a socket no rule opens: outside. */
 const ANYWHERE = ["0.0.0.0/0"];
 
-/** Everything the proof asks of one dom0. */
+/** Ports tried, in order, for the port of a guest that must be dropped: the first no tcp accept of it opens. */
+const CLOSED_CANDIDATES = [22, 2222, 65000];
+
+/**
+ * Everything the proof asks of one dom0.
+ *
+ * The work per guest, vhost and rule is in methods of their own, and the loops
+ * here stay small: V8 optimizes a function whose loop runs long while it runs,
+ * and compiles it again each time what it inlined meets a new shape; a small
+ * loop calling small methods costs it far less to compile.
+ */
 export function obligations(dom0: XenHost): Obligation[] {
-  const taken = new Set<number>([ipNum(dom0.uplink.address.address)!, ...dom0.guests.flatMap((g) => g.addresses.map((a) => ipNum(a)!))]);
-  const out: Obligation[] = [];
-  // The accepts by guest address, and the clients of each source, worked out once.
-  const byAddress = new Map<string, ForwardAcceptModel[]>();
-  for (const a of dom0._firewallModel().accepts) {
-    const list = byAddress.get(a.address);
-    if (list) list.push(a);
-    else byAddress.set(a.address, [a]);
-  }
-  const clientsOf = new Map<string, string[]>();
-  const clientsFor = (source: string) => {
-    let c = clientsOf.get(source);
-    if (!c) clientsOf.set(source, (c = clients(dom0, source, taken)));
-    return c;
-  };
-  for (const guest of dom0.guests) {
-    for (const vhost of guest.vhosts) {
-      const v = vhost._vhostModel();
-      const path = vhost.node.path;
-      const sockets = [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])];
-      const accepts = byAddress.get(v.address) ?? [];
-      for (const port of sockets) {
-        // From wherever a rule lets the socket be reached (each source once, in rule order); from outside when no rule
-        // does (and the firewall will say so).
-        const sources: string[] = [];
-        for (const a of accepts) if (a.protocol === "tcp" && !a.sourcePorts.length && opens(a.ports, port) && !sources.includes(a.source)) sources.push(a.source);
-        const what = `vhost ${v.name} on ${v.address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
-        for (const source of sources.length ? sources : ANYWHERE) {
-          for (const from of clientsFor(source)) out.push({ path, expect: "open", what, question: { from, to: v.address, port, apache: true } });
-        }
-      }
+  const q = new Questions(dom0);
+  const guests = dom0.guests;
+  for (const guest of guests) q.addresses(guest);
+  for (const guest of guests) for (const vhost of guest.vhosts) q.vhost(vhost);
+  for (const rule of dom0.forwardRules) q.rule(rule);
+  if (q.dropsByDefault) for (const guest of guests) q.closed(guest);
+  return q.out;
+}
+
+type Guest = XenHost["guests"][number];
+type Vhost = Guest["vhosts"][number];
+type Rule = XenHost["forwardRules"][number];
+
+/** The questions of one dom0, as they are worked out. */
+class Questions {
+  readonly out: Obligation[] = [];
+  readonly dropsByDefault: boolean;
+  /** Addresses of the dom0 and its guests: a client stands for none of them. */
+  private readonly taken = new Set<number>();
+  /** The accepts by guest address. */
+  private readonly byAddress = new Map<string, ForwardAcceptModel[]>();
+  /** The clients of each source, worked out once. */
+  private readonly clientsOf = new Map<string, string[]>();
+
+  constructor(private readonly dom0: XenHost) {
+    this.taken.add(ipNum(dom0.uplink.address.address)!);
+    const fw = dom0._firewallModel();
+    this.dropsByDefault = fw.forwardPolicy === "DROP";
+    for (const a of fw.accepts) {
+      const list = this.byAddress.get(a.address);
+      if (list) list.push(a);
+      else this.byAddress.set(a.address, [a]);
     }
   }
-  for (const rule of dom0.forwardRules) {
+
+  /** Takes a guest's addresses (before any client is chosen). */
+  addresses(guest: Guest): void {
+    for (const a of guest.addresses) this.taken.add(ipNum(a)!);
+  }
+
+  /** Each socket of a vhost, from wherever a rule lets it be reached. */
+  vhost(vhost: Vhost): void {
+    const v = vhost._vhostModel();
+    const path = vhost.node.path;
+    const accepts = this.byAddress.get(v.address) ?? [];
+    for (const port of v.httpPorts) this.socket(path, v.name, v.address, port, accepts);
+    if (v.tls) this.socket(path, v.name, v.address, v.tls.port, accepts);
+  }
+
+  /** One socket of a vhost: from each source a rule opens it to (once each, in rule order), else from outside (and the firewall will say so). */
+  private socket(path: string, name: string, address: string, port: number, accepts: readonly ForwardAcceptModel[]): void {
+    const sources: string[] = [];
+    for (const a of accepts) if (a.protocol === "tcp" && !a.sourcePorts.length && opens(a.ports, port) && !sources.includes(a.source)) sources.push(a.source);
+    const what = `vhost ${name} on ${address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
+    for (const source of sources.length ? sources : ANYWHERE) {
+      for (const from of this.clients(source)) this.out.push({ path, expect: "open", what, question: { from, to: address, port, apache: true } });
+    }
+  }
+
+  /** Each port a rule opens, from each of its sources. */
+  rule(rule: Rule): void {
     const path = rule.node.path;
     for (const a of rule._accepts()) {
-      const sourcePort = a.sourcePorts[0]?.from;
+      const sourcePort = a.sourcePorts.length ? a.sourcePorts[0].from : undefined;
       for (const r of a.ports) {
         const what = `${a.protocol} port ${r.from} of ${a.address}`;
-        for (const from of clientsFor(a.source)) {
-          out.push({ path, expect: "open", what, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
+        for (const from of this.clients(a.source)) {
+          this.out.push({ path, expect: "open", what, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
         }
       }
     }
   }
-  const fw = dom0._firewallModel();
-  if (fw.forwardPolicy === "DROP") {
-    for (const guest of dom0.guests) {
-      const address = guest.addresses[0];
-      const opened = (p: number) => (byAddress.get(address) ?? []).some((a) => a.protocol === "tcp" && opens(a.ports, p));
-      const port = [22, 2222, 65000].find((p) => !opened(p));
-      if (port === undefined) continue;
-      for (const from of clientsFor("0.0.0.0/0")) {
-        out.push({ path: guest.node.path, expect: "closed", what: `tcp port ${port} of ${address}, which no rule opens`, question: { from, to: address, port } });
-      }
+
+  /** A port of the guest's first address that no rule opens, which must be dropped. */
+  closed(guest: Guest): void {
+    const address = guest.addresses[0];
+    const accepts = this.byAddress.get(address) ?? [];
+    const port = CLOSED_CANDIDATES.find((p) => !accepts.some((a) => a.protocol === "tcp" && opens(a.ports, p)));
+    if (port === undefined) return;
+    for (const from of this.clients("0.0.0.0/0")) {
+      this.out.push({ path: guest.node.path, expect: "closed", what: `tcp port ${port} of ${address}, which no rule opens`, question: { from, to: address, port } });
     }
   }
-  return out;
+
+  private clients(source: string): string[] {
+    let c = this.clientsOf.get(source);
+    if (!c) this.clientsOf.set(source, (c = clients(this.dom0, source, this.taken)));
+    return c;
+  }
 }
 
 /** What the proof keeps of a flow that answers. */
@@ -173,28 +214,34 @@ export function proveDom0(dom0: XenHost): string[] {
   });
   const failed = new Set<string>();
   const errors: [number, string][] = [];
-  for (const bucket of byGuest.values()) {
-    // Verdicts already worked out for this guest, kept small: a passing one needs nothing but its outcome.
-    const seen = new SeenFlows();
-    for (const i of bucket) {
-      const o = all[i];
-      if (failed.size && failed.has(`${o.path}|${o.what}`)) continue;
-      const q = o.question;
-      // A vhost's socket that answers proves the same flow without Apache's part.
-      const served = q.apache ? undefined : seen.get(q, true);
-      if (served?.ok && o.expect === "open") continue;
-      let v = seen.get(q, q.apache === true);
-      if (!v) {
-        const fast = model._outcome(q);
-        v = fast.ok ? ANSWERED : { ok: false, forward: fast.forward };
-        seen.set(q, q.apache === true, v);
-      }
-      if (o.expect === "open" ? v.ok : v.forward === "dropped") continue;
-      failed.add(`${o.path}|${o.what}`);
-      const expected = o.expect === "open" ? "must answer, and its reply come back" : "must be dropped";
-      errors.push([i, `${o.path}: ${o.what} ${expected}; the model of the files says: ${model.flow(q).summary}`]);
-    }
-  }
+  for (const bucket of byGuest.values()) proveGuest(model, all, bucket, failed, errors);
   // In the order the obligations come: vhosts, forwarded ports, closed ports.
   return errors.sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+}
+
+/**
+ * The obligations of one guest (their indexes in `all`), proven; a failure is
+ * added to `errors` once per construct and thing proven (kept in `failed`).
+ */
+function proveGuest(model: Reachability, all: readonly Obligation[], bucket: readonly number[], failed: Set<string>, errors: [number, string][]): void {
+  // Verdicts already worked out for this guest, kept small: a passing one needs nothing but its outcome.
+  const seen = new SeenFlows();
+  for (const i of bucket) {
+    const o = all[i];
+    if (failed.size && failed.has(`${o.path}|${o.what}`)) continue;
+    const q = o.question;
+    // A vhost's socket that answers proves the same flow without Apache's part.
+    const served = q.apache ? undefined : seen.get(q, true);
+    if (served?.ok && o.expect === "open") continue;
+    let v = seen.get(q, q.apache === true);
+    if (!v) {
+      const fast = model._outcome(q);
+      v = fast.ok ? ANSWERED : { ok: false, forward: fast.forward };
+      seen.set(q, q.apache === true, v);
+    }
+    if (o.expect === "open" ? v.ok : v.forward === "dropped") continue;
+    failed.add(`${o.path}|${o.what}`);
+    const expected = o.expect === "open" ? "must answer, and its reply come back" : "must be dropped";
+    errors.push([i, `${o.path}: ${o.what} ${expected}; the model of the files says: ${model.flow(q).summary}`]);
+  }
 }

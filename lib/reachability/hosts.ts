@@ -17,7 +17,7 @@ import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
-import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlVif } from "./host-files";
+import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
@@ -193,47 +193,13 @@ export class Dom0State {
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
 
     const defaults = readXlDefaults(files["/etc/xen/xl.conf"] ?? "");
-    const running = input.running ?? {};
-    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) {
-      const cfg = path.split("/").pop()!;
-      const dom = readXlCfg(cfg, text, this.doubts.vifs, defaults);
-      const guest = dom.name ?? cfg.replace(/\.cfg$/, "");
-      const domid = running.domainIds?.[guest];
-      for (const given of dom.vifs) {
-        const v = given.vifname || domid === undefined ? given : { ...given, vifname: `vif${domid}.${given.index}` };
-        if (v.script !== "vif-route") {
-          this.doubts.vifs.push({ file: cfg, line: v.line, text: `script=${v.script}`, why: "only vif-route vifs are read by the model" });
-          continue;
-        }
-        if ((v.gatewaydev ?? "eth0") !== uplink.device) {
-          this.doubts.vifs.push({ file: cfg, line: v.line, text: `gatewaydev=${v.gatewaydev ?? "eth0"}`, why: `vif-route takes the main IP from ${v.gatewaydev ?? "eth0 (its default)"}, not the uplink ${uplink.device}` });
-          continue;
-        }
-        if (!v.vifname) {
-          this.doubts.vifs.push({ file: cfg, line: v.line, text: `vif ${v.index}`, why: `no vifname: xl names it vif<domid>.${v.index}, known only once the guest runs (give the domain ids, as \`xl list\` prints them)` });
-          continue;
-        }
-        const dev = v.vifname;
-        const origin = `vif-route, ${cfg} vif ${v.index}`;
-        // Field by field: V8's object spread copies these slowly (the proof reads thousands of vifs).
-        const domVif: DomVif = { index: v.index, mac: v.mac, ips: v.ips, vifname: v.vifname, script: v.script, gatewaydev: v.gatewaydev, line: v.line, guest, cfg, dev };
-        this.vifs.set(dev, domVif);
-        const ofGuest = this.byGuest.get(guest);
-        if (ofGuest) ofGuest.push(domVif);
-        else this.byGuest.set(guest, [domVif]);
-        // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2);
-        // a running dom0's routing already shows its addresses and routes.
-        if (!liveRouting) this.routing.addAddress({ address, prefix: 32, dev }, origin);
-        this.kernel.setInterface(dev, "proxy_arp", 1, origin);
-        if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
-        if (hook !== undefined) {
-          const value = !hookKnown ? undefined : (looseList || []).includes(dev) ? 2 : 1;
-          this.kernel.setInterface(dev, "rp_filter", value, "cdktf-xen.hook");
-        }
-      }
-    }
+    const vifHook = hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] };
+    // One method per domain config: V8 compiles a long loop's function while it runs, and again when what it
+    // inlined meets a new shape; this constructor runs once per dom0.
+    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, address, defaults, vifHook, !!liveRouting);
 
     // What runs now wins over the files that load at the next boot.
+    const running = input.running ?? {};
     const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
     const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
     if (rules !== undefined) {
@@ -254,6 +220,45 @@ export class Dom0State {
   }
 
   private readonly byGuest = new Map<string, DomVif[]>();
+
+  /** The vifs of one xl domain config: what vif-route does for each (the main IP as a /32, proxy ARP, a /32 route per ip=). */
+  private readDomain(path: string, text: string, address: number, defaults: XlDefaults, vifHook: { readonly known: boolean; readonly loose: readonly string[] } | undefined, liveRouting: boolean): void {
+    const uplink = this.input.uplink;
+    const running = this.input.running ?? {};
+    const cfg = path.split("/").pop()!;
+    const dom = readXlCfg(cfg, text, this.doubts.vifs, defaults);
+    const guest = dom.name ?? cfg.replace(/\.cfg$/, "");
+    const domid = running.domainIds?.[guest];
+    for (const given of dom.vifs) {
+      const v = given.vifname || domid === undefined ? given : { ...given, vifname: `vif${domid}.${given.index}` };
+      if (v.script !== "vif-route") {
+        this.doubts.vifs.push({ file: cfg, line: v.line, text: `script=${v.script}`, why: "only vif-route vifs are read by the model" });
+        continue;
+      }
+      if ((v.gatewaydev ?? "eth0") !== uplink.device) {
+        this.doubts.vifs.push({ file: cfg, line: v.line, text: `gatewaydev=${v.gatewaydev ?? "eth0"}`, why: `vif-route takes the main IP from ${v.gatewaydev ?? "eth0 (its default)"}, not the uplink ${uplink.device}` });
+        continue;
+      }
+      if (!v.vifname) {
+        this.doubts.vifs.push({ file: cfg, line: v.line, text: `vif ${v.index}`, why: `no vifname: xl names it vif<domid>.${v.index}, known only once the guest runs (give the domain ids, as \`xl list\` prints them)` });
+        continue;
+      }
+      const dev = v.vifname;
+      const origin = `vif-route, ${cfg} vif ${v.index}`;
+      // Field by field: V8's object spread copies these slowly (the proof reads thousands of vifs).
+      const domVif: DomVif = { index: v.index, mac: v.mac, ips: v.ips, vifname: v.vifname, script: v.script, gatewaydev: v.gatewaydev, line: v.line, guest, cfg, dev };
+      this.vifs.set(dev, domVif);
+      const ofGuest = this.byGuest.get(guest);
+      if (ofGuest) ofGuest.push(domVif);
+      else this.byGuest.set(guest, [domVif]);
+      // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2);
+      // a running dom0's routing already shows its addresses and routes.
+      if (!liveRouting) this.routing.addAddress({ address, prefix: 32, dev }, origin);
+      this.kernel.setInterface(dev, "proxy_arp", 1, origin);
+      if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
+      if (vifHook) this.kernel.setInterface(dev, "rp_filter", !vifHook.known ? undefined : vifHook.loose.includes(dev) ? 2 : 1, "cdktf-xen.hook");
+    }
+  }
 
   /** The vifs of `guest`, in the order of the xl configs. */
   vifsOf(guest: string): readonly DomVif[] {
