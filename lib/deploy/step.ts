@@ -84,15 +84,10 @@ function subshell(tag: string, body: string, after = ""): string[] {
  * non-zero naming host, step and reason. Running it twice leaves the same state.
  */
 export function renderStepScript(step: StepModel<StepFile>): string {
-  for (const word of [step.host, step.concern, ...(step.owner === undefined ? [] : step.owner.split("/"))]) {
-    if (!SAFE_WORD.test(word)) throw new Error(`step name ${JSON.stringify(word)} cannot be written into a script`);
-  }
-  for (const f of step.files) {
-    if (!SAFE_PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`step path ${JSON.stringify(f.path)} cannot be written into a script`);
-    if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`step mode ${JSON.stringify(f.mode)} is not an octal mode`);
-  }
-  const n = step.files.length;
-  const idx = step.files.map((_, i) => i + 1);
+  // In parts, each a function of its own: V8 compiles this once per step kind it meets, and the whole of it again
+  // whenever an inlined part meets a new shape of list; small parts cost it little to compile again.
+  checkStep(step);
+  const files = step.files;
   const out: string[] = [
     "#!/bin/sh",
     `# cdktf-xen deploy step ${step.host}/${step.concern}: generated, runs as root on the host.`,
@@ -104,50 +99,30 @@ export function renderStepScript(step: StepModel<StepFile>): string {
       ["owner", step.owner ?? ""],
     ]).trimEnd(),
     STEP_FUNCTIONS,
-    ...(step.files.length
-      ? [
-          "# What a killed run left next to the files: its staged temporaries (no other step runs here now).",
-          `rm -f ${[...new Set(step.files.map((f) => `${f.path.slice(0, f.path.lastIndexOf("/"))}/.cdktf-xen.??????`))].join(" ")}`,
-        ]
-      : []),
   ];
-  step.files.forEach((f, i) => {
-    out.push(`stage ${target(f)} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
-  });
-  if (n) out.push(`export ${idx.map((i) => `NEW${i}`).join(" ")}`);
+  if (files.length) stageLines(files, out);
+  out.push("# Validate the staged files; nothing live has changed yet.");
+  pushAll(out, subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'));
   out.push(
-    "# Validate the staged files; nothing live has changed yet.",
-    ...subshell("CDKTF_XEN_VALIDATE", step.validate, ' || fail "validation failed; the previous files are untouched"'),
     `journal=${STATE_DIR}/installing.${step.host}.${step.concern}`,
-  );
-  out.push(
     "# Install all files or none: every backup is made before the first rename. A run killed between",
     "# them leaves its journal; the next run keeps the backups it lists (the files before it) and finishes.",
     'if [ -e "$journal" ]; then interrupted=1; else interrupted=0; fi',
   );
-  step.files.forEach((f, i) => {
-    const p = target(f);
-    // A pending file has no previous version to keep: a failed activation removes it.
-    out.push(f.pending ? `HAD${i + 1}=0` : `HAD${i + 1}=$(prior ${p}) || fail "cannot keep a copy of ${p}; nothing changed"`);
-  });
-  if (n) {
+  if (files.length) installLines(files, out);
+  out.push("activate() {");
+  pushAll(out, subshell("CDKTF_XEN_ACTIVATE", step.activate));
+  out.push("}");
+  if (files.length) {
+    out.push("if ! activate; then");
+    for (let i = 0; i < files.length; i++) out.push(`  put_back "$HAD${i + 1}" ${target(files[i])}`);
     out.push(
-      `if { ${step.files.map((f, i) => `echo 'path ${target(f)}'; if [ "$HAD${i + 1}" = 1 ]; then echo 'had ${target(f)}'; fi`).join("; ")}; } > "$journal.new" && mv -f "$journal.new" "$journal"; then :; else fail "cannot write $journal; nothing changed"; fi`,
-      ...step.files.map((f, i) => `mv -f "$NEW${i + 1}" ${target(f)}`),
-    );
-  }
-  const restore = step.files.map((f, i) => `  put_back "$HAD${i + 1}" ${target(f)}`);
-  out.push("activate() {", ...subshell("CDKTF_XEN_ACTIVATE", step.activate), "}");
-  if (n) {
-    out.push(
-      "if ! activate; then",
-      ...restore,
       '  rm -f "$journal"',
       '  activate >&2 || echo "cdktf-xen: $step: re-activating the previous files failed too" >&2',
       '  fail "activation failed; the previous files are back"',
       "fi",
       'rm -f "$journal"',
-      `echo "cdktf-xen: $step: ${n} file${n === 1 ? "" : "s"} in place and active"`,
+      `echo "cdktf-xen: $step: ${files.length} file${files.length === 1 ? "" : "s"} in place and active"`,
       "",
     );
   } else {
@@ -159,4 +134,49 @@ export function renderStepScript(step: StepModel<StepFile>): string {
   const template = /[$%]\{/.exec(script);
   if (template) throw new Error(`step ${step.host}/${step.concern}: its script contains "${template[0]}", which Terraform would read as a template sequence`);
   return script;
+}
+
+/** Refuses a step whose names, paths or modes could not be written into a script as they are. */
+function checkStep(step: StepModel<StepFile>): void {
+  const words = step.owner === undefined ? [step.host, step.concern] : [step.host, step.concern, ...step.owner.split("/")];
+  for (const word of words) {
+    if (!SAFE_WORD.test(word)) throw new Error(`step name ${JSON.stringify(word)} cannot be written into a script`);
+  }
+  for (const f of step.files) {
+    if (!SAFE_PATH.test(f.path) || f.path.split("/").includes("..")) throw new Error(`step path ${JSON.stringify(f.path)} cannot be written into a script`);
+    if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`step mode ${JSON.stringify(f.mode)} is not an octal mode`);
+  }
+}
+
+/** Removing what a killed run staged, then staging every file: `$NEW1`, `$NEW2`, ... */
+function stageLines(files: readonly StepFile[], out: string[]): void {
+  const leftovers = new Set<string>();
+  for (const f of files) leftovers.add(`${f.path.slice(0, f.path.lastIndexOf("/"))}/.cdktf-xen.??????`);
+  out.push("# What a killed run left next to the files: its staged temporaries (no other step runs here now).", `rm -f ${[...leftovers].join(" ")}`);
+  const names: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    out.push(`stage ${target(f)} ${f.mode} '${base64(f.content)}'`, `NEW${i + 1}=$t`);
+    names.push(`NEW${i + 1}`);
+  }
+  out.push(`export ${names.join(" ")}`);
+}
+
+/** A backup of every file, the journal listing them, then every file renamed into place. */
+function installLines(files: readonly StepFile[], out: string[]): void {
+  const journal: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    const p = target(f);
+    // A pending file has no previous version to keep: a failed activation removes it.
+    out.push(f.pending ? `HAD${i + 1}=0` : `HAD${i + 1}=$(prior ${p}) || fail "cannot keep a copy of ${p}; nothing changed"`);
+    journal.push(`echo 'path ${p}'; if [ "$HAD${i + 1}" = 1 ]; then echo 'had ${p}'; fi`);
+  }
+  out.push(`if { ${journal.join("; ")}; } > "$journal.new" && mv -f "$journal.new" "$journal"; then :; else fail "cannot write $journal; nothing changed"; fi`);
+  for (let i = 0; i < files.length; i++) out.push(`mv -f "$NEW${i + 1}" ${target(files[i])}`);
+}
+
+/** Appends every item of `items` to `out`. */
+function pushAll(out: string[], items: readonly string[]): void {
+  for (const item of items) out.push(item);
 }

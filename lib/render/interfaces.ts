@@ -27,29 +27,31 @@ export function policyRoutingCommands(vif: VifModel, gateway: string): { up: str
 
 function policyRouting(vif: VifModel, gateway: string): string[] {
   const { up, down } = policyRoutingCommands(vif, gateway);
-  return [...up.map((c) => `post-up ${c}`), ...down.map((c) => `pre-down ${c}`)];
+  const out: string[] = [];
+  for (const c of up) out.push(`post-up ${c}`);
+  for (const c of down) out.push(`pre-down ${c}`);
+  return out;
 }
 
 /** `/etc/network/interfaces` for ifupdown: static addresses, one default gateway, policy routing. */
 export function renderInterfaces(guest: GuestModel): string {
   const stanzas = ["auto lo\niface lo inet loopback\n"];
-  for (const vif of guest.vifs) {
-    const lines = [`auto ${vif.device}`, `iface ${vif.device} inet static`];
-    const body = [`address ${vif.address.address}/${vif.address.prefix}`];
-    if (vif.index === 0) {
-      if (cidrContains(vif.address.network, guest.gateway)) {
-        body.push(`gateway ${guest.gateway}`);
-      } else {
-        // The router is outside the subnet (e.g. a /32): reach it on-link.
-        body.push(`post-up ip route replace default via ${guest.gateway} dev ${vif.device} onlink`);
-      }
-    }
-    if (guest.policyRouting) body.push(...policyRouting(vif, guest.gateway));
-    stanzas.push([...lines, ...body.map((b) => `    ${b}`)].join("\n") + "\n");
-    // Further addresses of the vif: one more stanza each, which ifup applies after the first (interfaces(5)).
-    for (const a of vif.additional) stanzas.push(`iface ${vif.device} inet static\n    address ${a.address}/${a.prefix}\n`);
-  }
+  // One function per vif: V8 then compiles small pieces, and again only the piece that meets a new shape.
+  for (const vif of guest.vifs) vifStanzas(guest, vif, stanzas);
   return generatedHeader() + stanzas.join("\n");
+}
+
+/** The stanzas of one vif: its first address, gateway and policy routing; one more per further address. */
+function vifStanzas(guest: GuestModel, vif: VifModel, stanzas: string[]): void {
+  let stanza = `auto ${vif.device}\niface ${vif.device} inet static\n    address ${vif.address.address}/${vif.address.prefix}`;
+  if (vif.index === 0) {
+    // The gateway; when the router is outside the subnet (e.g. a /32), a default route to it on-link.
+    stanza += cidrContains(vif.address.network, guest.gateway) ? `\n    gateway ${guest.gateway}` : `\n    post-up ip route replace default via ${guest.gateway} dev ${vif.device} onlink`;
+  }
+  if (guest.policyRouting) for (const line of policyRouting(vif, guest.gateway)) stanza += `\n    ${line}`;
+  stanzas.push(stanza + "\n");
+  // Further addresses of the vif: one more stanza each, which ifup applies after the first (interfaces(5)).
+  for (const a of vif.additional) stanzas.push(`iface ${vif.device} inet static\n    address ${a.address}/${a.prefix}\n`);
 }
 
 /** `/etc/iproute2/rt_tables.d/cdktf-xen.conf`: names for the per-interface tables. */

@@ -5,7 +5,7 @@
  * routing of interfaces that are up re-applied. No interface is taken down,
  * so the SSH session of the deploy itself survives.
  */
-import type { GuestModel, HostFile } from "../../model";
+import type { GuestModel, HostFile, VifModel } from "../../model";
 import { SYSCTL_PATH } from "../../private/paths";
 import { guestNamingFiles } from "../../render/guest-naming";
 import { networkdFiles } from "../../render/networkd";
@@ -81,13 +81,7 @@ function ifupdownStep(host: string, guest: GuestModel, opts: GuestNetworkOptions
     ...(guest.policyRouting ? [{ path: RT_TABLES_PATH, content: renderRtTables(guest), mode: "0644" }] : []),
   ];
   const activate = [`sysctl -q -p ${SYSCTL_PATH}`];
-  for (const vif of guest.vifs) {
-    // An interface that is up gets the further addresses it lacks, then its routes and rules again.
-    const added = vif.additional.map((a) => `ip addr replace ${a.address}/${a.prefix} dev ${vif.device}`);
-    const up = [...added, ...(guest.policyRouting ? policyRoutingCommands(vif, guest.gateway).up : [])];
-    if (!up.length) up.push(":");
-    activate.push(`if ifquery --state ${vif.device} >/dev/null 2>&1; then`, ...up.map((c) => `  ${c}`), "else", `  ifup ${vif.device}`, "fi");
-  }
+  for (const vif of guest.vifs) activateVif(guest, vif, activate);
   return {
     host,
     concern: "network",
@@ -99,4 +93,14 @@ function ifupdownStep(host: string, guest: GuestModel, opts: GuestNetworkOptions
     ].join("\n"),
     activate: activate.join("\n"),
   };
+}
+
+/** Brings one vif up, or, when it is up, gives it the further addresses it lacks, then its routes and rules again. */
+function activateVif(guest: GuestModel, vif: VifModel, activate: string[]): void {
+  activate.push(`if ifquery --state ${vif.device} >/dev/null 2>&1; then`);
+  const before = activate.length;
+  for (const a of vif.additional) activate.push(`  ip addr replace ${a.address}/${a.prefix} dev ${vif.device}`);
+  if (guest.policyRouting) for (const c of policyRoutingCommands(vif, guest.gateway).up) activate.push(`  ${c}`);
+  if (activate.length === before) activate.push("  :");
+  activate.push("else", `  ifup ${vif.device}`, "fi");
 }
