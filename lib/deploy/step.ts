@@ -84,8 +84,8 @@ function subshell(tag: string, body: string, after = ""): string[] {
  * non-zero naming host, step and reason. Running it twice leaves the same state.
  */
 export function renderStepScript(step: StepModel<StepFile>): string {
-  // In parts, each a function of its own: V8 compiles this once per step kind it meets, and the whole of it again
-  // whenever an inlined part meets a new shape of list; small parts cost it little to compile again.
+  // In parts, each a function of its own: V8 compiles a function whole again whenever something it inlined meets a
+  // list of a new shape, and small parts cost it little to compile again.
   checkStep(step);
   const files = step.files;
   const out: string[] = [

@@ -159,6 +159,7 @@ class Questions {
     }
   }
 
+  /** The clients standing for `source`, worked out once per source. */
   private clients(source: string): string[] {
     let c = this.clientsOf.get(source);
     if (!c) this.clientsOf.set(source, (c = clients(this.dom0, source, this.taken)));

@@ -196,7 +196,7 @@ export class Dom0State {
     const vifHook = hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] };
     // One method per domain config: V8 compiles a long loop's function while it runs, and again when what it
     // inlined meets a new shape; this constructor runs once per dom0.
-    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, address, defaults, vifHook, !!liveRouting);
+    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHook);
 
     // What runs now wins over the files that load at the next boot.
     const running = input.running ?? {};
@@ -222,9 +222,11 @@ export class Dom0State {
   private readonly byGuest = new Map<string, DomVif[]>();
 
   /** The vifs of one xl domain config: what vif-route does for each (the main IP as a /32, proxy ARP, a /32 route per ip=). */
-  private readDomain(path: string, text: string, address: number, defaults: XlDefaults, vifHook: { readonly known: boolean; readonly loose: readonly string[] } | undefined, liveRouting: boolean): void {
-    const uplink = this.input.uplink;
+  private readDomain(path: string, text: string, defaults: XlDefaults, vifHook: { readonly known: boolean; readonly loose: readonly string[] } | undefined): void {
+    const { device, address } = this.uplink;
     const running = this.input.running ?? {};
+    // A running dom0's routing already shows its addresses and routes.
+    const liveRouting = running.routing !== undefined;
     const cfg = path.split("/").pop()!;
     const dom = readXlCfg(cfg, text, this.doubts.vifs, defaults);
     const guest = dom.name ?? cfg.replace(/\.cfg$/, "");
@@ -235,8 +237,8 @@ export class Dom0State {
         this.doubts.vifs.push({ file: cfg, line: v.line, text: `script=${v.script}`, why: "only vif-route vifs are read by the model" });
         continue;
       }
-      if ((v.gatewaydev ?? "eth0") !== uplink.device) {
-        this.doubts.vifs.push({ file: cfg, line: v.line, text: `gatewaydev=${v.gatewaydev ?? "eth0"}`, why: `vif-route takes the main IP from ${v.gatewaydev ?? "eth0 (its default)"}, not the uplink ${uplink.device}` });
+      if ((v.gatewaydev ?? "eth0") !== device) {
+        this.doubts.vifs.push({ file: cfg, line: v.line, text: `gatewaydev=${v.gatewaydev ?? "eth0"}`, why: `vif-route takes the main IP from ${v.gatewaydev ?? "eth0 (its default)"}, not the uplink ${device}` });
         continue;
       }
       if (!v.vifname) {
@@ -251,8 +253,7 @@ export class Dom0State {
       const ofGuest = this.byGuest.get(guest);
       if (ofGuest) ofGuest.push(domVif);
       else this.byGuest.set(guest, [domVif]);
-      // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2);
-      // a running dom0's routing already shows its addresses and routes.
+      // What vif-route does for the vif: the main IP as a /32, proxy ARP, a /32 route per ip= (metric 2).
       if (!liveRouting) this.routing.addAddress({ address, prefix: 32, dev }, origin);
       this.kernel.setInterface(dev, "proxy_arp", 1, origin);
       if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
