@@ -6,7 +6,7 @@
  * a cdk.tf.json the library wrote (same construct paths, connections,
  * triggers, scripts and depends_on). `BENCH_PROVE=0` skips the reachability
  * proof run at synth; `BENCH_SYNTH=0` builds the app and stops before app.synth();
- * `BENCH_CHANGE=1` changes one vhost's server name. `BENCH_KEEP_JSON=FILE` keeps the
+ * `BENCH_CHANGE=1` changes one vhost's server name; `BENCH_STACK_JSON=0` leaves cdk.tf.json to cdktf's serializer. `BENCH_KEEP_JSON=FILE` keeps the
  * cdk.tf.json; `BENCH_OUTDIR=DIR` synthesizes into DIR and keeps it. Prints {ms, synthMs, synthCpuMs, maxRssMb, resources, scriptBytes}
  * as JSON; synthCpuMs is the CPU time (user and system, every thread) that
  * app.synth() took, which other work on a shared machine barely moves.
@@ -19,7 +19,7 @@ import { Construct } from "constructs";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import { buildFleet } from "./fleet";
-import { PREVIEW_CONTEXT_KEY } from "../lib/private/stack-support";
+import { PREVIEW_CONTEXT_KEY, STACK_JSON_CONTEXT_KEY } from "../lib/private/stack-support";
 import { PROVE_CONTEXT_KEY } from "../lib/private/prove";
 import { RoutedDomU, XenHost } from "../lib";
 
@@ -28,7 +28,7 @@ const [mode, dom0sArg, resourcesArg, bytesArg] = process.argv.slice(2);
 const outdir = process.env.BENCH_OUTDIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-"));
 if (!process.env.BENCH_OUTDIR) process.on("exit", () => fs.rmSync(outdir, { recursive: true, force: true }));
 const started = process.hrtime.bigint();
-const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0", [PROVE_CONTEXT_KEY]: process.env.BENCH_PROVE !== "0" } });
+const app = new App({ outdir, context: { [PREVIEW_CONTEXT_KEY]: process.env.BENCH_PREVIEW !== "0", [PROVE_CONTEXT_KEY]: process.env.BENCH_PROVE !== "0", [STACK_JSON_CONTEXT_KEY]: process.env.BENCH_STACK_JSON !== "0" } });
 if (mode === "cdktf-xen") {
   buildFleet(app, Number(dom0sArg), 40, 4, { changeOneVhost: process.env.BENCH_CHANGE === "1" });
 } else if (mode === "raw-same") {

@@ -17,7 +17,7 @@ const DIST = path.join(ROOT, "dist");
 const SEAM = path.join("lib", "private", "cdk.ts");
 
 /** What `cdktn-xen` sets in lib/private/cdk.ts. */
-const CDKTN_FLAVOUR = `export const FLAVOUR: Flavour = { pkg: "cdktn-xen", cdk: "cdktn", cli: "cdktn", engine: "terraform_data" };`;
+const CDKTN_FLAVOUR = `export const FLAVOUR: Flavour = { pkg: "cdktn-xen", cdk: "cdktn", cli: "cdktn", engine: "terraform_data", json: "safe-stable-stringify" };`;
 
 function fail(message: string): never {
   process.stderr.write(`flavours/build: ${message}\n`);

@@ -274,6 +274,12 @@ describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
     const a = tfJson(ours, cdktnProject);
     const b = tfJson(theirs, project);
     expect(a.tf).toEqual(b.tf);
+    // Each flavour writes cdk.tf.json itself (lib/private/stack-json.ts): byte for byte what its CDK's serializer writes of that content.
+    for (const [dir, cdk, style, args] of [[ours, "cdktn", "safe-stable-stringify", [null, 2]], [theirs, "cdktf", "json-stable-stringify", [{ space: 2 }]]] as const) {
+      const stringify = require(require.resolve(style, { paths: [path.join(ROOT, "node_modules", cdk)] }));
+      const text = fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8");
+      expect({ cdk, same: text === stringify(JSON.parse(text), ...args) }).toEqual({ cdk, same: true });
+    }
     expect(Object.keys(a.tf.resource)).toEqual(["terraform_data"]);
     expect(a.tf.provider).toBeUndefined();
     expect([a.version, b.version]).toEqual([

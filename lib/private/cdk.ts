@@ -17,6 +17,8 @@ export interface Flavour {
   readonly cli: string;
   /** The engine of deploy steps when the context names none. */
   readonly engine: "null_resource" | "terraform_data";
+  /** The serializer the CDK writes cdk.tf.json with, whose bytes the library's own writer matches (stack-json.ts). */
+  readonly json: "json-stable-stringify" | "safe-stable-stringify";
 }
 
-export const FLAVOUR: Flavour = { pkg: "cdktf-xen", cdk: "cdktf", cli: "cdktf", engine: "null_resource" };
+export const FLAVOUR: Flavour = { pkg: "cdktf-xen", cdk: "cdktf", cli: "cdktf", engine: "null_resource", json: "json-stable-stringify" };

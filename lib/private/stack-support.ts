@@ -8,6 +8,7 @@ import { IConstruct } from "constructs";
 import { App, Aspects, FLAVOUR, ISynthesisSession, IStackSynthesizer, Manifest, TerraformStack } from "./cdk";
 import type { HostFile } from "../model";
 import { PreviewWriter } from "./preview";
+import { writeStableJson } from "./stack-json";
 
 /** A construct that stands for one machine receiving files. */
 export interface IFileHost extends IConstruct {
@@ -27,6 +28,16 @@ const ATTACHED = Symbol.for("cdktf-xen.stack-support");
 
 /** Context key: `false` skips writing the host-file preview (large fleets, CI that does not review it). */
 export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
+
+/** Context key: `false` leaves writing cdk.tf.json to the CDK's own serializer (same bytes, slower, more memory). */
+export const STACK_JSON_CONTEXT_KEY = "cdktf-xen:writeStackJson";
+
+/**
+ * What cdk.tf.json holds between the CDK's write and the rename of the
+ * library's file over it: a document Terraform refuses ("No argument or block
+ * type is named"), should the synth be killed right then.
+ */
+const STACK_JSON_IN_PROGRESS = { "cdktf-xen": "this cdk.tf.json was being written when the synth stopped: synthesize again" };
 
 let synthPass = 0;
 let inSynth = false;
@@ -85,6 +96,44 @@ function leaveSynth(): void {
 function synthesizedAsPrepared(stack: TerraformStack): boolean {
   const all = App.of(stack).node.findAll();
   return all.every((c) => c === stack || !TerraformStack.isStack(c)) && all.every((c) => Aspects.of(c).all.length === 0);
+}
+
+/**
+ * Has the library write `stack`'s cdk.tf.json (stack-json.ts) while the
+ * CDK's synthesizer runs: everything else it does (aspects, validations,
+ * custom synthesis, annotations) is left to it. The synthesizer asks for the
+ * stack's JSON last, once it has collected the annotations into the manifest
+ * (a new list replaces the manifest's): that call's document is written into
+ * `cdk.tf.json.partial`, and the synthesizer is given a small document in its
+ * place to write. `commit` renames the library's file over it once the
+ * synthesizer is done: cdk.tf.json is never half-written. Any earlier call
+ * (an aspect or a validation asking for the JSON), HCL output, and a document
+ * with anything but plain JSON data are left to the CDK as they are.
+ */
+function writeStackJsonAtSynth(stack: TerraformStack, session: ISynthesisSession): { commit(): void; release(): void } {
+  const manifest = session.manifest.forStack(stack);
+  const collecting = manifest.annotations;
+  const file = path.join(session.outdir, manifest.synthesizedStackPath);
+  const partial = `${file}.partial`;
+  const toTerraform = stack.toTerraform;
+  let staged = false;
+  stack.toTerraform = function (this: TerraformStack) {
+    const tf = toTerraform.call(this);
+    if (staged || manifest.annotations === collecting || !writeStableJson(partial, tf, FLAVOUR.json)) return tf;
+    staged = true;
+    return STACK_JSON_IN_PROGRESS;
+  };
+  return {
+    commit() {
+      if (staged) fs.renameSync(partial, file);
+      staged = false;
+    },
+    release() {
+      delete (stack as { toTerraform?: unknown }).toTerraform;
+      if (stack.toTerraform !== toTerraform) stack.toTerraform = toTerraform;
+      if (staged) fs.rmSync(partial, { force: true });
+    },
+  };
 }
 
 /** The directory cdktf synthesizes `stack` into. */
@@ -165,16 +214,19 @@ function stateOf(stack: TerraformStack): StackState {
         own.preview = undefined;
         const made = early ? early.made : !fs.existsSync(dir);
         let preview = early?.writer;
+        const stackJson = stack.node.tryGetContext(STACK_JSON_CONTEXT_KEY) !== false ? writeStackJsonAtSynth(stack, session) : undefined;
         let failed = true;
         try {
           // cdktf validates before it writes cdk.tf.json: a failed synth writes no preview either.
           inner.synthesize(session);
+          stackJson?.commit();
           if (!preview && previewing()) preview = startPreview(dir, own.hosts);
           preview?.finish();
           preview = undefined;
           for (const write of own.writers) write(dir);
           failed = false;
         } finally {
+          stackJson?.release();
           if (failed) {
             preview?.abort();
             if (made) fs.rmSync(dir, { recursive: true, force: true });
