@@ -223,6 +223,24 @@ describe("cdk.tf.json at synth", () => {
     }
   });
 
+  it("HCL output (SYNTH_HCL_OUTPUT=true) is cdktf's to write: cdk.tf, and no cdk.tf.json", () => {
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    let s: ReturnType<typeof synth>;
+    try {
+      s = synth();
+    } finally {
+      delete process.env.SYNTH_HCL_OUTPUT;
+    }
+    try {
+      s.app.synth();
+      expect(writes).not.toHaveBeenCalled();
+      expect(fs.readdirSync(s.dir).filter((f) => f.startsWith("cdk.tf"))).toEqual(["cdk.tf"]);
+      expect(fs.readFileSync(path.join(s.dir, "cdk.tf"), "utf8")).toContain(`resource "null_resource"`);
+    } finally {
+      s.remove();
+    }
+  });
+
   it("Testing.fullSynth, as a user's unit test calls it, gets the same bytes", () => {
     const app = Testing.app();
     const stack = new WebservStack(app, "webserv");
