@@ -111,6 +111,26 @@ describe("cdk.tf.json's writer: the CDK's serializer's bytes, piece by piece", (
     for (const style of STYLES) expect(ours(doc, style)).toBe(false);
   });
 
+  it("writeStableJson writes all of it when a write is short, multi-byte characters too", () => {
+    const tmp = tempDir();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const realFs = require("fs") as typeof fs;
+    const write = realFs.writeSync;
+    try {
+      const file = path.join(tmp.dir, "cdk.tf.json");
+      const doc = { a: "é😀".repeat(40_000), b: "x".repeat(100_000), c: ["ü", {}] };
+      // Every write of a string takes its first 1,000 bytes only.
+      jest.spyOn(realFs, "writeSync").mockImplementation(((fd: number, data: string | Uint8Array, ...rest: unknown[]) =>
+        typeof data === "string" ? write(fd, Buffer.from(data, "utf8").subarray(0, 1000)) : (write as (...a: unknown[]) => number)(fd, data, ...rest)) as typeof fs.writeSync);
+      expect(writeStableJson(file, doc, "json-stable-stringify")).toBe(true);
+      jest.restoreAllMocks();
+      expect(fs.readFileSync(file, "utf8")).toBe(serializer("json-stable-stringify")(doc));
+    } finally {
+      jest.restoreAllMocks();
+      tmp.remove();
+    }
+  });
+
   it("writeStableJson writes the file, or, for a document that is not plain, leaves none", () => {
     const tmp = tempDir();
     try {
