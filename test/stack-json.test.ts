@@ -11,6 +11,7 @@ import { IConstruct } from "constructs";
 import { WebservStack } from "../examples/webserv/main";
 import * as stackJsonModule from "../lib/private/stack-json";
 import { JsonStyle, stableJson, writeStableJson } from "../lib/private/stack-json";
+import { ENGINE_CONTEXT_KEY } from "../lib/deploy/engine";
 import { STACK_JSON_CONTEXT_KEY } from "../lib/private/stack-support";
 import { describeWith, run, tempDir } from "./support/tools";
 
@@ -290,6 +291,38 @@ describeWith(["terraform"], "cdk.tf.json between the CDK's write and the library
       const validate = run("terraform", ["validate", "-no-color"], { cwd: dir, env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" } });
       expect(validate.status).toBe(1);
       expect(validate.stdout + validate.stderr).toContain(`No argument or block type is named "cdktf-xen"`);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it("a synth killed while writing leaves cdk.tf.json.partial, which Terraform does not read and the next synth replaces", () => {
+    const tmp = tempDir();
+    try {
+      // terraform_data needs no provider, so Terraform validates without init (the registry is out of reach).
+      const synth = () => {
+        const app = new App({ outdir: tmp.dir, context: { [ENGINE_CONTEXT_KEY]: "terraform_data" } });
+        new WebservStack(app, "webserv");
+        app.synth();
+      };
+      synth();
+      const dir = path.join(tmp.dir, "stacks", "webserv");
+      const whole = fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8");
+      // What a kill mid-write leaves: the document's first part under the partial name, cdk.tf.json as it was.
+      const cut = whole.slice(0, Math.floor(whole.length / 2));
+      fs.writeFileSync(path.join(dir, "cdk.tf.json.partial"), cut);
+      const validate = (cwd: string) => run("terraform", ["validate", "-no-color"], { cwd, env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" } });
+      const beside = validate(dir);
+      expect(beside.stdout + beside.stderr).toContain("Success! The configuration is valid.");
+      expect(beside.status).toBe(0);
+      // The control: the same text under a name Terraform reads is refused.
+      const control = path.join(tmp.dir, "control");
+      fs.mkdirSync(control);
+      fs.writeFileSync(path.join(control, "cdk.tf.json"), cut);
+      expect(validate(control).status).toBe(1);
+      synth();
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith("cdk.tf"))).toEqual(["cdk.tf.json"]);
+      expect(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")).toBe(whole);
     } finally {
       tmp.remove();
     }
