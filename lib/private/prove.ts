@@ -84,6 +84,14 @@ export function obligations(dom0: XenHost): Obligation[] {
   return q.out;
 }
 
+/** What the proof asks of one vhost of `dom0`: each socket, from each source a rule opens it to, else from outside. */
+export function vhostQuestions(dom0: XenHost, vhost: Vhost): FlowQuestion[] {
+  const q = new Questions(dom0);
+  for (const guest of dom0.guests) q.addresses(guest);
+  q.vhost(vhost);
+  return q.out.map((o) => o.question);
+}
+
 type Guest = XenHost["guests"][number];
 type Vhost = Guest["vhosts"][number];
 type Rule = XenHost["forwardRules"][number];

@@ -14,7 +14,7 @@
  * @module cdktf-xen/testing
  */
 import { TerraformStack } from "../private/cdk";
-import { dom0Reachability } from "../private/prove";
+import { dom0Reachability, vhostQuestions } from "../private/prove";
 import type { FlowQuestion, FlowVerdict, Reachability } from "../reachability";
 import type { RoutedDomU } from "../routed-domu";
 import type { WebVhost } from "../web-vhost";
@@ -28,9 +28,6 @@ export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, Stage, Sysctl
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, UplinkInput } from "../reachability/hosts";
 export type { LiveRoutingText } from "../reachability/live-routing";
 export { setupJest };
-
-/** Where a test client stands for a vhost or port: behind the uplink's router, unless told. */
-const OUTSIDE = "203.0.113.77";
 
 /**
  * What a stack's hosts receive, and the model's answers about it: as
@@ -85,12 +82,17 @@ export class XenTemplate {
   }
 
   /**
-   * Each socket of a vhost (its HTTP ports and its TLS port), from `from`
-   * (default: a client behind the uplink's router), Apache's Listen and
-   * VirtualHost included.
+   * Each socket of a vhost (its HTTP ports and its TLS port), Apache's Listen
+   * and VirtualHost included: from `from`, else from the clients the proof at
+   * synth asks from (in each source network a ForwardRule opens the socket
+   * to, else a client on the uplink's subnet and one behind its router; never
+   * an address of the dom0 or of a guest).
    */
   serve(vhost: WebVhost, opts: { readonly from?: string } = {}): FlowVerdict[] {
     const v = vhost._vhostModel();
-    return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => this.flow({ from: opts.from ?? OUTSIDE, to: v.address, port, apache: true }));
+    const dom0 = this.dom0Of(v.address);
+    if (opts.from === undefined) return vhostQuestions(dom0, vhost).map((q) => this.model(dom0).flow(q));
+    const from = opts.from;
+    return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => this.model(dom0).flow({ from, to: v.address, port, apache: true }));
   }
 }

@@ -58,7 +58,7 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace jest {
     interface Matchers<R> {
-      /** Every socket of the vhost is delivered to Apache and its reply comes back. */
+      /** Every socket of the vhost is delivered to Apache and its reply comes back: from `from`, else from every client the proof at synth asks from. */
       toServe(vhost: WebVhost, opts?: { from?: string }): R;
       /** The flow is delivered and its reply comes back. */
       toReach(question: FlowQuestion): R;

@@ -130,6 +130,29 @@ describe("the testing kit", () => {
     expect(() => expect(t).not.toServe(s.vhosts[0])).toThrow("expected webserv/dom0/webserv/site-a not to be served, but every socket answers:");
   });
 
+  it("toServe asks from the clients the proof asks from: never a guest's address, in the source a rule opens the vhost to", () => {
+    // The uplink's subnet holds the guests' addresses and the first documentation address a far client would take.
+    const s = seedStack(Testing.app(), "203.0.113");
+    const g = new RoutedDomU(s.dom0, "g77", { disks: [], vifs: [{ mac: "de:ad:be:ef:01:00", address: "203.0.113.77/24" }] });
+    const only = new WebVhost(g, "only", { address: "203.0.113.77", serverName: "only.example.org", documentRoot: "/var/www/only" });
+    new ForwardRule(s.dom0, "only-web", { to: g, ports: [80], from: ["198.51.100.0/24"] });
+    const t = XenTemplate.fromStack(s.stack);
+    const asked = (vhost: WebVhost) => t.serve(vhost).map((v) => v.summary.slice(0, v.summary.indexOf(":", v.summary.indexOf(":") + 1)));
+    expect(asked(s.vhosts[0])).toEqual(["tcp 203.0.113.254 -> 203.0.113.200:80", "tcp 192.0.2.177 -> 203.0.113.200:80"]);
+    expect(asked(only)).toEqual(["tcp 198.51.100.1 -> 203.0.113.77:80"]);
+    for (const vhost of [...s.vhosts, only]) {
+      expect(t).toServe(vhost);
+      // The same questions as the proof at synth.
+      expect(t.serve(vhost).map((v) => v.summary)).toEqual(
+        obligations(s.dom0)
+          .filter((o) => o.path === vhost.node.path)
+          .map((o) => t.flow(o.question).summary),
+      );
+    }
+    expect(() => expect(t).toServe(only, { from: "192.0.2.177" })).toThrow(/expected webserv\/dom0\/g77\/only to be served, and its replies to come back:\ntcp 192\.0\.2\.177 -> 203\.0\.113\.77:80: request dropped at dom0 \(firewall\)/);
+    expect(synthErrors(s.app)).toBe("");
+  });
+
   it("toServe wants Apache to listen: a vhost's TLS port that ports.conf does not name fails", () => {
     const s = seedStack();
     const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.200", port: 443, apache: true });
