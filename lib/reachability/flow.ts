@@ -332,6 +332,15 @@ class Tally {
   }
 }
 
+function isPort(n: unknown): boolean {
+  return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+}
+
+/** A value as a message names it: numbers as they are, anything else as JSON (a string in quotes). */
+function shown(v: unknown): string {
+  return typeof v === "number" ? String(v) : JSON.stringify(v);
+}
+
 export class FlowEvaluator {
   constructor(
     private readonly dom0: Dom0State,
@@ -367,6 +376,9 @@ export class FlowEvaluator {
     const src = ipNum(q.from);
     const dst = ipNum(q.to);
     if (src === undefined || dst === undefined) throw new Error(`flow ${q.from} -> ${q.to}: expected IPv4 addresses`);
+    if (protocol !== "tcp" && protocol !== "udp") throw new Error(`flow ${q.from} -> ${q.to}: protocol ${JSON.stringify(protocol)}: expected "tcp" or "udp"`);
+    if (!isPort(q.port)) throw new Error(`flow ${q.from} -> ${q.to}: port ${shown(q.port)}: expected an integer from 1 to 65535`);
+    if (!isPort(sport)) throw new Error(`flow ${q.from} -> ${q.to}: sourcePort ${shown(sport)}: expected an integer from 1 to 65535`);
     const d = this.dom0;
     const dom0 = d.input.id;
     const up = d.uplink.device;

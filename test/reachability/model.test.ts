@@ -98,6 +98,30 @@ describe("the model on the seed stack's files", () => {
       "tcp 203.0.113.9 -> 192.168.0.99:80: request dropped at dom0 (route): 192.168.0.99: the dom0 routes it via eth0, not a guest's vif (main table: 192.168.0.0/24 dev eth0 src 192.168.0.1 (the dom0's uplink address)): no vif of the xl configs has ip=192.168.0.99",
     );
   });
+
+  it("a question it cannot ask is refused, naming what is wrong and what it takes, never answered", () => {
+    const m = model();
+    const asked = { from: OUTSIDE, to: "192.168.0.200", port: 80 };
+    expect(m.flow(asked).ok).toBe(true);
+    const refused = (q: object) => {
+      const full = { ...asked, ...q } as Parameters<Reachability["flow"]>[0];
+      expect(() => m._outcome(full)).toThrow();
+      try {
+        m.flow(full);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "answered";
+    };
+    expect(refused({ from: "203.0.113.9/24" })).toBe("flow 203.0.113.9/24 -> 192.168.0.200: expected IPv4 addresses");
+    expect(refused({ to: "192.168.0.256" })).toBe("flow 203.0.113.9 -> 192.168.0.256: expected IPv4 addresses");
+    expect(refused({ port: 70000 })).toBe("flow 203.0.113.9 -> 192.168.0.200: port 70000: expected an integer from 1 to 65535");
+    expect(refused({ port: 0 })).toBe("flow 203.0.113.9 -> 192.168.0.200: port 0: expected an integer from 1 to 65535");
+    expect(refused({ port: 80.5 })).toBe("flow 203.0.113.9 -> 192.168.0.200: port 80.5: expected an integer from 1 to 65535");
+    expect(refused({ port: "80" })).toBe('flow 203.0.113.9 -> 192.168.0.200: port "80": expected an integer from 1 to 65535');
+    expect(refused({ sourcePort: -1 })).toBe("flow 203.0.113.9 -> 192.168.0.200: sourcePort -1: expected an integer from 1 to 65535");
+    expect(refused({ protocol: "icmp" })).toBe('flow 203.0.113.9 -> 192.168.0.200: protocol "icmp": expected "tcp" or "udp"');
+  });
 });
 
 describe("the model on hand-made files: the seed's black hole", () => {
