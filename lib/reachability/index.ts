@@ -13,7 +13,7 @@ export type { FlowQuestion, FlowVerdict } from "./flow";
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, ModelInput } from "./hosts";
 export type { LiveRoutingText } from "./live-routing";
 export type { Hop, Outcome, Stage, Unreadable } from "./outcome";
-export { unreadableText } from "./outcome";
+export { STAGES, unreadableText } from "./outcome";
 export { KERNEL_DEFAULTS } from "./sysctl";
 export type { SysctlBaseline } from "./sysctl";
 

@@ -4,8 +4,11 @@
  */
 export type Outcome = "pass" | "drop" | "unknown";
 
+/** Every stage a hop names. */
+export const STAGES = ["arp", "rp_filter", "route", "firewall", "forwarding", "deliver", "listen"] as const;
+
 /** Where a packet was checked, for test matchers (`toBeDroppedAt`) and readers. */
-export type Stage = "arp" | "rp_filter" | "route" | "firewall" | "forwarding" | "deliver" | "listen";
+export type Stage = (typeof STAGES)[number];
 
 /** One step of a packet's path, readable by a person. */
 export interface Hop {

@@ -2,6 +2,7 @@
  * Jest matchers over a XenTemplate: `toServe(vhost)`, `toReach(flow)`,
  * `toBeDroppedAt(flow, stage?)`. A failure prints the whole trace.
  */
+import { STAGES } from "../reachability";
 import type { FlowQuestion, FlowVerdict, Stage } from "../reachability";
 import type { WebVhost } from "../web-vhost";
 import type { XenTemplate } from "./index";
@@ -36,6 +37,13 @@ const matchers = {
     };
   },
   toBeDroppedAt(received: XenTemplate, question: FlowQuestion, stage?: Stage, host?: string): MatcherResult {
+    // A misspelt stage or host would match no hop: `.not.toBeDroppedAt` would pass whatever the flow does.
+    if (stage !== undefined && !(STAGES as readonly string[]).includes(stage)) throw new Error(`toBeDroppedAt: stage ${JSON.stringify(stage)}: expected one of ${STAGES.join(", ")}`);
+    if (host !== undefined) {
+      const dom0 = received.dom0Of(question.to);
+      const hosts = [dom0.hostId, ...dom0.guests.map((g) => g.name)];
+      if (!hosts.includes(host)) throw new Error(`toBeDroppedAt: host ${JSON.stringify(host)}: expected the dom0 or a guest of ${dom0.node.path} as the trace names them: ${hosts.join(", ")}`);
+    }
     const v = received.flow(question);
     const f = v.failure;
     const pass = !v.ok && f?.outcome === "drop" && (stage === undefined || f.stage === stage) && (host === undefined || f.host === host);

@@ -5,7 +5,7 @@
 import { App, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost } from "../../lib";
 import { obligations, PROVE_CONTEXT_KEY, SeenFlows } from "../../lib/private/prove";
-import { setupJest, XenTemplate } from "../../lib/testing";
+import { setupJest, Stage, XenTemplate } from "../../lib/testing";
 import { seedStack } from "../support/seed";
 
 setupJest();
@@ -151,6 +151,18 @@ describe("the testing kit", () => {
     }
     expect(() => expect(t).toServe(only, { from: "192.0.2.177" })).toThrow(/expected webserv\/dom0\/g77\/only to be served, and its replies to come back:\ntcp 192\.0\.2\.177 -> 203\.0\.113\.77:80: request dropped at dom0 \(firewall\)/);
     expect(synthErrors(s.app)).toBe("");
+  });
+
+  it("toBeDroppedAt refuses a stage or host the trace never names, rather than let .not pass whatever happens", () => {
+    const s = seedStack();
+    const t = XenTemplate.fromStack(s.stack);
+    const ssh = { from: "203.0.113.9", to: "192.168.0.200", port: 22 };
+    const tls = { from: "203.0.113.9", to: "192.168.0.200", port: 443, apache: true };
+    expect(t).toBeDroppedAt(ssh, "firewall", "dom0");
+    expect(t).toBeDroppedAt(tls, "listen", "webserv");
+    expect(t).not.toBeDroppedAt(tls, "listen", "dom0");
+    expect(() => expect(t).not.toBeDroppedAt(ssh, "rpfilter" as Stage)).toThrow('toBeDroppedAt: stage "rpfilter": expected one of arp, rp_filter, route, firewall, forwarding, deliver, listen');
+    expect(() => expect(t).not.toBeDroppedAt(ssh, "firewall", "dom-0")).toThrow('toBeDroppedAt: host "dom-0": expected the dom0 or a guest of webserv/dom0 as the trace names them: dom0, webserv');
   });
 
   it("toServe wants Apache to listen: a vhost's TLS port that ports.conf does not name fails", () => {
