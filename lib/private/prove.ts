@@ -6,7 +6,7 @@
  * path and the first failing hop.
  */
 import type { ForwardAcceptModel } from "../model";
-import type { FlowQuestion, FlowVerdict } from "../reachability";
+import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
 import { clientIn, outsideClients, Reachability } from "../reachability";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import type { XenHost } from "../xen-host";
@@ -25,17 +25,22 @@ export interface Obligation {
   readonly what: string;
 }
 
-/** The model of one dom0, from the files its constructs render. */
-export function dom0Reachability(dom0: XenHost): Reachability {
+/** What the model of one dom0 reads: the files its constructs render. */
+export function dom0ModelInput(dom0: XenHost): ModelInput {
   const files = (list: readonly { path: string; content: string }[]) => {
     const out: Record<string, string> = {};
     for (const f of list) out[f.path] = f.content;
     return out;
   };
-  return Reachability.fromFiles({
+  return {
     dom0: { id: dom0.hostId, uplink: { device: dom0.uplink.device, address: `${dom0.uplink.address.address}/${dom0.uplink.address.prefix}` }, files: files(dom0._hostFiles()) },
     guests: Object.fromEntries(dom0.guests.map((g) => [g.name, files(g._hostFiles())])),
-  });
+  };
+}
+
+/** The model of one dom0, from the files its constructs render. */
+export function dom0Reachability(dom0: XenHost): Reachability {
+  return Reachability.fromFiles(dom0ModelInput(dom0));
 }
 
 

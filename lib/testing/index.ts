@@ -14,8 +14,9 @@
  * @module cdktf-xen/testing
  */
 import { TerraformStack } from "../private/cdk";
-import { dom0Reachability, vhostQuestions } from "../private/prove";
-import type { FlowQuestion, FlowVerdict, Reachability } from "../reachability";
+import { dom0ModelInput, vhostQuestions } from "../private/prove";
+import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
+import { Reachability } from "../reachability";
 import type { RoutedDomU } from "../routed-domu";
 import type { WebVhost } from "../web-vhost";
 import { XenHost } from "../xen-host";
@@ -39,7 +40,8 @@ export class XenTemplate {
     return new XenTemplate(stack.node.findAll().filter(XenHost.isXenHost));
   }
 
-  private readonly models = new Map<XenHost, Reachability>();
+  /** Each dom0's model, with the files it was read from. */
+  private readonly models = new Map<XenHost, { readonly input: ModelInput; readonly model: Reachability }>();
 
   private constructor(
     /** Every dom0 of the stack. */
@@ -59,14 +61,17 @@ export class XenTemplate {
     return Object.fromEntries(host._hostFiles().map((f) => [f.path, f.content]));
   }
 
-  /** The model of one dom0 and its guests, read from the files they receive. */
+  /**
+   * The model of one dom0 and its guests, read from the files they receive
+   * now: constructs added or changed since the last question are in it.
+   */
   model(dom0: XenHost): Reachability {
-    let m = this.models.get(dom0);
-    if (!m) {
-      m = dom0Reachability(dom0);
-      this.models.set(dom0, m);
-    }
-    return m;
+    const input = dom0ModelInput(dom0);
+    const had = this.models.get(dom0);
+    if (had && sameInput(had.input, input)) return had.model;
+    const model = Reachability.fromFiles(input);
+    this.models.set(dom0, { input, model });
+    return model;
   }
 
   /** The dom0 one of whose guests has `address`. */
@@ -91,8 +96,27 @@ export class XenTemplate {
   serve(vhost: WebVhost, opts: { readonly from?: string } = {}): FlowVerdict[] {
     const v = vhost._vhostModel();
     const dom0 = this.dom0Of(v.address);
-    if (opts.from === undefined) return vhostQuestions(dom0, vhost).map((q) => this.model(dom0).flow(q));
+    const model = this.model(dom0);
+    if (opts.from === undefined) return vhostQuestions(dom0, vhost).map((q) => model.flow(q));
     const from = opts.from;
-    return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => this.model(dom0).flow({ from, to: v.address, port, apache: true }));
+    return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => model.flow({ from, to: v.address, port, apache: true }));
   }
+}
+
+/** Whether two inputs name the same hosts with the same files. */
+function sameInput(a: ModelInput, b: ModelInput): boolean {
+  const sameFiles = (x: Readonly<Record<string, string>>, y: Readonly<Record<string, string>> | undefined) => {
+    if (!y) return false;
+    const keys = Object.keys(x);
+    return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
+  };
+  const guests = Object.keys(a.guests);
+  return (
+    a.dom0.id === b.dom0.id &&
+    a.dom0.uplink.device === b.dom0.uplink.device &&
+    a.dom0.uplink.address === b.dom0.uplink.address &&
+    sameFiles(a.dom0.files, b.dom0.files) &&
+    guests.length === Object.keys(b.guests).length &&
+    guests.every((g) => sameFiles(a.guests[g], b.guests[g]))
+  );
 }

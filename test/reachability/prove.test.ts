@@ -153,6 +153,21 @@ describe("the testing kit", () => {
     expect(synthErrors(s.app)).toBe("");
   });
 
+  it("answers about the stack as it is when asked: a construct added after a question is in the next answer", () => {
+    const s = seedStack();
+    const t = XenTemplate.fromStack(s.stack);
+    const alt = { from: "203.0.113.9", to: "192.168.0.200", port: 8080, apache: true };
+    expect(t).toBeDroppedAt(alt, "firewall", "dom0");
+    const model = t.model(s.dom0);
+    expect(t.model(s.dom0)).toBe(model);
+    const d = new WebVhost(s.webserv, "site-d", { address: "192.168.0.200", ports: [8080], serverName: "d.example.org", documentRoot: "/var/www/d" });
+    new ForwardRule(s.dom0, "alt", { to: "192.168.0.200", ports: [8080] });
+    expect(t.hostFile(s.dom0, "/etc/iptables/rules.v4")).toContain("--dports 80,443,8080 -j ACCEPT");
+    expect(t).toReach(alt);
+    expect(t).toServe(d);
+    expect(t.model(s.dom0)).not.toBe(model);
+  });
+
   it("toBeDroppedAt refuses a stage or host the trace never names, rather than let .not pass whatever happens", () => {
     const s = seedStack();
     const t = XenTemplate.fromStack(s.stack);
