@@ -35,18 +35,20 @@ export { setupJest };
  * aws-cdk's `Template.fromStack`, for Xen hosts.
  */
 export class XenTemplate {
-  /** Every dom0 of `stack`, with its guests. */
+  /** Every dom0 of `stack`, with its guests, as the stack is when each question is asked. */
   static fromStack(stack: TerraformStack): XenTemplate {
-    return new XenTemplate(stack.node.findAll().filter(XenHost.isXenHost));
+    return new XenTemplate(stack);
   }
 
   /** Each dom0's model, with the files it was read from. */
   private readonly models = new Map<XenHost, { readonly input: ModelInput; readonly model: Reachability }>();
 
-  private constructor(
-    /** Every dom0 of the stack. */
-    readonly dom0s: readonly XenHost[],
-  ) {}
+  private constructor(private readonly stack: TerraformStack) {}
+
+  /** Every dom0 of the stack now. */
+  get dom0s(): readonly XenHost[] {
+    return this.stack.node.findAll().filter(XenHost.isXenHost);
+  }
 
   /** The content of `path` as `host` (a XenHost or a RoutedDomU) receives it; throws naming the paths it has. */
   hostFile(host: XenHost | RoutedDomU, path: string): string {
@@ -76,8 +78,9 @@ export class XenTemplate {
 
   /** The dom0 one of whose guests has `address`. */
   dom0Of(address: string): XenHost {
-    const d = this.dom0s.find((x) => x.guests.some((g) => g.addresses.includes(address)));
-    if (!d) throw new Error(`no guest of ${this.dom0s.map((x) => x.node.path).join(", ") || "(no dom0)"} has the address ${address}`);
+    const dom0s = this.dom0s;
+    const d = dom0s.find((x) => x.guests.some((g) => g.addresses.includes(address)));
+    if (!d) throw new Error(`no guest of ${dom0s.map((x) => x.node.path).join(", ") || "(no dom0)"} has the address ${address}`);
     return d;
   }
 
