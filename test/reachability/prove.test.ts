@@ -100,6 +100,14 @@ describe("the proof at synth", () => {
     expect(seen.get(asked, false)).toBeUndefined();
   });
 
+  it("runs wherever cdktf runs validations: app.synth(), Testing.fullSynth and Testing.synth(stack, true); Testing.synth(stack) skips them, as cdktf does", () => {
+    const failure = "webserv/dom0/other-web: tcp port 80 of 192.168.0.211 must answer, and its reply come back";
+    expect(synthErrors(optOut().app)).toContain(failure);
+    expect(() => Testing.fullSynth(optOut().stack)).toThrow(failure);
+    expect(() => Testing.synth(optOut().stack, true)).toThrow(failure);
+    expect(Object.keys(JSON.parse(Testing.synth(optOut().stack)).resource)).toEqual(["null_resource"]);
+  });
+
   it(`the context key ${PROVE_CONTEXT_KEY} false skips the proof, with a warning`, () => {
     const s = optOut(undefined, Testing.app({ context: { [PROVE_CONTEXT_KEY]: false } }));
     expect(synthErrors(s.app)).toBe("");
