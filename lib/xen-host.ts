@@ -304,7 +304,7 @@ export class XenHost extends Construct implements IConnectable {
           Annotations.of(this).addWarning(`the context key ${PROVE_CONTEXT_KEY} is false: nothing proves that this dom0's vhosts and forwarded ports answer, and that their replies come back`);
           return [];
         }
-        return proveDom0(this);
+        return proveDom0(this, (u) => Annotations.of(u.scope).addWarning(u.message));
       },
     });
     const connection = this._connection();

@@ -5,6 +5,7 @@
  * rule opens must be dropped. What fails is reported with the construct
  * path and the first failing hop.
  */
+import type { IConstruct } from "constructs";
 import type { ForwardAcceptModel } from "../model";
 import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
 import { clientIn, outsideClients, Reachability } from "../reachability";
@@ -80,21 +81,35 @@ const CLOSED_CANDIDATES = [22, 2222, 65000];
  * loop calling small methods costs it far less to compile.
  */
 export function obligations(dom0: XenHost): Obligation[] {
+  return questions(dom0).out;
+}
+
+/** Every question of one dom0, and what could not be asked. */
+function questions(dom0: XenHost): Questions {
   const q = new Questions(dom0);
   const guests = dom0.guests;
   for (const guest of guests) q.addresses(guest);
   for (const guest of guests) for (const vhost of guest.vhosts) q.vhost(vhost);
   for (const rule of dom0.forwardRules) q.rule(rule);
   if (q.dropsByDefault) for (const guest of guests) q.closed(guest);
-  return q.out;
+  return q;
 }
 
-/** What the proof asks of one vhost of `dom0`: each socket, from each source a rule opens it to, else from outside. */
-export function vhostQuestions(dom0: XenHost, vhost: Vhost): FlowQuestion[] {
+/** Something the proof could not ask: no client stands for its source. */
+export interface Unasked {
+  readonly scope: IConstruct;
+  readonly message: string;
+}
+
+/**
+ * What the proof asks of one vhost of `dom0`: each socket, from each source a
+ * rule opens it to, else from outside; and what it cannot ask.
+ */
+export function vhostQuestions(dom0: XenHost, vhost: Vhost): { readonly questions: FlowQuestion[]; readonly unasked: Unasked[] } {
   const q = new Questions(dom0);
   for (const guest of dom0.guests) q.addresses(guest);
   q.vhost(vhost);
-  return q.out.map((o) => o.question);
+  return { questions: q.out.map((o) => o.question), unasked: q.unasked };
 }
 
 type Guest = XenHost["guests"][number];
@@ -104,6 +119,7 @@ type Rule = XenHost["forwardRules"][number];
 /** The questions of one dom0, as they are worked out. */
 class Questions {
   readonly out: Obligation[] = [];
+  readonly unasked: Unasked[] = [];
   readonly dropsByDefault: boolean;
   /** Addresses of the dom0 and its guests: a client stands for none of them. */
   private readonly taken = new Set<number>();
@@ -131,19 +147,19 @@ class Questions {
   /** Each socket of a vhost, from wherever a rule lets it be reached. */
   vhost(vhost: Vhost): void {
     const v = vhost._vhostModel();
-    const path = vhost.node.path;
     const accepts = this.byAddress.get(v.address) ?? [];
-    for (const port of v.httpPorts) this.socket(path, v.name, v.address, port, accepts);
-    if (v.tls) this.socket(path, v.name, v.address, v.tls.port, accepts);
+    for (const port of v.httpPorts) this.socket(vhost, v.name, v.address, port, accepts);
+    if (v.tls) this.socket(vhost, v.name, v.address, v.tls.port, accepts);
   }
 
   /** One socket of a vhost: from each source a rule opens it to (once each, in rule order), else from outside (and the firewall will say so). */
-  private socket(path: string, name: string, address: string, port: number, accepts: readonly ForwardAcceptModel[]): void {
+  private socket(vhost: Vhost, name: string, address: string, port: number, accepts: readonly ForwardAcceptModel[]): void {
+    const path = vhost.node.path;
     const sources: string[] = [];
     for (const a of accepts) if (a.protocol === "tcp" && !a.sourcePorts.length && opens(a.ports, port) && !sources.includes(a.source)) sources.push(a.source);
     const what = `vhost ${name} on ${address}:${port}${sources.length ? "" : " (no ForwardRule opens it)"}`;
     for (const source of sources.length ? sources : ANYWHERE) {
-      for (const from of this.clients(source)) this.out.push({ path, expect: "open", what, question: { from, to: address, port, apache: true } });
+      for (const from of this.clients(vhost, what, source)) this.out.push({ path, expect: "open", what, question: { from, to: address, port, apache: true } });
     }
   }
 
@@ -154,7 +170,7 @@ class Questions {
       const sourcePort = a.sourcePorts.length ? a.sourcePorts[0].from : undefined;
       for (const r of a.ports) {
         const what = `${a.protocol} port ${r.from} of ${a.address}`;
-        for (const from of this.clients(a.source)) {
+        for (const from of this.clients(rule, what, a.source)) {
           this.out.push({ path, expect: "open", what, question: { protocol: a.protocol, from, to: a.address, port: r.from, sourcePort } });
         }
       }
@@ -167,15 +183,23 @@ class Questions {
     const accepts = this.byAddress.get(address) ?? [];
     const port = CLOSED_CANDIDATES.find((p) => !accepts.some((a) => a.protocol === "tcp" && opens(a.ports, p)));
     if (port === undefined) return;
-    for (const from of this.clients("0.0.0.0/0")) {
-      this.out.push({ path: guest.node.path, expect: "closed", what: `tcp port ${port} of ${address}, which no rule opens`, question: { from, to: address, port } });
+    const what = `tcp port ${port} of ${address}, which no rule opens`;
+    for (const from of this.clients(guest, what, "0.0.0.0/0")) {
+      this.out.push({ path: guest.node.path, expect: "closed", what, question: { from, to: address, port } });
     }
   }
 
-  /** The clients standing for `source`, worked out once per source. */
-  private clients(source: string): string[] {
+  /**
+   * The clients standing for `source`, worked out once per source; when there
+   * is none, what `scope` wanted asked is noted as not proven.
+   */
+  private clients(scope: IConstruct, what: string, source: string): string[] {
     let c = this.clientsOf.get(source);
     if (!c) this.clientsOf.set(source, (c = clients(this.dom0, source, this.taken)));
+    if (!c.length) {
+      const where = source === "0.0.0.0/0" ? "on the uplink's subnet or behind its router" : `in ${source} (among its first 256)`;
+      this.unasked.push({ scope, message: `${what} is not proven at synth: every address ${where} is the dom0's or a guest's, and the model asks only from clients outside the dom0` });
+    }
     return c;
   }
 }
@@ -212,10 +236,15 @@ export class SeenFlows {
   }
 }
 
-/** The proof of one dom0: an error per construct and thing proven, naming the first client it failed for. */
-export function proveDom0(dom0: XenHost): string[] {
+/**
+ * The proof of one dom0: an error per construct and thing proven, naming the
+ * first client it failed for. What it cannot ask goes to `unasked`.
+ */
+export function proveDom0(dom0: XenHost, unasked: (u: Unasked) => void = () => {}): string[] {
   const model = dom0Reachability(dom0);
-  const all = obligations(dom0);
+  const q = questions(dom0);
+  q.unasked.forEach(unasked);
+  const all = q.out;
   // Guest by guest, so that the model holds few guests at once (it reads one when first asked about it).
   const guestOf = new Map<string, string>();
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) for (const a of addresses) guestOf.set(a, guest);

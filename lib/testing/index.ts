@@ -94,13 +94,18 @@ export class XenTemplate {
    * and VirtualHost included: from `from`, else from the clients the proof at
    * synth asks from (in each source network a ForwardRule opens the socket
    * to, else a client on the uplink's subnet and one behind its router; never
-   * an address of the dom0 or of a guest).
+   * an address of the dom0 or of a guest). Throws when a source has no such
+   * client, rather than answer nothing.
    */
   serve(vhost: WebVhost, opts: { readonly from?: string } = {}): FlowVerdict[] {
     const v = vhost._vhostModel();
     const dom0 = this.dom0Of(v.address);
     const model = this.model(dom0);
-    if (opts.from === undefined) return vhostQuestions(dom0, vhost).map((q) => model.flow(q));
+    if (opts.from === undefined) {
+      const { questions, unasked } = vhostQuestions(dom0, vhost);
+      if (unasked.length) throw new Error(`${vhost.node.path}: ${unasked.map((u) => u.message).join("; ")}; pass { from } to ask from a client of your own`);
+      return questions.map((q) => model.flow(q));
+    }
     const from = opts.from;
     return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => model.flow({ from, to: v.address, port, apache: true }));
   }

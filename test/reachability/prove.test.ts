@@ -108,6 +108,27 @@ describe("the proof at synth", () => {
     expect(Object.keys(JSON.parse(Testing.synth(optOut().stack)).resource)).toEqual(["null_resource"]);
   });
 
+  it("a rule or vhost whose source holds only the dom0's and guests' addresses is not proven, and synth warns on it: never a silent pass", () => {
+    const s = seedStack();
+    const g2g = new ForwardRule(s.dom0, "g2g", { to: "192.168.0.200", ports: [3306], from: ["192.168.0.201/32"] });
+    const inner = new WebVhost(s.webserv, "inner", { address: "192.168.0.202", ports: [8080], serverName: "inner.example.org", documentRoot: "/var/www/inner" });
+    new ForwardRule(s.dom0, "inner-web", { to: "192.168.0.202", ports: [8080], from: ["192.168.0.1/32"] });
+    expect(obligations(s.dom0).filter((o) => o.path === g2g.node.path || o.path === inner.node.path)).toEqual([]);
+    expect(synthErrors(s.app)).toBe("");
+    const warnings = (c: { node: { metadata: { type: string; data: unknown }[] } }) => c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => m.data);
+    expect(warnings(g2g)).toEqual([
+      "tcp port 3306 of 192.168.0.200 is not proven at synth: every address in 192.168.0.201/32 (among its first 256) is the dom0's or a guest's, and the model asks only from clients outside the dom0",
+    ]);
+    expect(warnings(inner)).toEqual([
+      "vhost inner on 192.168.0.202:8080 is not proven at synth: every address in 192.168.0.1/32 (among its first 256) is the dom0's or a guest's, and the model asks only from clients outside the dom0",
+    ]);
+    const t = XenTemplate.fromStack(s.stack);
+    expect(() => t.serve(inner)).toThrow(
+      "webserv/dom0/webserv/inner: vhost inner on 192.168.0.202:8080 is not proven at synth: every address in 192.168.0.1/32 (among its first 256) is the dom0's or a guest's, and the model asks only from clients outside the dom0; pass { from } to ask from a client of your own",
+    );
+    expect(t.serve(inner, { from: "203.0.113.9" }).map((v) => v.failure?.stage)).toEqual(["firewall"]);
+  });
+
   it(`the context key ${PROVE_CONTEXT_KEY} false skips the proof, with a warning`, () => {
     const s = optOut(undefined, Testing.app({ context: { [PROVE_CONTEXT_KEY]: false } }));
     expect(synthErrors(s.app)).toBe("");
