@@ -52,6 +52,11 @@ export class Reachability {
     return this.evaluator.outcome(question);
   }
 
+  /** The hosts as a trace names them: the dom0's id, then each guest's name. */
+  get hosts(): string[] {
+    return [this.dom0.input.id, ...this.guests.names];
+  }
+
   /** The guest addresses the dom0 routes to a vif (vif-route's ip=), by guest name. */
   guestAddresses(): Record<string, string[]> {
     const out: Record<string, string[]> = {};

@@ -13,6 +13,7 @@
  * expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.0.2.201", port: 22 }, "firewall");
  * @module cdktf-xen/testing
  */
+import { isDeepStrictEqual } from "util";
 import { TerraformStack } from "../private/cdk";
 import { dom0ModelInput, vhostQuestions } from "../private/prove";
 import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
@@ -70,7 +71,7 @@ export class XenTemplate {
   model(dom0: XenHost): Reachability {
     const input = dom0ModelInput(dom0);
     const had = this.models.get(dom0);
-    if (had && sameInput(had.input, input)) return had.model;
+    if (had && isDeepStrictEqual(had.input, input)) return had.model;
     const model = Reachability.fromFiles(input);
     this.models.set(dom0, { input, model });
     return model;
@@ -109,22 +110,4 @@ export class XenTemplate {
     const from = opts.from;
     return [...v.httpPorts, ...(v.tls ? [v.tls.port] : [])].map((port) => model.flow({ from, to: v.address, port, apache: true }));
   }
-}
-
-/** Whether two inputs name the same hosts with the same files. */
-function sameInput(a: ModelInput, b: ModelInput): boolean {
-  const sameFiles = (x: Readonly<Record<string, string>>, y: Readonly<Record<string, string>> | undefined) => {
-    if (!y) return false;
-    const keys = Object.keys(x);
-    return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
-  };
-  const guests = Object.keys(a.guests);
-  return (
-    a.dom0.id === b.dom0.id &&
-    a.dom0.uplink.device === b.dom0.uplink.device &&
-    a.dom0.uplink.address === b.dom0.uplink.address &&
-    sameFiles(a.dom0.files, b.dom0.files) &&
-    guests.length === Object.keys(b.guests).length &&
-    guests.every((g) => sameFiles(a.guests[g], b.guests[g]))
-  );
 }

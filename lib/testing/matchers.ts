@@ -41,7 +41,7 @@ const matchers = {
     if (stage !== undefined && !(STAGES as readonly string[]).includes(stage)) throw new Error(`toBeDroppedAt: stage ${JSON.stringify(stage)}: expected one of ${STAGES.join(", ")}`);
     if (host !== undefined) {
       const dom0 = received.dom0Of(question.to);
-      const hosts = [dom0.hostId, ...dom0.guests.map((g) => g.name)];
+      const hosts = received.model(dom0).hosts;
       if (!hosts.includes(host)) throw new Error(`toBeDroppedAt: host ${JSON.stringify(host)}: expected the dom0 or a guest of ${dom0.node.path} as the trace names them: ${hosts.join(", ")}`);
     }
     const v = received.flow(question);
