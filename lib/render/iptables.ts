@@ -49,8 +49,12 @@ function forwardAccepts(a: AcceptMatch, guest: string, guestAfterProtocol = ""):
   const sportChunks = a.sourcePorts.length ? multiportChunks(a.sourcePorts) : [[]];
   for (const dports of multiportChunks(a.ports)) {
     for (const sports of sportChunks) {
-      const sp = sports.length ? portMatch(a.protocol, "sports", sports) : "";
-      out.push(`-A FORWARD${src}${guest} -p ${a.protocol}${guestAfterProtocol}${sp}${portMatch(a.protocol, "dports", dports)} -j ACCEPT`);
+      // One source and one destination range share one match: iptables-save prints `-m tcp --sport A --dport B`.
+      const ports =
+        sports.length === 1 && dports.length === 1
+          ? ` -m ${a.protocol} --sport ${portText(sports[0])} --dport ${portText(dports[0])}`
+          : `${sports.length ? portMatch(a.protocol, "sports", sports) : ""}${portMatch(a.protocol, "dports", dports)}`;
+      out.push(`-A FORWARD${src}${guest} -p ${a.protocol}${guestAfterProtocol}${ports} -j ACCEPT`);
     }
   }
   return out;

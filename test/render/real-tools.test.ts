@@ -273,7 +273,7 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
-describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
+describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save", "ipset", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
   let ns: ReturnType<typeof netns>;
   beforeAll(() => (ns = netns("fw")));
   afterAll(() => ns.remove());
@@ -297,6 +297,25 @@ describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tabl
     expect(ns.exec("iptables-restore", [], rules).status).toBe(0);
     const saved = ns.exec("iptables-save", ["-t", "filter"]).stdout;
     expect(strip(saved)).toBe(strip(rules));
+  });
+
+  it("rules with source ports (one range or several, beside one destination range or several), per address and through ipsets: iptables-save prints them back exactly", () => {
+    const dom0 = new XenHost(new TerraformStack(Testing.app(), "sports"), "dom0", { ssh: { host: "203.0.113.10" }, uplink: { device: "eth0", address: "192.0.2.1/24" } });
+    const g = new RoutedDomU(dom0, "g", { disks: [], vifs: [{ mac: "00:16:3e:00:05:00", address: "192.0.2.60/24" }] });
+    new ForwardRule(dom0, "one-one", { to: g, ports: [Port.udp(53)], sourcePorts: [Port.udpRange(1024, 65535)] });
+    new ForwardRule(dom0, "one-many", { to: g, ports: [22, 2222], sourcePorts: [Port.tcpRange(1024, 65535)], from: ["203.0.113.0/24"] });
+    new ForwardRule(dom0, "many-one", { to: g, ports: [8443], sourcePorts: [Port.tcp(1), Port.tcpRange(5, 7)], from: ["198.51.100.0/24"] });
+    new ForwardRule(dom0, "many-many", { to: g, ports: [Port.udp(500), Port.udp(4500)], sourcePorts: [Port.udp(500), Port.udp(4500)] });
+    for (const sets of [false, true]) {
+      const text = renderIptablesRules(dom0._firewallModel(), { sets });
+      expect(text).toContain(" -m udp --sport 1024:65535 --dport 53 -j ACCEPT");
+      if (sets) expect(ns.exec("ipset", ["restore", "-exist"], renderIpsets(dom0._firewallModel()))).toMatchObject({ status: 0, stderr: "" });
+      expect(ns.exec("iptables-restore", [], text)).toMatchObject({ status: 0, stderr: "" });
+      expect(strip(ns.exec("iptables-save", ["-t", "filter"]).stdout)).toBe(strip(text));
+    }
+    // The seed's ruleset again, and no set left, for the tests after this one.
+    expect(ns.exec("iptables-restore", [], rules).status).toBe(0);
+    expect(ns.exec("ipset", ["destroy"]).status).toBe(0);
   });
 
   it("iptables-restore --test rejects a corrupted ruleset (the check can fail)", () => {

@@ -432,7 +432,7 @@ describe("renderer variants", () => {
       "-A FORWARD -d 192.0.2.40/32 -o g-1 -p tcp -m multiport --dports 53,80,443,8000:8080 -j ACCEPT",
       "-A FORWARD -d 192.0.2.40/32 -o g-1 -p udp -m udp --dport 53 -j ACCEPT",
       "-A FORWARD -d 192.0.2.41/32 -o g-0 -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT",
-      "-A FORWARD -s 203.0.113.0/24 -d 192.0.2.41/32 -o g-0 -p tcp -m tcp --sport 1024:65535 -m tcp --dport 22 -j ACCEPT",
+      "-A FORWARD -s 203.0.113.0/24 -d 192.0.2.41/32 -o g-0 -p tcp -m tcp --sport 1024:65535 --dport 22 -j ACCEPT",
     ]);
     const many = Array.from({ length: 20 }, (_, i) => ({ from: 1000 + 2 * i, to: 1000 + 2 * i }));
     expect(multiportChunks(many).map((c) => c.length)).toEqual([15, 5]);
