@@ -14,6 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
+import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen, sourcesNamed } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
@@ -145,10 +146,15 @@ export function cureOf(v: FlowVerdict, dom0: string): string {
   return "loose or no reverse-path filter in the guest, or policy routing so that the route back leaves by the interface the request came in by";
 }
 
-/** Client addresses standing for `outside`: one behind the uplink's router, one on the uplink's subnet. */
-function clientsFor(uplink: string, taken: ReadonlySet<number>): { address: string; where: string }[] {
-  const { near, far } = outsideClients(parseCidr(uplink)!, taken);
-  return [{ address: ipText(far!), where: "behind the uplink's router" }, ...(near === undefined ? [] : [{ address: ipText(near), where: "on the uplink's subnet" }])];
+/**
+ * Client addresses standing for "anywhere": one behind the uplink's router, outside every source network the
+ * firewall names (`sources`), and one on the uplink's subnet.
+ */
+function clientsFor(uplink: string, taken: ReadonlySet<number>, sources: readonly string[]): { address: string; where: string }[] {
+  const { near } = outsideClients(parseCidr(uplink)!, taken);
+  const far = clientOutside(parseCidr(uplink)!, taken, sources);
+  if (far === undefined) throw new DoctorInputError(`no address is outside the uplink's subnet ${uplink} and every source network the firewall names (${sources.join(", ")}): no client can stand for "anywhere"`);
+  return [{ address: ipText(far), where: "behind the uplink's router" }, ...(near === undefined ? [] : [{ address: ipText(near), where: "on the uplink's subnet" }])];
 }
 
 const STATUS_WORD: Record<DoctorStatus, string> = { answers: "ok", "black hole": "BLACK HOLE", dropped: "DROPPED", unknown: "UNKNOWN" };
@@ -185,14 +191,19 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const unread: Unreadable[] = model.unreadable;
   problems.push(...unread.map((u) => `not read: ${unreadableText(u)}`));
 
-  // The candidates: every port a firewall names, and every vhost socket.
-  const candidates = portsNamed(firewallTextOf(dom0));
+  // The candidates: every port a firewall names, and every vhost socket; the clients: two for anywhere, one in
+  // each source network the firewall names; and a source port in each piece between the source ports it names.
+  const firewallText = firewallTextOf(dom0);
+  const candidates = portsNamed(firewallText);
   const addresses = model.guestAddresses();
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
-  const clients = clientsFor(uplink.address, taken);
+  const named = sourcesNamed(firewallText).filter((c) => c !== "0.0.0.0/0");
+  const clients = clientsFor(uplink.address, taken, named);
+  const sources = [{ cidr: "0.0.0.0/0", clients }, ...clientsInSources(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
+  const pieces = sourcePortPieces(sourcePortsNamed(firewallText));
   const checks: DoctorCheck[] = [];
-  const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean): void => {
-    const verdicts = clients.map((c) => model.flow({ protocol, from: c.address, to: address, port, apache } as FlowQuestion));
+  const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean, from = clients, sourcePort?: number): void => {
+    const verdicts = from.map((c) => model.flow({ protocol, from: c.address, to: address, port, apache, ...(sourcePort === undefined ? {} : { sourcePort }) } as FlowQuestion));
     const failing = verdicts.find((v) => !v.ok);
     const verdict = failing ?? verdicts[0];
     const status = statusOf(verdict);
@@ -208,9 +219,19 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
       for (const port of vhostPorts) ask(guest, address, "tcp", port, `vhost ${vhosts.filter((v) => v.port === port).map((v) => `${v.site} (${v.where})`).join(", ")}`, true);
       for (const protocol of ["tcp", "udp"] as const) {
         for (const port of candidates) {
-          if (protocol === "tcp" && vhostPorts.includes(port)) continue;
-          if (!firewallOpens(model.flow({ protocol, from: clients[0].address, to: address, port }), dom0Name)) continue;
-          ask(guest, address, protocol, port, "opened by the firewall", false);
+          const anywhere = new Set<string>();
+          for (const source of sources) {
+            const open = sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port, sourcePort }), dom0Name));
+            const text = allSourcePorts(open) ? "" : ` from source ports ${portRangesText(open)}`;
+            // Open from anywhere at the same source ports: asked there already.
+            if (!open.length || anywhere.has(text) || anywhere.has("")) continue;
+            if (source.cidr === "0.0.0.0/0") anywhere.add(text);
+            // At the model's default source port where it is open there, else at the first port open.
+            const sourcePort = firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port }), dom0Name) ? undefined : open[0].from;
+            // A vhost's socket open from anywhere at the default source port: its vhost's check asked just that.
+            if (protocol === "tcp" && vhostPorts.includes(port) && source.cidr === "0.0.0.0/0" && sourcePort === undefined) continue;
+            ask(guest, address, protocol, port, `opened by the firewall${source.cidr === "0.0.0.0/0" ? "" : ` to ${source.cidr}`}${text}`, false, source.clients, sourcePort);
+          }
         }
       }
     }

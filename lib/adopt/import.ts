@@ -9,7 +9,7 @@
  * top of the code, never dropped in silence.
  */
 import * as path from "path";
-import { clientIn, outsideClients } from "../reachability";
+import type { PortRange } from "../connections/port";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
@@ -17,6 +17,7 @@ import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
+import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen, sourcesNamed } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -245,57 +246,68 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     guestIds.set(name, id);
   }
 
-  // Forwarded ports: those the dom0's firewall lets a client open to each guest address, from anywhere or from a source it names.
+  // Forwarded ports: those the dom0's firewall lets a client open to each guest address, from anywhere or from a
+  // source it names, and from which source ports.
   const model = modelOfCopies(dom0, guestCopies, uplink);
   const guestSet = new Set(Object.values(model.guestAddresses()).flat());
   const taken = new Set([...guestSet, upAddress].map((a) => ipNum(a)!));
-  const far = ipText(outsideClients(up, taken).far!);
   const firewallText = firewallTextOf(dom0);
   const candidates = portsNamed(firewallText);
   const hasFirewall = firewallText.trim().length > 0;
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
   const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
   if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
-  // The sources the firewall names (-s, ip saddr), each stood for by one client in it; "anywhere" by a far client.
-  const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => (m[1].includes("/") ? m[1] : `${m[1]}/32`));
-  const sources: { cidr: string; client: string }[] = [{ cidr: "0.0.0.0/0", client: far }];
-  for (const cidr of [...new Set(named)].sort()) {
-    const c = parseCidr(cidr);
-    if (!c || cidr === "0.0.0.0/0" || (c.prefix === 32 && guestSet.has(ipText(c.net)))) continue;
-    const client = clientIn(c, taken);
-    if (client !== undefined) sources.push({ cidr: `${ipText(c.net)}/${c.prefix}`, client: ipText(client) });
-  }
+  // "Anywhere" is stood for by a client outside every source the firewall names; each source by one client in it.
+  const named = sourcesNamed(firewallText);
+  const anywhere = clientOutside(up, taken, named);
+  if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
+  const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named.filter((c) => c !== "0.0.0.0/0"), taken)];
+  const pieces = sourcePortPieces(sourcePortsNamed(firewallText));
   const portsCode = (list: string[]) => {
     const tcpOnly = list.every((p) => p.startsWith("tcp/"));
     return tcpOnly ? `[${list.map((p) => p.slice(4)).join(", ")}]` : `[${list.map((p) => `Port.${p.split("/")[0]}(${p.split("/")[1]})`).join(", ")}]`;
   };
+  const sourcePortsCode = (protocol: string, list: readonly PortRange[]) => `[${list.map((r) => (r.from === r.to ? `Port.${protocol}(${r.from})` : `Port.${protocol}Range(${r.from}, ${r.to})`)).join(", ")}]`;
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
-    // What each source may open on each address; a port open from anywhere is not repeated for a source.
-    const openAnywhere = new Set<string>();
+    // What each source may open on each address, and from which source ports; a port open from anywhere (from
+    // the same source ports) is not repeated for a source.
+    const openAnywhere = new Map<string, string>();
     for (const { cidr, client } of sources) {
-      const opened = new Map<string, string[]>();
+      // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535").
+      const opened = new Map<string, Map<string, { protocol: string; sourcePorts: PortRange[]; ports: string[] }>>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
           for (const port of candidates) {
             const key = `${address} ${protocol}/${port}`;
-            if (cidr !== "0.0.0.0/0" && openAnywhere.has(key)) continue;
-            if (!firewallOpens(model.flow({ protocol, from: client, to: address, port }), dom0Name)) continue;
-            if (cidr === "0.0.0.0/0") openAnywhere.add(key);
-            opened.set(address, [...(opened.get(address) ?? []), `${protocol}/${port}`]);
+            const open = sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port, sourcePort }), dom0Name));
+            if (!open.length) continue;
+            const sourcePorts = allSourcePorts(open) ? [] : open;
+            const group = `${sourcePorts.length ? protocol : "any"} ${portRangesText(sourcePorts) || "all"}`;
+            if (cidr === "0.0.0.0/0") openAnywhere.set(key, group);
+            else if (openAnywhere.get(key) === group || openAnywhere.get(key) === "any all") continue;
+            const byGroup = opened.get(address) ?? new Map();
+            const entry = byGroup.get(group) ?? { protocol, sourcePorts, ports: [] };
+            entry.ports.push(`${protocol}/${port}`);
+            opened.set(address, byGroup.set(group, entry));
           }
         }
       }
       const from = cidr === "0.0.0.0/0" ? "" : `, from: [${q(cidr)}]`;
       const suffix = cidr === "0.0.0.0/0" ? "in" : `from-${cidr.replace(/[./]/g, "-")}`;
-      const sets = addresses.map((a) => (opened.get(a) ?? []).join(" "));
-      if (sets.every((x) => x === sets[0]) && sets[0]) {
-        rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${suffix}`)}, { to: ${id}, ports: ${portsCode(opened.get(addresses[0])!)}${from} });`);
+      const rulesOf = (to: string, name: string, groups: Map<string, { protocol: string; sourcePorts: PortRange[]; ports: string[] }>) =>
+        [...groups.values()].forEach((g, i) => {
+          const sports = g.sourcePorts.length ? `, sourcePorts: ${sourcePortsCode(g.protocol, g.sourcePorts)}` : "";
+          rulesCode.push(`new ForwardRule(dom0, ${q(`${name}${i ? `-${i + 1}` : ""}`)}, { to: ${to}, ports: ${portsCode(g.ports)}${from}${sports} });`);
+        });
+      const shape = (a: string) => JSON.stringify([...(opened.get(a) ?? new Map()).entries()]);
+      if (addresses.every((a) => shape(a) === shape(addresses[0])) && opened.has(addresses[0])) {
+        rulesOf(id, `${guest}-${suffix}`, opened.get(addresses[0])!);
       } else {
         for (const a of addresses) {
-          const list = opened.get(a);
-          if (list?.length) rulesCode.push(`new ForwardRule(dom0, ${q(`${guest}-${a.replace(/\./g, "-")}-${suffix}`)}, { to: ${q(a)}, ports: ${portsCode(list)}${from} });`);
+          const groups = opened.get(a);
+          if (groups) rulesOf(q(a), `${guest}-${a.replace(/\./g, "-")}-${suffix}`, groups);
         }
       }
     }

@@ -13,6 +13,7 @@ import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { doctor, DoctorCheck, portsNamed } from "../../lib/adopt/doctor";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
+import { restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { tempDir } from "../support/tools";
 
@@ -158,6 +159,30 @@ describe("doctor on the library's own synth preview exits 0", () => {
       }
     } finally {
       p.remove();
+    }
+  });
+});
+
+describe("doctor on ports open only to a network, or only from some source ports", () => {
+  it("asks each from a client in that network and at a source port it lets through; the usual outside client stands for anywhere only outside every named network", () => {
+    const t = tempDir("cdktf-xen-preview-");
+    try {
+      const app = new App({ outdir: t.dir });
+      restrictedStack(app);
+      app.synth();
+      const r = doctor(path.join(t.dir, "stacks", "restricted", "hosts"), "dom0");
+      // 203.0.113.77 and 203.0.113.177 are in the named network, 192.0.2.177 on the uplink: the benchmarking network (RFC 2544) stands in.
+      expect(r.text).toContain("clients: 198.18.0.1 (behind the uplink's router), 192.0.2.254 (on the uplink's subnet)");
+      expect(r.checks.map((c) => `${c.address} ${c.protocol} ${c.port} ${c.why}: ${c.status}`)).toEqual([
+        "192.0.2.30 tcp 8443 opened by the firewall to 203.0.113.0/24 from source ports 1024-65535: answers",
+        "192.0.2.30 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
+        "192.0.2.31 tcp 80 opened by the firewall: answers",
+        "192.0.2.31 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
+      ]);
+      expect(r.checks[0].verdict.question).toMatchObject({ from: "203.0.113.1", protocol: "tcp", port: 8443 });
+      expect(r.exitCode).toBe(0);
+    } finally {
+      t.remove();
     }
   });
 });

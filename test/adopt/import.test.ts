@@ -16,6 +16,7 @@ import { importStack } from "../../lib/adopt/import";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
 import { meaning, sockets, synthImported, typeCheckImported } from "../support/imported";
+import { restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { tempDir } from "../support/tools";
 
@@ -33,7 +34,8 @@ describe("import: the seed article's hand-made files", () => {
   it("writes the constructs, and says what it could not carry over", () => {
     expect(code).toContain('const webserv = new RoutedDomU(dom0, "webserv", {\n  memory: 512,\n  vcpus: 1,\n  disks: ["phy:/dev/vg0/webserv-disk,xvda,w", "phy:/dev/vg0/webserv-swap,xvdb,w"],\n  vifs: [\n    { mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },');
     expect(code).toContain('new WebVhost(webserv, "site-b", {\n  address: "192.168.0.201",\n  serverName: "b.example.org",\n  documentRoot: "/var/www/b",\n});');
-    expect(code).toContain('new ForwardRule(dom0, "webserv-in", { to: webserv, ports: [80, 443] });');
+    // The article's rules take source ports 1024-65535 only: so does the imported rule.
+    expect(code).toContain('new ForwardRule(dom0, "webserv-in", { to: webserv, ports: [80, 443], sourcePorts: [Port.tcpRange(1024, 65535)] });');
     expect(notes).toEqual([
       "dom0: the firewall names port ranges (1024:65535): ranges are not imported, only the ports they start at were tried",
       "dom0: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)",
@@ -95,6 +97,7 @@ describe("import: the library's own preview comes back as the same stack", () =>
 
   it.each([
     ["a stack with a vif of three addresses, UDP, and a port open to one network", mixed, "mixed"],
+    ["a stack with ports open to the network of the usual outside client, and only from some source ports", (app: App) => void restrictedStack(app), "restricted"],
     ["the seed stack", (app: App) => void seedStack(app), "webserv"],
     ["the seed on systemd-networkd", (app: App) => void buildScenario(app, "seed", "networkd"), "lab"],
     ["the seed on netplan", (app: App) => void buildScenario(app, "seed", "netplan"), "lab"],

@@ -1,0 +1,88 @@
+/**
+ * What a copy's firewall names, for the questions doctor and import ask of
+ * the model: the source networks its FORWARD rules open ports to, the source
+ * ports they match, and the clients that stand for each. A rule's verdict
+ * depends on a packet's source port only through the ranges the rules name,
+ * so one port per piece between their edges answers for the whole piece.
+ */
+import type { PortRange } from "../connections/port";
+import { clientIn, FAR_CLIENTS } from "../reachability";
+import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+
+/** The source networks FORWARD rules name (`-s`, `ip saddr`), as `a.b.c.d/n`, sorted and without repeats. */
+export function sourcesNamed(firewallText: string): string[] {
+  const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => parseCidr(m[1].includes("/") ? m[1] : `${m[1]}/32`));
+  return [...new Set(named.filter((c): c is Cidr => c !== undefined).map((c) => `${ipText(c.net)}/${c.prefix}`))].sort();
+}
+
+/** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
+export function sourcePortsNamed(firewallText: string): PortRange[] {
+  const out: PortRange[] = [];
+  for (const m of firewallText.matchAll(/(?:--sports?|\bsport)\s+(\{[^}]*\}|\S+)/g)) {
+    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)) {
+      const [from, to = from] = part.split(/[:-]/).map(Number);
+      if (Number.isInteger(from) && Number.isInteger(to) && from >= 1 && to <= 65535 && from <= to) out.push({ from, to });
+    }
+  }
+  return out;
+}
+
+/**
+ * Ports 1-65535 cut at the edges of `named`: within one piece every rule
+ * that names a source port matches all of it or none of it.
+ */
+export function sourcePortPieces(named: readonly PortRange[]): PortRange[] {
+  const edges = [...new Set([1, 65536, ...named.flatMap((r) => [r.from, r.to + 1])])].sort((a, b) => a - b);
+  return edges.slice(0, -1).map((from, i) => ({ from, to: edges[i + 1] - 1 }));
+}
+
+/** The pieces `opens` holds for (asked at each piece's first port), adjacent ones joined. */
+export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort: number) => boolean): PortRange[] {
+  const out: PortRange[] = [];
+  for (const p of pieces) {
+    if (!opens(p.from)) continue;
+    const last = out[out.length - 1];
+    if (last && last.to + 1 === p.from) out[out.length - 1] = { from: last.from, to: p.to };
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Every source port. */
+export function allSourcePorts(ranges: readonly PortRange[]): boolean {
+  return ranges.length === 1 && ranges[0].from === 1 && ranges[0].to === 65535;
+}
+
+/** `1024-65535`, `53, 1024-65535`. */
+export function portRangesText(ranges: readonly PortRange[]): string {
+  return ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(", ");
+}
+
+/**
+ * A client behind the uplink's router that stands for "anywhere": outside
+ * the uplink's subnet and every source network the firewall names, and no
+ * host's address. The documentation addresses first, then the benchmarking
+ * network (RFC 2544) and the shared address space (RFC 6598).
+ */
+export function clientOutside(uplink: Cidr, taken: ReadonlySet<number>, sources: readonly string[]): number | undefined {
+  const named = sources.map((s) => parseCidr(s)!);
+  const free = (n: number) => !inCidr(uplink, n) && !taken.has(n) && !named.some((c) => inCidr(c, n));
+  const first = FAR_CLIENTS.map((a) => ipNum(a)!).find(free);
+  if (first !== undefined) return first;
+  for (const net of ["198.18.0.0/15", "100.64.0.0/10"].map((c) => parseCidr(c)!)) {
+    for (let i = 1; i < 4096; i++) if (free(net.net + i)) return net.net + i;
+  }
+  return undefined;
+}
+
+/** One client in each named source network (its first free address), skipping a guest's own /32 and sources with no free address. */
+export function clientsInSources(sources: readonly string[], taken: ReadonlySet<number>): { readonly cidr: string; readonly client: string }[] {
+  const out: { cidr: string; client: string }[] = [];
+  for (const cidr of sources) {
+    const c = parseCidr(cidr)!;
+    if (c.prefix === 0 || (c.prefix === 32 && taken.has(c.net))) continue;
+    const client = clientIn(c, taken);
+    if (client !== undefined) out.push({ cidr, client: ipText(client) });
+  }
+  return out;
+}
