@@ -17,9 +17,11 @@ import { renderInterfaces } from "../render/interfaces";
 import { networkdFiles } from "../render/networkd";
 import { NETPLAN_PATH, renderNetplan } from "../render/netplan";
 import type { Topology, TopologyDom0, TopologyGuest } from "../private/topology";
+import type { PortRange, Protocol } from "../connections/port";
 import type { GuestModel } from "../model";
+import { shellAssignments, shellSource } from "../render/shell-source";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
-import { answered, probeHttp, probeTcp, ProbeResult } from "./probes";
+import { answered, probeHttp, probeSocket, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
@@ -519,39 +521,66 @@ export class Lab {
   }
 
   /**
-   * Every vhost answers with its own page on each address:port; every
-   * ForwardRule's TCP ports pass (from the client, when it is among the
-   * rule's sources); a port no rule opens is dropped.
+   * Every vhost answers with its own page on each address:port, from both
+   * clients; every port a ForwardRule opens, TCP or UDP, passes from each
+   * client among the rule's sources and is dropped from the others (and,
+   * where the rule names source ports, from a source port outside them);
+   * a TCP port no rule opens is dropped.
    */
   probeAll(phase: string): ProbeResult[] {
     const out: ProbeResult[] = [];
     for (const d of this.topology.dom0s) {
       const start = out.length;
-      const { host, address: clientAddress } = this.client(d.id);
+      const { host, address: clientAddress, far } = this.client(d.id);
       for (const g of d.guests) {
         const probes = this.probeGuest(d.id, g, phase);
         out.push(...probes);
         if (probes.some((p) => !p.ok)) this.findings.push(this.inspectGuest(d.id, g.model.name, phase));
       }
       const vhostPorts = new Set(d.guests.flatMap((g) => g.vhosts.flatMap((v) => [...v.httpPorts.map((p) => `${v.address}:${p}`), ...(v.tls ? [`${v.address}:${v.tls.port}`] : [])])));
-      const opened = new Set<string>();
-      for (const a of d.accepts.filter((x) => x.protocol === "tcp")) {
+      // Every port the rules open, TCP and UDP (the first of each range), from both clients; where a rule
+      // names source ports, from one inside them and from one outside. Open when some accept takes that packet.
+      const sockets = new Map<string, { readonly protocol: Protocol; readonly address: string; readonly port: number; readonly sourcePorts: PortRange[] }>();
+      for (const a of d.accepts) {
         for (const r of a.ports) {
-          opened.add(`${a.address}:${r.from}`);
-          if (vhostPorts.has(`${a.address}:${r.from}`) || a.sourcePorts.length) continue;
-          out.push({ ...probeTcp(host, a.address, r.from, cidrContains(a.source, clientAddress), phase), flow: { from: clientAddress, to: a.address, port: r.from } });
+          const key = `${a.protocol} ${a.address}:${r.from}`;
+          const socket = sockets.get(key) ?? { protocol: a.protocol, address: a.address, port: r.from, sourcePorts: [] };
+          socket.sourcePorts.push(...a.sourcePorts);
+          sockets.set(key, socket);
+        }
+      }
+      const admits = (q: { protocol: Protocol; address: string; port: number; from: string; sourcePort?: number }) =>
+        d.accepts.some((a) => a.protocol === q.protocol && a.address === q.address && inRanges(a.ports, q.port) && cidrContains(a.source, q.from) && (!a.sourcePorts.length || (q.sourcePort !== undefined && inRanges(a.sourcePorts, q.sourcePort))));
+      for (const { protocol, address, port, sourcePorts } of sockets.values()) {
+        if (protocol === "tcp" && vhostPorts.has(`${address}:${port}`) && !sourcePorts.length) continue;
+        if (protocol === "udp") this.startUdpEcho(d, address, port);
+        const outside = portOutside(sourcePorts);
+        const bySourcePort = sourcePorts.length ? [sourcePorts[0].from, ...(outside !== undefined ? [outside] : [])] : [undefined];
+        for (const from of [clientAddress, far]) {
+          for (const sourcePort of bySourcePort) {
+            const probe = { protocol, address, port, ...(from === far ? { from } : {}), ...(sourcePort !== undefined ? { sourcePort } : {}) };
+            out.push({ ...probeSocket(host, probe, admits({ protocol, address, port, from, sourcePort }), phase), flow: { from, to: address, port, protocol, ...(sourcePort !== undefined ? { sourcePort } : {}) } });
+          }
         }
       }
       for (const g of d.guests) {
         const address = g.model.vifs[0].address.address;
-        const closed = [22, 2222, 65000].find((p) => !opened.has(`${address}:${p}`))!;
-        out.push({ ...probeTcp(host, address, closed, false, phase), flow: { from: clientAddress, to: address, port: closed } });
+        const closed = [22, 2222, 65000].find((p) => !d.accepts.some((a) => a.protocol === "tcp" && a.address === address && inRanges(a.ports, p)))!;
+        out.push({ ...probeSocket(host, { protocol: "tcp", address, port: closed }, false, phase), flow: { from: clientAddress, to: address, port: closed } });
       }
       this.crossCheck(d, out.slice(start));
     }
     this.probes.push(...out);
     for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
     return out;
+  }
+
+  /** Starts the lab's UDP echo on the guest that has `address` (sh/udp-echo.sh), unless one listens there. */
+  private startUdpEcho(d: TopologyDom0, address: string, port: number): void {
+    const guest = d.guests.find((g) => g.model.vifs.some((v) => v.address.address === address || v.additional.some((a) => a.address === address)));
+    const host = guest && this.guestHost(d.id, guest.model.name);
+    if (!host) return; // no such guest running: the probe sees the black hole
+    must(host.runScript(`#!/bin/sh\n${shellAssignments([["ADDRESS", address], ["PORT", String(port)]])}${shellSource(__dirname, "sh/udp-echo.sh")}\n`), `the UDP echo on ${guest!.model.name} ${address}:${port}`);
   }
 
   /**
@@ -794,4 +823,15 @@ export function cdktfCli(dir: string): string {
     if (fs.existsSync(bin)) return bin;
     if (path.dirname(d) === d) return FLAVOUR.cli;
   }
+}
+
+/** `port` is in one of `ranges`. */
+function inRanges(ranges: readonly PortRange[], port: number): boolean {
+  return ranges.some((r) => r.from <= port && port <= r.to);
+}
+
+/** A port in none of `ranges` (next to one of them), or undefined when they hold every port. */
+function portOutside(ranges: readonly PortRange[]): number | undefined {
+  if (!ranges.length) return undefined;
+  return [...ranges.map((r) => r.from - 1), ...ranges.map((r) => r.to + 1)].find((p) => p >= 1 && p <= 65535 && !inRanges(ranges, p));
 }

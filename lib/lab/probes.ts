@@ -1,5 +1,6 @@
-/** Probes from a lab client: HTTP(S) pages by Host header, TCP ports open or dropped. */
+/** Probes from a lab client: HTTP(S) pages by Host header, TCP and UDP ports open or dropped. */
 import { spawnSync } from "child_process";
+import type { Protocol } from "../connections/port";
 import type { FlowQuestion } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 
@@ -7,8 +8,8 @@ import { SandboxHost } from "./sandbox-host";
 export interface ProbeResult {
   /** When the probe ran, e.g. `after deploy`, `negative control`. */
   readonly phase: string;
-  /** An HTTP(S) request to a vhost, or a TCP port that must open or must be dropped. */
-  readonly kind: "http" | "https" | "tcp-open" | "tcp-dropped";
+  /** An HTTP(S) request to a vhost, or a TCP or UDP port that must open or must be dropped. */
+  readonly kind: "http" | "https" | "tcp-open" | "tcp-dropped" | "udp-open" | "udp-dropped";
   /** `address:port` and what was asked. */
   readonly target: string;
   /** What the probe expected to see. */
@@ -31,7 +32,7 @@ export interface ProbeResult {
  * nothing came back at all.
  */
 export function answered(p: ProbeResult): boolean {
-  return p.kind === "http" || p.kind === "https" ? p.detail.startsWith("HTTP ") : p.detail === "connected" || /refused/i.test(p.detail);
+  return p.kind === "http" || p.kind === "https" ? p.detail.startsWith("HTTP ") : [CONNECTED, ECHOED, REFUSED].includes(p.detail);
 }
 
 export interface HttpProbe {
@@ -87,30 +88,72 @@ export function probeHttp(client: SandboxHost, p: HttpProbe, phase: string, expe
   };
 }
 
+/** A socket a probe tries to reach from a lab client. */
+export interface SocketProbe {
+  /** TCP (a connection attempt) or UDP (a datagram to the lab's echo on the guest). */
+  readonly protocol: Protocol;
+  readonly address: string;
+  readonly port: number;
+  /**
+   * The client's source address, when it is not the one its route picks: a
+   * client behind the uplink's router.
+   * @default - the client's own address on the uplink
+   */
+  readonly from?: string;
+  /**
+   * The client's source port.
+   * @default - one the kernel picks
+   */
+  readonly sourcePort?: number;
+}
+
+/** What a UDP probe sends; the guest's echo sends it back. */
+const DATAGRAM = "cdktf-xen-lab";
+/** Seconds a probe waits for a connection or an echo. */
+const WAIT = 3;
+/** What a probe that got through saw. */
+const CONNECTED = "connected";
+const ECHOED = "echoed by the guest";
+const REFUSED = "refused by the guest (nothing listens there): the firewall let it through";
+
 /**
- * A TCP connection attempt. Through the firewall it is either accepted or
- * refused by the guest (a RST); a drop shows as a timeout.
+ * One try with socat: a TCP connection (closed at once, with a reset, so
+ * that no TIME_WAIT holds the source port for the next probe) or a UDP
+ * datagram and its echo.
  */
-export function probeTcp(client: SandboxHost, address: string, port: number, expectOpen: boolean, phase: string): ProbeResult {
+function socatTry(client: SandboxHost, p: SocketProbe): { readonly through: boolean; readonly detail: string } {
+  const bind = p.from !== undefined ? [`bind=${p.from}${p.sourcePort !== undefined ? `:${p.sourcePort}` : ""}`] : p.sourcePort !== undefined ? [`sourceport=${p.sourcePort}`] : [];
+  const r =
+    p.protocol === "tcp"
+      ? client.exec(["socat", "-T", String(WAIT), "/dev/null", [`TCP4:${p.address}:${p.port}`, `connect-timeout=${WAIT}`, "linger=0", ...bind].join(",")])
+      : client.exec(["socat", "-t", String(WAIT), "-T", String(WAIT), "-", [`UDP4:${p.address}:${p.port}`, `readbytes=${DATAGRAM.length}`, ...bind].join(",")], DATAGRAM);
+  if (/refused/i.test(r.stderr)) return { through: true, detail: REFUSED };
+  if (r.status === 0 && p.protocol === "tcp") return { through: true, detail: CONNECTED };
+  if (r.status === 0 && r.stdout === DATAGRAM) return { through: true, detail: ECHOED };
+  if ((r.status === 0 && r.stdout === "") || /timed out/i.test(r.stderr)) return { through: false, detail: "timeout" };
+  return { through: false, detail: r.stderr.trim().split("\n").pop() || `socat exit ${r.status}${r.stdout ? `, read ${JSON.stringify(r.stdout.slice(0, 60))}` : ""}` };
+}
+
+/**
+ * A socket probe. Through the firewall, TCP is either accepted or refused
+ * by the guest (a RST); UDP comes back from the guest's echo (or, where
+ * nothing listens, as the guest's refusal). A drop shows as a timeout.
+ */
+export function probeSocket(client: SandboxHost, p: SocketProbe, expectOpen: boolean, phase: string): ProbeResult {
   const started = Date.now();
-  let detail = "";
-  let passed = false;
+  let seen = { through: false, detail: "" };
   for (let i = 0; i < (expectOpen ? TRIES : 1); i++) {
-    const r = client.exec(["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`]);
-    const refused = /refused/i.test(r.stderr);
-    passed = r.status === 0 || refused;
-    // bash's own words for a refusal ("/dev/tcp/...: Connection refused") read as a failure: say what it means.
-    detail = r.status === 0 ? "connected" : refused ? "refused by the guest (nothing listens there): the firewall let it through" : r.status === 124 ? "timeout" : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`);
-    if (passed || !expectOpen) break;
+    seen = socatTry(client, p);
+    if (seen.through || !expectOpen) break;
     pause(1);
   }
   return {
     phase,
-    kind: expectOpen ? "tcp-open" : "tcp-dropped",
-    target: `${address}:${port}`,
-    expect: expectOpen ? "passes the firewall (connected or refused by the guest)" : "dropped by the firewall (timeout)",
-    ok: expectOpen ? passed : !passed && detail === "timeout",
+    kind: `${p.protocol}-${expectOpen ? "open" : "dropped"}`,
+    target: `${p.address}:${p.port}${p.from !== undefined ? ` from ${p.from}` : ""}${p.sourcePort !== undefined ? ` source port ${p.sourcePort}` : ""}`,
+    expect: expectOpen ? `passes the firewall (${p.protocol === "tcp" ? "connected" : "echoed"} or refused by the guest)` : "dropped by the firewall (timeout)",
+    ok: expectOpen ? seen.through : !seen.through && seen.detail === "timeout",
     ms: Date.now() - started,
-    detail,
+    detail: seen.detail,
   };
 }

@@ -3,7 +3,7 @@
  * reads which scenario and variant to build from its context.
  */
 import { App, TerraformStack } from "../private/cdk";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost, XenHostFirewall } from "..";
 import { PROVE_CONTEXT_KEY } from "../private/prove";
 import { LAB_TLS_CERT, LAB_TLS_KEY, labPage } from "./lab";
 
@@ -61,7 +61,9 @@ function seed(stack: TerraformStack, variant: Variant): void {
 }
 
 /**
- * One dom0, two guests of four addresses each, a site on every address. Its
+ * One dom0, two guests of four addresses each, a site on every address, and
+ * forwarded ports over TCP and UDP, some only from a network or from source
+ * ports. Its
  * firewall matches guests through ipsets (the seed's uses one rule per
  * address), or with the `nftables` variant through an nft set, so the lab
  * sends traffic through every form, and through a switch of backend.
@@ -79,6 +81,9 @@ function twoGuests(stack: TerraformStack, variant: Variant): void {
     new ForwardRule(dom0, `${name}-web`, { to: guest, ports: [80] });
   }
   new ForwardRule(dom0, "alpha-dns", { to: "192.0.2.10", ports: [53] });
+  // UDP, and rules bound to source ports and to a source network: the lab probes each from inside and outside.
+  new ForwardRule(dom0, "beta-dns", { to: "192.0.2.21", ports: [Port.udp(53)], sourcePorts: [Port.udpRange(1024, 65535)] });
+  new ForwardRule(dom0, "alpha-admin", { to: "192.0.2.11", ports: [Port.tcp(8443)], from: ["203.0.113.0/24"], sourcePorts: [Port.tcpRange(1024, 65535)] });
 }
 
 /** Adds the stack `lab` of a scenario, in one of its variants, to `app`. */
