@@ -197,7 +197,16 @@ describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {
       fc.record({
         vifs: fc.integer({ min: 1, max: 3 }),
         sites: fc.array(fc.record({ vif: fc.nat(2), port: fc.constantFrom(80, 8080), tls: fc.boolean() }), { maxLength: 3 }),
-        rules: fc.array(fc.record({ protocol: fc.constantFrom("tcp" as const, "udp" as const), port: fc.constantFrom(22, 53, 123, 443, 8443), from: fc.constantFrom("0.0.0.0/0", "198.51.100.0/24") }), { maxLength: 3 }),
+        rules: fc.array(
+          fc.record({
+            protocol: fc.constantFrom("tcp" as const, "udp" as const),
+            port: fc.constantFrom(22, 53, 123, 443, 8443),
+            // 203.0.113.0/24 holds the usual client behind the router; a source-port range leaves out the default one.
+            from: fc.constantFrom("0.0.0.0/0", "198.51.100.0/24", "203.0.113.0/24"),
+            sourcePorts: fc.constantFrom(undefined, [1024, 65535] as const, [53, 53] as const),
+          }),
+          { maxLength: 3 },
+        ),
       }),
       { minLength: 1, maxLength: 3 },
     ),
@@ -224,15 +233,29 @@ describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {
               const vhost = new WebVhost(guest, `s${i}-${k}`, { address, serverName: `s${i}-${k}.example.org`, documentRoot: `/var/www/s${i}-${k}`, ports: [site.port], tls: site.tls ? { certificateFile: "/etc/ssl/c.pem", certificateKeyFile: "/etc/ssl/k.pem" } : undefined });
               vhost.connections.allowDefaultPortFromAnyIpv4();
             });
-            g.rules.forEach((r, k) => new ForwardRule(dom0, `r${i}-${k}`, { to: guest, ports: [r.protocol === "tcp" ? Port.tcp(r.port) : Port.udp(r.port)], from: [r.from] }));
+            g.rules.forEach((r, k) =>
+              new ForwardRule(dom0, `r${i}-${k}`, {
+                to: guest,
+                ports: [r.protocol === "tcp" ? Port.tcp(r.port) : Port.udp(r.port)],
+                from: [r.from],
+                ...(r.sourcePorts ? { sourcePorts: [r.protocol === "tcp" ? Port.tcpRange(r.sourcePorts[0], r.sourcePorts[1]) : Port.udpRange(r.sourcePorts[0], r.sourcePorts[1])] } : {}),
+              }),
+            );
           });
           app.synth();
           const r = doctor(path.join(t.dir, "stacks", "any", "hosts"), "dom0");
           expect({ problems: r.problems, failing: r.checks.filter((c) => c.status !== "answers").map((c) => c.verdict.summary) }).toEqual({ problems: [], failing: [] });
           expect(r.exitCode).toBe(0);
-          // Every vhost socket and every port forwarded from anywhere was asked.
+          // Every vhost socket was asked, and every forwarded port, from whatever source and source ports.
           const served = s.guests.reduce((n, g) => n + new Set(g.sites.map((x) => x.vif % g.vifs)).size, 0);
           expect(r.checks.filter((c) => c.why.startsWith("vhost")).length).toBeGreaterThanOrEqual(served);
+          const sockets = new Set(r.checks.map((c) => `${c.address} ${c.protocol}/${c.port}`));
+          let first = 10;
+          s.guests.forEach((g) => {
+            const addresses = Array.from({ length: g.vifs }, (_, j) => `192.0.2.${first + j}`);
+            first += g.vifs;
+            for (const rule of g.rules) for (const a of addresses) expect(sockets).toContain(`${a} ${rule.protocol}/${rule.port}`);
+          });
           asked += r.checks.length;
         } finally {
           t.remove();
