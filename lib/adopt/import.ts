@@ -21,6 +21,15 @@ import { allSourcePorts, clientOutside, clientsInSources, portRangesText, source
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
+/** Ports one source may open on an address from the same source ports: one ForwardRule. */
+interface PortGroup {
+  readonly protocol: string;
+  /** Empty: every source port. */
+  readonly sourcePorts: readonly PortRange[];
+  /** `tcp/80`, `udp/53`. */
+  readonly ports: string[];
+}
+
 export interface ImportOptions {
   /** The dom0's uplink, `<device>=<address>/<prefix>`, as for the doctor. */
   readonly uplink?: string;
@@ -276,7 +285,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const openAnywhere = new Map<string, string>();
     for (const { cidr, client } of sources) {
       // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535").
-      const opened = new Map<string, Map<string, { protocol: string; sourcePorts: PortRange[]; ports: string[] }>>();
+      const opened = new Map<string, Map<string, PortGroup>>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
           for (const port of candidates) {
@@ -287,7 +296,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
             const group = `${sourcePorts.length ? protocol : "any"} ${portRangesText(sourcePorts) || "all"}`;
             if (cidr === "0.0.0.0/0") openAnywhere.set(key, group);
             else if (openAnywhere.get(key) === group || openAnywhere.get(key) === "any all") continue;
-            const byGroup = opened.get(address) ?? new Map();
+            const byGroup = opened.get(address) ?? new Map<string, PortGroup>();
             const entry = byGroup.get(group) ?? { protocol, sourcePorts, ports: [] };
             entry.ports.push(`${protocol}/${port}`);
             opened.set(address, byGroup.set(group, entry));
@@ -296,12 +305,12 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       }
       const from = cidr === "0.0.0.0/0" ? "" : `, from: [${q(cidr)}]`;
       const suffix = cidr === "0.0.0.0/0" ? "in" : `from-${cidr.replace(/[./]/g, "-")}`;
-      const rulesOf = (to: string, name: string, groups: Map<string, { protocol: string; sourcePorts: PortRange[]; ports: string[] }>) =>
+      const rulesOf = (to: string, name: string, groups: Map<string, PortGroup>) =>
         [...groups.values()].forEach((g, i) => {
           const sports = g.sourcePorts.length ? `, sourcePorts: ${sourcePortsCode(g.protocol, g.sourcePorts)}` : "";
           rulesCode.push(`new ForwardRule(dom0, ${q(`${name}${i ? `-${i + 1}` : ""}`)}, { to: ${to}, ports: ${portsCode(g.ports)}${from}${sports} });`);
         });
-      const shape = (a: string) => JSON.stringify([...(opened.get(a) ?? new Map()).entries()]);
+      const shape = (a: string) => JSON.stringify([...(opened.get(a)?.entries() ?? [])]);
       if (addresses.every((a) => shape(a) === shape(addresses[0])) && opened.has(addresses[0])) {
         rulesOf(id, `${guest}-${suffix}`, opened.get(addresses[0])!);
       } else {
