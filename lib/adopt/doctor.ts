@@ -197,7 +197,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const candidates = portsNamed(firewallText);
   const addresses = model.guestAddresses();
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
-  const named = sourcesNamed(firewallText).filter((c) => c !== "0.0.0.0/0");
+  const named = sourcesNamed(firewallText);
   const clients = clientsFor(uplink.address, taken, named);
   const sources = [{ cidr: "0.0.0.0/0", clients }, ...clientsInSources(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
   const pieces = sourcePortPieces(sourcePortsNamed(firewallText));

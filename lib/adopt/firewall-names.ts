@@ -9,10 +9,13 @@ import type { PortRange } from "../connections/port";
 import { clientIn, FAR_CLIENTS } from "../reachability";
 import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 
-/** The source networks FORWARD rules name (`-s`, `ip saddr`), as `a.b.c.d/n`, sorted and without repeats. */
+/**
+ * The source networks FORWARD rules name (`-s`, `ip saddr`), as `a.b.c.d/n`,
+ * sorted and without repeats; `0.0.0.0/0` is anywhere, not a network of its own.
+ */
 export function sourcesNamed(firewallText: string): string[] {
   const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => parseCidr(m[1].includes("/") ? m[1] : `${m[1]}/32`));
-  return [...new Set(named.filter((c): c is Cidr => c !== undefined).map((c) => `${ipText(c.net)}/${c.prefix}`))].sort();
+  return [...new Set(named.filter((c): c is Cidr => c !== undefined && c.prefix > 0).map((c) => `${ipText(c.net)}/${c.prefix}`))].sort();
 }
 
 /** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
@@ -80,7 +83,7 @@ export function clientsInSources(sources: readonly string[], taken: ReadonlySet<
   const out: { cidr: string; client: string }[] = [];
   for (const cidr of sources) {
     const c = parseCidr(cidr)!;
-    if (c.prefix === 0 || (c.prefix === 32 && taken.has(c.net))) continue;
+    if (c.prefix === 32 && taken.has(c.net)) continue;
     const client = clientIn(c, taken);
     if (client !== undefined) out.push({ cidr, client: ipText(client) });
   }

@@ -270,7 +270,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const named = sourcesNamed(firewallText);
   const anywhere = clientOutside(up, taken, named);
   if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
-  const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named.filter((c) => c !== "0.0.0.0/0"), taken)];
+  const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named, taken)];
   const pieces = sourcePortPieces(sourcePortsNamed(firewallText));
   const portsCode = (list: string[]) => {
     const tcpOnly = list.every((p) => p.startsWith("tcp/"));
