@@ -42,10 +42,10 @@ app.synth();
 /**
  * A user's app as the README writes one: the SSH key and host key from Terraform variables, a variable the
  * deploy itself uses (an output), a guest of one address behind an nftables firewall, a port nothing listens
- * on, a second guest when the context asks for one, and a second stack.
+ * on, a UDP port, a second guest when the context asks for one, and a second stack.
  */
 const USER_APP = `import { App, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
-import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
+import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
 
 const app = new App();
 const stack = new TerraformStack(app, "single");
@@ -61,6 +61,7 @@ const dom0 = new XenHost(stack, "dom0", {
 const web = new RoutedDomU(dom0, "web", { disks: ["phy:/dev/vg0/web,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:20", address: "192.0.2.20/24" }] });
 new WebVhost(web, "site-a", { address: "192.0.2.20", serverName: "a.example.org", documentRoot: "/var/www/site-a" });
 new ForwardRule(dom0, "http", { to: web, ports: [80, 8080] });
+new ForwardRule(dom0, "dns", { to: web, ports: [Port.udp(53)] });
 if (app.node.tryGetContext("second-guest") === true) {
   const web2 = new RoutedDomU(dom0, "web2", { disks: ["phy:/dev/vg0/web2,xvda,w"], vifs: [{ mac: "00:16:3e:00:00:21", address: "192.0.2.21/24" }] });
   new WebVhost(web2, "site-b", { address: "192.0.2.21", serverName: "b.example.org", documentRoot: "/var/www/site-b" });
@@ -439,6 +440,9 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     // A port nothing listens on passes the firewall, said as such.
     expect(r.stdout).toMatch(/^PASS  after deploy +tcp-open +192\.0\.2\.20:8080 .*refused by the guest \(nothing listens there\): the firewall let it through$/m);
     expect(r.stdout + r.stderr).not.toContain("/dev/tcp");
+    // A UDP port, answered by the lab's echo (the shell source shipped in the package), from both clients.
+    expect(r.stdout).toMatch(/^PASS  after deploy +udp-open +192\.0\.2\.20:53 .*echoed by the guest$/m);
+    expect(r.stdout).toMatch(/^PASS  after deploy +udp-open +192\.0\.2\.20:53 from 203\.0\.113\.77 .*echoed by the guest$/m);
     // The second phase probed the guest it added, with its own page.
     expect(r.stdout).toMatch(/^PASS  phase 2 +http +192\.0\.2\.21:80 Host b\.example\.org .*"cdktf-xen lab: site-b\\n"/m);
     expect(fs.readFileSync(log, "utf8")).toMatch(/Apply complete! Resources: \d+ added/);
