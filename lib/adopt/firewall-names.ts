@@ -78,13 +78,11 @@ export function clientOutside(uplink: Cidr, taken: ReadonlySet<number>, sources:
   return undefined;
 }
 
-/** One client in each named source network (its first free address), skipping a guest's own /32 and sources with no free address. */
+/** One client in each named source network (its first free address), skipping sources with no free address (a guest's own /32). */
 export function clientsInSources(sources: readonly string[], taken: ReadonlySet<number>): { readonly cidr: string; readonly client: string }[] {
   const out: { cidr: string; client: string }[] = [];
   for (const cidr of sources) {
-    const c = parseCidr(cidr)!;
-    if (c.prefix === 32 && taken.has(c.net)) continue;
-    const client = clientIn(c, taken);
+    const client = clientIn(parseCidr(cidr)!, taken);
     if (client !== undefined) out.push({ cidr, client: ipText(client) });
   }
   return out;

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { ENGINE_CONTEXT_KEY } from "../deploy/engine";
 import { LAB_CONTEXT_KEY, LabContext } from "../private/lab-context";
+import { CLOSED_CANDIDATES, opens } from "../private/prove";
 import { cidrContains, ipv4ToNumber } from "../validation/ipv4";
 import { FLAVOUR } from "../private/cdk";
 import { renderInterfaces } from "../render/interfaces";
@@ -550,7 +551,7 @@ export class Lab {
         }
       }
       const admits = (q: { protocol: Protocol; address: string; port: number; from: string; sourcePort?: number }) =>
-        d.accepts.some((a) => a.protocol === q.protocol && a.address === q.address && inRanges(a.ports, q.port) && cidrContains(a.source, q.from) && (!a.sourcePorts.length || (q.sourcePort !== undefined && inRanges(a.sourcePorts, q.sourcePort))));
+        d.accepts.some((a) => a.protocol === q.protocol && a.address === q.address && opens(a.ports, q.port) && cidrContains(a.source, q.from) && (!a.sourcePorts.length || (q.sourcePort !== undefined && opens(a.sourcePorts, q.sourcePort))));
       for (const { protocol, address, port, sourcePorts } of sockets.values()) {
         if (protocol === "tcp" && vhostPorts.has(`${address}:${port}`) && !sourcePorts.length) continue;
         if (protocol === "udp") this.startUdpEcho(d, address, port);
@@ -565,7 +566,7 @@ export class Lab {
       }
       for (const g of d.guests) {
         const address = g.model.vifs[0].address.address;
-        const closed = [22, 2222, 65000].find((p) => !d.accepts.some((a) => a.protocol === "tcp" && a.address === address && inRanges(a.ports, p)))!;
+        const closed = CLOSED_CANDIDATES.find((p) => !d.accepts.some((a) => a.protocol === "tcp" && a.address === address && opens(a.ports, p)))!;
         out.push({ ...probeSocket(host, { protocol: "tcp", address, port: closed }, false, phase), flow: { from: clientAddress, to: address, port: closed } });
       }
       this.crossCheck(d, out.slice(start));
@@ -825,13 +826,8 @@ export function cdktfCli(dir: string): string {
   }
 }
 
-/** `port` is in one of `ranges`. */
-function inRanges(ranges: readonly PortRange[], port: number): boolean {
-  return ranges.some((r) => r.from <= port && port <= r.to);
-}
-
 /** A port in none of `ranges` (next to one of them), or undefined when they hold every port. */
 function portOutside(ranges: readonly PortRange[]): number | undefined {
   if (!ranges.length) return undefined;
-  return [...ranges.map((r) => r.from - 1), ...ranges.map((r) => r.to + 1)].find((p) => p >= 1 && p <= 65535 && !inRanges(ranges, p));
+  return [...ranges.map((r) => r.from - 1), ...ranges.map((r) => r.to + 1)].find((p) => p >= 1 && p <= 65535 && !opens(ranges, p));
 }

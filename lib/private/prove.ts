@@ -61,7 +61,7 @@ function clients(dom0: XenHost, source: string, taken: ReadonlySet<number>): str
 }
 
 /** Whether one of `ranges` holds `port`. */
-function opens(ranges: readonly { readonly from: number; readonly to: number }[], port: number): boolean {
+export function opens(ranges: readonly { readonly from: number; readonly to: number }[], port: number): boolean {
   for (let i = 0; i < ranges.length; i++) if (port >= ranges[i].from && port <= ranges[i].to) return true;
   return false;
 }
@@ -70,7 +70,7 @@ function opens(ranges: readonly { readonly from: number; readonly to: number }[]
 const ANYWHERE = ["0.0.0.0/0"];
 
 /** Ports tried, in order, for the port of a guest that must be dropped: the first no tcp accept of it opens. */
-const CLOSED_CANDIDATES = [22, 2222, 65000];
+export const CLOSED_CANDIDATES = [22, 2222, 65000];
 
 /**
  * Everything the proof asks of one dom0.
