@@ -14,7 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen, sourcesNamed } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
@@ -197,7 +197,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const candidates = portsNamed(firewallText);
   const addresses = model.guestAddresses();
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
-  const named = sourcesNamed(firewallText);
+  const named = model.sourceNetworks();
   const clients = clientsFor(uplink.address, taken, named);
   const sources = [{ cidr: "0.0.0.0/0", clients }, ...clientsInSources(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
   const pieces = sourcePortPieces(sourcePortsNamed(firewallText));

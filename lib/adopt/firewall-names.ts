@@ -1,22 +1,14 @@
 /**
  * What a copy's firewall names, for the questions doctor and import ask of
- * the model: the source networks its FORWARD rules open ports to, the source
- * ports they match, and the clients that stand for each. A rule's verdict
- * depends on a packet's source port only through the ranges the rules name,
- * so one port per piece between their edges answers for the whole piece.
+ * the model: the source ports its rules match, and the clients that stand
+ * for anywhere and for each source network (the model reads those networks:
+ * Reachability.sourceNetworks). A rule's verdict depends on a packet's
+ * source port only through the ranges the rules name, so one port per piece
+ * between their edges answers for the whole piece.
  */
 import type { PortRange } from "../connections/port";
 import { clientIn, FAR_CLIENTS } from "../reachability";
 import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
-
-/**
- * The source networks FORWARD rules name (`-s`, `ip saddr`), as `a.b.c.d/n`,
- * sorted and without repeats; `0.0.0.0/0` is anywhere, not a network of its own.
- */
-export function sourcesNamed(firewallText: string): string[] {
-  const named = [...firewallText.matchAll(/(?:^-A FORWARD\b.*?\s-s|\bip saddr)\s+(\d+\.\d+\.\d+\.\d+(?:\/\d+)?)/gm)].map((m) => parseCidr(m[1].includes("/") ? m[1] : `${m[1]}/32`));
-  return [...new Set(named.filter((c): c is Cidr => c !== undefined && c.prefix > 0).map((c) => `${ipText(c.net)}/${c.prefix}`))].sort();
-}
 
 /** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
 export function sourcePortsNamed(firewallText: string): PortRange[] {

@@ -17,7 +17,7 @@ import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
-import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen, sourcesNamed } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -267,7 +267,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
   if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
   // "Anywhere" is stood for by a client outside every source the firewall names; each source by one client in it.
-  const named = sourcesNamed(firewallText);
+  const named = model.sourceNetworks();
   const anywhere = clientOutside(up, taken, named);
   if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
   const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named, taken)];

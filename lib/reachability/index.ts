@@ -7,7 +7,7 @@
 import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, ModelInput } from "./hosts";
 import type { Unreadable } from "./outcome";
-import { ipText } from "./ip";
+import { cidrText, ipText } from "./ip";
 
 export type { FlowQuestion, FlowVerdict } from "./flow";
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, ModelInput } from "./hosts";
@@ -62,6 +62,19 @@ export class Reachability {
     const out: Record<string, string[]> = {};
     for (const v of this.dom0.vifs.values()) (out[v.guest] ??= []).push(...v.ips.map(ipText));
     return out;
+  }
+
+  /**
+   * The source networks the dom0's forward path compares packets with, as
+   * `a.b.c.d/n`, sorted, without repeats: iptables FORWARD (and the chains it
+   * jumps to) `-s` and sets matched on `src`, nftables `ip saddr` values and
+   * sets on the forward hook; negated matches too. `0.0.0.0/0` is anywhere,
+   * not a network of its own.
+   */
+  sourceNetworks(): string[] {
+    const d = this.dom0;
+    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed("FORWARD", d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed("forward"))];
+    return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
   }
 
   /** Everything in the files the model could not read. */

@@ -15,10 +15,15 @@ interface Match {
   readonly test: (p: Packet, sets: IpSets) => Tri;
 }
 
+/** What a rule compares a packet's source address with: a network (`-s`), or the members of a set (`--match-set NAME src`). */
+type SourceOperand = Cidr | { readonly set: string };
+
 interface IptRule {
   readonly line: number;
   readonly text: string;
   readonly matches: readonly Match[];
+  /** The source networks and sets it matches, negated or not. */
+  readonly sources: readonly SourceOperand[];
   /** ACCEPT, DROP, REJECT, RETURN, a user chain, or a non-terminating target (LOG). */
   readonly target?: string;
   /** What the model could not read in this rule. */
@@ -91,6 +96,13 @@ export class IpSets {
     if (ifaces && ifaces.some((i) => i === undefined || i === iface)) return true;
     return set.nets.some((m) => inCidr(m.net, address) && (m.iface === undefined || m.iface === iface));
   }
+
+  /** The networks of set `name` (its single addresses as /32s); none when there is no such set. */
+  members(name: string): Cidr[] {
+    const set = this.sets.get(name);
+    if (!set) return [];
+    return [...[...set.hosts.keys()].map((net) => ({ net, prefix: 32 })), ...set.nets.map((m) => m.net)];
+  }
 }
 
 /** The verdicts of an evaluation that was not asked to explain: shared, so none is made per packet. */
@@ -123,6 +135,7 @@ const STATES = new Set(["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED",
 /** Parses the options of one `-A CHAIN ...` rule. */
 function parseRule(args: string[], line: number, text: string): IptRule {
   const matches: Match[] = [];
+  const sources: SourceOperand[] = [];
   let target: string | undefined;
   let unreadable: string | undefined;
   let proto: string | undefined;
@@ -148,6 +161,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
         const c = cidr();
         if (!c) { unreadable = `address ${value} not read`; break; }
         const src = a === "-s" || a === "--source";
+        if (src) sources.push(c);
         add((p) => inCidr(c, src ? p.src : p.dst));
         break;
       }
@@ -201,6 +215,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
         const name = value;
         const dirs = (args[i + 2] ?? "").split(",");
         if (!dirs.every((d) => d === "src" || d === "dst")) { unreadable = `set flags ${args[i + 2]} not read`; break; }
+        if (dirs[0] === "src") sources.push({ set: name });
         add((p, s) => s.test(name, dirs, p));
         i++;
         break;
@@ -224,7 +239,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
     const j = args.findIndex((x) => x === "-j" || x === "--jump");
     if (j >= 0) target = args[j + 1];
   }
-  return { line, text, matches, target, unreadable };
+  return { line, text, matches, sources, target, unreadable };
 }
 
 /** The filter table of one iptables-restore file. */
@@ -282,6 +297,27 @@ export class IptablesFilter {
     const text = r ? `${this.where(r)}: ${r.target}` : explain ? `${this.fileName}: no rule of ${name} matches, policy ${policy}` : "";
     if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${text}` };
     return { outcome, text };
+  }
+
+  /**
+   * The source networks the rules of built-in chain `name`, and of the chains
+   * it jumps to, compare a packet with (`-s`, sets matched on `src`), negated
+   * or not; `sets` gives the members of sets.
+   */
+  sourcesNamed(name: string, sets: IpSets): Cidr[] {
+    const out: Cidr[] = [];
+    const seen = new Set<string>();
+    const visit = (chainName: string): void => {
+      const chain = this.chains.get(chainName);
+      if (!chain || seen.has(chainName)) return;
+      seen.add(chainName);
+      for (const rule of chain.rules) {
+        for (const s of rule.sources) out.push(...("set" in s ? sets.members(s.set) : [s]));
+        if (rule.target !== undefined) visit(rule.target);
+      }
+    };
+    visit(name);
+    return out;
   }
 
   private where(rule: IptRule): string {

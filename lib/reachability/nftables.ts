@@ -5,7 +5,7 @@
  * anonymous sets, concatenations of address and interface. What the model
  * cannot read makes the verdict unknown when it could have decided it.
  */
-import { inCidr, parseCidr } from "./ip";
+import { Cidr, inCidr, parseCidr } from "./ip";
 import type { Unreadable } from "./outcome";
 import { FirewallVerdict, ifaceMatches, Packet } from "./packet";
 
@@ -43,6 +43,8 @@ interface NftSet {
 interface NftRule {
   readonly line: number;
   readonly text: string;
+  /** What it compares `ip saddr` with, negated or not: values, or a named set; `at` is its place in a concatenation. */
+  readonly sources: readonly { readonly at: number; readonly values?: readonly Value[][]; readonly set?: string }[];
   readonly test: (p: Packet, sets: Map<string, NftSet>) => Tri;
   readonly verdict?: "accept" | "drop" | "other";
   readonly unreadable?: string;
@@ -280,6 +282,7 @@ export class NftRuleset {
     const line = toks[0].line;
     const text = toks.map((t) => (t.quoted ? `"${t.t}"` : t.t)).join(" ");
     const tests: ((p: Packet, sets: Map<string, NftSet>) => Tri)[] = [];
+    const sources: NftRule["sources"][number][] = [];
     let verdict: NftRule["verdict"];
     let unreadable: string | undefined;
     let i = 0;
@@ -368,6 +371,7 @@ export class NftRuleset {
       const sel = selectors;
       const fixed = values;
       const named = setName;
+      if (sel.includes("ip saddr")) sources.push({ at: sel.indexOf("ip saddr"), values: fixed, set: named });
       let index: ElementIndex | undefined;
       tests.push((p, sets) => {
         const list = named ? sets.get(named)?.elements : fixed;
@@ -402,7 +406,24 @@ export class NftRuleset {
       }
       return r;
     };
-    return { line, text, test, verdict, unreadable };
+    return { line, text, sources, test, verdict, unreadable };
+  }
+
+  /** The source networks the rules of the base chains on `hook` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
+  sourcesNamed(hook: string): Cidr[] {
+    const out: Cidr[] = [];
+    for (const chain of this.chains) {
+      if (chain.hook !== hook) continue;
+      for (const rule of chain.rules) {
+        for (const s of rule.sources) {
+          for (const tuple of (s.set ? this.sets.get(s.set)?.elements : s.values) ?? []) {
+            const c = parseCidr(tuple[s.at] ?? "");
+            if (c) out.push(c);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** Whether this file has a base chain on `hook` (only then does it filter that path). */

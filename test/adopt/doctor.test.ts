@@ -13,7 +13,7 @@ import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { doctor, DoctorCheck, portsNamed } from "../../lib/adopt/doctor";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
-import { restrictedStack } from "../support/restricted";
+import { editedRestrictedCopy, HAND_EDITS, restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { tempDir } from "../support/tools";
 
@@ -185,6 +185,29 @@ describe("doctor on ports open only to a network, or only from some source ports
       t.remove();
     }
   });
+});
+
+describe("doctor on hand-written firewalls that name a network otherwise (sets)", () => {
+  const RESTRICTED = [
+    "192.0.2.30 tcp 8443 opened by the firewall to 203.0.113.0/24 from source ports 1024-65535: answers",
+    "192.0.2.30 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
+    "192.0.2.31 tcp 80 opened by the firewall: answers",
+    "192.0.2.31 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
+  ];
+  const checks = (r: ReturnType<typeof doctor>) => r.checks.map((c) => `${c.address} ${c.protocol} ${c.port} ${c.why}: ${c.status}`);
+
+  it.each(HAND_EDITS)("%s: the port is asked from a client in that network, and answers", (_, backend, edit) => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const r = doctor(editedRestrictedCopy(t.dir, backend, edit), "dom0");
+      expect(checks(r)).toEqual(RESTRICTED);
+      expect(r.checks[0].verdict.question).toMatchObject({ from: "203.0.113.1", port: 8443 });
+      expect(r.exitCode).toBe(0);
+    } finally {
+      t.remove();
+    }
+  });
+
 });
 
 describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {

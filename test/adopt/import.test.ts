@@ -16,7 +16,7 @@ import { importStack } from "../../lib/adopt/import";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
 import { meaning, sockets, synthImported, typeCheckImported } from "../support/imported";
-import { restrictedStack } from "../support/restricted";
+import { editedRestrictedCopy, HAND_EDITS, restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { tempDir } from "../support/tools";
 
@@ -128,4 +128,25 @@ describe("import: the library's own preview comes back as the same stack", () =>
       t.remove();
     }
   }, 60000);
+});
+
+describe("import never opens more than the hand-written firewall does", () => {
+  const RESTRICTED_RULES = [
+    'new ForwardRule(dom0, "g-192-0-2-30-in", { to: "192.0.2.30", ports: [Port.udp(53)], sourcePorts: [Port.udp(53), Port.udpRange(1024, 65535)] });',
+    'new ForwardRule(dom0, "g-192-0-2-31-in", { to: "192.0.2.31", ports: [80] });',
+    'new ForwardRule(dom0, "g-192-0-2-31-in-2", { to: "192.0.2.31", ports: [Port.udp(53)], sourcePorts: [Port.udp(53), Port.udpRange(1024, 65535)] });',
+    'new ForwardRule(dom0, "g-192-0-2-30-from-203-0-113-0-24", { to: "192.0.2.30", ports: [8443], from: ["203.0.113.0/24"], sourcePorts: [Port.tcpRange(1024, 65535)] });',
+  ];
+  const forwardRules = (code: string) => code.split("\n").filter((l) => l.startsWith("new ForwardRule("));
+
+  it.each(HAND_EDITS)("a port open to one network only, named by %s, stays open to that network only", (_, backend, edit) => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const { code } = importStack(editedRestrictedCopy(t.dir, backend, edit), "dom0", { stack: "again" });
+      expect(forwardRules(code)).toEqual(RESTRICTED_RULES);
+    } finally {
+      t.remove();
+    }
+  });
+
 });

@@ -314,6 +314,55 @@ describe("nftables and ipsets", () => {
   });
 });
 
+describe("the source networks of the forward path", () => {
+  const noFirewall = { "/etc/iptables/rules.v4": undefined, "/etc/iptables/rules.v6": undefined };
+
+  it("iptables: -s in FORWARD and in the chains it jumps to, negated too, and the members of sets matched on src; INPUT and anywhere left out", () => {
+    const rules = [
+      "*filter",
+      ":INPUT DROP [0:0]",
+      ":FORWARD DROP [0:0]",
+      ":partners - [0:0]",
+      "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT",
+      "-A FORWARD ! -s 198.51.100.0/25 -d 192.168.0.200/32 -p tcp -m tcp --dport 80 -j ACCEPT",
+      "-A FORWARD -s 0.0.0.0/0 -d 192.168.0.201/32 -p tcp -m tcp --dport 80 -j ACCEPT",
+      "-A FORWARD -p tcp -m set --match-set friends src -m tcp --dport 8443 -j ACCEPT",
+      "-A FORWARD -p tcp -m set --match-set web dst,dst -m tcp --dport 443 -j ACCEPT",
+      "-A FORWARD -j partners",
+      "-A partners --source 192.0.2.7 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const ipsets = "create friends hash:net family inet\nadd friends 203.0.113.0/24\nadd friends 198.18.0.9\ncreate web hash:net,iface family inet\nadd web 192.168.0.201,webserv-1\n";
+    expect(model({ dom0: { "/etc/iptables/rules.v4": rules, "/etc/iptables/ipsets": ipsets } }).sourceNetworks()).toEqual(["192.0.2.7/32", "198.18.0.9/32", "198.51.100.0/25", "203.0.113.0/24"]);
+  });
+
+  it("nftables: ip saddr values, anonymous sets, named sets and concatenations on the forward hook; the input hook left out", () => {
+    const nft = [
+      "table inet filter {",
+      "  set friends { type ipv4_addr; flags interval; elements = { 203.0.113.0/24, 198.18.0.9 } }",
+      "  chain input {",
+      "    type filter hook input priority filter; policy drop;",
+      "    ip saddr 10.0.0.0/8 tcp dport 22 accept",
+      "  }",
+      "  chain forward {",
+      "    type filter hook forward priority filter; policy drop;",
+      "    ip saddr { 198.51.100.0/25, 192.0.2.7 } tcp dport 80 accept",
+      "    ip saddr @friends tcp dport 8443 accept",
+      "    ip saddr != 100.64.0.0/10 udp dport 53 accept",
+      "    ip saddr . tcp dport { 192.0.2.8 . 22 } accept",
+      "  }",
+      "}",
+    ].join("\n");
+    expect(model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nft } }).sourceNetworks()).toEqual(["100.64.0.0/10", "192.0.2.7/32", "192.0.2.8/32", "198.18.0.9/32", "198.51.100.0/25", "203.0.113.0/24"]);
+  });
+
+  it("none where the rules name no source, or there is no firewall", () => {
+    expect(model().sourceNetworks()).toEqual([]);
+    expect(model({ dom0: noFirewall }).sourceNetworks()).toEqual([]);
+  });
+});
+
 describe("the model of a dom0 from its constructs", () => {
   it("reads the files the constructs render, as synth does", () => {
     const { dom0 } = seedStack();
