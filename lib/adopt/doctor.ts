@@ -14,7 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
@@ -220,18 +220,21 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
       for (const protocol of ["tcp", "udp"] as const) {
         for (const port of candidates) {
           const anywhere = new Set<string>();
-          for (const source of sources) {
-            const open = sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port, sourcePort }), dom0Name));
+          const opens = sources.map((source) => sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port, sourcePort }), dom0Name)));
+          sources.forEach((source, i) => {
+            const open = opens[i];
             const text = allSourcePorts(open) ? "" : ` from source ports ${portRangesText(open)}`;
             // Open from anywhere at the same source ports: asked there already.
-            if (!open.length || anywhere.has(text) || anywhere.has("")) continue;
+            if (!open.length || anywhere.has(text) || anywhere.has("")) return;
             if (source.cidr === "0.0.0.0/0") anywhere.add(text);
             // At the model's default source port where it is open there, else at the first port open.
             const sourcePort = firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port }), dom0Name) ? undefined : open[0].from;
             // A vhost's socket open from anywhere at the default source port: its vhost's check asked just that.
-            if (protocol === "tcp" && vhostPorts.includes(port) && source.cidr === "0.0.0.0/0" && sourcePort === undefined) continue;
-            ask(guest, address, protocol, port, `opened by the firewall${source.cidr === "0.0.0.0/0" ? "" : ` to ${source.cidr}`}${text}`, false, source.clients, sourcePort);
-          }
+            if (protocol === "tcp" && vhostPorts.includes(port) && source.cidr === "0.0.0.0/0" && sourcePort === undefined) return;
+            // Open from anywhere, but not as widely from a network the firewall names (a DROP before, a negated source).
+            const except = source.cidr === "0.0.0.0/0" ? sources.filter((_, k) => k > 0 && !coversSourcePorts(opens[k], open)).map((s) => s.cidr) : [];
+            ask(guest, address, protocol, port, `opened by the firewall${source.cidr === "0.0.0.0/0" ? "" : ` to ${source.cidr}`}${text}${except.length ? `, not to ${except.join(", ")}` : ""}`, false, source.clients, sourcePort);
+          });
         }
       }
     }

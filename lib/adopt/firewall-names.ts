@@ -43,6 +43,11 @@ export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort
   return out;
 }
 
+/** Whether `outer` holds every port of `inner` (both as sourcePortsOpen gives them: pieces joined where they touch). */
+export function coversSourcePorts(outer: readonly PortRange[], inner: readonly PortRange[]): boolean {
+  return inner.every((r) => outer.some((o) => o.from <= r.from && r.to <= o.to));
+}
+
 /** Every source port. */
 export function allSourcePorts(ranges: readonly PortRange[]): boolean {
   return ranges.length === 1 && ranges[0].from === 1 && ranges[0].to === 65535;

@@ -17,7 +17,7 @@ import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
-import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -280,18 +280,37 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
-    // What each source may open on each address, and from which source ports; a port open from anywhere (from
-    // the same source ports) is not repeated for a source.
-    const openAnywhere = new Map<string, string>();
+    // What each source may open on each address ("192.0.2.30 tcp/8443"), and from which source ports.
+    const openBy = new Map<string, Map<string, PortRange[]>>();
     for (const { cidr, client } of sources) {
+      const open = new Map<string, PortRange[]>();
+      for (const address of addresses) {
+        for (const protocol of ["tcp", "udp"] as const) {
+          for (const port of candidates) open.set(`${address} ${protocol}/${port}`, sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port, sourcePort }), dom0Name)));
+        }
+      }
+      openBy.set(cidr, open);
+    }
+    // Open from anywhere but not (or from fewer source ports) from a network the firewall names: a ForwardRule
+    // cannot leave a network out, so it is imported only for the networks it is open to, never widened.
+    const except = new Set<string>();
+    for (const [key, anywhere] of openBy.get("0.0.0.0/0") ?? []) {
+      const left = named.filter((cidr) => openBy.has(cidr) && !coversSourcePorts(openBy.get(cidr)!.get(key)!, anywhere));
+      if (!anywhere.length || !left.length) continue;
+      except.add(key);
+      notes.push(`${dom0Name}: ${key} is open from anywhere but not as widely from ${left.join(", ")}: a ForwardRule cannot leave a network out, so it is imported only for the source networks the firewall names; open it to others by hand`);
+    }
+    // A port open from anywhere (from the same source ports) is not repeated for a source.
+    const openAnywhere = new Map<string, string>();
+    for (const { cidr } of sources) {
       // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535").
       const opened = new Map<string, Map<string, PortGroup>>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
           for (const port of candidates) {
             const key = `${address} ${protocol}/${port}`;
-            const open = sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port, sourcePort }), dom0Name));
-            if (!open.length) continue;
+            const open = openBy.get(cidr)!.get(key)!;
+            if (!open.length || (cidr === "0.0.0.0/0" && except.has(key))) continue;
             const sourcePorts = allSourcePorts(open) ? [] : open;
             const group = `${sourcePorts.length ? protocol : "any"} ${portRangesText(sourcePorts) || "all"}`;
             if (cidr === "0.0.0.0/0") openAnywhere.set(key, group);

@@ -187,7 +187,7 @@ describe("doctor on ports open only to a network, or only from some source ports
   });
 });
 
-describe("doctor on hand-written firewalls that name a network otherwise (sets)", () => {
+describe("doctor on hand-written firewalls that name a network otherwise (sets), or drop it before opening a port to anywhere", () => {
   const RESTRICTED = [
     "192.0.2.30 tcp 8443 opened by the firewall to 203.0.113.0/24 from source ports 1024-65535: answers",
     "192.0.2.30 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
@@ -208,6 +208,15 @@ describe("doctor on hand-written firewalls that name a network otherwise (sets)"
     }
   });
 
+  it("a port open from anywhere but not to a network dropped before it: the report says which", () => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const r = doctor(editedRestrictedCopy(t.dir, "iptables", (f) => void (f.text = f.text.replace("-A FORWARD -d 192.0.2.31/32", "-A FORWARD -s 203.0.113.0/24 -j DROP\n-A FORWARD -d 192.0.2.31/32"))), "dom0");
+      expect(checks(r)).toEqual([RESTRICTED[0], RESTRICTED[1], RESTRICTED[2].replace(":", ", not to 203.0.113.0/24:"), RESTRICTED[3].replace(":", ", not to 203.0.113.0/24:")]);
+    } finally {
+      t.remove();
+    }
+  });
 });
 
 describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {

@@ -1,5 +1,5 @@
 /** What a copy's firewall names, read for doctor's and import's questions: sources, source ports, the clients for them. */
-import { allSourcePorts, clientOutside, clientsInSources, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "../../lib/adopt/firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "../../lib/adopt/firewall-names";
 import { ipNum, parseCidr } from "../../lib/reachability/ip";
 
 const RULES = [
@@ -27,6 +27,16 @@ describe("what a firewall names", () => {
     expect(allSourcePorts(sourcePortsOpen(sourcePortPieces([{ from: 53, to: 53 }]), () => true))).toBe(true);
   });
 
+  it("whether one source's open source ports hold another's", () => {
+    const all = [{ from: 1, to: 65535 }];
+    const high = [{ from: 1024, to: 65535 }];
+    const dnsAndHigh = [{ from: 53, to: 53 }, { from: 1024, to: 65535 }];
+    expect(coversSourcePorts(all, dnsAndHigh)).toBe(true);
+    expect(coversSourcePorts(dnsAndHigh, high)).toBe(true);
+    expect(coversSourcePorts(high, dnsAndHigh)).toBe(false);
+    expect(coversSourcePorts([], high)).toBe(false);
+    expect(coversSourcePorts(high, [])).toBe(true);
+  });
 
   it("a client for anywhere outside the uplink and every named source; one in each source, not a host's address", () => {
     const uplink = parseCidr("192.0.2.0/24")!;

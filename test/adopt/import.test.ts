@@ -149,4 +149,22 @@ describe("import never opens more than the hand-written firewall does", () => {
     }
   });
 
+  it("a port open from anywhere but dropped for one network first is not imported as open from anywhere, and a note says so", () => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const first = editedRestrictedCopy(t.dir, "iptables", (f) => void (f.text = f.text.replace("-A FORWARD -d 192.0.2.31/32", "-A FORWARD -s 203.0.113.0/24 -j DROP\n-A FORWARD -d 192.0.2.31/32")));
+      const { code } = importStack(first, "dom0", { stack: "again" });
+      expect(forwardRules(code)).toEqual([RESTRICTED_RULES[0], RESTRICTED_RULES[3]]);
+      expect(code.split("\n").filter((l) => l.startsWith("// NOTE ") && l.includes("not as widely"))).toEqual(
+        ["tcp/80", "udp/53"].map((p) => `// NOTE dom0: 192.0.2.31 ${p} is open from anywhere but not as widely from 203.0.113.0/24: a ForwardRule cannot leave a network out, so it is imported only for the source networks the firewall names; open it to others by hand`),
+      );
+      // What the imported stack opens, the hand-written firewall opens too.
+      const again = synthImported(code, path.join(t.dir, "again"), "again");
+      const opened = (dir: string) => doctor(dir, "dom0").checks.filter((c) => c.status === "answers").map((c) => `${c.address} ${c.protocol}/${c.port} ${c.why.replace(/, not to .*$/, "")}`);
+      expect(opened(again).length).toBeGreaterThan(0);
+      expect(opened(first)).toEqual(expect.arrayContaining(opened(again)));
+    } finally {
+      t.remove();
+    }
+  }, 60000);
 });
