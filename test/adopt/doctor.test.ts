@@ -196,12 +196,13 @@ describe("doctor on hand-written firewalls that name a network otherwise (sets),
   ];
   const checks = (r: ReturnType<typeof doctor>) => r.checks.map((c) => `${c.address} ${c.protocol} ${c.port} ${c.why}: ${c.status}`);
 
-  it.each(HAND_EDITS)("%s: the port is asked from a client in that network, and answers", (_, backend, edit) => {
+  it.each(HAND_EDITS.map((e) => [e.form, e] as const))("%s: the port is asked from a client in that network, and answers", (_, e) => {
     const t = tempDir("cdktf-xen-hand-edited-");
     try {
-      const r = doctor(editedRestrictedCopy(t.dir, backend, edit), "dom0");
-      expect(checks(r)).toEqual(RESTRICTED);
-      expect(r.checks[0].verdict.question).toMatchObject({ from: "203.0.113.1", port: 8443 });
+      const r = doctor(editedRestrictedCopy(t.dir, e.backend, e.edit), "dom0");
+      const also = e.alsoNamed.map((n) => RESTRICTED[0].replace("203.0.113.0/24", n));
+      expect(checks(r)).toEqual([...also, ...RESTRICTED]);
+      expect(r.checks[also.length].verdict.question).toMatchObject({ from: "203.0.113.1", port: 8443 });
       expect(r.exitCode).toBe(0);
     } finally {
       t.remove();

@@ -139,11 +139,12 @@ describe("import never opens more than the hand-written firewall does", () => {
   ];
   const forwardRules = (code: string) => code.split("\n").filter((l) => l.startsWith("new ForwardRule("));
 
-  it.each(HAND_EDITS)("a port open to one network only, named by %s, stays open to that network only", (_, backend, edit) => {
+  it.each(HAND_EDITS.map((e) => [e.form, e] as const))("a port open to one network only, named by %s, stays open to that network only", (_, e) => {
     const t = tempDir("cdktf-xen-hand-edited-");
     try {
-      const { code } = importStack(editedRestrictedCopy(t.dir, backend, edit), "dom0", { stack: "again" });
-      expect(forwardRules(code)).toEqual(RESTRICTED_RULES);
+      const { code } = importStack(editedRestrictedCopy(t.dir, e.backend, e.edit), "dom0", { stack: "again" });
+      const also = e.alsoNamed.map((n) => RESTRICTED_RULES[3].replace(/203-0-113-0-24/, n.replace(/[./]/g, "-")).replace("203.0.113.0/24", n));
+      expect(forwardRules(code)).toEqual([...RESTRICTED_RULES.slice(0, 3), ...also, RESTRICTED_RULES[3]]);
     } finally {
       t.remove();
     }

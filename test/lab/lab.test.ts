@@ -13,6 +13,7 @@ import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { meaning, sockets, synthImported } from "../support/imported";
+import { CopyFile, HAND_EDITS } from "../support/restricted";
 import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
@@ -270,7 +271,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
-  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend", async () => {
+  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set", async () => {
     const lab = theLab();
     const dom0 = lab.dom0Host("dom0")!;
     const live = () => ({
@@ -284,15 +285,46 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(byKind(probes)).toEqual(TWO_GUESTS_PORTS);
       expect(lab.modelMismatches).toEqual([]);
     };
+    /**
+     * The dom0's firewall files edited into a hand-written form that names alpha-admin's 203.0.113.0/24
+     * otherwise (HAND_EDITS: as doctor and import read them), loaded, probed with the model asked from
+     * the edited files; then the deployed files loaded again.
+     */
+    const handWritten = (backend: "iptables" | "nftables", load: string, unload: string) => {
+      for (const { form, edit, listed } of HAND_EDITS.filter((e) => e.backend === backend)) {
+        const file = (p: string): CopyFile => ({ path: p, text: dom0.readFile(p) ?? "" });
+        const firewall = file(backend === "nftables" ? "/etc/cdktf-xen/firewall.nft" : "/etc/iptables/rules.v4");
+        const ipsets = file("/etc/iptables/ipsets");
+        const deployed = [firewall.text, ipsets.text];
+        edit(firewall, ipsets);
+        const write = (texts: string[]) => {
+          dom0.writeFile(firewall.path, texts[0]);
+          if (backend === "iptables") dom0.writeFile(ipsets.path, texts[1]);
+          const loaded = dom0.sh(load);
+          expect({ form, loaded: loaded.status, stderr: loaded.stderr }).toEqual({ form, loaded: 0, stderr: "" });
+        };
+        write([firewall.text, ipsets.text]);
+        try {
+          expect({ form, listed: dom0.sh(backend === "nftables" ? "nft list ruleset" : "iptables-save").stdout.includes(listed) }).toEqual({ form, listed: true });
+          expectedProbes(`${form}, loaded by hand`);
+        } finally {
+          write(deployed);
+          dom0.sh(unload);
+        }
+      }
+    };
     const toNft = await lab.deploy({ context: { [VARIANT_KEY]: "nftables" } });
     expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "0", sets: "0", table: "yes" });
     expectedProbes("on nftables");
+    handWritten("nftables", "nft -f /etc/cdktf-xen/firewall.nft", "true");
 
     const back = await lab.deploy({ context: { [VARIANT_KEY]: "base" } });
     expect({ ok: back.ok, tail: back.ok ? "" : back.tail, counts: [back.added, back.changed, back.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "6", sets: "4", table: "no" });
     expectedProbes("back on iptables");
+    handWritten("iptables", "ipset restore -exist < /etc/iptables/ipsets && iptables-restore < /etc/iptables/rules.v4", "ipset destroy partners");
+    expect(live()).toEqual({ forward: "6", sets: "4", table: "no" });
   }, 10 * MINUTES);
 });
 

@@ -46,20 +46,53 @@ export function editedRestrictedCopy(dir: string, backend: FirewallBackend, edit
   return hosts;
 }
 
-/** Hand-written forms of restrictedStack's firewall that name the network 203.0.113.0/24 otherwise. */
-export const HAND_EDITS: [string, "iptables" | "nftables", (firewall: CopyFile, ipsets: CopyFile) => void][] = [
-  [
-    "iptables: the network as the members of an ipset matched on src",
-    "iptables",
-    (f, sets) => {
-      f.text = f.text.replace("-s 203.0.113.0/24", "-m set --match-set partners src");
+/** `text` with the one occurrence of `from` (a forward rule's, not the management rule's) replaced; throws when there is not exactly one. */
+function replaced(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`${JSON.stringify(from)} is not in the firewall exactly once`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** A hand-written form of a rendered firewall that names the network 203.0.113.0/24 otherwise in a forward rule. */
+export interface HandEdit {
+  readonly form: string;
+  readonly backend: FirewallBackend;
+  /** Changes rules.v4 or firewall.nft, and may add to the ipsets file. */
+  readonly edit: (firewall: CopyFile, ipsets: CopyFile) => void;
+  /** Networks the form names beside 203.0.113.0/24, with the same rule. */
+  readonly alsoNamed: readonly string[];
+  /** What the kernel's listing (iptables-save, nft list ruleset) shows of the form once loaded. */
+  readonly listed: string;
+}
+
+/**
+ * Hand-written forms of a rendered firewall (restrictedStack's, the lab's two-guest dom0's): doctor and
+ * import must read them, and the lab loads them. An anonymous set of one element is a plain match to nft
+ * (it lists `ip saddr 203.0.113.0/24`), so that one names a second network.
+ */
+export const HAND_EDITS: readonly HandEdit[] = [
+  {
+    form: "iptables: the network as the members of an ipset matched on src",
+    backend: "iptables",
+    edit: (f, sets) => {
+      f.text = replaced(f.text, "-A FORWARD -s 203.0.113.0/24 ", "-A FORWARD -m set --match-set partners src ");
       sets.text += "create partners hash:net family inet\nadd partners 203.0.113.0/24\n";
     },
-  ],
-  ["nftables: the network in an anonymous set", "nftables", (f) => void (f.text = f.text.replace("ip saddr 203.0.113.0/24", "ip saddr { 203.0.113.0/24 }"))],
-  [
-    "nftables: the network in a named set",
-    "nftables",
-    (f) => void (f.text = f.text.replace("ip saddr 203.0.113.0/24", "ip saddr @partners").replace(/(table inet \S+ \{\n)/, "$1\tset partners {\n\t\ttype ipv4_addr; flags interval\n\t\telements = { 203.0.113.0/24 }\n\t}\n")),
-  ],
+    alsoNamed: [],
+    listed: "-m set --match-set partners src",
+  },
+  {
+    form: "nftables: the network in an anonymous set",
+    backend: "nftables",
+    edit: (f) => void (f.text = replaced(f.text, "ip saddr 203.0.113.0/24 ip daddr", "ip saddr { 203.0.113.0/24, 198.51.100.64/26 } ip daddr")),
+    alsoNamed: ["198.51.100.64/26"],
+    listed: "ip saddr { 198.51.100.64/26, 203.0.113.0/24 }",
+  },
+  {
+    form: "nftables: the network in a named set",
+    backend: "nftables",
+    edit: (f) => void (f.text = replaced(replaced(f.text, "ip saddr 203.0.113.0/24 ip daddr", "ip saddr @partners ip daddr"), "table inet cdktf_xen {\n", "table inet cdktf_xen {\n\tset partners {\n\t\ttype ipv4_addr; flags interval\n\t\telements = { 203.0.113.0/24 }\n\t}\n")),
+    alsoNamed: [],
+    listed: "ip saddr @partners",
+  },
 ];
