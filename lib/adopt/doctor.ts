@@ -103,6 +103,19 @@ export function portsNamed(text: string): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/** A destination port that no rule names, alone or in a range: the highest from 65535 down (undefined when every port is named). */
+export function portUnnamed(text: string): number | undefined {
+  const named: [number, number][] = [];
+  for (const m of text.matchAll(/(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g)) {
+    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)) {
+      const [from, to = from] = part.split(/[:-]/).map(Number);
+      if (Number.isInteger(from) && Number.isInteger(to)) named.push([from, to]);
+    }
+  }
+  for (let port = 65535; port >= 1; port--) if (!named.some(([from, to]) => port >= from && port <= to)) return port;
+  return undefined;
+}
+
 /** Whether the dom0's firewall let the flow's request through (whatever came after). */
 export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
   return v.hops.find((h) => h.host === dom0 && h.stage === "firewall")?.outcome === "pass";

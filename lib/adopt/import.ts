@@ -16,7 +16,7 @@ import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
-import { DoctorInputError, findUplink, firewallOpens, portsNamed } from "./doctor";
+import { DoctorInputError, findUplink, firewallOpens, portsNamed, portUnnamed } from "./doctor";
 import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
@@ -262,6 +262,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const taken = new Set([...guestSet, upAddress].map((a) => ipNum(a)!));
   const firewallText = firewallTextOf(dom0);
   const candidates = portsNamed(firewallText);
+  const unnamed = portUnnamed(firewallText);
   const hasFirewall = firewallText.trim().length > 0;
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
   const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
@@ -299,6 +300,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       if (!anywhere.length || !left.length) continue;
       except.add(key);
       notes.push(`${dom0Name}: ${key} is open from anywhere but not as widely from ${left.join(", ")}: a ForwardRule cannot leave a network out, so it is imported only for the source networks the firewall names; open it to others by hand`);
+    }
+    // A port no rule names that the firewall lets through (a rule without a destination port): import carries over
+    // only the ports the rules name, so the others would close at the first deploy.
+    for (const address of unnamed === undefined ? [] : addresses) {
+      for (const protocol of ["tcp", "udp"] as const) {
+        // From anywhere, else from each source network it is open to.
+        const to = sources.filter(({ client }) => sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port: unnamed!, sourcePort }), dom0Name)).length).map((s) => s.cidr);
+        if (!to.length) continue;
+        const whom = to.includes("0.0.0.0/0") ? "" : ` to ${to.join(", ")}`;
+        notes.push(`${dom0Name}: ${address} ${protocol}/${unnamed} is open${whom}, a port no rule names (a rule without a destination port): only the ports the rules name are imported, the others close at the first deploy; open them with a ForwardRule (Port.${protocol}Range) first`);
+      }
     }
     // A port open from anywhere (from the same source ports) is not repeated for a source.
     const openAnywhere = new Map<string, string>();

@@ -47,7 +47,7 @@ export function editedRestrictedCopy(dir: string, backend: FirewallBackend, edit
 }
 
 /** `text` with the one occurrence of `from` (a forward rule's, not the management rule's) replaced; throws when there is not exactly one. */
-function replaced(text: string, from: string, to: string): string {
+export function replaced(text: string, from: string, to: string): string {
   const at = text.indexOf(from);
   if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`${JSON.stringify(from)} is not in the firewall exactly once`);
   return text.slice(0, at) + to + text.slice(at + from.length);
