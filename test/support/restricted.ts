@@ -1,4 +1,4 @@
-/** A stack whose forwarded ports are restricted by source network and source port, for tests. */
+/** A stack whose forwarded ports are restricted by source network and source port, and hand-written forms of its firewall, for tests. */
 import * as fs from "fs";
 import * as path from "path";
 import { App, TerraformStack, Testing } from "cdktf";
@@ -46,7 +46,7 @@ export function editedRestrictedCopy(dir: string, backend: FirewallBackend, edit
   return hosts;
 }
 
-/** `text` with the one occurrence of `from` (a forward rule's, not the management rule's) replaced; throws when there is not exactly one. */
+/** `text` with the one occurrence of `from` replaced; throws when there is none or more than one (an edit meant for a forward rule must not reach the management rule). */
 export function replaced(text: string, from: string, to: string): string {
   const at = text.indexOf(from);
   if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`${JSON.stringify(from)} is not in the firewall exactly once`);
