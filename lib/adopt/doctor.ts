@@ -14,7 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, firewallOpens, portRangesText, portsNamed, sourcePortPieces, sourcePortsNamed, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
@@ -89,36 +89,6 @@ export function findUplink(dir: string, dom0: HostCopy, given?: string): { devic
   throw new DoctorInputError(
     `${dom0.host}: the uplink is not known: ${devices.size > 1 ? `the vifs name several gatewaydev (${[...devices].join(", ")})` : `${[...devices][0] ?? "eth0"} has no static address in /etc/network/interfaces of the copy`}; give it with --uplink <device>=<address>/<prefix>`,
   );
-}
-
-/** Every port a firewall rule names as a destination port (the first of a range): the candidates the model is asked about. */
-export function portsNamed(text: string): number[] {
-  const out = new Set<number>();
-  for (const m of text.matchAll(/(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g)) {
-    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/)) {
-      const first = Number(part.split(/[:-]/)[0]);
-      if (part && Number.isInteger(first) && first > 0 && first < 65536) out.add(first);
-    }
-  }
-  return [...out].sort((a, b) => a - b);
-}
-
-/** A destination port that no rule names, alone or in a range: the highest from 65535 down (undefined when every port is named). */
-export function portUnnamed(text: string): number | undefined {
-  const named: [number, number][] = [];
-  for (const m of text.matchAll(/(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g)) {
-    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)) {
-      const [from, to = from] = part.split(/[:-]/).map(Number);
-      if (Number.isInteger(from) && Number.isInteger(to)) named.push([from, to]);
-    }
-  }
-  for (let port = 65535; port >= 1; port--) if (!named.some(([from, to]) => port >= from && port <= to)) return port;
-  return undefined;
-}
-
-/** Whether the dom0's firewall let the flow's request through (whatever came after). */
-export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
-  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall")?.outcome === "pass";
 }
 
 function statusOf(v: FlowVerdict): DoctorStatus {
@@ -233,7 +203,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
       for (const protocol of ["tcp", "udp"] as const) {
         for (const port of candidates) {
           const anywhere = new Set<string>();
-          const opens = sources.map((source) => sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port, sourcePort }), dom0Name)));
+          const opens = sources.map((source) => sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: source.clients[0].address, to: address, port }));
           sources.forEach((source, i) => {
             const open = opens[i];
             const text = allSourcePorts(open) ? "" : ` from source ports ${portRangesText(open)}`;

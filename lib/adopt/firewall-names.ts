@@ -1,25 +1,47 @@
 /**
  * What a copy's firewall names, for the questions doctor and import ask of
- * the model: the source ports its rules match, and the clients that stand
- * for anywhere and for each source network (the model reads those networks:
- * Reachability.sourceNetworks). A rule's verdict depends on a packet's
- * source port only through the ranges the rules name, so one port per piece
- * between their edges answers for the whole piece.
+ * the model: the destination and source ports its rules match, and the
+ * clients that stand for anywhere and for each source network (the model
+ * reads those networks: Reachability.sourceNetworks). A rule's verdict
+ * depends on a packet's source port only through the ranges the rules name,
+ * so one port per piece between their edges answers for the whole piece.
  */
 import type { PortRange } from "../connections/port";
-import { clientIn, FAR_CLIENTS } from "../reachability";
+import { clientIn, FAR_CLIENTS, FlowQuestion, FlowVerdict, Reachability } from "../reachability";
 import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 
-/** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
-export function sourcePortsNamed(firewallText: string): PortRange[] {
+/** The ports rules match as destination (`--dport`, `--dports`, nft's `dport`) or source ports (`--sport`, ...), as ranges. */
+function portsMatched(firewallText: string, which: "d" | "s"): PortRange[] {
   const out: PortRange[] = [];
-  for (const m of firewallText.matchAll(/(?:--sports?|\bsport)\s+(\{[^}]*\}|\S+)/g)) {
+  for (const m of firewallText.matchAll(which === "d" ? /(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g : /(?:--sports?|\bsport)\s+(\{[^}]*\}|\S+)/g)) {
     for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)) {
       const [from, to = from] = part.split(/[:-]/).map(Number);
       if (Number.isInteger(from) && Number.isInteger(to) && from >= 1 && to <= 65535 && from <= to) out.push({ from, to });
     }
   }
   return out;
+}
+
+/** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
+export function sourcePortsNamed(firewallText: string): PortRange[] {
+  return portsMatched(firewallText, "s");
+}
+
+/** Every port a firewall rule names as a destination port (the first of a range): the candidates the model is asked about. */
+export function portsNamed(firewallText: string): number[] {
+  return [...new Set(portsMatched(firewallText, "d").map((r) => r.from))].sort((a, b) => a - b);
+}
+
+/** A destination port that no rule names, alone or in a range: the highest from 65535 down (undefined when every port is named). */
+export function portUnnamed(firewallText: string): number | undefined {
+  const named = portsMatched(firewallText, "d");
+  for (let port = 65535; port >= 1; port--) if (!named.some((r) => port >= r.from && port <= r.to)) return port;
+  return undefined;
+}
+
+/** Whether the dom0's firewall let the flow's request through (whatever came after). */
+export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
+  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall")?.outcome === "pass";
 }
 
 /**
@@ -41,6 +63,11 @@ export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort
     else out.push(p);
   }
   return out;
+}
+
+/** The source ports (of `pieces`) from which the dom0's firewall lets `flow` through, adjacent ones joined. */
+export function sourcePortsOpenTo(model: Reachability, dom0: string, pieces: readonly PortRange[], flow: Omit<FlowQuestion, "sourcePort">): PortRange[] {
+  return sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ ...flow, sourcePort }), dom0));
 }
 
 /** Whether `outer` holds every port of `inner` (both as sourcePortsOpen gives them: pieces joined where they touch). */

@@ -16,8 +16,8 @@ import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
-import { DoctorInputError, findUplink, firewallOpens, portsNamed, portUnnamed } from "./doctor";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, sourcePortPieces, sourcePortsNamed, sourcePortsOpen } from "./firewall-names";
+import { DoctorInputError, findUplink } from "./doctor";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, portsNamed, portUnnamed, sourcePortPieces, sourcePortsNamed, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -287,7 +287,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const open = new Map<string, PortRange[]>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
-          for (const port of candidates) open.set(`${address} ${protocol}/${port}`, sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port, sourcePort }), dom0Name)));
+          for (const port of candidates) open.set(`${address} ${protocol}/${port}`, sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port }));
         }
       }
       openBy.set(cidr, open);
@@ -306,7 +306,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     for (const address of unnamed === undefined ? [] : addresses) {
       for (const protocol of ["tcp", "udp"] as const) {
         // From anywhere, else from each source network it is open to.
-        const to = sources.filter(({ client }) => sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ protocol, from: client, to: address, port: unnamed!, sourcePort }), dom0Name)).length).map((s) => s.cidr);
+        const to = sources.filter(({ client }) => sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: unnamed! }).length).map((s) => s.cidr);
         if (!to.length) continue;
         const whom = to.includes("0.0.0.0/0") ? "" : ` to ${to.join(", ")}`;
         notes.push(`${dom0Name}: ${address} ${protocol}/${unnamed} is open${whom}, a port no rule names (a rule without a destination port): only the ports the rules name are imported, the others close at the first deploy; open them with a ForwardRule (Port.${protocol}Range) first`);
