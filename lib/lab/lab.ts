@@ -576,6 +576,27 @@ export class Lab {
     return out;
   }
 
+  /**
+   * Sockets of one dom0's guests probed from its client on the uplink (or,
+   * with `far`, from the one behind its router), each expected to pass the
+   * firewall or be dropped, whatever the stack opens: for firewalls edited
+   * by hand. The model is asked every probe's flow, as with probeAll.
+   * @internal
+   */
+  probeSockets(dom0: string, sockets: readonly { readonly protocol: Protocol; readonly address: string; readonly port: number; readonly far?: boolean; readonly open: boolean }[], phase: string): ProbeResult[] {
+    const d = this.topology.dom0s.find((x) => x.id === dom0);
+    if (!d) throw new Error(`no dom0 ${dom0} in the lab`);
+    const { host, address: near, far } = this.client(dom0);
+    const out = sockets.map(({ protocol, address, port, far: fromFar, open }) => {
+      const probe = { protocol, address, port, ...(fromFar ? { from: far } : {}) };
+      return { ...probeSocket(host, probe, open, phase), flow: { from: fromFar ? far : near, to: address, port, protocol } };
+    });
+    this.crossCheck(d, out);
+    this.probes.push(...out);
+    for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
+    return out;
+  }
+
   /** Starts the lab's UDP echo on the guest that has `address` (sh/udp-echo.sh), unless one listens there. */
   private startUdpEcho(d: TopologyDom0, address: string, port: number): void {
     const guest = d.guests.find((g) => g.model.vifs.some((v) => v.address.address === address || v.additional.some((a) => a.address === address)));

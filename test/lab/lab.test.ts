@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { diffStack } from "../../lib/adopt/diff";
 import { doctor } from "../../lib/adopt/doctor";
+import { portUnnamed } from "../../lib/adopt/firewall-names";
 import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
@@ -13,7 +14,7 @@ import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { meaning, sockets, synthImported } from "../support/imported";
-import { CopyFile, HAND_EDITS } from "../support/restricted";
+import { allPortsEdit, CopyFile, HAND_EDITS } from "../support/restricted";
 import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
@@ -271,7 +272,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
-  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set", async () => {
+  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set; a rule without a port opens every port of its address, in the kernel and in the model", async () => {
     const lab = theLab();
     const dom0 = lab.dom0Host("dom0")!;
     const live = () => ({
@@ -286,32 +287,52 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(lab.modelMismatches).toEqual([]);
     };
     /**
-     * The dom0's firewall files edited into a hand-written form that names alpha-admin's 203.0.113.0/24
-     * otherwise (HAND_EDITS: as doctor and import read them), loaded, probed with the model asked from
-     * the edited files; then the deployed files loaded again.
+     * The dom0's firewall files edited into a hand-written form (`edit`), loaded, checked in the kernel's
+     * listing and probed by `probe` (given the edited firewall); then the deployed files loaded again.
+     */
+    const byHand = (backend: "iptables" | "nftables", load: string, unload: string | undefined, form: string, edit: (firewall: CopyFile, ipsets: CopyFile) => void, listed: string, probe: (firewall: string) => void) => {
+      const file = (p: string): CopyFile => ({ path: p, text: dom0.readFile(p) ?? "" });
+      const firewall = file(backend === "nftables" ? "/etc/cdktf-xen/firewall.nft" : "/etc/iptables/rules.v4");
+      const ipsets = file("/etc/iptables/ipsets");
+      const deployed = [firewall.text, ipsets.text];
+      edit(firewall, ipsets);
+      const write = (texts: string[]) => {
+        dom0.writeFile(firewall.path, texts[0]);
+        if (backend === "iptables") dom0.writeFile(ipsets.path, texts[1]);
+        const loaded = dom0.sh(load);
+        expect({ form, loaded: loaded.status, stderr: loaded.stderr }).toEqual({ form, loaded: 0, stderr: "" });
+      };
+      write([firewall.text, ipsets.text]);
+      try {
+        expect({ form, listed: dom0.sh(backend === "nftables" ? "nft list ruleset" : "iptables-save").stdout.includes(listed) }).toEqual({ form, listed: true });
+        probe(firewall.text);
+      } finally {
+        write(deployed);
+        if (unload) dom0.sh(unload);
+      }
+    };
+    /**
+     * The hand-written forms that name alpha-admin's 203.0.113.0/24 otherwise (HAND_EDITS: as doctor
+     * and import read them): every probe as deployed, the model asked from the edited files. Then a rule
+     * that opens every port of beta's first address: the ports import asks of it (the highest port no
+     * rule names, and 22) pass over TCP and UDP from both clients, and the model says so too.
      */
     const handWritten = (backend: "iptables" | "nftables", load: string, unload?: string) => {
       for (const { form, edit, listed } of HAND_EDITS.filter((e) => e.backend === backend)) {
-        const file = (p: string): CopyFile => ({ path: p, text: dom0.readFile(p) ?? "" });
-        const firewall = file(backend === "nftables" ? "/etc/cdktf-xen/firewall.nft" : "/etc/iptables/rules.v4");
-        const ipsets = file("/etc/iptables/ipsets");
-        const deployed = [firewall.text, ipsets.text];
-        edit(firewall, ipsets);
-        const write = (texts: string[]) => {
-          dom0.writeFile(firewall.path, texts[0]);
-          if (backend === "iptables") dom0.writeFile(ipsets.path, texts[1]);
-          const loaded = dom0.sh(load);
-          expect({ form, loaded: loaded.status, stderr: loaded.stderr }).toEqual({ form, loaded: 0, stderr: "" });
-        };
-        write([firewall.text, ipsets.text]);
-        try {
-          expect({ form, listed: dom0.sh(backend === "nftables" ? "nft list ruleset" : "iptables-save").stdout.includes(listed) }).toEqual({ form, listed: true });
-          expectedProbes(`${form}, loaded by hand`);
-        } finally {
-          write(deployed);
-          if (unload) dom0.sh(unload);
-        }
+        byHand(backend, load, unload, form, edit, listed, () => expectedProbes(`${form}, loaded by hand`));
       }
+      const all = allPortsEdit(backend, "192.0.2.20", "beta-0");
+      byHand(backend, load, undefined, all.form, all.edit, all.listed, (firewall) => {
+        const port = portUnnamed(firewall)!;
+        const socket = (protocol: "tcp" | "udp", address: string, port: number, open: boolean) => [false, true].map((far) => ({ protocol, address, port, far, open }));
+        const probes = lab.probeSockets(
+          "dom0",
+          [...socket("tcp", "192.0.2.20", 22, true), ...socket("tcp", "192.0.2.20", port, true), ...socket("udp", "192.0.2.20", port, true), ...socket("tcp", "192.0.2.10", port, false), ...socket("udp", "192.0.2.21", port, false)],
+          `${all.form}, loaded by hand`,
+        );
+        expect({ port, failures: failures(probes), probes: probes.length }).toEqual({ port: 65535, failures: [], probes: 10 });
+        expect(lab.modelMismatches).toEqual([]);
+      });
     };
     const toNft = await lab.deploy({ context: { [VARIANT_KEY]: "nftables" } });
     expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });

@@ -96,3 +96,31 @@ export const HAND_EDITS: readonly HandEdit[] = [
     listed: "ip saddr @partners",
   },
 ];
+
+/** A hand-written rule that opens every port of one guest address: no destination port, no protocol. */
+export interface AllPortsEdit {
+  readonly form: string;
+  readonly backend: FirewallBackend;
+  /** Adds the rule after the forward rules of rules.v4 or firewall.nft. */
+  readonly edit: (firewall: CopyFile) => void;
+  /** What the kernel's listing (iptables-save, nft list ruleset) shows of the rule once loaded. */
+  readonly listed: string;
+}
+
+/** The rule that opens every port of `address` on its vif `device`, written by hand on `backend`: import must note the ports it opens beyond those the rules name, and the lab loads it. */
+export function allPortsEdit(backend: FirewallBackend, address: string, device: string): AllPortsEdit {
+  return backend === "nftables"
+    ? {
+        form: `nftables: every port of ${address} opened by a rule without a port`,
+        backend,
+        // The forward chain is the table's last: the rule goes at its end.
+        edit: (f) => void (f.text = replaced(f.text, "\n\t}\n}", `\n\t\tip daddr ${address} oifname "${device}" accept\n\t}\n}`)),
+        listed: `ip daddr ${address} oifname "${device}" accept`,
+      }
+    : {
+        form: `iptables: every port of ${address} opened by a rule without a port`,
+        backend,
+        edit: (f) => void (f.text = replaced(f.text, "COMMIT", `-A FORWARD -d ${address}/32 -o ${device} -j ACCEPT\nCOMMIT`)),
+        listed: `-A FORWARD -d ${address}/32 -o ${device} -j ACCEPT`,
+      };
+}
