@@ -64,7 +64,7 @@ export function main(argv: readonly string[], out: (s: string) => void = (s) => 
       } else {
         if (fs.existsSync(to)) throw new DoctorInputError(`${to} exists: import writes a new file only`);
         fs.writeFileSync(to, code);
-        out(`wrote ${to}${notes.length ? `; ${notes.length} notes at its top: what import could not carry over` : ""}\n`);
+        out(`wrote ${to}${notes.length ? `; ${notes.length} note${notes.length === 1 ? "" : "s"} at its top: what import could not carry over` : ""}\n`);
       }
       return 0;
     }

@@ -14,8 +14,8 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, firewallOpens, portRangesText, portsNamed, sourcePortPieces, sourcePortsNamed, sourcePortsOpenTo } from "./firewall-names";
-import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, firewallOpens, portPieces, portRangesText, sourcePortsOpenTo } from "./firewall-names";
+import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -174,16 +174,17 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const unread: Unreadable[] = model.unreadable;
   problems.push(...unread.map((u) => `not read: ${unreadableText(u)}`));
 
-  // The candidates: every port a firewall names, and every vhost socket; the clients: two for anywhere, one in
-  // each source network the firewall names; and a source port in each piece between the source ports it names.
-  const firewallText = firewallTextOf(dom0);
-  const candidates = portsNamed(firewallText);
+  // The candidates: every port the forward path names (the first of a range), and every vhost socket; the clients:
+  // two for anywhere, one in each source network the firewall names; and a source port in each piece between the
+  // source ports it names.
+  const ports = model.portsNamed();
+  const candidates = [...new Set(ports.destination.map((r) => r.from))];
   const addresses = model.guestAddresses();
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
   const named = model.sourceNetworks();
   const clients = clientsFor(uplink.address, taken, named);
   const sources = [{ cidr: "0.0.0.0/0", clients }, ...clientsInSources(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
-  const pieces = sourcePortPieces(sourcePortsNamed(firewallText));
+  const pieces = portPieces(ports.source);
   const checks: DoctorCheck[] = [];
   const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean, from = clients, sourcePort?: number): void => {
     const verdicts = from.map((c) => model.flow({ protocol, from: c.address, to: address, port, apache, ...(sourcePort === undefined ? {} : { sourcePort }) } as FlowQuestion));

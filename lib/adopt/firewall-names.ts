@@ -1,43 +1,15 @@
 /**
  * What a copy's firewall names, for the questions doctor and import ask of
- * the model: the destination and source ports its rules match, and the
- * clients that stand for anywhere and for each source network (the model
- * reads those networks: Reachability.sourceNetworks). A rule's verdict
- * depends on a packet's source port only through the ranges the rules name,
- * so one port per piece between their edges answers for the whole piece.
+ * the model: pieces of the ports between the edges of those its rules match,
+ * and the clients that stand for anywhere and for each source network (the
+ * model reads the networks and ports: Reachability.sourceNetworks,
+ * portsNamed). A rule's verdict depends on a packet's port only through the
+ * ranges the rules name, so one port per piece between their edges answers
+ * for the whole piece.
  */
 import type { PortRange } from "../connections/port";
 import { clientIn, FAR_CLIENTS, FlowQuestion, FlowVerdict, Reachability } from "../reachability";
 import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
-
-/** The ports rules match as destination (`--dport`, `--dports`, nft's `dport`) or source ports (`--sport`, ...), as ranges. */
-function portsMatched(firewallText: string, which: "d" | "s"): PortRange[] {
-  const out: PortRange[] = [];
-  for (const m of firewallText.matchAll(which === "d" ? /(?:--dports?|\bdport)\s+(\{[^}]*\}|\S+)/g : /(?:--sports?|\bsport)\s+(\{[^}]*\}|\S+)/g)) {
-    for (const part of m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)) {
-      const [from, to = from] = part.split(/[:-]/).map(Number);
-      if (Number.isInteger(from) && Number.isInteger(to) && from >= 1 && to <= 65535 && from <= to) out.push({ from, to });
-    }
-  }
-  return out;
-}
-
-/** The source ports rules match (`--sport`, `--sports`, nft's `sport`), as ranges. */
-export function sourcePortsNamed(firewallText: string): PortRange[] {
-  return portsMatched(firewallText, "s");
-}
-
-/** Every port a firewall rule names as a destination port (the first of a range): the candidates the model is asked about. */
-export function portsNamed(firewallText: string): number[] {
-  return [...new Set(portsMatched(firewallText, "d").map((r) => r.from))].sort((a, b) => a - b);
-}
-
-/** A destination port that no rule names, alone or in a range: the highest from 65535 down (undefined when every port is named). */
-export function portUnnamed(firewallText: string): number | undefined {
-  const named = portsMatched(firewallText, "d");
-  for (let port = 65535; port >= 1; port--) if (!named.some((r) => port >= r.from && port <= r.to)) return port;
-  return undefined;
-}
 
 /** Whether the dom0's firewall let the flow's request through (whatever came after). */
 export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
@@ -45,11 +17,12 @@ export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
 }
 
 /**
- * Ports 1-65535 cut at the edges of `named`: within one piece every rule
- * that names a source port matches all of it or none of it.
+ * Ports 1-65535 cut at the edges of `named` (the destination or source
+ * ports the rules name: Reachability.portsNamed): within one piece every
+ * rule matches all of it or none of it.
  */
-export function sourcePortPieces(named: readonly PortRange[]): PortRange[] {
-  const edges = [...new Set([1, 65536, ...named.flatMap((r) => [r.from, r.to + 1])])].sort((a, b) => a - b);
+export function portPieces(named: readonly PortRange[]): PortRange[] {
+  const edges = [...new Set([1, 65536, ...named.flatMap((r) => [r.from, r.to + 1]).filter((e) => e > 1 && e < 65536)])].sort((a, b) => a - b);
   return edges.slice(0, -1).map((from, i) => ({ from, to: edges[i + 1] - 1 }));
 }
 

@@ -17,7 +17,7 @@ import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, portsNamed, portUnnamed, sourcePortPieces, sourcePortsNamed, sourcePortsOpenTo } from "./firewall-names";
+import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portPieces, portRangesText, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -26,8 +26,12 @@ interface PortGroup {
   readonly protocol: string;
   /** Empty: every source port. */
   readonly sourcePorts: readonly PortRange[];
-  /** `tcp/80`, `udp/53`. */
-  readonly ports: string[];
+  /** The destination ports, in order; adjacent ones of a protocol joined. */
+  readonly ports: PortOfProtocol[];
+}
+
+interface PortOfProtocol extends PortRange {
+  readonly protocol: "tcp" | "udp";
 }
 
 export interface ImportOptions {
@@ -261,33 +265,38 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const guestSet = new Set(Object.values(model.guestAddresses()).flat());
   const taken = new Set([...guestSet, upAddress].map((a) => ipNum(a)!));
   const firewallText = firewallTextOf(dom0);
-  const candidates = portsNamed(firewallText);
-  const unnamed = portUnnamed(firewallText);
+  // Destination and source ports in pieces between the edges of those the forward path names: one port of a
+  // piece, asked, answers for all of it.
+  const ports = model.portsNamed();
+  const candidates = portPieces(ports.destination);
   const hasFirewall = firewallText.trim().length > 0;
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
-  const ranges = new Set([...firewallText.matchAll(/(?:--dports?|dport)\s+(\S*\d+[:-]\d+\S*)/g)].map((r) => r[1]));
-  if (ranges.size) notes.push(`${dom0Name}: the firewall names port ranges (${[...ranges].join(", ")}): ranges are not imported, only the ports they start at were tried`);
   // "Anywhere" is stood for by a client outside every source the firewall names; each source by one client in it.
   const named = model.sourceNetworks();
   const anywhere = clientOutside(up, taken, named);
   if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
   const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named, taken)];
-  const pieces = sourcePortPieces(sourcePortsNamed(firewallText));
-  const portsCode = (list: string[]) => {
-    const tcpOnly = list.every((p) => p.startsWith("tcp/"));
-    return tcpOnly ? `[${list.map((p) => p.slice(4)).join(", ")}]` : `[${list.map((p) => `Port.${p.split("/")[0]}(${p.split("/")[1]})`).join(", ")}]`;
+  const pieces = portPieces(ports.source);
+  // A TCP port alone is a number where every port of the rule is TCP.
+  const portsCode = (list: readonly PortOfProtocol[]) => {
+    const tcpOnly = list.every((p) => p.protocol === "tcp");
+    const one = (p: PortOfProtocol) =>
+      p.from === 1 && p.to === 65535 ? `Port.all${p.protocol === "tcp" ? "Tcp" : "Udp"}()` : p.from !== p.to ? `Port.${p.protocol}Range(${p.from}, ${p.to})` : tcpOnly ? `${p.from}` : `Port.${p.protocol}(${p.from})`;
+    return `[${list.map(one).join(", ")}]`;
   };
+  const key = (address: string, protocol: string, piece: PortRange) => `${address} ${protocol}/${portRangesText([piece])}`;
   const sourcePortsCode = (protocol: string, list: readonly PortRange[]) => `[${list.map((r) => (r.from === r.to ? `Port.${protocol}(${r.from})` : `Port.${protocol}Range(${r.from}, ${r.to})`)).join(", ")}]`;
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
-    // What each source may open on each address ("192.0.2.30 tcp/8443"), and from which source ports.
+    // What each source may open on each address ("192.0.2.30 tcp/8443", "192.0.2.31 tcp/8444-65535"), and from
+    // which source ports.
     const openBy = new Map<string, Map<string, PortRange[]>>();
     for (const { cidr, client } of sources) {
       const open = new Map<string, PortRange[]>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
-          for (const port of candidates) open.set(`${address} ${protocol}/${port}`, sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port }));
+          for (const piece of candidates) open.set(key(address, protocol, piece), sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: piece.from }));
         }
       }
       openBy.set(cidr, open);
@@ -301,35 +310,27 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       except.add(key);
       notes.push(`${dom0Name}: ${key} is open from anywhere but not as widely from ${left.join(", ")}: a ForwardRule cannot leave a network out, so it is imported only for the source networks the firewall names; open it to others by hand`);
     }
-    // A port no rule names that the firewall lets through (a rule without a destination port): import carries over
-    // only the ports the rules name, so the others would close at the first deploy.
-    for (const address of unnamed === undefined ? [] : addresses) {
-      for (const protocol of ["tcp", "udp"] as const) {
-        // From anywhere, else from each source network it is open to.
-        const to = sources.filter(({ client }) => sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: unnamed! }).length).map((s) => s.cidr);
-        if (!to.length) continue;
-        const whom = to.includes("0.0.0.0/0") ? "" : ` to ${to.join(", ")}`;
-        notes.push(`${dom0Name}: ${address} ${protocol}/${unnamed} is open${whom}, a port no rule names (a rule without a destination port): only the ports the rules name are imported, the others close at the first deploy; open them with a ForwardRule (Port.${protocol}Range) first`);
-      }
-    }
     // A port open from anywhere (from the same source ports) is not repeated for a source.
     const openAnywhere = new Map<string, string>();
     for (const { cidr } of sources) {
-      // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535").
+      // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535"); pieces
+      // next to each other joined into one range.
       const opened = new Map<string, Map<string, PortGroup>>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
-          for (const port of candidates) {
-            const key = `${address} ${protocol}/${port}`;
-            const open = openBy.get(cidr)!.get(key)!;
-            if (!open.length || (cidr === "0.0.0.0/0" && except.has(key))) continue;
+          for (const piece of candidates) {
+            const k = key(address, protocol, piece);
+            const open = openBy.get(cidr)!.get(k)!;
+            if (!open.length || (cidr === "0.0.0.0/0" && except.has(k))) continue;
             const sourcePorts = allSourcePorts(open) ? [] : open;
             const group = `${sourcePorts.length ? protocol : "any"} ${portRangesText(sourcePorts) || "all"}`;
-            if (cidr === "0.0.0.0/0") openAnywhere.set(key, group);
-            else if (openAnywhere.get(key) === group || openAnywhere.get(key) === "any all") continue;
+            if (cidr === "0.0.0.0/0") openAnywhere.set(k, group);
+            else if (openAnywhere.get(k) === group || openAnywhere.get(k) === "any all") continue;
             const byGroup = opened.get(address) ?? new Map<string, PortGroup>();
             const entry = byGroup.get(group) ?? { protocol, sourcePorts, ports: [] };
-            entry.ports.push(`${protocol}/${port}`);
+            const last = entry.ports[entry.ports.length - 1];
+            if (last?.protocol === protocol && last.to + 1 === piece.from) entry.ports[entry.ports.length - 1] = { protocol, from: last.from, to: piece.to };
+            else entry.ports.push({ protocol, ...piece });
             opened.set(address, byGroup.set(group, entry));
           }
         }

@@ -4,6 +4,7 @@
  * questions in both directions with a hop-by-hop trace. Pure: no cdktf, no
  * I/O, no root.
  */
+import type { PortRange } from "../connections/port";
 import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, ModelInput } from "./hosts";
 import type { Unreadable } from "./outcome";
@@ -18,6 +19,14 @@ export { KERNEL_DEFAULTS } from "./sysctl";
 export type { SysctlBaseline } from "./sysctl";
 
 export { clientIn, FAR_CLIENTS, outsideClients } from "./clients";
+
+/** The port ranges a dom0's forward path names: {@link Reachability.portsNamed}. */
+export interface PortsNamed {
+  /** Those destination ports are compared with, sorted. */
+  readonly destination: PortRange[];
+  /** Those source ports are compared with, sorted. */
+  readonly source: PortRange[];
+}
 
 /**
  * The model of one dom0 and its guests, built from the files they receive:
@@ -75,6 +84,24 @@ export class Reachability {
     const d = this.dom0;
     const all = [...(d.iptables ? d.iptables.filter.sourcesNamed("FORWARD", d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed("forward"))];
     return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
+  }
+
+  /**
+   * The port ranges the dom0's forward path compares packets' destination
+   * and source ports with, sorted, without repeats: iptables FORWARD (and
+   * the chains it jumps to) `--dport`, `--dports`, `--sport`, `--sports`
+   * (`--ports` in both), nftables `tcp`/`udp`/`th` `dport` and `sport`
+   * values and sets on the forward hook; negated matches too. Within a piece
+   * of ports between their edges every rule matches all of it or none.
+   */
+  portsNamed(): PortsNamed {
+    const d = this.dom0;
+    const of = (ipt: "d" | "s", nft: "dport" | "sport"): PortRange[] => {
+      const all = [...(d.iptables ? d.iptables.filter.portsNamed("FORWARD", ipt) : []), ...d.nft.flatMap((n) => n.portsNamed("forward", nft))];
+      const unique = new Map(all.map(([from, to]) => [`${from}-${to}`, { from, to }]));
+      return [...unique.values()].sort((a, b) => a.from - b.from || a.to - b.to);
+    };
+    return { destination: of("d", "dport"), source: of("s", "sport") };
   }
 
   /** Everything in the files the model could not read. */

@@ -18,12 +18,20 @@ interface Match {
 /** What a rule compares a packet's source address with: a network (`-s`), or the members of a set (`--match-set NAME src`). */
 type SourceOperand = Cidr | { readonly set: string };
 
+/** Ports a rule compares a packet's destination port (`d`), source port (`s`) or either (`--ports`) with. */
+interface PortOperand {
+  readonly which: "d" | "s" | "both";
+  readonly ranges: Ports["ranges"];
+}
+
 interface IptRule {
   readonly line: number;
   readonly text: string;
   readonly matches: readonly Match[];
   /** The source networks and sets it matches, negated or not. */
   readonly sources: readonly SourceOperand[];
+  /** The ports it matches, negated or not. */
+  readonly ports: readonly PortOperand[];
   /** ACCEPT, DROP, REJECT, RETURN, a user chain, or a non-terminating target (LOG). */
   readonly target?: string;
   /** What the model could not read in this rule. */
@@ -136,6 +144,7 @@ const STATES = new Set(["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED",
 function parseRule(args: string[], line: number, text: string): IptRule {
   const matches: Match[] = [];
   const sources: SourceOperand[] = [];
+  const portOperands: PortOperand[] = [];
   let target: string | undefined;
   let unreadable: string | undefined;
   let proto: string | undefined;
@@ -201,6 +210,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
         const range = ports(value ?? "", multi ? /,/ : /$^/);
         if (!range) { unreadable = `ports ${value} not read`; break; }
         const which = a.startsWith("--d") ? "d" : a.startsWith("--s") ? "s" : "both";
+        portOperands.push({ which, ranges: range.ranges });
         add((p) => (which === "both" ? portsContain(range, p.sport) || portsContain(range, p.dport) : portsContain(range, which === "d" ? p.dport : p.sport)));
         break;
       }
@@ -239,7 +249,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
     const j = args.findIndex((x) => x === "-j" || x === "--jump");
     if (j >= 0) target = args[j + 1];
   }
-  return { line, text, matches, sources, target, unreadable };
+  return { line, text, matches, sources, ports: portOperands, target, unreadable };
 }
 
 /** The filter table of one iptables-restore file. */
@@ -305,14 +315,28 @@ export class IptablesFilter {
    * or not; `sets` gives the members of sets.
    */
   sourcesNamed(name: string, sets: IpSets): Cidr[] {
-    const out: Cidr[] = [];
+    return this.rulesFrom(name).flatMap((rule) => rule.sources.flatMap((s) => ("set" in s ? sets.members(s.set) : [s])));
+  }
+
+  /**
+   * The port ranges the rules of built-in chain `name`, and of the chains it
+   * jumps to, compare a packet's destination (`d`) or source (`s`) port with
+   * (`--ports` counts as both), negated or not.
+   */
+  portsNamed(name: string, which: "d" | "s"): Ports["ranges"] {
+    return this.rulesFrom(name).flatMap((rule) => rule.ports.filter((p) => p.which === which || p.which === "both").flatMap((p) => p.ranges));
+  }
+
+  /** The rules of chain `name` and of every chain it jumps to, each once. */
+  private rulesFrom(name: string): IptRule[] {
+    const out: IptRule[] = [];
     const seen = new Set<string>();
     const visit = (chainName: string): void => {
       const chain = this.chains.get(chainName);
       if (!chain || seen.has(chainName)) return;
       seen.add(chainName);
       for (const rule of chain.rules) {
-        for (const s of rule.sources) out.push(...("set" in s ? sets.members(s.set) : [s]));
+        out.push(rule);
         if (rule.target !== undefined) visit(rule.target);
       }
     };

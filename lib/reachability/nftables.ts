@@ -7,7 +7,7 @@
  */
 import { Cidr, inCidr, parseCidr } from "./ip";
 import type { Unreadable } from "./outcome";
-import { FirewallVerdict, ifaceMatches, Packet } from "./packet";
+import { FirewallVerdict, ifaceMatches, Packet, Ports } from "./packet";
 
 type Tri = boolean | "unknown";
 
@@ -40,11 +40,26 @@ interface NftSet {
   readonly elements: Value[][];
 }
 
+/** What a packet's source address (`saddr`), destination port (`dport`) or source port (`sport`) is compared with by one rule. */
+interface Operand {
+  readonly field: OperandField;
+  readonly at: number;
+  readonly values?: readonly Value[][];
+  readonly set?: string;
+}
+
+type OperandField = "saddr" | "dport" | "sport";
+
+/** The field a selector reads, where it is one an Operand records. */
+function operandField(selector: string): OperandField | undefined {
+  return selector === "ip saddr" ? "saddr" : selector.endsWith(" dport") ? "dport" : selector.endsWith(" sport") ? "sport" : undefined;
+}
+
 interface NftRule {
   readonly line: number;
   readonly text: string;
-  /** What it compares `ip saddr` with, negated or not: values, or a named set; `at` is its place in a concatenation. */
-  readonly sources: readonly { readonly at: number; readonly values?: readonly Value[][]; readonly set?: string }[];
+  /** What it compares `ip saddr`, a destination port or a source port with, negated or not: values, or a named set; `at` is the selector's place in a concatenation. */
+  readonly operands: readonly Operand[];
   readonly test: (p: Packet, sets: Map<string, NftSet>) => Tri;
   readonly verdict?: "accept" | "drop" | "other";
   readonly unreadable?: string;
@@ -88,13 +103,26 @@ function valueMatches(selector: string, field: string, v: Value): Tri {
   }
   if (selector.endsWith("port")) {
     const [a, b = a] = v.split("-");
+    const lo = Number(a);
+    const hi = Number(b);
+    // A service name (`http`) is the kernel's to look up: unknown.
+    if (a === "" || b === "" || !Number.isInteger(lo) || !Number.isInteger(hi)) return "unknown";
     const n = Number(field);
-    return field !== "" && n >= Number(a) && n <= Number(b);
+    return field !== "" && n >= lo && n <= hi;
   }
   if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return ifaceMatches(v, field);
   if (selector === "ct state") return v === field;
   if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp");
   return v === field;
+}
+
+/** A port or range as nft writes it (`80`, `1024-65535`); undefined for anything else (a service name). */
+function portRange(v: Value): readonly [number, number] | undefined {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2] ?? m[1]);
+  return from <= to && to <= 65535 ? [from, to] : undefined;
 }
 
 /** A written value as the packet field it matches exactly, or undefined for a prefix, range or wildcard. */
@@ -282,7 +310,7 @@ export class NftRuleset {
     const line = toks[0].line;
     const text = toks.map((t) => (t.quoted ? `"${t.t}"` : t.t)).join(" ");
     const tests: ((p: Packet, sets: Map<string, NftSet>) => Tri)[] = [];
-    const sources: NftRule["sources"][number][] = [];
+    const operands: Operand[] = [];
     let verdict: NftRule["verdict"];
     let unreadable: string | undefined;
     let i = 0;
@@ -371,7 +399,10 @@ export class NftRuleset {
       const sel = selectors;
       const fixed = values;
       const named = setName;
-      if (sel.includes("ip saddr")) sources.push({ at: sel.indexOf("ip saddr"), values: fixed, set: named });
+      sel.forEach((selector, at) => {
+        const field = operandField(selector);
+        if (field) operands.push({ field, at, values: fixed, set: named });
+      });
       let index: ElementIndex | undefined;
       tests.push((p, sets) => {
         const list = named ? sets.get(named)?.elements : fixed;
@@ -406,20 +437,33 @@ export class NftRuleset {
       }
       return r;
     };
-    return { line, text, sources, test, verdict, unreadable };
+    return { line, text, operands, test, verdict, unreadable };
   }
 
   /** The source networks the rules of the base chains on `hook` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
   sourcesNamed(hook: string): Cidr[] {
-    const out: Cidr[] = [];
+    return this.valuesNamed(hook, "saddr").flatMap((v) => parseCidr(v) ?? []);
+  }
+
+  /** The port ranges the rules of the base chains on `hook` compare a destination (`dport`) or source (`sport`) port with, negated or not. */
+  portsNamed(hook: string, field: "dport" | "sport"): Ports["ranges"] {
+    const out: (readonly [number, number])[] = [];
+    for (const v of this.valuesNamed(hook, field)) {
+      const r = portRange(v);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** The values (anonymous and named sets' elements included) the rules of the base chains on `hook` compare `field` with. */
+  private valuesNamed(hook: string, field: OperandField): Value[] {
+    const out: Value[] = [];
     for (const chain of this.chains) {
       if (chain.hook !== hook) continue;
       for (const rule of chain.rules) {
-        for (const s of rule.sources) {
-          for (const tuple of (s.set ? this.sets.get(s.set)?.elements : s.values) ?? []) {
-            const c = parseCidr(tuple[s.at] ?? "");
-            if (c) out.push(c);
-          }
+        for (const o of rule.operands) {
+          if (o.field !== field) continue;
+          for (const tuple of (o.set ? this.sets.get(o.set)?.elements : o.values) ?? []) if (tuple[o.at] !== undefined) out.push(tuple[o.at]);
         }
       }
     }

@@ -26,7 +26,7 @@ import { setupJest } from "./matchers";
 export { XenPropError } from "../validation/errors";
 export type { PropSite } from "../validation/errors";
 export { Reachability, STAGES } from "../reachability";
-export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, Stage, SysctlBaseline, Unreadable } from "../reachability";
+export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, PortsNamed, Stage, SysctlBaseline, Unreadable } from "../reachability";
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, UplinkInput } from "../reachability/hosts";
 export type { LiveRoutingText } from "../reachability/live-routing";
 export { setupJest };

@@ -11,7 +11,6 @@ import { App, TerraformStack } from "cdktf";
 import * as fc from "fast-check";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { doctor, DoctorCheck } from "../../lib/adopt/doctor";
-import { portsNamed, portUnnamed } from "../../lib/adopt/firewall-names";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
 import { editedRestrictedCopy, HAND_EDITS, restrictedStack } from "../support/restricted";
@@ -122,16 +121,6 @@ describe("doctor never guesses: what it cannot read is unknown, and said", () =>
     expect(main(["doctor", HAND_MADE, "--dom0", "dom0", "--uplink", "eth0"], none, (s) => (err += s))).toBe(2);
     expect(err).toBe('cdktf-xen doctor: --uplink: "eth0" is not an uplink: expected <device>=<address>/<prefix>, e.g. eth0=192.0.2.1/24\n');
     expect(main(["doctor"], none, none)).toBe(2);
-  });
-
-  it("finds the ports a firewall names, in iptables and nft syntax", () => {
-    expect(portsNamed("-A FORWARD -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT\n-A FORWARD -p udp --dport 53 -j ACCEPT\n ip daddr 192.0.2.1 tcp dport { 22, 25 } accept\n udp dport 123 accept")).toEqual([22, 25, 53, 80, 123, 443, 8000]);
-  });
-
-  it("finds a port no rule names, alone or in a range, from the top", () => {
-    expect(portUnnamed("-A FORWARD -p tcp --dport 80 -j ACCEPT")).toBe(65535);
-    expect(portUnnamed("-A FORWARD -p tcp -m multiport --dports 65535,60000:65534 -j ACCEPT\n tcp dport { 22, 59990-59999 } accept")).toBe(59989);
-    expect(portUnnamed("-A FORWARD -p tcp --dport 1:65535 -j ACCEPT")).toBeUndefined();
   });
 });
 

@@ -10,17 +10,20 @@ import * as fs from "fs";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
-import { readHostCopy } from "../../lib/adopt/host-copy";
+import { portPieces } from "../../lib/adopt/firewall-names";
+import { modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
 import { doctor } from "../../lib/adopt/doctor";
 import { importStack } from "../../lib/adopt/import";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
-import { meaning, sockets, synthImported, typeCheckImported } from "../support/imported";
-import { allPortsEdit, editedRestrictedCopy, HAND_EDITS, restrictedStack } from "../support/restricted";
+import { firewallOpenings, meaning, sockets, synthImported, typeCheckImported } from "../support/imported";
+import { allPortsEdit, CopyFile, editedRestrictedCopy, HAND_EDITS, replaced, restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { tempDir } from "../support/tools";
 
 const HAND_MADE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
+/** The restricted stack's uplink. */
+const UPLINK = { device: "eth0", address: "192.0.2.1/24" };
 
 describe("import: the seed article's hand-made files", () => {
   const { code, notes } = importStack(HAND_MADE, "dom0", { stack: "imported" });
@@ -36,11 +39,9 @@ describe("import: the seed article's hand-made files", () => {
     expect(code).toContain('new WebVhost(webserv, "site-b", {\n  address: "192.168.0.201",\n  serverName: "b.example.org",\n  documentRoot: "/var/www/b",\n});');
     // The article's rules take source ports 1024-65535 only: so does the imported rule.
     expect(code).toContain('new ForwardRule(dom0, "webserv-in", { to: webserv, ports: [80, 443], sourcePorts: [Port.tcpRange(1024, 65535)] });');
-    expect(notes).toEqual([
-      "dom0: the firewall names port ranges (1024:65535): ranges are not imported, only the ports they start at were tried",
-      "dom0: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)",
-    ]);
-    expect(code.split("\n").filter((l) => l.startsWith("// NOTE "))).toHaveLength(2);
+    // Its replies' rules name destination ports 1024:65535 too; they take no new connection, so no port of that range is imported.
+    expect(notes).toEqual(["dom0: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)"]);
+    expect(code.split("\n").filter((l) => l.startsWith("// NOTE "))).toHaveLength(1);
   });
 
   it("synthesized, its files mean the same: addresses, MACs, vifs, vhosts, and the same ports forwarded", () => {
@@ -70,7 +71,7 @@ describe("import: the seed article's hand-made files", () => {
     const to = path.join(out.dir, "stack.ts");
     let said = "";
     expect(main(["import", HAND_MADE, "--dom0", "dom0", "--stack", "imported", "--to", to], (s) => (said += s))).toBe(0);
-    expect(said).toBe(`wrote ${to}; 2 notes at its top: what import could not carry over\n`);
+    expect(said).toBe(`wrote ${to}; 1 note at its top: what import could not carry over\n`);
     expect(fs.readFileSync(to, "utf8")).toBe(code);
     let err = "";
     expect(main(["import", HAND_MADE, "--dom0", "dom0", "--to", to], () => undefined, (s) => (err += s))).toBe(2);
@@ -169,26 +170,44 @@ describe("import never opens more than the hand-written firewall does", () => {
     }
   }, 60000);
 
-  it.each(["iptables", "nftables"] as const)("%s: a rule without a destination port opens ports no rule names; the note says they would close", (backend) => {
-    const t = tempDir("cdktf-xen-hand-edited-");
-    try {
-      const { code } = importStack(editedRestrictedCopy(t.dir, backend, allPortsEdit(backend, "192.0.2.31", "g-1").edit), "dom0", { stack: "again" });
-      expect(code.split("\n").filter((l) => l.includes("a port no rule names"))).toEqual(
-        ["tcp", "udp"].map((p) => `// NOTE dom0: 192.0.2.31 ${p}/65535 is open, a port no rule names (a rule without a destination port): only the ports the rules name are imported, the others close at the first deploy; open them with a ForwardRule (Port.${p}Range) first`),
-      );
-    } finally {
-      t.remove();
-    }
-  });
+  /** Both ends of every piece between the edges of the ports either copy's firewall names, from anywhere and from inside 203.0.113.0/24. */
+  const sameOpenings = (first: string, again: string) => {
+    const ends = (dir: string) => modelOfCopies(readHostCopy(dir, "dom0"), { g: readHostCopy(dir, "g") }, UPLINK).portsNamed().destination;
+    const ports = [...new Set(portPieces([...ends(first), ...ends(again)]).flatMap((p) => [p.from, p.to]))];
+    const opened = (dir: string) => firewallOpenings(dir, ["g"], UPLINK, ports, ["198.51.100.77", "203.0.113.77"]);
+    expect(opened(first).length).toBeGreaterThan(0);
+    expect(opened(again)).toEqual(opened(first));
+  };
 
-  it("no such note where every port the firewall opens is named", () => {
+  it.each(["iptables", "nftables"] as const)("%s: a rule without a destination port is imported as every port of its address, and opens what the host opens", (backend) => {
     const t = tempDir("cdktf-xen-hand-edited-");
     try {
-      const { code } = importStack(editedRestrictedCopy(t.dir, "iptables", HAND_EDITS[0].edit), "dom0", { stack: "again" });
-      expect(code).toContain("new ForwardRule(");
-      expect(code).not.toContain("a port no rule names");
+      const first = editedRestrictedCopy(t.dir, backend, allPortsEdit(backend, "192.0.2.31", "g-1").edit);
+      const { code } = importStack(first, "dom0", { stack: "again" });
+      expect(forwardRules(code)).toEqual([RESTRICTED_RULES[0], 'new ForwardRule(dom0, "g-192-0-2-31-in", { to: "192.0.2.31", ports: [Port.allTcp(), Port.allUdp()] });', RESTRICTED_RULES[3]]);
+      sameOpenings(first, synthImported(code, path.join(t.dir, "again"), "again"));
     } finally {
       t.remove();
     }
-  });
+  }, 60000);
+
+  it.each([
+    ["iptables", (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -d 192.0.2.30/32 -o g-0 -p tcp -m multiport --dports 8000:8080,9000 -j ACCEPT\nCOMMIT"))],
+    ["nftables", (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", '\n\t\tip daddr 192.0.2.30 oifname "g-0" tcp dport { 8000-8080, 9000 } accept\n\t}\n}'))],
+  ] as const)("%s: a destination port range is imported as a range, and opens what the host opens", (backend, edit) => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const first = editedRestrictedCopy(t.dir, backend, edit);
+      const { code, notes } = importStack(first, "dom0", { stack: "again" });
+      expect(forwardRules(code)).toEqual([
+        'new ForwardRule(dom0, "g-192-0-2-30-in", { to: "192.0.2.30", ports: [Port.tcpRange(8000, 8080), 9000] });',
+        RESTRICTED_RULES[0].replace("g-192-0-2-30-in", "g-192-0-2-30-in-2"),
+        ...RESTRICTED_RULES.slice(1),
+      ]);
+      expect(notes.filter((n) => n.includes("range"))).toEqual([]);
+      sameOpenings(first, synthImported(code, path.join(t.dir, "again"), "again"));
+    } finally {
+      t.remove();
+    }
+  }, 60000);
 });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { diffStack } from "../../lib/adopt/diff";
 import { doctor } from "../../lib/adopt/doctor";
-import { portUnnamed } from "../../lib/adopt/firewall-names";
+import { portPieces, portRangesText } from "../../lib/adopt/firewall-names";
 import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
@@ -314,23 +314,25 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     /**
      * The hand-written forms that name alpha-admin's 203.0.113.0/24 otherwise (HAND_EDITS: as doctor
      * and import read them): every probe as deployed, the model asked from the edited files. Then a rule
-     * that opens every port of beta's first address: the ports import asks of it (the highest port no
-     * rule names, and 22) pass over TCP and UDP from both clients, and the model says so too.
+     * that opens every port of beta's first address: import asks one port of each piece between the
+     * edges of the ports the rules name; both ends of every piece pass over TCP (from both clients) and
+     * UDP, the same port of the other guest's addresses stays dropped, and the model says so too.
      */
     const handWritten = (backend: "iptables" | "nftables", load: string, unload?: string) => {
       for (const { form, edit, listed } of HAND_EDITS.filter((e) => e.backend === backend)) {
         byHand(backend, load, unload, form, edit, listed, () => expectedProbes(`${form}, loaded by hand`));
       }
       const all = allPortsEdit(backend, "192.0.2.20", "beta-0");
-      byHand(backend, load, undefined, all.form, all.edit, all.listed, (firewall) => {
-        const port = portUnnamed(firewall)!;
-        const socket = (protocol: "tcp" | "udp", address: string, port: number, open: boolean) => [false, true].map((far) => ({ protocol, address, port, far, open }));
+      byHand(backend, load, undefined, all.form, all.edit, all.listed, () => {
+        const pieces = portPieces(lab.modelOf(lab.stackTopology.dom0s[0]).portsNamed().destination);
+        const ends = [...new Set(pieces.flatMap((p) => [p.from, p.to]))];
+        const open = (protocol: "tcp" | "udp", far: boolean) => ends.map((port) => ({ protocol, address: "192.0.2.20", port, far, open: true }));
         const probes = lab.probeSockets(
           "dom0",
-          [...socket("tcp", "192.0.2.20", 22, true), ...socket("tcp", "192.0.2.20", port, true), ...socket("udp", "192.0.2.20", port, true), ...socket("tcp", "192.0.2.10", port, false), ...socket("udp", "192.0.2.21", port, false)],
+          [...open("tcp", false), ...open("tcp", true), ...open("udp", false), ...[false, true].flatMap((far) => [{ protocol: "tcp" as const, address: "192.0.2.10", port: 65535, far, open: false }, { protocol: "udp" as const, address: "192.0.2.21", port: 65535, far, open: false }])],
           `${all.form}, loaded by hand`,
         );
-        expect({ port, failures: failures(probes), probes: probes.length }).toEqual({ port: 65535, failures: [], probes: 10 });
+        expect({ pieces: portRangesText(pieces), failures: failures(probes), probes: probes.length }).toEqual({ pieces: "1-52, 53, 54-79, 80, 81-8442, 8443, 8444-65535", failures: [], probes: 37 });
         expect(lab.modelMismatches).toEqual([]);
       });
     };

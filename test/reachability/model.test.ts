@@ -363,6 +363,66 @@ describe("the source networks of the forward path", () => {
   });
 });
 
+describe("the ports of the forward path", () => {
+  const noFirewall = { "/etc/iptables/rules.v4": undefined, "/etc/iptables/rules.v6": undefined };
+  const text = (ranges: readonly { from: number; to: number }[]) => ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(", ");
+
+  it("iptables: --dport, --dports, --sport, --sports in FORWARD and the chains it jumps to, negated too; --ports both ways; INPUT left out", () => {
+    const rules = [
+      "*filter",
+      ":INPUT DROP [0:0]",
+      ":FORWARD DROP [0:0]",
+      ":web - [0:0]",
+      "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT",
+      "-A FORWARD -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT",
+      "-A FORWARD -p udp -m udp ! --dport 53 -j DROP",
+      "-A FORWARD -p udp -m udp --sport 1024:65535 --dport 123 -j ACCEPT",
+      "-A FORWARD -p tcp -m multiport --ports 25 -j ACCEPT",
+      "-A FORWARD -j web",
+      "-A web -p tcp -m multiport --sports 53,500:501 -m tcp --dport 8443 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const named = model({ dom0: { "/etc/iptables/rules.v4": rules } }).portsNamed();
+    expect(text(named.destination)).toBe("25, 53, 80, 123, 443, 8000-8080, 8443");
+    expect(text(named.source)).toBe("25, 53, 500-501, 1024-65535");
+  });
+
+  it("nftables: tcp, udp and th dport and sport values, anonymous sets, named sets and concatenations on the forward hook; the input hook left out", () => {
+    const nft = [
+      "table inet filter {",
+      "  set web { type inet_service; flags interval; elements = { 80, 8000-8080 } }",
+      "  set pairs { type ipv4_addr . inet_service; elements = { 192.0.2.7 . 8443 } }",
+      "  chain input {",
+      "    type filter hook input priority filter; policy drop;",
+      "    tcp dport 22 accept",
+      "  }",
+      "  chain forward {",
+      "    type filter hook forward priority filter; policy drop;",
+      "    tcp dport @web accept",
+      "    udp sport { 53, 1024-65535 } udp dport 53 accept",
+      "    th dport != 123 drop",
+      "    ip daddr . tcp dport @pairs accept",
+      "    tcp dport http accept",
+      "  }",
+      "}",
+    ].join("\n");
+    const named = model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nft } }).portsNamed();
+    expect(text(named.destination)).toBe("53, 80, 123, 8000-8080, 8443");
+    expect(text(named.source)).toBe("53, 1024-65535");
+  });
+
+  it("none where the rules name no port, or there is no firewall", () => {
+    expect(model({ dom0: noFirewall }).portsNamed()).toEqual({ destination: [], source: [] });
+  });
+
+  it("nft: a port written as a service name is not guessed: the rule may match, the verdict is unknown", () => {
+    const nft = ["table inet filter {", "  chain forward {", "    type filter hook forward priority filter; policy drop;", "    tcp dport http accept", "  }", "}"].join("\n");
+    const m = model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nft } });
+    expect(m.flow({ from: "203.0.113.77", to: "192.168.0.200", port: 80 }).forward).toBe("unknown");
+  });
+});
+
 describe("the model of a dom0 from its constructs", () => {
   it("reads the files the constructs render, as synth does", () => {
     const { dom0 } = seedStack();

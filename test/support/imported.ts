@@ -2,7 +2,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { DoctorReport } from "../../lib/adopt/doctor";
-import { HostCopy, readHostCopy } from "../../lib/adopt/host-copy";
+import { firewallOpens } from "../../lib/adopt/firewall-names";
+import { HostCopy, modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
 import { readSiteBlocks, readXlSettings } from "../../lib/adopt/import";
 import { readNaming } from "../../lib/reachability/host-files";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
@@ -71,3 +72,20 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
 
 /** The sockets a doctor report asks about: guest address, protocol, port. */
 export const sockets = (r: DoctorReport): string[] => r.checks.map((c) => `${c.address} ${c.protocol}/${c.port}`).sort();
+
+/**
+ * What the firewall of a copy's dom0 lets through, read by the model: `address protocol/port from client`
+ * for each guest address, protocol, port and client asked where the request passes the firewall.
+ */
+export function firewallOpenings(dir: string, guests: readonly string[], uplink: { device: string; address: string }, ports: readonly number[], clients: readonly string[]): string[] {
+  const model = modelOfCopies(readHostCopy(dir, "dom0"), Object.fromEntries(guests.map((g) => [g, readHostCopy(dir, g)])), uplink);
+  const out: string[] = [];
+  for (const address of Object.values(model.guestAddresses()).flat()) {
+    for (const protocol of ["tcp", "udp"] as const) {
+      for (const port of ports) {
+        for (const from of clients) if (firewallOpens(model.flow({ protocol, from, to: address, port }), "dom0")) out.push(`${address} ${protocol}/${port} from ${from}`);
+      }
+    }
+  }
+  return out;
+}
