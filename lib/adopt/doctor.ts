@@ -230,7 +230,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   for (const c of [dom0, ...Object.values(guests)]) {
     lines.push(`read ${c.host}: ${Object.keys(c.files).length} files${Object.keys(c.state).length ? `; what it runs now: ${stateList(c)}` : ""}`);
   }
-  lines.push(`clients: ${clients.map((c) => `${c.address} (${c.where})`).join(", ")}`);
+  lines.push(`clients: ${sources.flatMap((s) => s.clients).map((c) => `${c.address} (${c.where})`).join(", ")}`);
   let last = "";
   for (const c of checks) {
     const head = `${c.guest} ${c.address}`;

@@ -168,7 +168,7 @@ describe("doctor on ports open only to a network, or only from some source ports
       app.synth();
       const r = doctor(path.join(t.dir, "stacks", "restricted", "hosts"), "dom0");
       // 203.0.113.77 and 203.0.113.177 are in the named network, 192.0.2.177 on the uplink: the benchmarking network (RFC 2544) stands in.
-      expect(r.text).toContain("clients: 198.18.0.1 (behind the uplink's router), 192.0.2.254 (on the uplink's subnet)");
+      expect(r.text).toContain("clients: 198.18.0.1 (behind the uplink's router), 192.0.2.254 (on the uplink's subnet), 203.0.113.1 (in 203.0.113.0/24)");
       expect(r.checks.map((c) => `${c.address} ${c.protocol} ${c.port} ${c.why}: ${c.status}`)).toEqual([
         "192.0.2.30 tcp 8443 opened by the firewall to 203.0.113.0/24 from source ports 1024-65535: answers",
         "192.0.2.30 udp 53 opened by the firewall from source ports 53, 1024-65535: answers",
