@@ -8,12 +8,17 @@
  * for the whole piece.
  */
 import type { PortRange } from "../connections/port";
-import { clientIn, FAR_CLIENTS, FlowQuestion, FlowVerdict, Reachability } from "../reachability";
+import { clientIn, FAR_CLIENTS, FlowQuestion, FlowVerdict, Hop, Reachability } from "../reachability";
 import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
 
 /** Whether the dom0's firewall let the flow's request through (whatever came after). */
 export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
-  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall")?.outcome === "pass";
+  return firewallHop(v, dom0)?.outcome === "pass";
+}
+
+/** The dom0 firewall's hop of a flow's request. */
+function firewallHop(v: FlowVerdict, dom0: string): Hop | undefined {
+  return v.hops.find((h) => h.host === dom0 && h.stage === "firewall");
 }
 
 /**
@@ -38,9 +43,19 @@ export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort
   return out;
 }
 
-/** The source ports (of `pieces`) from which the dom0's firewall lets `flow` through, adjacent ones joined. */
-export function sourcePortsOpenTo(model: Reachability, dom0: string, pieces: readonly PortRange[], flow: Omit<FlowQuestion, "sourcePort">): PortRange[] {
-  return sourcePortsOpen(pieces, (sourcePort) => firewallOpens(model.flow({ ...flow, sourcePort }), dom0));
+/**
+ * The source ports (of `pieces`) from which the dom0's firewall lets `flow`
+ * through, adjacent ones joined. Where the firewall's verdict is unknown (a
+ * rule the model cannot read may match), `undecided` gets why, and the piece
+ * counts as closed.
+ */
+export function sourcePortsOpenTo(model: Reachability, dom0: string, pieces: readonly PortRange[], flow: Omit<FlowQuestion, "sourcePort">, undecided?: (why: string) => void): PortRange[] {
+  return sourcePortsOpen(pieces, (sourcePort) => {
+    const hop = firewallHop(model.flow({ ...flow, sourcePort }), dom0);
+    // The rule that may match comes first in the hop's text, then "; otherwise" what decides without it.
+    if (hop?.outcome === "unknown") undecided?.(hop.text.split("; otherwise")[0]);
+    return hop?.outcome === "pass";
+  });
 }
 
 /** Whether `outer` holds every port of `inner` (both as sourcePortsOpen gives them: pieces joined where they touch). */

@@ -285,6 +285,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     return `[${list.map(one).join(", ")}]`;
   };
   const key = (address: string, protocol: string, piece: PortRange) => `${address} ${protocol}/${portRangesText([piece])}`;
+  // Sockets whose firewall verdict is unknown, by why (a rule the model cannot read that may match them).
+  const undecided = new Map<string, Set<string>>();
   const sourcePortsCode = (protocol: string, list: readonly PortRange[]) => `[${list.map((r) => (r.from === r.to ? `Port.${protocol}(${r.from})` : `Port.${protocol}Range(${r.from}, ${r.to})`)).join(", ")}]`;
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
@@ -296,7 +298,16 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const open = new Map<string, PortRange[]>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
-          for (const piece of candidates) open.set(key(address, protocol, piece), sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: piece.from }));
+          for (const piece of candidates) {
+            const k = key(address, protocol, piece);
+            const socket = cidr === "0.0.0.0/0" ? k : `${k} from ${cidr}`;
+            const unknown = (why: string) => {
+              // Less the path it is on ("FORWARD eth0 -> g-1, new connection: "): one note per rule.
+              const rule = why.replace(/^[^:]*: /, "").trim();
+              undecided.set(rule, (undecided.get(rule) ?? new Set()).add(socket));
+            };
+            open.set(k, sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: piece.from }, unknown));
+          }
         }
       }
       openBy.set(cidr, open);
@@ -352,6 +363,12 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         }
       }
     }
+  }
+
+  for (const [why, sockets] of undecided) {
+    const list = [...sockets];
+    const shown = `${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""}`;
+    notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${shown}, which are not imported; carry over by hand what the rule opens`);
   }
 
   // The dom0: its management networks (sshd in INPUT), its firewall backend.

@@ -490,7 +490,7 @@ export class NftRuleset {
         if (m === false) continue;
         const where = explain ? `${file} line ${rule.line} ${JSON.stringify(rule.text)}` : "";
         if (m === "unknown" || rule.unreadable) {
-          maybe.push({ verdict: rule.verdict, why: `${where} may match: ${rule.unreadable ?? "its set is not read"}` });
+          maybe.push({ verdict: rule.verdict, why: `${where} may match: ${rule.unreadable ?? "a value or set it compares is not read by the model (a range, a name, a set not in the files)"}` });
           continue;
         }
         if (rule.verdict === "accept" || rule.verdict === "drop") {

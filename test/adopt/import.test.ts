@@ -192,6 +192,31 @@ describe("import never opens more than the hand-written firewall does", () => {
   }, 60000);
 
   it.each([
+    [
+      "iptables",
+      (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -m iprange --src-range 203.0.113.10-203.0.113.20 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT")),
+      // The model stops reading a rule at what it cannot read: the rule may match every socket no rule before it opens
+      // (its port unread, the pieces are cut at the ports of the other rules).
+      'rules.v4 line 17 "-A FORWARD -m iprange --src-range 203.0.113.10-203.0.113.20 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT" may match: match -m iprange not read by the model: the firewall\'s verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 48 more',
+    ],
+    [
+      "nftables",
+      (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", "\n\t\tip saddr 203.0.113.10-203.0.113.20 ip daddr 192.0.2.31 tcp dport 8080 accept\n\t}\n}")),
+      // nft's other matches are read: only that socket is in doubt.
+      'firewall.nft line 36 "ip saddr 203.0.113.10-203.0.113.20 ip daddr 192.0.2.31 tcp dport 8080 accept" may match: a value or set it compares is not read by the model (a range, a name, a set not in the files): the firewall\'s verdict is unknown for 192.0.2.31 tcp/8080, 192.0.2.31 tcp/8080 from 203.0.113.0/24',
+    ],
+  ] as const)("%s: a rule the model cannot read is named in a note, with the sockets whose verdict it leaves unknown", (backend, edit, note) => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const { code, notes } = importStack(editedRestrictedCopy(t.dir, backend, edit), "dom0", { stack: "again" });
+      expect(notes.filter((n) => n.includes("unknown"))).toEqual([`dom0: ${note}, which are not imported; carry over by hand what the rule opens`]);
+      expect(forwardRules(code)).toEqual(RESTRICTED_RULES);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it.each([
     ["iptables", (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -d 192.0.2.30/32 -o g-0 -p tcp -m multiport --dports 8000:8080,9000 -j ACCEPT\nCOMMIT"))],
     ["nftables", (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", '\n\t\tip daddr 192.0.2.30 oifname "g-0" tcp dport { 8000-8080, 9000 } accept\n\t}\n}'))],
   ] as const)("%s: a destination port range is imported as a range, and opens what the host opens", (backend, edit) => {
