@@ -22,9 +22,9 @@ export { clientIn, FAR_CLIENTS, outsideClients } from "./clients";
 
 /** The port ranges a dom0's forward path names: {@link Reachability.portsNamed}. */
 export interface PortsNamed {
-  /** Those destination ports are compared with, sorted. */
+  /** The ranges packets' destination ports are compared with, sorted. */
   readonly destination: PortRange[];
-  /** Those source ports are compared with, sorted. */
+  /** The ranges packets' source ports are compared with, sorted. */
   readonly source: PortRange[];
 }
 

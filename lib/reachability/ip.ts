@@ -80,3 +80,29 @@ export function networkOf(address: number, prefix: number): Cidr {
 }
 
 export const ANY: Cidr = { net: 0, prefix: 0 };
+
+/** `a.b.c.d-e.f.g.h` (first and last address, both included), or undefined when it is not one. */
+export function parseIpRange(text: string): { readonly first: number; readonly last: number } | undefined {
+  const dash = text.indexOf("-");
+  if (dash < 0) return undefined;
+  const first = ipNum(text.slice(0, dash));
+  const last = ipNum(text.slice(dash + 1));
+  return first === undefined || last === undefined || first > last ? undefined : { first, last };
+}
+
+/** The fewest networks that hold exactly the addresses `first` to `last`. */
+export function rangeCidrs(first: number, last: number): Cidr[] {
+  const out: Cidr[] = [];
+  for (let at = first; at <= last; ) {
+    // The largest block that starts at `at` (aligned to it) and ends by `last`.
+    let prefix = 32;
+    while (prefix > 0) {
+      const size = 2 ** (32 - prefix + 1);
+      if (at % size !== 0 || at + size - 1 > last) break;
+      prefix--;
+    }
+    out.push({ net: at, prefix });
+    at += 2 ** (32 - prefix);
+  }
+  return out;
+}

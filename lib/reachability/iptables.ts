@@ -5,7 +5,7 @@
  * A rule with a match the model cannot read decides nothing it could have
  * matched: the verdict is then unknown, naming the rule.
  */
-import { Cidr, inCidr, parseCidr } from "./ip";
+import { Cidr, inCidr, parseCidr, parseIpRange, rangeCidrs } from "./ip";
 import type { Unreadable } from "./outcome";
 import { FirewallVerdict, ifaceMatches, Packet, Ports, portsContain } from "./packet";
 
@@ -192,7 +192,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
       }
       case "-m":
       case "--match":
-        if (!["tcp", "udp", "multiport", "conntrack", "state", "set", "comment"].includes(value)) unreadable = `match -m ${value} not read by the model`;
+        if (!["tcp", "udp", "multiport", "conntrack", "state", "set", "comment", "iprange"].includes(value)) unreadable = `match -m ${value} not read by the model`;
         loaded.add(value);
         i++;
         break;
@@ -212,6 +212,18 @@ function parseRule(args: string[], line: number, text: string): IptRule {
         const which = a.startsWith("--d") ? "d" : a.startsWith("--s") ? "s" : "both";
         portOperands.push({ which, ranges: range.ranges });
         add((p) => (which === "both" ? portsContain(range, p.sport) || portsContain(range, p.dport) : portsContain(range, which === "d" ? p.dport : p.sport)));
+        break;
+      }
+      case "--src-range":
+      case "--dst-range": {
+        const range = parseIpRange(value ?? "");
+        if (!loaded.has("iprange") || !range) { unreadable = `${a} ${value} not read`; break; }
+        const src = a === "--src-range";
+        if (src) sources.push(...rangeCidrs(range.first, range.last));
+        add((p) => {
+          const address = src ? p.src : p.dst;
+          return address >= range.first && address <= range.last;
+        });
         break;
       }
       case "--ctstate":

@@ -5,7 +5,7 @@
  * anonymous sets, concatenations of address and interface. What the model
  * cannot read makes the verdict unknown when it could have decided it.
  */
-import { Cidr, inCidr, parseCidr } from "./ip";
+import { Cidr, inCidr, parseCidr, parseIpRange, rangeCidrs } from "./ip";
 import type { Unreadable } from "./outcome";
 import { FirewallVerdict, ifaceMatches, Packet, Ports } from "./packet";
 
@@ -99,16 +99,16 @@ const SELECTORS: Record<string, (p: Packet) => string> = {
 function valueMatches(selector: string, field: string, v: Value): Tri {
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
-    return c ? inCidr(c, Number(field)) : "unknown";
+    if (c) return inCidr(c, Number(field));
+    const range = parseIpRange(v);
+    return range ? Number(field) >= range.first && Number(field) <= range.last : "unknown";
   }
   if (selector.endsWith("port")) {
-    const [a, b = a] = v.split("-");
-    const lo = Number(a);
-    const hi = Number(b);
+    const range = portRange(v);
     // A service name (`http`) is the kernel's to look up: unknown.
-    if (a === "" || b === "" || !Number.isInteger(lo) || !Number.isInteger(hi)) return "unknown";
+    if (!range) return "unknown";
     const n = Number(field);
-    return field !== "" && n >= lo && n <= hi;
+    return field !== "" && n >= range[0] && n <= range[1];
   }
   if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return ifaceMatches(v, field);
   if (selector === "ct state") return v === field;
@@ -442,7 +442,12 @@ export class NftRuleset {
 
   /** The source networks the rules of the base chains on `hook` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
   sourcesNamed(hook: string): Cidr[] {
-    return this.valuesNamed(hook, "saddr").flatMap((v) => parseCidr(v) ?? []);
+    return this.valuesNamed(hook, "saddr").flatMap((v) => {
+      const c = parseCidr(v);
+      if (c) return [c];
+      const range = parseIpRange(v);
+      return range ? rangeCidrs(range.first, range.last) : [];
+    });
   }
 
   /** The port ranges the rules of the base chains on `hook` compare a destination (`dport`) or source (`sport`) port with, negated or not. */

@@ -194,16 +194,16 @@ describe("import never opens more than the hand-written firewall does", () => {
   it.each([
     [
       "iptables",
-      (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -m iprange --src-range 203.0.113.10-203.0.113.20 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT")),
+      (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -m mac --mac-source 00:16:3e:00:00:99 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT")),
       // The model stops reading a rule at what it cannot read: the rule may match every socket no rule before it opens
       // (its port unread, the pieces are cut at the ports of the other rules).
-      'rules.v4 line 17 "-A FORWARD -m iprange --src-range 203.0.113.10-203.0.113.20 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT" may match: match -m iprange not read by the model: the firewall\'s verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 48 more',
+      'rules.v4 line 17 "-A FORWARD -m mac --mac-source 00:16:3e:00:00:99 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT" may match: match -m mac not read by the model: the firewall\'s verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 48 more',
     ],
     [
       "nftables",
-      (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", "\n\t\tip saddr 203.0.113.10-203.0.113.20 ip daddr 192.0.2.31 tcp dport 8080 accept\n\t}\n}")),
+      (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", "\n\t\tip daddr 192.0.2.31 tcp dport 8080 tcp sport ftp-data accept\n\t}\n}")),
       // nft's other matches are read: only that socket is in doubt.
-      'firewall.nft line 36 "ip saddr 203.0.113.10-203.0.113.20 ip daddr 192.0.2.31 tcp dport 8080 accept" may match: a value or set it compares is not read by the model (a range, a name, a set not in the files): the firewall\'s verdict is unknown for 192.0.2.31 tcp/8080, 192.0.2.31 tcp/8080 from 203.0.113.0/24',
+      'firewall.nft line 36 "ip daddr 192.0.2.31 tcp dport 8080 tcp sport ftp-data accept" may match: a value or set it compares is not read by the model (a range, a name, a set not in the files): the firewall\'s verdict is unknown for 192.0.2.31 tcp/8080, 192.0.2.31 tcp/8080 from 203.0.113.0/24',
     ],
   ] as const)("%s: a rule the model cannot read is named in a note, with the sockets whose verdict it leaves unknown", (backend, edit, note) => {
     const t = tempDir("cdktf-xen-hand-edited-");

@@ -357,6 +357,34 @@ describe("the source networks of the forward path", () => {
     expect(model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nft } }).sourceNetworks()).toEqual(["100.64.0.0/10", "192.0.2.7/32", "192.0.2.8/32", "198.18.0.9/32", "198.51.100.0/25", "203.0.113.0/24"]);
   });
 
+  it("address ranges (iptables -m iprange, nftables a-b) match from their first address to their last, negated too; their networks are the fewest that hold them", () => {
+    const rules = [
+      "*filter",
+      ":FORWARD DROP [0:0]",
+      "-A FORWARD -m iprange --src-range 203.0.113.10-203.0.113.20 -p tcp -m tcp --dport 80 -j ACCEPT",
+      "-A FORWARD -m iprange ! --src-range 203.0.113.0-203.0.113.255 -p tcp -m tcp --dport 81 -j ACCEPT",
+      "-A FORWARD -m iprange --dst-range 192.168.0.200-192.168.0.200 -p tcp -m tcp --dport 82 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const nft = [
+      "table inet filter {",
+      "  chain forward {",
+      "    type filter hook forward priority filter; policy drop;",
+      "    ip saddr 203.0.113.10-203.0.113.20 tcp dport 80 accept",
+      "    ip saddr != 203.0.113.0-203.0.113.255 tcp dport 81 accept",
+      "    ip daddr { 192.168.0.199-192.168.0.200 } tcp dport 82 accept",
+      "  }",
+      "}",
+    ].join("\n");
+    for (const m of [model({ dom0: { "/etc/iptables/rules.v4": rules } }), model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nft } })]) {
+      const passes = (from: string, port: number) => m.flow({ from, to: "192.168.0.200", port }).forward === "delivered";
+      expect([9, 10, 20, 21].map((n) => passes(`203.0.113.${n}`, 80))).toEqual([false, true, true, false]);
+      expect([passes("203.0.113.255", 81), passes("198.51.100.1", 81), passes("198.51.100.1", 82)]).toEqual([false, true, true]);
+      expect(m.sourceNetworks()).toEqual(["203.0.113.0/24", "203.0.113.10/31", "203.0.113.12/30", "203.0.113.16/30", "203.0.113.20/32"]);
+    }
+  });
+
   it("none where the rules name no source, or there is no firewall", () => {
     expect(model().sourceNetworks()).toEqual([]);
     expect(model({ dom0: noFirewall }).sourceNetworks()).toEqual([]);

@@ -63,6 +63,8 @@ export interface HandEdit {
   readonly alsoNamed: readonly string[];
   /** What the kernel's listing (iptables-save, nft list ruleset) shows of the form once loaded. */
   readonly listed: string;
+  /** What removes from the kernel what the form added beside the firewall file (a set of its own). */
+  readonly unload?: string;
 }
 
 /**
@@ -80,6 +82,14 @@ export const HAND_EDITS: readonly HandEdit[] = [
     },
     alsoNamed: [],
     listed: "-m set --match-set partners src",
+    unload: "ipset destroy partners",
+  },
+  {
+    form: "iptables: the network as an address range (-m iprange)",
+    backend: "iptables",
+    edit: (f) => void (f.text = replaced(f.text, "-A FORWARD -s 203.0.113.0/24 ", "-A FORWARD -m iprange --src-range 203.0.113.0-203.0.113.255 ")),
+    alsoNamed: [],
+    listed: "-m iprange --src-range 203.0.113.0-203.0.113.255",
   },
   {
     form: "nftables: the network in an anonymous set",
@@ -95,6 +105,13 @@ export const HAND_EDITS: readonly HandEdit[] = [
     alsoNamed: [],
     listed: "ip saddr @partners",
   },
+  {
+    form: "nftables: the network as an address range",
+    backend: "nftables",
+    edit: (f) => void (f.text = replaced(f.text, "ip saddr 203.0.113.0/24 ip daddr", "ip saddr 203.0.113.0-203.0.113.255 ip daddr")),
+    alsoNamed: [],
+    listed: "ip saddr 203.0.113.0-203.0.113.255",
+  },
 ];
 
 /** A hand-written rule that opens every port of one guest address: no destination port, no protocol. */
@@ -107,7 +124,7 @@ export interface AllPortsEdit {
   readonly listed: string;
 }
 
-/** The rule that opens every port of `address` on its vif `device`, written by hand on `backend`: import must note the ports it opens beyond those the rules name, and the lab loads it. */
+/** The rule that opens every port of `address` on its vif `device`, written by hand on `backend`: import must carry over every port it opens, and the lab loads it. */
 export function allPortsEdit(backend: FirewallBackend, address: string, device: string): AllPortsEdit {
   return backend === "nftables"
     ? {
