@@ -46,14 +46,15 @@ export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort
 /**
  * The source ports (of `pieces`) from which the dom0's firewall lets `flow`
  * through, adjacent ones joined. Where the firewall's verdict is unknown (a
- * rule the model cannot read may match), `undecided` gets why, and the piece
- * counts as closed.
+ * rule the model cannot read may match), `undecided` gets that rule and why,
+ * and the piece counts as closed.
  */
 export function sourcePortsOpenTo(model: Reachability, dom0: string, pieces: readonly PortRange[], flow: Omit<FlowQuestion, "sourcePort">, undecided?: (why: string) => void): PortRange[] {
   return sourcePortsOpen(pieces, (sourcePort) => {
     const hop = firewallHop(model.flow({ ...flow, sourcePort }), dom0);
-    // The rule that may match comes first in the hop's text, then "; otherwise" what decides without it.
-    if (hop?.outcome === "unknown") undecided?.(hop.text.split("; otherwise")[0]);
+    // The hop's text: the path ("FORWARD eth0 -> g-1, new connection: "), the rule that may match and why, then
+    // "; otherwise" what decides without it.
+    if (hop?.outcome === "unknown") undecided?.(hop.text.split("; otherwise")[0].replace(/^[^:]*: /, "").trim());
     return hop?.outcome === "pass";
   });
 }

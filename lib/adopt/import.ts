@@ -23,7 +23,7 @@ import { FLAVOUR } from "../private/cdk";
 
 /** Ports one source may open on an address from the same source ports: one ForwardRule. */
 interface PortGroup {
-  readonly protocol: string;
+  readonly protocol: "tcp" | "udp";
   /** Empty: every source port. */
   readonly sourcePorts: readonly PortRange[];
   /** The destination ports, in order; adjacent ones of a protocol joined. */
@@ -277,17 +277,18 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
   const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named, taken)];
   const pieces = portPieces(ports.source);
-  // A TCP port alone is a number where every port of the rule is TCP.
+  // A port or range as a Port; a TCP port alone, with `bare`, as a number.
+  const portCode = (p: PortOfProtocol, bare: boolean) =>
+    p.from === 1 && p.to === 65535 ? `Port.all${p.protocol === "tcp" ? "Tcp" : "Udp"}()` : p.from !== p.to ? `Port.${p.protocol}Range(${p.from}, ${p.to})` : bare ? `${p.from}` : `Port.${p.protocol}(${p.from})`;
+  // TCP ports alone are numbers where every port of the rule is TCP.
   const portsCode = (list: readonly PortOfProtocol[]) => {
-    const tcpOnly = list.every((p) => p.protocol === "tcp");
-    const one = (p: PortOfProtocol) =>
-      p.from === 1 && p.to === 65535 ? `Port.all${p.protocol === "tcp" ? "Tcp" : "Udp"}()` : p.from !== p.to ? `Port.${p.protocol}Range(${p.from}, ${p.to})` : tcpOnly ? `${p.from}` : `Port.${p.protocol}(${p.from})`;
-    return `[${list.map(one).join(", ")}]`;
+    const bare = list.every((p) => p.protocol === "tcp");
+    return `[${list.map((p) => portCode(p, bare)).join(", ")}]`;
   };
   const key = (address: string, protocol: string, piece: PortRange) => `${address} ${protocol}/${portRangesText([piece])}`;
   // Sockets whose firewall verdict is unknown, by why (a rule the model cannot read that may match them).
   const undecided = new Map<string, Set<string>>();
-  const sourcePortsCode = (protocol: string, list: readonly PortRange[]) => `[${list.map((r) => (r.from === r.to ? `Port.${protocol}(${r.from})` : `Port.${protocol}Range(${r.from}, ${r.to})`)).join(", ")}]`;
+  const sourcePortsCode = (protocol: "tcp" | "udp", list: readonly PortRange[]) => `[${list.map((r) => portCode({ protocol, ...r }, false)).join(", ")}]`;
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
@@ -301,11 +302,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
           for (const piece of candidates) {
             const k = key(address, protocol, piece);
             const socket = cidr === "0.0.0.0/0" ? k : `${k} from ${cidr}`;
-            const unknown = (why: string) => {
-              // Less the path it is on ("FORWARD eth0 -> g-1, new connection: "): one note per rule.
-              const rule = why.replace(/^[^:]*: /, "").trim();
-              undecided.set(rule, (undecided.get(rule) ?? new Set()).add(socket));
-            };
+            const unknown = (rule: string) => void undecided.set(rule, (undecided.get(rule) ?? new Set()).add(socket));
             open.set(k, sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: piece.from }, unknown));
           }
         }

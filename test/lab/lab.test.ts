@@ -14,7 +14,7 @@ import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { meaning, sockets, synthImported } from "../support/imported";
-import { allPortsEdit, CopyFile, HAND_EDITS } from "../support/restricted";
+import { AllPortsEdit, allPortsEdit, CopyFile, HAND_EDITS, HandEdit } from "../support/restricted";
 import { describeWith, LAB_NEEDS, run } from "../support/tools";
 
 const MINUTES = 60 * 1000;
@@ -287,10 +287,10 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(lab.modelMismatches).toEqual([]);
     };
     /**
-     * The dom0's firewall files edited into a hand-written form (`edit`), loaded, checked in the kernel's
+     * The dom0's firewall files edited into a hand-written form, loaded by `load`, checked in the kernel's
      * listing and probed by `probe`; then the deployed files loaded again.
      */
-    const byHand = (backend: "iptables" | "nftables", load: string, unload: string | undefined, form: string, edit: (firewall: CopyFile, ipsets: CopyFile) => void, listed: string, probe: () => void) => {
+    const byHand = (load: string, { form, backend, edit, listed, unload }: HandEdit | AllPortsEdit, probe: () => void) => {
       const file = (p: string): CopyFile => ({ path: p, text: dom0.readFile(p) ?? "" });
       const firewall = file(backend === "nftables" ? "/etc/cdktf-xen/firewall.nft" : "/etc/iptables/rules.v4");
       const ipsets = file("/etc/iptables/ipsets");
@@ -319,11 +319,9 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
      * UDP, the same port of the other guest's addresses stays dropped, and the model says so too.
      */
     const handWritten = (backend: "iptables" | "nftables", load: string) => {
-      for (const { form, edit, listed, unload } of HAND_EDITS.filter((e) => e.backend === backend)) {
-        byHand(backend, load, unload, form, edit, listed, () => expectedProbes(`${form}, loaded by hand`));
-      }
+      for (const e of HAND_EDITS.filter((x) => x.backend === backend)) byHand(load, e, () => expectedProbes(`${e.form}, loaded by hand`));
       const all = allPortsEdit(backend, "192.0.2.20", "beta-0");
-      byHand(backend, load, undefined, all.form, all.edit, all.listed, () => {
+      byHand(load, all, () => {
         const pieces = portPieces(lab.modelOf(lab.stackTopology.dom0s[0]).portsNamed().destination);
         const ends = [...new Set(pieces.flatMap((p) => [p.from, p.to]))];
         const open = (protocol: "tcp" | "udp", far: boolean) => ends.map((port) => ({ protocol, address: "192.0.2.20", port, far, open: true }));

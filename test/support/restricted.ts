@@ -122,6 +122,8 @@ export interface AllPortsEdit {
   readonly edit: (firewall: CopyFile) => void;
   /** What the kernel's listing (iptables-save, nft list ruleset) shows of the rule once loaded. */
   readonly listed: string;
+  /** Nothing to remove beside the firewall file. */
+  readonly unload?: undefined;
 }
 
 /** The rule that opens every port of `address` on its vif `device`, written by hand on `backend`: import must carry over every port it opens, and the lab loads it. */
