@@ -97,6 +97,8 @@ const SELECTORS: Record<string, (p: Packet) => string> = {
 
 /** Whether a packet's field (from a selector) equals one written value. */
 function valueMatches(selector: string, field: string, v: Value): Tri {
+  // Before the addresses: `ip protocol` compares a protocol, not an address.
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp");
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
     if (c) return inCidr(c, Number(field));
@@ -111,8 +113,6 @@ function valueMatches(selector: string, field: string, v: Value): Tri {
     return field !== "" && n >= range[0] && n <= range[1];
   }
   if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return ifaceMatches(v, field);
-  if (selector === "ct state") return v === field;
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp");
   return v === field;
 }
 
@@ -127,13 +127,13 @@ function portRange(v: Value): readonly [number, number] | undefined {
 
 /** A written value as the packet field it matches exactly, or undefined for a prefix, range or wildcard. */
 function exactValue(selector: string, v: Value): string | undefined {
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v;
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
     return c && c.prefix === 32 ? String(c.net) : undefined;
   }
   if (selector.endsWith("port")) return /^\d+$/.test(v) ? String(Number(v)) : undefined;
   if (selector.endsWith("ifname") || selector === "iif" || selector === "oif") return v.endsWith("*") || v.endsWith("+") ? undefined : v;
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v;
   return v;
 }
 

@@ -294,6 +294,12 @@ describe("nftables and ipsets", () => {
     expect(m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).hops[4].text).toBe('FORWARD eth0 -> webserv-1, new connection: firewall.nft line 6 "ip daddr . oifname @web tcp dport { 80 , 443 } counter accept": accept');
   });
 
+  it("ip protocol and meta l4proto compare a protocol (by name or number), not an address", () => {
+    const m = withNft(nft.replace('    ip daddr 192.168.0.202 oifname "webserv-2" udp dport 53 accept', '    ip daddr 192.168.0.202 ip protocol udp accept\n    ip daddr 192.168.0.202 meta l4proto 6 th dport 22 accept'));
+    const forward = (protocol: "tcp" | "udp", port: number) => m.flow({ protocol, from: OUTSIDE, to: "192.168.0.202", port }).forward;
+    expect([forward("udp", 5000), forward("tcp", 5000), forward("tcp", 22), forward("udp", 22)]).toEqual(["delivered", "dropped", "delivered", "delivered"]);
+  });
+
   it("a jump the model does not follow: unknown", () => {
     const v = withNft(nft.replace("    ct state established,related accept", "    ct state established,related accept\n    jump elsewhere")).flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
     expect(v.forward).toBe("unknown");
