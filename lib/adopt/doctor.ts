@@ -14,7 +14,7 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, firewallOpens, portPieces, portRangesText, sourcePortsOpenTo } from "./firewall-names";
+import { allSourcePorts, clientOutside, coversSourcePorts, firewallOpens, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
@@ -183,7 +183,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
   const named = model.sourceNetworks();
   const clients = clientsFor(uplink.address, taken, named);
-  const sources = [{ cidr: "0.0.0.0/0", clients }, ...clientsInSources(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
+  const sources = [{ cidr: "0.0.0.0/0", clients }, ...sourcePieces(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
   const pieces = portPieces(ports.source);
   const checks: DoctorCheck[] = [];
   const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean, from = clients, sourcePort?: number): void => {

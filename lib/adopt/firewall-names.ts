@@ -8,8 +8,8 @@
  * for the whole piece.
  */
 import type { PortRange } from "../connections/port";
-import { clientIn, FAR_CLIENTS, FlowQuestion, FlowVerdict, Hop, Reachability } from "../reachability";
-import { Cidr, inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+import { FAR_CLIENTS, FlowQuestion, FlowVerdict, Hop, Reachability } from "../reachability";
+import { Cidr, cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 
 /** Whether the dom0's firewall let the flow's request through (whatever came after). */
 export function firewallOpens(v: FlowVerdict, dom0: string): boolean {
@@ -91,12 +91,48 @@ export function clientOutside(uplink: Cidr, taken: ReadonlySet<number>, sources:
   return undefined;
 }
 
-/** One client in each named source network (its first free address), skipping sources with no free address (a guest's own /32). */
-export function clientsInSources(sources: readonly string[], taken: ReadonlySet<number>): { readonly cidr: string; readonly client: string }[] {
-  const out: { cidr: string; client: string }[] = [];
-  for (const cidr of sources) {
-    const client = clientIn(parseCidr(cidr)!, taken);
-    if (client !== undefined) out.push({ cidr, client: ipText(client) });
+/** A piece of the source networks a firewall names, and the client that stands for it. */
+export interface SourcePiece {
+  /** Its first and last address. */
+  readonly first: number;
+  readonly last: number;
+  /** The piece as the fewest networks: `["203.0.113.0/25"]`. */
+  readonly cidrs: string[];
+  /** Those networks joined, as reports and notes name the piece: `203.0.113.0/25`. */
+  readonly cidr: string;
+  /** Its first address no host holds (after the network's own address, in a piece of more than two). */
+  readonly client: string;
+}
+
+/**
+ * The addresses of the source networks `sources` (those the firewall
+ * names: Reachability.sourceNetworks), cut at the edges of every one of them,
+ * in address order: within one piece every rule that compares a packet's
+ * source with a network it names matches all of the piece or none of it, so
+ * one client answers for the piece. A network that holds another (a /24
+ * and a /25 dropped first) comes in two pieces, never as one that a client in
+ * its first half would answer for. A piece whose every address is a host's
+ * (a guest's own /32) is left out.
+ */
+export function sourcePieces(sources: readonly string[], taken: ReadonlySet<number>): SourcePiece[] {
+  const nets = sources.map((c) => parseCidr(c)!);
+  const edges = [...new Set(nets.flatMap((n) => [n.net, n.net + 2 ** (32 - n.prefix)]))].sort((a, b) => a - b);
+  const out: SourcePiece[] = [];
+  for (let i = 0; i + 1 < edges.length; i++) {
+    const first = edges[i];
+    const last = edges[i + 1] - 1;
+    // A gap between named networks is "anywhere".
+    if (!nets.some((n) => inCidr(n, first))) continue;
+    let client: number | undefined;
+    const start = last - first >= 2 ? first + 1 : first;
+    for (let n = start; n <= last && n < start + 256; n++) {
+      if (taken.has(n)) continue;
+      client = n;
+      break;
+    }
+    if (client === undefined) continue;
+    const cidrs = rangeCidrs(first, last).map(cidrText);
+    out.push({ first, last, cidrs, cidr: cidrs.join(", "), client: ipText(client) });
   }
   return out;
 }

@@ -14,10 +14,10 @@ import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
-import { inCidr, ipNum, ipText, parseCidr } from "../reachability/ip";
+import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portPieces, portRangesText, sourcePortsOpenTo } from "./firewall-names";
+import { allSourcePorts, clientOutside, coversSourcePorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -111,6 +111,18 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
   }
   return out;
 }
+
+/** Where a client comes from: anywhere, or a piece of the source networks the firewall names (its first and last address). */
+interface Source {
+  readonly cidr: string;
+  readonly cidrs: string[];
+  readonly client: string;
+  readonly first?: number;
+  readonly last?: number;
+}
+
+/** The source "anywhere". */
+const ANYWHERE = "0.0.0.0/0";
 
 /** A name a construct id and an identifier can both take. */
 function identifier(name: string, taken: Set<string>): string {
@@ -271,11 +283,12 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const candidates = portPieces(ports.destination);
   const hasFirewall = firewallText.trim().length > 0;
   if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
-  // "Anywhere" is stood for by a client outside every source the firewall names; each source by one client in it.
+  // "Anywhere" is stood for by a client outside every source the firewall names; each piece of those sources (cut at
+  // each other's edges) by one client in it.
   const named = model.sourceNetworks();
   const anywhere = clientOutside(up, taken, named);
   if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
-  const sources = [...(anywhere === undefined ? [] : [{ cidr: "0.0.0.0/0", client: ipText(anywhere) }]), ...clientsInSources(named, taken)];
+  const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
   const pieces = portPieces(ports.source);
   // A port or range as a Port; a TCP port alone, with `bare`, as a number.
   const portCode = (p: PortOfProtocol, bare: boolean) =>
@@ -294,33 +307,45 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     if (!id) continue;
     // What each source may open on each address ("192.0.2.30 tcp/8443", "192.0.2.31 tcp/8444-65535"), and from
     // which source ports.
-    const openBy = new Map<string, Map<string, PortRange[]>>();
-    for (const { cidr, client } of sources) {
+    const asked: (Source & { readonly open: Map<string, PortRange[]> })[] = [];
+    for (const source of sources) {
+      const { cidr, client } = source;
       const open = new Map<string, PortRange[]>();
       for (const address of addresses) {
         for (const protocol of ["tcp", "udp"] as const) {
           for (const piece of candidates) {
             const k = key(address, protocol, piece);
-            const socket = cidr === "0.0.0.0/0" ? k : `${k} from ${cidr}`;
+            const socket = cidr === ANYWHERE ? k : `${k} from ${cidr}`;
             const unknown = (rule: string) => void undecided.set(rule, (undecided.get(rule) ?? new Set()).add(socket));
             open.set(k, sourcePortsOpenTo(model, dom0Name, pieces, { protocol, from: client, to: address, port: piece.from }, unknown));
           }
         }
       }
-      openBy.set(cidr, open);
+      asked.push({ ...source, open });
     }
+    // Pieces of the source networks next to each other that open the same are one source (a network the firewall
+    // names, cut by none of the others, is one piece already).
+    const bySource: typeof asked = [];
+    for (const a of asked) {
+      const prev = bySource[bySource.length - 1];
+      if (prev?.last !== undefined && a.first === prev.last + 1 && JSON.stringify([...a.open]) === JSON.stringify([...prev.open])) {
+        const cidrs = rangeCidrs(prev.first!, a.last!).map(cidrText);
+        bySource[bySource.length - 1] = { ...prev, last: a.last, cidrs, cidr: cidrs.join(", ") };
+      } else bySource.push(a);
+    }
+    const openBy = new Map(bySource.map((s) => [s.cidr, s.open]));
     // Open from anywhere but not (or from fewer source ports) from a network the firewall names: a ForwardRule
     // cannot leave a network out, so it is imported only for the networks it is open to, never widened.
     const except = new Set<string>();
-    for (const [key, anywhere] of openBy.get("0.0.0.0/0") ?? []) {
-      const left = named.filter((cidr) => openBy.has(cidr) && !coversSourcePorts(openBy.get(cidr)!.get(key)!, anywhere));
+    for (const [key, anywhere] of openBy.get(ANYWHERE) ?? []) {
+      const left = bySource.filter((s) => s.cidr !== ANYWHERE && !coversSourcePorts(s.open.get(key)!, anywhere)).map((s) => s.cidr);
       if (!anywhere.length || !left.length) continue;
       except.add(key);
       notes.push(`${dom0Name}: ${key} is open from anywhere but not as widely from ${left.join(", ")}: a ForwardRule cannot leave a network out, so it is imported only for the source networks the firewall names; open it to others by hand`);
     }
     // A port open from anywhere (from the same source ports) is not repeated for a source.
     const openAnywhere = new Map<string, string>();
-    for (const { cidr } of sources) {
+    for (const { cidr, cidrs } of bySource) {
       // By address: the ports opened, grouped by protocol and source ports ("tcp all", "udp 1024-65535"); pieces
       // next to each other joined into one range.
       const opened = new Map<string, Map<string, PortGroup>>();
@@ -329,10 +354,10 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
           for (const piece of candidates) {
             const k = key(address, protocol, piece);
             const open = openBy.get(cidr)!.get(k)!;
-            if (!open.length || (cidr === "0.0.0.0/0" && except.has(k))) continue;
+            if (!open.length || (cidr === ANYWHERE && except.has(k))) continue;
             const sourcePorts = allSourcePorts(open) ? [] : open;
             const group = `${sourcePorts.length ? protocol : "any"} ${portRangesText(sourcePorts) || "all"}`;
-            if (cidr === "0.0.0.0/0") openAnywhere.set(k, group);
+            if (cidr === ANYWHERE) openAnywhere.set(k, group);
             else if (openAnywhere.get(k) === group || openAnywhere.get(k) === "any all") continue;
             const byGroup = opened.get(address) ?? new Map<string, PortGroup>();
             const entry = byGroup.get(group) ?? { protocol, sourcePorts, ports: [] };
@@ -343,8 +368,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
           }
         }
       }
-      const from = cidr === "0.0.0.0/0" ? "" : `, from: [${q(cidr)}]`;
-      const suffix = cidr === "0.0.0.0/0" ? "in" : `from-${cidr.replace(/[./]/g, "-")}`;
+      const from = cidr === ANYWHERE ? "" : `, from: ${q(cidrs)}`;
+      const suffix = cidr === ANYWHERE ? "in" : `from-${cidrs[0].replace(/[./]/g, "-")}`;
       const rulesOf = (to: string, name: string, groups: Map<string, PortGroup>) =>
         [...groups.values()].forEach((g, i) => {
           const sports = g.sourcePorts.length ? `, sourcePorts: ${sourcePortsCode(g.protocol, g.sourcePorts)}` : "";

@@ -1,5 +1,5 @@
 /** What doctor and import ask of a copy's firewall: pieces of the ports it names, the clients for its sources. */
-import { allSourcePorts, clientOutside, clientsInSources, coversSourcePorts, portRangesText, portPieces, sourcePortsOpen } from "../../lib/adopt/firewall-names";
+import { allSourcePorts, clientOutside, coversSourcePorts, portRangesText, portPieces, sourcePieces, sourcePortsOpen } from "../../lib/adopt/firewall-names";
 import { ipNum, parseCidr } from "../../lib/reachability/ip";
 
 describe("what a firewall names", () => {
@@ -36,9 +36,20 @@ describe("what a firewall names", () => {
     expect(clientOutside(uplink, taken, [])).toBe(ipNum("203.0.113.77"));
     expect(clientOutside(uplink, taken, ["203.0.113.0/24"])).toBe(ipNum("198.18.0.1"));
     expect(clientOutside(uplink, taken, ["0.0.0.0/1", "128.0.0.0/1"])).toBeUndefined();
-    expect(clientsInSources(["203.0.113.0/24", "192.0.2.1/32", "198.51.100.7/32"], taken)).toEqual([
-      { cidr: "203.0.113.0/24", client: "203.0.113.2" },
-      { cidr: "198.51.100.7/32", client: "198.51.100.7" },
-    ]);
+    const pieces = (named: string[]) => sourcePieces(named, taken).map((p) => `${p.cidr} ${p.client}`);
+    expect(pieces(["203.0.113.0/24", "192.0.2.1/32", "198.51.100.7/32"])).toEqual(["198.51.100.7/32 198.51.100.7", "203.0.113.0/24 203.0.113.2"]);
+  });
+
+  it("the source networks cut at each other's edges: a network that holds another comes in pieces, each with its own client", () => {
+    const taken = new Set([ipNum("203.0.113.129")!]);
+    const pieces = (named: string[]) => sourcePieces(named, taken).map((p) => `${p.cidr} ${p.client}`);
+    // A /24 with a /25 named inside it (dropped first, say): the client of the /24 alone would answer for its lower half only.
+    expect(pieces(["203.0.113.0/24", "203.0.113.128/25"])).toEqual(["203.0.113.0/25 203.0.113.1", "203.0.113.128/25 203.0.113.130"]);
+    // A /26 in the middle: the pieces on either side are not networks of their own.
+    expect(pieces(["10.0.0.0/24", "10.0.0.64/26"])).toEqual(["10.0.0.0/26 10.0.0.1", "10.0.0.64/26 10.0.0.65", "10.0.0.128/25 10.0.0.129"]);
+    expect(pieces(["10.0.0.0/24", "10.0.0.32/27"])).toEqual(["10.0.0.0/27 10.0.0.1", "10.0.0.32/27 10.0.0.33", "10.0.0.64/26, 10.0.0.128/25 10.0.0.65"]);
+    // Networks apart: the gap between them is anywhere, not a piece.
+    expect(pieces(["10.0.0.0/25", "10.0.1.0/25"])).toEqual(["10.0.0.0/25 10.0.0.1", "10.0.1.0/25 10.0.1.1"]);
+    expect(pieces([])).toEqual([]);
   });
 });

@@ -170,6 +170,24 @@ describe("import never opens more than the hand-written firewall does", () => {
     }
   }, 60000);
 
+  it("a network that holds another dropped first is imported for the part that passes only, never whole", () => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const first = editedRestrictedCopy(t.dir, "iptables", (f) => void (f.text = replaced(f.text, "-A FORWARD -s 203.0.113.0/24 ", "-A FORWARD -s 203.0.113.128/25 -j DROP\n-A FORWARD -s 203.0.113.0/24 ")));
+      const { code } = importStack(first, "dom0", { stack: "again" });
+      expect(forwardRules(code)).toContain(RESTRICTED_RULES[3].replace("203-0-113-0-24", "203-0-113-0-25").replace("203.0.113.0/24", "203.0.113.0/25"));
+      const opened = (dir: string) => firewallOpenings(dir, ["g"], UPLINK, [53, 80, 8443], ["198.51.100.77", "203.0.113.77", "203.0.113.200"]);
+      expect(opened(first)).toContain("192.0.2.30 tcp/8443 from 203.0.113.77");
+      expect(opened(first)).not.toContain("192.0.2.30 tcp/8443 from 203.0.113.200");
+      // What the imported stack opens, the hand-written firewall opens too; from the lower half, all of it.
+      const again = opened(synthImported(code, path.join(t.dir, "again"), "again"));
+      expect(opened(first)).toEqual(expect.arrayContaining(again));
+      expect(again.filter((o) => o.endsWith("from 203.0.113.77"))).toEqual(opened(first).filter((o) => o.endsWith("from 203.0.113.77")));
+    } finally {
+      t.remove();
+    }
+  }, 60000);
+
   /** Both ends of every piece between the edges of the ports either copy's firewall names, from anywhere and from inside 203.0.113.0/24. */
   const sameOpenings = (first: string, again: string) => {
     const ends = (dir: string) => modelOfCopies(readHostCopy(dir, "dom0"), { g: readHostCopy(dir, "g") }, UPLINK).portsNamed().destination;
