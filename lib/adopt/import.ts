@@ -14,7 +14,8 @@ import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
-import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
+import type { Reachability } from "../reachability";
+import { Cidr, cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
 import { allSourcePorts, clientOutside, coversSourcePorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
@@ -123,6 +124,84 @@ interface Source {
 
 /** The source "anywhere". */
 const ANYWHERE = "0.0.0.0/0";
+
+/** The port of the dom0's sshd: what XenHost's firewall opens to firewall.managementCidrs (ssh.port, 22 unless set). */
+const SSHD = 22;
+
+/**
+ * Who the copy's firewall lets reach the dom0's sshd (its input path, asked
+ * of the model from a client standing for anywhere and one in each piece of
+ * the source networks the input path names): the networks
+ * firewall.managementCidrs takes, none when that is anywhere or no one. What else the input path
+ * lets in, which the library's firewall closes (it admits sshd from the
+ * management networks, ICMP and replies), and what the model cannot decide,
+ * go to `notes`.
+ */
+function dom0Input(model: Reachability, dom0Name: string, up: Cidr, taken: ReadonlySet<number>, notes: string[]): string[] {
+  const named = model._inputSourceNetworks();
+  const anywhere = clientOutside(up, taken, named);
+  const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
+  const pieces = portPieces(model._inputPortsNamed().destination);
+  // The sources that reach sshd; pieces of the networks next to each other are joined into the fewest networks.
+  const sshFrom: Source[] = [];
+  let sshUndecided = false;
+  // What the model cannot decide, by why: the rule that may match ("...: the rule may match: why; otherwise ...").
+  const unknown = new Map<string, string[]>();
+  const undecided = (what: string, text: string) => {
+    const why = text.split("; otherwise")[0];
+    unknown.set(why, [...(unknown.get(why) ?? []), what]);
+  };
+  // Ports open from anywhere are not named again for a source network.
+  const openAnywhere = new Set<string>();
+  for (const source of sources) {
+    const { cidr, client } = source;
+    const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
+    const ssh = model._toDom0({ protocol: "tcp", from: client, port: SSHD });
+    if (ssh.outcome === "pass") sshFrom.push(source);
+    else if (ssh.outcome === "unknown") {
+      sshUndecided = true;
+      undecided(`tcp/${SSHD} ${from}`, ssh.text);
+    }
+    // Every other port, a piece at a time: the library's firewall drops them all.
+    const open: string[] = [];
+    for (const protocol of ["tcp", "udp"] as const) {
+      for (const piece of pieces) {
+        const others = protocol === "tcp" && piece.from <= SSHD && SSHD <= piece.to ? [{ from: piece.from, to: SSHD - 1 }, { from: SSHD + 1, to: piece.to }].filter((r) => r.from <= r.to) : [piece];
+        if (!others.length) continue;
+        const v = model._toDom0({ protocol, from: client, port: others[0].from });
+        const text = `${protocol}/${portRangesText(others)}`;
+        if (v.outcome === "pass") {
+          if (cidr === ANYWHERE) openAnywhere.add(text);
+          else if (openAnywhere.has(text)) continue;
+          open.push(text);
+        } else if (v.outcome === "unknown") undecided(`${text} ${from}`, v.text);
+      }
+    }
+    if (open.length) {
+      notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(open)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${SSHD}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
+    }
+  }
+  for (const [why, list] of unknown) {
+    notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""} to the dom0 itself; check by hand whom it lets in`);
+  }
+  if (sshFrom.some((s) => s.cidr === ANYWHERE)) {
+    notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${SSHD}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
+    return [];
+  }
+  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network it names reach sshd (tcp/${SSHD}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns); set it to the networks you deploy from`);
+  const runs: { first: number; last: number }[] = [];
+  for (const { first, last } of sshFrom) {
+    const prev = runs[runs.length - 1];
+    if (prev && prev.last + 1 === first) prev.last = last!;
+    else runs.push({ first: first!, last: last! });
+  }
+  return runs.flatMap((r) => rangeCidrs(r.first, r.last).map(cidrText));
+}
+
+/** `tcp/1-21, tcp/23-65535 and udp/1-65535`. */
+function joinedPorts(list: readonly string[]): string {
+  return list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : list[0];
+}
 
 /** A name a construct id and an identifier can both take. */
 function identifier(name: string, taken: Set<string>): string {
@@ -282,7 +361,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const ports = model.portsNamed();
   const candidates = portPieces(ports.destination);
   const hasFirewall = firewallText.trim().length > 0;
-  if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported`);
+  if (!hasFirewall) notes.push(`${dom0Name}: the copy holds no firewall (rules.v4, an nftables file, or iptables-save / nft-ruleset beside it): no ForwardRule imported, and firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
   // "Anywhere" is stood for by a client outside every source the firewall names; each piece of those sources (cut at
   // each other's edges) by one client in it.
   const named = model.sourceNetworks();
@@ -393,20 +472,14 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${shown}, which are not imported; carry over by hand what the rule opens`);
   }
 
-  // The dom0: its management networks (sshd in INPUT), its firewall backend.
-  const management = [
-    ...new Set([
-      ...[...firewallText.matchAll(/^-A INPUT -s (\S+) -p tcp -m tcp --dport 22 -j ACCEPT$/gm)].map((m) => m[1]),
-      ...[...firewallText.matchAll(/^\s*ip saddr (\{[^}]*\}|\S+) tcp dport 22 accept$/gm)].flatMap((m) => m[1].replace(/[{}]/g, " ").split(/[\s,]+/).filter(Boolean)),
-    ]),
-  ];
+  // The dom0 itself: who may reach its sshd, and what else its input path lets in.
+  const management = hasFirewall ? dom0Input(model, dom0Name, up, taken, notes) : [];
   const nft = !dom0.state["iptables-save"] && !dom0.files["/etc/iptables/rules.v4"] && /table\s+inet|table\s+ip\b/.test(firewallText);
   // The iptables backend matches guests through ipsets from firewall.ipsetFrom addresses (64): keep the form the copy has.
   const guestCount = Object.values(model.guestAddresses()).flat().length;
   const sets = /^-A FORWARD .*--match-set /m.test(firewallText);
   const ipsetFrom = nft ? undefined : sets && guestCount < 64 ? 0 : !sets && guestCount >= 64 ? guestCount + 1 : undefined;
   const firewall = [...(management.length ? [`managementCidrs: ${q(management)}`] : []), ...(nft ? [`backend: "nftables"`] : []), ...(ipsetFrom === undefined ? [] : [`ipsetFrom: ${ipsetFrom}`])];
-  if (!management.length) notes.push(`${dom0Name}: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
   const uses = ["ForwardRule", "RoutedDomU", "WebVhost", "XenHost", ...(rulesCode.some((l) => l.includes("Port.")) ? ["Port"] : [])].sort();
   lines.push(
     `// Imported by cdktf-xen import from a copy of ${dom0Name} and its guests. Review it before the first deploy:`,

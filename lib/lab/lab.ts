@@ -597,6 +597,36 @@ export class Lab {
     return out;
   }
 
+  /**
+   * Ports of one dom0's own uplink address probed from its client on the
+   * uplink (or, with `far`, from the one behind its router), each expected to
+   * pass the dom0's input firewall (connected, or refused where nothing
+   * listens) or be dropped. The model's verdict of the input firewall for the
+   * same packet (Reachability._toDom0) must be what the kernel did.
+   * @internal
+   */
+  probeDom0(dom0: string, ports: readonly { readonly protocol: Protocol; readonly port: number; readonly far?: boolean; readonly open: boolean }[], phase: string): ProbeResult[] {
+    const d = this.topology.dom0s.find((x) => x.id === dom0);
+    if (!d) throw new Error(`no dom0 ${dom0} in the lab`);
+    const { host, address: near, far } = this.client(dom0);
+    const address = d.uplink.address.address;
+    const model = this.modelOf(d);
+    const out = ports.map(({ protocol, port, far: fromFar, open }) => {
+      const probe = probeSocket(host, { protocol, address, port, ...(fromFar ? { from: far } : {}) }, open, phase);
+      const said = model._toDom0({ protocol, from: fromFar ? far : near, port });
+      this.modelChecked += 1;
+      if (said.outcome !== (answered(probe) ? "pass" : "drop")) {
+        const line = `${phase}: ${probe.kind} ${probe.target}: the kernel: ${answered(probe) ? "let it in" : "dropped it"} (${probe.detail}); the model: ${said.outcome}: ${said.text}`;
+        this.modelMismatches.push(line);
+        this.log(`MODEL MISMATCH ${line}`);
+      }
+      return probe;
+    });
+    this.probes.push(...out);
+    for (const p of out) this.log(`${p.ok ? "PASS" : "FAIL"} ${p.phase}: ${p.kind} ${p.target}: ${p.detail} (${p.ms} ms)`);
+    return out;
+  }
+
   /** Starts the lab's UDP echo on the guest that has `address` (sh/udp-echo.sh), unless one listens there. */
   private startUdpEcho(d: TopologyDom0, address: string, port: number): void {
     const guest = d.guests.find((g) => g.model.vifs.some((v) => v.address.address === address || v.additional.some((a) => a.address === address)));

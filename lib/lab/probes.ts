@@ -114,7 +114,7 @@ const WAIT = 3;
 /** What a probe that got through saw. */
 const CONNECTED = "connected";
 const ECHOED = "echoed by the guest";
-const REFUSED = "refused by the guest (nothing listens there): the firewall let it through";
+const REFUSED = "refused (nothing listens there): the firewall let it through";
 
 /**
  * One try with socat: a TCP connection (closed at once, with a reset, so
@@ -151,7 +151,7 @@ export function probeSocket(client: SandboxHost, p: SocketProbe, expectOpen: boo
     phase,
     kind: `${p.protocol}-${expectOpen ? "open" : "dropped"}`,
     target: `${p.address}:${p.port}${p.from !== undefined ? ` from ${p.from}` : ""}${p.sourcePort !== undefined ? ` source port ${p.sourcePort}` : ""}`,
-    expect: expectOpen ? `passes the firewall (${p.protocol === "tcp" ? "connected" : "echoed"} or refused by the guest)` : "dropped by the firewall (timeout)",
+    expect: expectOpen ? `passes the firewall (${p.protocol === "tcp" ? "connected" : "echoed"}, or refused where nothing listens)` : "dropped by the firewall (timeout)",
     ok: expectOpen ? seen.through : !seen.through && seen.detail === "timeout",
     ms: Date.now() - started,
     detail: seen.detail,

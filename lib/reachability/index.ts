@@ -7,8 +7,10 @@
 import type { PortRange } from "../connections/port";
 import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, ModelInput } from "./hosts";
-import type { Unreadable } from "./outcome";
-import { cidrText, ipText } from "./ip";
+import type { Outcome, Unreadable } from "./outcome";
+import { unreadableText } from "./outcome";
+import type { FirewallVerdict } from "./packet";
+import { cidrText, ipNum, ipText } from "./ip";
 
 export type { FlowQuestion, FlowVerdict } from "./flow";
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, ModelInput } from "./hosts";
@@ -81,8 +83,23 @@ export class Reachability {
    * not a network of its own.
    */
   sourceNetworks(): string[] {
+    return this.sourcesOn("forward");
+  }
+
+  /**
+   * The source networks the dom0's input path (iptables INPUT and the chains
+   * it jumps to, nftables' input hook) compares packets with, as
+   * {@link sourceNetworks} gives those of the forward path.
+   * @internal
+   */
+  _inputSourceNetworks(): string[] {
+    return this.sourcesOn("input");
+  }
+
+  private sourcesOn(hook: "forward" | "input"): string[] {
     const d = this.dom0;
-    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed("FORWARD", d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed("forward"))];
+    const chain = hook === "forward" ? "FORWARD" : "INPUT";
+    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed(chain, d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed(hook))];
     return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
   }
 
@@ -95,13 +112,51 @@ export class Reachability {
    * of ports between their edges every rule matches all of it or none.
    */
   portsNamed(): PortsNamed {
+    return this.portsOn("forward");
+  }
+
+  /**
+   * The port ranges the dom0's input path compares packets' ports with, as
+   * {@link portsNamed} gives those of the forward path.
+   * @internal
+   */
+  _inputPortsNamed(): PortsNamed {
+    return this.portsOn("input");
+  }
+
+  private portsOn(hook: "forward" | "input"): PortsNamed {
     const d = this.dom0;
+    const chain = hook === "forward" ? "FORWARD" : "INPUT";
     const of = (ipt: "d" | "s", nft: "dport" | "sport"): PortRange[] => {
-      const all = [...(d.iptables ? d.iptables.filter.portsNamed("FORWARD", ipt) : []), ...d.nft.flatMap((n) => n.portsNamed("forward", nft))];
+      const all = [...(d.iptables ? d.iptables.filter.portsNamed(chain, ipt) : []), ...d.nft.flatMap((n) => n.portsNamed(hook, nft))];
       const unique = new Map(all.map(([from, to]) => [`${from}-${to}`, { from, to }]));
       return [...unique.values()].sort((a, b) => a.from - b.from || a.to - b.to);
     };
     return { destination: of("d", "dport"), source: of("s", "sport") };
+  }
+
+  /**
+   * What the dom0's input firewalls (iptables INPUT, then nftables' input
+   * hook) do with a client's new connection, in by the uplink, to the dom0's
+   * own uplink address: a drop in any one drops; a rule the model cannot read
+   * that may match, or a line it cannot read, leaves it unknown. The text
+   * names the rule (or policy) of each firewall that decides.
+   * @internal
+   */
+  _toDom0(q: { readonly protocol: "tcp" | "udp"; readonly from: string; readonly port: number; readonly sourcePort?: number }): { readonly outcome: Outcome; readonly text: string } {
+    const d = this.dom0;
+    const src = ipNum(q.from);
+    if (src === undefined) throw new Error(`flow ${q.from} -> the dom0: expected an IPv4 address`);
+    if (!d.hasFirewall) return { outcome: "unknown", text: "the files hold no firewall (rules.v4 or an nftables file)" };
+    const p = { src, dst: d.uplink.address, protocol: q.protocol, sport: q.sourcePort ?? 40000, dport: q.port, iif: d.uplink.device, oif: "", state: "NEW" as const };
+    const verdicts: FirewallVerdict[] = [];
+    if (d.iptables) verdicts.push(d.iptables.filter.evaluate("INPUT", p, d.iptables.sets));
+    for (const n of d.nft) if (n.hooks("input")) verdicts.push(n.evaluate("input", p));
+    const drop = verdicts.filter((v) => v.outcome === "drop");
+    const doubts = d.doubts.firewall;
+    const outcome: Outcome = drop.length ? "drop" : doubts.length || verdicts.some((v) => v.outcome === "unknown") ? "unknown" : "pass";
+    const texts = (drop.length ? drop : verdicts).map((v) => v.text);
+    return { outcome, text: `${texts.join("; ")}${outcome === "unknown" && doubts.length ? `; the model cannot read ${unreadableText(doubts[0])}` : ""}` };
   }
 
   /** Everything in the files the model could not read. */

@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { App, TerraformStack } from "cdktf";
-import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
+import { FirewallBackend, ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { portPieces } from "../../lib/adopt/firewall-names";
 import { modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
 import { doctor } from "../../lib/adopt/doctor";
@@ -40,8 +40,12 @@ describe("import: the seed article's hand-made files", () => {
     // The article's rules take source ports 1024-65535 only: so does the imported rule.
     expect(code).toContain('new ForwardRule(dom0, "webserv-in", { to: webserv, ports: [80, 443], sourcePorts: [Port.tcpRange(1024, 65535)] });');
     // Its replies' rules name destination ports 1024:65535 too; they take no new connection, so no port of that range is imported.
-    expect(notes).toEqual(["dom0: no INPUT rule names who may reach sshd: firewall.managementCidrs is left unset (sshd open to any address; synth warns)"]);
-    expect(code.split("\n").filter((l) => l.startsWith("// NOTE "))).toHaveLength(1);
+    // The article filters nothing on the way to the dom0 itself (INPUT's policy is ACCEPT): the imported firewall does.
+    expect(notes).toEqual([
+      "dom0: the copy's firewall lets tcp/1-21, 23-65535 and udp/1-65535 reach the dom0 itself from anywhere; the imported firewall admits only sshd (tcp/22, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them",
+      "dom0: the copy's firewall lets any address reach sshd (tcp/22) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)",
+    ]);
+    expect(code.split("\n").filter((l) => l.startsWith("// NOTE "))).toHaveLength(2);
   });
 
   it("synthesized, its files mean the same: addresses, MACs, vifs, vhosts, and the same ports forwarded", () => {
@@ -71,7 +75,7 @@ describe("import: the seed article's hand-made files", () => {
     const to = path.join(out.dir, "stack.ts");
     let said = "";
     expect(main(["import", HAND_MADE, "--dom0", "dom0", "--stack", "imported", "--to", to], (s) => (said += s))).toBe(0);
-    expect(said).toBe(`wrote ${to}; 1 note at its top: what import could not carry over\n`);
+    expect(said).toBe(`wrote ${to}; 2 notes at its top: what import could not carry over\n`);
     expect(fs.readFileSync(to, "utf8")).toBe(code);
     let err = "";
     expect(main(["import", HAND_MADE, "--dom0", "dom0", "--to", to], () => undefined, (s) => (err += s))).toBe(2);
@@ -249,6 +253,77 @@ describe("import never opens more than the hand-written firewall does", () => {
       ]);
       expect(notes.filter((n) => n.includes("range"))).toEqual([]);
       sameOpenings(first, synthImported(code, path.join(t.dir, "again"), "again"));
+    } finally {
+      t.remove();
+    }
+  }, 60000);
+});
+
+describe("import: who may reach the dom0 itself is read through the model, in any form it reads", () => {
+  const SSH_RULE = "-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT";
+  const NFT_SSH_RULE = "ip saddr 198.51.100.0/24 tcp dport 22 accept";
+  const closes = (ports: string, from: string) =>
+    `dom0: the copy's firewall lets ${ports} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/22, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`;
+  const FORMS: readonly { form: string; backend: FirewallBackend; edit: (f: CopyFile) => void; management: string[]; notes: string[] }[] = [
+    {
+      form: "iptables: sshd in a multiport rule beside another port, its options in another order",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, "-A INPUT -p tcp -m multiport --dports 22,8080 -s 198.51.100.0/24 -j ACCEPT")),
+      management: ["198.51.100.0/24"],
+      notes: [closes("tcp/8080", "from 198.51.100.0/24")],
+    },
+    {
+      form: "iptables: sshd from an address range, and from a second network",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, "-A INPUT -m iprange --src-range 198.51.100.0-198.51.100.255 -p tcp --dport 22 -j ACCEPT\n-A INPUT -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j ACCEPT")),
+      management: ["198.51.100.0/24", "203.0.113.0/24"],
+      notes: [],
+    },
+    {
+      form: "iptables: a port of the dom0 open to anywhere, and sshd dropped for part of the management network first",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, `-A INPUT -p udp -m udp --dport 161 -j ACCEPT\n-A INPUT -s 198.51.100.128/25 -j DROP\n${SSH_RULE}`)),
+      // The network is cut at 198.51.100.128/25: sshd is imported for the half that reaches it only.
+      management: ["198.51.100.0/25"],
+      notes: [closes("udp/161", "from anywhere")],
+    },
+    {
+      form: "nftables: sshd from a set of two networks",
+      backend: "nftables",
+      edit: (f) => void (f.text = replaced(f.text, NFT_SSH_RULE, "ip saddr { 198.51.100.0/24, 203.0.113.0/24 } tcp dport 22 accept")),
+      management: ["198.51.100.0/24", "203.0.113.0/24"],
+      notes: [],
+    },
+    {
+      form: "nftables: sshd from anywhere, and a port range of the dom0 open to one network",
+      backend: "nftables",
+      edit: (f) => void (f.text = replaced(f.text, NFT_SSH_RULE, "tcp dport 22 accept\n\t\tip saddr 203.0.113.0/24 tcp dport 8000-8080 accept")),
+      management: [],
+      notes: [closes("tcp/8000-8080", "from 203.0.113.0/24"), "dom0: the copy's firewall lets any address reach sshd (tcp/22) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)"],
+    },
+  ];
+
+  it.each(FORMS.map((f) => [f.form, f] as const))("%s", (_, f) => {
+    const t = tempDir("cdktf-xen-input-");
+    try {
+      const { code, notes } = importStack(editedRestrictedCopy(t.dir, f.backend, f.edit), "dom0", { stack: "again" });
+      const management = /managementCidrs: (\[[^\]]*\])/.exec(code)?.[1];
+      expect(management === undefined ? [] : JSON.parse(management)).toEqual(f.management);
+      expect(notes.filter((n) => n.includes("the dom0 itself") || n.includes("sshd"))).toEqual(f.notes);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it("the imported stack lets the same networks reach sshd, and no one else", () => {
+    const t = tempDir("cdktf-xen-input-");
+    try {
+      const first = editedRestrictedCopy(t.dir, "iptables", FORMS[1].edit);
+      const again = synthImported(importStack(first, "dom0", { stack: "again" }).code, path.join(t.dir, "again"), "again");
+      const reach = (dir: string) =>
+        ["198.51.100.77", "203.0.113.77", "192.0.2.77", "100.64.0.1"].map((from) => `${from} ${modelOfCopies(readHostCopy(dir, "dom0"), {}, UPLINK)._toDom0({ protocol: "tcp", from, port: 22 }).outcome}`);
+      expect(reach(first)).toEqual(["198.51.100.77 pass", "203.0.113.77 pass", "192.0.2.77 drop", "100.64.0.1 drop"]);
+      expect(reach(again)).toEqual(reach(first));
     } finally {
       t.remove();
     }

@@ -184,7 +184,19 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     const lab = theLab();
     const copy = copyOfSeedHosts(lab);
     const uplink = "eth0=192.0.2.1/24";
+    // Who reaches the dom0 itself, as the kernel filters it: sshd from the management network the far client is in, and
+    // nothing else; the model reads the same of the loaded ruleset.
+    const dom0Probes = lab.probeDom0("dom0", [
+      { protocol: "tcp", port: 22, far: true, open: true },
+      { protocol: "tcp", port: 22, open: false },
+      { protocol: "tcp", port: 8080, far: true, open: false },
+      { protocol: "udp", port: 161, far: true, open: false },
+    ], "the dom0 itself");
+    expect(failures(dom0Probes)).toEqual([]);
+    expect(lab.modelMismatches).toEqual([]);
     const { code } = importStack(copy, "dom0", { uplink, stack: "again" });
+    // Read through the model from the kernel's listing: the stack's management network and the lab's own.
+    expect(code).toContain('  firewall: { managementCidrs: ["198.51.100.0/24", "203.0.113.0/24"] },');
     expect(code).toContain("  tls: { certificateFile: \"/etc/ssl/cdktf-xen-lab/cert.pem\", certificateKeyFile: \"/etc/ssl/cdktf-xen-lab/key.pem\" },");
     const again = synthImported(code, path.join(copy, "out"), "again");
     expect(meaning(again, "dom0")).toEqual(meaning(copy, "dom0"));
@@ -272,7 +284,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
-  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set; a rule without a port opens every port of its address, in the kernel and in the model", async () => {
+  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set; a rule without a port opens every port of its address, in the kernel and in the model; on each backend the dom0 itself lets in sshd from its management network only, and the model reads its input path alike", async () => {
     const lab = theLab();
     const dom0 = lab.dom0Host("dom0")!;
     const live = () => ({
@@ -284,6 +296,17 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       const probes = lab.probeAll(phase);
       expect(failures(probes)).toEqual([]);
       expect(byKind(probes)).toEqual(TWO_GUESTS_PORTS);
+      expect(lab.modelMismatches).toEqual([]);
+    };
+    // The dom0 itself, as each backend's input path filters it: sshd from the management network the far client is in,
+    // not from the uplink's subnet, and no other port.
+    const dom0Itself = (phase: string) => {
+      const probes = lab.probeDom0("dom0", [
+        { protocol: "tcp", port: 22, far: true, open: true },
+        { protocol: "tcp", port: 22, open: false },
+        { protocol: "udp", port: 161, far: true, open: false },
+      ], phase);
+      expect(failures(probes)).toEqual([]);
       expect(lab.modelMismatches).toEqual([]);
     };
     /**
@@ -338,6 +361,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect({ ok: toNft.ok, tail: toNft.ok ? "" : toNft.tail, counts: [toNft.added, toNft.changed, toNft.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "0", sets: "0", table: "yes" });
     expectedProbes("on nftables");
+    dom0Itself("the dom0 itself, on nftables");
     // The file replaces the table in one transaction, its sets with it.
     handWritten("nftables", "nft -f /etc/cdktf-xen/firewall.nft");
 
@@ -345,6 +369,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect({ ok: back.ok, tail: back.ok ? "" : back.tail, counts: [back.added, back.changed, back.destroyed] }).toEqual({ ok: true, tail: "", counts: [2, 0, 2] });
     expect(live()).toEqual({ forward: "6", sets: "4", table: "no" });
     expectedProbes("back on iptables");
+    dom0Itself("the dom0 itself, back on iptables");
     handWritten("iptables", "ipset restore -exist < /etc/iptables/ipsets && iptables-restore < /etc/iptables/rules.v4");
     expect(live()).toEqual({ forward: "6", sets: "4", table: "no" });
   }, 10 * MINUTES);

@@ -391,6 +391,55 @@ describe("the source networks of the forward path", () => {
     }
   });
 
+  it("the dom0's own input path: its verdict for a client's new connection, and the networks and ports it names, on both backends", () => {
+    const rules = [
+      "*filter",
+      ":INPUT DROP [0:0]",
+      ":FORWARD DROP [0:0]",
+      "-A INPUT -i lo -j ACCEPT",
+      "-A INPUT -p icmp -j ACCEPT",
+      "-A INPUT -s 198.51.100.128/25 -j DROP",
+      "-A INPUT -p tcp -m multiport --dports 22,8080 -s 198.51.100.0/24 -j ACCEPT",
+      "-A INPUT -m iprange --src-range 203.0.113.0-203.0.113.255 -p udp --dport 161 -j ACCEPT",
+      "-A FORWARD -s 192.0.2.0/24 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const nftInput = [
+      "table inet filter {",
+      "  chain input {",
+      "    type filter hook input priority filter; policy drop;",
+      '    iifname "lo" accept',
+      "    ip protocol icmp accept",
+      "    ip saddr 198.51.100.128/25 drop",
+      "    ip saddr 198.51.100.0/24 tcp dport { 22, 8080 } accept",
+      "    ip saddr 203.0.113.0-203.0.113.255 udp dport 161 accept",
+      "  }",
+      "  chain forward {",
+      "    type filter hook forward priority filter; policy drop;",
+      "    ip saddr 192.0.2.0/24 accept",
+      "  }",
+      "}",
+    ].join("\n");
+    for (const m of [model({ dom0: { "/etc/iptables/rules.v4": rules } }), model({ dom0: { ...noFirewall, "/etc/cdktf-xen/firewall.nft": nftInput } })]) {
+      const input = (protocol: "tcp" | "udp", from: string, port: number) => m._toDom0({ protocol, from, port }).outcome;
+      expect([input("tcp", "198.51.100.1", 22), input("tcp", "198.51.100.200", 22), input("tcp", "198.51.100.1", 8080), input("tcp", "198.51.100.1", 23), input("udp", "203.0.113.9", 161), input("udp", "198.51.100.1", 161), input("tcp", OUTSIDE, 22)]).toEqual([
+        "pass",
+        "drop",
+        "pass",
+        "drop",
+        "pass",
+        "drop",
+        "drop",
+      ]);
+      expect(m._inputSourceNetworks()).toEqual(["198.51.100.0/24", "198.51.100.128/25", "203.0.113.0/24"]);
+      expect(m._inputPortsNamed().destination.map((r) => `${r.from}-${r.to}`)).toEqual(["22-22", "161-161", "8080-8080"]);
+      // The forward path's networks are its own.
+      expect(m.sourceNetworks()).toEqual(["192.0.2.0/24"]);
+    }
+    expect(model({ dom0: noFirewall })._toDom0({ protocol: "tcp", from: OUTSIDE, port: 22 }).outcome).toBe("unknown");
+  });
+
   it("none where the rules name no source, or there is no firewall", () => {
     expect(model().sourceNetworks()).toEqual([]);
     expect(model({ dom0: noFirewall }).sourceNetworks()).toEqual([]);
