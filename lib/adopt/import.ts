@@ -129,15 +129,17 @@ const ANYWHERE = "0.0.0.0/0";
 const SSHD = 22;
 
 /**
- * Who the copy's firewall lets reach the dom0's sshd (its input path, asked
- * of the model from a client standing for anywhere and one in each piece of
- * the source networks the input path names): the networks
- * firewall.managementCidrs takes, none when that is anywhere or no one. What else the input path
- * lets in, which the library's firewall closes (it admits sshd from the
- * management networks, ICMP and replies), and what the model cannot decide,
- * go to `notes`.
+ * Who the copy's firewall lets reach the dom0's sshd by its uplink (its
+ * input path, asked of the model from a client standing for anywhere and one
+ * in each piece of the source networks the input path names): the networks
+ * firewall.managementCidrs takes, none when that is anywhere or no one. What
+ * else the input path lets in, which the library's firewall closes (it admits
+ * sshd from the management networks, ICMP and replies), and what the model
+ * cannot decide, go to `notes`. The library's firewall names management
+ * networks, not interfaces: sshd let in by another interface alone (`-i
+ * mgmt0`) is not asked, and the note says so.
  */
-function dom0Input(model: Reachability, dom0Name: string, up: Cidr, taken: ReadonlySet<number>, notes: string[]): string[] {
+function dom0Input(model: Reachability, dom0Name: string, device: string, up: Cidr, taken: ReadonlySet<number>, notes: string[]): string[] {
   const named = model._inputSourceNetworks();
   const anywhere = clientOutside(up, taken, named);
   const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
@@ -188,7 +190,7 @@ function dom0Input(model: Reachability, dom0Name: string, up: Cidr, taken: Reado
     notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${SSHD}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
     return [];
   }
-  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network it names reach sshd (tcp/${SSHD}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns); set it to the networks you deploy from`);
+  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${SSHD}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
   const runs: { first: number; last: number }[] = [];
   for (const { first, last } of sshFrom) {
     const prev = runs[runs.length - 1];
@@ -473,7 +475,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   }
 
   // The dom0 itself: who may reach its sshd, and what else its input path lets in.
-  const management = hasFirewall ? dom0Input(model, dom0Name, up, taken, notes) : [];
+  const management = hasFirewall ? dom0Input(model, dom0Name, uplink.device, up, taken, notes) : [];
   const nft = !dom0.state["iptables-save"] && !dom0.files["/etc/iptables/rules.v4"] && /table\s+inet|table\s+ip\b/.test(firewallText);
   // The iptables backend matches guests through ipsets from firewall.ipsetFrom addresses (64): keep the form the copy has.
   const guestCount = Object.values(model.guestAddresses()).flat().length;

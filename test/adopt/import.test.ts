@@ -288,6 +288,13 @@ describe("import: who may reach the dom0 itself is read through the model, in an
       notes: [closes("udp/161", "from anywhere")],
     },
     {
+      form: "iptables: sshd let in by a management interface alone, which the library's firewall cannot name",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, "-A INPUT -i mgmt0 -p tcp -m tcp --dport 22 -j ACCEPT")),
+      management: [],
+      notes: ["dom0: the copy's firewall lets no network reach sshd (tcp/22) on the dom0 by its uplink eth0: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from"],
+    },
+    {
       form: "nftables: sshd from a set of two networks",
       backend: "nftables",
       edit: (f) => void (f.text = replaced(f.text, NFT_SSH_RULE, "ip saddr { 198.51.100.0/24, 203.0.113.0/24 } tcp dport 22 accept")),
