@@ -383,6 +383,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   // Sockets whose firewall verdict is unknown, by why (a rule the model cannot read that may match them).
   const undecided = new Map<string, Set<string>>();
   const sourcePortsCode = (protocol: "tcp" | "udp", list: readonly PortRange[]) => `[${list.map((r) => portCode({ protocol, ...r }, false)).join(", ")}]`;
+  // Addresses the firewall lets a ping (an ICMP echo request) through to, by source: ForwardRule opens TCP and UDP only.
+  const pinged = new Map<string, string[]>();
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) {
     const id = guestIds.get(guest);
     if (!id) continue;
@@ -466,8 +468,27 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         }
       }
     }
+    // Pings, after the ports: ForwardRule cannot open them.
+    for (const address of addresses) {
+      let fromAnywhere = false;
+      for (const { cidr, client } of sources) {
+        const v = model._ping({ from: client, to: address });
+        const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
+        if (v?.outcome === "unknown") {
+          const why = v.text.split("; otherwise")[0].replace(/^[^:]*: /, "").trim();
+          undecided.set(why, (undecided.get(why) ?? new Set()).add(`${address} ping${cidr === ANYWHERE ? "" : ` ${from}`}`));
+        }
+        if (v?.outcome !== "pass" || fromAnywhere) continue;
+        fromAnywhere = cidr === ANYWHERE;
+        pinged.set(from, [...(pinged.get(from) ?? []), address]);
+      }
+    }
   }
 
+  for (const [from, addresses] of pinged) {
+    const shown = `${addresses.slice(0, 6).join(", ")}${addresses.length > 6 ? ` and ${addresses.length - 6} more` : ""}`;
+    notes.push(`${dom0Name}: the copy's firewall lets ICMP echo requests (ping) through to ${shown} ${from}; ForwardRule opens TCP and UDP only, so the first deploy drops them`);
+  }
   for (const [why, sockets] of undecided) {
     const list = [...sockets];
     const shown = `${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""}`;

@@ -22,7 +22,7 @@ import type { PortRange, Protocol } from "../connections/port";
 import type { GuestModel } from "../model";
 import { shellAssignments, shellSource } from "../render/shell-source";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
-import { answered, probeHttp, probeSocket, ProbeResult } from "./probes";
+import { answered, probeHttp, probePing, probeSocket, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
@@ -606,17 +606,48 @@ export class Lab {
    * @internal
    */
   probeDom0(dom0: string, ports: readonly { readonly protocol: Protocol; readonly port: number; readonly far?: boolean; readonly open: boolean }[], phase: string): ProbeResult[] {
+    return this.probeFirewall(dom0, ports, phase, ({ protocol, port, far: fromFar, open }, c, model) => ({
+      probe: probeSocket(c.host, { protocol, address: c.dom0.uplink.address.address, port, ...(fromFar ? { from: c.far } : {}) }, open, phase),
+      said: model._toDom0({ protocol, from: fromFar ? c.far : c.near, port }),
+    }));
+  }
+
+  /**
+   * Pings (ICMP echo requests) of guest addresses of one dom0 from its client
+   * on the uplink (or, with `far`, from the one behind its router), each
+   * expected to come back or be dropped. The model's verdict of the dom0's
+   * forward firewalls for the same echo request (Reachability._ping) must be
+   * what the kernel did; the rest of the path is the one the socket probes of
+   * the same addresses take.
+   * @internal
+   */
+  probePings(dom0: string, targets: readonly { readonly address: string; readonly far?: boolean; readonly open: boolean }[], phase: string): ProbeResult[] {
+    return this.probeFirewall(dom0, targets, phase, ({ address, far: fromFar, open }, c, model) => ({
+      probe: probePing(c.host, address, fromFar ? c.far : undefined, open, phase),
+      said: model._ping({ from: fromFar ? c.far : c.near, to: address }),
+    }));
+  }
+
+  /**
+   * Probes of one dom0's firewall from its clients, each beside the model's
+   * verdict of the firewall for the same packet (none: the model has no path
+   * for it): a verdict that is not what the kernel did is a mismatch.
+   */
+  private probeFirewall<T>(
+    dom0: string,
+    items: readonly T[],
+    phase: string,
+    run: (item: T, c: { readonly dom0: TopologyDom0; readonly host: SandboxHost; readonly near: string; readonly far: string }, model: Reachability) => { readonly probe: ProbeResult; readonly said?: { readonly outcome: string; readonly text: string } },
+  ): ProbeResult[] {
     const d = this.topology.dom0s.find((x) => x.id === dom0);
     if (!d) throw new Error(`no dom0 ${dom0} in the lab`);
     const { host, address: near, far } = this.client(dom0);
-    const address = d.uplink.address.address;
     const model = this.modelOf(d);
-    const out = ports.map(({ protocol, port, far: fromFar, open }) => {
-      const probe = probeSocket(host, { protocol, address, port, ...(fromFar ? { from: far } : {}) }, open, phase);
-      const said = model._toDom0({ protocol, from: fromFar ? far : near, port });
+    const out = items.map((item) => {
+      const { probe, said } = run(item, { dom0: d, host, near, far }, model);
       this.modelChecked += 1;
-      if (said.outcome !== (answered(probe) ? "pass" : "drop")) {
-        const line = `${phase}: ${probe.kind} ${probe.target}: the kernel: ${answered(probe) ? "let it in" : "dropped it"} (${probe.detail}); the model: ${said.outcome}: ${said.text}`;
+      if (said?.outcome !== (answered(probe) ? "pass" : "drop")) {
+        const line = `${phase}: ${probe.kind} ${probe.target}: the kernel: ${answered(probe) ? "let it through" : "dropped it"} (${probe.detail}); the model: ${said ? `${said.outcome}: ${said.text}` : "no path for it"}`;
         this.modelMismatches.push(line);
         this.log(`MODEL MISMATCH ${line}`);
       }

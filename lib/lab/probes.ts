@@ -8,8 +8,8 @@ import { SandboxHost } from "./sandbox-host";
 export interface ProbeResult {
   /** When the probe ran, e.g. `after deploy`, `negative control`. */
   readonly phase: string;
-  /** An HTTP(S) request to a vhost, or a TCP or UDP port that must open or must be dropped. */
-  readonly kind: "http" | "https" | "tcp-open" | "tcp-dropped" | "udp-open" | "udp-dropped";
+  /** An HTTP(S) request to a vhost, a TCP or UDP port, or a ping, that must open (answer) or must be dropped. */
+  readonly kind: "http" | "https" | "tcp-open" | "tcp-dropped" | "udp-open" | "udp-dropped" | "ping-open" | "ping-dropped";
   /** `address:port` and what was asked. */
   readonly target: string;
   /** What the probe expected to see. */
@@ -32,7 +32,7 @@ export interface ProbeResult {
  * nothing came back at all.
  */
 export function answered(p: ProbeResult): boolean {
-  return p.kind === "http" || p.kind === "https" ? p.detail.startsWith("HTTP ") : [CONNECTED, ECHOED, REFUSED].includes(p.detail);
+  return p.kind === "http" || p.kind === "https" ? p.detail.startsWith("HTTP ") : [CONNECTED, ECHOED, REFUSED, PONG].includes(p.detail);
 }
 
 export interface HttpProbe {
@@ -155,5 +155,33 @@ export function probeSocket(client: SandboxHost, p: SocketProbe, expectOpen: boo
     ok: expectOpen ? seen.through : !seen.through && seen.detail === "timeout",
     ms: Date.now() - started,
     detail: seen.detail,
+  };
+}
+
+/** What a ping that came back saw. */
+const PONG = "echo reply";
+
+/**
+ * A ping (one ICMP echo request, `ping -c 1`) from a lab client to `address`,
+ * from `from` when given (a client behind the uplink's router): answered, or
+ * dropped (no reply in time).
+ */
+export function probePing(client: SandboxHost, address: string, from: string | undefined, expectAnswer: boolean, phase: string): ProbeResult {
+  const started = Date.now();
+  let detail = "";
+  for (let i = 0; i < (expectAnswer ? TRIES : 1); i++) {
+    const r = client.exec(["ping", "-n", "-c", "1", "-W", String(WAIT), ...(from !== undefined ? ["-I", from] : []), address]);
+    detail = r.status === 0 ? PONG : r.status === 1 ? "timeout" : r.stderr.trim().split("\n").pop() || `ping exit ${r.status}`;
+    if (r.status === 0 || !expectAnswer) break;
+    pause(1);
+  }
+  return {
+    phase,
+    kind: `ping-${expectAnswer ? "open" : "dropped"}`,
+    target: `${address}${from !== undefined ? ` from ${from}` : ""}`,
+    expect: expectAnswer ? "an echo reply" : "dropped by the firewall (timeout)",
+    ok: expectAnswer ? detail === PONG : detail === "timeout",
+    ms: Date.now() - started,
+    detail,
   };
 }

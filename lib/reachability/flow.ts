@@ -358,6 +358,25 @@ export class FlowEvaluator {
     return this.run(q);
   }
 
+  /**
+   * The dom0's forward firewalls for a client's new ICMP echo request (ping),
+   * in by the uplink, to a guest address, with the words of each firewall that
+   * decides; undefined when the dom0 routes the address to no guest's vif.
+   */
+  ping(src: number, dst: number): { readonly outcome: Outcome; readonly text: string } | undefined {
+    const d = this.dom0;
+    const up = d.uplink.device;
+    const route = d.routing.lookup(dst, src, up);
+    if (!route || route.table === LOCAL || !d.vifs.has(route.route.dev)) return undefined;
+    explaining = true;
+    try {
+      const c = this.firewall({ src, dst, protocol: "icmp", sport: 0, dport: 0, iif: up, oif: route.route.dev, state: "NEW" });
+      return { outcome: c.outcome, text: c.text() };
+    } finally {
+      explaining = false;
+    }
+  }
+
   /** Both directions of a flow: the verdict at once, the hops and summary when read. */
   evaluate(q: FlowQuestion): FlowVerdict {
     return new LazyVerdict(q, this.run(q), () => {

@@ -136,6 +136,21 @@ export class Reachability {
   }
 
   /**
+   * What the dom0's forward firewalls do with a client's new ICMP echo
+   * request (ping), in by the uplink, to a guest address: `-p icmp`, a rule
+   * without a protocol, nftables' `ip protocol icmp` or `icmp type
+   * echo-request`. The text names the rule (or policy) of each firewall that
+   * decides; undefined when the dom0 routes `to` to no guest's vif.
+   * @internal
+   */
+  _ping(q: { readonly from: string; readonly to: string }): { readonly outcome: Outcome; readonly text: string } | undefined {
+    const src = ipNum(q.from);
+    const dst = ipNum(q.to);
+    if (src === undefined || dst === undefined) throw new Error(`ping ${q.from} -> ${q.to}: expected IPv4 addresses`);
+    return this.evaluator.ping(src, dst);
+  }
+
+  /**
    * What the dom0's input firewalls (iptables INPUT, then nftables' input
    * hook) do with a client's new connection, in by the uplink, to the dom0's
    * own uplink address: a drop in any one drops; a rule the model cannot read

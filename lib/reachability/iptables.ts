@@ -140,6 +140,16 @@ function ports(text: string, sep: RegExp): Ports | undefined {
 
 const STATES = new Set(["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "SNAT", "DNAT"]);
 
+/** ICMP types by name (iptables -p icmp -h), besides the echo request. */
+const ICMP_TYPES = new Set(["echo-reply", "destination-unreachable", "network-unreachable", "host-unreachable", "protocol-unreachable", "port-unreachable", "fragmentation-needed", "source-route-failed", "network-unknown", "host-unknown", "network-prohibited", "host-prohibited", "TOS-network-unreachable", "TOS-host-unreachable", "communication-prohibited", "host-precedence-violation", "precedence-cutoff", "source-quench", "redirect", "network-redirect", "host-redirect", "TOS-network-redirect", "TOS-host-redirect", "router-advertisement", "router-solicitation", "time-exceeded", "ttl-zero-during-transit", "ttl-zero-during-reassembly", "parameter-problem", "ip-header-bad", "required-option-missing", "timestamp-request", "timestamp-reply", "address-mask-request", "address-mask-reply"]);
+
+/** Whether `--icmp-type` (a name, a type, or type/code) takes an echo request (8/0); undefined when the model cannot tell. */
+function icmpTypeIsEcho(value: string): boolean | undefined {
+  if (value === "any" || value === "echo-request" || value === "ping" || value === "8" || value === "8/0") return true;
+  if (/^\d+(\/\d+)?$/.test(value) || ICMP_TYPES.has(value)) return false;
+  return undefined;
+}
+
 /** Parses the options of one `-A CHAIN ...` rule. */
 function parseRule(args: string[], line: number, text: string): IptRule {
   const matches: Match[] = [];
@@ -186,13 +196,13 @@ function parseRule(args: string[], line: number, text: string): IptRule {
       case "--protocol": {
         proto = value;
         if (!["tcp", "udp", "all", "icmp", "6", "17", "1"].includes(value)) { unreadable = `protocol ${value} not read`; break; }
-        const name = value === "6" ? "tcp" : value === "17" ? "udp" : value;
+        const name = value === "6" ? "tcp" : value === "17" ? "udp" : value === "1" ? "icmp" : value;
         add((p) => name === "all" || p.protocol === name);
         break;
       }
       case "-m":
       case "--match":
-        if (!["tcp", "udp", "multiport", "conntrack", "state", "set", "comment", "iprange"].includes(value)) unreadable = `match -m ${value} not read by the model`;
+        if (!["tcp", "udp", "icmp", "multiport", "conntrack", "state", "set", "comment", "iprange"].includes(value)) unreadable = `match -m ${value} not read by the model`;
         loaded.add(value);
         i++;
         break;
@@ -224,6 +234,13 @@ function parseRule(args: string[], line: number, text: string): IptRule {
           const address = src ? p.src : p.dst;
           return address >= range.first && address <= range.last;
         });
+        break;
+      }
+      case "--icmp-type": {
+        // The model's one ICMP packet is an echo request (ping).
+        const type = icmpTypeIsEcho(value ?? "");
+        if (type === undefined || !(loaded.has("icmp") || proto === "icmp" || proto === "1")) { unreadable = `--icmp-type ${value} not read`; break; }
+        add((p) => p.protocol === "icmp" && type);
         break;
       }
       case "--ctstate":

@@ -87,8 +87,10 @@ const SELECTORS: Record<string, (p: Packet) => string> = {
   "tcp sport": (p) => (p.protocol === "tcp" ? String(p.sport) : ""),
   "udp dport": (p) => (p.protocol === "udp" ? String(p.dport) : ""),
   "udp sport": (p) => (p.protocol === "udp" ? String(p.sport) : ""),
-  "th dport": (p) => String(p.dport),
-  "th sport": (p) => String(p.sport),
+  // An echo request has no ports: a port match is for TCP and UDP.
+  "th dport": (p) => (p.protocol === "icmp" ? "" : String(p.dport)),
+  "th sport": (p) => (p.protocol === "icmp" ? "" : String(p.sport)),
+  "icmp type": (p) => (p.protocol === "icmp" ? "echo-request" : ""),
   "meta l4proto": (p) => p.protocol,
   "ip protocol": (p) => p.protocol,
   "meta nfproto": () => "ipv4",
@@ -98,7 +100,8 @@ const SELECTORS: Record<string, (p: Packet) => string> = {
 /** Whether a packet's field (from a selector) equals one written value. */
 function valueMatches(selector: string, field: string, v: Value): Tri {
   // Before the addresses: `ip protocol` compares a protocol, not an address.
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp");
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp") || (v === "1" && field === "icmp");
+  if (selector === "icmp type") return field !== "" && (v === field || v === "8");
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
     if (c) return inCidr(c, Number(field));
@@ -127,7 +130,8 @@ function portRange(v: Value): readonly [number, number] | undefined {
 
 /** A written value as the packet field it matches exactly, or undefined for a prefix, range or wildcard. */
 function exactValue(selector: string, v: Value): string | undefined {
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v;
+  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v === "1" ? "icmp" : v;
+  if (selector === "icmp type") return v === "8" ? "echo-request" : v;
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
     return c && c.prefix === 32 ? String(c.net) : undefined;

@@ -2,7 +2,8 @@
 export interface Packet {
   readonly src: number;
   readonly dst: number;
-  readonly protocol: "tcp" | "udp";
+  /** `icmp`: an echo request (ping), which has no ports (0). */
+  readonly protocol: "tcp" | "udp" | "icmp";
   readonly sport: number;
   readonly dport: number;
   /** Interface it came in by, and the one it leaves by (FORWARD). */

@@ -143,6 +143,7 @@ describe("import never opens more than the hand-written firewall does", () => {
     'new ForwardRule(dom0, "g-192-0-2-30-from-203-0-113-0-24", { to: "192.0.2.30", ports: [8443], from: ["203.0.113.0/24"], sourcePorts: [Port.tcpRange(1024, 65535)] });',
   ];
   const forwardRules = (code: string) => code.split("\n").filter((l) => l.startsWith("new ForwardRule("));
+  const PINGS = (address: string) => `dom0: the copy's firewall lets ICMP echo requests (ping) through to ${address} from anywhere; ForwardRule opens TCP and UDP only, so the first deploy drops them`;
 
   it.each(HAND_EDITS.map((e) => [e.form, e] as const))("a port open to one network only, named by %s, stays open to that network only", (_, e) => {
     const t = tempDir("cdktf-xen-hand-edited-");
@@ -192,6 +193,20 @@ describe("import never opens more than the hand-written firewall does", () => {
     }
   }, 60000);
 
+  it.each([
+    ["iptables", (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -d 192.0.2.30/32 -p icmp -m icmp --icmp-type 8 -j ACCEPT\n-A FORWARD -d 192.0.2.31/32 -p icmp -m icmp --icmp-type echo-reply -j ACCEPT\nCOMMIT"))],
+    ["nftables", (f: CopyFile): void => void (f.text = replaced(f.text, "\n\t}\n}", "\n\t\tip daddr 192.0.2.30 icmp type echo-request accept\n\t\tip daddr 192.0.2.31 icmp type echo-reply accept\n\t}\n}"))],
+  ] as const)("%s: pings a rule lets through are named in a note (a ForwardRule opens TCP and UDP only); other ICMP types are not pings", (backend, edit) => {
+    const t = tempDir("cdktf-xen-hand-edited-");
+    try {
+      const { code, notes } = importStack(editedRestrictedCopy(t.dir, backend, edit), "dom0", { stack: "again" });
+      expect(notes.filter((n) => n.includes("ping") || n.includes("unknown"))).toEqual([PINGS("192.0.2.30")]);
+      expect(forwardRules(code)).toEqual(RESTRICTED_RULES);
+    } finally {
+      t.remove();
+    }
+  });
+
   /** Both ends of every piece between the edges of the ports either copy's firewall names, from anywhere and from inside 203.0.113.0/24. */
   const sameOpenings = (first: string, again: string) => {
     const ends = (dir: string) => modelOfCopies(readHostCopy(dir, "dom0"), { g: readHostCopy(dir, "g") }, UPLINK).portsNamed().destination;
@@ -205,8 +220,10 @@ describe("import never opens more than the hand-written firewall does", () => {
     const t = tempDir("cdktf-xen-hand-edited-");
     try {
       const first = editedRestrictedCopy(t.dir, backend, allPortsEdit(backend, "192.0.2.31", "g-1").edit);
-      const { code } = importStack(first, "dom0", { stack: "again" });
+      const { code, notes } = importStack(first, "dom0", { stack: "again" });
       expect(forwardRules(code)).toEqual([RESTRICTED_RULES[0], 'new ForwardRule(dom0, "g-192-0-2-31-in", { to: "192.0.2.31", ports: [Port.allTcp(), Port.allUdp()] });', RESTRICTED_RULES[3]]);
+      // The rule names no protocol: pings get through too, which no ForwardRule can say.
+      expect(notes.filter((n) => n.includes("ping"))).toEqual([PINGS("192.0.2.31")]);
       sameOpenings(first, synthImported(code, path.join(t.dir, "again"), "again"));
     } finally {
       t.remove();
@@ -219,7 +236,7 @@ describe("import never opens more than the hand-written firewall does", () => {
       (f: CopyFile): void => void (f.text = replaced(f.text, "COMMIT", "-A FORWARD -m mac --mac-source 00:16:3e:00:00:99 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT")),
       // The model stops reading a rule at what it cannot read: the rule may match every socket no rule before it opens
       // (its port unread, the pieces are cut at the ports of the other rules).
-      'rules.v4 line 17 "-A FORWARD -m mac --mac-source 00:16:3e:00:00:99 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT" may match: match -m mac not read by the model: the firewall\'s verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 48 more',
+      'rules.v4 line 17 "-A FORWARD -m mac --mac-source 00:16:3e:00:00:99 -d 192.0.2.31/32 -p tcp -m tcp --dport 8080 -j ACCEPT" may match: match -m mac not read by the model: the firewall\'s verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 52 more',
     ],
     [
       "nftables",

@@ -284,7 +284,7 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     expect(lab.modelMismatches).toEqual([]);
   }, 10 * MINUTES);
 
-  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set; a rule without a port opens every port of its address, in the kernel and in the model; on each backend the dom0 itself lets in sshd from its management network only, and the model reads its input path alike", async () => {
+  it("switching the firewall to nftables and back: only the firewall resource (and the check after deploy) is replaced, and every probe passes through each backend, and through hand-written forms of it that name a network by a set; a rule without a port opens every port of its address, and lets pings through, which the deployed firewall drops, in the kernel and in the model; on each backend the dom0 itself lets in sshd from its management network only, and the model reads its input path alike", async () => {
     const lab = theLab();
     const dom0 = lab.dom0Host("dom0")!;
     const live = () => ({
@@ -307,6 +307,8 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
         { protocol: "udp", port: 161, far: true, open: false },
       ], phase);
       expect(failures(probes)).toEqual([]);
+      // A ping to a guest: no rule the stack writes takes a new ICMP echo request.
+      expect(failures(lab.probePings("dom0", [{ address: "192.0.2.10", open: false }, { address: "192.0.2.20", far: true, open: false }], phase))).toEqual([]);
       expect(lab.modelMismatches).toEqual([]);
     };
     /**
@@ -354,6 +356,9 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
           `${all.form}, loaded by hand`,
         );
         expect({ pieces: portRangesText(pieces), failures: failures(probes), probes: probes.length }).toEqual({ pieces: "1-52, 53, 54-79, 80, 81-8442, 8443, 8444-65535", failures: [], probes: 37 });
+        // The rule names no protocol: a ping to its address gets through too (import notes it), not to the other guest's.
+        const pings = lab.probePings("dom0", [{ address: "192.0.2.20", open: true }, { address: "192.0.2.20", far: true, open: true }, { address: "192.0.2.10", open: false }], `${all.form}, loaded by hand`);
+        expect(failures(pings)).toEqual([]);
         expect(lab.modelMismatches).toEqual([]);
       });
     };

@@ -300,6 +300,32 @@ describe("nftables and ipsets", () => {
     expect([forward("udp", 5000), forward("tcp", 5000), forward("tcp", 22), forward("udp", 22)]).toEqual(["delivered", "dropped", "delivered", "delivered"]);
   });
 
+  it("a ping (an ICMP echo request) through the forward path: a rule without a protocol, -p icmp / 1, --icmp-type; nft ip protocol, meta l4proto, icmp type; port matches are not for it", () => {
+    const ipt = (rule: string) => model({ dom0: { "/etc/iptables/rules.v4": `*filter\n:FORWARD DROP [0:0]\n${rule}\nCOMMIT\n` } });
+    const nftWith = (rule: string) => withNft(`table inet filter {\n  chain forward {\n    type filter hook forward priority filter; policy drop;\n    ${rule}\n  }\n}`);
+    const ping = (m: ReturnType<typeof model>) => m._ping({ from: OUTSIDE, to: "192.168.0.201" })?.outcome;
+    expect(
+      [
+        "-A FORWARD -d 192.168.0.201/32 -j ACCEPT",
+        "-A FORWARD -d 192.168.0.201/32 -p tcp -j ACCEPT",
+        "-A FORWARD -d 192.168.0.201/32 -p 1 -j ACCEPT",
+        "-A FORWARD -d 192.168.0.201/32 -p icmp -m icmp --icmp-type echo-request -j ACCEPT",
+        "-A FORWARD -d 192.168.0.201/32 -p icmp -m icmp --icmp-type 0 -j ACCEPT",
+        "-A FORWARD -d 192.168.0.201/32 -p icmp -m icmp --icmp-type nonsense -j ACCEPT",
+      ].map((r) => ping(ipt(r))),
+    ).toEqual(["pass", "drop", "pass", "pass", "drop", "unknown"]);
+    expect(["ip daddr 192.168.0.201 accept", "ip daddr 192.168.0.201 ip protocol icmp accept", "ip daddr 192.168.0.201 meta l4proto 1 accept", "ip daddr 192.168.0.201 icmp type 8 accept", "ip daddr 192.168.0.201 icmp type echo-reply accept", "ip daddr 192.168.0.201 th dport 0-65535 accept"].map((r) => ping(nftWith(r)))).toEqual([
+      "pass",
+      "pass",
+      "pass",
+      "pass",
+      "drop",
+      "drop",
+    ]);
+    // An address the dom0 routes to no vif: no answer.
+    expect(ipt("-A FORWARD -j ACCEPT")._ping({ from: OUTSIDE, to: "198.51.100.9" })).toBeUndefined();
+  });
+
   it("a jump the model does not follow: unknown", () => {
     const v = withNft(nft.replace("    ct state established,related accept", "    ct state established,related accept\n    jump elsewhere")).flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
     expect(v.forward).toBe("unknown");

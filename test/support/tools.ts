@@ -33,7 +33,7 @@ export function missing(needs: readonly string[]): string[] {
 /** What a lab run needs: root, namespaces, Terraform, sshd, Xen's parser and scripts, Apache, the firewall tools. */
 export const LAB_NEEDS = [
   "root", "nsenter", "unshare", "flock", "terraform", "ssh-keygen", "/usr/sbin/sshd", "gcc", "/usr/include/libxlutil.h",
-  "openssl", "apache2ctl", "ifup", "curl", "socat", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
+  "openssl", "apache2ctl", "ifup", "curl", "socat", "ping", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
   "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "nft",
 ];
 
