@@ -18,7 +18,7 @@ import type { Reachability } from "../reachability";
 import { Cidr, cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
-import { allSourcePorts, clientOutside, coversSourcePorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
+import { allSourcePorts, clientOutside, coversSourcePorts, mayMatchOf, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { FLAVOUR } from "../private/cdk";
 
@@ -147,10 +147,10 @@ function dom0Input(model: Reachability, dom0Name: string, device: string, up: Ci
   // The sources that reach sshd; pieces of the networks next to each other are joined into the fewest networks.
   const sshFrom: Source[] = [];
   let sshUndecided = false;
-  // What the model cannot decide, by why: the rule that may match ("...: the rule may match: why; otherwise ...").
+  // What the model cannot decide, by the rule that may match and why (mayMatchOf).
   const unknown = new Map<string, string[]>();
   const undecided = (what: string, text: string) => {
-    const why = text.split("; otherwise")[0];
+    const why = mayMatchOf(text);
     unknown.set(why, [...(unknown.get(why) ?? []), what]);
   };
   // Ports open from anywhere are not named again for a source network.
@@ -475,7 +475,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         const v = model._ping({ from: client, to: address });
         const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
         if (v?.outcome === "unknown") {
-          const why = v.text.split("; otherwise")[0].replace(/^[^:]*: /, "").trim();
+          const why = mayMatchOf(v.text);
           undecided.set(why, (undecided.get(why) ?? new Set()).add(`${address} ping${cidr === ANYWHERE ? "" : ` ${from}`}`));
         }
         if (v?.outcome !== "pass" || fromAnywhere) continue;
