@@ -43,6 +43,8 @@ const READ = [
   "/etc/apache2/ports.conf",
   "/etc/apache2/sites-available",
   "/etc/apache2/sites-enabled",
+  "/etc/ssh/sshd_config",
+  "/etc/ssh/sshd_config.d",
   "/usr/local/sbin/cdktf-xen-firewall",
   "/var/lib/cdktf-xen",
 ];

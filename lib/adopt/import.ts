@@ -20,6 +20,7 @@ import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
 import { allSourcePorts, clientOutside, coversSourcePorts, mayMatchOf, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
+import { sshdPorts, SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
 
 /** Ports one source may open on an address from the same source ports: one ForwardRule. */
@@ -125,24 +126,29 @@ interface Source {
 /** The source "anywhere". */
 const ANYWHERE = "0.0.0.0/0";
 
-/** The port of the dom0's sshd: what XenHost's firewall opens to firewall.managementCidrs (ssh.port, 22 unless set). */
-const SSHD = 22;
-
 /**
  * Who the copy's firewall lets reach the dom0's sshd by its uplink (its
  * input path, asked of the model from a client standing for anywhere and one
  * in each piece of the source networks the input path names): the networks
- * firewall.managementCidrs takes, none when that is anywhere or no one. What
+ * firewall.managementCidrs takes, none when that is anywhere or no one. sshd
+ * is asked on each port it listens on (`sshd`, from its sshd_config), and the
+ * stack gets the first that only some networks reach, else the first anywhere
+ * reaches, else the first: XenHost's firewall opens ssh.port, one port. What
  * else the input path lets in, which the library's firewall closes (it admits
  * sshd from the management networks, ICMP and replies), and what the model
  * cannot decide, go to `notes`. The library's firewall names management
  * networks, not interfaces: sshd let in by another interface alone (`-i
  * mgmt0`) is not asked, and the note says so.
  */
-function dom0Input(model: Reachability, dom0Name: string, device: string, up: Cidr, taken: ReadonlySet<number>, notes: string[]): string[] {
+function dom0Input(model: Reachability, dom0Name: string, device: string, up: Cidr, taken: ReadonlySet<number>, sshd: readonly number[], notes: string[]): { readonly port: number; readonly management: string[] } {
   const named = model._inputSourceNetworks();
   const anywhere = clientOutside(up, taken, named);
   const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
+  const reaches = (port: number) => sources.map((s) => ({ source: s, verdict: model._toDom0({ protocol: "tcp", from: s.client, port }) }));
+  const asked = sshd.map((port) => ({ port, reach: reaches(port) }));
+  const passes = (a: (typeof asked)[number], anywhere: boolean) => a.reach.some((r) => r.verdict.outcome === "pass" && (r.source.cidr === ANYWHERE) === anywhere);
+  const { port: sshPort, reach } =
+    asked.find((a) => passes(a, false) && !passes(a, true)) ?? asked.find((a) => passes(a, true)) ?? asked[0] ?? { port: SSHD_DEFAULT_PORT, reach: reaches(SSHD_DEFAULT_PORT) };
   const pieces = portPieces(model._inputPortsNamed().destination);
   // The sources that reach sshd; pieces of the networks next to each other are joined into the fewest networks.
   const sshFrom: Source[] = [];
@@ -155,20 +161,19 @@ function dom0Input(model: Reachability, dom0Name: string, device: string, up: Ci
   };
   // Ports open from anywhere are not named again for a source network.
   const openAnywhere = new Set<string>();
-  for (const source of sources) {
+  for (const { source, verdict: ssh } of reach) {
     const { cidr, client } = source;
     const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
-    const ssh = model._toDom0({ protocol: "tcp", from: client, port: SSHD });
     if (ssh.outcome === "pass") sshFrom.push(source);
     else if (ssh.outcome === "unknown") {
       sshUndecided = true;
-      undecided(`tcp/${SSHD} ${from}`, ssh.text);
+      undecided(`tcp/${sshPort} ${from}`, ssh.text);
     }
     // Every other port, a piece at a time: the library's firewall drops them all.
     const open: string[] = [];
     for (const protocol of ["tcp", "udp"] as const) {
       for (const piece of pieces) {
-        const others = protocol === "tcp" && piece.from <= SSHD && SSHD <= piece.to ? [{ from: piece.from, to: SSHD - 1 }, { from: SSHD + 1, to: piece.to }].filter((r) => r.from <= r.to) : [piece];
+        const others = protocol === "tcp" && piece.from <= sshPort && sshPort <= piece.to ? [{ from: piece.from, to: sshPort - 1 }, { from: sshPort + 1, to: piece.to }].filter((r) => r.from <= r.to) : [piece];
         if (!others.length) continue;
         const v = model._toDom0({ protocol, from: client, port: others[0].from });
         const text = `${protocol}/${portRangesText(others)}`;
@@ -180,24 +185,24 @@ function dom0Input(model: Reachability, dom0Name: string, device: string, up: Ci
       }
     }
     if (open.length) {
-      notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(open)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${SSHD}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
+      notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(open)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${sshPort}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
     }
   }
   for (const [why, list] of unknown) {
     notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""} to the dom0 itself; check by hand whom it lets in`);
   }
   if (sshFrom.some((s) => s.cidr === ANYWHERE)) {
-    notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${SSHD}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
-    return [];
+    notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${sshPort}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
+    return { port: sshPort, management: [] };
   }
-  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${SSHD}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
+  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${sshPort}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
   const runs: { first: number; last: number }[] = [];
   for (const { first, last } of sshFrom) {
     const prev = runs[runs.length - 1];
     if (prev && prev.last + 1 === first) prev.last = last!;
     else runs.push({ first: first!, last: last! });
   }
-  return runs.flatMap((r) => rangeCidrs(r.first, r.last).map(cidrText));
+  return { port: sshPort, management: runs.flatMap((r) => rangeCidrs(r.first, r.last).map(cidrText)) };
 }
 
 /** `tcp/1-21, tcp/23-65535 and udp/1-65535`. */
@@ -496,7 +501,14 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   }
 
   // The dom0 itself: who may reach its sshd, and what else its input path lets in.
-  const management = hasFirewall ? dom0Input(model, dom0Name, uplink.device, up, taken, notes) : [];
+  // sshd's ports, from its sshd_config: the stack deploys through ssh.port, the one port XenHost's firewall opens to firewall.managementCidrs.
+  const sshd = sshdPorts(dom0.files, upAddress);
+  const { port: sshPort, management } = hasFirewall ? dom0Input(model, dom0Name, uplink.device, up, taken, sshd.ports, notes) : { port: sshd.ports[0] ?? SSHD_DEFAULT_PORT, management: [] };
+  const sshCheck = `ssh.port is ${sshPort}: check it before the first deploy, which connects through it and opens it to firewall.managementCidrs`;
+  for (const d of sshd.doubts) notes.push(`${dom0Name}: reading sshd's port: ${d}; ${sshCheck}`);
+  if (!sshd.ports.length) notes.push(`${dom0Name}: sshd_config gives sshd no IPv4 socket on the uplink address ${upAddress}; ${sshCheck}`);
+  const otherSsh = sshd.ports.filter((p) => p !== sshPort);
+  if (otherSsh.length) notes.push(`${dom0Name}: sshd listens on ${joinedPorts(otherSsh.map((p) => `tcp/${p}${sshd.where.has(p) ? ` (${sshd.where.get(p)})` : ""}`))} too; ssh.port is ${sshPort}, the one port the imported firewall opens to sshd`);
   const nft = !dom0.state["iptables-save"] && !dom0.files["/etc/iptables/rules.v4"] && /table\s+inet|table\s+ip\b/.test(firewallText);
   // The iptables backend matches guests through ipsets from firewall.ipsetFrom addresses (64): keep the form the copy has.
   const guestCount = Object.values(model.guestAddresses()).flat().length;
@@ -514,7 +526,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     "const app = new App();",
     `const stack = new TerraformStack(app, ${q(opts.stack ?? dom0Name)});`,
     `const dom0 = new XenHost(stack, ${q(dom0Name)}, {`,
-    `  ssh: { host: ${q(upAddress)} },`,
+    `  ssh: { host: ${q(upAddress)}${sshPort === SSHD_DEFAULT_PORT ? "" : `, port: ${sshPort}`} },`,
     `  uplink: { device: ${q(uplink.device)}, address: ${q(uplink.address)} },`,
     ...(firewall.length ? [`  firewall: { ${firewall.join(", ")} },`] : []),
     ...(imageDirs.size ? [`  diskImageDirectories: ${q([...imageDirs].sort())},`] : []),

@@ -281,7 +281,7 @@ describe("import: who may reach the dom0 itself is read through the model, in an
   const NFT_SSH_RULE = "ip saddr 198.51.100.0/24 tcp dport 22 accept";
   const closes = (ports: string, from: string) =>
     `dom0: the copy's firewall lets ${ports} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/22, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`;
-  const FORMS: readonly { form: string; backend: FirewallBackend; edit: (f: CopyFile) => void; management: string[]; notes: string[] }[] = [
+  const FORMS: readonly { form: string; backend: FirewallBackend; edit: (f: CopyFile) => void; sshd?: string[]; ssh?: string; management: string[]; notes: string[] }[] = [
     {
       form: "iptables: sshd in a multiport rule beside another port, its options in another order",
       backend: "iptables",
@@ -325,13 +325,48 @@ describe("import: who may reach the dom0 itself is read through the model, in an
       management: [],
       notes: [closes("tcp/8000-8080", "from 203.0.113.0/24"), "dom0: the copy's firewall lets any address reach sshd (tcp/22) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)"],
     },
+    {
+      form: "iptables: sshd moved to port 2222 in sshd_config, let in from the management network",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, SSH_RULE.replace("--dport 22", "--dport 2222"))),
+      sshd: ["Port 2222"],
+      ssh: 'ssh: { host: "192.0.2.1", port: 2222 }',
+      management: ["198.51.100.0/24"],
+      notes: [],
+    },
+    {
+      form: "iptables: sshd on 22 and 2222, the management network let in on 2222 and anywhere on 22: the stack takes 2222",
+      backend: "iptables",
+      edit: (f) => void (f.text = replaced(f.text, SSH_RULE, `${SSH_RULE.replace("--dport 22", "--dport 2222")}\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT`)),
+      sshd: ["Port 22", "Port 2222"],
+      ssh: 'ssh: { host: "192.0.2.1", port: 2222 }',
+      management: ["198.51.100.0/24"],
+      notes: [
+        closes("tcp/22", "from anywhere").replace("(tcp/22,", "(tcp/2222,"),
+        "dom0: sshd listens on tcp/22 (sshd_config line 123) too; ssh.port is 2222, the one port the imported firewall opens to sshd",
+      ],
+    },
+    {
+      form: "nftables: sshd_config moves sshd to 2222, the firewall lets the management network reach 22 only",
+      backend: "nftables",
+      edit: (f) => void (f.text = replaced(f.text, NFT_SSH_RULE, `${NFT_SSH_RULE}\n\t\tip saddr 203.0.113.0/24 udp dport 161 accept`)),
+      sshd: ["Port 2222"],
+      ssh: 'ssh: { host: "192.0.2.1", port: 2222 }',
+      management: [],
+      notes: [
+        closes("tcp/22", "from 198.51.100.0/24").replace("(tcp/22,", "(tcp/2222,"),
+        closes("udp/161", "from 203.0.113.0/24").replace("(tcp/22,", "(tcp/2222,"),
+        "dom0: the copy's firewall lets no network reach sshd (tcp/2222) on the dom0 by its uplink eth0: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from",
+      ],
+    },
   ];
 
   it.each(FORMS.map((f) => [f.form, f] as const))("%s", (_, f) => {
     const t = tempDir("cdktf-xen-input-");
     try {
-      const { code, notes } = importStack(editedRestrictedCopy(t.dir, f.backend, f.edit), "dom0", { stack: "again" });
+      const { code, notes } = importStack(editedRestrictedCopy(t.dir, f.backend, f.edit, f.sshd), "dom0", { stack: "again" });
       const management = /managementCidrs: (\[[^\]]*\])/.exec(code)?.[1];
+      expect(/ssh: \{[^}]*\}/.exec(code)?.[0]).toBe(f.ssh ?? 'ssh: { host: "192.0.2.1" }');
       expect(management === undefined ? [] : JSON.parse(management)).toEqual(f.management);
       expect(notes.filter((n) => n.includes("the dom0 itself") || n.includes("sshd"))).toEqual(f.notes);
     } finally {
@@ -348,6 +383,26 @@ describe("import: who may reach the dom0 itself is read through the model, in an
         ["198.51.100.77", "203.0.113.77", "192.0.2.77", "100.64.0.1"].map((from) => `${from} ${modelOfCopies(readHostCopy(dir, "dom0"), {}, UPLINK)._toDom0({ protocol: "tcp", from, port: 22 }).outcome}`);
       expect(reach(first)).toEqual(["198.51.100.77 pass", "203.0.113.77 pass", "192.0.2.77 drop", "100.64.0.1 drop"]);
       expect(reach(again)).toEqual(reach(first));
+    } finally {
+      t.remove();
+    }
+  }, 60000);
+
+  it("sshd on another port: the imported stack connects through it, and lets the same network reach it and no other port", () => {
+    const t = tempDir("cdktf-xen-input-");
+    try {
+      const moved = FORMS.find((f) => f.sshd?.join() === "Port 2222" && f.backend === "iptables")!;
+      const first = editedRestrictedCopy(t.dir, "iptables", moved.edit, moved.sshd);
+      const again = synthImported(importStack(first, "dom0", { stack: "again" }).code, path.join(t.dir, "again"), "again");
+      const reach = (dir: string, port: number) =>
+        ["198.51.100.77", "203.0.113.77"].map((from) => `${from} ${modelOfCopies(readHostCopy(dir, "dom0"), {}, UPLINK)._toDom0({ protocol: "tcp", from, port }).outcome}`);
+      expect(reach(first, 2222)).toEqual(["198.51.100.77 pass", "203.0.113.77 drop"]);
+      expect(reach(again, 2222)).toEqual(reach(first, 2222));
+      expect(reach(again, 22)).toEqual(["198.51.100.77 drop", "203.0.113.77 drop"]);
+      // Terraform's connection to the dom0 (its steps, and the bastion to its guests) is on that port.
+      const tf = JSON.parse(fs.readFileSync(path.join(t.dir, "again", "stacks", "again", "cdk.tf.json"), "utf8"));
+      const ports = new Set(Object.values<Record<string, { connection?: { host: string; port?: number; bastion_port?: number } }>>(tf.resource).flatMap((byName) => Object.values(byName)).map((r) => r.connection).filter((c) => c !== undefined).map((c) => (c.host === "192.0.2.1" ? c.port : c.bastion_port)));
+      expect([...ports]).toEqual([2222]);
     } finally {
       t.remove();
     }

@@ -25,16 +25,22 @@ export interface CopyFile {
   text: string;
 }
 
+/** Debian's sshd_config as openssh-server installs it (sshd on port 22), as the seed fixture's dom0 holds it. */
+export const DEBIAN_SSHD_CONFIG = path.join(__dirname, "..", "fixtures", "seed-by-hand", "dom0", "etc", "ssh", "sshd_config");
+
 /**
  * The restricted stack's preview in `dir`, its dom0's firewall then edited as
  * by hand (`edit` changes rules.v4 or firewall.nft, and may add to the ipsets
- * file); returns the folder doctor and import read.
+ * file), with the sshd_config a host copy holds (Debian's, `sshd` lines added
+ * at its end); returns the folder doctor and import read.
  */
-export function editedRestrictedCopy(dir: string, backend: FirewallBackend, edit: (firewall: CopyFile, ipsets: CopyFile) => void): string {
+export function editedRestrictedCopy(dir: string, backend: FirewallBackend, edit: (firewall: CopyFile, ipsets: CopyFile) => void, sshd: readonly string[] = []): string {
   const app = new App({ outdir: dir });
   restrictedStack(app, backend);
   app.synth();
   const hosts = path.join(dir, "stacks", "restricted", "hosts");
+  fs.mkdirSync(path.join(hosts, "dom0", "etc", "ssh"), { recursive: true });
+  fs.writeFileSync(path.join(hosts, "dom0", "etc", "ssh", "sshd_config"), [fs.readFileSync(DEBIAN_SSHD_CONFIG, "utf8"), ...sshd.map((l) => `${l}\n`)].join(""));
   const file = (p: string): CopyFile => ({ path: path.join(hosts, "dom0", p), text: fs.existsSync(path.join(hosts, "dom0", p)) ? fs.readFileSync(path.join(hosts, "dom0", p), "utf8") : "" });
   const firewall = file(backend === "nftables" ? "etc/cdktf-xen/firewall.nft" : "etc/iptables/rules.v4");
   const ipsets = file("etc/iptables/ipsets");
