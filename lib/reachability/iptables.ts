@@ -150,6 +150,26 @@ function icmpTypeIsEcho(value: string): boolean | undefined {
   return undefined;
 }
 
+/** The options naming one address or network, source or destination. */
+const ADDRESS_OPTIONS = new Set(["-s", "--source", "-d", "--destination"]);
+
+/**
+ * The rules one `-A` line loads: iptables turns `-s a,b` and `-d c,d` into a
+ * rule per source and destination (`-s a -d c`, `-s a -d d`, `-s b -d c`,
+ * `-s b -d d`; they differ in their addresses only, so their order decides
+ * nothing). A negated list, which iptables refuses, stays one rule, which
+ * the parser does not read.
+ */
+function addressLists(args: string[]): string[][] {
+  let rules = [args];
+  for (let i = 0; i < args.length - 1; i++) {
+    if (!ADDRESS_OPTIONS.has(args[i]) || !args[i + 1].includes(",") || args[i - 1] === "!") continue;
+    const at = i + 1;
+    rules = rules.flatMap((r) => args[at].split(",").map((a) => [...r.slice(0, at), a, ...r.slice(at + 1)]));
+  }
+  return rules;
+}
+
 /** Parses the options of one `-A CHAIN ...` rule. */
 function parseRule(args: string[], line: number, text: string): IptRule {
   const matches: Match[] = [];
@@ -178,7 +198,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
       case "-d":
       case "--destination": {
         const c = cidr();
-        if (!c) { unreadable = `address ${value} not read`; break; }
+        if (!c) { unreadable = negate && value?.includes(",") ? `! ${a} ${value}: iptables refuses a negated list of addresses, and loads none of the file` : `address ${value} not read`; break; }
         const src = a === "-s" || a === "--source";
         if (src) sources.push(c);
         add((p) => inCidr(c, src ? p.src : p.dst));
@@ -319,7 +339,7 @@ export class IptablesFilter {
       }
       const chain = this.chains.get(w[1]) ?? { rules: [] };
       this.chains.set(w[1], chain);
-      chain.rules.push(parseRule(w.slice(2), i + 1, line));
+      for (const args of addressLists(w.slice(2))) chain.rules.push(parseRule(args, i + 1, line));
     });
   }
 

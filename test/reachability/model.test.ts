@@ -417,6 +417,22 @@ describe("the source networks of the forward path", () => {
     }
   });
 
+  it("iptables lists of addresses (-s a,b, -d c,d) are a rule per address, their networks named each; a negated list is unknown", () => {
+    const rules = [
+      "*filter",
+      ":FORWARD DROP [0:0]",
+      "-A FORWARD -s 198.51.100.0/25,203.0.113.0/24 -d 192.168.0.200,192.168.0.202 -p tcp -m tcp --dport 80 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const m = model({ dom0: { "/etc/iptables/rules.v4": rules } });
+    const forward = (from: string, to: string) => m.flow({ from, to, port: 80 }).forward;
+    expect([forward("198.51.100.1", "192.168.0.200"), forward("203.0.113.9", "192.168.0.202"), forward("198.51.100.200", "192.168.0.200"), forward("203.0.113.9", "192.168.0.201")]).toEqual(["delivered", "delivered", "dropped", "dropped"]);
+    expect(m.sourceNetworks()).toEqual(["198.51.100.0/25", "203.0.113.0/24"]);
+    const negated = rules.replace(/^-A FORWARD .*$/m, "-A FORWARD ! -s 100.64.0.0/10,192.0.2.0/24 -p tcp -m tcp --dport 443 -j ACCEPT");
+    expect(model({ dom0: { "/etc/iptables/rules.v4": negated } }).flow({ from: "203.0.113.9", to: "192.168.0.201", port: 443 }).summary).toContain("! -s 100.64.0.0/10,192.0.2.0/24: iptables refuses a negated list of addresses");
+  });
+
   it("the dom0's own input path: its verdict for a client's new connection, and the networks and ports it names, on both backends", () => {
     const rules = [
       "*filter",

@@ -17,6 +17,7 @@ import { XL_VIF_KEYS } from "../../lib/render/xl-cfg";
 import { sysctlOrder } from "../../lib/reachability/hosts";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
 import { ipNum, ipText } from "../../lib/reachability/ip";
+import { IpSets, IptablesFilter } from "../../lib/reachability/iptables";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { Routing } from "../../lib/reachability/routing";
 import { PENDING_SUFFIX } from "../../lib/private/paths";
@@ -373,6 +374,41 @@ describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tabl
     } finally {
       tmp.remove();
     }
+  });
+
+  it("lists of addresses (-s a,b -d c,d): the model reads the file as iptables loads it, a rule per address; a negated list iptables refuses, and the model does not read", () => {
+    const listed = [
+      "*filter",
+      ":INPUT ACCEPT [0:0]",
+      ":FORWARD DROP [0:0]",
+      ":OUTPUT ACCEPT [0:0]",
+      "-A FORWARD -d 192.0.2.10,192.0.2.11/32 -p tcp -m tcp --dport 80 -s 198.51.100.0/25,203.0.113.0/24 -j ACCEPT",
+      "-A FORWARD -s 198.51.100.0/24,100.64.0.0/10 -p udp -m udp --dport 53 -j ACCEPT",
+      "COMMIT",
+      "",
+    ].join("\n");
+    expect(ns.exec("iptables-restore", [], listed)).toMatchObject({ status: 0, stderr: "" });
+    const saved = ns.exec("iptables-save", ["-t", "filter"]).stdout;
+    expect(saved.split("\n").filter((l) => l.startsWith("-A"))).toHaveLength(6);
+    const verdicts = (text: string) => {
+      const filter = new IptablesFilter("rules.v4", text);
+      expect(filter.unreadable).toEqual([]);
+      return ["198.51.100.1", "198.51.100.200", "203.0.113.9", "100.64.0.1", "192.0.2.77"].flatMap((from) =>
+        ["192.0.2.10", "192.0.2.11", "192.0.2.12"].flatMap((to) =>
+          (["tcp", "udp"] as const).map((protocol) => {
+            const p = { src: ipNum(from)!, dst: ipNum(to)!, protocol, sport: 40000, dport: protocol === "tcp" ? 80 : 53, iif: "eth0", oif: "vif1", state: "NEW" as const };
+            return `${protocol} ${from} -> ${to}: ${filter.evaluate("FORWARD", p, IpSets.read("ipsets", ""), false).outcome}`;
+          }),
+        ),
+      );
+    };
+    const read = verdicts(listed);
+    expect(read).toEqual(verdicts(saved));
+    expect(read.filter((v) => v.endsWith("pass"))).toHaveLength(2 * 2 + 3 * 3);
+    const negated = "*filter\n:FORWARD DROP [0:0]\n-A FORWARD ! -s 198.51.100.0/24,203.0.113.0/24 -j ACCEPT\nCOMMIT\n";
+    expect(ns.exec("iptables-restore", ["--test"], negated).stderr).toContain("! not allowed with multiple source or destination IP addresses");
+    expect(new IptablesFilter("rules.v4", negated).evaluate("FORWARD", { src: ipNum("192.0.2.77")!, dst: ipNum("192.0.2.10")!, protocol: "tcp", sport: 40000, dport: 80, iif: "eth0", oif: "vif1", state: "NEW" }, IpSets.read("ipsets", ""), true)).toMatchObject({ outcome: "unknown", text: expect.stringContaining("iptables refuses a negated list of addresses") });
+    expect(ns.exec("iptables-restore", [], rules).status).toBe(0);
   });
 });
 
