@@ -15,7 +15,9 @@ import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
 import { allSourcePorts, clientOutside, coversSourcePorts, firewallOpens, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
+import { Dom0Access, dom0Access, joinedPorts } from "./dom0-access";
 import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
+import { sshdPorts } from "./sshd-config";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -49,6 +51,10 @@ export interface DoctorCheck {
 export interface DoctorReport {
   readonly dom0: string;
   readonly checks: readonly DoctorCheck[];
+  /** Who the dom0's input path lets reach the dom0 itself by its uplink: sshd, and every other port. */
+  readonly dom0Access: Dom0Access;
+  /** What could not be read of sshd's configuration (then its port is what the rest says). */
+  readonly sshdDoubts: readonly string[];
   /** Files that could not be read, guests without a copy, lines the model does not read. */
   readonly problems: readonly string[];
   /** The report, for a person. */
@@ -224,6 +230,11 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     }
   }
 
+  // The dom0 itself: who reaches sshd, on the port it listens on, and what else the input path lets in.
+  const upAddress = uplink.address.split("/")[0];
+  const sshd = sshdPorts(dom0.files, upAddress);
+  const access = dom0Access(model, parseCidr(uplink.address)!, taken, sshd.ports);
+
   const lines: string[] = [];
   const stateList = (c: HostCopy) => (Object.keys(c.state) as StateFile[]).map((s) => s).join(", ");
   lines.push(`cdktf-xen doctor: dom0 ${dom0Name}, uplink ${uplink.device} ${uplink.address} (from ${uplink.from}), guests ${guestNames.join(", ") || "none"}`);
@@ -244,12 +255,18 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     }
   }
   for (const g of guestNames) if (guests[g] && !(addresses[g] ?? []).length) lines.push("", `${g}: no vif the model reads gives it an address`);
+  lines.push("", `${dom0Name} itself, by its uplink ${uplink.device} ${upAddress}`);
+  const sshFrom = access.sshFrom === "anywhere" ? "from any address" : access.sshFrom.length ? `from ${access.sshFrom.join(", ")}` : access.sshUndecided ? "unknown (below)" : "from no network by the uplink";
+  lines.push(`  sshd       tcp ${String(access.sshPort).padEnd(5)} ${sshFrom}`);
+  for (const { from, ports } of access.open) lines.push(`  open       ${joinedPorts(ports)} ${from}`);
+  for (const [why, list] of access.unknown) lines.push(`  UNKNOWN    ${list.join(", ")}: ${why}`);
+  for (const d of sshd.doubts) lines.push(`  sshd's port: ${d}`);
   if (problems.length) lines.push("", "what the doctor could not read (answers that depend on it are unknown):", ...problems.map((p) => `  ${p}`));
   const count = (s: DoctorStatus) => checks.filter((c) => c.status === s).length;
   const sockets = new Set(checks.map((c) => c.address)).size;
   lines.push("", `${sockets} addresses, ${checks.length} sockets: ${count("answers")} answer, ${count("black hole")} black-holed, ${count("dropped")} dropped, ${count("unknown")} unknown`);
   const exitCode = checks.every((c) => c.status === "answers") && problems.length === 0 ? 0 : 1;
-  return { dom0: dom0Name, checks, problems, text: `${lines.join("\n")}\n`, exitCode };
+  return { dom0: dom0Name, checks, dom0Access: access, sshdDoubts: sshd.doubts, problems, text: `${lines.join("\n")}\n`, exitCode };
 }
 
 /** The state files the doctor reads, and the command that prints each: for the README and `--help`. */

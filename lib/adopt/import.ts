@@ -14,10 +14,10 @@ import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
-import type { Reachability } from "../reachability";
-import { Cidr, cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
+import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
+import { Dom0Access, dom0Access, joinedPorts } from "./dom0-access";
 import { allSourcePorts, clientOutside, coversSourcePorts, mayMatchOf, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { sshdPorts, SSHD_DEFAULT_PORT } from "./sshd-config";
@@ -127,87 +127,26 @@ interface Source {
 const ANYWHERE = "0.0.0.0/0";
 
 /**
- * Who the copy's firewall lets reach the dom0's sshd by its uplink (its
- * input path, asked of the model from a client standing for anywhere and one
- * in each piece of the source networks the input path names): the networks
- * firewall.managementCidrs takes, none when that is anywhere or no one. sshd
- * is asked on each port it listens on (`sshd`, from its sshd_config), and the
- * stack gets the first that only some networks reach, else the first anywhere
- * reaches, else the first: XenHost's firewall opens ssh.port, one port. What
- * else the input path lets in, which the library's firewall closes (it admits
- * sshd from the management networks, ICMP and replies), and what the model
- * cannot decide, go to `notes`. The library's firewall names management
- * networks, not interfaces: sshd let in by another interface alone (`-i
- * mgmt0`) is not asked, and the note says so.
+ * The notes on who the copy's firewall lets reach the dom0 itself (see
+ * dom0Access), and the networks firewall.managementCidrs takes: none when
+ * sshd is open to any address or to no one. The library's firewall admits
+ * sshd from the management networks, ICMP and replies: every other open
+ * port is closed by the first deploy.
  */
-function dom0Input(model: Reachability, dom0Name: string, device: string, up: Cidr, taken: ReadonlySet<number>, sshd: readonly number[], notes: string[]): { readonly port: number; readonly management: string[] } {
-  const named = model._inputSourceNetworks();
-  const anywhere = clientOutside(up, taken, named);
-  const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
-  const reaches = (port: number) => sources.map((s) => ({ source: s, verdict: model._toDom0({ protocol: "tcp", from: s.client, port }) }));
-  const asked = sshd.map((port) => ({ port, reach: reaches(port) }));
-  const passes = (a: (typeof asked)[number], anywhere: boolean) => a.reach.some((r) => r.verdict.outcome === "pass" && (r.source.cidr === ANYWHERE) === anywhere);
-  const { port: sshPort, reach } =
-    asked.find((a) => passes(a, false) && !passes(a, true)) ?? asked.find((a) => passes(a, true)) ?? asked[0] ?? { port: SSHD_DEFAULT_PORT, reach: reaches(SSHD_DEFAULT_PORT) };
-  const pieces = portPieces(model._inputPortsNamed().destination);
-  // The sources that reach sshd; pieces of the networks next to each other are joined into the fewest networks.
-  const sshFrom: Source[] = [];
-  let sshUndecided = false;
-  // What the model cannot decide, by the rule that may match and why (mayMatchOf).
-  const unknown = new Map<string, string[]>();
-  const undecided = (what: string, text: string) => {
-    const why = mayMatchOf(text);
-    unknown.set(why, [...(unknown.get(why) ?? []), what]);
-  };
-  // Ports open from anywhere are not named again for a source network.
-  const openAnywhere = new Set<string>();
-  for (const { source, verdict: ssh } of reach) {
-    const { cidr, client } = source;
-    const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
-    if (ssh.outcome === "pass") sshFrom.push(source);
-    else if (ssh.outcome === "unknown") {
-      sshUndecided = true;
-      undecided(`tcp/${sshPort} ${from}`, ssh.text);
-    }
-    // Every other port, a piece at a time: the library's firewall drops them all.
-    const open: string[] = [];
-    for (const protocol of ["tcp", "udp"] as const) {
-      for (const piece of pieces) {
-        const others = protocol === "tcp" && piece.from <= sshPort && sshPort <= piece.to ? [{ from: piece.from, to: sshPort - 1 }, { from: sshPort + 1, to: piece.to }].filter((r) => r.from <= r.to) : [piece];
-        if (!others.length) continue;
-        const v = model._toDom0({ protocol, from: client, port: others[0].from });
-        const text = `${protocol}/${portRangesText(others)}`;
-        if (v.outcome === "pass") {
-          if (cidr === ANYWHERE) openAnywhere.add(text);
-          else if (openAnywhere.has(text)) continue;
-          open.push(text);
-        } else if (v.outcome === "unknown") undecided(`${text} ${from}`, v.text);
-      }
-    }
-    if (open.length) {
-      notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(open)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${sshPort}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
-    }
+function dom0InputNotes(access: Dom0Access, dom0Name: string, device: string, notes: string[]): string[] {
+  const { sshPort, sshFrom } = access;
+  for (const { from, ports } of access.open) {
+    notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(ports)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${sshPort}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
   }
-  for (const [why, list] of unknown) {
+  for (const [why, list] of access.unknown) {
     notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""} to the dom0 itself; check by hand whom it lets in`);
   }
-  if (sshFrom.some((s) => s.cidr === ANYWHERE)) {
+  if (sshFrom === "anywhere") {
     notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${sshPort}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
-    return { port: sshPort, management: [] };
+    return [];
   }
-  if (!sshFrom.length && !sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${sshPort}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
-  const runs: { first: number; last: number }[] = [];
-  for (const { first, last } of sshFrom) {
-    const prev = runs[runs.length - 1];
-    if (prev && prev.last + 1 === first) prev.last = last!;
-    else runs.push({ first: first!, last: last! });
-  }
-  return { port: sshPort, management: runs.flatMap((r) => rangeCidrs(r.first, r.last).map(cidrText)) };
-}
-
-/** `tcp/1-21, tcp/23-65535 and udp/1-65535`. */
-function joinedPorts(list: readonly string[]): string {
-  return list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : list[0];
+  if (!sshFrom.length && !access.sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${sshPort}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
+  return [...sshFrom];
 }
 
 /** A name a construct id and an identifier can both take. */
@@ -503,7 +442,9 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   // The dom0 itself: who may reach its sshd, and what else its input path lets in.
   // sshd's ports, from its sshd_config: the stack deploys through ssh.port, the one port XenHost's firewall opens to firewall.managementCidrs.
   const sshd = sshdPorts(dom0.files, upAddress);
-  const { port: sshPort, management } = hasFirewall ? dom0Input(model, dom0Name, uplink.device, up, taken, sshd.ports, notes) : { port: sshd.ports[0] ?? SSHD_DEFAULT_PORT, management: [] };
+  const access = hasFirewall ? dom0Access(model, up, taken, sshd.ports) : undefined;
+  const sshPort = access?.sshPort ?? sshd.ports[0] ?? SSHD_DEFAULT_PORT;
+  const management = access ? dom0InputNotes(access, dom0Name, uplink.device, notes) : [];
   const sshCheck = `ssh.port is ${sshPort}: check it before the first deploy, which connects through it and opens it to firewall.managementCidrs`;
   for (const d of sshd.doubts) notes.push(`${dom0Name}: reading sshd's port: ${d}; ${sshCheck}`);
   if (!sshd.ports.length) notes.push(`${dom0Name}: sshd_config gives sshd no IPv4 socket on the uplink address ${upAddress}; ${sshCheck}`);

@@ -73,6 +73,34 @@ describe("doctor on the seed article's hand-made files", () => {
   });
 });
 
+describe("doctor on the dom0 itself: who its input path lets reach sshd, and what else", () => {
+  it("the seed article's dom0 filters nothing on its way in: sshd from any address, and every other port", () => {
+    const r = doctor(HAND_MADE, "dom0");
+    expect(r.dom0Access).toEqual({ sshPort: 22, sshFrom: "anywhere", sshUndecided: false, open: [{ from: "from anywhere", ports: ["tcp/1-21, 23-65535", "udp/1-65535"] }], unknown: new Map() });
+    expect(r.sshdDoubts).toEqual([]);
+    expect(r.text).toContain(["", "dom0 itself, by its uplink eth0 192.168.0.1", "  sshd       tcp 22    from any address", "  open       tcp/1-21, 23-65535 and udp/1-65535 from anywhere", ""].join("\n"));
+  });
+
+  it("a firewall that lets the management network reach sshd on the port sshd_config names, and one more port from another network", () => {
+    const t = tempDir("cdktf-xen-dom0-input-");
+    try {
+      const edit = (f: { text: string }) => void (f.text = f.text.replace("-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -s 198.51.100.0/24 -p tcp -m tcp --dport 2222 -j ACCEPT\n-A INPUT -s 203.0.113.0/24 -p udp -m udp --dport 161 -j ACCEPT\n-A INPUT -m mac --mac-source 00:16:3e:00:00:01 -j ACCEPT"));
+      const r = doctor(editedRestrictedCopy(t.dir, "iptables", edit, ["Port 2222", "Include /usr/local/etc/sshd.conf"]), "dom0");
+      const { sshPort, sshFrom, sshUndecided, open, unknown } = r.dom0Access;
+      expect({ sshPort, sshFrom, sshUndecided, open }).toEqual({ sshPort: 2222, sshFrom: ["198.51.100.0/24"], sshUndecided: true, open: [{ from: "from 203.0.113.0/24", ports: ["udp/161"] }] });
+      // The rule the model cannot read may let anything in that no rule before it decides.
+      expect([...unknown.keys()]).toEqual(['rules.v4 line 12 "-A INPUT -m mac --mac-source 00:16:3e:00:00:01 -j ACCEPT" may match: match -m mac not read by the model']);
+      expect([...unknown.values()][0].slice(0, 2)).toEqual(["tcp/2222 from anywhere", "tcp/1-160 from anywhere"]);
+      expect(r.text).toContain("  sshd       tcp 2222  from 198.51.100.0/24\n  open       udp/161 from 203.0.113.0/24\n  UNKNOWN    tcp/2222 from anywhere, tcp/1-160 from anywhere, ");
+      expect(r.text).toContain("  sshd's port: Include /usr/local/etc/sshd.conf (sshd_config line 124): files the copy does not hold (import reads /etc/ssh/sshd_config and /etc/ssh/sshd_config.d)\n");
+      // What the dom0 lets in to itself does not decide the exit code: that is the guests' sockets and what was read.
+      expect(r.problems.filter((p) => !p.includes("-m mac"))).toEqual([]);
+    } finally {
+      t.remove();
+    }
+  });
+});
+
 describe("doctor never guesses: what it cannot read is unknown, and said", () => {
   it("without the running firewall, the files hold none: every socket unknown", () => {
     const t = copyOf((d) => fs.rmSync(path.join(d, "dom0.state", "iptables-save")));

@@ -201,6 +201,8 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     const again = synthImported(code, path.join(copy, "out"), "again");
     expect(meaning(again, "dom0")).toEqual(meaning(copy, "dom0"));
     const deployed = doctor(copy, "dom0", { uplink });
+    // The doctor reads the dom0's input path as import does: sshd from the two networks, nothing else open.
+    expect({ sshPort: deployed.dom0Access.sshPort, sshFrom: deployed.dom0Access.sshFrom, open: deployed.dom0Access.open }).toEqual({ sshPort: 22, sshFrom: ["198.51.100.0/24", "203.0.113.0/24"], open: [] });
     expect(sockets(doctor(again, "dom0"))).toEqual(sockets(deployed));
     expect(deployed.checks.filter((c) => c.status !== "answers").map((c) => c.verdict.summary)).toEqual([]);
     expect(deployed.checks).toHaveLength(6);
