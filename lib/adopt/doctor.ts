@@ -14,8 +14,8 @@ import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import type { Unreadable } from "../reachability";
-import { allSourcePorts, clientOutside, coversSourcePorts, firewallOpens, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
-import { Dom0Access, dom0Access, joinedPorts } from "./dom0-access";
+import { allSourcePorts, ANYWHERE, clientOutside, coversSourcePorts, firewallOpens, firstSix, joinedPorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
+import { Dom0Access, dom0Access } from "./dom0-access";
 import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
 import { sshdPorts } from "./sshd-config";
 
@@ -189,7 +189,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const taken = new Set<number>([ipNum(uplink.address.split("/")[0])!, ...Object.values(addresses).flat().map((a) => ipNum(a)!)]);
   const named = model.sourceNetworks();
   const clients = clientsFor(uplink.address, taken, named);
-  const sources = [{ cidr: "0.0.0.0/0", clients }, ...sourcePieces(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
+  const sources = [{ cidr: ANYWHERE, clients }, ...sourcePieces(named, taken).map((s) => ({ cidr: s.cidr, clients: [{ address: s.client, where: `in ${s.cidr}` }] }))];
   const pieces = portPieces(ports.source);
   const checks: DoctorCheck[] = [];
   const ask = (guest: string, address: string, protocol: "tcp" | "udp", port: number, why: string, apache: boolean, from = clients, sourcePort?: number): void => {
@@ -216,14 +216,14 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
             const text = allSourcePorts(open) ? "" : ` from source ports ${portRangesText(open)}`;
             // Open from anywhere at the same source ports: asked there already.
             if (!open.length || anywhere.has(text) || anywhere.has("")) return;
-            if (source.cidr === "0.0.0.0/0") anywhere.add(text);
+            if (source.cidr === ANYWHERE) anywhere.add(text);
             // At the model's default source port where it is open there, else at the first port open.
             const sourcePort = firewallOpens(model.flow({ protocol, from: source.clients[0].address, to: address, port }), dom0Name) ? undefined : open[0].from;
             // A vhost's socket open from anywhere at the default source port: its vhost's check asked just that.
-            if (protocol === "tcp" && vhostPorts.includes(port) && source.cidr === "0.0.0.0/0" && sourcePort === undefined) return;
+            if (protocol === "tcp" && vhostPorts.includes(port) && source.cidr === ANYWHERE && sourcePort === undefined) return;
             // Open from anywhere, but not as widely from a network the firewall names (a DROP before, a negated source).
-            const except = source.cidr === "0.0.0.0/0" ? sources.filter((_, k) => k > 0 && !coversSourcePorts(opens[k], open)).map((s) => s.cidr) : [];
-            ask(guest, address, protocol, port, `opened by the firewall${source.cidr === "0.0.0.0/0" ? "" : ` to ${source.cidr}`}${text}${except.length ? `, not to ${except.join(", ")}` : ""}`, false, source.clients, sourcePort);
+            const except = source.cidr === ANYWHERE ? sources.filter((_, k) => k > 0 && !coversSourcePorts(opens[k], open)).map((s) => s.cidr) : [];
+            ask(guest, address, protocol, port, `opened by the firewall${source.cidr === ANYWHERE ? "" : ` to ${source.cidr}`}${text}${except.length ? `, not to ${except.join(", ")}` : ""}`, false, source.clients, sourcePort);
           });
         }
       }
@@ -259,7 +259,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   const sshFrom = access.sshFrom === "anywhere" ? "from any address" : access.sshFrom.length ? `from ${access.sshFrom.join(", ")}` : access.sshUndecided ? "unknown (below)" : "from no network by the uplink";
   lines.push(`  sshd       tcp ${String(access.sshPort).padEnd(5)} ${sshFrom}`);
   for (const { from, ports } of access.open) lines.push(`  open       ${joinedPorts(ports)} ${from}`);
-  for (const [why, list] of access.unknown) lines.push(`  UNKNOWN    ${list.join(", ")}: ${why}`);
+  for (const [why, list] of access.unknown) lines.push(`  UNKNOWN    ${firstSix(list)}: ${why}`);
   for (const d of sshd.doubts) lines.push(`  sshd's port: ${d}`);
   if (problems.length) lines.push("", "what the doctor could not read (answers that depend on it are unknown):", ...problems.map((p) => `  ${p}`));
   const count = (s: DoctorStatus) => checks.filter((c) => c.status === s).length;

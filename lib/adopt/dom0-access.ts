@@ -6,12 +6,9 @@
  * notes; doctor reports it.
  */
 import type { Reachability } from "../reachability";
-import { Cidr, cidrText, ipText, rangeCidrs } from "../reachability/ip";
-import { clientOutside, mayMatchOf, portPieces, portRangesText, sourcePieces } from "./firewall-names";
+import { Cidr, cidrText, rangeCidrs } from "../reachability/ip";
+import { ANYWHERE, AskedSource, mayMatchOf, portPieces, portRangesText, sourcesToAsk } from "./firewall-names";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
-
-/** The source "anywhere". */
-const ANYWHERE = "0.0.0.0/0";
 
 export interface Dom0Access {
   /**
@@ -30,14 +27,6 @@ export interface Dom0Access {
   readonly unknown: ReadonlyMap<string, readonly string[]>;
 }
 
-/** A source asked: anywhere, or a piece of the networks the input path names, with its client. */
-interface Source {
-  readonly cidr: string;
-  readonly client: string;
-  readonly first?: number;
-  readonly last?: number;
-}
-
 /**
  * Asks the model of a copy about its dom0's input path, from a client
  * standing for anywhere (outside `up` and every network the input path
@@ -49,15 +38,14 @@ interface Source {
  */
 export function dom0Access(model: Reachability, up: Cidr, taken: ReadonlySet<number>, sshdPorts: readonly number[]): Dom0Access {
   const named = model._inputSourceNetworks();
-  const anywhere = clientOutside(up, taken, named);
-  const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
+  const sources = sourcesToAsk(up, taken, named);
   const reaches = (port: number) => sources.map((s) => ({ source: s, verdict: model._toDom0({ protocol: "tcp", from: s.client, port }) }));
   const asked = sshdPorts.map((port) => ({ port, reach: reaches(port) }));
   const passes = (a: (typeof asked)[number], fromAnywhere: boolean) => a.reach.some((r) => r.verdict.outcome === "pass" && (r.source.cidr === ANYWHERE) === fromAnywhere);
   const { port: sshPort, reach } =
     asked.find((a) => passes(a, false) && !passes(a, true)) ?? asked.find((a) => passes(a, true)) ?? asked[0] ?? { port: SSHD_DEFAULT_PORT, reach: reaches(SSHD_DEFAULT_PORT) };
   const pieces = portPieces(model._inputPortsNamed().destination);
-  const sshFrom: Source[] = [];
+  const sshFrom: AskedSource[] = [];
   let sshUndecided = false;
   const unknown = new Map<string, string[]>();
   const undecided = (what: string, text: string) => {
@@ -101,9 +89,4 @@ export function dom0Access(model: Reachability, up: Cidr, taken: ReadonlySet<num
     else runs.push({ first: first!, last: last! });
   }
   return { sshPort, sshFrom: runs.flatMap((r) => rangeCidrs(r.first, r.last).map(cidrText)), sshUndecided, open, unknown };
-}
-
-/** `tcp/1-21, tcp/23-65535 and udp/1-65535`. */
-export function joinedPorts(list: readonly string[]): string {
-  return list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : list[0];
 }

@@ -82,6 +82,16 @@ export function portRangesText(ranges: readonly PortRange[]): string {
   return ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(", ");
 }
 
+/** Texts of ports joined as a sentence: `tcp/1-21, 23-65535 and udp/1-65535`. */
+export function joinedPorts(list: readonly string[]): string {
+  return list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : list[0];
+}
+
+/** At most six of `list`, and how many more: `a, b, c, d, e, f and 3 more`. */
+export function firstSix(list: readonly string[]): string {
+  return `${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""}`;
+}
+
 /**
  * A client behind the uplink's router that stands for "anywhere": outside
  * the uplink's subnet and every source network the firewall names, and no
@@ -97,6 +107,31 @@ export function clientOutside(uplink: Cidr, taken: ReadonlySet<number>, sources:
     for (let i = 1; i < 4096; i++) if (free(net.net + i)) return net.net + i;
   }
   return undefined;
+}
+
+/** The source "anywhere". */
+export const ANYWHERE = "0.0.0.0/0";
+
+/** Where a client comes from: anywhere, or a piece of the source networks a firewall names (its first and last address). */
+export interface AskedSource {
+  /** `0.0.0.0/0`, or the piece's networks joined: `203.0.113.0/25`. */
+  readonly cidr: string;
+  readonly cidrs: readonly string[];
+  /** The client that stands for it. */
+  readonly client: string;
+  readonly first?: number;
+  readonly last?: number;
+}
+
+/**
+ * The sources a firewall is asked from: anywhere, from a client behind the
+ * uplink's router outside every network it names (clientOutside; none when
+ * there is no such address), then one per piece of those networks
+ * (sourcePieces).
+ */
+export function sourcesToAsk(uplink: Cidr, taken: ReadonlySet<number>, named: readonly string[]): AskedSource[] {
+  const anywhere = clientOutside(uplink, taken, named);
+  return [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
 }
 
 /** A piece of the source networks a firewall names, and the client that stands for it. */

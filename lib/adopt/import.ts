@@ -17,8 +17,8 @@ import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, findUplink } from "./doctor";
-import { Dom0Access, dom0Access, joinedPorts } from "./dom0-access";
-import { allSourcePorts, clientOutside, coversSourcePorts, mayMatchOf, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
+import { Dom0Access, dom0Access } from "./dom0-access";
+import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joinedPorts, mayMatchOf, portPieces, portRangesText, sourcePortsOpenTo, sourcesToAsk } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { sshdPorts, SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
@@ -114,18 +114,6 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
   return out;
 }
 
-/** Where a client comes from: anywhere, or a piece of the source networks the firewall names (its first and last address). */
-interface Source {
-  readonly cidr: string;
-  readonly cidrs: string[];
-  readonly client: string;
-  readonly first?: number;
-  readonly last?: number;
-}
-
-/** The source "anywhere". */
-const ANYWHERE = "0.0.0.0/0";
-
 /**
  * The notes on who the copy's firewall lets reach the dom0 itself (see
  * dom0Access), and the networks firewall.managementCidrs takes: none when
@@ -139,7 +127,7 @@ function dom0InputNotes(access: Dom0Access, dom0Name: string, device: string, no
     notes.push(`${dom0Name}: the copy's firewall lets ${joinedPorts(ports)} reach the dom0 itself ${from}; the imported firewall admits only sshd (tcp/${sshPort}, from firewall.managementCidrs), ICMP and replies to the dom0: the first deploy closes them`);
   }
   for (const [why, list] of access.unknown) {
-    notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""} to the dom0 itself; check by hand whom it lets in`);
+    notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${firstSix(list)} to the dom0 itself; check by hand whom it lets in`);
   }
   if (sshFrom === "anywhere") {
     notes.push(`${dom0Name}: the copy's firewall lets any address reach sshd (tcp/${sshPort}) on the dom0: firewall.managementCidrs is left unset (sshd open to any address; synth warns)`);
@@ -311,9 +299,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   // "Anywhere" is stood for by a client outside every source the firewall names; each piece of those sources (cut at
   // each other's edges) by one client in it.
   const named = model.sourceNetworks();
-  const anywhere = clientOutside(up, taken, named);
-  if (anywhere === undefined) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
-  const sources: Source[] = [...(anywhere === undefined ? [] : [{ cidr: ANYWHERE, cidrs: [ANYWHERE], client: ipText(anywhere) }]), ...sourcePieces(named, taken)];
+  const sources = sourcesToAsk(up, taken, named);
+  if (sources[0]?.cidr !== ANYWHERE) notes.push(`${dom0Name}: no address is outside every source network the firewall names (${named.join(", ")}): no port is imported as open from anywhere`);
   const pieces = portPieces(ports.source);
   // A port or range as a Port; a TCP port alone, with `bare`, as a number.
   const portCode = (p: PortOfProtocol, bare: boolean) =>
@@ -334,7 +321,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     if (!id) continue;
     // What each source may open on each address ("192.0.2.30 tcp/8443", "192.0.2.31 tcp/8444-65535"), and from
     // which source ports.
-    const asked: (Source & { readonly open: Map<string, PortRange[]> })[] = [];
+    const asked: (AskedSource & { readonly open: Map<string, PortRange[]> })[] = [];
     for (const source of sources) {
       const { cidr, client } = source;
       const open = new Map<string, PortRange[]>();
@@ -430,12 +417,12 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   }
 
   for (const [from, addresses] of pinged) {
-    const shown = `${addresses.slice(0, 6).join(", ")}${addresses.length > 6 ? ` and ${addresses.length - 6} more` : ""}`;
+    const shown = firstSix(addresses);
     notes.push(`${dom0Name}: the copy's firewall lets ICMP echo requests (ping) through to ${shown} ${from}; ForwardRule opens TCP and UDP only, so the first deploy drops them`);
   }
   for (const [why, sockets] of undecided) {
     const list = [...sockets];
-    const shown = `${list.slice(0, 6).join(", ")}${list.length > 6 ? ` and ${list.length - 6} more` : ""}`;
+    const shown = firstSix(list);
     notes.push(`${dom0Name}: ${why}: the firewall's verdict is unknown for ${shown}, which are not imported; carry over by hand what the rule opens`);
   }
 
