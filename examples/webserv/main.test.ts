@@ -26,6 +26,12 @@ describe("the webserv stack", () => {
     expect(t).toBeDroppedAt({ from: "203.0.113.9", to: "192.168.0.201", port: 22 }, "firewall", "dom0");
   });
 
+  it("lets the management network reach sshd on the dom0, and nothing else in", () => {
+    expect(t).toReachDom0(stack.dom0, { from: "203.0.113.9", port: 22 });
+    expect(t).not.toReachDom0(stack.dom0, { from: "198.51.100.9", port: 22 });
+    expect(t).not.toReachDom0(stack.dom0, { from: "203.0.113.9", port: 8080 });
+  });
+
   it("synthesizes: the proof run at synth finds nothing", () => {
     expect(() => Testing.fullSynth(stack)).not.toThrow();
   });

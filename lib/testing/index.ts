@@ -16,7 +16,7 @@
 import { isDeepStrictEqual } from "util";
 import { TerraformStack } from "../private/cdk";
 import { dom0ModelInput, vhostQuestions } from "../private/prove";
-import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
+import type { FlowQuestion, FlowVerdict, ModelInput, Outcome } from "../reachability";
 import { Reachability } from "../reachability";
 import type { RoutedDomU } from "../routed-domu";
 import type { WebVhost } from "../web-vhost";
@@ -27,6 +27,26 @@ export { XenPropError } from "../validation/errors";
 export type { PropSite } from "../validation/errors";
 export { Reachability, STAGES } from "../reachability";
 export type { FlowQuestion, FlowVerdict, Hop, ModelInput, Outcome, PortsNamed, Stage, SysctlBaseline, Unreadable } from "../reachability";
+
+/** A client's new connection to the dom0 itself: TCP or UDP to its uplink address. */
+export interface Dom0Question {
+  /** The client's address (IPv4); it comes in by the uplink. */
+  readonly from: string;
+  /** The dom0's port it connects to. */
+  readonly port: number;
+  /** @default "tcp" */
+  readonly protocol?: "tcp" | "udp";
+  /** @default 40000 */
+  readonly sourcePort?: number;
+}
+
+/** What the dom0's input firewall does with a Dom0Question. */
+export interface Dom0Verdict {
+  /** `pass`: it reaches the dom0's sockets; `unknown`: the files do not decide it (a rule the model cannot read, no firewall). */
+  readonly outcome: Outcome;
+  /** The rule (or policy) of each firewall that decides, e.g. `rules.v4 line 9 "-A INPUT -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j ACCEPT": ACCEPT`. */
+  readonly text: string;
+}
 export type { Dom0Input, Dom0Running, FileSet, GuestRunning, UplinkInput } from "../reachability/hosts";
 export type { LiveRoutingText } from "../reachability/live-routing";
 export { setupJest };
@@ -88,6 +108,23 @@ export class XenTemplate {
   /** Both directions of a flow, from a client to a guest address and port, with the trace. */
   flow(question: FlowQuestion): FlowVerdict {
     return this.model(this.dom0Of(question.to)).flow(question);
+  }
+
+  /**
+   * Whether a client's new connection to the dom0 itself (its uplink
+   * address, in by the uplink) gets through its input firewall: iptables'
+   * INPUT chain, or the nftables input hook, as the files the dom0 receives
+   * load them. The lab checks the model's reading of both against the
+   * kernel. Throws, naming it, on a question it cannot ask.
+   */
+  toDom0(dom0: XenHost, question: Dom0Question): Dom0Verdict {
+    const { from, port, protocol = "tcp", sourcePort } = question;
+    const isPort = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+    if (protocol !== "tcp" && protocol !== "udp") throw new Error(`toDom0 ${dom0.node.path}: protocol ${JSON.stringify(protocol)}: expected "tcp" or "udp"`);
+    if (!isPort(port)) throw new Error(`toDom0 ${dom0.node.path}: port ${JSON.stringify(port)}: expected an integer from 1 to 65535`);
+    if (sourcePort !== undefined && !isPort(sourcePort)) throw new Error(`toDom0 ${dom0.node.path}: sourcePort ${JSON.stringify(sourcePort)}: expected an integer from 1 to 65535`);
+    const v = this.model(dom0)._toDom0({ protocol, from, port, sourcePort });
+    return { outcome: v.outcome, text: v.text };
   }
 
   /**

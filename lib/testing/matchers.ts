@@ -1,11 +1,13 @@
 /**
  * Jest matchers over a XenTemplate: `toServe(vhost)`, `toReach(flow)`,
- * `toBeDroppedAt(flow, stage?)`. A failure prints the whole trace.
+ * `toBeDroppedAt(flow, stage?)`, `toReachDom0(dom0, question)`. A failure
+ * prints the whole trace (for the dom0, the rule that decides).
  */
 import { STAGES } from "../reachability";
 import type { FlowQuestion, FlowVerdict, Stage } from "../reachability";
 import type { WebVhost } from "../web-vhost";
-import type { XenTemplate } from "./index";
+import type { XenHost } from "../xen-host";
+import type { Dom0Question, XenTemplate } from "./index";
 
 /** A verdict and its hops, one per line, as the matchers print them. */
 export function explain(v: FlowVerdict): string {
@@ -34,6 +36,16 @@ const matchers = {
     return {
       pass: v.ok,
       message: () => (v.ok ? `expected the flow not to get through, but: ${v.summary}` : `expected the flow to get through and its reply to come back:\n${explain(v)}`),
+    };
+  },
+  toReachDom0(received: XenTemplate, dom0: XenHost, question: Dom0Question): MatcherResult {
+    const v = received.toDom0(dom0, question);
+    const what = `${question.protocol ?? "tcp"} ${question.from} -> ${dom0.node.path}:${question.port}`;
+    // Neither toReachDom0 nor its .not may pass on what the files do not decide.
+    if (v.outcome === "unknown") throw new Error(`toReachDom0: ${what}: the model cannot decide: ${v.text}`);
+    return {
+      pass: v.outcome === "pass",
+      message: () => (v.outcome === "pass" ? `expected ${what} not to get through the dom0's input firewall, but: ${v.text}` : `expected ${what} to get through the dom0's input firewall, but: ${v.text}`),
     };
   },
   toBeDroppedAt(received: XenTemplate, question: FlowQuestion, stage?: Stage, host?: string): MatcherResult {
@@ -72,6 +84,8 @@ declare global {
       toReach(question: FlowQuestion): R;
       /** The flow is dropped, at `stage` (and `host`) when given. */
       toBeDroppedAt(question: FlowQuestion, stage?: Stage, host?: string): R;
+      /** A client's new connection to the dom0 itself gets through its input firewall (`.not`: it is dropped); throws when the files do not decide it. */
+      toReachDom0(dom0: XenHost, question: Dom0Question): R;
     }
   }
 }

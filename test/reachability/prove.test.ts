@@ -2,7 +2,7 @@
  * The proof at synth, and the testing kit users import: what a real synth
  * refuses, and what the matchers print.
  */
-import { App, Testing } from "cdktf";
+import { App, TerraformStack, Testing } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { obligations, PROVE_CONTEXT_KEY, SeenFlows } from "../../lib/private/prove";
 import { setupJest, Stage, XenTemplate } from "../../lib/testing";
@@ -214,6 +214,30 @@ describe("the testing kit", () => {
     expect(t).not.toBeDroppedAt(tls, "listen", "dom0");
     expect(() => expect(t).not.toBeDroppedAt(ssh, "rpfilter" as Stage)).toThrow('toBeDroppedAt: stage "rpfilter": expected one of arp, rp_filter, route, firewall, forwarding, deliver, listen');
     expect(() => expect(t).not.toBeDroppedAt(ssh, "firewall", "dom-0")).toThrow('toBeDroppedAt: host "dom-0": expected the dom0 or a guest of webserv/dom0 as the trace names them: dom0, webserv');
+  });
+
+  it("toDom0 and toReachDom0: the dom0's own input path on both backends, on its ssh.port; a verdict the files leave unknown throws, rather than let either pass", () => {
+    const s = seedStack();
+    const t = XenTemplate.fromStack(s.stack);
+    expect(t.toDom0(s.dom0, { from: "203.0.113.9", port: 22 })).toEqual({ outcome: "pass", text: expect.stringMatching(/^rules\.v4 line \d+ "-A INPUT -s 203\.0\.113\.0\/24 -p tcp -m tcp --dport 22 -j ACCEPT": ACCEPT$/) });
+    expect(t).toReachDom0(s.dom0, { from: "203.0.113.9", port: 22 });
+    expect(t).not.toReachDom0(s.dom0, { from: "198.51.100.9", port: 22 });
+    expect(t).not.toReachDom0(s.dom0, { from: "203.0.113.9", port: 53, protocol: "udp" });
+    expect(() => expect(t).toReachDom0(s.dom0, { from: "198.51.100.9", port: 22 })).toThrow(/^expected tcp 198\.51\.100\.9 -> webserv\/dom0:22 to get through the dom0's input firewall, but: rules\.v4: no rule of INPUT matches, policy DROP$/);
+
+    const stack = new TerraformStack(Testing.app(), "nft");
+    const dom0 = new XenHost(stack, "dom0", { ssh: { host: "198.51.100.2", port: 2222 }, uplink: { address: "192.0.2.1/24" }, firewall: { managementCidrs: ["198.51.100.0/24"], backend: "nftables" } });
+    const n = XenTemplate.fromStack(stack);
+    expect(n).toReachDom0(dom0, { from: "198.51.100.9", port: 2222 });
+    expect(n).not.toReachDom0(dom0, { from: "198.51.100.9", port: 22 });
+    expect(n).not.toReachDom0(dom0, { from: "203.0.113.9", port: 2222 });
+
+    expect(() => n.toDom0(dom0, { from: "198.51.100.9", port: 0 })).toThrow("toDom0 nft/dom0: port 0: expected an integer from 1 to 65535");
+    expect(() => n.toDom0(dom0, { from: "198.51.100.9", port: 22, protocol: "icmp" as "tcp" })).toThrow('toDom0 nft/dom0: protocol "icmp": expected "tcp" or "udp"');
+    const unknown = jest.spyOn(n, "toDom0").mockReturnValue({ outcome: "unknown", text: "a rule the model cannot read may match" });
+    expect(() => expect(n).toReachDom0(dom0, { from: "198.51.100.9", port: 2222 })).toThrow("toReachDom0: tcp 198.51.100.9 -> nft/dom0:2222: the model cannot decide: a rule the model cannot read may match");
+    expect(() => expect(n).not.toReachDom0(dom0, { from: "198.51.100.9", port: 2222 })).toThrow("the model cannot decide");
+    unknown.mockRestore();
   });
 
   it("toServe wants Apache to listen: a vhost's TLS port that ports.conf does not name fails", () => {
