@@ -17,7 +17,7 @@ import type { Unreadable } from "../reachability";
 import { allSourcePorts, ANYWHERE, clientOutside, coversSourcePorts, firewallOpens, firstSix, joinedPorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { Dom0Access, dom0Access } from "./dom0-access";
 import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
-import { sshdPorts } from "./sshd-config";
+import { sshdPortsOf } from "./sshd-config";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -232,7 +232,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
 
   // The dom0 itself: who reaches sshd, on the port it listens on, and what else the input path lets in.
   const upAddress = uplink.address.split("/")[0];
-  const sshd = sshdPorts(dom0.files, upAddress);
+  const sshd = sshdPortsOf(dom0, upAddress);
   const access = dom0Access(model, parseCidr(uplink.address)!, taken, sshd.ports);
 
   const lines: string[] = [];

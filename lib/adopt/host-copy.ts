@@ -19,6 +19,7 @@ export const STATE_FILES = {
   "ip-addr": "ip -4 -o addr show",
   "ip-route": "ip -4 route show table all",
   "ip-rule": "ip -4 rule show",
+  sshd: "sshd -T",
 } as const;
 
 /** The captures of a host's routing, read together or not at all. */

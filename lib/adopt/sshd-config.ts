@@ -3,10 +3,12 @@
  * sshd_config as sshd reads it (sshd_config(5)): `Port` given any number of
  * times, `ListenAddress` with or without a port (which then takes every
  * `Port`), `Include` in place (globs, relative to /etc/ssh), keywords in any
- * case, `=` or white space between keyword and value, `#` comments.
+ * case, `=` or white space between keyword and value, `#` comments; or from
+ * what `sshd -T` printed, when a copy captured it.
  */
 import { ipNum } from "../reachability/ip";
 import type { FileSet } from "../reachability";
+import type { HostCopy } from "./host-copy";
 
 /** Where sshd reads its configuration. */
 export const SSHD_CONFIG = "/etc/ssh/sshd_config";
@@ -143,4 +145,26 @@ export function sshdPorts(files: FileSet, address: string, config = SSHD_CONFIG)
   const where = new Map<number, string>();
   for (const s of sockets) if (!where.has(s.port)) where.set(s.port, s.where);
   return { ports: [...where.keys()], where: new Map([...where].filter(([, w]) => w !== "")), doubts };
+}
+
+/**
+ * The ports sshd listens on at `address`, from what `sshd -T` prints: a
+ * `listenaddress` line per socket, every Include read and every host name
+ * resolved by sshd itself.
+ */
+export function sshdPortsOfTest(text: string, address: string): SshdPorts {
+  const where = new Map<number, string>();
+  let sockets = 0;
+  for (const line of text.split("\n")) {
+    const m = /^listenaddress (\S+):(\d+)(?:\s|$)/.exec(line.trim());
+    if (!m) continue;
+    sockets++;
+    if ((m[1] === "0.0.0.0" || m[1] === address) && !where.has(Number(m[2]))) where.set(Number(m[2]), "sshd -T");
+  }
+  return { ports: [...where.keys()], where, doubts: sockets ? [] : ["sshd -T shows no listenaddress line"] };
+}
+
+/** The ports a copied host's sshd listens on at `address`: what `sshd -T` printed, when captured, else its sshd_config. */
+export function sshdPortsOf(copy: HostCopy, address: string): SshdPorts {
+  return copy.state.sshd !== undefined ? sshdPortsOfTest(copy.state.sshd, address) : sshdPorts(copy.files, address);
 }

@@ -388,6 +388,22 @@ describe("import: who may reach the dom0 itself is read through the model, in an
     }
   }, 60000);
 
+  it("what sshd -T printed, captured beside the copy, wins over its sshd_config", () => {
+    const t = tempDir("cdktf-xen-input-");
+    try {
+      const moved = FORMS.find((f) => f.sshd?.join() === "Port 2222" && f.backend === "iptables")!;
+      const copy = editedRestrictedCopy(t.dir, "iptables", moved.edit);
+      fs.mkdirSync(path.join(copy, "dom0.state"));
+      fs.writeFileSync(path.join(copy, "dom0.state", "sshd"), "port 2222\naddressfamily any\nlistenaddress [::]:2222\nlistenaddress 0.0.0.0:2222\n");
+      const { code, notes } = importStack(copy, "dom0", { stack: "again" });
+      expect(/ssh: \{[^}]*\}/.exec(code)?.[0]).toBe('ssh: { host: "192.0.2.1", port: 2222 }');
+      expect(code).toContain('firewall: { managementCidrs: ["198.51.100.0/24"] }');
+      expect(notes.filter((n) => n.includes("sshd"))).toEqual([]);
+    } finally {
+      t.remove();
+    }
+  });
+
   it("sshd on another port: the imported stack connects through it, and lets the same network reach it and no other port", () => {
     const t = tempDir("cdktf-xen-input-");
     try {

@@ -2,12 +2,13 @@
  * The ports sshd listens on, as import reads them from a copy's sshd_config:
  * each case with its exact reading, and the same configuration given to the
  * real sshd (`sshd -T`, which prints the sockets it would open), whose IPv4
- * sockets on the uplink address must be the ports read, or which must refuse
- * to start where the reading has a doubt that says sshd does not start.
+ * sockets on the uplink address must be the ports read (and what it prints,
+ * captured in a copy, must read the same), or which must refuse to start
+ * where the reading has a doubt that says sshd does not start.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { sshdPorts } from "../../lib/adopt/sshd-config";
+import { sshdPorts, sshdPortsOfTest } from "../../lib/adopt/sshd-config";
 import { describeWith, run, tempDir } from "../support/tools";
 
 const UPLINK = "192.0.2.1";
@@ -84,6 +85,12 @@ describe("sshd's ports, read from sshd_config", () => {
     expect(sshdPorts({}, UPLINK)).toEqual({ ports: [22], where: new Map(), doubts: ["the copy holds no /etc/ssh/sshd_config"] });
   });
 
+  it("from what sshd -T prints: its IPv4 sockets on any address or the uplink's, each port once", () => {
+    const printed = ["port 2222", "port 22", "addressfamily any", "listenaddress [::]:2222", "listenaddress 0.0.0.0:2222", "listenaddress 198.51.100.1:22", "listenaddress 192.0.2.1:2200 rdomain mgmt", "listenaddress 0.0.0.0:2222", ""].join("\n");
+    expect(sshdPortsOfTest(printed, UPLINK)).toEqual({ ports: [2222, 2200], where: new Map([[2222, "sshd -T"], [2200, "sshd -T"]]), doubts: [] });
+    expect(sshdPortsOfTest("port 22\n", UPLINK)).toEqual({ ports: [], where: new Map(), doubts: ["sshd -T shows no listenaddress line"] });
+  });
+
   it("an Include the copy does not hold, a relative one, and a host name are doubts", () => {
     const read = sshdPorts({ "/etc/ssh/sshd_config": "Include /usr/local/etc/sshd.conf\nInclude sshd_config.d/*.conf\nListenAddress ssh.example.org\n", "/etc/ssh/sshd_config.d/p.conf": "Port 2222\n" }, UPLINK);
     expect(read.ports).toEqual([]);
@@ -127,5 +134,7 @@ describeWith(["root", "/usr/sbin/sshd", "ssh-keygen"], "sshd's ports: the real s
     // IPv4 sockets on any address or the uplink's, each port once, in sshd's order.
     const sockets = sshd.stdout.split("\n").map((l) => /^listenaddress (0\.0\.0\.0|192\.0\.2\.1):(\d+)$/.exec(l)).filter((m) => m !== null);
     expect(read.ports).toEqual([...new Set(sockets.map((m) => Number(m[2])))]);
+    // A copy with sshd -T captured reads the same ports from it.
+    expect(sshdPortsOfTest(sshd.stdout, UPLINK).ports).toEqual(read.ports);
   });
 });
