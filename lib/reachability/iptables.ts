@@ -7,7 +7,7 @@
  */
 import { Cidr, inCidr, parseCidr, parseIpRange, rangeCidrs } from "./ip";
 import type { Unreadable } from "./outcome";
-import { FirewallVerdict, ifaceMatches, Packet, Ports, portsContain } from "./packet";
+import { FirewallVerdict, ifaceMatches, Packet, Ports, portsContain, protocolName } from "./packet";
 
 type Tri = boolean | "unknown";
 
@@ -216,7 +216,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
       case "--protocol": {
         proto = value;
         if (!["tcp", "udp", "all", "icmp", "6", "17", "1"].includes(value)) { unreadable = `protocol ${value} not read`; break; }
-        const name = value === "6" ? "tcp" : value === "17" ? "udp" : value === "1" ? "icmp" : value;
+        const name = protocolName(value);
         add((p) => name === "all" || p.protocol === name);
         break;
       }
@@ -259,7 +259,7 @@ function parseRule(args: string[], line: number, text: string): IptRule {
       case "--icmp-type": {
         // The model's one ICMP packet is an echo request (ping).
         const type = icmpTypeIsEcho(value ?? "");
-        if (type === undefined || !(loaded.has("icmp") || proto === "icmp" || proto === "1")) { unreadable = `--icmp-type ${value} not read`; break; }
+        if (type === undefined || !(loaded.has("icmp") || protocolName(proto ?? "") === "icmp")) { unreadable = `--icmp-type ${value} not read`; break; }
         add((p) => p.protocol === "icmp" && type);
         break;
       }

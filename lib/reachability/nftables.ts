@@ -7,7 +7,7 @@
  */
 import { Cidr, inCidr, parseCidr, parseIpRange, rangeCidrs } from "./ip";
 import type { Unreadable } from "./outcome";
-import { FirewallVerdict, ifaceMatches, Packet, Ports } from "./packet";
+import { FirewallVerdict, ifaceMatches, Packet, Ports, protocolName } from "./packet";
 
 type Tri = boolean | "unknown";
 
@@ -100,7 +100,7 @@ const SELECTORS: Record<string, (p: Packet) => string> = {
 /** Whether a packet's field (from a selector) equals one written value. */
 function valueMatches(selector: string, field: string, v: Value): Tri {
   // Before the addresses: `ip protocol` compares a protocol, not an address.
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === field || (v === "6" && field === "tcp") || (v === "17" && field === "udp") || (v === "1" && field === "icmp");
+  if (selector === "meta l4proto" || selector === "ip protocol") return protocolName(v) === field;
   if (selector === "icmp type") return field !== "" && (v === field || v === "8");
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);
@@ -130,7 +130,7 @@ function portRange(v: Value): readonly [number, number] | undefined {
 
 /** A written value as the packet field it matches exactly, or undefined for a prefix, range or wildcard. */
 function exactValue(selector: string, v: Value): string | undefined {
-  if (selector === "meta l4proto" || selector === "ip protocol") return v === "6" ? "tcp" : v === "17" ? "udp" : v === "1" ? "icmp" : v;
+  if (selector === "meta l4proto" || selector === "ip protocol") return protocolName(v);
   if (selector === "icmp type") return v === "8" ? "echo-request" : v;
   if (selector.startsWith("ip ")) {
     const c = parseCidr(v);

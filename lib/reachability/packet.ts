@@ -13,6 +13,14 @@ export interface Packet {
   readonly state: "NEW" | "ESTABLISHED";
 }
 
+/** Protocols by number, as iptables and nftables take them beside their names. */
+const PROTOCOL_NUMBERS: Readonly<Record<string, Packet["protocol"]>> = { "6": "tcp", "17": "udp", "1": "icmp" };
+
+/** A protocol as written (a name, or its number for TCP, UDP and ICMP) as the packet's protocol names it. */
+export function protocolName(written: string): string {
+  return PROTOCOL_NUMBERS[written] ?? written;
+}
+
 /** A firewall's answer for one packet: the rule that decided, or the policy. */
 export interface FirewallVerdict {
   readonly outcome: "pass" | "drop" | "unknown";
