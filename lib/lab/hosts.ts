@@ -32,15 +32,16 @@ export function labHostKey(workdir: string, dom0Id: string, host: string): strin
 }
 
 /**
- * Starts sshd inside the host with its host key (from `labHostKey`), the
- * lab's authorized key, and TCP forwarding (a dom0 is the guests' bastion).
+ * Starts sshd inside the host on `listen`:`port` (the port the stack's
+ * ssh.port names) with its host key (from `labHostKey`), the lab's
+ * authorized key, and TCP forwarding (a dom0 is the guests' bastion).
  */
-export function startSshd(host: SandboxHost, workdir: string, listen: string, key: string): void {
+export function startSshd(host: SandboxHost, workdir: string, listen: string, port: number, key: string): void {
   const config = `/etc/ssh/sshd_config.lab-${listen}`;
   host.writeFile(
     config,
     [
-      `ListenAddress ${listen}`,
+      `ListenAddress ${listen}:${port}`,
       `HostKey ${key}`,
       `PidFile /run/sshd-lab-${listen}.pid`,
       `AuthorizedKeysFile ${path.join(workdir, "authorized_keys")}`,
@@ -55,7 +56,7 @@ export function startSshd(host: SandboxHost, workdir: string, listen: string, ke
     ].join("\n"),
   );
   must(host.sh(`mkdir -p -m 0755 /run/sshd && /usr/sbin/sshd -f ${config}`), `sshd in ${host.name}`);
-  waitListening(host, listen, 22);
+  waitListening(host, listen, port);
 }
 
 /** Waits until a TCP port listens on an address (0.0.0.0: all of them) inside the host. */

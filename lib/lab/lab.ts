@@ -202,7 +202,7 @@ export class Lab {
     const hostKey = (dom0Id: string) => fs.readFileSync(`${labHostKey(this.workdir, dom0Id, "dom0")}.pub`, "utf8").trim();
     return {
       stack: this.options.stack,
-      hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: 22, hostKey: hostKey(d.id) }])),
+      hosts: Object.fromEntries(this.topology.dom0s.map((d, i) => [d.id, { host: `198.51.100.${4 * i + 2}`, port: d.sshPort, hostKey: hostKey(d.id) }])),
       privateKeyFile: path.join(this.workdir, "id_ed25519"),
       managementCidr: MANAGEMENT,
       // Not terraform.tfstate in the CLI's directory: cdktf would take it for a stack-less state.
@@ -411,8 +411,8 @@ export class Lab {
       ...(__filename.endsWith(".ts") ? { tsNode: { register: require.resolve("ts-node/register/transpile-only"), project: path.resolve(__dirname, "../../tsconfig.json") } } : {}),
     };
     dom0.writeFile("/usr/local/sbin/xl", renderXlStandIn({ stateFile: this.stateFile, dom0: d.id, parser: path.join(this.workdir, "xlcfg-parse"), callback, lock: path.join(this.workdir, "xl.lock"), controllerPid: process.pid }), "0755");
-    startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`, labHostKey(this.workdir, d.id, "dom0"));
-    this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}, client ${address}`);
+    startSshd(dom0, this.workdir, `198.51.100.${4 * i + 2}`, d.sshPort, labHostKey(this.workdir, d.id, "dom0"));
+    this.log(`dom0 ${d.id}: netns ${dom0.name}, sshd on 198.51.100.${4 * i + 2}:${d.sshPort}, client ${address}`);
   }
 
   /** A dom0's sandbox. */

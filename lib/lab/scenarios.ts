@@ -26,9 +26,9 @@ export type Scenario = (typeof SCENARIOS)[number];
  */
 export type Variant = "base" | "changed" | "broken" | "nftables" | "hand-made" | "one-vif" | "networkd" | "netplan";
 
-function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}): XenHost {
+function dom0Of(stack: TerraformStack, firewall: XenHostFirewall = {}, sshPort?: number): XenHost {
   return new XenHost(stack, "dom0", {
-    ssh: { host: "203.0.113.10" },
+    ssh: { host: "203.0.113.10", ...(sshPort === undefined ? {} : { port: sshPort }) },
     uplink: { device: "eth0", address: "192.0.2.1/24" },
     firewall: { managementCidrs: ["203.0.113.0/24"], ...firewall },
   });
@@ -63,16 +63,18 @@ function seed(stack: TerraformStack, variant: Variant): void {
 /**
  * One dom0, two guests of four addresses each, a site on every address, and
  * forwarded ports over TCP and UDP, some only from a network or from source
- * ports. Its
+ * ports; sshd on the dom0 and on one guest listens on a port other than 22. Its
  * firewall matches guests through ipsets (the seed's uses one rule per
  * address), or with the `nftables` variant through an nft set, so the lab
  * sends traffic through every form, and through a switch of backend.
  */
 function twoGuests(stack: TerraformStack, variant: Variant): void {
-  const dom0 = dom0Of(stack, variant === "nftables" ? { backend: "nftables" } : { ipsetFrom: 0 });
+  // sshd on ports other than 22: the dom0's on 2222, beta's on 2200 (reached through the dom0).
+  const dom0 = dom0Of(stack, variant === "nftables" ? { backend: "nftables" } : { ipsetFrom: 0 }, 2222);
   for (const [g, name] of [[1, "alpha"], [2, "beta"]] as const) {
     const guest = new RoutedDomU(dom0, name, {
       disks: [`phy:/dev/vg0/${name},xvda,w`],
+      ...(name === "beta" ? { ssh: { port: 2200 } } : {}),
       vifs: [0, 1, 2, 3].map((i) => ({ mac: `00:16:3e:00:0${g}:0${i}`, address: `192.0.2.${g}${i}/24` })),
     });
     for (const i of [0, 1, 2, 3]) {

@@ -87,7 +87,7 @@ export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string):
   writeBaseFiles(guest, cfg.name);
   for (const f of state.seeds[cfg.name] ?? []) guest.writeFile(f.path, f.content, f.mode);
   bootNetwork(guest, topoGuest.model);
-  startSshd(guest, state.workdir, "0.0.0.0", labHostKey(state.workdir, dom0Id, `guest-${cfg.name}`));
+  startSshd(guest, state.workdir, "0.0.0.0", topoGuest.sshPort, labHostKey(state.workdir, dom0Id, `guest-${cfg.name}`));
   for (const v of vifs) {
     vifRouteOnline(dom0, { vifname: v.vifname, ip: v.ip, gatewaydev: v.gatewaydev, domid, devid: v.devid });
   }

@@ -8,6 +8,8 @@ import type { XenHost } from "../xen-host";
 
 export interface TopologyGuest {
   readonly id: string;
+  /** The port its sshd listens on (ssh.port): where the lab starts it. */
+  readonly sshPort: number;
   readonly model: GuestModel;
   readonly vhosts: readonly VhostModel[];
 }
@@ -16,6 +18,8 @@ export interface TopologyDom0 {
   readonly id: string;
   readonly path: string;
   readonly uplink: HostUplinkModel;
+  /** The port its sshd listens on (ssh.port): where the lab starts it. */
+  readonly sshPort: number;
   readonly guests: readonly TopologyGuest[];
   readonly accepts: readonly ForwardAcceptModel[];
 }
@@ -30,7 +34,8 @@ export function topologyOf(dom0s: readonly XenHost[]): Topology {
       id: d.hostId,
       path: d.node.path,
       uplink: d.uplink,
-      guests: d.guests.map((g) => ({ id: g.hostId, model: g._guestModel(), vhosts: g.vhosts.map((v) => v._vhostModel()) })),
+      sshPort: d._ssh.port,
+      guests: d.guests.map((g) => ({ id: g.hostId, sshPort: g._connection().port, model: g._guestModel(), vhosts: g.vhosts.map((v) => v._vhostModel()) })),
       accepts: d._firewallModel().accepts,
     })),
   };

@@ -5,6 +5,8 @@ import { App, TerraformProvider, TerraformResource, TerraformStack, TerraformVar
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { ENGINE_CONTEXT_KEY, sha256 } from "../../lib/deploy/engine";
 import * as stepModule from "../../lib/deploy/step";
+import { buildScenario } from "../../lib/lab/scenarios";
+import type { Topology } from "../../lib/private/topology";
 import { describeWith, run, tempDir } from "../support/tools";
 
 type Json = Record<string, any>;
@@ -174,6 +176,27 @@ describe("deploy resources", () => {
     });
     expect(labSteps["webserv/network"].connection).toMatchObject({ host: "192.168.0.200", script_path: "./.cdktf-xen-%RAND%.sh", bastion_host: "198.51.100.2", bastion_host_key: labDom0Key });
     expect(labSteps["webserv/network"].connection.host_key).toBeUndefined();
+  });
+
+  it("topology.json gives the lab each host's sshd port, where it starts sshd: ssh.port, else 22; in the lab the dom0's connection keeps it", () => {
+    const ports = (context: Record<string, unknown> = {}) => {
+      const t = tempDir();
+      try {
+        const app = new App({ outdir: t.dir, context });
+        buildScenario(app, "two-guests");
+        app.synth();
+        const dir = path.join(t.dir, "stacks", "lab");
+        const topology: Topology = JSON.parse(fs.readFileSync(path.join(dir, "topology.json"), "utf8"));
+        const d = topology.dom0s[0];
+        const firewall = steps(JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")))["dom0/firewall"].connection;
+        return { dom0: d.sshPort, guests: d.guests.map((g) => [g.id, g.sshPort]), connection: firewall.port };
+      } finally {
+        t.remove();
+      }
+    };
+    expect(ports()).toEqual({ dom0: 2222, guests: [["alpha", 22], ["beta", 2200]], connection: 2222 });
+    const lab = { hosts: { dom0: { host: "198.51.100.2", port: 2222 } }, privateKeyFile: "/run/lab/id_ed25519", managementCidr: "198.51.100.0/24", stateFile: "/run/lab/terraform.tfstate" };
+    expect(ports({ "cdktf-xen:lab": lab })).toEqual({ dom0: 2222, guests: [["alpha", 22], ["beta", 2200]], connection: 2222 });
   });
 
   it("depends_on only where order matters: the guests' inventory, then cfg, then network, then Apache and sites, then the sites' inventory; the check after deploy last", () => {

@@ -1,7 +1,8 @@
 /**
  * Terraform's SSH on the connection blocks this library emits, with real
- * Terraform and real sshds in a sandbox host (a "dom0" on 127.0.0.1, a "guest"
- * on 127.0.0.2).
+ * Terraform and real sshds in a sandbox host (a "dom0" on 127.0.0.1:22, a
+ * "guest" on 127.0.0.2:2222, so that a connection's port and its bastion's are
+ * each the one Terraform dials).
  *
  * Host keys: the pinned key lets a step run; any other key stops the deploy
  * before the step runs; with no key pinned Terraform takes whatever answers
@@ -35,10 +36,10 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     expect(run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", id]).status).toBe(0);
     fs.copyFileSync(`${id}.pub`, path.join(work.dir, "authorized_keys"));
     for (const k of Object.keys(keys) as (keyof typeof keys)[]) keys[k] = fs.readFileSync(`${labHostKey(work.dir, "test", k)}.pub`, "utf8").trim();
-    startSshd(host, work.dir, "127.0.0.1", labHostKey(work.dir, "test", "dom0"));
-    startSshd(host, work.dir, "127.0.0.2", labHostKey(work.dir, "test", "guest"));
+    startSshd(host, work.dir, "127.0.0.1", 22, labHostKey(work.dir, "test", "dom0"));
+    startSshd(host, work.dir, "127.0.0.2", 2222, labHostKey(work.dir, "test", "guest"));
     dom0 = { host: "127.0.0.1", user: "root", port: 22, privateKey: Fn.file(id) };
-    guest = { ...dom0, host: "127.0.0.2" };
+    guest = { ...dom0, host: "127.0.0.2", port: 2222 };
   });
   afterAll(() => {
     host?.destroy();
@@ -87,8 +88,12 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
     expect(deploy("unpinned", dom0)).toMatchObject({ ok: true });
   });
 
-  it("a guest through its dom0, the dom0's key pinned (the default): the step runs", () => {
+  it("a guest through its dom0, the dom0's key pinned (the default): the step runs, on the guest's port; on another port it does not", () => {
     expect(deploy("viadom0", { ...guest, bastion: { ...dom0, hostKey: keys.dom0 } })).toMatchObject({ ok: true });
+    // Nothing listens on the guest's address at 22: the port Terraform dials is the connection's.
+    const elsewhere = deploy("viadom0port", { ...guest, port: 22, bastion: { ...dom0, hostKey: keys.dom0 } });
+    expect(elsewhere.refused).toBe(true);
+    expect(elsewhere.output).toContain("ssh: rejected: connect failed (Connection refused)");
   });
 
   it("a guest's own key through its dom0: Terraform checks the dom0 against it, unless the release has the fix (as the synth warning says)", () => {

@@ -260,6 +260,17 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
     const lab = theLab();
     const deploy = await lab.deploy();
     expect({ ok: deploy.ok, tail: deploy.ok ? "" : deploy.tail }).toEqual({ ok: true, tail: "" });
+    // sshd where the stack's ssh.port says, and nowhere else: the deploy reached the dom0 on 2222 and beta through
+    // it on 2200; so does the diff over SSH, which finds nothing to change.
+    const listening = (h: SandboxHost) => h.sh("ss -Hltn").stdout.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[3]).sort();
+    expect(listening(lab.dom0Host("dom0")!)).toEqual(["198.51.100.2:2222"]);
+    expect(listening(lab.guestHost("dom0", "beta")!)).toEqual(expect.arrayContaining(["0.0.0.0:2200"]));
+    expect(listening(lab.guestHost("dom0", "beta")!)).not.toContain("0.0.0.0:22");
+    const clean = diffStack(path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack));
+    expect({ text: clean.text.split("\n").filter((l) => l.startsWith("==")), exitCode: clean.exitCode }).toEqual({
+      text: ["== alpha (root@192.0.2.10): no change", "== dom0 (root@198.51.100.2): no change", "== beta (root@192.0.2.20): no change"],
+      exitCode: 0,
+    });
     const probes = lab.probeAll("after deploy");
     expect(failures(probes)).toEqual([]);
     expect(byKind(probes)).toEqual(TWO_GUESTS_PORTS);
@@ -300,12 +311,14 @@ describeWith(LAB_NEEDS, "lab: one dom0 with two guests of four addresses each, i
       expect(byKind(probes)).toEqual(TWO_GUESTS_PORTS);
       expect(lab.modelMismatches).toEqual([]);
     };
-    // The dom0 itself, as each backend's input path filters it: sshd from the management network the far client is in,
-    // not from the uplink's subnet, and no other port.
+    // The dom0 itself, as each backend's input path filters it: sshd (on 2222, its ssh.port) from the management network
+    // the far client is in, not from the uplink's subnet, and no other port: 22 neither, where nothing listens (were it
+    // let through, the kernel would refuse the connection, which the probe tells from a drop).
     const dom0Itself = (phase: string) => {
       const probes = lab.probeDom0("dom0", [
-        { protocol: "tcp", port: 22, far: true, open: true },
-        { protocol: "tcp", port: 22, open: false },
+        { protocol: "tcp", port: 2222, far: true, open: true },
+        { protocol: "tcp", port: 2222, open: false },
+        { protocol: "tcp", port: 22, far: true, open: false },
         { protocol: "udp", port: 161, far: true, open: false },
       ], phase);
       expect(failures(probes)).toEqual([]);
