@@ -275,6 +275,29 @@ describe("legal but suspicious input gets a warning annotation, not an error", (
     expect(warnings(new RoutedDomU(dom0, "i", guest({ vifs: [vif(2)] })))).toEqual([]);
   });
 
+  it("in the lab a guest is reached through its dom0 at one of its own addresses, whatever ssh.host and ssh.viaDom0 say, so that no connection leaves the lab; a warning names what changed", () => {
+    const lab = { hosts: { dom0: { host: "198.51.100.2", port: 22 } }, privateKeyFile: "/run/lab/id_ed25519", managementCidr: "198.51.100.0/24", stateFile: "/run/lab/terraform.tfstate" };
+    const build = (context = {}) => {
+      const dom0 = new XenHost(new TerraformStack(new App({ outdir: tempDir().dir, context }), "s"), "dom0", dom0Props({ ssh: { host: "203.0.113.9", hostKey: HOST_KEY } }));
+      const direct = new RoutedDomU(dom0, "direct", guest({ vifs: [vif(1)], ssh: { viaDom0: false } }));
+      const named = new RoutedDomU(dom0, "named", guest({ vifs: [vif(2)], ssh: { host: "web1.example.com", viaDom0: false } }));
+      const second = new RoutedDomU(dom0, "second", guest({ vifs: [vif(3), vif(4)], ssh: { host: vif(4).address.split("/")[0] } }));
+      const target = (g: RoutedDomU) => ({ host: g._connection().host, bastion: g._connection().bastion?.host, warnings: warnings(g) });
+      return [direct, named, second].map(target);
+    };
+    const [a1, a2, , a4] = [1, 2, 3, 4].map((i) => vif(i).address.split("/")[0]);
+    expect(build()).toEqual([
+      { host: a1, bastion: undefined, warnings: [] },
+      { host: "web1.example.com", bastion: undefined, warnings: [] },
+      { host: a4, bastion: "203.0.113.9", warnings: [] },
+    ]);
+    expect(build({ "cdktf-xen:lab": lab })).toEqual([
+      { host: a1, bastion: "198.51.100.2", warnings: [`in the lab this guest is reached through its dom0 at ${a1}, so that no connection leaves the lab: ssh.viaDom0 is false`] },
+      { host: a2, bastion: "198.51.100.2", warnings: [`in the lab this guest is reached through its dom0 at ${a2}, so that no connection leaves the lab: ssh.host web1.example.com is none of its addresses, and ssh.viaDom0 is false`] },
+      { host: a4, bastion: "198.51.100.2", warnings: [] },
+    ]);
+  });
+
   it("a /32 uplink, and sshd open to any address", () => {
     const s = new TerraformStack(new App({ outdir: tempDir().dir }), "s");
     const h = new XenHost(s, "dom0", dom0Props({ ssh: { host: "198.51.100.2", hostKey: HOST_KEY }, uplink: { address: "192.0.2.1/32" } }));

@@ -5,7 +5,7 @@
  * network, which the dom0 firewall must let reach sshd.
  */
 import { IConstruct } from "constructs";
-import { Fn, TerraformStack } from "./cdk";
+import { Annotations, Fn, TerraformStack } from "./cdk";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
 import { parseHostIpv4, parseNetworkCidr } from "../validation/ipv4";
@@ -90,11 +90,26 @@ export function labDom0(dom0: IConstruct, declared: DeclaredSsh): { readonly ssh
 
 /**
  * Every change the lab makes to a guest's connection: its dom0's key (the
- * lab's), and no pinned host key (the lab's guests have keys of their own).
- * Undefined outside the lab.
+ * lab's), no pinned host key (the lab's guests have keys of their own), and
+ * always through its dom0, at one of the guest's own addresses, so that no
+ * connection leaves the lab: Terraform runs on the machine, where a guest's
+ * address or a host name would be dialled on the machine's own network. A
+ * connection the lab changes that way gets a warning. Undefined outside the
+ * lab.
  */
-export function labGuestSsh(guest: IConstruct, dom0PrivateKey: string | undefined): { readonly privateKey?: string; readonly hostKey?: undefined } | undefined {
-  return labContextOf(guest) ? { privateKey: dom0PrivateKey, hostKey: undefined } : undefined;
+export function labGuestSsh(
+  guest: IConstruct,
+  dom0PrivateKey: string | undefined,
+  declared: { readonly host: string; readonly viaDom0: boolean; readonly addresses: readonly string[] },
+): { readonly host: string; readonly viaDom0: true; readonly privateKey?: string; readonly hostKey?: undefined } | undefined {
+  if (!labContextOf(guest)) return undefined;
+  const own = declared.addresses.includes(declared.host);
+  const host = own ? declared.host : declared.addresses[0];
+  const changed = [...(own ? [] : [`ssh.host ${declared.host} is none of its addresses`]), ...(declared.viaDom0 ? [] : ["ssh.viaDom0 is false"])];
+  if (changed.length) {
+    Annotations.of(guest).addWarning(`in the lab this guest is reached through its dom0 at ${host}, so that no connection leaves the lab: ${changed.join(", and ")}`);
+  }
+  return { host, viaDom0: true, privateKey: dom0PrivateKey, hostKey: undefined };
 }
 
 const LAB_STATE = Symbol.for("cdktf-xen.lab-state");
