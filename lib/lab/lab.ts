@@ -357,9 +357,9 @@ export class Lab {
    * guests get the pages of their new vhosts.
    */
   private adoptTopology(next: Topology): void {
-    const shape = (t: Topology) => t.dom0s.map((d) => `${d.id} ${d.uplink.device} ${d.uplink.address.address}/${d.uplink.address.prefix}`).sort().join(", ");
+    const shape = (t: Topology) => t.dom0s.map((d) => `${d.id} ${d.uplink.device} ${d.uplink.address.address}/${d.uplink.address.prefix} sshd ${d.sshPort}`).sort().join(", ");
     if (shape(next) !== shape(this.topology)) {
-      throw new LabError(`the new context changes the stack's dom0s or their uplinks (${shape(this.topology)}, now ${shape(next)}): the lab builds dom0s once; start another lab run for the other stack`);
+      throw new LabError(`the new context changes the stack's dom0s, their uplinks or their sshd ports (${shape(this.topology)}, now ${shape(next)}): the lab builds dom0s once; start another lab run for the other stack`);
     }
     this.topology = next;
     const state = loadState(this.stateFile);

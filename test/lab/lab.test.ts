@@ -137,6 +137,14 @@ describeWith(LAB_NEEDS, "lab: the seed scenario (one guest, three addresses, thr
     expect(lab.plan().exitCode).toBe(0);
   }, 5 * MINUTES);
 
+  it("a phase that would move the dom0's sshd is refused before it deploys (the two-guest scenario's dom0 listens on 2222), and changes nothing", async () => {
+    const lab = theLab();
+    await expect(lab.deploy({ context: { [SCENARIO_KEY]: "two-guests" } })).rejects.toThrow(
+      "the new context changes the stack's dom0s, their uplinks or their sshd ports (dom0 eth0 192.0.2.1/24 sshd 22, now dom0 eth0 192.0.2.1/24 sshd 2222)",
+    );
+    expect(lab.plan().exitCode).toBe(0);
+  }, 5 * MINUTES);
+
   it("cdktf-xen diff over SSH: no change after the deploy; a hand edit and a change not yet deployed show as unified diffs; no file on any host changes", () => {
     const lab = theLab();
     const stackDir = path.join(lab.workdir, "cdktf.out", "stacks", lab.options.stack);
