@@ -44,7 +44,7 @@ app.synth();
  * deploy itself uses (an output), a guest of one address behind an nftables firewall, a port nothing listens
  * on, a UDP port, a second guest when the context asks for one, and a second stack.
  */
-const USER_APP = `import { App, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+const USER_APP = `import { App, TerraformOutput, TerraformResource, TerraformStack, TerraformVariable } from "cdktf";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "cdktf-xen";
 
 const app = new App();
@@ -69,6 +69,10 @@ if (app.node.tryGetContext("second-guest") === true) {
 }
 const other = new TerraformStack(app, "other");
 new XenHost(other, "dom0", { ssh: { host: "203.0.113.11" }, uplink: { address: "192.0.2.129/25" } });
+// A stack that also holds a resource of another provider: the lab must not deploy it.
+const mixed = new TerraformStack(app, "mixed");
+new XenHost(mixed, "dom0", { ssh: { host: "203.0.113.12" }, uplink: { address: "198.18.0.1/24" } });
+new TerraformResource(mixed, "www", { terraformResourceType: "aws_route53_record" });
 app.synth();
 `;
 
@@ -413,7 +417,15 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     const r = lab("--stack", "nosuch");
     expect({ status: r.status, stderr: r.stderr }).toEqual({
       status: 2,
-      stderr: `cdktf-xen lab: stack "nosuch" is not in the app (node user.js, run in ${project}): its stacks are other, single; pass one of them as --stack\n`,
+      stderr: `cdktf-xen lab: stack "nosuch" is not in the app (node user.js, run in ${project}): its stacks are mixed, other, single; pass one of them as --stack\n`,
+    });
+  });
+
+  it("a stack that holds another provider's resource: refused before anything is built, naming it", () => {
+    const r = lab("--stack", "mixed");
+    expect({ status: r.status, stderr: r.stderr }).toEqual({
+      status: 2,
+      stderr: "cdktf-xen lab: stack mixed holds what the lab's deploy would create, run or read outside the lab: aws_route53_record.www; the lab deploys only the steps cdktf-xen generates: keep the rest in another stack\n",
     });
   });
 

@@ -228,9 +228,16 @@ export class Lab {
       throw new LabError(`stack "${stack}" is not in the app (${app}, run in ${projectDir}): ${stacks.length ? `its stacks are ${stacks.join(", ")}` : "it synthesized no stack"}; pass one of them as --stack`);
     }
     if (!fs.existsSync(path.join(dir, "topology.json"))) throw new LabError(`stack "${stack}" has no XenHost: the lab has nothing to build`);
-    const backend = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")).terraform?.backend ?? {});
+    const tf = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
+    const backend = Object.keys(tf.terraform?.backend ?? {});
     if (backend.some((b) => b !== "local")) {
       throw new LabError(`stack ${stack} uses the ${backend.join(", ")} backend: the lab deploys only stacks with the local backend, so that it can never touch real state`);
+    }
+    const foreign = outsideTheLab(tf);
+    if (foreign.length) {
+      throw new LabError(
+        `stack ${stack} holds what the lab's deploy would create, run or read outside the lab: ${foreign.join(", ")}; the lab deploys only the steps ${FLAVOUR.pkg} generates: keep the rest in another stack`,
+      );
     }
     return dir;
   }
@@ -912,4 +919,22 @@ export function cdktfCli(dir: string): string {
 function portOutside(ranges: readonly PortRange[]): number | undefined {
   if (!ranges.length) return undefined;
   return [...ranges.map((r) => r.from - 1), ...ranges.map((r) => r.to + 1)].find((p) => p >= 1 && p <= 65535 && !opens(ranges, p));
+}
+
+/**
+ * What a stack's cdk.tf.json holds beyond the library's own steps (which the
+ * lab deploys with the terraform_data engine): other resources, a
+ * terraform_data that is no step of the library's (no `step` trigger, or a
+ * provisioner other than remote-exec), data sources, modules and provider
+ * configurations, which Terraform would apply, run or read for real, with
+ * whatever credentials the machine has.
+ */
+export function outsideTheLab(tf: { readonly resource?: Record<string, Record<string, unknown>>; readonly data?: object; readonly module?: object; readonly provider?: object }): string[] {
+  const isStep = (r: { triggers_replace?: { step?: unknown }; provisioner?: Record<string, unknown>[] }) =>
+    typeof r.triggers_replace?.step === "string" && (r.provisioner ?? []).every((p) => Object.keys(p).every((k) => k === "remote-exec"));
+  const resources = Object.entries(tf.resource ?? {}).flatMap(([type, byName]) =>
+    Object.entries(byName).flatMap(([name, r]) => (type === "terraform_data" && isStep(r as Parameters<typeof isStep>[0]) ? [] : [`${type}.${name}${type === "terraform_data" ? " (no step of the library's)" : ""}`])),
+  );
+  const data = Object.entries(tf.data ?? {}).flatMap(([type, byName]) => Object.keys(byName as object).map((n) => `data.${type}.${n}`));
+  return [...resources, ...data, ...Object.keys(tf.module ?? {}).map((m) => `module.${m}`), ...Object.keys(tf.provider ?? {}).map((p) => `provider ${p}`)];
 }
