@@ -17,7 +17,8 @@ import type { Unreadable } from "../reachability";
 import { allSourcePorts, ANYWHERE, clientOutside, coversSourcePorts, firewallOpens, firstSix, joinedPorts, portPieces, portRangesText, sourcePieces, sourcePortsOpenTo } from "./firewall-names";
 import { Dom0Access, dom0Access } from "./dom0-access";
 import { HostCopy, modelOfCopies, readHostCopy, STATE_FILES, StateFile } from "./host-copy";
-import { sshdPortsOf } from "./sshd-config";
+import { SshdPorts, sshdPortsOf } from "./sshd-config";
+import type { Topology, TopologyDom0 } from "../private/topology";
 
 /** A wrong invocation or an input the doctor cannot start from (exit 2). */
 export class DoctorInputError extends Error {}
@@ -70,15 +71,24 @@ function parseUplink(text: string, from: string): { device: string; address: str
   return { device: m[1], address: m[2] };
 }
 
+/** The dom0 as the synth preview's topology.json beside the copy in `dir` gives it, when the copy is a preview. */
+function previewDom0(dir: string, dom0: HostCopy): Pick<TopologyDom0, "uplink" | "sshPort"> | undefined {
+  const topology = path.join(dir, "..", "topology.json");
+  if (!fs.existsSync(topology)) return undefined;
+  return (JSON.parse(fs.readFileSync(topology, "utf8")) as Topology).dom0s.find((x) => x.id === dom0.host);
+}
+
+/** The ports the dom0's sshd listens on at `address`: as sshdPortsOf reads the copy, with the stack's ssh.port for a synth preview. */
+export function dom0SshdPorts(dir: string, dom0: HostCopy, address: string): SshdPorts {
+  const port = previewDom0(dir, dom0)?.sshPort;
+  return sshdPortsOf(dom0, address, port === undefined ? undefined : { port, from: "ssh.port, in topology.json" });
+}
+
 /** The dom0's uplink: given, from the preview's topology.json, or from its interfaces file. */
 export function findUplink(dir: string, dom0: HostCopy, given?: string): { device: string; address: string; from: string } {
   if (given !== undefined) return { ...parseUplink(given, "--uplink"), from: "--uplink" };
-  const topology = path.join(dir, "..", "topology.json");
-  if (fs.existsSync(topology)) {
-    const t = JSON.parse(fs.readFileSync(topology, "utf8")) as { dom0s: { id: string; uplink: { device: string; address: { address: string; prefix: number } } }[] };
-    const d = t.dom0s.find((x) => x.id === dom0.host);
-    if (d) return { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}`, from: "topology.json" };
-  }
+  const d = previewDom0(dir, dom0);
+  if (d) return { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}`, from: "topology.json" };
   const devices = new Set<string>();
   const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
   for (const [p, text] of Object.entries(dom0.files)) {
@@ -232,7 +242,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
 
   // The dom0 itself: who reaches sshd, on the port it listens on, and what else the input path lets in.
   const upAddress = uplink.address.split("/")[0];
-  const sshd = sshdPortsOf(dom0, upAddress);
+  const sshd = dom0SshdPorts(dir, dom0, upAddress);
   const access = dom0Access(model, parseCidr(uplink.address)!, taken, sshd.ports);
 
   const lines: string[] = [];

@@ -16,11 +16,11 @@ import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
-import { DoctorInputError, findUplink } from "./doctor";
+import { DoctorInputError, dom0SshdPorts, findUplink } from "./doctor";
 import { Dom0Access, dom0Access } from "./dom0-access";
 import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joinedPorts, mayMatchOf, portPieces, portRangesText, sourcePortsOpenTo, sourcesToAsk } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
-import { sshdPortsOf, SSHD_DEFAULT_PORT } from "./sshd-config";
+import { SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
 
 /** Ports one source may open on an address from the same source ports: one ForwardRule. */
@@ -428,7 +428,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
 
   // The dom0 itself: who may reach its sshd, and what else its input path lets in.
   // sshd's ports, from its sshd_config: the stack deploys through ssh.port, the one port XenHost's firewall opens to firewall.managementCidrs.
-  const sshd = sshdPortsOf(dom0, upAddress);
+  const sshd = dom0SshdPorts(dir, dom0, upAddress);
   const access = hasFirewall ? dom0Access(model, up, taken, sshd.ports) : undefined;
   const sshPort = access?.sshPort ?? sshd.ports[0] ?? SSHD_DEFAULT_PORT;
   const management = access ? dom0InputNotes(access, dom0Name, uplink.device, notes) : [];

@@ -164,7 +164,14 @@ export function sshdPortsOfTest(text: string, address: string): SshdPorts {
   return { ports: [...where.keys()], where, doubts: sockets ? [] : ["sshd -T shows no listenaddress line"] };
 }
 
-/** The ports a copied host's sshd listens on at `address`: what `sshd -T` printed, when captured, else its sshd_config. */
-export function sshdPortsOf(copy: HostCopy, address: string): SshdPorts {
-  return copy.state.sshd !== undefined ? sshdPortsOfTest(copy.state.sshd, address) : sshdPorts(copy.files, address);
+/**
+ * The ports a copied host's sshd listens on at `address`: what `sshd -T`
+ * printed, when captured; else its sshd_config; else, when the copy holds
+ * neither, `declared` (a synth preview's ssh.port: the library writes no
+ * sshd_config).
+ */
+export function sshdPortsOf(copy: HostCopy, address: string, declared?: { readonly port: number; readonly from: string }): SshdPorts {
+  if (copy.state.sshd !== undefined) return sshdPortsOfTest(copy.state.sshd, address);
+  if (copy.files[SSHD_CONFIG] === undefined && declared) return { ports: [declared.port], where: new Map([[declared.port, declared.from]]), doubts: [] };
+  return sshdPorts(copy.files, address);
 }

@@ -404,6 +404,38 @@ describe("import: who may reach the dom0 itself is read through the model, in an
     }
   });
 
+  it("a synth preview, which holds no sshd_config: sshd's port is the stack's ssh.port, from topology.json beside it, for import and doctor alike; without topology.json, 22 and a doubt", () => {
+    const t = tempDir("cdktf-xen-input-");
+    try {
+      const app = new App({ outdir: t.dir });
+      // Its dom0's sshd listens on 2222, let in from 203.0.113.0/24.
+      buildScenario(app, "two-guests");
+      app.synth();
+      const hosts = path.join(t.dir, "stacks", "lab", "hosts");
+      const read = () => {
+        const { code, notes } = importStack(hosts, "dom0", { stack: "again", uplink: "eth0=192.0.2.1/24" });
+        const d = doctor(hosts, "dom0", { uplink: "eth0=192.0.2.1/24" });
+        return {
+          ssh: /ssh: \{[^}]*\}/.exec(code)?.[0],
+          management: /managementCidrs: (\[[^\]]*\])/.exec(code)?.[1],
+          notes: notes.filter((n) => n.includes("sshd")),
+          doctor: { sshPort: d.dom0Access.sshPort, sshFrom: d.dom0Access.sshFrom, open: d.dom0Access.open, doubts: d.sshdDoubts },
+        };
+      };
+      expect(read()).toEqual({
+        ssh: 'ssh: { host: "192.0.2.1", port: 2222 }',
+        management: '["203.0.113.0/24"]',
+        notes: [],
+        doctor: { sshPort: 2222, sshFrom: ["203.0.113.0/24"], open: [], doubts: [] },
+      });
+      fs.rmSync(path.join(t.dir, "stacks", "lab", "topology.json"));
+      const bare = read();
+      expect({ ssh: bare.ssh, sshPort: bare.doctor.sshPort, doubts: bare.doctor.doubts }).toEqual({ ssh: 'ssh: { host: "192.0.2.1" }', sshPort: 22, doubts: ["the copy holds no /etc/ssh/sshd_config"] });
+    } finally {
+      t.remove();
+    }
+  });
+
   it("sshd on another port: the imported stack connects through it, and lets the same network reach it and no other port", () => {
     const t = tempDir("cdktf-xen-input-");
     try {
