@@ -427,7 +427,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   }
 
   // The dom0 itself: who may reach its sshd, and what else its input path lets in.
-  // sshd's ports, from its sshd_config: the stack deploys through ssh.port, the one port XenHost's firewall opens to firewall.managementCidrs.
+  // sshd's ports (sshd -T, else sshd_config, else a preview's ssh.port): the stack deploys through ssh.port, the one port XenHost's firewall opens to firewall.managementCidrs.
   const sshd = dom0SshdPorts(dir, dom0, upAddress);
   const access = hasFirewall ? dom0Access(model, up, taken, sshd.ports) : undefined;
   const sshPort = access?.sshPort ?? sshd.ports[0] ?? SSHD_DEFAULT_PORT;
