@@ -364,10 +364,8 @@ export class Lab {
    * guests get the pages of their new vhosts.
    */
   private adoptTopology(next: Topology): void {
-    const shape = (t: Topology) => t.dom0s.map((d) => `${d.id} ${d.uplink.device} ${d.uplink.address.address}/${d.uplink.address.prefix} sshd ${d.sshPort}`).sort().join(", ");
-    if (shape(next) !== shape(this.topology)) {
-      throw new LabError(`the new context changes the stack's dom0s, their uplinks or their sshd ports (${shape(this.topology)}, now ${shape(next)}): the lab builds dom0s once; start another lab run for the other stack`);
-    }
+    const refused = phaseRefusal(this.topology, next);
+    if (refused) throw new LabError(refused);
     this.topology = next;
     const state = loadState(this.stateFile);
     const seeds = this.seeds();
@@ -937,4 +935,25 @@ export function outsideTheLab(tf: { readonly resource?: Record<string, Record<st
   );
   const data = Object.entries(tf.data ?? {}).flatMap(([type, byName]) => Object.keys(byName as object).map((n) => `data.${type}.${n}`));
   return [...resources, ...data, ...Object.keys(tf.module ?? {}).map((m) => `module.${m}`), ...Object.keys(tf.provider ?? {}).map((p) => `provider ${p}`)];
+}
+
+/**
+ * Why the lab cannot deploy the stack `next` over what it built for `built`,
+ * or undefined: it builds the dom0s, their uplinks and their sshds once, and
+ * starts a guest's sshd once, when the deploy creates the guest. Guests and
+ * vhosts may come and go.
+ */
+export function phaseRefusal(built: Topology, next: Topology): string | undefined {
+  const shape = (t: Topology) => t.dom0s.map((d) => `${d.id} ${d.uplink.device} ${d.uplink.address.address}/${d.uplink.address.prefix} sshd ${d.sshPort}`).sort().join(", ");
+  if (shape(next) !== shape(built)) {
+    return `the new context changes the stack's dom0s, their uplinks or their sshd ports (${shape(built)}, now ${shape(next)}): the lab builds dom0s once; start another lab run for the other stack`;
+  }
+  const moved = built.dom0s.flatMap((d) =>
+    d.guests.flatMap((g) => {
+      const now = next.dom0s.find((x) => x.id === d.id)?.guests.find((x) => x.id === g.id);
+      return now && now.sshPort !== g.sshPort ? [`${d.id}/${g.id} (${g.sshPort}, now ${now.sshPort})`] : [];
+    }),
+  );
+  if (moved.length) return `the new context changes the sshd port of ${moved.join(", ")}: the lab starts a guest's sshd once, when the deploy creates it; start another lab run for the other stack`;
+  return undefined;
 }
