@@ -386,15 +386,17 @@ export class RoutedDomU extends Construct implements IConnectable {
     const user = ssh.user ?? "root";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new XenPropError(site("ssh.user"), user, "expected a Unix user name such as root");
     const hostKey = connectionHostKey(ssh.hostKey, site("ssh.hostKey"));
-    const lab = labGuestSsh(this, this.dom0._ssh.privateKey, { host, viaDom0: ssh.viaDom0 ?? true, addresses: this.addresses });
-    const viaDom0 = lab?.viaDom0 ?? ssh.viaDom0 ?? true;
+    const declaredViaDom0 = ssh.viaDom0 ?? true;
+    const lab = labGuestSsh(this, this.dom0._ssh.privateKey, { host, viaDom0: declaredViaDom0, addresses: this.addresses });
+    const viaDom0 = lab?.viaDom0 ?? declaredViaDom0;
     if (hostKey !== undefined && viaDom0 && !lab) {
       Annotations.of(this).addWarning(
         "ssh.hostKey is pinned for a guest reached through its dom0: Terraform releases without the fix of hashicorp/terraform#38318 (March 2026) check the dom0 against this key instead of its own, so every step of this guest fails; pin it only with a Terraform that has the fix",
       );
     }
     const declared = { privateKey: connectionPrivateKey(ssh.privateKey, ssh.privateKeyFile, site) ?? this.dom0._ssh.privateKey, hostKey };
-    return { host: lab?.host ?? host, user, port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535), privateKey: (lab ?? declared).privateKey, hostKey: (lab ?? declared).hostKey, viaDom0 };
+    const keys = lab ?? declared;
+    return { host: lab?.host ?? host, user, port: parseInteger(ssh.port ?? 22, site("ssh.port"), 1, 65535), privateKey: keys.privateKey, hostKey: keys.hostKey, viaDom0 };
   }
 
   /**

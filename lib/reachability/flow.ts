@@ -333,7 +333,7 @@ class Tally {
 }
 
 /** Whether `n` is a port number: an integer from 1 to 65535. */
-function isPort(n: unknown): boolean {
+export function isPort(n: unknown): boolean {
   return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
 }
 

@@ -18,6 +18,7 @@ import { TerraformStack } from "../private/cdk";
 import { dom0ModelInput, vhostQuestions } from "../private/prove";
 import type { FlowQuestion, FlowVerdict, ModelInput, Outcome } from "../reachability";
 import { Reachability } from "../reachability";
+import { isPort } from "../reachability/flow";
 import type { RoutedDomU } from "../routed-domu";
 import type { WebVhost } from "../web-vhost";
 import { XenHost } from "../xen-host";
@@ -119,7 +120,6 @@ export class XenTemplate {
    */
   toDom0(dom0: XenHost, question: Dom0Question): Dom0Verdict {
     const { from, port, protocol = "tcp", sourcePort } = question;
-    const isPort = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
     if (protocol !== "tcp" && protocol !== "udp") throw new Error(`toDom0 ${dom0.node.path}: protocol ${JSON.stringify(protocol)}: expected "tcp" or "udp"`);
     if (!isPort(port)) throw new Error(`toDom0 ${dom0.node.path}: port ${JSON.stringify(port)}: expected an integer from 1 to 65535`);
     if (sourcePort !== undefined && !isPort(sourcePort)) throw new Error(`toDom0 ${dom0.node.path}: sourcePort ${JSON.stringify(sourcePort)}: expected an integer from 1 to 65535`);
