@@ -7,7 +7,7 @@
  */
 import type { Reachability } from "../reachability";
 import { Cidr, cidrText, rangeCidrs } from "../reachability/ip";
-import { ANYWHERE, AskedSource, mayMatchOf, portPieces, portRangesText, sourcesToAsk } from "./firewall-names";
+import { ANYWHERE, AskedSource, portPieces, portRangesText, sourcesToAsk } from "./firewall-names";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
 
 export interface Dom0Access {
@@ -48,10 +48,7 @@ export function dom0Access(model: Reachability, up: Cidr, taken: ReadonlySet<num
   const sshFrom: AskedSource[] = [];
   let sshUndecided = false;
   const unknown = new Map<string, string[]>();
-  const undecided = (what: string, text: string) => {
-    const why = mayMatchOf(text);
-    unknown.set(why, [...(unknown.get(why) ?? []), what]);
-  };
+  const undecided = (what: string, why: string) => unknown.set(why, [...(unknown.get(why) ?? []), what]);
   const open: { from: string; ports: string[] }[] = [];
   // Ports open from anywhere are not named again for a source network.
   const openAnywhere = new Set<string>();
@@ -61,7 +58,7 @@ export function dom0Access(model: Reachability, up: Cidr, taken: ReadonlySet<num
     if (ssh.outcome === "pass") sshFrom.push(source);
     else if (ssh.outcome === "unknown") {
       sshUndecided = true;
-      undecided(`tcp/${sshPort} ${from}`, ssh.text);
+      undecided(`tcp/${sshPort} ${from}`, ssh.undecidedBy);
     }
     // Every other port, a piece at a time.
     const ports: string[] = [];
@@ -75,7 +72,7 @@ export function dom0Access(model: Reachability, up: Cidr, taken: ReadonlySet<num
           if (cidr === ANYWHERE) openAnywhere.add(text);
           else if (openAnywhere.has(text)) continue;
           ports.push(text);
-        } else if (v.outcome === "unknown") undecided(`${text} ${from}`, v.text);
+        } else if (v.outcome === "unknown") undecided(`${text} ${from}`, v.undecidedBy);
       }
     }
     if (ports.length) open.push({ from, ports });

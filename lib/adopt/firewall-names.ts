@@ -52,19 +52,10 @@ export function sourcePortsOpen(pieces: readonly PortRange[], opens: (sourcePort
 export function sourcePortsOpenTo(model: Reachability, dom0: string, pieces: readonly PortRange[], flow: Omit<FlowQuestion, "sourcePort">, undecided?: (why: string) => void): PortRange[] {
   return sourcePortsOpen(pieces, (sourcePort) => {
     const hop = firewallHop(model.flow({ ...flow, sourcePort }), dom0);
-    if (hop?.outcome === "unknown") undecided?.(mayMatchOf(hop.text));
+    // An unknown firewall hop always names what leaves it undecided.
+    if (hop?.outcome === "unknown") undecided?.(hop.undecidedBy!);
     return hop?.outcome === "pass";
   });
-}
-
-/**
- * The rule that may match, and why, from the text of a firewall's unknown
- * verdict: the path, when a forward hop names it ("FORWARD eth0 -> g-1, new
- * connection: "), then the rule and why, then "; otherwise" what decides
- * without it.
- */
-export function mayMatchOf(text: string): string {
-  return text.split("; otherwise")[0].replace(/^FORWARD [^:]*: /, "").trim();
 }
 
 /** Whether `outer` holds every port of `inner` (both as sourcePortsOpen gives them: pieces joined where they touch). */

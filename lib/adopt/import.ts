@@ -18,7 +18,7 @@ import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reach
 import { Routing } from "../reachability/routing";
 import { DoctorInputError, dom0SshdPorts, findUplink } from "./doctor";
 import { Dom0Access, dom0Access } from "./dom0-access";
-import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joinedPorts, mayMatchOf, portPieces, portRangesText, sourcePortsOpenTo, sourcesToAsk } from "./firewall-names";
+import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joinedPorts, portPieces, portRangesText, sourcePortsOpenTo, sourcesToAsk } from "./firewall-names";
 import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
@@ -406,8 +406,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         const v = model._ping({ from: client, to: address });
         const from = cidr === ANYWHERE ? "from anywhere" : `from ${cidr}`;
         if (v?.outcome === "unknown") {
-          const why = mayMatchOf(v.text);
-          undecided.set(why, (undecided.get(why) ?? new Set()).add(`${address} ping${cidr === ANYWHERE ? "" : ` ${from}`}`));
+          undecided.set(v.undecidedBy, (undecided.get(v.undecidedBy) ?? new Set()).add(`${address} ping${cidr === ANYWHERE ? "" : ` ${from}`}`));
         }
         if (v?.outcome !== "pass" || fromAnywhere) continue;
         fromAnywhere = cidr === ANYWHERE;

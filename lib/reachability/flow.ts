@@ -70,6 +70,8 @@ const UNEXPLAINED = (): string => "";
 interface Check {
   readonly outcome: Outcome;
   readonly text: () => string;
+  /** The firewalls' check, unknown: what leaves it undecided (FirewallVerdict.undecidedBy). */
+  readonly undecidedBy?: string;
 }
 
 /** One hop of a flow's path that reads no port. */
@@ -289,7 +291,7 @@ class Tally {
 
   /** Counts a check; false when it drops. */
   add(host: string, stage: Stage, c: Check): boolean {
-    if (explaining) this.hops.push({ host, stage, outcome: c.outcome, text: c.text() });
+    if (explaining) this.hops.push(c.undecidedBy === undefined ? { host, stage, outcome: c.outcome, text: c.text() } : { host, stage, outcome: c.outcome, text: c.text(), undecidedBy: c.undecidedBy });
     if (c.outcome === "drop") this.drops++;
     else if (c.outcome === "unknown") this.unknowns++;
     return c.outcome !== "drop";
@@ -332,6 +334,31 @@ class Tally {
   }
 }
 
+/** The files hold no firewall of the dom0's. */
+const NO_FIREWALL = "the files hold no firewall (rules.v4 or an nftables file)";
+
+/**
+ * The dom0's firewalls on `hook` for `p`, in words: iptables' FORWARD or
+ * INPUT chain, then each nftables chain on the hook. A drop in any one drops
+ * (and only the firewalls that drop are named); else a rule that may match,
+ * or a line of theirs the model cannot read, leaves it unknown, and
+ * `undecidedBy` names the first such rule, else that line.
+ */
+export function dom0Firewalls(d: Dom0State, hook: "forward" | "input", p: Packet): FirewallVerdict {
+  if (!d.hasFirewall) return { outcome: "unknown", text: `${NO_FIREWALL}, so what the dom0 filters is not known`, undecidedBy: NO_FIREWALL };
+  const verdicts: FirewallVerdict[] = [];
+  if (d.iptables) verdicts.push(d.iptables.filter.evaluate(hook === "forward" ? "FORWARD" : "INPUT", p, d.iptables.sets));
+  for (const n of d.nft) if (n.hooks(hook)) verdicts.push(n.evaluate(hook, p));
+  const drops = verdicts.filter((v) => v.outcome === "drop");
+  if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
+  const text = verdicts.map((v) => v.text).join("; ");
+  const unread = doubt(d.doubts.firewall);
+  const undecided = verdicts.find((v): v is Extract<FirewallVerdict, { outcome: "unknown" }> => v.outcome === "unknown");
+  const undecidedBy = undecided?.undecidedBy ?? unread;
+  if (undecidedBy === undefined) return { outcome: "pass", text };
+  return { outcome: "unknown", text: unread ? `${text}; ${unread}` : text, undecidedBy };
+}
+
 /** Whether `n` is a port number: an integer from 1 to 65535. */
 export function isPort(n: unknown): boolean {
   return Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
@@ -363,18 +390,14 @@ export class FlowEvaluator {
    * in by the uplink, to a guest address, with the words of each firewall that
    * decides; undefined when the dom0 routes the address to no guest's vif.
    */
-  ping(src: number, dst: number): { readonly outcome: Outcome; readonly text: string } | undefined {
+  ping(src: number, dst: number): FirewallVerdict | undefined {
     const d = this.dom0;
     const up = d.uplink.device;
     const route = d.routing.lookup(dst, src, up);
     if (!route || route.table === LOCAL || !d.vifs.has(route.route.dev)) return undefined;
-    explaining = true;
-    try {
-      const c = this.firewall({ src, dst, protocol: "icmp", sport: 0, dport: 0, iif: up, oif: route.route.dev, state: "NEW" });
-      return { outcome: c.outcome, text: c.text() };
-    } finally {
-      explaining = false;
-    }
+    const p: Packet = { src, dst, protocol: "icmp", sport: 0, dport: 0, iif: up, oif: route.route.dev, state: "NEW" };
+    const v = dom0Firewalls(d, "forward", p);
+    return { ...v, text: `${forwardText(p)}: ${v.text}` };
   }
 
   /** Both directions of a flow: the verdict at once, the hops and summary when read. */
@@ -523,38 +546,28 @@ export class FlowEvaluator {
 
   /** The dom0's forward-hook firewalls, as a check. */
   private firewall(p: Packet): Check {
-    if (!this.dom0.hasFirewall) return explaining ? check("unknown", () => `${forwardText(p)}: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known`) : QUIET.unknown;
     if (!explaining) return QUIET[this.firewallOutcome(p)];
-    const verdicts: FirewallVerdict[] = [];
-    const outcome = this.firewallOutcome(p, verdicts);
-    const doubts = this.dom0.doubts.firewall;
-    // A drop is explained by the firewalls that drop; anything else by all of them.
-    const texts = verdicts.filter((v) => outcome !== "drop" || v.outcome === "drop").map((v) => v.text);
-    return { outcome, text: () => `${forwardText(p)}: ${texts.join("; ")}${outcome === "unknown" && doubts.length > 0 ? `; ${doubt(doubts)}` : ""}` };
+    const v = dom0Firewalls(this.dom0, "forward", p);
+    return { outcome: v.outcome, text: () => `${forwardText(p)}: ${v.text}`, undecidedBy: v.outcome === "unknown" ? v.undecidedBy : undefined };
   }
 
   /**
-   * What the dom0's forward-hook firewalls, iptables then nftables, do with
-   * `p`: a drop in any one drops; else a firewall that cannot tell, or a line
-   * the model cannot read, makes it unknown. `verdicts`, when given, receives
-   * each firewall's verdict in words; without it nothing is made per packet
-   * (the proof asks twice per flow).
+   * What the dom0's forward-hook firewalls do with `p`, as dom0Firewalls
+   * decides it, with nothing made per packet (the proof asks twice per flow).
    */
-  private firewallOutcome(p: Packet, verdicts?: FirewallVerdict[]): Outcome {
+  private firewallOutcome(p: Packet): Outcome {
     const d = this.dom0;
-    const explain = verdicts !== undefined;
+    if (!d.hasFirewall) return "unknown";
     let drop = false;
     let unknown = d.doubts.firewall.length > 0;
     if (d.iptables) {
-      const v = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, explain);
-      if (explain) verdicts.push(v);
+      const v = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, false);
       drop ||= v.outcome === "drop";
       unknown ||= v.outcome === "unknown";
     }
     for (let i = 0; i < d.nft.length; i++) {
       if (!d.nft[i].hooks("forward")) continue;
-      const v = d.nft[i].evaluate("forward", p, explain);
-      if (explain) verdicts.push(v);
+      const v = d.nft[i].evaluate("forward", p, false);
       drop ||= v.outcome === "drop";
       unknown ||= v.outcome === "unknown";
     }

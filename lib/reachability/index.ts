@@ -5,10 +5,9 @@
  * I/O, no root.
  */
 import type { PortRange } from "../connections/port";
-import { FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
+import { dom0Firewalls, FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, ModelInput } from "./hosts";
-import type { Outcome, Unreadable } from "./outcome";
-import { unreadableText } from "./outcome";
+import type { Unreadable } from "./outcome";
 import type { FirewallVerdict } from "./packet";
 import { cidrText, ipNum, ipText } from "./ip";
 
@@ -143,7 +142,7 @@ export class Reachability {
    * decides; undefined when the dom0 routes `to` to no guest's vif.
    * @internal
    */
-  _ping(q: { readonly from: string; readonly to: string }): { readonly outcome: Outcome; readonly text: string } | undefined {
+  _ping(q: { readonly from: string; readonly to: string }): FirewallVerdict | undefined {
     const src = ipNum(q.from);
     const dst = ipNum(q.to);
     if (src === undefined || dst === undefined) throw new Error(`ping ${q.from} -> ${q.to}: expected IPv4 addresses`);
@@ -158,20 +157,11 @@ export class Reachability {
    * names the rule (or policy) of each firewall that decides.
    * @internal
    */
-  _toDom0(q: { readonly protocol: "tcp" | "udp"; readonly from: string; readonly port: number; readonly sourcePort?: number }): { readonly outcome: Outcome; readonly text: string } {
+  _toDom0(q: { readonly protocol: "tcp" | "udp"; readonly from: string; readonly port: number; readonly sourcePort?: number }): FirewallVerdict {
     const d = this.dom0;
     const src = ipNum(q.from);
     if (src === undefined) throw new Error(`flow ${q.from} -> the dom0: expected an IPv4 address`);
-    if (!d.hasFirewall) return { outcome: "unknown", text: "the files hold no firewall (rules.v4 or an nftables file)" };
-    const p = { src, dst: d.uplink.address, protocol: q.protocol, sport: q.sourcePort ?? 40000, dport: q.port, iif: d.uplink.device, oif: "", state: "NEW" as const };
-    const verdicts: FirewallVerdict[] = [];
-    if (d.iptables) verdicts.push(d.iptables.filter.evaluate("INPUT", p, d.iptables.sets));
-    for (const n of d.nft) if (n.hooks("input")) verdicts.push(n.evaluate("input", p));
-    const drop = verdicts.filter((v) => v.outcome === "drop");
-    const doubts = d.doubts.firewall;
-    const outcome: Outcome = drop.length ? "drop" : doubts.length || verdicts.some((v) => v.outcome === "unknown") ? "unknown" : "pass";
-    const texts = (drop.length ? drop : verdicts).map((v) => v.text);
-    return { outcome, text: `${texts.join("; ")}${outcome === "unknown" && doubts.length ? `; the model cannot read ${unreadableText(doubts[0])}` : ""}` };
+    return dom0Firewalls(d, "input", { src, dst: d.uplink.address, protocol: q.protocol, sport: q.sourcePort ?? 40000, dport: q.port, iif: d.uplink.device, oif: "", state: "NEW" });
   }
 
   /** Everything in the files the model could not read. */

@@ -354,7 +354,7 @@ export class IptablesFilter {
     const doubt = maybe.length ? maybe.find((m) => m.target !== undefined && m.target !== "LOG" && (m.target === "ACCEPT" ? "pass" : ["DROP", "REJECT"].includes(m.target) ? "drop" : "other") !== outcome) : undefined;
     if (!explain && !doubt) return outcome === "pass" ? PASSES : DROPS;
     const text = r ? `${this.where(r)}: ${r.target}` : explain ? `${this.fileName}: no rule of ${name} matches, policy ${policy}` : "";
-    if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${text}` };
+    if (doubt) return { outcome: "unknown", text: `${doubt.why}; otherwise ${text}`, undecidedBy: doubt.why };
     return { outcome, text };
   }
 

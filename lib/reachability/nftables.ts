@@ -512,10 +512,10 @@ export class NftRuleset {
       if (d) doubt ??= d.why;
       texts.push(decided.text);
       if (decided.verdict === "drop") {
-        return { outcome: doubt ? "unknown" : "drop", text: doubt ? `${doubt}; otherwise ${texts.join("; ")}` : texts.join("; ") };
+        return doubt ? { outcome: "unknown", text: `${doubt}; otherwise ${texts.join("; ")}`, undecidedBy: doubt } : { outcome: "drop", text: texts.join("; ") };
       }
     }
     if (!chains.length) return { outcome: "pass", text: `${file}: no chain on the ${hook} hook` };
-    return { outcome: doubt ? "unknown" : "pass", text: doubt ? `${doubt}; otherwise ${texts.join("; ")}` : texts.join("; ") };
+    return doubt ? { outcome: "unknown", text: `${doubt}; otherwise ${texts.join("; ")}`, undecidedBy: doubt } : { outcome: "pass", text: texts.join("; ") };
   }
 }

@@ -20,6 +20,12 @@ export interface Hop {
   readonly outcome: Outcome;
   /** What happened, for a person: the interface, the table and rule, the firewall line. */
   readonly text: string;
+  /**
+   * A firewall hop whose outcome is unknown: what leaves it undecided, the
+   * rule that may match and why (`rules.v4 line 12 "..." may match: match -m
+   * mac not read by the model`), else the line the model cannot read.
+   */
+  readonly undecidedBy?: string;
 }
 
 /** Something in a file the model cannot read; a flow that depends on it is `unknown`. */

@@ -21,12 +21,23 @@ export function protocolName(written: string): string {
   return PROTOCOL_NUMBERS[written] ?? written;
 }
 
-/** A firewall's answer for one packet: the rule that decided, or the policy. */
-export interface FirewallVerdict {
-  readonly outcome: "pass" | "drop" | "unknown";
-  /** e.g. `rules.v4 line 14 "-A FORWARD ... -j ACCEPT": ACCEPT`. */
-  readonly text: string;
-}
+/** A firewall's answer for one packet: the rule that decided, or the policy; when unknown, what leaves it undecided. */
+export type FirewallVerdict =
+  | {
+      readonly outcome: "pass" | "drop";
+      /** e.g. `rules.v4 line 14 "-A FORWARD ... -j ACCEPT": ACCEPT`. */
+      readonly text: string;
+    }
+  | {
+      readonly outcome: "unknown";
+      readonly text: string;
+      /**
+       * The rule that may match and why, e.g. `rules.v4 line 12 "-A INPUT -m
+       * mac ... -j ACCEPT" may match: match -m mac not read by the model`;
+       * else the line the model cannot read.
+       */
+      readonly undecidedBy: string;
+    };
 
 /** Interface names as iptables and nftables match them: `+` (iptables) or `*` (nft) at the end is a prefix. */
 export function ifaceMatches(pattern: string, name: string): boolean {

@@ -223,6 +223,10 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     expect(v.failure?.text).toBe(
       'FORWARD eth0 -> webserv-0, new connection: rules.v4 line 13 "-A FORWARD -m limit --limit 5/s -j DROP" may match: match -m limit not read by the model; otherwise rules.v4 line 14 "-A FORWARD -d 192.168.0.200/32 -o webserv-0 -p tcp -m multiport --dports 80,443 -j ACCEPT": ACCEPT',
     );
+    // What leaves it undecided, apart from the words: doctor and import group sockets by it.
+    expect(v.failure?.undecidedBy).toBe('rules.v4 line 13 "-A FORWARD -m limit --limit 5/s -j DROP" may match: match -m limit not read by the model');
+    // A hop that decides names nothing.
+    expect(v.hops.filter((h) => h.undecidedBy !== undefined)).toEqual([v.failure]);
   });
 
   it("a rule the model cannot read that would decide the same changes nothing", () => {
@@ -234,11 +238,12 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     const v = model({ dom0: { "/etc/iptables/rules.v4": `*nat\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.168.0.202\nCOMMIT\n${rules()}` } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
     expect(v.forward).toBe("unknown");
     expect(v.failure?.text).toContain('the model cannot read /etc/iptables/rules.v4 line 2 "-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.168.0.202": the nat table is not read by the model');
+    expect(v.failure?.undecidedBy).toBe('the model cannot read /etc/iptables/rules.v4 line 2 "-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.168.0.202": the nat table is not read by the model');
   });
 
   it("no firewall among the files: unknown, not an open door", () => {
     const v = model({ dom0: { "/etc/iptables/rules.v4": undefined, "/etc/iptables/rules.v6": undefined } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
-    expect([v.forward, v.failure?.text]).toEqual(["unknown", "FORWARD eth0 -> webserv-0, new connection: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known"]);
+    expect([v.forward, v.failure?.text, v.failure?.undecidedBy]).toEqual(["unknown", "FORWARD eth0 -> webserv-0, new connection: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known", "the files hold no firewall (rules.v4 or an nftables file)"]);
   });
 
   it("an interfaces file that sources others, or an address from DHCP: unknown", () => {
@@ -324,6 +329,14 @@ describe("nftables and ipsets", () => {
     ]);
     // An address the dom0 routes to no vif: no answer.
     expect(ipt("-A FORWARD -j ACCEPT")._ping({ from: OUTSIDE, to: "198.51.100.9" })).toBeUndefined();
+  });
+
+  it("iptables and an nftables table both on the forward path: what leaves the verdict undecided is the nft rule alone, not iptables' accept before it", () => {
+    const both = model({ dom0: { "/etc/cdktf-xen/firewall.nft": nft.replace("    ct state established,related accept", "    ct state established,related accept\n    ip daddr 192.168.0.201 tcp dport ftp-data drop") } });
+    const v = both.flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
+    expect([v.forward, v.failure?.stage]).toEqual(["unknown", "firewall"]);
+    expect(v.failure?.text).toMatch(/^FORWARD eth0 -> webserv-1, new connection: rules\.v4 line \d+ .*: ACCEPT; firewall\.nft line 6 .* may match: /);
+    expect(v.failure?.undecidedBy).toBe('firewall.nft line 6 "ip daddr 192.168.0.201 tcp dport ftp-data drop" may match: a value or set it compares is not read by the model (a range, a name, a set not in the files)');
   });
 
   it("a jump the model does not follow: unknown", () => {
