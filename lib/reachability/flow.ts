@@ -339,24 +339,25 @@ const NO_FIREWALL = "the files hold no firewall (rules.v4 or an nftables file)";
 
 /**
  * The dom0's firewalls on `hook` for `p`, in words: iptables' FORWARD or
- * INPUT chain, then each nftables chain on the hook. A drop in any one drops
- * (and only the firewalls that drop are named); else a rule that may match,
- * or a line of theirs the model cannot read, leaves it unknown, and
- * `undecidedBy` names the first such rule, else that line.
+ * INPUT chain, then each nftables chain on the hook. A line of theirs the
+ * model cannot read leaves it unknown whatever the others say: it may be a
+ * rule before any it reads (an `-I` insert), or a nat table's rule that sends
+ * the packet elsewhere. Else a drop in any one drops (and only the firewalls
+ * that drop are named), and a rule that may match leaves it unknown.
+ * `undecidedBy` names that line, else the first such rule.
  */
 export function dom0Firewalls(d: Dom0State, hook: "forward" | "input", p: Packet): FirewallVerdict {
   if (!d.hasFirewall) return { outcome: "unknown", text: `${NO_FIREWALL}, so what the dom0 filters is not known`, undecidedBy: NO_FIREWALL };
   const verdicts: FirewallVerdict[] = [];
   if (d.iptables) verdicts.push(d.iptables.filter.evaluate(hook === "forward" ? "FORWARD" : "INPUT", p, d.iptables.sets));
   for (const n of d.nft) if (n.hooks(hook)) verdicts.push(n.evaluate(hook, p));
-  const drops = verdicts.filter((v) => v.outcome === "drop");
-  if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
   const text = verdicts.map((v) => v.text).join("; ");
   const unread = doubt(d.doubts.firewall);
+  if (unread) return { outcome: "unknown", text: `${text}; ${unread}`, undecidedBy: unread };
+  const drops = verdicts.filter((v) => v.outcome === "drop");
+  if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
   const undecided = verdicts.find((v): v is Extract<FirewallVerdict, { outcome: "unknown" }> => v.outcome === "unknown");
-  const undecidedBy = undecided?.undecidedBy ?? unread;
-  if (undecidedBy === undefined) return { outcome: "pass", text };
-  return { outcome: "unknown", text: unread ? `${text}; ${unread}` : text, undecidedBy };
+  return undecided ? { outcome: "unknown", text, undecidedBy: undecided.undecidedBy } : { outcome: "pass", text };
 }
 
 /** Whether `n` is a port number: an integer from 1 to 65535. */
@@ -557,9 +558,9 @@ export class FlowEvaluator {
    */
   private firewallOutcome(p: Packet): Outcome {
     const d = this.dom0;
-    if (!d.hasFirewall) return "unknown";
+    if (!d.hasFirewall || d.doubts.firewall.length) return "unknown";
     let drop = false;
-    let unknown = d.doubts.firewall.length > 0;
+    let unknown = false;
     if (d.iptables) {
       const v = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, false);
       drop ||= v.outcome === "drop";

@@ -255,15 +255,16 @@ describe("import never opens more than the hand-written firewall does", () => {
     }
   });
 
-  it("a line the model cannot read leaves every verdict unknown: one note names that line, not the rule that decides each socket", () => {
+  it("a line the model cannot read leaves every verdict unknown, drops too: one note names that line, not the rule that decides each socket", () => {
     const t = tempDir("cdktf-xen-hand-edited-");
     try {
       const nat = (f: CopyFile): void => void (f.text = `*nat\n-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.0.2.31\nCOMMIT\n${f.text}`);
       const { code, notes } = importStack(editedRestrictedCopy(t.dir, "iptables", nat), "dom0", { stack: "again" });
       const line = 'the model cannot read /etc/iptables/rules.v4 line 2 "-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 192.0.2.31": the nat table is not read by the model';
       expect(notes.filter((n) => n.includes("unknown"))).toEqual([
-        `dom0: ${line}: the firewall's verdict is unknown for 192.0.2.30 udp/53, 192.0.2.31 tcp/80, 192.0.2.31 udp/53, 192.0.2.30 tcp/8443 from 203.0.113.0/24, 192.0.2.30 udp/53 from 203.0.113.0/24, 192.0.2.31 tcp/80 from 203.0.113.0/24 and 1 more, which are not imported; carry over by hand what the rule opens`,
-        `dom0: ${line}: the firewall's verdict is unknown for tcp/22 from 198.51.100.0/24 to the dom0 itself; check by hand whom it lets in`,
+        // Every socket: the nat rule may send any packet elsewhere, so not even the readable rules' drops are certain.
+        `dom0: ${line}: the firewall's verdict is unknown for 192.0.2.30 tcp/1-52, 192.0.2.30 tcp/53, 192.0.2.30 tcp/54-79, 192.0.2.30 tcp/80, 192.0.2.30 tcp/81-8442, 192.0.2.30 tcp/8443 and 54 more, which are not imported; carry over by hand what the rule opens`,
+        `dom0: ${line}: the firewall's verdict is unknown for tcp/22 from anywhere, tcp/1-21 from anywhere, tcp/23-65535 from anywhere, udp/1-21 from anywhere, udp/22 from anywhere, udp/23-65535 from anywhere and 6 more to the dom0 itself; check by hand whom it lets in`,
       ]);
       expect(forwardRules(code)).toEqual([]);
     } finally {

@@ -4,9 +4,12 @@
  * iptables in a namespace of its own, gives the fixture's iptables-save; a
  * fresh namespace with the dom0's sysctl.conf applied, and one without, give
  * its sysctl captures. So the doctor's test reads what a real host shows.
+ * And a hand-written rules.v4 with a line the model cannot read, as the
+ * kernel loads it, beside the model's verdict on it.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { seedFiles, seedReachability } from "../support/seed";
 import { describeWith, netns } from "../support/tools";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
@@ -41,5 +44,22 @@ describeWith(["root", "iptables", "iptables-save", "sysctl", "ip"], "the hand-ma
       dom0.remove();
       guest.remove();
     }
+  });
+});
+
+describeWith(["root", "iptables-restore", "iptables", "ip"], "a hand-written rules.v4 the model reads only in part, loaded by the kernel", () => {
+  it("an -I insert goes before every rule the model reads: the kernel accepts what the readable rules drop, and the model says unknown, not dropped", () => {
+    const inserted = seedFiles().dom0["/etc/iptables/rules.v4"].replace("COMMIT", "-I FORWARD 1 -p tcp --dport 8080 -j ACCEPT\nCOMMIT");
+    const ns = netns("ins");
+    try {
+      const load = ns.exec("iptables-restore", [], inserted);
+      expect([load.status, load.stderr]).toEqual([0, ""]);
+      // The kernel's FORWARD chain: the policy drops, the inserted rule comes first and accepts tcp/8080.
+      expect(ns.sh("iptables", "-S", "FORWARD").split("\n").slice(0, 2)).toEqual(["-P FORWARD DROP", "-A FORWARD -p tcp -m tcp --dport 8080 -j ACCEPT"]);
+    } finally {
+      ns.remove();
+    }
+    const v = seedReachability({ dom0: { "/etc/iptables/rules.v4": inserted } }).flow({ from: "203.0.113.9", to: "192.168.0.200", port: 8080 });
+    expect([v.forward, v.failure?.undecidedBy]).toEqual(["unknown", expect.stringContaining("only -A rules are read by the model")]);
   });
 });

@@ -229,6 +229,23 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     expect(v.hops.filter((h) => h.undecidedBy !== undefined)).toEqual([v.failure]);
   });
 
+  it("a line the model cannot read leaves even a drop unknown: an -I insert comes before every rule it reads", () => {
+    // The kernel puts the inserted rule first (test/lab/hand-made.test.ts loads this file): it accepts tcp/8080, which the
+    // rules the model reads and the policy would drop.
+    const inserted = rules().replace("COMMIT", "-I FORWARD 1 -p tcp --dport 8080 -j ACCEPT\nCOMMIT");
+    const m = model({ dom0: { "/etc/iptables/rules.v4": inserted } });
+    const line = inserted.split("\n").indexOf("-I FORWARD 1 -p tcp --dport 8080 -j ACCEPT") + 1;
+    const why = `the model cannot read /etc/iptables/rules.v4 line ${line} "-I FORWARD 1 -p tcp --dport 8080 -j ACCEPT": only -A rules are read by the model`;
+    for (const port of [8080, 8081]) {
+      const v = m.flow({ from: OUTSIDE, to: "192.168.0.200", port });
+      expect([v.forward, v.failure?.stage, v.failure?.undecidedBy]).toEqual(["unknown", "firewall", why]);
+      expect(m._outcome({ from: OUTSIDE, to: "192.168.0.200", port }).forward).toBe("unknown");
+    }
+    expect(m._toDom0({ protocol: "tcp", from: OUTSIDE, port: 9 })).toEqual({ outcome: "unknown", text: expect.stringContaining(why), undecidedBy: why });
+    // Without the line, the policy drops 8080.
+    expect(model().flow({ from: OUTSIDE, to: "192.168.0.200", port: 8080 }).forward).toBe("dropped");
+  });
+
   it("a rule the model cannot read that would decide the same changes nothing", () => {
     const v = model({ dom0: { "/etc/iptables/rules.v4": rules().replace("COMMIT", "-A FORWARD -m limit --limit 5/s -j LOG\nCOMMIT").replace(":FORWARD DROP", ":FORWARD DROP").replace("-A FORWARD -d 192.168.0.200/32", "-A FORWARD -m limit --limit 9/s -j ACCEPT\n-A FORWARD -d 192.168.0.200/32") } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
     expect(v.ok).toBe(true);
