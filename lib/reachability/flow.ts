@@ -6,6 +6,7 @@
  */
 import { inCidr, ipNum, ipText, networkOf } from "./ip";
 import { combine, counted, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
+import type { Dom0Path } from "./nftables";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
 import type { Dom0State, GuestState, Guests } from "./hosts";
@@ -338,19 +339,20 @@ class Tally {
 const NO_FIREWALL = "the files hold no firewall (rules.v4 or an nftables file)";
 
 /**
- * The dom0's firewalls on `hook` for `p`, in words: iptables' FORWARD or
- * INPUT chain, then each nftables chain on the hook. A line of theirs the
+ * The dom0's firewalls on `path` for `p`, in words: iptables' FORWARD or
+ * INPUT chain, then each nftables filter chain on the path's hooks
+ * (prerouting, forward or input, postrouting). A line of theirs the
  * model cannot read leaves it unknown whatever the others say: it may be a
  * rule before any it reads (an `-I` insert), or a nat table's rule that sends
  * the packet elsewhere. Else a drop in any one drops (and only the firewalls
  * that drop are named), and a rule that may match leaves it unknown.
  * `undecidedBy` names that line, else the first such rule.
  */
-export function dom0Firewalls(d: Dom0State, hook: "forward" | "input", p: Packet): FirewallVerdict {
+export function dom0Firewalls(d: Dom0State, path: Dom0Path, p: Packet): FirewallVerdict {
   if (!d.hasFirewall) return { outcome: "unknown", text: `${NO_FIREWALL}, so what the dom0 filters is not known`, undecidedBy: NO_FIREWALL };
   const verdicts: FirewallVerdict[] = [];
-  if (d.iptables) verdicts.push(d.iptables.filter.evaluate(hook === "forward" ? "FORWARD" : "INPUT", p, d.iptables.sets));
-  for (const n of d.nft) if (n.hooks(hook)) verdicts.push(n.evaluate(hook, p));
+  if (d.iptables) verdicts.push(d.iptables.filter.evaluate(path === "forward" ? "FORWARD" : "INPUT", p, d.iptables.sets));
+  for (const n of d.nft) if (n.filters(path)) verdicts.push(n.evaluate(path, p));
   const text = verdicts.map((v) => v.text).join("; ");
   const unread = doubt(d.doubts.firewall);
   if (unread) return { outcome: "unknown", text: `${text}; ${unread}`, undecidedBy: unread };
@@ -567,7 +569,7 @@ export class FlowEvaluator {
       unknown ||= v.outcome === "unknown";
     }
     for (let i = 0; i < d.nft.length; i++) {
-      if (!d.nft[i].hooks("forward")) continue;
+      if (!d.nft[i].filters("forward")) continue;
       const v = d.nft[i].evaluate("forward", p, false);
       drop ||= v.outcome === "drop";
       unknown ||= v.outcome === "unknown";

@@ -8,6 +8,7 @@ import type { PortRange } from "../connections/port";
 import { dom0Firewalls, FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, ModelInput } from "./hosts";
 import type { Unreadable } from "./outcome";
+import type { Dom0Path } from "./nftables";
 import type { FirewallVerdict } from "./packet";
 import { cidrText, ipNum, ipText } from "./ip";
 
@@ -78,7 +79,7 @@ export class Reachability {
    * The source networks the dom0's forward path compares packets with, as
    * `a.b.c.d/n`, sorted, without repeats: iptables FORWARD (and the chains it
    * jumps to) `-s` and sets matched on `src`, nftables `ip saddr` values and
-   * sets on the forward hook; negated matches too. `0.0.0.0/0` is anywhere,
+   * sets on the hooks of the forward path; negated matches too. `0.0.0.0/0` is anywhere,
    * not a network of its own.
    */
   sourceNetworks(): string[] {
@@ -87,7 +88,7 @@ export class Reachability {
 
   /**
    * The source networks the dom0's input path (iptables INPUT and the chains
-   * it jumps to, nftables' input hook) compares packets with, as
+   * it jumps to, nftables' chains on the input path's hooks) compares packets with, as
    * {@link sourceNetworks} gives those of the forward path.
    * @internal
    */
@@ -95,10 +96,10 @@ export class Reachability {
     return this.sourcesOn("input");
   }
 
-  private sourcesOn(hook: "forward" | "input"): string[] {
+  private sourcesOn(path: Dom0Path): string[] {
     const d = this.dom0;
-    const chain = hook === "forward" ? "FORWARD" : "INPUT";
-    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed(chain, d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed(hook))];
+    const chain = path === "forward" ? "FORWARD" : "INPUT";
+    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed(chain, d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed(path))];
     return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
   }
 
@@ -107,7 +108,7 @@ export class Reachability {
    * and source ports with, sorted, without repeats: iptables FORWARD (and
    * the chains it jumps to) `--dport`, `--dports`, `--sport`, `--sports`
    * (`--ports` in both), nftables `tcp`/`udp`/`th` `dport` and `sport`
-   * values and sets on the forward hook; negated matches too. Within a piece
+   * values and sets on the hooks of the forward path; negated matches too. Within a piece
    * of ports between their edges every rule matches all of it or none.
    */
   portsNamed(): PortsNamed {
@@ -123,11 +124,11 @@ export class Reachability {
     return this.portsOn("input");
   }
 
-  private portsOn(hook: "forward" | "input"): PortsNamed {
+  private portsOn(path: Dom0Path): PortsNamed {
     const d = this.dom0;
-    const chain = hook === "forward" ? "FORWARD" : "INPUT";
+    const chain = path === "forward" ? "FORWARD" : "INPUT";
     const of = (ipt: "d" | "s", nft: "dport" | "sport"): PortRange[] => {
-      const all = [...(d.iptables ? d.iptables.filter.portsNamed(chain, ipt) : []), ...d.nft.flatMap((n) => n.portsNamed(hook, nft))];
+      const all = [...(d.iptables ? d.iptables.filter.portsNamed(chain, ipt) : []), ...d.nft.flatMap((n) => n.portsNamed(path, nft))];
       const unique = new Map(all.map(([from, to]) => [`${from}-${to}`, { from, to }]));
       return [...unique.values()].sort((a, b) => a.from - b.from || a.to - b.to);
     };

@@ -1,7 +1,8 @@
 /**
- * nftables rulesets (`nft -f` files) evaluated for one packet: the base
- * chains of the hook in priority order (an accept goes on to the next base
- * chain, a drop ends it), first match wins within a chain, named and
+ * nftables rulesets (`nft -f` files) evaluated for one packet: the filter
+ * base chains of each hook it crosses (prerouting, forward or input,
+ * postrouting), each hook's in priority order (an accept goes on to the next
+ * base chain, a drop ends it), first match wins within a chain, named and
  * anonymous sets, concatenations of address and interface. What the model
  * cannot read makes the verdict unknown when it could have decided it.
  */
@@ -75,6 +76,18 @@ interface BaseChain {
 }
 
 const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
+
+/**
+ * The hooks a packet crosses in the dom0, in order: forwarded to a guest (or
+ * back), or to the dom0 itself. A filter chain on any of them may drop it.
+ */
+export const PATH_HOOKS = { forward: ["prerouting", "forward", "postrouting"], input: ["prerouting", "input"] } as const;
+
+/** A packet's way through the dom0: forwarded, or to the dom0 itself. */
+export type Dom0Path = keyof typeof PATH_HOOKS;
+
+/** Hooks that only some devices' packets cross, which the model does not follow. */
+const DEVICE_HOOKS = ["ingress", "egress"];
 
 const SELECTORS: Record<string, (p: Packet) => string> = {
   "ip saddr": (p) => String(p.src),
@@ -162,8 +175,8 @@ function indexElements(selectors: readonly string[], list: readonly Value[][]): 
 export class NftRuleset {
   private readonly sets = new Map<string, NftSet>();
   private readonly chains: BaseChain[] = [];
-  /** The base chains of each hook in priority order, once asked (the file is read whole before). */
-  private readonly onHook = new Map<string, BaseChain[]>();
+  /** The base chains of each path, in the order the path crosses them, once asked (the file is read whole before). */
+  private readonly onPath = new Map<Dom0Path, BaseChain[]>();
   readonly unreadable: Unreadable[] = [];
   private pos = 0;
   private readonly tokens: Token[];
@@ -273,6 +286,8 @@ export class NftRuleset {
   /** A chain: a base chain (with a hook) is evaluated; a regular one only through a jump, which the model does not follow. */
   private chain(table: string, name: string): void {
     let hook: string | undefined;
+    // Only a filter chain is evaluated; any other is a line the model cannot read.
+    let filter = false;
     let priority = 0;
     let policy: "accept" | "drop" = "accept";
     const rules: NftRule[] = [];
@@ -300,6 +315,8 @@ export class NftRuleset {
         const m = /^(\w+)\s*([+-])\s*(\d+)$/.exec(pr);
         priority = pr in PRIORITIES ? PRIORITIES[pr] : m && m[1] in PRIORITIES ? PRIORITIES[m[1]] + (m[2] === "+" ? 1 : -1) * Number(m[3]) : Number(pr);
         if (w[1] !== "filter" || !Number.isFinite(priority)) this.bad(first.line, `a ${w[1]} chain is not read by the model`);
+        else if (DEVICE_HOOKS.includes(hook)) this.bad(first.line, `a chain on the ${hook} hook is not read by the model`);
+        else filter = true;
       } else if (w[0] === "policy") {
         policy = w[1] === "drop" ? "drop" : "accept";
       } else {
@@ -307,7 +324,7 @@ export class NftRuleset {
       }
     }
     this.next();
-    if (hook) this.chains.push({ table, name, hook, priority, policy, rules });
+    if (hook && filter) this.chains.push({ table, name, hook, priority, policy, rules });
   }
 
   private rule(toks: Token[], table: string): NftRule {
@@ -444,9 +461,9 @@ export class NftRuleset {
     return { line, text, operands, test, verdict, unreadable };
   }
 
-  /** The source networks the rules of the base chains on `hook` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
-  sourcesNamed(hook: string): Cidr[] {
-    return this.valuesNamed(hook, "saddr").flatMap((v) => {
+  /** The source networks the rules of the base chains on `path` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
+  sourcesNamed(path: Dom0Path): Cidr[] {
+    return this.valuesNamed(path, "saddr").flatMap((v) => {
       const c = parseCidr(v);
       if (c) return [c];
       const range = parseIpRange(v);
@@ -454,21 +471,20 @@ export class NftRuleset {
     });
   }
 
-  /** The port ranges the rules of the base chains on `hook` compare a destination (`dport`) or source (`sport`) port with, negated or not. */
-  portsNamed(hook: string, field: "dport" | "sport"): Ports["ranges"] {
+  /** The port ranges the rules of the base chains on `path` compare a destination (`dport`) or source (`sport`) port with, negated or not. */
+  portsNamed(path: Dom0Path, field: "dport" | "sport"): Ports["ranges"] {
     const out: (readonly [number, number])[] = [];
-    for (const v of this.valuesNamed(hook, field)) {
+    for (const v of this.valuesNamed(path, field)) {
       const r = portRange(v);
       if (r) out.push(r);
     }
     return out;
   }
 
-  /** The values (anonymous and named sets' elements included) the rules of the base chains on `hook` compare `field` with. */
-  private valuesNamed(hook: string, field: OperandField): Value[] {
+  /** The values (anonymous and named sets' elements included) the rules of the base chains on `path` compare `field` with. */
+  private valuesNamed(path: Dom0Path, field: OperandField): Value[] {
     const out: Value[] = [];
-    for (const chain of this.chains) {
-      if (chain.hook !== hook) continue;
+    for (const chain of this.chainsOn(path)) {
       for (const rule of chain.rules) {
         for (const o of rule.operands) {
           if (o.field !== field) continue;
@@ -479,16 +495,30 @@ export class NftRuleset {
     return out;
   }
 
-  /** Whether this file has a base chain on `hook` (only then does it filter that path). */
-  hooks(hook: string): boolean {
-    return this.chains.some((c) => c.hook === hook);
+  /** The base chains on `path`'s hooks: hook by hook as the packet crosses them, each hook's in priority order. */
+  private chainsOn(path: Dom0Path): BaseChain[] {
+    let chains = this.onPath.get(path);
+    if (!chains) {
+      const hooks: readonly string[] = PATH_HOOKS[path];
+      chains = this.chains.filter((c) => hooks.includes(c.hook)).sort((a, b) => hooks.indexOf(a.hook) - hooks.indexOf(b.hook) || a.priority - b.priority);
+      this.onPath.set(path, chains);
+    }
+    return chains;
   }
 
-  /** The verdict of every base chain on `hook`, in priority order. */
-  evaluate(hook: string, p: Packet, explain = true): FirewallVerdict {
+  /** Whether this file has a base chain on one of `path`'s hooks (only then does it filter that path). */
+  filters(path: Dom0Path): boolean {
+    return this.chainsOn(path).length > 0;
+  }
+
+  /**
+   * The verdict of every base chain on `path`, in the order the packet
+   * crosses them: a drop in one that is certain drops (whatever the chains
+   * before it might have done); an accept goes on to the next chain.
+   */
+  evaluate(path: Dom0Path, p: Packet, explain = true): FirewallVerdict {
     const file = this.file.slice(this.file.lastIndexOf("/") + 1);
-    let chains = this.onHook.get(hook);
-    if (!chains) this.onHook.set(hook, (chains = this.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority)));
+    const chains = this.chainsOn(path);
     const texts: string[] = [];
     let doubt: string | undefined;
     for (const chain of chains) {
@@ -509,13 +539,14 @@ export class NftRuleset {
       }
       decided ??= { verdict: chain.policy, text: `${file}: no rule of chain ${chain.name} matches, policy ${chain.policy}` };
       const d = maybe.find((m) => m.verdict !== undefined && m.verdict !== decided!.verdict);
-      if (d) doubt ??= d.why;
       texts.push(decided.text);
       if (decided.verdict === "drop") {
-        return doubt ? { outcome: "unknown", text: `${doubt}; otherwise ${texts.join("; ")}`, undecidedBy: doubt } : { outcome: "drop", text: texts.join("; ") };
+        // Only a rule of this chain, before its drop, could have let the packet on.
+        return d ? { outcome: "unknown", text: `${d.why}; otherwise ${texts.join("; ")}`, undecidedBy: d.why } : { outcome: "drop", text: texts.join("; ") };
       }
+      doubt ??= d?.why;
     }
-    if (!chains.length) return { outcome: "pass", text: `${file}: no chain on the ${hook} hook` };
+    if (!chains.length) return { outcome: "pass", text: `${file}: no chain on the ${path} path` };
     return doubt ? { outcome: "unknown", text: `${doubt}; otherwise ${texts.join("; ")}`, undecidedBy: doubt } : { outcome: "pass", text: texts.join("; ") };
   }
 }

@@ -356,6 +356,23 @@ describe("nftables and ipsets", () => {
     expect(v.failure?.undecidedBy).toBe('firewall.nft line 6 "ip daddr 192.168.0.201 tcp dport ftp-data drop" may match: a value or set it compares is not read by the model (a range, a name, a set not in the files)');
   });
 
+  it("filter chains on prerouting and postrouting decide too (test/lab/nft-hooks.test.ts checks them against the kernel); ingress is not read", () => {
+    const withChain = (chain: string) => withNft(nft.replace("\n}", `\n  chain extra {\n    ${chain}\n  }\n}`));
+    const flow = (m: Reachability) => m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
+    const pre = flow(withChain("type filter hook prerouting priority raw; policy accept;\n    ip daddr 192.168.0.201 drop"));
+    expect([pre.forward, pre.failure?.text]).toEqual(["dropped", 'FORWARD eth0 -> webserv-1, new connection: firewall.nft line 11 "ip daddr 192.168.0.201 drop": drop']);
+    expect(flow(withChain("type filter hook postrouting priority filter; policy drop;")).forward).toBe("dropped");
+    // The reply crosses prerouting too.
+    expect(flow(withChain("type filter hook prerouting priority filter; policy accept;\n    ip saddr 192.168.0.201 drop")).reply).toBe("dropped");
+    expect(flow(withChain("type filter hook output priority filter; policy drop;")).ok).toBe(true);
+    const ingress = flow(withChain('type filter hook ingress device "eth0" priority 0; policy drop;'));
+    expect([ingress.forward, ingress.failure?.undecidedBy]).toEqual(["unknown", 'the model cannot read /etc/cdktf-xen/firewall.nft line 10 "    type filter hook ingress device \\"eth0\\" priority 0; policy drop;": a chain on the ingress hook is not read by the model']);
+    // A rule the model cannot read (a port by service name) may drop in prerouting: what forward accepts is unknown, and
+    // what forward drops is dropped whatever that rule did.
+    const maybe = withChain("type filter hook prerouting priority raw; policy accept;\n    tcp dport ftp-data drop");
+    expect([443, 8080].map((port) => maybe.flow({ from: OUTSIDE, to: "192.168.0.201", port }).forward)).toEqual(["unknown", "dropped"]);
+  });
+
   it("a jump the model does not follow: unknown", () => {
     const v = withNft(nft.replace("    ct state established,related accept", "    ct state established,related accept\n    jump elsewhere")).flow({ from: OUTSIDE, to: "192.168.0.201", port: 443 });
     expect(v.forward).toBe("unknown");
