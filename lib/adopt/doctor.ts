@@ -138,6 +138,11 @@ export function cureOf(v: FlowVerdict, dom0: string): string {
     if (f.stage === "arp") return "proxy ARP on the dom0's uplink (net.ipv4.conf.<uplink>.proxy_arp = 1; XenHost writes it)";
     return "loose or no reverse-path filter on the dom0's uplink for this client";
   }
+  if (f.stage === "firewall") {
+    return reply
+      ? "let the guest's own firewall send the replies of tracked connections (OUTPUT: -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT); the library does not manage a guest's firewall"
+      : `open ${q.protocol ?? "tcp"} port ${q.port} of ${q.to} in the guest's own firewall (its INPUT chain, or its nftables input hook); the library does not manage a guest's firewall`;
+  }
   if (f.stage === "listen") return `Apache: Listen ${q.to}:${q.port} in ports.conf and a <VirtualHost ${q.to}:${q.port}> in an enabled site (a WebVhost writes both)`;
   if (f.stage === "arp") return `the guest must answer ARP for ${q.to} on the interface behind its vif: the address on the interface pinned to the vif's MAC (iftab or a .link file), brought up at boot, and arp_ignore=1`;
   if (f.stage === "deliver") return `${q.to} on the guest's interface behind its vif`;

@@ -34,6 +34,7 @@ const READ = [
   "/etc/sysctl.d",
   "/etc/iptables",
   "/etc/nftables.conf",
+  "/etc/ufw/ufw.conf",
   "/etc/cdktf-xen",
   "/etc/network/interfaces",
   "/etc/iproute2",
@@ -154,7 +155,7 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
-  return { routing: routingOf(copy) };
+  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"] };
 }
 
 function isLink(p: string): boolean {

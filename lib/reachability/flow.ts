@@ -5,8 +5,9 @@
  * back. Each step is a hop with its outcome and a sentence saying why.
  */
 import { inCidr, ipNum, ipText, networkOf } from "./ip";
-import { combine, counted, decide, Hop, Outcome, Stage, Unreadable, unreadableText } from "./outcome";
-import type { Dom0Path } from "./nftables";
+import { combine, counted, decide, Hop, Outcome, Stage } from "./outcome";
+import { doubtText } from "./firewalls";
+import type { FirewallPath } from "./nftables";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
 import type { Dom0State, GuestState, Guests } from "./hosts";
@@ -98,6 +99,9 @@ interface Path {
   readonly intoGuest: readonly PathStep[];
   /** The guest, when its files are in the model and the request reached it. */
   readonly guest?: GuestState;
+  /** The guest's interface the request comes in by, and the one its reply leaves by (once known). */
+  readonly guestDev?: string;
+  readonly replyDev?: string;
   /** The reply, from the guest to the dom0's firewall. */
   readonly back: readonly PathStep[];
   /** The vif the reply comes in by, when it reaches the dom0's firewall. */
@@ -122,9 +126,6 @@ function forwardText(p: Packet): string {
   return `FORWARD ${p.iif} -> ${p.oif}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
 }
 
-function doubt(list: readonly Unreadable[]): string | undefined {
-  return list.length ? `the model cannot read ${unreadableText(list[0])}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}` : undefined;
-}
 
 /**
  * Reverse-path filter of a packet from `src` coming in on `iface`, for our
@@ -339,27 +340,12 @@ class Tally {
 const NO_FIREWALL = "the files hold no firewall (rules.v4 or an nftables file)";
 
 /**
- * The dom0's firewalls on `path` for `p`, in words: iptables' FORWARD or
- * INPUT chain, then each nftables filter chain on the path's hooks
- * (prerouting, forward or input, postrouting). A line of theirs the
- * model cannot read leaves it unknown whatever the others say: it may be a
- * rule before any it reads (an `-I` insert), or a nat table's rule that sends
- * the packet elsewhere. Else a drop in any one drops (and only the firewalls
- * that drop are named), and a rule that may match leaves it unknown.
- * `undecidedBy` names that line, else the first such rule.
+ * The dom0's firewalls on `path` for `p`, in words (Firewalls.verdict); with
+ * no firewall in its files, unknown: a dom0 is meant to filter.
  */
-export function dom0Firewalls(d: Dom0State, path: Dom0Path, p: Packet): FirewallVerdict {
-  if (!d.hasFirewall) return { outcome: "unknown", text: `${NO_FIREWALL}, so what the dom0 filters is not known`, undecidedBy: NO_FIREWALL };
-  const verdicts: FirewallVerdict[] = [];
-  if (d.iptables) verdicts.push(d.iptables.filter.evaluate(path === "forward" ? "FORWARD" : "INPUT", p, d.iptables.sets));
-  for (const n of d.nft) if (n.filters(path)) verdicts.push(n.evaluate(path, p));
-  const text = verdicts.map((v) => v.text).join("; ");
-  const unread = doubt(d.doubts.firewall);
-  if (unread) return { outcome: "unknown", text: `${text}; ${unread}`, undecidedBy: unread };
-  const drops = verdicts.filter((v) => v.outcome === "drop");
-  if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
-  const undecided = verdicts.find((v): v is Extract<FirewallVerdict, { outcome: "unknown" }> => v.outcome === "unknown");
-  return undecided ? { outcome: "unknown", text, undecidedBy: undecided.undecidedBy } : { outcome: "pass", text };
+export function dom0Firewalls(d: Dom0State, path: FirewallPath, p: Packet): FirewallVerdict {
+  if (!d.firewalls.present) return { outcome: "unknown", text: `${NO_FIREWALL}, so what the dom0 filters is not known`, undecidedBy: NO_FIREWALL };
+  return d.firewalls.verdict(path, p);
 }
 
 /** Whether `n` is a port number: an integer from 1 to 65535. */
@@ -436,16 +422,34 @@ export class FlowEvaluator {
     if (path.stop) return t.finish(path.stop, "not sent");
     if (!t.add(dom0, "firewall", this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: path.vifDev!, state: "NEW" }))) return t.finish("dropped", "not sent");
     if (!t.walk(path.intoGuest)) return t.finish("dropped", "not sent");
-    if (path.guest === undefined) return t.finish("unknown", "not sent");
-    if (q.apache && !t.add(path.guest.name, "listen", this.apache(path.guest, dst, q.port))) return t.finish("dropped", "not sent");
+    const guest = path.guest;
+    if (guest === undefined) return t.finish("unknown", "not sent");
+    if (guest.firewalls && !t.add(guest.name, "firewall", this.guestFirewall(guest, "input", { src, dst, protocol, sport, dport: q.port, iif: path.guestDev!, oif: "", state: "NEW" }))) return t.finish("dropped", "not sent");
+    if (q.apache && !t.add(guest.name, "listen", this.apache(guest, dst, q.port))) return t.finish("dropped", "not sent");
 
-    // The reply, from the guest back through the dom0's firewall to the client.
+    // The reply, from the guest (through its own firewall, when it has one) back through the dom0's firewall to the client.
     t.replying();
-    if (t.walk(path.back) && path.backVif !== undefined) {
+    if (this.walkBack(t, path, guest, { src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: "", oif: path.replyDev ?? "", state: "ESTABLISHED" }) && path.backVif !== undefined) {
       // Were the request dropped, there would be no reply; so the reply belongs to a tracked connection.
       t.add(dom0, "firewall", this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: path.backVif, oif: up, state: "ESTABLISHED" }));
     }
     return t.done();
+  }
+
+  /**
+   * The reply's hops up to the dom0's firewall: the guest's route, then its
+   * own firewall's output path, when it has one, then the dom0's hops; false
+   * when one drops.
+   */
+  private walkBack(t: Tally, path: Path, guest: GuestState, reply: Packet): boolean {
+    if (!guest.firewalls) return t.walk(path.back);
+    const back = path.back;
+    let i = 0;
+    for (; i < back.length && back[i].host === guest.name; i++) if (!t.add(back[i].host, back[i].stage, back[i].check)) return false;
+    // The reply leaves the guest only once it has a way out: a route, through the interface it names.
+    if (path.replyDev !== undefined && !t.add(guest.name, "firewall", this.guestFirewall(guest, "output", reply))) return false;
+    for (; i < back.length; i++) if (!t.add(back[i].host, back[i].stage, back[i].check)) return false;
+    return true;
   }
 
   /**
@@ -473,13 +477,15 @@ export class FlowEvaluator {
       list.push({ host, stage, check });
       return check.outcome !== "drop";
     };
-    const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, backVif });
+    let guestDev: string | undefined;
+    let replyDev: string | undefined;
+    const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, guestDev, replyDev, backVif });
 
     // The request, into the dom0.
     const onLink = inCidr(d.uplink.net, src);
     const route = d.routing.lookup(dst, src, up);
     if (!route || route.table === LOCAL || route.route.dev === up || !d.vifs.has(route.route.dev)) {
-      const vifDoubt = doubt(d.doubts.vifs);
+      const vifDoubt = doubtText(d.doubts.vifs);
       const why = !route ? "the dom0 has no route to it" : route.table === LOCAL ? `${q.to} is the dom0's own address` : `the dom0 routes it via ${route.route.dev}, not a guest's vif (${route.how}): no vif of the xl configs has ip=${q.to}`;
       step(inbound, dom0, "route", check(vifDoubt ? "unknown" : "drop", explaining ? () => (`${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}`) : UNEXPLAINED));
       return partial(vifDoubt ? "unknown" : "dropped");
@@ -504,8 +510,9 @@ export class FlowEvaluator {
       return partial(undefined, vifDev);
     }
     const device = guest.devices.get(vif.index)!;
+    guestDev = device.dev;
     const g = guest.name;
-    const routingDoubt = doubt(guest.unreadable);
+    const routingDoubt = doubtText(guest.unreadable);
     if (!step(intoGuest, g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, explaining ? () => `${vifDev} is ${device.dev} in the guest (${device.where})` : UNEXPLAINED))) return partial(undefined, vifDev, guest);
     if (!step(intoGuest, g, "rp_filter", reversePath(guest.routing, guest.kernel, device.dev, src, dst))) return partial(undefined, vifDev, guest);
     const local = guest.routing.localDev(dst);
@@ -521,6 +528,7 @@ export class FlowEvaluator {
       return partial(undefined, vifDev, guest);
     }
     const leaves = out.route.dev;
+    replyDev = leaves;
     // Routes added in an order the files do not give: the reply leaves by whichever came first.
     const rivals = guest.routing.unorderedBecause ? out.rivals : [];
     if (rivals.length) {
@@ -554,27 +562,19 @@ export class FlowEvaluator {
     return { outcome: v.outcome, text: () => `${forwardText(p)}: ${v.text}`, undecidedBy: v.outcome === "unknown" ? v.undecidedBy : undefined };
   }
 
-  /**
-   * What the dom0's forward-hook firewalls do with `p`, as dom0Firewalls
-   * decides it, with nothing made per packet (the proof asks twice per flow).
-   */
+  /** What the dom0's forward-path firewalls do with `p`, as dom0Firewalls decides it, with nothing made per packet (the proof asks twice per flow). */
   private firewallOutcome(p: Packet): Outcome {
-    const d = this.dom0;
-    if (!d.hasFirewall || d.doubts.firewall.length) return "unknown";
-    let drop = false;
-    let unknown = false;
-    if (d.iptables) {
-      const v = d.iptables.filter.evaluate("FORWARD", p, d.iptables.sets, false);
-      drop ||= v.outcome === "drop";
-      unknown ||= v.outcome === "unknown";
-    }
-    for (let i = 0; i < d.nft.length; i++) {
-      if (!d.nft[i].filters("forward")) continue;
-      const v = d.nft[i].evaluate("forward", p, false);
-      drop ||= v.outcome === "drop";
-      unknown ||= v.outcome === "unknown";
-    }
-    return drop ? "drop" : unknown ? "unknown" : "pass";
+    const f = this.dom0.firewalls;
+    return f.present ? f.outcome("forward", p) : "unknown";
+  }
+
+  /** The guest's own firewalls on `path` (to it, or sent by it), as a check; none filter nothing. */
+  private guestFirewall(guest: GuestState, path: FirewallPath, p: Packet): Check {
+    const f = guest.firewalls!;
+    if (!explaining) return QUIET[f.outcome(path, p)];
+    const v = f.verdict(path, p);
+    const way = path === "input" ? `in on ${p.iif}, ${p.state === "NEW" ? "new connection" : "reply"}` : `out by ${p.oif}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
+    return { outcome: v.outcome, text: () => `${path.toUpperCase()} ${way}: ${v.text}`, undecidedBy: v.outcome === "unknown" ? v.undecidedBy : undefined };
   }
 
   /** The dom0 asks, on the vif, who has the guest address; the guest answers on `dev`? */

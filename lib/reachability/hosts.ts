@@ -2,14 +2,14 @@
  * One dom0 and its guests, built from the files they receive: the dom0's
  * xl domain configs (vif-route's /32 routes and proxy ARP per vif),
  * sysctl.d files and vif hook, and its firewall (iptables-restore and ipset
- * files, or nftables); each guest's interface naming, ifupdown interfaces,
- * rt_tables, sysctl.d files and Apache ports and sites.
+ * files, or nftables: firewalls.ts); each guest's interface naming, ifupdown
+ * interfaces, rt_tables, sysctl.d files, Apache ports and sites, and its own
+ * firewall when it has one.
  */
 import { renderVifHook, VIF_HOOK_LOOSE } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
-import { IpSets, IptablesFilter } from "./iptables";
-import { NftRuleset } from "./nftables";
+import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
 import { MAIN, Routing } from "./routing";
@@ -69,6 +69,10 @@ export interface Dom0Running {
 export interface GuestRunning {
   /** Addresses, routes and rules as iproute2 prints them: in place of the interfaces file. */
   readonly routing?: LiveRoutingText;
+  /** `iptables-save` output: the firewall loaded now, in place of /etc/iptables/rules.v4. */
+  readonly iptablesSave?: string;
+  /** `nft list ruleset` output: the ruleset loaded now, in place of the nftables files. */
+  readonly nftRuleset?: string;
 }
 
 /** What the model reads: a dom0's files and its guests' files. */
@@ -163,10 +167,10 @@ export class Dom0State {
   readonly uplink: { readonly device: string; readonly address: number; readonly net: Cidr };
   /** Guest vifs by dom0 interface name. */
   readonly vifs = new Map<string, DomVif>();
-  readonly iptables?: { readonly filter: IptablesFilter; readonly sets: IpSets };
-  readonly nft: NftRuleset[] = [];
+  /** Its firewalls, from the files or what it runs now (what they cannot read is theirs: `firewalls.unreadable`). */
+  readonly firewalls: Firewalls;
   /** What the model could not read, by what it puts in doubt. */
-  readonly doubts: { readonly firewall: Unreadable[]; readonly kernel: Unreadable[]; readonly vifs: Unreadable[] } = { firewall: [], kernel: [], vifs: [] };
+  readonly doubts: { readonly kernel: Unreadable[]; readonly vifs: Unreadable[] } = { kernel: [], vifs: [] };
 
   constructor(readonly input: Dom0Input) {
     const { files, uplink } = input;
@@ -198,25 +202,7 @@ export class Dom0State {
     // inlined meets a new shape; this constructor runs once per dom0.
     for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHook);
 
-    // What runs now wins over the files that load at the next boot.
-    const running = input.running ?? {};
-    const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
-    const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
-    if (rules !== undefined) {
-      const filter = new IptablesFilter(live ? "iptables-save" : "/etc/iptables/rules.v4", rules);
-      // iptables-save shows the rules, not the sets they match: those come from the ipsets file.
-      const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
-      this.doubts.firewall.push(...filter.unreadable, ...sets.unreadable);
-      this.iptables = { filter, sets };
-    }
-    const nftFiles: [string, string][] = live
-      ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
-      : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf");
-    for (const [path, text] of nftFiles) {
-      const nft = new NftRuleset(path, text);
-      this.doubts.firewall.push(...nft.unreadable);
-      this.nft.push(nft);
-    }
+    this.firewalls = new Firewalls(files, input.running);
   }
 
   private readonly byGuest = new Map<string, DomVif[]>();
@@ -271,21 +257,19 @@ export class Dom0State {
     return this.vifsOf(guest).find((v) => v.index === index);
   }
 
-  /** Whether the files hold a firewall at all. */
-  get hasFirewall(): boolean {
-    return this.iptables !== undefined || this.nft.length > 0;
-  }
-
   /** Everything the model could not read on this dom0. */
   get unreadable(): Unreadable[] {
-    return [...this.doubts.vifs, ...this.doubts.kernel, ...this.doubts.firewall];
+    return [...this.doubts.vifs, ...this.doubts.kernel, ...this.firewalls.unreadable];
   }
 }
 
 export class GuestState {
   readonly routing: Routing;
   readonly kernel: KernelSettings;
+  /** What the model could not read of the guest's network and kernel settings. */
   readonly unreadable: Unreadable[] = [];
+  /** Its firewalls, when the files (or what it runs now) hold one: a guest without any filters nothing. */
+  readonly firewalls?: Firewalls;
   /** The guest interface of each vif, by vif index. */
   readonly devices = new Map<number, { readonly dev: string; readonly where: string }>();
   private readonly vifByDevice = new Map<string, number>();
@@ -336,6 +320,8 @@ export class GuestState {
       this.unreadable.push(...cfg.unreadable);
     }
     this.apache = readApache(files);
+    const firewalls = new Firewalls(files, running);
+    if (firewalls.present) this.firewalls = firewalls;
   }
 
   /** The vif index whose guest interface is `dev`. */

@@ -6,9 +6,8 @@
  */
 import type { PortRange } from "../connections/port";
 import { dom0Firewalls, FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
-import { Dom0State, Guests, ModelInput } from "./hosts";
+import { Dom0State, Guests, GuestState, ModelInput } from "./hosts";
 import type { Unreadable } from "./outcome";
-import type { Dom0Path } from "./nftables";
 import type { FirewallVerdict } from "./packet";
 import { cidrText, ipNum, ipText } from "./ip";
 
@@ -96,10 +95,10 @@ export class Reachability {
     return this.sourcesOn("input");
   }
 
-  private sourcesOn(path: Dom0Path): string[] {
-    const d = this.dom0;
+  private sourcesOn(path: "forward" | "input"): string[] {
+    const { iptables, nft } = this.dom0.firewalls;
     const chain = path === "forward" ? "FORWARD" : "INPUT";
-    const all = [...(d.iptables ? d.iptables.filter.sourcesNamed(chain, d.iptables.sets) : []), ...d.nft.flatMap((n) => n.sourcesNamed(path))];
+    const all = [...(iptables ? iptables.filter.sourcesNamed(chain, iptables.sets) : []), ...nft.flatMap((n) => n.sourcesNamed(path))];
     return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
   }
 
@@ -124,11 +123,11 @@ export class Reachability {
     return this.portsOn("input");
   }
 
-  private portsOn(path: Dom0Path): PortsNamed {
-    const d = this.dom0;
+  private portsOn(path: "forward" | "input"): PortsNamed {
+    const { iptables, nft } = this.dom0.firewalls;
     const chain = path === "forward" ? "FORWARD" : "INPUT";
-    const of = (ipt: "d" | "s", nft: "dport" | "sport"): PortRange[] => {
-      const all = [...(d.iptables ? d.iptables.filter.portsNamed(chain, ipt) : []), ...d.nft.flatMap((n) => n.portsNamed(path, nft))];
+    const of = (ipt: "d" | "s", field: "dport" | "sport"): PortRange[] => {
+      const all = [...(iptables ? iptables.filter.portsNamed(chain, ipt) : []), ...nft.flatMap((n) => n.portsNamed(path, field))];
       const unique = new Map(all.map(([from, to]) => [`${from}-${to}`, { from, to }]));
       return [...unique.values()].sort((a, b) => a.from - b.from || a.to - b.to);
     };
@@ -167,6 +166,7 @@ export class Reachability {
 
   /** Everything in the files the model could not read. */
   get unreadable(): Unreadable[] {
-    return [...this.dom0.unreadable, ...this.guests.names.flatMap((g) => this.guests.get(g)!.unreadable)];
+    const ofGuest = (g: GuestState): Unreadable[] => [...g.unreadable, ...(g.firewalls?.unreadable ?? [])];
+    return [...this.dom0.unreadable, ...this.guests.names.flatMap((g) => ofGuest(this.guests.get(g)!))];
   }
 }

@@ -78,13 +78,14 @@ interface BaseChain {
 const PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
 
 /**
- * The hooks a packet crosses in the dom0, in order: forwarded to a guest (or
- * back), or to the dom0 itself. A filter chain on any of them may drop it.
+ * The hooks a packet crosses in a host, in order: forwarded (by the dom0, to
+ * a guest or back), to the host itself, or sent by it. A filter chain on any
+ * of them may drop it.
  */
-export const PATH_HOOKS = { forward: ["prerouting", "forward", "postrouting"], input: ["prerouting", "input"] } as const;
+export const PATH_HOOKS = { forward: ["prerouting", "forward", "postrouting"], input: ["prerouting", "input"], output: ["output", "postrouting"] } as const;
 
-/** A packet's way through the dom0: forwarded, or to the dom0 itself. */
-export type Dom0Path = keyof typeof PATH_HOOKS;
+/** A packet's way through a host: forwarded, to the host itself, or sent by it. */
+export type FirewallPath = keyof typeof PATH_HOOKS;
 
 /** Hooks that only some devices' packets cross, which the model does not follow. */
 const DEVICE_HOOKS = ["ingress", "egress"];
@@ -176,7 +177,7 @@ export class NftRuleset {
   private readonly sets = new Map<string, NftSet>();
   private readonly chains: BaseChain[] = [];
   /** The base chains of each path, in the order the path crosses them, once asked (the file is read whole before). */
-  private readonly onPath = new Map<Dom0Path, BaseChain[]>();
+  private readonly onPath = new Map<FirewallPath, BaseChain[]>();
   readonly unreadable: Unreadable[] = [];
   private pos = 0;
   private readonly tokens: Token[];
@@ -462,7 +463,7 @@ export class NftRuleset {
   }
 
   /** The source networks the rules of the base chains on `path` compare `ip saddr` with (values, anonymous and named sets), negated or not. */
-  sourcesNamed(path: Dom0Path): Cidr[] {
+  sourcesNamed(path: FirewallPath): Cidr[] {
     return this.valuesNamed(path, "saddr").flatMap((v) => {
       const c = parseCidr(v);
       if (c) return [c];
@@ -472,7 +473,7 @@ export class NftRuleset {
   }
 
   /** The port ranges the rules of the base chains on `path` compare a destination (`dport`) or source (`sport`) port with, negated or not. */
-  portsNamed(path: Dom0Path, field: "dport" | "sport"): Ports["ranges"] {
+  portsNamed(path: FirewallPath, field: "dport" | "sport"): Ports["ranges"] {
     const out: (readonly [number, number])[] = [];
     for (const v of this.valuesNamed(path, field)) {
       const r = portRange(v);
@@ -482,7 +483,7 @@ export class NftRuleset {
   }
 
   /** The values (anonymous and named sets' elements included) the rules of the base chains on `path` compare `field` with. */
-  private valuesNamed(path: Dom0Path, field: OperandField): Value[] {
+  private valuesNamed(path: FirewallPath, field: OperandField): Value[] {
     const out: Value[] = [];
     for (const chain of this.chainsOn(path)) {
       for (const rule of chain.rules) {
@@ -496,7 +497,7 @@ export class NftRuleset {
   }
 
   /** The base chains on `path`'s hooks: hook by hook as the packet crosses them, each hook's in priority order. */
-  private chainsOn(path: Dom0Path): BaseChain[] {
+  private chainsOn(path: FirewallPath): BaseChain[] {
     let chains = this.onPath.get(path);
     if (!chains) {
       const hooks: readonly string[] = PATH_HOOKS[path];
@@ -507,7 +508,7 @@ export class NftRuleset {
   }
 
   /** Whether this file has a base chain on one of `path`'s hooks (only then does it filter that path). */
-  filters(path: Dom0Path): boolean {
+  filters(path: FirewallPath): boolean {
     return this.chainsOn(path).length > 0;
   }
 
@@ -516,7 +517,7 @@ export class NftRuleset {
    * crosses them: a drop in one that is certain drops (whatever the chains
    * before it might have done); an accept goes on to the next chain.
    */
-  evaluate(path: Dom0Path, p: Packet, explain = true): FirewallVerdict {
+  evaluate(path: FirewallPath, p: Packet, explain = true): FirewallVerdict {
     const file = this.file.slice(this.file.lastIndexOf("/") + 1);
     const chains = this.chainsOn(path);
     const texts: string[] = [];

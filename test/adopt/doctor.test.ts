@@ -101,6 +101,37 @@ describe("doctor on the dom0 itself: who its input path lets reach sshd, and wha
   });
 });
 
+describe("doctor on a guest's own firewall", () => {
+  it("captured beside the copy (iptables-save): what it drops is dropped at the guest, with its cure", () => {
+    const saved = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    const t = copyOf((d) => fs.writeFileSync(path.join(d, "webserv.state", "iptables-save"), saved));
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["200", "201", "202"].flatMap((a) => [80, 443].map((port) => `192.168.0.${a} tcp ${port} dropped`)));
+      const c = r.checks[0];
+      expect([c.verdict.failure?.host, c.verdict.failure?.text]).toEqual(["webserv", "INPUT in on eth0, new connection: iptables-save: no rule of INPUT matches, policy DROP"]);
+      expect(c.cure).toBe("open tcp port 80 of 192.168.0.200 in the guest's own firewall (its INPUT chain, or its nftables input hook); the library does not manage a guest's firewall");
+    } finally {
+      t.remove();
+    }
+  });
+
+  it("ufw enabled and its rules not captured: every socket unknown, and ufw.conf named among what was not read", () => {
+    const t = copyOf((d) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "ufw"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "ufw", "ufw.conf"), "ENABLED=yes\n");
+    });
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["200", "201", "202"].flatMap((a) => [80, 443].map((port) => `192.168.0.${a} tcp ${port} unknown`)));
+      expect(r.problems).toContain('not read: /etc/ufw/ufw.conf line 1 "ENABLED=yes": ufw loads its own rules at boot, which the model does not read (iptables-save, captured beside the copy, shows them)');
+      expect(r.exitCode).toBe(1);
+    } finally {
+      t.remove();
+    }
+  });
+});
+
 describe("doctor never guesses: what it cannot read is unknown, and said", () => {
   it("without the running firewall, the files hold none: every socket unknown", () => {
     const t = copyOf((d) => fs.rmSync(path.join(d, "dom0.state", "iptables-save")));

@@ -595,6 +595,45 @@ describe("the ports of the forward path", () => {
   });
 });
 
+describe("a guest's own firewall (test/lab/guest-firewall.test.ts checks it against the kernel)", () => {
+  const rules = (...lines: string[]) => ["*filter", ":INPUT DROP [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", ...lines, "COMMIT", ""].join("\n");
+  const withGuest = (files: Record<string, string | undefined>, running?: { iptablesSave?: string }) => {
+    const f = seedFiles({ guest: files });
+    return Reachability.fromFiles({ dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: f.dom0 }, guests: { webserv: f.guest }, ...(running ? { guestsRunning: { webserv: running } } : {}) });
+  };
+
+  it("its input path decides the request, named in the trace; a guest without one filters nothing", () => {
+    const m = withGuest({ "/etc/iptables/rules.v4": rules("-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT") });
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 }).ok).toBe(true);
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 443 });
+    expect([v.forward, v.failure?.host, v.failure?.stage, v.failure?.text]).toEqual(["dropped", "webserv", "firewall", "INPUT in on eth0, new connection: rules.v4: no rule of INPUT matches, policy DROP"]);
+    expect(model().flow({ from: OUTSIDE, to: "192.168.0.200", port: 443 }).hops.filter((h) => h.host === "webserv" && h.stage === "firewall")).toEqual([]);
+  });
+
+  it("its output path decides the reply, after the guest's route and before the dom0", () => {
+    const m = withGuest({ "/etc/nftables.conf": "table inet g {\n  chain out {\n    type filter hook output priority filter; policy drop;\n  }\n}\n" });
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([v.forward, v.reply, v.failure?.text]).toEqual(["delivered", "dropped", "OUTPUT out by eth0, reply (established): nftables.conf: no rule of chain out matches, policy drop"]);
+    const at = v.hops.indexOf(v.failure!);
+    expect([v.hops[at - 1].host, v.hops[at - 1].stage]).toEqual(["webserv", "route"]);
+  });
+
+  it("ufw enabled, its rules not captured: unknown, naming ufw.conf; iptables-save captured beside the copy is read instead", () => {
+    const ufw = { "/etc/ufw/ufw.conf": "# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n" };
+    const v = withGuest(ufw).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([v.forward, v.failure?.host, v.failure?.stage, v.failure?.undecidedBy]).toEqual([
+      "unknown",
+      "webserv",
+      "firewall",
+      'the model cannot read /etc/ufw/ufw.conf line 2 "ENABLED=yes": ufw loads its own rules at boot, which the model does not read (iptables-save, captured beside the copy, shows them)',
+    ]);
+    expect(withGuest(ufw).unreadable.map((u) => u.file)).toEqual(["/etc/ufw/ufw.conf"]);
+    expect(withGuest({ "/etc/ufw/ufw.conf": "ENABLED=no\n" }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 }).ok).toBe(true);
+    const captured = withGuest(ufw, { iptablesSave: rules("-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT") });
+    expect([80, 443].map((port) => captured.flow({ from: OUTSIDE, to: "192.168.0.200", port }).forward)).toEqual(["dropped", "delivered"]);
+  });
+});
+
 describe("the model of a dom0 from its constructs", () => {
   it("reads the files the constructs render, as synth does", () => {
     const { dom0 } = seedStack();

@@ -1,0 +1,113 @@
+/**
+ * A host's firewalls as the model reads them: iptables' filter table (from
+ * rules.v4, or what `iptables-save` printed) with the ipsets file, and
+ * nftables rulesets (the library's `.nft` files and /etc/nftables.conf, or
+ * what `nft list ruleset` printed). One reading for the dom0 and the guests,
+ * and one verdict for a packet on each of a host's paths.
+ */
+import { IpSets, IptablesFilter } from "./iptables";
+import { FirewallPath, NftRuleset } from "./nftables";
+import { Outcome, Unreadable, unreadableText } from "./outcome";
+import type { FirewallVerdict, Packet } from "./packet";
+import type { FileSet } from "./hosts";
+
+/** What a host runs now, when captured: wins over its files. */
+export interface FirewallsRunning {
+  /** `iptables-save` output: the firewall loaded now, in place of /etc/iptables/rules.v4. */
+  readonly iptablesSave?: string;
+  /** `nft list ruleset` output: the ruleset loaded now, in place of the nftables files. */
+  readonly nftRuleset?: string;
+}
+
+/** ufw's switch: `ENABLED=yes` loads its rules at boot. */
+const UFW_CONF = "/etc/ufw/ufw.conf";
+
+/** The iptables chain of each path. */
+const CHAIN: Readonly<Record<FirewallPath, string>> = { forward: "FORWARD", input: "INPUT", output: "OUTPUT" };
+
+/** What the model's reading says of a line it cannot read, and of more. */
+export function doubtText(list: readonly Unreadable[]): string | undefined {
+  return list.length ? `the model cannot read ${unreadableText(list[0])}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}` : undefined;
+}
+
+export class Firewalls {
+  readonly iptables?: { readonly filter: IptablesFilter; readonly sets: IpSets };
+  readonly nft: NftRuleset[] = [];
+  /** The lines of the firewalls' files the model cannot read: with one, no verdict is certain. */
+  readonly unreadable: Unreadable[] = [];
+
+  constructor(files: FileSet, running: FirewallsRunning = {}) {
+    // What runs now wins over the files that load at the next boot.
+    const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
+    const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
+    if (rules !== undefined) {
+      const filter = new IptablesFilter(live ? "iptables-save" : "/etc/iptables/rules.v4", rules);
+      // iptables-save shows the rules, not the sets they match: those come from the ipsets file.
+      const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
+      this.unreadable.push(...filter.unreadable, ...sets.unreadable);
+      this.iptables = { filter, sets };
+    }
+    const nftFiles: [string, string][] = live
+      ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
+      : Object.keys(files)
+          .filter((p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf")
+          .sort()
+          .map((p) => [p, files[p]]);
+    for (const [path, text] of nftFiles) {
+      const nft = new NftRuleset(path, text);
+      this.unreadable.push(...nft.unreadable);
+      this.nft.push(nft);
+    }
+    // ufw loads its own rules at boot (from /etc/ufw and /lib/ufw), in a form the model does not read; iptables-save shows them.
+    const ufw = files[UFW_CONF];
+    const enabled = ufw === undefined ? -1 : ufw.split("\n").findIndex((l) => /^\s*ENABLED\s*=\s*"?yes"?\s*$/i.test(l));
+    if (!live && enabled >= 0) this.unreadable.push({ file: UFW_CONF, line: enabled + 1, text: ufw!.split("\n")[enabled], why: "ufw loads its own rules at boot, which the model does not read (iptables-save, captured beside the copy, shows them)" });
+  }
+
+  /** Whether the files (or what runs now) hold a firewall at all, read or not. */
+  get present(): boolean {
+    return this.iptables !== undefined || this.nft.length > 0 || this.unreadable.length > 0;
+  }
+
+  /**
+   * What the firewalls do with `p` on `path`, in words: iptables' chain of
+   * the path, then each nftables filter chain on the path's hooks. A line the
+   * model cannot read leaves it unknown whatever the others say: it may be a
+   * rule before any it reads (an `-I` insert), or a nat table's rule that
+   * sends the packet elsewhere. Else a drop in any one drops (and only the
+   * firewalls that drop are named), and a rule that may match leaves it
+   * unknown. `undecidedBy` names that line, else the first such rule. The
+   * caller says what no firewall at all means.
+   */
+  verdict(path: FirewallPath, p: Packet): FirewallVerdict {
+    const verdicts: FirewallVerdict[] = [];
+    if (this.iptables) verdicts.push(this.iptables.filter.evaluate(CHAIN[path], p, this.iptables.sets));
+    for (const n of this.nft) if (n.filters(path)) verdicts.push(n.evaluate(path, p));
+    const text = verdicts.map((v) => v.text).join("; ");
+    const unread = doubtText(this.unreadable);
+    if (unread) return { outcome: "unknown", text: text ? `${text}; ${unread}` : unread, undecidedBy: unread };
+    const drops = verdicts.filter((v) => v.outcome === "drop");
+    if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
+    const undecided = verdicts.find((v): v is Extract<FirewallVerdict, { outcome: "unknown" }> => v.outcome === "unknown");
+    return undecided ? { outcome: "unknown", text, undecidedBy: undecided.undecidedBy } : { outcome: "pass", text };
+  }
+
+  /** The outcome {@link verdict} gives, with nothing made per packet (the proof asks it of thousands of packets). */
+  outcome(path: FirewallPath, p: Packet): Outcome {
+    if (this.unreadable.length) return "unknown";
+    let drop = false;
+    let unknown = false;
+    if (this.iptables) {
+      const v = this.iptables.filter.evaluate(CHAIN[path], p, this.iptables.sets, false);
+      drop ||= v.outcome === "drop";
+      unknown ||= v.outcome === "unknown";
+    }
+    for (let i = 0; i < this.nft.length; i++) {
+      if (!this.nft[i].filters(path)) continue;
+      const v = this.nft[i].evaluate(path, p, false);
+      drop ||= v.outcome === "drop";
+      unknown ||= v.outcome === "unknown";
+    }
+    return drop ? "drop" : unknown ? "unknown" : "pass";
+  }
+}
