@@ -126,7 +126,6 @@ function forwardText(p: Packet): string {
   return `FORWARD ${p.iif} -> ${p.oif}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
 }
 
-
 /**
  * Reverse-path filter of a packet from `src` coming in on `iface`, for our
  * address `local`: the kernel looks up the route back to `src` (from

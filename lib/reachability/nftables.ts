@@ -1,7 +1,8 @@
 /**
  * nftables rulesets (`nft -f` files) evaluated for one packet: the filter
- * base chains of each hook it crosses (prerouting, forward or input,
- * postrouting), each hook's in priority order (an accept goes on to the next
+ * base chains of each hook it crosses (PATH_HOOKS: prerouting, forward or
+ * input, postrouting; output and postrouting for what a host sends), each
+ * hook's in priority order (an accept goes on to the next
  * base chain, a drop ends it), first match wins within a chain, named and
  * anonymous sets, concatenations of address and interface. What the model
  * cannot read makes the verdict unknown when it could have decided it.
