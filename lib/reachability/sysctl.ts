@@ -49,15 +49,35 @@ export interface Possible {
   readonly why: string;
 }
 
-/** The settings of one sysctl file the model reads, in order, and the lines it cannot read. */
+/** A setting the model keeps: `ip_forward` (which `conf.all.forwarding` is too), or a per-interface key. */
+type Key = ConfKey | "ip_forward";
+
+/** The settings of one sysctl file the model reads, in order; the lines it cannot read; the keys those may set. */
 interface SysctlFile {
   readonly settings: readonly { readonly seg: readonly string[]; readonly setting: Setting }[];
   readonly unreadable: readonly Unreadable[];
+  /** Keys a line the model cannot read may set (a glob, a value that is not a number): any value, then. */
+  readonly opens: readonly { readonly key: Key; readonly source: string }[];
+}
+
+/**
+ * The key a line sets, as the model keeps it: `ip_forward` for
+ * `net.ipv4.ip_forward` and `net.ipv4.conf.all.forwarding` (one setting in
+ * the kernel); the ConfKey of a per-interface key; `forwarding` of one
+ * interface (or of `default`), which the model does not keep.
+ */
+function keyOf(seg: readonly string[]): Key | "forwarding" | undefined {
+  if (seg[0] !== "net" || seg[1] !== "ipv4") return undefined;
+  if (seg[2] === "ip_forward" && seg.length === 3) return "ip_forward";
+  if (seg[2] !== "conf" || seg.length !== 5) return undefined;
+  if (seg[4] === "forwarding") return seg[3] === "all" ? "ip_forward" : "forwarding";
+  return seg[4] in DOMAIN && seg[4] !== "ip_forward" ? (seg[4] as ConfKey) : undefined;
 }
 
 const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
   const settings: { seg: string[]; setting: Setting }[] = [];
   const unreadable: Unreadable[] = [];
+  const opens: { key: Key; source: string }[] = [];
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#") || line.startsWith(";")) return;
@@ -68,19 +88,20 @@ const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
     }
     const seg = segments(m[1]);
     const value = Number(m[2].trim());
-    const relevant = seg[0] === "net" && seg[1] === "ipv4" && (seg[2] === "ip_forward" || (seg[2] === "conf" && seg[4] in DOMAIN));
-    if (!relevant) return;
-    if (!Number.isInteger(value)) {
-      unreadable.push({ file, line: i + 1, text: raw, why: "the value is not a number" });
-      return;
-    }
-    if (seg.some((s) => s.includes("*"))) {
-      unreadable.push({ file, line: i + 1, text: raw, why: "glob keys are not read by the model" });
-      return;
-    }
-    settings.push({ seg, setting: { values: [value], source: `${file} line ${i + 1}` } });
+    const key = keyOf(seg);
+    if (key === undefined) return;
+    const source = `${file} line ${i + 1}`;
+    // What such a line may set has any value then; one interface's forwarding puts ip_forward in doubt, which the model reads in its place.
+    const cannot = (why: string): void => {
+      unreadable.push({ file, line: i + 1, text: raw, why });
+      opens.push({ key: key === "forwarding" ? "ip_forward" : key, source });
+    };
+    if (!Number.isInteger(value)) cannot("the value is not a number");
+    else if (seg.some((s) => /[*?[]/.test(s))) cannot("glob keys are not read by the model");
+    else if (key === "forwarding") cannot(`forwarding of one interface (${seg[3]}) is not read by the model: the kernel forwards what an interface receives by that interface's own setting, which net.ipv4.ip_forward sets on every interface`);
+    else settings.push({ seg: key === "ip_forward" ? ["net", "ipv4", "ip_forward"] : seg, setting: { values: [value], source } });
   });
-  return { settings, unreadable };
+  return { settings, unreadable, opens };
 });
 
 export class KernelSettings {
@@ -92,6 +113,8 @@ export class KernelSettings {
   /** Effective values already worked out; settings change only while the files are read. */
   private readonly cache = new Map<string, Map<ConfKey, Possible>>();
   private readonly wide = new Map<ConfKey, { readonly all: Possible; readonly defaults: readonly number[] }>();
+  /** Keys a line the model cannot read may set, with that line: any value. */
+  private readonly opened = new Map<Key, string>();
   readonly unreadable: Unreadable[] = [];
 
   constructor(private readonly baseline: SysctlBaseline = KERNEL_DEFAULTS) {}
@@ -104,9 +127,10 @@ export class KernelSettings {
     const read = readSysctl(file, text);
     this.unreadable.push(...read.unreadable);
     for (const { seg, setting } of read.settings) {
-      if (seg[2] === "ip_forward" && seg.length === 3) this.forwardFile = setting;
-      else if (seg[2] === "conf" && seg.length === 5) perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
+      if (seg[2] === "ip_forward") this.forwardFile = setting;
+      else perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
     }
+    for (const { key, source } of read.opens) if (!this.opened.has(key)) this.opened.set(key, source);
   }
 
   /** A value set at run time on one interface (vif-route, a vif hook); undefined when it is not known. */
@@ -151,9 +175,15 @@ export class KernelSettings {
 
   /** `net.ipv4.ip_forward`. */
   ipForward(): Possible {
-    return (this.forward ??= this.lookup(this.forwardFile, "net.ipv4.ip_forward", DOMAIN.ip_forward));
+    return (this.forward ??= this.openedBy("ip_forward") ?? this.lookup(this.forwardFile, "net.ipv4.ip_forward", DOMAIN.ip_forward));
   }
   private forward?: Possible;
+
+  /** Any value of `key`, when a line the model cannot read may set it. */
+  private openedBy(key: Key): Possible | undefined {
+    const source = this.opened.get(key);
+    return source === undefined ? undefined : { values: DOMAIN[key], why: `any value: ${source} may set it, and the model cannot read that line` };
+  }
 
   /**
    * The effective value of `key` on `iface`: the kernel takes the max of
@@ -166,7 +196,7 @@ export class KernelSettings {
     if (!perIface) this.cache.set(iface, (perIface = new Map()));
     let hit = perIface.get(key);
     if (!hit) {
-      hit = this.compute(iface, key);
+      hit = this.openedBy(key) ?? this.compute(iface, key);
       perIface.set(key, hit);
     }
     return hit;

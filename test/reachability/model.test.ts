@@ -166,6 +166,24 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect([swapped.flow({ from: NEAR, to: "192.168.0.201", port: 80 }).failure?.stage]).toEqual(["arp"]);
   });
 
+  it("net.ipv4.conf.all.forwarding is ip_forward (test/lab/forwarding-sysctl.test.ts checks both against the kernel); one interface's forwarding, a glob key or a value that is not a number leaves what it may set open", () => {
+    const dom0Sysctl = seedFiles().dom0["/etc/sysctl.d/60-cdktf-xen.conf"];
+    const withDom0 = (text: string) => model({ dom0: { "/etc/sysctl.d/60-cdktf-xen.conf": text } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    const noForward = dom0Sysctl.replace("net.ipv4.ip_forward = 1\n", "");
+    expect(noForward).not.toBe(dom0Sysctl);
+    expect([withDom0(noForward).forward, withDom0(noForward).failure?.stage]).toEqual(["dropped", "forwarding"]);
+    expect(withDom0(`${noForward}net.ipv4.conf.all.forwarding = 1\n`).ok).toBe(true);
+    // A later line turns it off again, whichever name it uses.
+    expect(withDom0(`${dom0Sysctl}net.ipv4.conf.all.forwarding = 0\n`).forward).toBe("dropped");
+    const oneIface = withDom0(`${dom0Sysctl}net.ipv4.conf.default.forwarding = 0\n`);
+    expect([oneIface.reply, oneIface.failure?.stage]).toEqual(["unknown", "forwarding"]);
+    expect(oneIface.failure?.text).toMatch(/^ip_forward any value: 60-cdktf-xen\.conf line \d+ may set it, and the model cannot read that line$/);
+    // A glob key may set rp_filter on every interface: the strict filter that drops the hand-made network's reply may not be there.
+    const glob = model({ dom0: { "/etc/sysctl.d/99-glob.conf": "net.ipv4.conf.*.rp_filter = 2\n" }, guest: { "/etc/network/interfaces": HAND_MADE } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([glob.reply, glob.failure?.stage, glob.failure?.text]).toEqual(["unknown", "rp_filter", expect.stringContaining("any value: 99-glob.conf line 1 may set it")]);
+    expect(model({ guest: { "/etc/sysctl.d/99-x.conf": "net.ipv4.conf.all.arp_ignore = one\n" } }).unreadable.map((u) => u.why)).toEqual(["the value is not a number"]);
+  });
+
   it("without arp_announce 2 the guest's ARP for its router goes out with the wrong address, and the dom0 ignores it", () => {
     const m = model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/60-cdktf-xen.conf": "net.ipv4.conf.all.arp_ignore = 1\n" } });
     const v = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
