@@ -98,7 +98,7 @@ export function findUplink(dir: string, dom0: HostCopy, given?: string): { devic
   if (devices.size === 1 && interfaces !== undefined) {
     const device = [...devices][0];
     const routing = new Routing();
-    new IfupdownConfig("/etc/network/interfaces", interfaces).bringUp(routing, {}, () => true);
+    new IfupdownConfig("/etc/network/interfaces", interfaces, dom0.files).bringUp(routing, {}, () => true);
     const a = routing.addresses.find((x) => x.dev === device);
     if (a) return { device, address: `${ipText(a.address)}/${a.prefix}`, from: "/etc/network/interfaces" };
   }

@@ -37,6 +37,7 @@ const READ = [
   "/etc/ufw/ufw.conf",
   "/etc/cdktf-xen",
   "/etc/network/interfaces",
+  "/etc/network/interfaces.d",
   "/etc/iproute2",
   "/etc/iftab",
   "/etc/udev/rules.d",

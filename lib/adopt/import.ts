@@ -190,7 +190,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const networkd = onNetplan ? netplanAsNetworkd(plan).networkd : networkdFilesOf(files);
     const onNetworkd = networkd.length > 0 && files["/etc/network/interfaces"] === undefined;
     if (onNetworkd) new NetworkdConfig(networkd).bringUp(routing, [...new Set([...naming.values()].map((n) => n.name))], () => undefined);
-    else if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
+    else if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"], files).bringUp(routing, {}, () => true);
     const iftab = files["/etc/iftab"] !== undefined;
     // The naming the guest has: iftab (ifupdown's), udev rules, or .link files (what systemd-networkd takes by default).
     const udev = Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size > 0;

@@ -6,6 +6,7 @@
  * case, `=` or white space between keyword and value, `#` comments; or from
  * what `sshd -T` printed, when a copy captured it.
  */
+import { globbed } from "../reachability/glob";
 import { ipNum } from "../reachability/ip";
 import type { FileSet } from "../reachability";
 import type { HostCopy } from "./host-copy";
@@ -73,13 +74,6 @@ function wordsOf(line: string): string[] {
   return words;
 }
 
-/** The files among `files` that a glob names (`*`, `?` and `[...]`, within one path component), in byte order. */
-function globbed(files: FileSet, pattern: string): string[] {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
-  return Object.keys(files)
-    .filter((p) => re.test(p))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
 
 /**
  * The ports sshd listens on at `address` (IPv4), read from `files` (by

@@ -307,14 +307,14 @@ export class GuestState {
       this.routing.unorderedBecause = "systemd-networkd configures the interfaces in parallel";
       this.unreadable.push(...cfg.unreadable);
       // ifupdown configuring the same interfaces too: which of the two wins is not known.
-      const both = interfaces === undefined ? [] : new IfupdownConfig("/etc/network/interfaces", interfaces).auto.filter((n) => present.includes(n));
+      const both = interfaces === undefined ? [] : new IfupdownConfig("/etc/network/interfaces", interfaces, files).auto.filter((n) => present.includes(n));
       if (both.length) this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: `ifupdown brings up ${both.join(", ")} too, which systemd-networkd's .network files (or netplan's) configure` });
     } else if (interfaces === undefined) {
       this.routing = new Routing();
       this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: "the guest's network configuration is not among the files" });
     } else {
       this.routing = new Routing();
-      const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces);
+      const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces, files);
       const present = new Set([...this.devices.values()].map((d) => d.dev));
       cfg.bringUp(this.routing, tables, (n) => present.has(n));
       this.unreadable.push(...cfg.unreadable);

@@ -2,20 +2,35 @@
  * A guest's network as ifupdown brings it up at boot (`ifup -a`): the
  * interfaces marked `auto` or `allow-hotplug` in the order they are named,
  * each one's address and prefix route, `gateway` as a default route, then
- * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order.
+ * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order. The
+ * files `source` and `source-directory` name are read in place, as
+ * interfaces(5) says: a path without a leading slash from the directory of
+ * the file that names it, shell wildcards, a directory's files whose names
+ * are letters, digits, `_` and `-`, in byte order.
  */
 import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
 import { IpArgs } from "./ip-args";
 import { rememberLast } from "./memo";
+import { globbed } from "./glob";
+import type { FileSet } from "./hosts";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing, TABLE_NAMES } from "./routing";
 
 interface Stanza {
   readonly name: string;
   readonly method: string;
+  /** The file it is in (a sourced one, or the interfaces file), and its line there. */
+  readonly file: string;
   readonly line: number;
   readonly options: { key: string; value: string; line: number; raw: string }[];
 }
+
+/** How deep `source` may nest before the model stops following it (ifupdown itself has no limit but the open files). */
+const MAX_SOURCE_DEPTH = 16;
+
+/** File names `source-directory` reads (interfaces(5)). */
+const SOURCE_DIRECTORY_NAME = /^[a-zA-Z0-9_-]+$/;
+
 
 /** `/etc/iproute2/rt_tables` and `rt_tables.d/*.conf`: table names. */
 export function readRtTables(text: string, into: Record<string, number>): void {
@@ -35,10 +50,16 @@ export class IfupdownConfig {
   readonly auto: string[] = [];
   readonly unreadable: Unreadable[] = [];
 
-  private readonly fileName: string;
+  /**
+   * `file` and its text; `files`, the host's other files, for what `source`
+   * and `source-directory` name (without them, those lines are not read).
+   */
+  constructor(readonly file: string, text: string, private readonly files?: FileSet) {
+    this.read(file, text, 0);
+  }
 
-  constructor(readonly file: string, text: string) {
-    this.fileName = file.slice(file.lastIndexOf("/") + 1);
+  /** Reads one file's stanzas, and those of the files it sources, in place. */
+  private read(file: string, text: string, depth: number): void {
     let current: Stanza | undefined;
     const lines = (text.includes("\\\n") ? text.replace(/\\\n/g, " ") : text).split("\n");
     for (let i = 0; i < lines.length; i++) {
@@ -54,7 +75,7 @@ export class IfupdownConfig {
         for (const n of rest) if (!this.auto.includes(n)) this.auto.push(n);
         current = undefined;
       } else if (key === "iface") {
-        current = { name: rest[0], method: rest[2] ?? "", line: i + 1, options: [] };
+        current = { name: rest[0], method: rest[2] ?? "", file, line: i + 1, options: [] };
         if (rest[1] !== "inet") {
           current = undefined;
           continue;
@@ -62,13 +83,31 @@ export class IfupdownConfig {
         const same = this.stanzas.get(rest[0]);
         if (same) same.push(current);
         else this.stanzas.set(rest[0], [current]);
-      } else if (key === "source" || key === "source-directory" || key === "mapping") {
+      } else if (key === "source" || key === "source-directory") {
+        current = undefined;
+        const why = this.source(file, key, value, depth);
+        if (why) this.unreadable.push({ file, line: i + 1, text: raw, why });
+      } else if (key === "mapping") {
         this.unreadable.push({ file, line: i + 1, text: raw, why: `${key} is not read by the model` });
         current = undefined;
       } else if (current) {
         current.options.push({ key, value, line: i + 1, raw });
       }
     }
+  }
+
+  /** Reads what a `source` or `source-directory` line names; why it cannot, or nothing. */
+  private source(file: string, key: string, value: string, depth: number): string | undefined {
+    if (!this.files) return `${key} is not read by the model`;
+    if (!value || /[$~`"'\\{]/.test(value) || /\s/.test(value)) return `${key} with shell expansion other than wildcards is not read by the model`;
+    if (depth >= MAX_SOURCE_DEPTH) return `${key} nested deeper than the model follows`;
+    const path = value.startsWith("/") ? value : `${file.slice(0, file.lastIndexOf("/") + 1)}${value}`;
+    const named =
+      key === "source"
+        ? globbed(this.files, path)
+        : globbed(this.files, `${path.replace(/\/+$/, "")}/*`).filter((p) => SOURCE_DIRECTORY_NAME.test(p.slice(p.lastIndexOf("/") + 1)));
+    for (const p of named) this.read(p, this.files[p], depth + 1);
+    return undefined;
   }
 
   /** Interface names this file configures. */
@@ -78,16 +117,19 @@ export class IfupdownConfig {
 
   /** Brings every boot-time interface up into `routing`; `present` says which interfaces the host has. */
   bringUp(routing: Routing, tables: Record<string, number>, present: (name: string) => boolean): void {
-    const where = (line: number) => `${this.fileName} line ${line}`;
-    const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: this.file, line, text: raw, why });
     for (const name of this.auto) {
       const all = this.stanzas.get(name);
       if (!all || name === "lo") continue;
       if (!present(name)) {
-        bad(all[0].line, `iface ${name}`, `the host has no interface ${name}: ifup fails for it`);
+        this.unreadable.push({ file: all[0].file, line: all[0].line, text: `iface ${name}`, why: `the host has no interface ${name}: ifup fails for it` });
         continue;
       }
-      for (const s of all) this.bringUpStanza(s, name, routing, tables, where, bad);
+      for (const s of all) {
+        const fileName = s.file.slice(s.file.lastIndexOf("/") + 1);
+        const where = (line: number) => `${fileName} line ${line}`;
+        const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: s.file, line, text: raw, why });
+        this.bringUpStanza(s, name, routing, tables, where, bad);
+      }
     }
   }
 

@@ -101,6 +101,28 @@ describe("doctor on the dom0 itself: who its input path lets reach sshd, and wha
   });
 });
 
+describe("doctor on Debian's own layout of the interfaces file", () => {
+  it("source /etc/network/interfaces.d/* at the top, eth2's stanza moved there: eth2 comes up first (test/render/real-tools.test.ts shows the kernel agree), so .200 is black-holed from its own subnet too", () => {
+    const t = copyOf((d) => {
+      const file = path.join(d, "webserv", "etc", "network", "interfaces");
+      const whole = fs.readFileSync(file, "utf8");
+      const at = whole.indexOf("auto eth2");
+      fs.writeFileSync(file, `source /etc/network/interfaces.d/*\n\n${whole.slice(0, at)}`);
+      fs.mkdirSync(path.join(d, "webserv", "etc", "network", "interfaces.d"));
+      fs.writeFileSync(path.join(d, "webserv", "etc", "network", "interfaces.d", "eth2"), whole.slice(at));
+    });
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(r.problems).toEqual([]);
+      expect(brief(r.checks)).toEqual(["200", "201", "202"].flatMap((a) => [80, 443].map((port) => `192.168.0.${a} tcp ${port} black hole`)));
+      // The reply's route, named in the trace, is the sourced file's: a client on the subnet gets .200's reply by eth2.
+      expect(r.checks[0].verdict.summary).toContain("tcp 192.168.0.254 -> 192.168.0.200:80: reply dropped at dom0 (arp): reply from 192.168.0.200 leaves the guest by eth2 (main table, the first of 3 routes to 192.168.0.0/24: 192.168.0.0/24 dev eth2 src 192.168.0.202 (eth2 line 3, the prefix route of eth2))");
+    } finally {
+      t.remove();
+    }
+  });
+});
+
 describe("doctor on a guest's own firewall", () => {
   it("captured beside the copy (iptables-save): what it drops is dropped at the guest, with its cure", () => {
     const saved = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";

@@ -281,10 +281,27 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     expect([v.forward, v.failure?.text, v.failure?.undecidedBy]).toEqual(["unknown", "FORWARD eth0 -> webserv-0, new connection: the files hold no firewall (rules.v4 or an nftables file), so what the dom0 filters is not known", "the files hold no firewall (rules.v4 or an nftables file)"]);
   });
 
-  it("an interfaces file that sources others, or an address from DHCP: unknown", () => {
-    const sourced = model({ guest: { "/etc/network/interfaces": `source-directory /etc/network/interfaces.d\n${seedFiles().guest["/etc/network/interfaces"]}` } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
-    expect([sourced.forward, sourced.failure?.stage]).toEqual(["unknown", "deliver"]);
-    expect(sourced.failure?.text).toContain('the model cannot read /etc/network/interfaces line 1 "source-directory /etc/network/interfaces.d": source-directory is not read by the model');
+  it("the files source and source-directory name are read in place (test/render/real-tools.test.ts runs ifup on such a tree); a path with other shell expansion is unknown", () => {
+    const whole = seedFiles().guest["/etc/network/interfaces"];
+    const [at1, at2] = [whole.indexOf("auto eth1"), whole.indexOf("auto eth2")];
+    expect(at1 > 0 && at2 > at1).toBe(true);
+    const split = {
+      "/etc/network/interfaces": `${whole.slice(0, at1)}source interfaces.d/*\nsource-directory /etc/network/more.d\n`,
+      "/etc/network/interfaces.d/eth1": whole.slice(at1, at2),
+      "/etc/network/more.d/eth2": whole.slice(at2),
+      // source-directory reads only names of letters, digits, _ and -.
+      "/etc/network/more.d/eth2.dpkg-old": "auto eth2\niface eth2 inet static\n    address 198.51.100.9/24\n",
+    };
+    const m = model({ guest: split });
+    expect(m.unreadable).toEqual([]);
+    expect(["200", "201", "202"].map((a) => m.flow({ from: OUTSIDE, to: `192.168.0.${a}`, port: 80 }).ok)).toEqual([true, true, true]);
+    expect(m.flow({ from: OUTSIDE, to: "192.168.0.202", port: 80 }).hops.find((h) => h.host === "webserv" && h.stage === "route")?.text).toContain("(eth2 line ");
+    const home = model({ guest: { "/etc/network/interfaces": `source $HOME/interfaces\n${whole}` } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([home.forward, home.failure?.stage]).toEqual(["unknown", "deliver"]);
+    expect(home.failure?.text).toContain('the model cannot read /etc/network/interfaces line 1 "source $HOME/interfaces": source with shell expansion other than wildcards is not read by the model');
+  });
+
+  it("an address from DHCP: not known from the files", () => {
     const dhcp = model({ guest: { "/etc/network/interfaces": "auto eth0\niface eth0 inet dhcp\n" } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
     expect(dhcp.ok).toBe(false);
     expect(dhcp.forward).toBe("dropped");

@@ -274,6 +274,92 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
+describeWith(["ifup", "ip", "root"], "an interfaces file split by source and source-directory, read by ifupdown", () => {
+  it("ifup -a brings up what the sourced files hold, in place, and the model of the tree reads the same addresses, rules and routes", () => {
+    const whole = fileOf(seed.webserv, "/etc/network/interfaces");
+    const [at1, at2] = [whole.indexOf("auto eth1"), whole.indexOf("auto eth2")];
+    // By path on the host; on disk below a scratch folder, where ifup -i takes the relative paths from the file's folder too.
+    const tree: Record<string, string> = {
+      "/etc/network/interfaces": `${whole.slice(0, at1)}source interfaces.d/*\nsource-directory /etc/network/more.d\n`,
+      "/etc/network/interfaces.d/eth1": whole.slice(at1, at2),
+      "/etc/network/more.d/eth2": whole.slice(at2),
+      "/etc/network/more.d/eth2.dpkg-old": "auto eth2\niface eth2 inet static\n    address 198.51.100.9/24\n",
+    };
+    const tmp = tempDir();
+    const ns = netns("is");
+    try {
+      const root = path.join(tmp.dir, "etc", "network");
+      const onDisk = (p: string) => path.join(tmp.dir, p);
+      for (const [p, text] of Object.entries(tree)) {
+        fs.mkdirSync(path.dirname(onDisk(p)), { recursive: true });
+        // The absolute source-directory path, moved below the scratch folder.
+        fs.writeFileSync(onDisk(p), text.replace("source-directory /etc/network/more.d", `source-directory ${path.join(root, "more.d")}`));
+      }
+      for (const v of seed.webserv._guestModel().vifs) {
+        ns.sh("ip", "link", "add", v.device, "address", v.mac, "type", "veth", "peer", "name", `peer${v.index}`);
+        ns.exec("ip", ["link", "set", `peer${v.index}`, "up"]);
+      }
+      fs.mkdirSync(path.join(tmp.dir, "state"));
+      const up = ns.exec("ifup", ["-a", "-i", path.join(root, "interfaces"), "--state-dir", path.join(tmp.dir, "state")]);
+      expect({ status: up.status, stderr: up.stderr }).toEqual({ status: 0, stderr: "" });
+      const addr = ns.exec("ip", ["-4", "-o", "addr", "show"]).stdout;
+      const route = ns.exec("ip", ["-4", "route", "show", "table", "all"]).stdout;
+      const rule = ns.exec("ip", ["-4", "rule", "show"]).stdout;
+      const fromKernel = readLiveRouting({ addr, route, rule }, {});
+      expect(fromKernel.unreadable).toEqual([]);
+      const fromFiles = new Routing();
+      const cfg = new IfupdownConfig("/etc/network/interfaces", tree["/etc/network/interfaces"], tree);
+      cfg.bringUp(fromFiles, {}, () => true);
+      expect(cfg.unreadable).toEqual([]);
+      const shape = (r: Routing) => r.addresses.map((a) => `${a.dev} ${ipText(a.address)}/${a.prefix}`).sort();
+      // eth2.dpkg-old is not read: 198.51.100.9 is on no interface.
+      expect(shape(fromFiles)).toEqual(["eth0 192.168.0.200/24", "eth1 192.168.0.201/24", "eth2 192.168.0.202/24"]);
+      expect(shape(fromKernel.routing)).toEqual(shape(fromFiles));
+      for (const src of ["192.168.0.200", "192.168.0.201", "192.168.0.202"]) {
+        for (const dst of ["203.0.113.77", "192.168.0.50"]) {
+          const dev = (r: Routing) => r.lookup(ipNum(dst)!, ipNum(src)!)?.route.dev;
+          expect({ src, dst, dev: dev(fromFiles) }).toEqual({ src, dst, dev: dev(fromKernel.routing) });
+        }
+      }
+    } finally {
+      ns.remove();
+      tmp.remove();
+    }
+  });
+
+  it("Debian's layout, source at the top: the sourced stanza comes up first, its prefix route is first in the main table, for the kernel and the model", () => {
+    // The seed article's hand-made file (no policy routing): which interface a reply on the shared subnet leaves by is the main table's first route.
+    const whole = fs.readFileSync(path.join(__dirname, "..", "fixtures", "seed-by-hand", "webserv", "etc", "network", "interfaces"), "utf8");
+    const at = whole.indexOf("auto eth2");
+    const tree: Record<string, string> = { "/etc/network/interfaces": `source interfaces.d/*\n\n${whole.slice(0, at)}`, "/etc/network/interfaces.d/eth2": whole.slice(at) };
+    const tmp = tempDir();
+    const ns = netns("it");
+    try {
+      for (const [p, text] of Object.entries(tree)) {
+        fs.mkdirSync(path.dirname(path.join(tmp.dir, p)), { recursive: true });
+        fs.writeFileSync(path.join(tmp.dir, p), text);
+      }
+      for (const v of seed.webserv._guestModel().vifs) {
+        ns.sh("ip", "link", "add", v.device, "address", v.mac, "type", "veth", "peer", "name", `peer${v.index}`);
+        ns.exec("ip", ["link", "set", `peer${v.index}`, "up"]);
+      }
+      fs.mkdirSync(path.join(tmp.dir, "state"));
+      const up = ns.exec("ifup", ["-a", "-i", path.join(tmp.dir, "etc", "network", "interfaces"), "--state-dir", path.join(tmp.dir, "state")]);
+      expect({ status: up.status, stderr: up.stderr }).toEqual({ status: 0, stderr: "" });
+      const live = { addr: ns.exec("ip", ["-4", "-o", "addr", "show"]).stdout, route: ns.exec("ip", ["-4", "route", "show", "table", "all"]).stdout, rule: ns.exec("ip", ["-4", "rule", "show"]).stdout };
+      const fromKernel = readLiveRouting(live, {});
+      const fromFiles = new Routing();
+      new IfupdownConfig("/etc/network/interfaces", tree["/etc/network/interfaces"], tree).bringUp(fromFiles, {}, () => true);
+      const leaves = (r: Routing) => ["192.168.0.200", "192.168.0.201", "192.168.0.202"].map((src) => r.lookup(ipNum("192.168.0.50")!, ipNum(src)!)?.route.dev);
+      expect(leaves(fromKernel.routing)).toEqual(["eth2", "eth2", "eth2"]);
+      expect(leaves(fromFiles)).toEqual(leaves(fromKernel.routing));
+    } finally {
+      ns.remove();
+      tmp.remove();
+    }
+  });
+});
+
 describeWith(["iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save", "ipset", "ip", "unshare", "root", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables"], "dom0 ruleset read by iptables-restore", () => {
   let ns: ReturnType<typeof netns>;
   beforeAll(() => (ns = netns("fw")));
