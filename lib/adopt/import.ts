@@ -11,6 +11,7 @@
 import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
+import { Firewalls } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
@@ -19,7 +20,7 @@ import { Routing } from "../reachability/routing";
 import { DoctorInputError, dom0SshdPorts, findUplink } from "./doctor";
 import { Dom0Access, dom0Access } from "./dom0-access";
 import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joinedPorts, portPieces, portRangesText, sourcePortsOpenTo, sourcesToAsk } from "./firewall-names";
-import { firewallTextOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
+import { firewallTextOf, guestRunningOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
 
@@ -242,6 +243,14 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     if (gateway && gateway !== upAddress) props.push(`  gateway: ${q(gateway)},`);
     if (onNetworkd) props.push(`  guestNetwork: ${q(onNetplan ? "netplan" : "systemd-networkd")},`);
     if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
+    // The guest's own firewall (what it runs now, where captured, else its files): the stack does not manage it, and it keeps filtering after the first deploy.
+    const running = guestRunningOf(copy);
+    const firewall = copy.exists ? new Firewalls(files, running) : undefined;
+    if (firewall?.present) {
+      const captured = (["iptables-save", "nft-ruleset"] as const).filter((s) => copy.state[s] !== undefined);
+      const from = captured.length ? captured : [...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined), ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : [])];
+      notes.push(`${name}: its own firewall (${from.join(", ")}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`);
+    }
     if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.push(`  interfaceNaming: ${q(scheme)},`);
     guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");
 

@@ -71,6 +71,34 @@ describe("import: the seed article's hand-made files", () => {
     expect(typeCheckImported(code.replace("memory: 512", "memory: \"512\""), path.join(out.dir, "tsc-bad"))).toContain("error TS2322");
   }, 60000);
 
+  it("a guest's own firewall is named in a note, from what it runs where captured, else its files; none, no note", () => {
+    const withGuestFirewall = (change: (dir: string) => void) => {
+      const t = tempDir("cdktf-xen-guest-fw-");
+      try {
+        fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
+        change(t.dir);
+        return importStack(t.dir, "dom0", { stack: "again" }).notes.filter((n) => n.startsWith("webserv: its own firewall"));
+      } finally {
+        t.remove();
+      }
+    };
+    const rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n";
+    const note = (from: string) => `webserv: its own firewall (${from}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`;
+    const filesOnly = withGuestFirewall((d) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "iptables"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "iptables", "rules.v4"), rules);
+    });
+    expect(filesOnly).toEqual([note("/etc/iptables/rules.v4")]);
+    expect(withGuestFirewall((d) => fs.writeFileSync(path.join(d, "webserv.state", "iptables-save"), rules))).toEqual([note("iptables-save")]);
+    const ufw = (enabled: string) => (d: string) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "ufw"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "ufw", "ufw.conf"), `ENABLED=${enabled}\n`);
+    };
+    expect(withGuestFirewall(ufw("yes"))).toEqual([note("ufw")]);
+    expect(withGuestFirewall(ufw("no"))).toEqual([]);
+    expect(notes.filter((n) => n.includes("its own firewall"))).toEqual([]);
+  });
+
   it("the command writes a new file only", () => {
     const to = path.join(out.dir, "stack.ts");
     let said = "";
