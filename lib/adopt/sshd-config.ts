@@ -74,7 +74,6 @@ function wordsOf(line: string): string[] {
   return words;
 }
 
-
 /**
  * The ports sshd listens on at `address` (IPv4), read from `files` (by
  * absolute path, starting at `config`). A `ListenAddress` of another address,

@@ -7,8 +7,9 @@
  */
 import { IpSets, IptablesFilter } from "./iptables";
 import { FirewallPath, NftRuleset } from "./nftables";
-import { Outcome, Unreadable, unreadableText } from "./outcome";
-import type { FirewallVerdict, Packet } from "./packet";
+import { doubtText, Outcome, Unreadable } from "./outcome";
+import type { Cidr } from "./ip";
+import type { FirewallVerdict, Packet, Ports } from "./packet";
 import type { FileSet } from "./hosts";
 
 /** What a host runs now, when captured: wins over its files. */
@@ -24,11 +25,6 @@ const UFW_CONF = "/etc/ufw/ufw.conf";
 
 /** The iptables chain of each path. */
 const CHAIN: Readonly<Record<FirewallPath, string>> = { forward: "FORWARD", input: "INPUT", output: "OUTPUT" };
-
-/** What the model's reading says of a line it cannot read, and of more. */
-export function doubtText(list: readonly Unreadable[]): string | undefined {
-  return list.length ? `the model cannot read ${unreadableText(list[0])}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}` : undefined;
-}
 
 export class Firewalls {
   readonly iptables?: { readonly filter: IptablesFilter; readonly sets: IpSets };
@@ -90,6 +86,18 @@ export class Firewalls {
     if (drops.length) return { outcome: "drop", text: drops.map((v) => v.text).join("; ") };
     const undecided = verdicts.find((v): v is Extract<FirewallVerdict, { outcome: "unknown" }> => v.outcome === "unknown");
     return undecided ? { outcome: "unknown", text, undecidedBy: undecided.undecidedBy } : { outcome: "pass", text };
+  }
+
+  /** The source networks the rules on `path` compare packets with (iptables `-s` and sets on `src`, nftables `ip saddr`), negated or not. */
+  sourcesNamed(path: FirewallPath): Cidr[] {
+    const ipt = this.iptables;
+    return [...(ipt ? ipt.filter.sourcesNamed(CHAIN[path], ipt.sets) : []), ...this.nft.flatMap((n) => n.sourcesNamed(path))];
+  }
+
+  /** The port ranges the rules on `path` compare a packet's destination or source port with, negated or not. */
+  portsNamed(path: FirewallPath, which: "destination" | "source"): Ports["ranges"] {
+    const ipt = this.iptables;
+    return [...(ipt ? ipt.filter.portsNamed(CHAIN[path], which === "destination" ? "d" : "s") : []), ...this.nft.flatMap((n) => n.portsNamed(path, which === "destination" ? "dport" : "sport"))];
   }
 
   /** The outcome {@link verdict} gives, with nothing made per packet (the proof asks it of thousands of packets). */

@@ -5,8 +5,7 @@
  * back. Each step is a hop with its outcome and a sentence saying why.
  */
 import { inCidr, ipNum, ipText, networkOf } from "./ip";
-import { combine, counted, decide, Hop, Outcome, Stage } from "./outcome";
-import { doubtText } from "./firewalls";
+import { combine, counted, decide, doubtText, Hop, Outcome, Stage } from "./outcome";
 import type { FirewallPath } from "./nftables";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
@@ -572,7 +571,7 @@ export class FlowEvaluator {
     const f = guest.firewalls!;
     if (!explaining) return QUIET[f.outcome(path, p)];
     const v = f.verdict(path, p);
-    const way = path === "input" ? `in on ${p.iif}, ${p.state === "NEW" ? "new connection" : "reply"}` : `out by ${p.oif}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
+    const way = `${path === "input" ? `in on ${p.iif}` : `out by ${p.oif}`}, ${p.state === "NEW" ? "new connection" : "reply (established)"}`;
     return { outcome: v.outcome, text: () => `${path.toUpperCase()} ${way}: ${v.text}`, undecidedBy: v.outcome === "unknown" ? v.undecidedBy : undefined };
   }
 

@@ -96,9 +96,7 @@ export class Reachability {
   }
 
   private sourcesOn(path: "forward" | "input"): string[] {
-    const { iptables, nft } = this.dom0.firewalls;
-    const chain = path === "forward" ? "FORWARD" : "INPUT";
-    const all = [...(iptables ? iptables.filter.sourcesNamed(chain, iptables.sets) : []), ...nft.flatMap((n) => n.sourcesNamed(path))];
+    const all = this.dom0.firewalls.sourcesNamed(path);
     return [...new Set(all.filter((c) => c.prefix > 0).map(cidrText))].sort();
   }
 
@@ -124,14 +122,12 @@ export class Reachability {
   }
 
   private portsOn(path: "forward" | "input"): PortsNamed {
-    const { iptables, nft } = this.dom0.firewalls;
-    const chain = path === "forward" ? "FORWARD" : "INPUT";
-    const of = (ipt: "d" | "s", field: "dport" | "sport"): PortRange[] => {
-      const all = [...(iptables ? iptables.filter.portsNamed(chain, ipt) : []), ...nft.flatMap((n) => n.portsNamed(path, field))];
+    const of = (which: "destination" | "source"): PortRange[] => {
+      const all = this.dom0.firewalls.portsNamed(path, which);
       const unique = new Map(all.map(([from, to]) => [`${from}-${to}`, { from, to }]));
       return [...unique.values()].sort((a, b) => a.from - b.from || a.to - b.to);
     };
-    return { destination: of("d", "dport"), source: of("s", "sport") };
+    return { destination: of("destination"), source: of("source") };
   }
 
   /**

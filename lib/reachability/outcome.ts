@@ -44,6 +44,11 @@ export function unreadableText(u: Unreadable): string {
   return `${u.file} line ${u.line} ${JSON.stringify(u.text)}: ${u.why}`;
 }
 
+/** What a check says of the lines the model cannot read that leave it open: the first, and how many more; none, undefined. */
+export function doubtText(list: readonly Unreadable[]): string | undefined {
+  return list.length ? `the model cannot read ${unreadableText(list[0])}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}` : undefined;
+}
+
 /**
  * A setting the files leave open has several possible values; a check that
  * gives the same outcome for every one of them is decided, otherwise unknown.

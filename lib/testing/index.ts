@@ -115,9 +115,8 @@ export class XenTemplate {
    * Whether a client's new connection to the dom0 itself (its uplink
    * address, in by the uplink) gets through its input firewall: iptables'
    * INPUT chain, or nftables' filter chains on the prerouting and input
-   * hooks, as the files the dom0 receives
-   * load them. The lab checks the model's reading of both against the
-   * kernel. Throws, naming it, on a question it cannot ask.
+   * hooks, as the files the dom0 receives load them. The lab checks the
+   * model's reading of both against the kernel. Throws, naming it, on a question it cannot ask.
    */
   toDom0(dom0: XenHost, question: Dom0Question): Dom0Verdict {
     const { from, port, protocol = "tcp", sourcePort } = question;
