@@ -9,7 +9,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FlowQuestion, FlowVerdict, outsideClients, unreadableText } from "../reachability";
-import { readApache, readXlCfg, readXlDefaults } from "../reachability/host-files";
+import { ApacheVhost, readApache } from "../reachability/apache";
+import { readXlCfg, readXlDefaults } from "../reachability/host-files";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
@@ -220,8 +221,11 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     for (const address of addresses[guest] ?? []) {
       const n = ipNum(address)!;
       const vhosts = (apache?.vhosts ?? []).filter((v) => v.address === n);
-      const vhostPorts = [...new Set(vhosts.map((v) => v.port))].sort((a, b) => a - b);
-      for (const port of vhostPorts) ask(guest, address, "tcp", port, `vhost ${vhosts.filter((v) => v.port === port).map((v) => `${v.site} (${v.where})`).join(", ")}`, true);
+      // A virtual host named without a port serves every port Apache listens on for the address.
+      const listening = (apache?.listens ?? []).filter((l) => l.address === undefined || l.address === n).map((l) => l.port);
+      const portsOf = (v: ApacheVhost): number[] => (v.port === undefined ? listening : [v.port]);
+      const vhostPorts = [...new Set(vhosts.flatMap(portsOf))].sort((a, b) => a - b);
+      for (const port of vhostPorts) ask(guest, address, "tcp", port, `vhost ${vhosts.filter((v) => portsOf(v).includes(port)).map((v) => `${v.site} (${v.where})`).join(", ")}`, true);
       for (const protocol of ["tcp", "udp"] as const) {
         for (const port of candidates) {
           const anywhere = new Set<string>();

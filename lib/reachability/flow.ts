@@ -9,6 +9,7 @@ import { combine, counted, decide, doubtText, Hop, Outcome, Stage } from "./outc
 import type { FirewallPath } from "./nftables";
 import type { FirewallVerdict, Packet } from "./packet";
 import { LOCAL, RouteChoice, Routing } from "./routing";
+import { apacheServes } from "./apache";
 import type { Dom0State, GuestState, Guests } from "./hosts";
 import type { KernelSettings, Possible } from "./sysctl";
 
@@ -613,14 +614,17 @@ export class FlowEvaluator {
     return check(outcome, () => `${asks()}; ${shown.text()}`);
   }
 
+  /** Whether Apache listens on `dst:port` and a `<VirtualHost>` serves it (apacheServes), as a check. */
   private apache(guest: GuestState, dst: number, port: number): Check {
-    if (!guest.apache) return check("drop", explaining ? () => ("the guest's files have no Apache ports.conf") : UNEXPLAINED);
-    const matches = (s: { address?: number; port: number }) => s.port === port && (s.address === undefined || s.address === dst);
-    const listen = guest.apache.listens.find(matches);
-    // Apache serves an address:port from the vhosts named with that address first; `*` ones only when none is.
-    const vhost = guest.apache.vhosts.find((s) => s.port === port && s.address === dst) ?? guest.apache.vhosts.find(matches);
-    if (!listen) return check("drop", explaining ? () => (`Apache does not listen on ${ipText(dst)}:${port} (no Listen in ports.conf)`) : UNEXPLAINED);
-    if (!vhost) return check("drop", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}) but no site has a <VirtualHost> for it`) : UNEXPLAINED);
-    return check("pass", explaining ? () => (`Apache listens on ${ipText(dst)}:${port} (${listen.where}), site ${vhost.site} (${vhost.where})`) : UNEXPLAINED);
+    const a = guest.apache;
+    if (!a) return check("drop", explaining ? () => ("the guest's files have no Apache configuration (apache2.conf or ports.conf)") : UNEXPLAINED);
+    const { outcome, listen, vhost, doubt } = apacheServes(a, dst, port);
+    if (!explaining) return QUIET[outcome];
+    const socket = `${ipText(dst)}:${port}`;
+    const listens = listen ? `Apache listens on ${socket} (${listen.where})` : `Apache does not listen on ${socket} (no Listen in its configuration matches it)`;
+    if (outcome === "pass") return check(outcome, () => `${listens}, site ${vhost!.site} (${vhost!.where})`);
+    if (outcome === "drop") return check(outcome, () => (listen ? `${listens} but no site has a <VirtualHost> for it` : listens));
+    const served = vhost ? `site ${vhost.site} (${vhost.where})` : "no site has a <VirtualHost> for it";
+    return check(outcome, () => `${listen ? listens.replace("Apache listens", "Apache may listen") : listens}, ${served}; ${doubt}`);
   }
 }

@@ -106,59 +106,9 @@ export function readNaming(files: Readonly<Record<string, string>>): Map<string,
   return out;
 }
 
-/** An Apache socket: `Listen` in ports.conf, or a `<VirtualHost>`. */
-export interface ApacheSocket {
-  /** undefined: every address (`Listen 80`, `<VirtualHost *:80>`). */
-  readonly address?: number;
-  readonly port: number;
-  readonly where: string;
-}
-
-function socket(text: string, where: string): ApacheSocket | undefined {
-  const m = /^(?:(\*|\d+\.\d+\.\d+\.\d+):)?(\d+)$/.exec(text);
-  if (!m) return undefined;
-  return { address: m[1] === undefined || m[1] === "*" ? undefined : ipNum(m[1]), port: Number(m[2]), where };
-}
-
 /** 1-based line of the character at `index`. */
-function lineAt(text: string, index: number): number {
+export function lineAt(text: string, index: number): number {
   let line = 1;
   for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) line++;
   return line;
-}
-
-/** A `<VirtualHost addr:port ...>` line (Apache's directives are case-insensitive). */
-const VIRTUAL_HOST = /^[ \t]*<VirtualHost[ \t]+([^>\n]+)>/gim;
-
-/**
- * Apache's sockets and virtual hosts from ports.conf and the sites: those of
- * sites-enabled when the files hold that folder (a copy of a host), else
- * those of sites-available (what a deploy writes and enables).
- */
-export function readApache(files: Readonly<Record<string, string>>): { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] } | undefined {
-  const ports = files["/etc/apache2/ports.conf"];
-  if (ports === undefined) return undefined;
-  const listens: ApacheSocket[] = [];
-  for (const m of ports.matchAll(/^[ \t]*Listen[ \t]+(\S+)/gim)) {
-    const s = socket(m[1], `ports.conf line ${lineAt(ports, m.index!)}`);
-    if (s) listens.push(s);
-  }
-  const vhosts: (ApacheSocket & { site: string })[] = [];
-  const paths = Object.keys(files);
-  const enabled = paths.some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
-  const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
-  for (const path of paths) {
-    if (!path.startsWith(folder)) continue;
-    const text = files[path];
-    const file = path.slice(path.lastIndexOf("/") + 1);
-    const site = file.endsWith(".conf") ? file.slice(0, -5) : file;
-    for (const m of text.matchAll(VIRTUAL_HOST)) {
-      const where = `${file} line ${lineAt(text, m.index!)}`;
-      for (const part of m[1].trim().split(/\s+/)) {
-        const s = socket(part, where);
-        if (s) vhosts.push({ address: s.address, port: s.port, where, site });
-      }
-    }
-  }
-  return { listens, vhosts };
 }

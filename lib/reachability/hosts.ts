@@ -17,7 +17,8 @@ import { KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
-import { ApacheSocket, readApache, readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
+import { ApacheConfig, readApache } from "./apache";
+import { readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
@@ -273,7 +274,8 @@ export class GuestState {
   /** The guest interface of each vif, by vif index. */
   readonly devices = new Map<number, { readonly dev: string; readonly where: string }>();
   private readonly vifByDevice = new Map<string, number>();
-  readonly apache?: { listens: ApacheSocket[]; vhosts: (ApacheSocket & { site: string })[] };
+  /** Apache's configuration, when the files hold one. */
+  readonly apache?: ApacheConfig;
 
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
     this.kernel = guestKernel({ baseline, files: sysctlOrder(files) });

@@ -123,6 +123,33 @@ describe("doctor on Debian's own layout of the interfaces file", () => {
   });
 });
 
+describe("doctor on Debian's own Apache layout", () => {
+  /** Debian's apache2.conf, cut to what the model reads, and its ports.conf: Listen 443 only with mod_ssl. */
+  const debianApache = (d: string, ssl: boolean) => {
+    const apache = path.join(d, "webserv", "etc", "apache2");
+    fs.writeFileSync(path.join(apache, "apache2.conf"), "IncludeOptional mods-enabled/*.load\nIncludeOptional mods-enabled/*.conf\nInclude ports.conf\nIncludeOptional conf-enabled/*.conf\nIncludeOptional sites-enabled/*.conf\n");
+    fs.writeFileSync(path.join(apache, "ports.conf"), "Listen 80\n\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n");
+    fs.writeFileSync(path.join(apache, "sites-enabled", "site-a-tls.conf"), "<VirtualHost 192.168.0.200:443>\n    DocumentRoot /var/www/a\n</VirtualHost>\n");
+    fs.mkdirSync(path.join(apache, "mods-enabled"));
+    if (ssl) fs.writeFileSync(path.join(apache, "mods-enabled", "ssl.load"), "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n");
+  };
+
+  it("Listen 443 in <IfModule ssl_module> without mod_ssl enabled: the vhost on 443 is not served (test/lab/apache-config.test.ts shows apache2 agree)", () => {
+    for (const ssl of [false, true]) {
+      const t = copyOf((d) => debianApache(d, ssl));
+      try {
+        const r = doctor(t.dir, "dom0");
+        expect(r.problems).toEqual([]);
+        const tls = r.checks.filter((c) => c.why.startsWith("vhost site-a-tls"));
+        expect(tls.map((c) => `${c.address} ${c.port} ${c.status}`)).toEqual([`192.168.0.200 443 ${ssl ? "answers" : "dropped"}`]);
+        if (!ssl) expect(tls[0].verdict.summary).toBe("tcp 203.0.113.77 -> 192.168.0.200:443: request dropped at webserv (listen): Apache does not listen on 192.168.0.200:443 (no Listen in its configuration matches it)");
+      } finally {
+        t.remove();
+      }
+    }
+  });
+});
+
 describe("doctor on a guest's own firewall", () => {
   it("captured beside the copy (iptables-save): what it drops is dropped at the guest, with its cure", () => {
     const saved = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";

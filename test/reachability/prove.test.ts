@@ -243,6 +243,6 @@ describe("the testing kit", () => {
   it("toServe wants Apache to listen: a vhost's TLS port that ports.conf does not name fails", () => {
     const s = seedStack();
     const v = XenTemplate.fromStack(s.stack).flow({ from: "203.0.113.9", to: "192.168.0.200", port: 443, apache: true });
-    expect(v.summary).toBe("tcp 203.0.113.9 -> 192.168.0.200:443: request dropped at webserv (listen): Apache does not listen on 192.168.0.200:443 (no Listen in ports.conf)");
+    expect(v.summary).toBe("tcp 203.0.113.9 -> 192.168.0.200:443: request dropped at webserv (listen): Apache does not listen on 192.168.0.200:443 (no Listen in its configuration matches it)");
   });
 });

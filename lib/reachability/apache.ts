@@ -1,0 +1,340 @@
+/**
+ * Apache's sockets and virtual hosts, as apache2 reads its configuration
+ * when it starts. From `apache2.conf` when the files hold it (a copy of a
+ * host): `Include` and `IncludeOptional` read in place (relative to
+ * `ServerRoot`, shell wildcards, a directory's files in byte order), and
+ * `<IfModule>` decided by the modules compiled in and those `LoadModule`
+ * loaded before it. Without it (what a deploy writes), from `ports.conf` and
+ * the sites, as Debian's `apache2.conf` includes them. What the files leave
+ * open (an `<IfDefine>`, a name Apache resolves at start, an `Include` of
+ * what the files do not hold) is carried with its reason: it never counts as
+ * a socket that is there.
+ */
+import { globbed } from "./glob";
+import { lineAt } from "./host-files";
+import type { FileSet } from "./hosts";
+import { ipNum } from "./ip";
+import { doubtText, Outcome, Unreadable } from "./outcome";
+
+/** A `Listen`: the address and port Apache accepts connections on. */
+export interface ApacheListen {
+  /** undefined: every IPv4 address (`Listen 80`, `0.0.0.0:80`, `[::]:80`). */
+  readonly address?: number;
+  readonly port: number;
+  /** The file's name and the line, e.g. `ports.conf line 3`. */
+  readonly where: string;
+  /** Why it may not be there (a section the files do not decide, a name resolved at start); undefined when it is. */
+  readonly maybe?: string;
+}
+
+/** A `<VirtualHost>` address: the sockets it serves. */
+export interface ApacheVhost {
+  /** undefined: every address (`*`, `_default_`, `0.0.0.0`). */
+  readonly address?: number;
+  /** undefined: every port (an address given without one). */
+  readonly port?: number;
+  readonly where: string;
+  /** The file's name without `.conf`. */
+  readonly site: string;
+  readonly maybe?: string;
+}
+
+/** What Apache listens on and serves, and what in its files the model cannot read. */
+export interface ApacheConfig {
+  readonly listens: readonly ApacheListen[];
+  readonly vhosts: readonly ApacheVhost[];
+  /** What may add a socket or a virtual host the model does not see: an answer that is not a pass is unknown. */
+  readonly unreadable: readonly Unreadable[];
+}
+
+/** What {@link apacheServes} finds for one socket. */
+export interface ApacheServes {
+  /** pass: a Listen and a virtual host that are there; unknown: one the files leave open, or a line the model cannot read; else drop. */
+  readonly outcome: Outcome;
+  readonly listen?: ApacheListen;
+  readonly vhost?: ApacheVhost;
+  /** Why it is unknown. */
+  readonly doubt?: string;
+}
+
+/** Whether Apache listens on `dst:port` and a `<VirtualHost>` serves it. */
+export function apacheServes(a: ApacheConfig, dst: number, port: number): ApacheServes {
+  const listen = apacheListen(a, dst, port);
+  const vhost = apacheVhost(a, dst, port);
+  const lines = a.unreadable.length ? doubtText(a.unreadable) : undefined;
+  const of = (found: { readonly maybe?: string } | undefined): Outcome => (found ? (found.maybe === undefined ? "pass" : "unknown") : lines === undefined ? "drop" : "unknown");
+  const l = of(listen);
+  const v = of(vhost);
+  const outcome: Outcome = l === "drop" || v === "drop" ? "drop" : l === "unknown" || v === "unknown" ? "unknown" : "pass";
+  return { outcome, listen, vhost, doubt: outcome === "unknown" ? (listen?.maybe ?? vhost?.maybe ?? lines) : undefined };
+}
+
+/** The Listen for `dst:port`: one that is there first, else one the files leave open. */
+function apacheListen(a: ApacheConfig, dst: number, port: number): ApacheListen | undefined {
+  let open: ApacheListen | undefined;
+  for (const l of a.listens) {
+    if (l.port !== port || (l.address !== undefined && l.address !== dst)) continue;
+    if (l.maybe === undefined) return l;
+    open ??= l;
+  }
+  return open;
+}
+
+/**
+ * The `<VirtualHost>` serving `dst:port`, as Apache picks one: those named
+ * with the address first, `*` ones only when none is; one that is there
+ * before one the files leave open.
+ */
+function apacheVhost(a: ApacheConfig, dst: number, port: number): ApacheVhost | undefined {
+  let open: ApacheVhost | undefined;
+  for (const exact of [true, false]) {
+    for (const v of a.vhosts) {
+      if ((v.port !== undefined && v.port !== port) || (exact ? v.address !== dst : v.address !== undefined)) continue;
+      if (v.maybe === undefined) return v;
+      open ??= v;
+    }
+  }
+  return open;
+}
+
+/** Debian's ServerRoot, compiled into its apache2 (its apache2.conf leaves `ServerRoot` commented out). */
+const SERVER_ROOT = "/etc/apache2";
+
+/** The modules compiled into Debian's apache2 (`apache2 -l`, `apache2ctl -M`): source file and identifier. */
+export const STATIC_MODULES: readonly (readonly [string, string])[] = [
+  ["core.c", "core_module"],
+  ["mod_so.c", "so_module"],
+  ["mod_watchdog.c", "watchdog_module"],
+  ["http_core.c", "http_module"],
+  ["mod_log_config.c", "log_config_module"],
+  ["mod_logio.c", "logio_module"],
+  ["mod_version.c", "version_module"],
+  ["mod_unixd.c", "unixd_module"],
+];
+
+/** Where the lines read in place of an apache2.conf the files do not hold come from. */
+const DEBIAN_CONF = "Debian's apache2.conf";
+
+/** The modules compiled in, by either name. */
+const COMPILED_IN = new Set(STATIC_MODULES.flat());
+
+/** How deep Include may nest before the model stops following it. */
+const MAX_INCLUDE_DEPTH = 16;
+
+/**
+ * The directives and sections the model reads, at the start of a line
+ * (Apache's comments are whole lines).
+ */
+const DIRECTIVE = /^[ \t]*(<\/?[A-Za-z]+|IncludeOptional|Include|Listen|LoadModule|ServerRoot|Use)(?=[\s>])[ \t]*([^\n]*)/gim;
+
+/** Where a `<VirtualHost>` ends. */
+const END_VHOST = /^[ \t]*<\/VirtualHost[\s>]/gim;
+
+/** Whether what follows in a file counts: `skip` (a section that is off), or `maybe` with the reason. */
+interface Condition {
+  readonly skip: boolean;
+  readonly maybe?: string;
+}
+
+const ON: Condition = { skip: false };
+const OFF: Condition = { skip: true };
+
+/**
+ * Apache's configuration from a host's files; undefined when they hold
+ * neither apache2.conf nor ports.conf.
+ */
+export function readApache(files: FileSet): ApacheConfig | undefined {
+  const main = files[`${SERVER_ROOT}/apache2.conf`];
+  if (main !== undefined) return new Reader(files, true).run(`${SERVER_ROOT}/apache2.conf`, main);
+  if (files[`${SERVER_ROOT}/ports.conf`] === undefined) return undefined;
+  // What Debian's apache2.conf includes of what a deploy writes: the sites a deploy enables, or those of sites-enabled in a copy.
+  let enabled = false;
+  for (const p in files) {
+    if (!p.startsWith(`${SERVER_ROOT}/sites-enabled/`)) continue;
+    enabled = true;
+    break;
+  }
+  return new Reader(files, false).debian(enabled ? "sites-enabled" : "sites-available");
+}
+
+class Reader {
+  private readonly listens: ApacheListen[] = [];
+  private readonly vhosts: ApacheVhost[] = [];
+  private readonly unreadable: Unreadable[] = [];
+  private root = SERVER_ROOT;
+  /** Modules loaded, by identifier and by source file; those loaded in a section the files do not decide, with its reason. */
+  private readonly loaded = new Set<string>();
+  private readonly maybeLoaded = new Map<string, string>();
+  /** A module loaded from a file not named `mod_<name>.so`: its source file's name is not known. */
+  private oddFile?: string;
+
+  constructor(
+    private readonly files: FileSet,
+    /** Whether the files hold apache2.conf, and so every LoadModule. */
+    private readonly modulesKnown: boolean,
+  ) {}
+
+  run(file: string, text: string): ApacheConfig {
+    this.read(file, text, 0, ON);
+    return this.config();
+  }
+
+  /** What Debian's apache2.conf includes, read as its lines would be: ports.conf, then the sites of `sites`. */
+  debian(sites: string): ApacheConfig {
+    this.include("ports.conf", false, DEBIAN_CONF, 0, "Include ports.conf", 0, ON);
+    this.include(`${sites}/*.conf`, true, DEBIAN_CONF, 0, `IncludeOptional ${sites}/*.conf`, 0, ON);
+    return this.config();
+  }
+
+  private config(): ApacheConfig {
+    return { listens: this.listens, vhosts: this.vhosts, unreadable: this.unreadable };
+  }
+
+  /** One file's directives, and those of the files it includes, in place; sections close within their file. */
+  private read(file: string, text: string, depth: number, outer: Condition): void {
+    const name = file.slice(file.lastIndexOf("/") + 1);
+    const stack: Condition[] = [outer];
+    // One expression for every file: an Include read in the middle of this one puts back where it was.
+    const re = DIRECTIVE;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const at = m.index;
+      const directive = m[1].toLowerCase();
+      const now = stack[stack.length - 1];
+      if (directive.charCodeAt(1) === 47 /* / */) {
+        if (stack.length > 1) stack.pop();
+        continue;
+      }
+      let rest = m[2];
+      // A line ending in a backslash goes on in the next.
+      while (rest.endsWith("\\") && re.lastIndex < text.length) {
+        const next = text.indexOf("\n", re.lastIndex + 1);
+        rest = `${rest.slice(0, -1)} ${text.slice(re.lastIndex + 1, next < 0 ? text.length : next)}`;
+        re.lastIndex = next < 0 ? text.length : next;
+      }
+      if (directive.charCodeAt(0) === 60 /* < */) {
+        const arg = sectionArgument(rest);
+        if (directive === "<virtualhost") {
+          if (!now.skip) this.vhost(arg, `${name} line ${lineAt(text, at)}`, name, now);
+          // Its body holds no Listen and no <VirtualHost>; sections in it close in it.
+          END_VHOST.lastIndex = re.lastIndex;
+          re.lastIndex = END_VHOST.exec(text) === null ? text.length : END_VHOST.lastIndex;
+        } else stack.push(now.skip ? OFF : this.section(directive, arg, now));
+        continue;
+      }
+      if (now.skip) continue;
+      const line = lineAt(text, at);
+      const words = rest.trim().split(/\s+/);
+      if (directive === "listen") this.listen(words[0] ?? "", file, `${name} line ${line}`, line, now);
+      else if (directive === "include" || directive === "includeoptional") {
+        const resume = re.lastIndex;
+        this.include(unquoted(rest.trim()), directive === "includeoptional", file, line, `${m[1]} ${rest.trim()}`, depth, now);
+        re.lastIndex = resume;
+      } else if (directive === "loadmodule") this.loadModule(words[0] ?? "", unquoted(words[1] ?? ""), now);
+      else if (directive === "serverroot") this.root = unquoted(rest.trim()).replace(/\/+$/, "");
+      else if (directive === "use") this.unreadable.push({ file, line, text: `${m[1]} ${rest.trim()}`, why: "a macro (mod_macro) is not read by the model: it may add a Listen or a <VirtualHost>" });
+    }
+  }
+
+
+  /** What a section that opens does to what follows: `<IfModule>` is decided by the modules loaded so far; other conditions are not known from the files. */
+  private section(directive: string, arg: string, now: Condition): Condition {
+    if (directive === "<macro") return OFF;
+    const maybe = (why: string): Condition => ({ skip: false, maybe: now.maybe ?? why });
+    if (directive === "<ifmodule") {
+      const negated = arg.startsWith("!");
+      const module = negated ? arg.slice(1) : arg;
+      const state = this.moduleState(module);
+      if (state === true) return negated ? OFF : now;
+      if (state === false) return negated ? now : OFF;
+      return maybe(`<IfModule ${arg}>: ${state}`);
+    }
+    if (directive === "<ifdefine") return maybe(`<IfDefine ${arg}>: what apache2 is started with (-D) is not in the files`);
+    if (directive === "<ifversion" || directive === "<iffile" || directive === "<ifdirective" || directive === "<ifsection") return maybe(`${directive.slice(1).replace(/^if/, "If")} ${arg}: not read by the model`);
+    // <Directory>, <Location>, <Files> and the like hold no Listen and no <VirtualHost>: what follows counts as before.
+    return now;
+  }
+
+  /** Whether a module is loaded: true, false, or why it is not known. */
+  private moduleState(module: string): true | false | string {
+    if (!this.modulesKnown) return "the files hold no apache2.conf, so which modules Apache loads is not known";
+    if (COMPILED_IN.has(module) || this.loaded.has(module)) return true;
+    const maybe = this.maybeLoaded.get(module);
+    if (maybe !== undefined) return `it is loaded only if ${maybe}`;
+    if (module.endsWith(".c") && this.oddFile !== undefined) return `a module loaded from ${this.oddFile} (a file not named mod_<name>.so) may be ${module}`;
+    return false;
+  }
+
+  private loadModule(id: string, path: string, now: Condition): void {
+    const file = path.slice(path.lastIndexOf("/") + 1);
+    const source = /^mod_.+\.so$/.test(file) ? `${file.slice(0, -3)}.c` : undefined;
+    if (source === undefined || `mod_${id.replace(/_module$/, "")}.so` !== file) this.oddFile ??= file;
+    for (const name of source === undefined ? [id] : [id, source]) {
+      if (now.maybe === undefined) this.loaded.add(name);
+      else if (!this.loaded.has(name)) this.maybeLoaded.set(name, now.maybe);
+    }
+  }
+
+  private listen(arg: string, file: string, where: string, line: number, now: Condition): void {
+    const m = /^(?:(\[[^\]]*\]|[^:\s]+):)?(\d+)$/.exec(arg);
+    if (!m || !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) {
+      this.unreadable.push({ file, line, text: `Listen ${arg}`, why: "a Listen address the model does not read" });
+      return;
+    }
+    const port = Number(m[2]);
+    const host = m[1];
+    // [::] takes IPv4 connections too (Linux's bindv6only 0); any other IPv6 address none.
+    if (host === undefined || host === "[::]" || host === "0.0.0.0") this.listens.push({ port, where, maybe: now.maybe });
+    else if (host.startsWith("[")) return;
+    else {
+      const address = ipNum(host);
+      if (address !== undefined) this.listens.push({ address, port, where, maybe: now.maybe });
+      else this.listens.push({ port, where, maybe: now.maybe ?? `Listen ${arg}: Apache looks ${host} up when it starts` });
+    }
+  }
+
+  private vhost(arg: string, where: string, fileName: string, now: Condition): void {
+    const site = fileName.endsWith(".conf") ? fileName.slice(0, -5) : fileName;
+    for (const part of arg.split(/\s+/)) {
+      const m = /^(\*|_default_|\[[^\]]*\]|[^:\s]+)(?::(\d+|\*))?$/.exec(part);
+      if (!m) continue;
+      const port = m[2] === undefined || m[2] === "*" ? undefined : Number(m[2]);
+      const host = m[1];
+      if (host === "*" || host === "_default_" || host === "0.0.0.0") this.vhosts.push({ port, where, site, maybe: now.maybe });
+      else if (host.startsWith("[")) continue;
+      else {
+        const address = ipNum(host);
+        if (address !== undefined) this.vhosts.push({ address, port, where, site, maybe: now.maybe });
+        else this.vhosts.push({ port, where, site, maybe: now.maybe ?? `<VirtualHost ${part}>: Apache looks ${host} up when it starts` });
+      }
+    }
+  }
+
+  /** Reads what an Include names, in place: a file, the files a wildcard matches, or a directory's files, in byte order. */
+  private include(arg: string, optional: boolean, file: string, line: number, text: string, depth: number, now: Condition): void {
+    const doubt = (why: string): void => {
+      this.unreadable.push({ file, line, text, why });
+    };
+    if (!arg || arg.includes("{")) return doubt("an Include with a variable is not read by the model");
+    if (depth >= MAX_INCLUDE_DEPTH) return doubt("Include nested deeper than the model follows");
+    let path = arg.startsWith("/") ? arg : `${this.root}/${arg}`;
+    if (path.includes("//")) path = path.replace(/\/+/g, "/");
+    if (path.endsWith("/")) path = path.slice(0, -1);
+    let named: string[];
+    if (path.includes("*") || path.includes("?") || path.includes("[")) named = globbed(this.files, path);
+    else if (this.files[path] !== undefined) named = [path];
+    else named = Object.keys(this.files).filter((p) => p.startsWith(`${path}/`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (!named.length && !optional) return doubt("the files hold nothing it names (Apache does not start so; or the copy does not hold it)");
+    for (const p of named) this.read(p, this.files[p], depth + 1, now);
+  }
+}
+
+/** What a section's opening line names, without `>` and quotes. */
+function sectionArgument(rest: string): string {
+  const end = rest.indexOf(">");
+  return unquoted((end < 0 ? rest : rest.slice(0, end)).trim());
+}
+
+function unquoted(text: string): string {
+  return text.length > 1 && (text[0] === '"' || text[0] === "'") && text[text.length - 1] === text[0] ? text.slice(1, -1) : text;
+}
