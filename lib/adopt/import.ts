@@ -10,6 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
+import { apacheServes, readApache } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -256,12 +257,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
 
     // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.
     const blocks = readSiteBlocks(files, notes, name);
+    const apache = readApache(files);
     const groups = new Map<string, SiteBlock[]>();
     for (const b of blocks) {
       if (!b.serverName || !b.documentRoot) {
         notes.push(`${name}: site ${b.site} on ${b.address}:${b.port} has no ${b.serverName ? "DocumentRoot" : "ServerName"}; not imported`);
         continue;
       }
+      // Imported, it is served after the first deploy: say so where Apache does not serve it now.
+      const now = apache && apacheServes(apache, ipNum(b.address)!, b.port);
+      if (now?.outcome === "drop") notes.push(`${name}: site ${b.site} on ${b.address}:${b.port}: Apache does not serve it now (${now.listen ? "its <VirtualHost> is not in what Apache reads: in a section that is off, or in a file apache2.conf does not include" : "no Listen of its configuration matches it"}); imported, the first deploy serves it`);
+      else if (now?.outcome === "unknown") notes.push(`${name}: site ${b.site} on ${b.address}:${b.port}: whether Apache serves it now is not known (${now.doubt}); imported, the first deploy serves it`);
       const key = `${b.address}|${b.serverName}`;
       groups.set(key, [...(groups.get(key) ?? []), b]);
     }

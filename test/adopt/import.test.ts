@@ -99,6 +99,27 @@ describe("import: the seed article's hand-made files", () => {
     expect(notes.filter((n) => n.includes("its own firewall"))).toEqual([]);
   });
 
+  it("a site Apache does not serve now (its Listen in a section that is off), or may not (in an <IfDefine>), is imported with a note", () => {
+    const t = tempDir("cdktf-xen-import-apache-");
+    try {
+      fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
+      const apache = path.join(t.dir, "webserv", "etc", "apache2");
+      fs.writeFileSync(path.join(apache, "apache2.conf"), "IncludeOptional mods-enabled/*.load\nInclude ports.conf\nIncludeOptional sites-enabled/*.conf\n");
+      fs.writeFileSync(path.join(apache, "ports.conf"), "Listen 192.168.0.200:80\nListen 192.168.0.201:80\n<IfModule ssl_module>\nListen 192.168.0.202:80\n</IfModule>\n");
+      const siteA = path.join(apache, "sites-enabled", "site-a.conf");
+      fs.rmSync(siteA);
+      fs.writeFileSync(siteA, `<IfDefine STAGING>\n${fs.readFileSync(path.join(apache, "sites-available", "site-a.conf"), "utf8")}</IfDefine>\n`);
+      const { code, notes } = importStack(t.dir, "dom0", { stack: "imported" });
+      expect(notes.filter((n) => n.includes("Apache"))).toEqual([
+        "webserv: site site-a on 192.168.0.200:80: whether Apache serves it now is not known (<IfDefine STAGING>: what apache2 is started with (-D) is not in the files); imported, the first deploy serves it",
+        "webserv: site site-c on 192.168.0.202:80: Apache does not serve it now (no Listen of its configuration matches it); imported, the first deploy serves it",
+      ]);
+      expect(code.split("\n").filter((l) => l.startsWith("new WebVhost("))).toEqual(["site-a", "site-b", "site-c"].map((s) => `new WebVhost(webserv, "${s}", {`));
+    } finally {
+      t.remove();
+    }
+  });
+
   it("the command writes a new file only", () => {
     const to = path.join(out.dir, "stack.ts");
     let said = "";
