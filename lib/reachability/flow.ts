@@ -174,7 +174,29 @@ function guestArpOutcome(guest: GuestState, dev: string, sender: number, target:
     const v = ignore[i];
     if (v === 0 ? anywhere !== undefined : v === 1 ? on !== undefined : v === 2 ? on !== undefined && inCidr(networkOf(on.address, on.prefix), sender) : false) pass++;
   }
-  return both(counted(pass, ignore.length - pass, ignore.length), rp);
+  return both(both(counted(pass, ignore.length - pass, ignore.length), rp), arpFilterOutcome(guest.routing, guest.kernel, dev, sender, target));
+}
+
+/**
+ * arp_filter on `dev`: with it on, the kernel answers an ARP request for its
+ * own address `target` only if its route to the sender, from `target`,
+ * leaves by `dev` (Linux arp_filter()); off, it passes.
+ */
+function arpFilterOutcome(routing: Routing, kernel: KernelSettings, dev: string, sender: number, target: number): Outcome {
+  const filter = kernel.conf(dev, "arp_filter").values;
+  if (filter.length === 1 && filter[0] === 0) return "pass";
+  const back = routing.lookup(sender, target);
+  const leaves = back !== undefined && back.table !== LOCAL && back.route.dev === dev;
+  return decide(filter, (v) => v === 0 || leaves);
+}
+
+/** arp_filter's part of an ARP check, in words: nothing when it is off. */
+function arpFilterText(routing: Routing, kernel: KernelSettings, dev: string, sender: number, target: number): string {
+  const filter = kernel.conf(dev, "arp_filter");
+  if (filter.values.length === 1 && filter.values[0] === 0) return "";
+  const back = routing.lookup(sender, target);
+  const route = back === undefined ? `there is no route to ${ipText(sender)}` : `its route to ${ipText(sender)} from ${ipText(target)} leaves by ${back.table === LOCAL ? "lo" : back.route.dev} (${back.how})`;
+  return `; arp_filter ${filter.why}: ${route}`;
 }
 
 /** Whether the dom0 answers the guest's ARP request for its next hop on `vif`: the verdict (dom0AnswersArp words it). */
@@ -220,7 +242,7 @@ function arpSenders(guest: GuestState, dev: string, announce: readonly number[],
 function dom0AnswersFor(d: Dom0State, vif: string, sender: number, nextHop: number): Outcome {
   const rp = reversePath(d.routing, d.kernel, vif, sender, nextHop).outcome;
   if (rp === "drop") return "drop";
-  if (d.routing.addressOn(nextHop, vif) !== undefined) return both(decide(d.kernel.conf(vif, "arp_ignore").values, ignoreAnswers), rp);
+  if (d.routing.addressOn(nextHop, vif) !== undefined) return both(both(decide(d.kernel.conf(vif, "arp_ignore").values, ignoreAnswers), rp), arpFilterOutcome(d.routing, d.kernel, vif, sender, nextHop));
   const back = d.routing.lookup(nextHop);
   return both(back && back.route.dev !== vif ? decide(d.kernel.conf(vif, "proxy_arp").values, isOn) : "drop", rp);
 }
@@ -587,7 +609,7 @@ export class FlowEvaluator {
     const outcome = guestArpOutcome(guest, dev, sender, target);
     const where = () => (on ? `${ipText(target)} is on ${dev}` : anywhere ? `${ipText(target)} is on ${anywhere}, not ${dev}` : `${ipText(target)} is on no interface of the guest`);
     if (rp.outcome === "drop") return check("drop", () => `the dom0 asks who has ${ipText(target)}: ${naming()}; the guest does not answer: ${rp.text()}`);
-    return check(outcome, () => `the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why})`);
+    return check(outcome, () => `the dom0 asks who has ${ipText(target)}: ${naming()}; ${where()}, ${outcome === "pass" ? "the guest answers" : outcome === "drop" ? "the guest does not answer" : "the guest may answer"} (arp_ignore ${ignore.why}${arpFilterText(guest.routing, guest.kernel, dev, sender, target)})`);
   }
 
   /** The guest asks, on `dev`, who has the next hop; the dom0 answers on its vif? */
@@ -602,7 +624,7 @@ export class FlowEvaluator {
       if (rp.outcome === "drop") return check("drop", () => `the dom0 ignores the ARP request from ${ipText(s)}: ${rp.text()}`);
       if (d.routing.addressOn(nextHop, vif) !== undefined) {
         const ig = d.kernel.conf(vif, "arp_ignore");
-        return check(o, () => `${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : "it may not answer"} (arp_ignore ${ig.why})`);
+        return check(o, () => `${ipText(nextHop)} is the dom0's address on ${vif}, ${o === "pass" ? "it answers" : o === "drop" ? "it does not answer" : "it may not answer"} (arp_ignore ${ig.why}${arpFilterText(d.routing, d.kernel, vif, s, nextHop)})`);
       }
       const back = d.routing.lookup(nextHop);
       const proxy = d.kernel.conf(vif, "proxy_arp");

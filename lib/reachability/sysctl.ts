@@ -1,20 +1,22 @@
 /**
  * The kernel settings that decide a routed path: `net.ipv4.ip_forward` and,
- * per interface, rp_filter, arp_ignore, arp_announce and proxy_arp, with the
- * kernel's rules for `all` against the interface (max, or "or" for proxy_arp).
+ * per interface, rp_filter, arp_ignore, arp_announce, arp_filter and
+ * proxy_arp, with the kernel's rules for `all` against the interface (max,
+ * or "or" for arp_filter and proxy_arp).
  * A value no file sets is taken from the baseline, if one is given (captured
  * from a live host), and is otherwise any value the kernel allows.
  */
 import { rememberLast } from "./memo";
 import type { Unreadable } from "./outcome";
 
-export type ConfKey = "rp_filter" | "arp_ignore" | "arp_announce" | "proxy_arp";
+export type ConfKey = "rp_filter" | "arp_ignore" | "arp_announce" | "arp_filter" | "proxy_arp";
 
 /** Values the kernel allows for each key; the model reasons over all of them when a value is open. */
 const DOMAIN: Record<ConfKey | "ip_forward", readonly number[]> = {
   rp_filter: [0, 1, 2],
   arp_ignore: [0, 1, 2],
   arp_announce: [0, 1, 2],
+  arp_filter: [0, 1],
   proxy_arp: [0, 1],
   ip_forward: [0, 1],
 };
@@ -30,7 +32,7 @@ export type SysctlBaseline = Readonly<Record<string, number>>;
 /** What a kernel boots with before any sysctl file: the model's baseline unless told otherwise. */
 export const KERNEL_DEFAULTS: SysctlBaseline = Object.fromEntries([
   ["net.ipv4.ip_forward", 0],
-  ...["all", "default"].flatMap((i) => (["rp_filter", "arp_ignore", "arp_announce", "proxy_arp"] as const).map((k) => [`net.ipv4.conf.${i}.${k}`, 0])),
+  ...["all", "default"].flatMap((i) => (["rp_filter", "arp_ignore", "arp_announce", "arp_filter", "proxy_arp"] as const).map((k) => [`net.ipv4.conf.${i}.${k}`, 0])),
 ]);
 
 interface Setting {
@@ -187,7 +189,7 @@ export class KernelSettings {
 
   /**
    * The effective value of `key` on `iface`: the kernel takes the max of
-   * `all` and the interface (or either, for proxy_arp). An interface value
+   * `all` and the interface (or either, for arp_filter and proxy_arp). An interface value
    * no one sets is what `default` held when the interface was made: the
    * files' `default`, or the baseline's if it was made before they applied.
    */
@@ -210,19 +212,22 @@ export class KernelSettings {
     if (all.values.length === 1 && ifaceValues.length === 1) {
       const a = all.values[0];
       const v = ifaceValues[0];
-      const x = key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v);
+      const x = ORED[key] ? (a || v ? 1 : 0) : Math.max(a, v);
       return new Effective(ONE_VALUE[x] ?? [x], iface, all, own, defaults);
     }
     const values: number[] = [];
     for (const a of all.values) {
       for (const v of ifaceValues) {
-        const x = key === "proxy_arp" ? (a || v ? 1 : 0) : Math.max(a, v);
+        const x = ORED[key] ? (a || v ? 1 : 0) : Math.max(a, v);
         if (!values.includes(x)) values.push(x);
       }
     }
     return new Effective(values.sort((a, b) => a - b), iface, all, own, defaults);
   }
 }
+
+/** The keys the kernel reads as on when `all` or the interface is (IN_DEV_ORCONF); the others take the max of the two. */
+const ORED: Readonly<Record<ConfKey, boolean>> = { rp_filter: false, arp_ignore: false, arp_announce: false, arp_filter: true, proxy_arp: true };
 
 /**
  * The lists of one value, shared by every setting that has it (readonly by type, not frozen: a frozen array

@@ -8,15 +8,18 @@
  * routes, proxy_arp and rp_filter on the vifs, the main IP on each vif; the
  * guest's addresses and ARP sysctls); the guest asks for its gateway on
  * each interface, and whether the kernel answered must be what the model
- * says of the reply from that interface's address.
+ * says of the reply from that interface's address. arp_filter: the guest
+ * with the hand-made network (no policy routing) and with the library's,
+ * the dom0 asking for each address on its vif.
  */
+import { renderInterfaces } from "../../lib/render/interfaces";
 import { describeWith, netns } from "../support/tools";
-import { gatewayBehindFirstVif, seedReachability } from "../support/seed";
+import { gatewayBehindFirstVif, seedFiles, seedReachability } from "../support/seed";
 
 const NET = "192.0.2";
 const GATEWAY = `${NET}.210`;
 
-describeWith(["root", "ip", "curl", "sysctl"], "proxy ARP: the model agrees with the kernel", () => {
+describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter: the model agrees with the kernel", () => {
   it("no answer on the vif the asked address is routed over, an answer on the other", () => {
     const dom0 = netns("pad");
     const guest = netns("pag");
@@ -54,6 +57,60 @@ describeWith(["root", "ip", "curl", "sysctl"], "proxy ARP: the model agrees with
         model[`eth${i}`] = v.ok;
       }
       expect({ kernel, model }).toEqual({ kernel: { eth0: false, eth1: true }, model: { eth0: false, eth1: true } });
+    } finally {
+      guest.remove();
+      dom0.remove();
+    }
+  });
+
+  it("arp_filter in the guest: the dom0's ARP request on a vif is answered only where the guest's route back leaves by the interface asked on", () => {
+    const dom0 = netns("afd");
+    const guest = netns("afg");
+    try {
+      const d = dom0.sh;
+      const g = guest.sh;
+      g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.all.arp_filter=1");
+      for (const i of [0, 1]) {
+        d("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
+        d("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
+        d("ip", "link", "set", `webserv-${i}`, "up");
+        d("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
+        g("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
+        g("ip", "link", "set", `eth${i}`, "up");
+      }
+      /** Whether the guest answered the dom0's ARP request for each address, on its vif. */
+      const answered = (): Record<string, boolean> => {
+        const out: Record<string, boolean> = {};
+        for (const i of [0, 1]) {
+          d("ip", "neigh", "flush", "dev", `webserv-${i}`);
+          dom0.exec("ping", ["-c", "1", "-W", "1", `${NET}.20${i}`]);
+          out[`${NET}.20${i}`] = /lladdr/.test(dom0.exec("ip", ["neigh", "show", `${NET}.20${i}`, "dev", `webserv-${i}`]).stdout);
+        }
+        return out;
+      };
+      const kernel = { handMade: answered(), policyRouting: {} as Record<string, boolean> };
+      // The library's policy routing: a table per interface, a rule per address.
+      for (const i of [0, 1]) {
+        g("ip", "route", "add", `${NET}.0/24`, "dev", `eth${i}`, "src", `${NET}.20${i}`, "table", `10${i}`);
+        g("ip", "rule", "add", "from", `${NET}.20${i}`, "lookup", `10${i}`, "priority", `100${i}`);
+      }
+      kernel.policyRouting = answered();
+
+      const arpFilter = { "/etc/sysctl.d/70-arp-filter.conf": "net.ipv4.conf.all.arp_filter = 1\n" };
+      const handMade = renderInterfaces({ ...seedFiles({}, NET).model, policyRouting: false });
+      const guestArp = (m: ReturnType<typeof seedReachability>): Record<string, boolean> => {
+        const out: Record<string, boolean> = {};
+        for (const i of [0, 1]) out[`${NET}.20${i}`] = m.flow({ from: "203.0.113.9", to: `${NET}.20${i}`, port: 80 }).hops.find((h) => h.host === "webserv" && h.stage === "arp")!.outcome === "pass";
+        return out;
+      };
+      const model = {
+        handMade: guestArp(seedReachability({ guest: { "/etc/network/interfaces": handMade, ...arpFilter } }, NET)),
+        policyRouting: guestArp(seedReachability({ guest: arpFilter }, NET)),
+      };
+      expect({ kernel, model }).toEqual({
+        kernel: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
+        model: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
+      });
     } finally {
       guest.remove();
       dom0.remove();

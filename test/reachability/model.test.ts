@@ -24,6 +24,7 @@ describe("the verdict alone, as the proof at synth asks it", () => {
       ["no guest sysctl file", model({ guest: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
       ["no dom0 sysctl file", model({ dom0: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
       ["no firewall", model({ dom0: { "/etc/iptables/rules.v4": undefined } })],
+      ["arp_filter on a hand-made network", model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/70-arp-filter.conf": "net.ipv4.conf.all.arp_filter = 1\n" } })],
     ];
     let asked = 0;
     const outcomes = new Set<string>();
@@ -149,7 +150,8 @@ describe("the model on hand-made files: the seed's black hole", () => {
   it("a guest's baseline (its sysctl -a) counts where no file sets the key: the same files with a strict baseline drop the request", () => {
     const withBaseline = (rp: number) =>
       model({ guest: { "/etc/network/interfaces": HAND_MADE } }, undefined, {
-        guestBaseline: { "net.ipv4.conf.all.rp_filter": rp, "net.ipv4.conf.default.rp_filter": rp },
+        // As sysctl -a prints them; a key it left out could have any value (arp_filter's would leave the ARP answer for .201 open).
+        guestBaseline: { "net.ipv4.conf.all.rp_filter": rp, "net.ipv4.conf.default.rp_filter": rp, "net.ipv4.conf.all.arp_filter": 0, "net.ipv4.conf.default.arp_filter": 0 },
       }).flow({ from: NEAR, to: "192.168.0.201", port: 80 });
     // One model after the other, on the same files: each guest's settings are its own baseline's.
     const [loose, strict, looseAgain] = [withBaseline(0), withBaseline(1), withBaseline(0)];
@@ -212,6 +214,22 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(v.hops.filter((h) => h.stage === "rp_filter")[2].text).toBe(
       "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
     );
+  });
+});
+
+describe("arp_filter", () => {
+  it("in a hand-made guest the dom0's ARP request for 192.168.0.201 on eth1 goes unanswered: the guest's route back leaves by eth0; with policy routing it is answered (test/lab/proxy-arp.test.ts shows the kernel agree)", () => {
+    const hook = seedFiles().dom0["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"].replace("CDKTF_XEN_LOOSE_VIFS=''", "CDKTF_XEN_LOOSE_VIFS='webserv-0 webserv-1 webserv-2'");
+    const arpFilter = { "/etc/sysctl.d/70-arp-filter.conf": "net.ipv4.conf.all.arp_filter = 1\n" };
+    const hand = model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": hook }, guest: { "/etc/network/interfaces": HAND_MADE, ...arpFilter } });
+    expect(hand.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 }).ok).toBe(true);
+    expect(hand.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).summary).toBe(
+      "tcp 203.0.113.9 -> 192.168.0.201:80: request dropped at webserv (arp): the dom0 asks who has 192.168.0.201: webserv-1 is eth1 in the guest (MAC de:ad:be:ef:00:01, iftab line 3); 192.168.0.201 is on eth1, the guest does not answer (arp_ignore 1 (all 1 (60-cdktf-xen.conf line 4); eth1 not set by the files); arp_filter 1 (all 1 (70-arp-filter.conf line 1); eth1 0 (default)): its route to 192.168.0.1 from 192.168.0.201 leaves by eth0 (main table, the first of 3 routes to 192.168.0.0/24: 192.168.0.0/24 dev eth0 src 192.168.0.200 (interfaces line 7, the prefix route of eth0)))",
+    );
+    // Without arp_filter, the loose vifs let the same network through (above).
+    expect(model({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": hook }, guest: { "/etc/network/interfaces": HAND_MADE } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).ok).toBe(true);
+    // The library's policy routing sends the reply from 192.168.0.201 out by eth1: arp_filter is content.
+    expect(model({ guest: arpFilter }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).ok).toBe(true);
   });
 });
 
