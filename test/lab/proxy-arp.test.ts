@@ -10,7 +10,8 @@
  * each interface, and whether the kernel answered must be what the model
  * says of the reply from that interface's address. arp_filter: the guest
  * with the hand-made network (no policy routing) and with the library's,
- * the dom0 asking for each address on its vif.
+ * the dom0 asking for each address on its vif; and in the dom0, the guest
+ * asking for the dom0's address as its second address, on its first vif.
  */
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { describeWith, netns } from "../support/tools";
@@ -111,6 +112,44 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
         kernel: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
         model: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
       });
+    } finally {
+      guest.remove();
+      dom0.remove();
+    }
+  });
+
+  it("arp_filter in the dom0: a guest's ARP request for the dom0's address on a vif is answered only where the dom0's route to the sender leaves by that vif", () => {
+    const dom0 = netns("afe");
+    const guest = netns("afh");
+    try {
+      const d = dom0.sh;
+      const g = guest.sh;
+      d("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
+      for (const i of [0, 1]) {
+        d("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
+        d("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
+        d("ip", "link", "set", `webserv-${i}`, "up");
+        d("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
+        g("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
+        g("ip", "link", "set", `eth${i}`, "up");
+      }
+      /** Whether the dom0 answered the guest asking for its address on eth0, as 192.0.2.201 (the hand-made network sends .201's packets out by eth0). */
+      const answered = (arpFilter: number): boolean => {
+        d("sysctl", "-qw", `net.ipv4.conf.all.arp_filter=${arpFilter}`);
+        g("ip", "neigh", "flush", "dev", "eth0");
+        guest.exec("curl", ["-s", "--interface", `${NET}.201`, "--connect-timeout", "2", `http://${NET}.1/`]);
+        return /lladdr/.test(guest.exec("ip", ["neigh", "show", `${NET}.1`, "dev", "eth0"]).stdout);
+      };
+      const kernel = { on: answered(1), off: answered(0) };
+
+      const hook = seedFiles({}, NET).dom0["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"].replace("CDKTF_XEN_LOOSE_VIFS=''", "CDKTF_XEN_LOOSE_VIFS='webserv-0 webserv-1 webserv-2'");
+      const guestFiles = { "/etc/network/interfaces": renderInterfaces({ ...seedFiles({}, NET).model, policyRouting: false }), "/etc/sysctl.d/60-cdktf-xen.conf": undefined };
+      const dom0Arp = (arpFilter: number): boolean => {
+        const m = seedReachability({ dom0: { "/etc/xen/scripts/vif-post.d/cdktf-xen.hook": hook, "/etc/sysctl.d/70-arp-filter.conf": `net.ipv4.conf.all.arp_filter = ${arpFilter}\n` }, guest: guestFiles }, NET);
+        const hop = m.flow({ from: "203.0.113.9", to: `${NET}.201`, port: 80 }).hops.find((h) => h.host === "dom0" && h.stage === "arp" && h.text.startsWith("the guest asks"));
+        return hop?.outcome === "pass";
+      };
+      expect({ kernel, model: { on: dom0Arp(1), off: dom0Arp(0) } }).toEqual({ kernel: { on: false, off: true }, model: { on: false, off: true } });
     } finally {
       guest.remove();
       dom0.remove();
