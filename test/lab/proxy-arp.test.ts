@@ -20,6 +20,23 @@ import { gatewayBehindFirstVif, seedFiles, seedReachability } from "../support/s
 const NET = "192.0.2";
 const GATEWAY = `${NET}.210`;
 
+/**
+ * Two vifs as vif-route makes them (the main IP on each, a /32 route to the
+ * guest's address over each) and the guest's two interfaces in one subnet;
+ * `vif` sets what else a vif needs, once it exists.
+ */
+function twoVifs(dom0: ReturnType<typeof netns>, guest: ReturnType<typeof netns>, vif: (name: string) => void = () => {}): void {
+  for (const i of [0, 1]) {
+    dom0.sh("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
+    vif(`webserv-${i}`);
+    dom0.sh("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
+    dom0.sh("ip", "link", "set", `webserv-${i}`, "up");
+    dom0.sh("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
+    guest.sh("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
+    guest.sh("ip", "link", "set", `eth${i}`, "up");
+  }
+}
+
 describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter: the model agrees with the kernel", () => {
   it("no answer on the vif the asked address is routed over, an answer on the other", () => {
     const dom0 = netns("pad");
@@ -29,15 +46,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2");
-      for (const i of [0, 1]) {
-        d("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
-        d("sysctl", "-qw", `net.ipv4.conf.webserv-${i}.proxy_arp=1`, `net.ipv4.conf.webserv-${i}.rp_filter=1`);
-        d("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
-        d("ip", "link", "set", `webserv-${i}`, "up");
-        d("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
-        g("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
-        g("ip", "link", "set", `eth${i}`, "up");
-      }
+      twoVifs(dom0, guest, (vif) => d("sysctl", "-qw", `net.ipv4.conf.${vif}.proxy_arp=1`, `net.ipv4.conf.${vif}.rp_filter=1`));
       // The second address of the first vif's ip= list: routed back over webserv-0.
       d("ip", "route", "add", `${GATEWAY}/32`, "dev", "webserv-0", "src", `${NET}.1`);
 
@@ -71,14 +80,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const d = dom0.sh;
       const g = guest.sh;
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.all.arp_filter=1");
-      for (const i of [0, 1]) {
-        d("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
-        d("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
-        d("ip", "link", "set", `webserv-${i}`, "up");
-        d("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
-        g("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
-        g("ip", "link", "set", `eth${i}`, "up");
-      }
+      twoVifs(dom0, guest);
       /** Whether the guest answered the dom0's ARP request for each address, on its vif. */
       const answered = (): Record<string, boolean> => {
         const out: Record<string, boolean> = {};
@@ -125,14 +127,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const d = dom0.sh;
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
-      for (const i of [0, 1]) {
-        d("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
-        d("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
-        d("ip", "link", "set", `webserv-${i}`, "up");
-        d("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
-        g("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
-        g("ip", "link", "set", `eth${i}`, "up");
-      }
+      twoVifs(dom0, guest);
       /** Whether the dom0 answered the guest asking for its address on eth0, as 192.0.2.201 (the hand-made network sends .201's packets out by eth0). */
       const answered = (arpFilter: number): boolean => {
         d("sysctl", "-qw", `net.ipv4.conf.all.arp_filter=${arpFilter}`);
