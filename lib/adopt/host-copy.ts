@@ -35,6 +35,7 @@ const READ = [
   "/etc/iptables",
   "/etc/nftables.conf",
   "/etc/ufw/ufw.conf",
+  "/etc/firewalld/firewalld.conf",
   "/etc/cdktf-xen",
   "/etc/network/interfaces",
   "/etc/network/interfaces.d",

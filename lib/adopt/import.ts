@@ -12,7 +12,7 @@ import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { apacheServes, readApache } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
-import { Firewalls } from "../reachability/firewalls";
+import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
@@ -249,7 +249,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const firewall = copy.exists ? new Firewalls(files, running) : undefined;
     if (firewall?.present) {
       const captured = (["iptables-save", "nft-ruleset"] as const).filter((s) => copy.state[s] !== undefined);
-      const from = captured.length ? captured : [...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined), ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : [])];
+      const from = captured.length ? captured : [...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined), ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []), ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : [])];
       notes.push(`${name}: its own firewall (${from.join(", ")}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`);
     }
     if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.push(`  interfaceNaming: ${q(scheme)},`);

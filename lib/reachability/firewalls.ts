@@ -23,6 +23,9 @@ export interface FirewallsRunning {
 /** ufw's switch: `ENABLED=yes` loads its rules at boot. */
 const UFW_CONF = "/etc/ufw/ufw.conf";
 
+/** firewalld's configuration: there when it is installed, and then it loads its zones' rules when it starts. */
+export const FIREWALLD_CONF = "/etc/firewalld/firewalld.conf";
+
 /** The iptables chain of each path. */
 const CHAIN: Readonly<Record<FirewallPath, string>> = { forward: "FORWARD", input: "INPUT", output: "OUTPUT" };
 
@@ -58,6 +61,8 @@ export class Firewalls {
     const ufw = files[UFW_CONF];
     const enabled = ufw === undefined ? -1 : ufw.split("\n").findIndex((l) => /^\s*ENABLED\s*=\s*"?yes"?\s*$/i.test(l));
     if (!live && enabled >= 0) this.unreadable.push({ file: UFW_CONF, line: enabled + 1, text: ufw!.split("\n")[enabled], why: "ufw loads its own rules at boot, which the model does not read (iptables-save, captured beside the copy, shows them)" });
+    // firewalld, installed, loads its zones' rules when it starts (unless it is switched off, which the files in /etc do not show for certain).
+    if (!live && files[FIREWALLD_CONF] !== undefined) this.unreadable.push({ file: FIREWALLD_CONF, line: 0, text: "", why: "firewalld is installed: the rules of its zones, which it loads when it starts, are not read by the model (nft list ruleset, captured beside the copy, shows what runs)" });
   }
 
   /** Whether the files (or what runs now) hold a firewall at all, read or not. */

@@ -179,6 +179,28 @@ describe("doctor on a guest's own firewall", () => {
       t.remove();
     }
   });
+
+  it("firewalld installed and what runs not captured: every socket unknown, and firewalld.conf named; with nft list ruleset captured, that is read", () => {
+    const installed = (d: string) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "firewalld"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "firewalld", "firewalld.conf"), "DefaultZone=public\n");
+    };
+    const t = copyOf(installed);
+    const captured = copyOf((d) => {
+      installed(d);
+      fs.writeFileSync(path.join(d, "webserv.state", "nft-ruleset"), "table inet firewalld {\n\tchain filter_INPUT {\n\t\ttype filter hook input priority filter + 10; policy accept;\n\t}\n}\n");
+    });
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["200", "201", "202"].flatMap((a) => [80, 443].map((port) => `192.168.0.${a} tcp ${port} unknown`)));
+      expect(r.problems).toContain('not read: /etc/firewalld/firewalld.conf line 0 "": firewalld is installed: the rules of its zones, which it loads when it starts, are not read by the model (nft list ruleset, captured beside the copy, shows what runs)');
+      // The ruleset it runs lets everything in: the hand-made network's answer again.
+      expect(brief(doctor(captured.dir, "dom0").checks)).toEqual(brief(doctor(HAND_MADE, "dom0").checks));
+    } finally {
+      t.remove();
+      captured.remove();
+    }
+  });
 });
 
 describe("doctor never guesses: what it cannot read is unknown, and said", () => {

@@ -71,7 +71,7 @@ describe("import: the seed article's hand-made files", () => {
     expect(typeCheckImported(code.replace("memory: 512", "memory: \"512\""), path.join(out.dir, "tsc-bad"))).toContain("error TS2322");
   }, 60000);
 
-  it("a guest's own firewall is named in a note, from what it runs where captured, else its files; none, no note", () => {
+  it("a guest's own firewall is named in a note, from what it runs where captured, else its files (ufw switched on, firewalld installed); none, no note", () => {
     const withGuestFirewall = (change: (dir: string) => void) => {
       const t = tempDir("cdktf-xen-guest-fw-");
       try {
@@ -96,6 +96,13 @@ describe("import: the seed article's hand-made files", () => {
     };
     expect(withGuestFirewall(ufw("yes"))).toEqual([note("ufw")]);
     expect(withGuestFirewall(ufw("no"))).toEqual([]);
+    const firewalld = (d: string) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "firewalld"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "firewalld", "firewalld.conf"), "DefaultZone=public\n");
+    };
+    expect(withGuestFirewall(firewalld)).toEqual([note("firewalld")]);
+    // What runs now, captured, names it instead.
+    expect(withGuestFirewall((d) => { firewalld(d); fs.writeFileSync(path.join(d, "webserv.state", "nft-ruleset"), "table inet firewalld {\n}\n"); })).toEqual([note("nft-ruleset")]);
     expect(notes.filter((n) => n.includes("its own firewall"))).toEqual([]);
   });
 
