@@ -217,7 +217,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   };
   for (const guest of guestNames) {
     const copy = guests[guest];
-    const apache = copy ? readApache(copy.files) : undefined;
+    const apache = copy ? readApache(copy.files, copy.state.listening) : undefined;
     for (const address of addresses[guest] ?? []) {
       const n = ipNum(address)!;
       const vhosts = (apache?.vhosts ?? []).filter((v) => v.address === n);

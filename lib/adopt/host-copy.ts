@@ -20,6 +20,7 @@ export const STATE_FILES = {
   "ip-route": "ip -4 route show table all",
   "ip-rule": "ip -4 rule show",
   sshd: "sshd -T",
+  listening: "ss -Hltnp",
 } as const;
 
 /** The captures of a host's routing, read together or not at all. */
@@ -160,7 +161,7 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
-  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"] };
+  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening };
 }
 
 function isLink(p: string): boolean {

@@ -257,7 +257,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
 
     // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.
     const blocks = readSiteBlocks(files, notes, name);
-    const apache = readApache(files);
+    const apache = readApache(files, copy.state.listening);
     const groups = new Map<string, SiteBlock[]>();
     for (const b of blocks) {
       if (!b.serverName || !b.documentRoot) {
@@ -266,7 +266,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       }
       // Imported, it is served after the first deploy: say so where Apache does not serve it now.
       const now = apache && apacheServes(apache, ipNum(b.address)!, b.port);
-      if (now?.outcome === "drop") notes.push(`${name}: site ${b.site} on ${b.address}:${b.port}: Apache does not serve it now (${now.listen ? "its <VirtualHost> is not in what Apache reads: in a section that is off, or in a file apache2.conf does not include" : "no Listen of its configuration matches it"}); imported, the first deploy serves it`);
+      if (now?.outcome === "drop") notes.push(`${name}: site ${b.site} on ${b.address}:${b.port}: Apache does not serve it now (${now.listen ? "its <VirtualHost> is not in what Apache reads: in a section that is off, or in a file apache2.conf does not include" : apache!.listensFrom === "configuration" ? "no Listen of its configuration matches it" : "ss -Hltnp shows no socket of Apache's for it"}); imported, the first deploy serves it`);
       else if (now?.outcome === "unknown") notes.push(`${name}: site ${b.site} on ${b.address}:${b.port}: whether Apache serves it now is not known (${now.doubt}); imported, the first deploy serves it`);
       const key = `${b.address}|${b.serverName}`;
       groups.set(key, [...(groups.get(key) ?? []), b]);

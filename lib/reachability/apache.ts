@@ -42,6 +42,8 @@ export interface ApacheVhost {
 /** What Apache listens on and serves, and what in its files the model cannot read. */
 export interface ApacheConfig {
   readonly listens: readonly ApacheListen[];
+  /** Where the sockets come from: the configuration's Listen lines, or what Apache listens on now (`ss -Hltnp`). */
+  readonly listensFrom: "configuration" | "ss -Hltnp";
   readonly vhosts: readonly ApacheVhost[];
   /** What may add a socket or a virtual host the model does not see: an answer that is not a pass is unknown. */
   readonly unreadable: readonly Unreadable[];
@@ -62,9 +64,10 @@ export function apacheServes(a: ApacheConfig, dst: number, port: number): Apache
   const listen = apacheListen(a, dst, port);
   const vhost = apacheVhost(a, dst, port);
   const lines = a.unreadable.length ? doubtText(a.unreadable) : undefined;
-  const of = (found: { readonly maybe?: string } | undefined): Outcome => (found ? (found.maybe === undefined ? "pass" : "unknown") : lines === undefined ? "drop" : "unknown");
-  const l = of(listen);
-  const v = of(vhost);
+  const of = (found: { readonly maybe?: string } | undefined, doubt: string | undefined): Outcome => (found ? (found.maybe === undefined ? "pass" : "unknown") : doubt === undefined ? "drop" : "unknown");
+  // Sockets captured from what runs are all there is; a line of the files the model cannot read leaves open only what the files say.
+  const l = of(listen, a.listensFrom === "configuration" ? lines : undefined);
+  const v = of(vhost, lines);
   const outcome: Outcome = l === "drop" || v === "drop" ? "drop" : l === "unknown" || v === "unknown" ? "unknown" : "pass";
   return { outcome, listen, vhost, doubt: outcome === "unknown" ? (listen?.maybe ?? vhost?.maybe ?? lines) : undefined };
 }
@@ -140,10 +143,49 @@ const ON: Condition = { skip: false };
 const OFF: Condition = { skip: true };
 
 /**
- * Apache's configuration from a host's files; undefined when they hold
- * neither apache2.conf nor ports.conf.
+ * Apache's configuration from a host's files, its sockets from what it
+ * listens on now when that was captured (`ss -Hltnp`); undefined when the
+ * files hold neither apache2.conf nor ports.conf.
  */
-export function readApache(files: FileSet): ApacheConfig | undefined {
+export function readApache(files: FileSet, listening?: string): ApacheConfig | undefined {
+  const config = readConfig(files);
+  // What runs now wins over the Listen lines: Apache may not run, or not with these files.
+  return config && listening !== undefined ? { ...config, listens: apacheSockets(listening), listensFrom: "ss -Hltnp" } : config;
+}
+
+/**
+ * The sockets Apache listens on now, from what `ss -Hltnp` printed: those
+ * of an `apache2` or `httpd` process. `*` (a socket for IPv6 and IPv4) and
+ * `0.0.0.0` take every IPv4 address, `[::]` none (IPv6 only); a socket
+ * printed without its process, or bound to one interface (`%eth0`), may be
+ * Apache's, or may not.
+ */
+export function apacheSockets(listening: string): ApacheListen[] {
+  const out: ApacheListen[] = [];
+  const lines = listening.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const fields = lines[i].trim().split(/\s+/);
+    if (fields[0] !== "LISTEN" || fields.length < 5) continue;
+    const m = /^(\*|\[[^\]]*\]|[^%\s]+?)(%\S+)?:(\d+)$/.exec(fields[3]);
+    if (!m) continue;
+    const where = `ss -Hltnp line ${i + 1}`;
+    const users = fields.slice(5).join(" ");
+    const apache = /\(\("(apache2|httpd)"/.test(users);
+    if (users && !apache) continue;
+    const maybe = !users ? `${where} names no process (ss -Hltnp run as root names them)` : m[2] ? `${where}: bound to ${m[2].slice(1)} only` : undefined;
+    const port = Number(m[3]);
+    const host = m[1];
+    const mapped = /^\[::ffff:(\d+\.\d+\.\d+\.\d+)\]$/i.exec(host);
+    if (host === "*" || host === "0.0.0.0") out.push({ port, where, maybe });
+    else if (mapped || !host.startsWith("[")) {
+      const address = ipNum(mapped ? mapped[1] : host);
+      if (address !== undefined) out.push({ address, port, where, maybe });
+    }
+  }
+  return out;
+}
+
+function readConfig(files: FileSet): ApacheConfig | undefined {
   const main = files[`${SERVER_ROOT}/apache2.conf`];
   if (main !== undefined) return new Reader(files, true).run(`${SERVER_ROOT}/apache2.conf`, main);
   if (files[`${SERVER_ROOT}/ports.conf`] === undefined) return undefined;
@@ -187,7 +229,7 @@ class Reader {
   }
 
   private config(): ApacheConfig {
-    return { listens: this.listens, vhosts: this.vhosts, unreadable: this.unreadable };
+    return { listens: this.listens, listensFrom: "configuration", vhosts: this.vhosts, unreadable: this.unreadable };
   }
 
   /** One file's directives, and those of the files it includes, in place; sections close within their file. */

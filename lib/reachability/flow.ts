@@ -643,7 +643,7 @@ export class FlowEvaluator {
     const { outcome, listen, vhost, doubt } = apacheServes(a, dst, port);
     if (!explaining) return QUIET[outcome];
     const socket = `${ipText(dst)}:${port}`;
-    const listens = listen ? `Apache listens on ${socket} (${listen.where})` : `Apache does not listen on ${socket} (no Listen in its configuration matches it)`;
+    const listens = listen ? `Apache listens on ${socket} (${listen.where})` : `Apache does not listen on ${socket} (${a.listensFrom === "configuration" ? "no Listen in its configuration matches it" : "ss -Hltnp shows no socket of Apache's for it"})`;
     if (outcome === "pass") return check(outcome, () => `${listens}, site ${vhost!.site} (${vhost!.where})`);
     if (outcome === "drop") return check(outcome, () => (listen ? `${listens} but no site has a <VirtualHost> for it` : listens));
     const served = vhost ? `site ${vhost.site} (${vhost.where})` : "no site has a <VirtualHost> for it";

@@ -74,6 +74,8 @@ export interface GuestRunning {
   readonly iptablesSave?: string;
   /** `nft list ruleset` output: the ruleset loaded now, in place of the nftables files. */
   readonly nftRuleset?: string;
+  /** `ss -Hltnp` output: the sockets Apache listens on now, in place of its Listen lines. */
+  readonly listening?: string;
 }
 
 /** What the model reads: a dom0's files and its guests' files. */
@@ -321,7 +323,7 @@ export class GuestState {
       cfg.bringUp(this.routing, tables, (n) => present.has(n));
       this.unreadable.push(...cfg.unreadable);
     }
-    this.apache = readApache(files);
+    this.apache = readApache(files, running.listening);
     const firewalls = new Firewalls(files, running);
     if (firewalls.present) this.firewalls = firewalls;
   }

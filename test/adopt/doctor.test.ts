@@ -148,6 +148,20 @@ describe("doctor on Debian's own Apache layout", () => {
       }
     }
   });
+
+  it("what Apache listens on now, captured (ss -Hltnp): with Apache stopped, every vhost is dropped at its listen, where the files alone say it serves", () => {
+    const t = copyOf((d) => fs.writeFileSync(path.join(d, "webserv.state", "listening"), 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=5,fd=3))\n'));
+    try {
+      const r = doctor(t.dir, "dom0");
+      expect(r.problems).toEqual([]);
+      const vhosts = r.checks.filter((c) => c.why.startsWith("vhost"));
+      expect(vhosts.map((c) => `${c.address} ${c.port} ${c.status} ${c.verdict.failure?.stage}`)).toEqual(["200", "201", "202"].map((a) => `192.168.0.${a} 80 dropped listen`));
+      expect(vhosts[0].verdict.failure?.text).toBe("Apache does not listen on 192.168.0.200:80 (ss -Hltnp shows no socket of Apache's for it)");
+      expect(r.text).toContain("read webserv: 9 files; what it runs now: sysctl, listening");
+    } finally {
+      t.remove();
+    }
+  });
 });
 
 describe("doctor on a guest's own firewall", () => {

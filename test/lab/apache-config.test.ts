@@ -5,7 +5,8 @@
  * `0.0.0.0` and `[::]`, `<VirtualHost>` without a port, a Listen in a site's
  * file). apache2 runs in the foreground in a namespace of its own, on RFC
  * 5737 addresses on its loopback, and curl asks each socket which site
- * answers. The copy is read as `cdktf-xen doctor` reads one.
+ * answers. The copy is read as `cdktf-xen doctor` reads one, with what
+ * Apache listens on captured (`ss -Hltnp`) while it runs and once stopped.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -62,7 +63,7 @@ const CASES: readonly Case[] = [
 
 const SSL_MODULES = ["ssl.load", "ssl.conf", "socache_shmcb.load"];
 
-describeWith(["root", "ip", "curl", "apache2", "/etc/apache2/apache2.conf", "/etc/apache2/mods-available/ssl.load"], "Apache's configuration: the model's reading against the real apache2", () => {
+describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf", "/etc/apache2/mods-available/ssl.load"], "Apache's configuration: the model's reading against the real apache2", () => {
   it("the modules the model takes as compiled in are apache2's (apache2 -l)", () => {
     const r = run("apache2", ["-l"]);
     expect(r.status).toBe(0);
@@ -104,7 +105,10 @@ describeWith(["root", "ip", "curl", "apache2", "/etc/apache2/apache2.conf", "/et
       const env = withSbin({ APACHE_RUN_USER: "www-data", APACHE_RUN_GROUP: "www-data", APACHE_PID_FILE: path.join(runDir, "apache2.pid"), APACHE_RUN_DIR: runDir, APACHE_LOCK_DIR: runDir, APACHE_LOG_DIR: path.join(tmp.dir, "log"), LANG: "C" });
 
       const real: Record<string, Record<string, string>> = {};
+      const stopped: Record<string, Record<string, string>> = {};
       const model: Record<string, Record<string, string>> = {};
+      const modelRunning: Record<string, Record<string, string>> = {};
+      const modelStopped: Record<string, Record<string, string>> = {};
       for (const c of CASES) {
         for (const f of fs.readdirSync(path.join(conf, "sites-enabled"))) fs.rmSync(path.join(conf, "sites-enabled", f));
         for (const f of fs.readdirSync(path.join(conf, "sites-available"))) if (f === "off.conf") fs.rmSync(path.join(conf, "sites-available", f));
@@ -124,28 +128,48 @@ describeWith(["root", "ip", "curl", "apache2", "/etc/apache2/apache2.conf", "/et
         for (let i = 0; i < 100 && !fs.existsSync(env.APACHE_PID_FILE!) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
         expect([c.title, fs.existsSync(env.APACHE_PID_FILE!), stderr]).toEqual([c.title, true, ""]);
 
-        real[c.title] = {};
-        for (const socket of Object.keys(c.answers)) {
-          const r = ns.exec("curl", ["-s", "--max-time", "5", `http://${socket}/`]);
-          real[c.title][socket] = r.status === 7 ? "refused" : r.status === 0 && /^site (\S+)\n$/.test(r.stdout) ? r.stdout.trim().slice(5) : `curl exit ${r.status}: ${r.stdout}${r.stderr}`;
-        }
+        const answers = (): Record<string, string> => {
+          const out: Record<string, string> = {};
+          for (const socket of Object.keys(c.answers)) {
+            const r = ns.exec("curl", ["-s", "--max-time", "5", `http://${socket}/`]);
+            out[socket] = r.status === 7 ? "refused" : r.status === 0 && /^site (\S+)\n$/.test(r.stdout) ? r.stdout.trim().slice(5) : `curl exit ${r.status}: ${r.stdout}${r.stderr}`;
+          }
+          return out;
+        };
+        real[c.title] = answers();
+        // What Apache listens on now, captured as doctor's copy holds it; and once it is stopped.
+        const listening = ns.exec("ss", ["-Hltnp"]);
+        expect(listening.status).toBe(0);
         await stop();
+        stopped[c.title] = answers();
+        const listeningStopped = ns.exec("ss", ["-Hltnp"]).stdout;
 
         const copy = readHostCopy(tmp.dir, "web");
-        const a = readApache(copy.files)!;
-        expect([c.title, a.unreadable]).toEqual([c.title, []]);
-        model[c.title] = {};
-        for (const socket of Object.keys(c.answers)) {
-          const [address, port] = socket.split(":");
-          const v = apacheServes(a, ipNum(address)!, Number(port));
-          model[c.title][socket] = v.outcome === "pass" ? v.vhost!.site : v.outcome;
-        }
+        const reading = (capture?: string): Record<string, string> => {
+          const a = readApache(copy.files, capture)!;
+          expect([c.title, a.unreadable]).toEqual([c.title, []]);
+          const out: Record<string, string> = {};
+          for (const socket of Object.keys(c.answers)) {
+            const [address, port] = socket.split(":");
+            const v = apacheServes(a, ipNum(address)!, Number(port));
+            out[socket] = v.outcome === "pass" ? v.vhost!.site : v.outcome;
+          }
+          return out;
+        };
+        model[c.title] = reading();
+        modelRunning[c.title] = reading(listening.stdout);
+        modelStopped[c.title] = reading(listeningStopped);
       }
       // Not a comparison that passes either way: apache2 answered as each case says.
       expect(real).toEqual(Object.fromEntries(CASES.map((c) => [c.title, c.answers])));
       // The model: pass where a site answered (naming the file it is in), drop where the connection was refused or no site answered.
       const expected = Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.entries(c.answers).map(([s, answer]) => [s, answer === "refused" || answer === "main" ? "drop" : siteFile(c, answer)]))]));
       expect(model).toEqual(expected);
+      // With what Apache listens on captured (ss -Hltnp): the same while it runs; once stopped, nothing answers, and the model says so where the files alone say it serves.
+      expect(modelRunning).toEqual(expected);
+      const none = Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.keys(c.answers).map((s) => [s, "refused"]))]));
+      expect(stopped).toEqual(none);
+      expect(modelStopped).toEqual(Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.keys(c.answers).map((s) => [s, "drop"]))])));
     } finally {
       await stop();
       ns.remove();

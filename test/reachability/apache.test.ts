@@ -3,7 +3,7 @@
  * hand-made trees. test/lab/apache-config.test.ts starts the real apache2
  * on such trees and compares what answers.
  */
-import { apacheServes, readApache } from "../../lib/reachability/apache";
+import { apacheServes, apacheSockets, readApache } from "../../lib/reachability/apache";
 import { ipNum } from "../../lib/reachability/ip";
 
 /** Debian's apache2.conf, cut to what the model reads. */
@@ -51,6 +51,7 @@ describe("Apache's configuration, as apache2 reads it when it starts", () => {
     };
     expect(readApache(files)).toEqual({
       listens: [{ address: ipNum("192.0.2.1"), port: 80, where: "ports.conf line 2", maybe: undefined }],
+      listensFrom: "configuration",
       vhosts: [{ address: ipNum("192.0.2.1"), port: 80, where: "a.conf line 2", site: "a", maybe: undefined }],
       unreadable: [],
     });
@@ -144,5 +145,36 @@ describe("Apache's configuration, as apache2 reads it when it starts", () => {
     expect(serves(host({ ...site, "/etc/apache2/ports.conf": "Listen 8080\n" }), ["192.0.2.1:8080"])).toEqual({ "192.0.2.1:8080": "unknown: <VirtualHost www.example.org:8080>: Apache looks www.example.org up when it starts" });
     // Without apache2.conf, which modules are loaded is not known.
     expect(serves({ "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:443>\n</VirtualHost>\n", "/etc/apache2/ports.conf": PORTS_CONF }, ["192.0.2.1:443"])).toEqual({ "192.0.2.1:443": "unknown: <IfModule ssl_module>: the files hold no apache2.conf, so which modules Apache loads is not known" });
+  });
+
+  it("what Apache listens on now (ss -Hltnp), captured, in place of its Listen lines", () => {
+    const ss = [
+      'LISTEN 0      511          0.0.0.0:8080      0.0.0.0:*    users:(("apache2",pid=20,fd=4),("apache2",pid=19,fd=4))',
+      'LISTEN 0      511                *:80              *:*    users:(("apache2",pid=20,fd=3))',
+      'LISTEN 0      511             [::]:8081         [::]:*    users:(("apache2",pid=20,fd=5))',
+      'LISTEN 0      511        192.0.2.2:8443      0.0.0.0:*    users:(("httpd",pid=7,fd=3))',
+      'LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:(("sshd",pid=5,fd=3))',
+      "LISTEN 0      511        192.0.2.1:9000      0.0.0.0:*",
+      'LISTEN 0      511    0.0.0.0%eth1:9001      0.0.0.0:*    users:(("apache2",pid=20,fd=6))',
+      'LISTEN 0      511 [::ffff:192.0.2.1]:9002      [::]:*    users:(("apache2",pid=20,fd=7))',
+      "",
+    ].join("\n");
+    expect(apacheSockets(ss).map((l) => `${l.address === undefined ? "*" : l.address === ipNum("192.0.2.1") ? ".1" : ".2"}:${l.port} ${l.where}${l.maybe ? `: ${l.maybe}` : ""}`)).toEqual([
+      "*:8080 ss -Hltnp line 1",
+      "*:80 ss -Hltnp line 2",
+      ".2:8443 ss -Hltnp line 4",
+      ".1:9000 ss -Hltnp line 6: ss -Hltnp line 6 names no process (ss -Hltnp run as root names them)",
+      "*:9001 ss -Hltnp line 7: ss -Hltnp line 7: bound to eth1 only",
+      ".1:9002 ss -Hltnp line 8",
+    ]);
+    // The configuration says Listen 80; Apache does not run: nothing listens.
+    const files = host({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:80>\n</VirtualHost>\n" });
+    expect(serves(files, ["192.0.2.1:80"])).toEqual({ "192.0.2.1:80": "pass x" });
+    const stopped = readApache(files, "")!;
+    expect(apacheServes(stopped, ipNum("192.0.2.1")!, 80).outcome).toBe("drop");
+    expect(apacheServes(readApache(files, ss)!, ipNum("192.0.2.1")!, 80).outcome).toBe("pass");
+    // A line of the files the model cannot read leaves the virtual hosts open, not what was captured.
+    const doubtful = host({ "/etc/apache2/ports.conf": "Listen 80\nUse Site 81\n", "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:80>\n</VirtualHost>\n" });
+    expect(apacheServes(readApache(doubtful, "")!, ipNum("192.0.2.1")!, 80).outcome).toBe("drop");
   });
 });
