@@ -6,14 +6,14 @@
  * interfaces, rt_tables, sysctl.d files, Apache ports and sites, and its own
  * firewall when it has one.
  */
-import { renderVifHook, VIF_HOOK_LOOSE } from "../concerns/dom0-sysctl/vif-hook";
+import { renderVifHook, VIF_HOOK_LOOSE, VIF_HOOK_PATH } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
 import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
 import { MAIN, Routing } from "./routing";
-import { KernelSettings, SysctlBaseline } from "./sysctl";
+import { ConfKey, KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
@@ -21,6 +21,18 @@ import { ApacheConfig, readApache } from "./apache";
 import { readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
 
 /** The vif hook's line naming the vifs that get loose rp_filter. */
+/** Where vif-route finds the hooks it sources for every vif. */
+const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
+
+/** The hooks vif-route sources for every vif: the library's (read, when it wrote it), and others by name. */
+interface VifHooks {
+  readonly own?: { readonly known: boolean; readonly loose: readonly string[] };
+  readonly others?: string;
+}
+
+/** What a hook may set on a vif, as the model reads it. */
+const VIF_KEYS: readonly ConfKey[] = ["rp_filter", "arp_ignore", "arp_announce", "arp_filter", "proxy_arp"];
+
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
 
 /** Files a host receives: absolute path to content. */
@@ -194,24 +206,31 @@ export class Dom0State {
     this.kernel = kernelFrom(input.baseline, sysctlOrder(files));
     this.doubts.kernel.push(...this.kernel.unreadable);
 
-    const hook = files["/etc/xen/scripts/vif-post.d/cdktf-xen.hook"];
+    const hook = files[VIF_HOOK_PATH];
     const looseList = hook && LOOSE_VIFS_LINE.exec(hook)?.[1].split(" ").filter(Boolean);
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
+    // vif-route sources every hook of vif-post.d for each vif it brings up (Xen's call_hooks): one of someone else's may set anything there.
+    const others: string[] = [];
+    for (const p in files) if (p.startsWith(VIF_POST_D) && p.endsWith(".hook") && p !== VIF_HOOK_PATH) others.push(p);
+    for (const p of others.sort()) this.doubts.kernel.push({ file: p, line: 0, text: "", why: "a vif hook of someone else's: vif-route sources every hook of vif-post.d for each vif it brings up, and what it sets there (sysctls, routes, firewall rules) is not read by the model" });
 
     const defaults = readXlDefaults(files["/etc/xen/xl.conf"] ?? "");
-    const vifHook = hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] };
+    const vifHooks: VifHooks = { own: hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] }, others: others.length ? others.map((p) => p.slice(VIF_POST_D.length)).join(", ") : undefined };
     // One method per domain config: V8 compiles a long loop's function while it runs, and again when what it
     // inlined meets a new shape; this constructor runs once per dom0.
-    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHook);
+    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHooks);
 
     this.firewalls = new Firewalls(files, input.running);
+    // Firewall rules such a hook adds are in what runs now, when that was captured; the files do not hold them.
+    const live = input.running?.iptablesSave !== undefined || input.running?.nftRuleset !== undefined;
+    if (others.length && !live) this.firewalls.unreadable.push({ file: others[0], line: 0, text: "", why: "a vif hook of someone else's may add firewall rules for each vif (iptables-save or nft list ruleset, captured beside the copy, shows them)" });
   }
 
   private readonly byGuest = new Map<string, DomVif[]>();
 
   /** The vifs of one xl domain config: what vif-route does for each (the main IP as a /32, proxy ARP, a /32 route per ip=). */
-  private readDomain(path: string, text: string, defaults: XlDefaults, vifHook: { readonly known: boolean; readonly loose: readonly string[] } | undefined): void {
+  private readDomain(path: string, text: string, defaults: XlDefaults, vifHooks: VifHooks): void {
     const { device, address } = this.uplink;
     const running = this.input.running ?? {};
     // A running dom0's routing already shows its addresses and routes.
@@ -246,7 +265,9 @@ export class Dom0State {
       if (!liveRouting) this.routing.addAddress({ address, prefix: 32, dev }, origin);
       this.kernel.setInterface(dev, "proxy_arp", 1, origin);
       if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
-      if (vifHook) this.kernel.setInterface(dev, "rp_filter", !vifHook.known ? undefined : vifHook.loose.includes(dev) ? 2 : 1, "cdktf-xen.hook");
+      const own = vifHooks.own;
+      if (own) this.kernel.setInterface(dev, "rp_filter", !own.known ? undefined : own.loose.includes(dev) ? 2 : 1, "cdktf-xen.hook");
+      if (vifHooks.others) for (const key of VIF_KEYS) this.kernel.setInterface(dev, key, undefined, vifHooks.others);
     }
   }
 
