@@ -5,10 +5,11 @@
  * `ServerRoot`, shell wildcards, a directory's files in byte order), and
  * `<IfModule>` decided by the modules compiled in and those `LoadModule`
  * loaded before it. Without it (what a deploy writes), from `ports.conf` and
- * the sites, as Debian's `apache2.conf` includes them. What the files leave
- * open (an `<IfDefine>`, a name Apache resolves at start, an `Include` of
- * what the files do not hold) is carried with its reason: it never counts as
- * a socket that is there.
+ * the sites, as Debian's `apache2.conf` includes them. What Apache listens
+ * on now, when it was captured (`ss -Hltnp`), takes the place of the Listen
+ * lines. What the files leave open (an `<IfDefine>`, a name Apache resolves
+ * at start, an `Include` of what the files do not hold) is carried with its
+ * reason: it never counts as a socket that is there.
  */
 import { globbed } from "./glob";
 import { lineAt } from "./host-files";

@@ -647,6 +647,6 @@ export class FlowEvaluator {
     if (outcome === "pass") return check(outcome, () => `${listens}, site ${vhost!.site} (${vhost!.where})`);
     if (outcome === "drop") return check(outcome, () => (listen ? `${listens} but no site has a <VirtualHost> for it` : listens));
     const served = vhost ? `site ${vhost.site} (${vhost.where})` : "no site has a <VirtualHost> for it";
-    return check(outcome, () => `${listen ? listens.replace("Apache listens", "Apache may listen") : listens}, ${served}; ${doubt}`);
+    return check(outcome, () => `${listen?.maybe !== undefined ? listens.replace("Apache listens", "Apache may listen") : listens}, ${served}; ${doubt}`);
   }
 }

@@ -86,6 +86,16 @@ describe("the model on the seed stack's files", () => {
     );
   });
 
+  it("a Listen the files leave open (in an <IfDefine>) makes Apache's part unknown, and says why; one the files hold, with a site the files leave open, says so too", () => {
+    const ports = seedFiles().guest["/etc/apache2/ports.conf"];
+    const m = model({ guest: { "/etc/apache2/ports.conf": ports.replace("Listen 192.168.0.200:80\n", "<IfDefine STAGING>\nListen 192.168.0.200:80\n</IfDefine>\n") } });
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80, apache: true });
+    expect([v.forward, v.failure?.stage, v.failure?.text]).toEqual(["unknown", "listen", "Apache may listen on 192.168.0.200:80 (ports.conf line 3), site site-a (site-a.conf line 2); <IfDefine STAGING>: what apache2 is started with (-D) is not in the files"]);
+    const site = seedFiles().guest["/etc/apache2/sites-available/site-b.conf"];
+    const w = model({ guest: { "/etc/apache2/sites-available/site-b.conf": `<IfDefine STAGING>\n${site}</IfDefine>\n` } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80, apache: true });
+    expect(w.failure?.text).toBe("Apache listens on 192.168.0.201:80 (ports.conf line 3), site site-b (site-b.conf line 3); <IfDefine STAGING>: what apache2 is started with (-D) is not in the files");
+  });
+
   it("a port no rule opens is dropped by the FORWARD policy", () => {
     expect(model().flow({ from: OUTSIDE, to: "192.168.0.200", port: 22 }).summary).toBe(
       "tcp 203.0.113.9 -> 192.168.0.200:22: request dropped at dom0 (firewall): FORWARD eth0 -> webserv-0, new connection: rules.v4: no rule of FORWARD matches, policy DROP",
