@@ -502,11 +502,12 @@ export class FlowEvaluator {
     let replyDev: string | undefined;
     const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, guestDev, replyDev, backVif });
 
-    // The request, into the dom0.
+    // The request, into the dom0. A line of its interfaces file the model cannot read leaves its routes open.
+    const dom0Doubt = d.doubts.routing.length ? doubtText(d.doubts.routing) : undefined;
     const onLink = inCidr(d.uplink.net, src);
     const route = d.routing.lookup(dst, src, up);
     if (!route || route.table === LOCAL || route.route.dev === up || !d.vifs.has(route.route.dev)) {
-      const vifDoubt = doubtText(d.doubts.vifs);
+      const vifDoubt = doubtText(dom0Doubt ? [...d.doubts.vifs, ...d.doubts.routing] : d.doubts.vifs);
       const why = !route ? "the dom0 has no route to it" : route.table === LOCAL ? `${q.to} is the dom0's own address` : `the dom0 routes it via ${route.route.dev}, not a guest's vif (${route.how}): no vif of the xl configs has ip=${q.to}`;
       step(inbound, dom0, "route", check(vifDoubt ? "unknown" : "drop", explaining ? () => (`${q.to}: ${why}${vifDoubt ? `; ${vifDoubt}` : ""}`) : UNEXPLAINED));
       return partial(vifDoubt ? "unknown" : "dropped");
@@ -522,7 +523,7 @@ export class FlowEvaluator {
     if (!step(inbound, dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return partial("dropped");
     const fwd = d.kernel.ipForward();
     if (!step(inbound, dom0, "forwarding", check(decide(fwd.values, (v) => v !== 0), explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED))) return partial("dropped");
-    step(inbound, dom0, "route", check("pass", explaining ? () => (`route to ${q.to}: ${route.how}`) : UNEXPLAINED));
+    step(inbound, dom0, "route", check(dom0Doubt ? "unknown" : "pass", explaining ? () => (`route to ${q.to}: ${route.how}${dom0Doubt ? `; but ${dom0Doubt}` : ""}`) : UNEXPLAINED));
 
     // Into the guest (after the dom0's firewall).
     const guest = this.guests.get(vif.guest);
@@ -569,10 +570,10 @@ export class FlowEvaluator {
     if (!step(back, dom0, "rp_filter", check(rp.outcome, explaining ? () => (`reaches the dom0 on ${backVif.dev}; ${rp.text()}`) : UNEXPLAINED))) return partial(undefined, vifDev, guest);
     const toClient = d.routing.lookup(src, dst, backVif.dev);
     if (!toClient || toClient.route.dev !== up) {
-      step(back, dom0, "route", check("drop", explaining ? () => (`the dom0 routes ${q.from} via ${toClient?.route.dev ?? "nothing"}, not the uplink`) : UNEXPLAINED));
+      step(back, dom0, "route", check(dom0Doubt ? "unknown" : "drop", explaining ? () => (`the dom0 routes ${q.from} via ${toClient ? `${toClient.route.dev} (${toClient.how})` : "nothing"}, not the uplink${dom0Doubt ? `; ${dom0Doubt}` : ""}`) : UNEXPLAINED));
       return partial(undefined, vifDev, guest);
     }
-    step(back, dom0, "route", check("pass", explaining ? () => (`route to ${q.from}: ${toClient.how}`) : UNEXPLAINED));
+    step(back, dom0, "route", check(dom0Doubt ? "unknown" : "pass", explaining ? () => (`route to ${q.from}: ${toClient.how}${dom0Doubt ? `; but ${dom0Doubt}` : ""}`) : UNEXPLAINED));
     return partial(undefined, vifDev, guest, backVif.dev);
   }
 

@@ -185,7 +185,7 @@ export class Dom0State {
   /** Its firewalls, from the files or what it runs now (what they cannot read is theirs: `firewalls.unreadable`). */
   readonly firewalls: Firewalls;
   /** What the model could not read, by what it puts in doubt. */
-  readonly doubts: { readonly kernel: Unreadable[]; readonly vifs: Unreadable[] } = { kernel: [], vifs: [] };
+  readonly doubts: { readonly kernel: Unreadable[]; readonly vifs: Unreadable[]; readonly routing: Unreadable[] } = { kernel: [], vifs: [], routing: [] };
 
   constructor(readonly input: Dom0Input) {
     const { files, uplink } = input;
@@ -200,8 +200,15 @@ export class Dom0State {
       this.doubts.vifs.push(...live.unreadable);
     } else {
       this.routing = new Routing();
-      this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
-      this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
+      // The dom0's own interfaces file, when the files hold it (a copy of a host): its interfaces, routes and rules, as ifup -a brings them up.
+      const interfaces = files["/etc/network/interfaces"];
+      if (interfaces !== undefined) {
+        const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces, files);
+        cfg.bringUp(this.routing, rtTablesOf(files), () => true);
+        this.doubts.routing.push(...cfg.unreadable);
+      }
+      if (!this.routing.addressOn(address, uplink.device)) this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
+      if (!this.routing.hasDefaultRoute()) this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
     }
     this.kernel = kernelFrom(input.baseline, sysctlOrder(files));
     this.doubts.kernel.push(...this.kernel.unreadable);
@@ -283,7 +290,7 @@ export class Dom0State {
 
   /** Everything the model could not read on this dom0. */
   get unreadable(): Unreadable[] {
-    return [...this.doubts.vifs, ...this.doubts.kernel, ...this.firewalls.unreadable];
+    return [...this.doubts.vifs, ...this.doubts.routing, ...this.doubts.kernel, ...this.firewalls.unreadable];
   }
 }
 

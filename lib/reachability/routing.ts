@@ -173,6 +173,11 @@ export class Routing {
     for (let i = this.ruleList.length - 1; i >= 0; i--) if (this.ruleList[i].priority === priority && this.ruleList[i].origin !== "the kernel") this.ruleList.splice(i, 1);
   }
 
+  /** Whether the main table has a default route. */
+  hasDefaultRoute(): boolean {
+    return (this.tables.get(MAIN) ?? []).some((r) => r.dest.prefix === 0);
+  }
+
   /** Whether `dev` holds any address (is brought up with one). */
   hasAddressOn(dev: string): boolean {
     for (let i = 0; i < this.addresses.length; i++) if (this.addresses[i].dev === dev) return true;

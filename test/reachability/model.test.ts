@@ -24,6 +24,7 @@ describe("the verdict alone, as the proof at synth asks it", () => {
       ["no guest sysctl file", model({ guest: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
       ["no dom0 sysctl file", model({ dom0: { "/etc/sysctl.d/60-cdktf-xen.conf": undefined } })],
       ["no firewall", model({ dom0: { "/etc/iptables/rules.v4": undefined } })],
+      ["a dom0 interfaces file with a route away from the uplink", model({ dom0: { "/etc/network/interfaces": "auto eth0\niface eth0 inet static\n    address 192.168.0.1/24\n\nauto eth1\niface eth1 inet static\n    address 198.51.100.1/24\n    post-up ip route add 192.168.0.50/32 via 198.51.100.254 dev eth1\n    post-up tc qdisc add dev eth1 root netem\n" } })],
       ["arp_filter on a hand-made network", model({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/70-arp-filter.conf": "net.ipv4.conf.all.arp_filter = 1\n" } })],
     ];
     let asked = 0;
@@ -47,7 +48,7 @@ describe("the verdict alone, as the proof at synth asks it", () => {
     }
     expect(asked).toBe(variants.length * 4 * 2 * 3 * 3);
     // The variants reach every kind of verdict, so that a check the two evaluations disagree on shows.
-    expect([...outcomes].sort()).toEqual(["delivered/dropped", "delivered/returned", "dropped/not sent", "unknown/unknown"]);
+    expect([...outcomes].sort()).toEqual(["delivered/dropped", "delivered/returned", "dropped/not sent", "unknown/not sent", "unknown/unknown"]);
   });
 });
 
@@ -224,6 +225,28 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(v.hops.filter((h) => h.stage === "rp_filter")[2].text).toBe(
       "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
     );
+  });
+});
+
+describe("the dom0's own interfaces file (a copy of a host)", () => {
+  const dom0Interfaces = (postUp: string[]) => ["auto eth0", "iface eth0 inet static", "    address 192.168.0.1/24", "    gateway 192.168.0.254", "", "auto eth1", "iface eth1 inet static", "    address 198.51.100.1/24", ...postUp.map((c) => `    post-up ${c}`), ""].join("\n");
+
+  it("its gateway is the default route the replies take; a route of its own to the client's network by another interface fails the strict rp_filter (test/lab/dom0-routes.test.ts shows the kernel agree)", () => {
+    const plain = model({ dom0: { "/etc/network/interfaces": dom0Interfaces([]) } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect(plain.ok).toBe(true);
+    expect(plain.hops.filter((h) => h.host === "dom0" && h.stage === "route").map((h) => h.text)[1]).toBe("route to 203.0.113.9: main table: default via 192.168.0.254 dev eth0 (interfaces line 4, gateway)");
+    expect(model({ dom0: { "/etc/network/interfaces": dom0Interfaces(["ip route add 203.0.113.0/24 via 198.51.100.254 dev eth1"]) } }).flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 }).summary).toBe(
+      "tcp 203.0.113.9 -> 192.168.0.200:80: request dropped at dom0 (rp_filter): in on eth0, strict rp_filter drops it: 203.0.113.9 is routed via eth1 (main table: 203.0.113.0/24 via 198.51.100.254 dev eth1 (interfaces line 9)); rp_filter 1 (all 1 (60-cdktf-xen.conf line 5); eth0 not set by the files)",
+    );
+  });
+
+  it("a line of it the model cannot read leaves the dom0's routes unknown, never a pass", () => {
+    const m = model({ dom0: { "/etc/network/interfaces": dom0Interfaces(["iptables -t mangle -A PREROUTING -j MARK --set-mark 1"]) } });
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.200", port: 80 });
+    expect([v.forward, v.reply]).toEqual(["unknown", "unknown"]);
+    expect(v.hops.filter((h) => h.host === "dom0" && h.stage === "route").map((h) => h.outcome)).toEqual(["unknown", "unknown"]);
+    expect(v.failure?.text).toBe('route to 192.168.0.200: main table: 192.168.0.200 dev webserv-0 src 192.168.0.1 (vif-route, webserv.cfg vif 0); but the model cannot read /etc/network/interfaces line 9 "    post-up iptables -t mangle -A PREROUTING -j MARK --set-mark 1": a command the model does not read');
+    expect(m.unreadable.map((u) => u.file)).toEqual(["/etc/network/interfaces"]);
   });
 });
 
