@@ -13,14 +13,13 @@ import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
 import { MAIN, Routing } from "./routing";
-import { ConfKey, KernelSettings, SysctlBaseline } from "./sysctl";
+import { CONF_KEYS, KernelSettings, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheConfig, readApache } from "./apache";
 import { readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
 
-/** The vif hook's line naming the vifs that get loose rp_filter. */
 /** Where vif-route finds the hooks it sources for every vif. */
 const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
 
@@ -30,9 +29,7 @@ interface VifHooks {
   readonly others?: string;
 }
 
-/** What a hook may set on a vif, as the model reads it. */
-const VIF_KEYS: readonly ConfKey[] = ["rp_filter", "arp_ignore", "arp_announce", "arp_filter", "proxy_arp"];
-
+/** The vif hook's line naming the vifs that get loose rp_filter. */
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
 
 /** Files a host receives: absolute path to content. */
@@ -274,7 +271,7 @@ export class Dom0State {
       if (!liveRouting) for (const ip of v.ips) this.routing.addRoute(MAIN, { dest: { net: ip, prefix: 32 }, dev, src: address, metric: 2, origin });
       const own = vifHooks.own;
       if (own) this.kernel.setInterface(dev, "rp_filter", !own.known ? undefined : own.loose.includes(dev) ? 2 : 1, "cdktf-xen.hook");
-      if (vifHooks.others) for (const key of VIF_KEYS) this.kernel.setInterface(dev, key, undefined, vifHooks.others);
+      if (vifHooks.others) for (const key of CONF_KEYS) this.kernel.setInterface(dev, key, undefined, vifHooks.others);
     }
   }
 

@@ -9,7 +9,10 @@
 import { rememberLast } from "./memo";
 import type { Unreadable } from "./outcome";
 
-export type ConfKey = "rp_filter" | "arp_ignore" | "arp_announce" | "arp_filter" | "proxy_arp";
+/** The per-interface keys the model keeps. */
+export const CONF_KEYS = ["rp_filter", "arp_ignore", "arp_announce", "arp_filter", "proxy_arp"] as const;
+
+export type ConfKey = (typeof CONF_KEYS)[number];
 
 /** Values the kernel allows for each key; the model reasons over all of them when a value is open. */
 const DOMAIN: Record<ConfKey | "ip_forward", readonly number[]> = {
@@ -32,7 +35,7 @@ export type SysctlBaseline = Readonly<Record<string, number>>;
 /** What a kernel boots with before any sysctl file: the model's baseline unless told otherwise. */
 export const KERNEL_DEFAULTS: SysctlBaseline = Object.fromEntries([
   ["net.ipv4.ip_forward", 0],
-  ...["all", "default"].flatMap((i) => (["rp_filter", "arp_ignore", "arp_announce", "arp_filter", "proxy_arp"] as const).map((k) => [`net.ipv4.conf.${i}.${k}`, 0])),
+  ...["all", "default"].flatMap((i) => CONF_KEYS.map((k) => [`net.ipv4.conf.${i}.${k}`, 0])),
 ]);
 
 interface Setting {
