@@ -24,6 +24,7 @@ import { shellAssignments, shellSource } from "../render/shell-source";
 import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } from "./hosts";
 import { answered, probeHttp, probePing, probeSocket, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
+import { CONF_KEYS } from "../reachability/sysctl";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
@@ -896,7 +897,7 @@ function machineSysctls(): Record<string, number> {
     if (Number.isInteger(v)) out[key] = v;
   };
   read("/proc/sys/net/ipv4/ip_forward", "net.ipv4.ip_forward");
-  for (const i of ["all", "default"]) for (const k of ["rp_filter", "arp_ignore", "arp_announce", "proxy_arp"]) read(`/proc/sys/net/ipv4/conf/${i}/${k}`, `net.ipv4.conf.${i}.${k}`);
+  for (const i of ["all", "default"]) for (const k of CONF_KEYS) read(`/proc/sys/net/ipv4/conf/${i}/${k}`, `net.ipv4.conf.${i}.${k}`);
   return out;
 }
 
