@@ -35,7 +35,12 @@ export class Firewalls {
   /** The lines of the firewalls' files the model cannot read: with one, no verdict is certain. */
   readonly unreadable: Unreadable[] = [];
 
-  constructor(files: FileSet, running: FirewallsRunning = {}) {
+  /**
+   * `others`: files elsewhere that may add rules when they run (a vif hook
+   * of someone else's): lines the model cannot read, unless what runs now was
+   * captured, which holds what they added.
+   */
+  constructor(files: FileSet, running: FirewallsRunning = {}, others: readonly Unreadable[] = []) {
     // What runs now wins over the files that load at the next boot.
     const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
     const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
@@ -63,6 +68,7 @@ export class Firewalls {
     if (!live && enabled >= 0) this.unreadable.push({ file: UFW_CONF, line: enabled + 1, text: ufw!.split("\n")[enabled], why: "ufw loads its own rules at boot, which the model does not read (iptables-save, captured beside the copy, shows them)" });
     // firewalld, installed, loads its zones' rules when it starts (unless it is switched off, which the files in /etc do not show for certain).
     if (!live && files[FIREWALLD_CONF] !== undefined) this.unreadable.push({ file: FIREWALLD_CONF, line: 0, text: "", why: "firewalld is installed: the rules of its zones, which it loads when it starts, are not read by the model (nft list ruleset, captured beside the copy, shows what runs)" });
+    if (!live) this.unreadable.push(...others);
   }
 
   /** Whether the files (or what runs now) hold a firewall at all, read or not. */

@@ -215,9 +215,8 @@ export class Dom0State {
     const hookKnown = hook === undefined || hook === renderVifHook(looseList || []);
     if (!hookKnown) this.doubts.kernel.push({ file: "cdktf-xen.hook", line: 1, text: "", why: "a vif hook cdktf-xen did not write: its effect on rp_filter is not known" });
     // vif-route sources every hook of vif-post.d for each vif it brings up (Xen's call_hooks): one of someone else's may set anything there.
-    const others: string[] = [];
-    for (const p in files) if (p.startsWith(VIF_POST_D) && p.endsWith(".hook") && p !== VIF_HOOK_PATH) others.push(p);
-    for (const p of others.sort()) this.doubts.kernel.push({ file: p, line: 0, text: "", why: "a vif hook of someone else's: vif-route sources every hook of vif-post.d for each vif it brings up, and what it sets there (sysctls, routes, firewall rules) is not read by the model" });
+    const others = filesMatching(files, (p) => p.startsWith(VIF_POST_D) && p.endsWith(".hook") && p !== VIF_HOOK_PATH).map(([p]) => p);
+    for (const p of others) this.doubts.kernel.push({ file: p, line: 0, text: "", why: "a vif hook of someone else's: vif-route sources every hook of vif-post.d for each vif it brings up, and what it sets there (sysctls, routes, firewall rules) is not read by the model" });
 
     const defaults = readXlDefaults(files["/etc/xen/xl.conf"] ?? "");
     const vifHooks: VifHooks = { own: hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] }, others: others.length ? others.map((p) => p.slice(VIF_POST_D.length)).join(", ") : undefined };
@@ -225,10 +224,9 @@ export class Dom0State {
     // inlined meets a new shape; this constructor runs once per dom0.
     for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHooks);
 
-    this.firewalls = new Firewalls(files, input.running);
     // Firewall rules such a hook adds are in what runs now, when that was captured; the files do not hold them.
-    const live = input.running?.iptablesSave !== undefined || input.running?.nftRuleset !== undefined;
-    if (others.length && !live) this.firewalls.unreadable.push({ file: others[0], line: 0, text: "", why: "a vif hook of someone else's may add firewall rules for each vif (iptables-save or nft list ruleset, captured beside the copy, shows them)" });
+    const hookRules = others.slice(0, 1).map((file) => ({ file, line: 0, text: "", why: "a vif hook of someone else's may add firewall rules for each vif (iptables-save or nft list ruleset, captured beside the copy, shows them)" }));
+    this.firewalls = new Firewalls(files, input.running, hookRules);
   }
 
   private readonly byGuest = new Map<string, DomVif[]>();

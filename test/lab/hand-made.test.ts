@@ -9,11 +9,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { CONF_KEYS } from "../../lib/reachability/sysctl";
 import { seedFiles, seedReachability } from "../support/seed";
 import { describeWith, netns } from "../support/tools";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
-const KEYS = /^net\.ipv4\.(ip_forward|conf\.(all|default)\.(rp_filter|arp_ignore|arp_announce|arp_filter|proxy_arp)) /;
+const KEYS = new RegExp(`^net\\.ipv4\\.(ip_forward|conf\\.(all|default)\\.(${CONF_KEYS.join("|")})) `);
 
 /** The lines of `sysctl -a` the captures keep. */
 const kept = (text: string) => text.split("\n").filter((l) => KEYS.test(l)).sort().join("\n");

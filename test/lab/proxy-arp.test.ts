@@ -20,6 +20,18 @@ import { gatewayBehindFirstVif, seedFiles, seedReachability } from "../support/s
 const NET = "192.0.2";
 const GATEWAY = `${NET}.210`;
 
+/** A dom0 and a guest, each a network namespace, removed after `body`. */
+function inNamespaces(tag: string, body: (dom0: ReturnType<typeof netns>, guest: ReturnType<typeof netns>) => void): void {
+  const dom0 = netns(`${tag}d`);
+  const guest = netns(`${tag}g`);
+  try {
+    body(dom0, guest);
+  } finally {
+    guest.remove();
+    dom0.remove();
+  }
+}
+
 /**
  * Two vifs as vif-route makes them (the main IP on each, a /32 route to the
  * guest's address over each) and the guest's two interfaces in one subnet;
@@ -39,9 +51,7 @@ function twoVifs(dom0: ReturnType<typeof netns>, guest: ReturnType<typeof netns>
 
 describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter: the model agrees with the kernel", () => {
   it("no answer on the vif the asked address is routed over, an answer on the other", () => {
-    const dom0 = netns("pad");
-    const guest = netns("pag");
-    try {
+    inNamespaces("pa", (dom0, guest) => {
       const d = dom0.sh;
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
@@ -67,16 +77,11 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
         model[`eth${i}`] = v.ok;
       }
       expect({ kernel, model }).toEqual({ kernel: { eth0: false, eth1: true }, model: { eth0: false, eth1: true } });
-    } finally {
-      guest.remove();
-      dom0.remove();
-    }
+    });
   });
 
   it("arp_filter in the guest: the dom0's ARP request on a vif is answered only where the guest's route back leaves by the interface asked on", () => {
-    const dom0 = netns("afd");
-    const guest = netns("afg");
-    try {
+    inNamespaces("af", (dom0, guest) => {
       const d = dom0.sh;
       const g = guest.sh;
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.all.arp_filter=1");
@@ -113,17 +118,12 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       expect({ kernel, model }).toEqual({
         kernel: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
         model: { handMade: { [`${NET}.200`]: true, [`${NET}.201`]: false }, policyRouting: { [`${NET}.200`]: true, [`${NET}.201`]: true } },
-      });
-    } finally {
-      guest.remove();
-      dom0.remove();
-    }
+    });
+    });
   });
 
   it("arp_filter in the dom0: a guest's ARP request for the dom0's address on a vif is answered only where the dom0's route to the sender leaves by that vif", () => {
-    const dom0 = netns("afe");
-    const guest = netns("afh");
-    try {
+    inNamespaces("af", (dom0, guest) => {
       const d = dom0.sh;
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
@@ -145,9 +145,6 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
         return hop?.outcome === "pass";
       };
       expect({ kernel, model: { on: dom0Arp(1), off: dom0Arp(0) } }).toEqual({ kernel: { on: false, off: true }, model: { on: false, off: true } });
-    } finally {
-      guest.remove();
-      dom0.remove();
-    }
+    });
   });
 });
