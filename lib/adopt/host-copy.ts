@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Reachability } from "../reachability";
-import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText, SysctlBaseline } from "../reachability";
+import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
 export const STATE_FILES = {
@@ -161,7 +161,7 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
-  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening };
+  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening, sysctl: copy.state.sysctl };
 }
 
 function isLink(p: string): boolean {
@@ -170,16 +170,6 @@ function isLink(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** `sysctl -a` output as the model's baseline: the `net.ipv4` keys with whole-number values. */
-export function readSysctlDump(text: string): SysctlBaseline {
-  const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const m = /^(net\.ipv4\.[^\s=]+)\s*=\s*(-?\d+)\s*$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
 }
 
 /** Domain ids by name from `xl list` output. */
@@ -199,6 +189,7 @@ export function runningOf(copy: HostCopy): Dom0Running {
     nftRuleset: copy.state["nft-ruleset"],
     domainIds: copy.state["xl-list"] === undefined ? undefined : readXlList(copy.state["xl-list"]),
     routing: routingOf(copy),
+    sysctl: copy.state.sysctl,
   };
 }
 
@@ -210,11 +201,9 @@ export function firewallTextOf(dom0: HostCopy): string {
 
 /** The reachability model of a copy: the dom0's files and its guests', with what each runs now where captured. */
 export function modelOfCopies(dom0: HostCopy, guests: Readonly<Record<string, HostCopy>>, uplink: { readonly device: string; readonly address: string }): Reachability {
-  const baseline = (c: HostCopy) => (c.state.sysctl === undefined ? undefined : readSysctlDump(c.state.sysctl));
   return Reachability.fromFiles({
-    dom0: { id: dom0.host, uplink, files: dom0.files, baseline: baseline(dom0), running: runningOf(dom0) },
+    dom0: { id: dom0.host, uplink, files: dom0.files, running: runningOf(dom0) },
     guests: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, c.files])),
-    guestBaselines: Object.fromEntries(Object.entries(guests).flatMap(([g, c]) => (c.state.sysctl === undefined ? [] : [[g, baseline(c)!]]))),
     guestsRunning: Object.fromEntries(Object.entries(guests).map(([g, c]) => [g, guestRunningOf(c)])),
   });
 }

@@ -13,7 +13,7 @@ import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
 import { MAIN, Routing } from "./routing";
-import { CONF_KEYS, KernelSettings, SysctlBaseline } from "./sysctl";
+import { CONF_KEYS, KernelSettings, readSysctlDump, SysctlBaseline } from "./sysctl";
 import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
@@ -52,7 +52,7 @@ export interface Dom0Input {
   /** The files the dom0 has (or receives). */
   readonly files: FileSet;
   /**
-   * Kernel settings before the files apply (`sysctl -a` of the host).
+   * Kernel settings before the files apply (what the host boots with). What it runs now is `running.sysctl`.
    * @default - the kernel's defaults (0 for every setting the model reads)
    */
   readonly baseline?: SysctlBaseline;
@@ -73,6 +73,11 @@ export interface Dom0Running {
   readonly domainIds?: Readonly<Record<string, number>>;
   /** Addresses, routes and rules as iproute2 prints them: in place of the uplink and vif-route's routes. */
   readonly routing?: LiveRoutingText;
+  /**
+   * `sysctl -a` output: the kernel's settings now, each interface's own among them, in place of what the
+   * sysctl files and the vif hooks set (a vif made later takes `default` as it is now, then what a hook sets).
+   */
+  readonly sysctl?: string;
 }
 
 /** State captured from a running guest. */
@@ -85,6 +90,8 @@ export interface GuestRunning {
   readonly nftRuleset?: string;
   /** `ss -Hltnp` output: the sockets Apache listens on now, in place of its Listen lines. */
   readonly listening?: string;
+  /** `sysctl -a` output: the kernel's settings now, each interface's own among them, in place of what the sysctl files set. */
+  readonly sysctl?: string;
 }
 
 /** What the model reads: a dom0's files and its guests' files. */
@@ -99,7 +106,7 @@ export interface ModelInput {
    */
   readonly guestBaseline?: SysctlBaseline;
   /**
-   * Kernel settings of one guest before its files apply, by guest name (its `sysctl -a`); wins over `guestBaseline`.
+   * Kernel settings of one guest before its files apply, by guest name; wins over `guestBaseline`. What a guest runs now is its `guestsRunning` `sysctl`.
    * @default - `guestBaseline` for every guest
    */
   readonly guestBaselines?: Readonly<Record<string, SysctlBaseline>>;
@@ -133,17 +140,18 @@ export function sysctlOrder(files: FileSet): [string, string][] {
   return named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => [p, files[p]]);
 }
 
-/** The kernel settings the sysctl `files` (in the order they apply) make of `baseline`. */
-function kernelFrom(baseline: SysctlBaseline | undefined, files: readonly [string, string][]): KernelSettings {
-  const kernel = new KernelSettings(baseline);
+/** The kernel settings the sysctl `files` (in the order they apply) make of `baseline`; what `sysctl -a` printed on the running host wins. */
+function kernelFrom(baseline: SysctlBaseline | undefined, files: readonly [string, string][], now: string | undefined): KernelSettings {
+  const kernel = new KernelSettings(baseline, now === undefined ? undefined : readSysctlDump(now));
   for (const [path, text] of files) kernel.readFile(path.slice(path.lastIndexOf("/") + 1), text);
   return kernel;
 }
 
-/** A guest's sysctl files, in the order they apply, and the baseline under them. */
+/** A guest's sysctl files, in the order they apply, the baseline under them, and what `sysctl -a` printed on it. */
 interface GuestSysctl {
   readonly baseline?: SysctlBaseline;
   readonly files: readonly [string, string][];
+  readonly now?: string;
 }
 
 /**
@@ -153,8 +161,8 @@ interface GuestSysctl {
  * (setInterface is for the dom0's vifs).
  */
 const guestKernel = rememberPrevious(
-  (a: GuestSysctl, b: GuestSysctl) => a.baseline === b.baseline && a.files.length === b.files.length && a.files.every(([path, text], i) => path === b.files[i][0] && text === b.files[i][1]),
-  ({ baseline, files }: GuestSysctl) => kernelFrom(baseline, files),
+  (a: GuestSysctl, b: GuestSysctl) => a.baseline === b.baseline && a.now === b.now && a.files.length === b.files.length && a.files.every(([path, text], i) => path === b.files[i][0] && text === b.files[i][1]),
+  ({ baseline, files, now }: GuestSysctl) => kernelFrom(baseline, files, now),
 );
 
 export interface DomVif extends XlVif {
@@ -207,7 +215,7 @@ export class Dom0State {
       if (!this.routing.addressOn(address, uplink.device)) this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
       if (!this.routing.hasDefaultRoute()) this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
     }
-    this.kernel = kernelFrom(input.baseline, sysctlOrder(files));
+    this.kernel = kernelFrom(input.baseline, sysctlOrder(files), input.running?.sysctl);
     this.doubts.kernel.push(...this.kernel.unreadable);
 
     const hook = files[VIF_HOOK_PATH];
@@ -303,7 +311,7 @@ export class GuestState {
   readonly apache?: ApacheConfig;
 
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
-    this.kernel = guestKernel({ baseline, files: sysctlOrder(files) });
+    this.kernel = guestKernel({ baseline, files: sysctlOrder(files), now: running.sysctl });
     this.unreadable.push(...this.kernel.unreadable);
     const naming = readNaming(files);
     for (const v of vifs) {

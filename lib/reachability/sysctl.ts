@@ -38,6 +38,20 @@ export const KERNEL_DEFAULTS: SysctlBaseline = Object.fromEntries([
   ...["all", "default"].flatMap((i) => CONF_KEYS.map((k) => [`net.ipv4.conf.${i}.${k}`, 0])),
 ]);
 
+/**
+ * What `sysctl -a` printed, as the model reads it: the `net.ipv4` keys with
+ * whole-number values (`net.ipv4.ip_forward`, `net.ipv4.conf.<interface>.<key>`
+ * for `all`, `default` and each interface there is).
+ */
+export function readSysctlDump(text: string): SysctlBaseline {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(net\.ipv4\.[^\s=]+)\s*=\s*(-?\d+)\s*$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
 interface Setting {
   readonly values: readonly number[];
   readonly source: string;
@@ -62,7 +76,7 @@ interface SysctlFile {
   readonly settings: readonly { readonly seg: readonly string[]; readonly setting: Setting }[];
   readonly unreadable: readonly Unreadable[];
   /** Keys a line the model cannot read may set (a glob, a value that is not a number): any value, then. */
-  readonly opens: readonly { readonly key: Key; readonly source: string }[];
+  readonly opens: readonly { readonly key: Key; readonly source: string; readonly line: number }[];
 }
 
 /**
@@ -82,7 +96,7 @@ function keyOf(seg: readonly string[]): Key | "forwarding" | undefined {
 const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
   const settings: { seg: string[]; setting: Setting }[] = [];
   const unreadable: Unreadable[] = [];
-  const opens: { key: Key; source: string }[] = [];
+  const opens: { key: Key; source: string; line: number }[] = [];
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#") || line.startsWith(";")) return;
@@ -99,7 +113,7 @@ const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
     // What such a line may set has any value then; one interface's forwarding puts ip_forward in doubt, which the model reads in its place.
     const cannot = (why: string): void => {
       unreadable.push({ file, line: i + 1, text: raw, why });
-      opens.push({ key: key === "forwarding" ? "ip_forward" : key, source });
+      opens.push({ key: key === "forwarding" ? "ip_forward" : key, source, line: i + 1 });
     };
     if (!Number.isInteger(value)) cannot("the value is not a number");
     else if (seg.some((s) => /[*?[]/.test(s))) cannot("glob keys are not read by the model");
@@ -112,9 +126,15 @@ const readSysctl = rememberLast((file: string, text: string): SysctlFile => {
 export class KernelSettings {
   /** `net.ipv4.ip_forward` as the files set it. */
   private forwardFile?: Setting;
-  /** Per-interface settings (`all` and `default` among them): from the files, and set at run time. */
+  /** `net.ipv4.ip_forward` as a running host's `sysctl -a` shows it (which wins). */
+  private readonly forwardNow?: Setting;
+  /**
+   * Per-interface settings (`all` and `default` among them): from the files, set at run time, and as
+   * a running host's `sysctl -a` shows them (which win: the files and hooks have done their part).
+   */
   private readonly ownFiles = new Map<string, Map<string, Setting>>();
   private readonly ownRuntime = new Map<string, Map<string, Setting>>();
+  private readonly ownNow = new Map<string, Map<string, Setting>>();
   /** Effective values already worked out; settings change only while the files are read. */
   private readonly cache = new Map<string, Map<ConfKey, Possible>>();
   private readonly wide = new Map<ConfKey, { readonly all: Possible; readonly defaults: readonly number[] }>();
@@ -122,7 +142,31 @@ export class KernelSettings {
   private readonly opened = new Map<Key, string>();
   readonly unreadable: Unreadable[] = [];
 
-  constructor(private readonly baseline: SysctlBaseline = KERNEL_DEFAULTS) {}
+  /**
+   * `baseline`: what holds before the files apply. `now`: what a running host's `sysctl -a` shows
+   * ({@link readSysctlDump}): it wins over the files and over what is set at run time, for every key
+   * it holds; an interface it does not list (one made later, as a vif is) takes its `default`.
+   */
+  constructor(
+    private readonly baseline: SysctlBaseline = KERNEL_DEFAULTS,
+    now?: SysctlBaseline,
+  ) {
+    if (!now) return;
+    for (const [dotted, value] of Object.entries(now)) {
+      const seg = dotted.split(".");
+      const setting = { values: ONE_VALUE[value] ?? [value], source: "sysctl -a" };
+      const key = keyOf(seg);
+      if (key === "ip_forward") this.forwardNow = setting;
+      // sysctl prints a dot in an interface's name as a slash (vif5.0 as vif5/0).
+      else if (key !== undefined && key !== "forwarding") perInterface(this.ownNow, seg[3].replace(/\//g, ".")).set(key, setting);
+    }
+  }
+
+  /** Whether `sysctl -a` of the running host gives `key` for `all` and `default`: then no file line matters for it. */
+  private captured(key: Key): boolean {
+    if (key === "ip_forward") return this.forwardNow !== undefined;
+    return this.ownNow.get("all")?.has(key) === true && this.ownNow.get("default")?.has(key) === true;
+  }
 
   /** Reads one sysctl.d file (applied in the order files are read). */
   readFile(file: string, text: string): void {
@@ -130,12 +174,21 @@ export class KernelSettings {
     this.wide.clear();
     this.forward = undefined;
     const read = readSysctl(file, text);
-    this.unreadable.push(...read.unreadable);
+    for (const u of read.unreadable) {
+      // A line the model cannot read does not matter where what runs now was captured.
+      const key = read.opens.find((o) => o.line === u.line)?.key;
+      if (key === undefined ? !this.capturedAll() : !this.captured(key)) this.unreadable.push(u);
+    }
     for (const { seg, setting } of read.settings) {
       if (seg[2] === "ip_forward") this.forwardFile = setting;
       else perInterface(this.ownFiles, seg[3]).set(seg[4], setting);
     }
-    for (const { key, source } of read.opens) if (!this.opened.has(key)) this.opened.set(key, source);
+    for (const { key, source } of read.opens) if (!this.opened.has(key) && !this.captured(key)) this.opened.set(key, source);
+  }
+
+  /** Whether `sysctl -a` gives every key the model reads, for `all` and `default`. */
+  private capturedAll(): boolean {
+    return this.captured("ip_forward") && CONF_KEYS.every((k) => this.captured(k));
   }
 
   /** A value set at run time on one interface (vif-route, a vif hook); undefined when it is not known. */
@@ -145,9 +198,9 @@ export class KernelSettings {
     perInterface(this.ownRuntime, iface).set(key, { values: value === undefined ? DOMAIN[key] : [value], source });
   }
 
-  /** What is set for `key` on `iface` itself: at run time, else by the files. */
+  /** What is set for `key` on `iface` itself: as `sysctl -a` shows it now, else at run time, else by the files. */
   private own(iface: string, key: ConfKey): Setting | undefined {
-    return this.ownRuntime.get(iface)?.get(key) ?? this.ownFiles.get(iface)?.get(key);
+    return nowOr(this.ownNow.get(iface)?.get(key), this.ownRuntime.get(iface)?.get(key) ?? this.ownFiles.get(iface)?.get(key));
   }
 
   private lookup(set: Setting | undefined, dotted: string, domain: readonly number[]): Possible {
@@ -166,12 +219,14 @@ export class KernelSettings {
     let hit = this.wide.get(key);
     if (!hit) {
       const domain = DOMAIN[key];
+      const nowDefault = this.ownNow.get("default")?.get(key);
       const fileDefault = this.ownFiles.get("default")?.get(key);
       const base = `net.ipv4.conf.default.${key}`;
       const baseValues = base in this.baseline ? [this.baseline[base]] : domain;
       hit = {
         all: this.lookup(this.own("all", key), `net.ipv4.conf.all.${key}`, domain),
-        defaults: [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort((a, b) => a - b),
+        // An interface made from now on takes `default` as it is now.
+        defaults: nowDefault ? nowDefault.values : [...new Set([...(fileDefault ? fileDefault.values : []), ...baseValues])].sort((a, b) => a - b),
       };
       this.wide.set(key, hit);
     }
@@ -180,7 +235,7 @@ export class KernelSettings {
 
   /** `net.ipv4.ip_forward`. */
   ipForward(): Possible {
-    return (this.forward ??= this.openedBy("ip_forward") ?? this.lookup(this.forwardFile, "net.ipv4.ip_forward", DOMAIN.ip_forward));
+    return (this.forward ??= this.openedBy("ip_forward") ?? this.lookup(nowOr(this.forwardNow, this.forwardFile), "net.ipv4.ip_forward", DOMAIN.ip_forward));
   }
   private forward?: Possible;
 
@@ -237,6 +292,16 @@ const ORED: Readonly<Record<ConfKey, boolean>> = { rp_filter: false, arp_ignore:
  * has another shape, and code reading both kinds would be compiled again).
  */
 const ONE_VALUE: readonly (readonly number[])[] = [[0], [1], [2]];
+
+/**
+ * What `sysctl -a` shows (`now`) where it was captured, else what the files or a hook set: named by the
+ * file or hook that sets the same value, else as set at run time, with what the files would set.
+ */
+function nowOr(now: Setting | undefined, set: Setting | undefined): Setting | undefined {
+  if (!now || !set) return now ?? set;
+  if (set.values.length === 1 && set.values[0] === now.values[0]) return set;
+  return { values: now.values, source: `sysctl -a, set at run time: ${set.source} sets ${set.values.join(" or ")}` };
+}
 
 function perInterface(map: Map<string, Map<string, Setting>>, iface: string): Map<string, Setting> {
   let m = map.get(iface);

@@ -14,40 +14,12 @@
  * asking for the dom0's address as its second address, on its first vif.
  */
 import { renderInterfaces } from "../../lib/render/interfaces";
-import { describeWith, netns } from "../support/tools";
+import { inNamespaces, twoVifs } from "../support/dom0-guest";
+import { describeWith } from "../support/tools";
 import { gatewayBehindFirstVif, seedFiles, seedReachability } from "../support/seed";
 
 const NET = "192.0.2";
 const GATEWAY = `${NET}.210`;
-
-/** A dom0 and a guest, each a network namespace, removed after `body`. */
-function inNamespaces(tag: string, body: (dom0: ReturnType<typeof netns>, guest: ReturnType<typeof netns>) => void): void {
-  const dom0 = netns(`${tag}d`);
-  const guest = netns(`${tag}g`);
-  try {
-    body(dom0, guest);
-  } finally {
-    guest.remove();
-    dom0.remove();
-  }
-}
-
-/**
- * Two vifs as vif-route makes them (the main IP on each, a /32 route to the
- * guest's address over each) and the guest's two interfaces in one subnet;
- * `vif` sets what else a vif needs, once it exists.
- */
-function twoVifs(dom0: ReturnType<typeof netns>, guest: ReturnType<typeof netns>, vif: (name: string) => void = () => {}): void {
-  for (const i of [0, 1]) {
-    dom0.sh("ip", "link", "add", `webserv-${i}`, "type", "veth", "peer", "name", `eth${i}`, "netns", guest.name);
-    vif(`webserv-${i}`);
-    dom0.sh("ip", "addr", "add", `${NET}.1/32`, "dev", `webserv-${i}`);
-    dom0.sh("ip", "link", "set", `webserv-${i}`, "up");
-    dom0.sh("ip", "route", "add", `${NET}.20${i}/32`, "dev", `webserv-${i}`, "src", `${NET}.1`);
-    guest.sh("ip", "addr", "add", `${NET}.20${i}/24`, "dev", `eth${i}`);
-    guest.sh("ip", "link", "set", `eth${i}`, "up");
-  }
-}
 
 describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter: the model agrees with the kernel", () => {
   it("no answer on the vif the asked address is routed over, an answer on the other", () => {
@@ -56,7 +28,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=1");
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2");
-      twoVifs(dom0, guest, (vif) => d("sysctl", "-qw", `net.ipv4.conf.${vif}.proxy_arp=1`, `net.ipv4.conf.${vif}.rp_filter=1`));
+      twoVifs(dom0, guest, NET, (vif) => d("sysctl", "-qw", `net.ipv4.conf.${vif}.proxy_arp=1`, `net.ipv4.conf.${vif}.rp_filter=1`));
       // The second address of the first vif's ip= list: routed back over webserv-0.
       d("ip", "route", "add", `${GATEWAY}/32`, "dev", "webserv-0", "src", `${NET}.1`);
 
@@ -85,7 +57,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const d = dom0.sh;
       const g = guest.sh;
       g("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.all.arp_filter=1");
-      twoVifs(dom0, guest);
+      twoVifs(dom0, guest, NET);
       /** Whether the guest answered the dom0's ARP request for each address, on its vif. */
       const answered = (): Record<string, boolean> => {
         const out: Record<string, boolean> = {};
@@ -127,7 +99,7 @@ describeWith(["root", "ip", "curl", "ping", "sysctl"], "proxy ARP and arp_filter
       const d = dom0.sh;
       const g = guest.sh;
       d("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0");
-      twoVifs(dom0, guest);
+      twoVifs(dom0, guest, NET);
       /** Whether the dom0 answered the guest asking for its address on eth0, as 192.0.2.201 (the hand-made network sends .201's packets out by eth0). */
       const answered = (arpFilter: number): boolean => {
         d("sysctl", "-qw", `net.ipv4.conf.all.arp_filter=${arpFilter}`);

@@ -5,6 +5,7 @@
  */
 import { dom0Reachability } from "../../lib/private/prove";
 import { Reachability } from "../../lib/reachability";
+import { CONF_KEYS, KernelSettings, readSysctlDump } from "../../lib/reachability/sysctl";
 import { renderInterfaces } from "../../lib/render/interfaces";
 import { gatewayBehindFirstVif, seedFiles, seedReachability, seedStack } from "../support/seed";
 
@@ -158,10 +159,10 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(model({ guest: { "/etc/sysctl.d/10-strict.conf": strict } }).flow({ from: NEAR, to: "192.168.0.201", port: 80 }).ok).toBe(true);
   });
 
-  it("a guest's baseline (its sysctl -a) counts where no file sets the key: the same files with a strict baseline drop the request", () => {
+  it("a guest's baseline (what it boots with) counts where no file sets the key: the same files with a strict baseline drop the request", () => {
     const withBaseline = (rp: number) =>
       model({ guest: { "/etc/network/interfaces": HAND_MADE } }, undefined, {
-        // As sysctl -a prints them; a key it left out could have any value (arp_filter's would leave the ARP answer for .201 open).
+        // A key the baseline leaves out could have any value (arp_filter's would leave the ARP answer for .201 open).
         guestBaseline: { "net.ipv4.conf.all.rp_filter": rp, "net.ipv4.conf.default.rp_filter": rp, "net.ipv4.conf.all.arp_filter": 0, "net.ipv4.conf.default.arp_filter": 0 },
       }).flow({ from: NEAR, to: "192.168.0.201", port: 80 });
     // One model after the other, on the same files: each guest's settings are its own baseline's.
@@ -225,6 +226,79 @@ describe("the model on hand-made files: the seed's black hole", () => {
     expect(v.hops.filter((h) => h.stage === "rp_filter")[2].text).toBe(
       "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
     );
+  });
+});
+
+describe("what a running host's sysctl -a shows wins over its files (test/lab/sysctl-now.test.ts checks it against the kernel)", () => {
+  /** `sysctl -a` as a host prints it: every key the model reads, for all, default and `ifaces`; `set` over it. */
+  const sysctlA = (ifaces: readonly string[], set: Record<string, number> = {}): string => {
+    const keys: Record<string, number> = { "net.ipv4.ip_forward": 0 };
+    for (const i of ["all", "default", ...ifaces]) for (const k of CONF_KEYS) keys[`net.ipv4.conf.${i.replace(/\./g, "/")}.${k}`] = 0;
+    return Object.entries({ ...keys, ...set }).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n";
+  };
+  const GUEST_IFACES = ["lo", "eth0", "eth1", "eth2"];
+  const DOM0_IFACES = ["lo", "eth0", "webserv-0", "webserv-1", "webserv-2"];
+  /** The seed's files with the hand-made guest network, and what each host runs now. */
+  const withNow = (dom0Sysctl: string | undefined, guestSysctl: string | undefined, dom0Files: Record<string, string> = {}) => {
+    const f = seedFiles({ guest: { "/etc/network/interfaces": HAND_MADE, "/etc/sysctl.d/60-cdktf-xen.conf": undefined }, dom0: dom0Files });
+    return Reachability.fromFiles({
+      dom0: { id: "dom0", uplink: { device: "eth0", address: "192.168.0.1/24" }, files: f.dom0, running: { sysctl: dom0Sysctl } },
+      guests: { webserv: f.guest },
+      guestsRunning: { webserv: { sysctl: guestSysctl } },
+    });
+  };
+  /** The dom0's sysctls as its files and hook set them, the vifs loose: the guest alone decides the request. */
+  const dom0Loose = sysctlA(DOM0_IFACES, { "net.ipv4.ip_forward": 1, "net.ipv4.conf.eth0.proxy_arp": 1, ...Object.fromEntries([0, 1, 2].flatMap((i) => [[`net.ipv4.conf.webserv-${i}.proxy_arp`, 1], [`net.ipv4.conf.webserv-${i}.rp_filter`, 2]])) });
+
+  it("a guest interface's own rp_filter, set at run time: strict on eth1 drops the request to .201, which the files alone let in", () => {
+    const now = withNow(dom0Loose, sysctlA(GUEST_IFACES, { "net.ipv4.conf.eth1.rp_filter": 1 })).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([now.forward, now.failure?.host, now.failure?.stage]).toEqual(["dropped", "webserv", "arp"]);
+    // The guest does not answer the dom0's ARP request on eth1: the route back to the dom0's address leaves by eth0.
+    expect(now.failure?.text).toContain("in on eth1, strict rp_filter drops it: 192.168.0.1 is routed via eth0 (main table, the first of 3 routes to 192.168.0.0/24: 192.168.0.0/24 dev eth0 src 192.168.0.200 (interfaces line 7, the prefix route of eth0)); rp_filter 1 (all 0 (sysctl -a); eth1 1 (sysctl -a))");
+    // Without the capture, the same files: the guest's kernel defaults, no filter, and the request gets in.
+    expect(withNow(dom0Loose, undefined).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).forward).toBe("delivered");
+  });
+
+  it("a value set at run time over the files' wins, and says what the files set; one that agrees keeps their name", () => {
+    // The files make every vif strict (all 1, the hook 1); on the host, all is 0 and webserv-0 loose: the hand-made network's reply gets through.
+    const now = withNow(sysctlA(DOM0_IFACES, { "net.ipv4.ip_forward": 1, "net.ipv4.conf.eth0.proxy_arp": 1, "net.ipv4.conf.webserv-0.rp_filter": 2, "net.ipv4.conf.webserv-1.rp_filter": 1, "net.ipv4.conf.webserv-0.proxy_arp": 1, "net.ipv4.conf.webserv-1.proxy_arp": 1 }), sysctlA(GUEST_IFACES));
+    const v = now.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(v.ok).toBe(true);
+    expect(v.hops.filter((h) => h.host === "dom0" && h.stage === "rp_filter").map((h) => h.text)).toEqual([
+      "in on eth0, off rp_filter lets it pass: no check; rp_filter 0 (all 0 (sysctl -a, set at run time: 60-cdktf-xen.conf line 5 sets 1); eth0 0 (sysctl -a))",
+      "reaches the dom0 on webserv-0; in on webserv-0, loose rp_filter lets it pass: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1))",
+    ]);
+    const forwarding = v.hops.find((h) => h.stage === "forwarding")!;
+    expect(forwarding.text).toBe("ip_forward 1 (60-cdktf-xen.conf line 2)");
+    // The files alone: strict, and the reply dies at the dom0 (the guest asks for its gateway as .201, on eth0).
+    const files = withNow(undefined, undefined).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([files.reply, files.failure?.host, files.failure?.stage]).toEqual(["dropped", "dom0", "arp"]);
+  });
+
+  it("a vif that does not exist now (its guest is not running) takes default as it is now, then what the hook sets", () => {
+    const dom0 = sysctlA(["lo", "eth0"], { "net.ipv4.ip_forward": 1, "net.ipv4.conf.eth0.proxy_arp": 1, "net.ipv4.conf.default.rp_filter": 2 });
+    const v = withNow(dom0, sysctlA(GUEST_IFACES)).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    // The guest asks for its gateway as .201 (arp_announce 0) on eth0: the dom0's strict filter on webserv-0 ignores it.
+    expect([v.reply, v.failure?.host, v.failure?.stage]).toEqual(["dropped", "dom0", "arp"]);
+    expect(v.failure?.text).toContain("in on webserv-0, strict rp_filter drops it: 192.168.0.201 is routed via webserv-1 (main table: 192.168.0.201 dev webserv-1 src 192.168.0.1 (vif-route, webserv.cfg vif 1)); rp_filter 1 (all 0 (sysctl -a, set at run time: 60-cdktf-xen.conf line 5 sets 1); webserv-0 1 (cdktf-xen.hook))");
+    const proxy = v.hops.find((h) => h.host === "dom0" && h.stage === "arp")!;
+    expect(proxy.text).toContain("proxy_arp 1 (all 0 (sysctl -a); eth0 1 (60-cdktf-xen.conf line 8))");
+  });
+
+  it("a file line the model cannot read does not matter where the running host's values were captured", () => {
+    const glob = { "/etc/sysctl.d/99-glob.conf": "net.ipv4.conf.*.rp_filter = 2\nnot a setting\n" };
+    expect(withNow(undefined, undefined, glob).unreadable.map((u) => u.why)).toEqual(["glob keys are not read by the model", "not a key = value line"]);
+    const now = withNow(dom0Loose, sysctlA(GUEST_IFACES), glob);
+    expect(now.unreadable).toEqual([]);
+    expect(now.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 }).ok).toBe(true);
+    // A capture that lacks a key leaves the file's line in doubt for it.
+    const partial = sysctlA(DOM0_IFACES).split("\n").filter((l) => !l.includes(".default.rp_filter")).join("\n");
+    expect(withNow(partial, sysctlA(GUEST_IFACES), glob).unreadable.map((u) => u.why)).toEqual(["glob keys are not read by the model", "not a key = value line"]);
+  });
+
+  it("sysctl -a prints a dot in an interface's name as a slash", () => {
+    const kernel = new KernelSettings(undefined, readSysctlDump("net.ipv4.conf.all.rp_filter = 0\nnet.ipv4.conf.vif3/0.rp_filter = 2\nnet.ipv4.conf.eth0.rp_filter = 1\nnet.ipv6.conf.eth0.forwarding = 1\nkernel.hostname = x\n"));
+    expect([kernel.conf("vif3.0", "rp_filter").values, kernel.conf("eth0", "rp_filter").values, kernel.conf("vif3/0", "rp_filter").values]).toEqual([[2], [1], [0]]);
   });
 });
 
