@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
-import { apacheServes, readApache } from "../reachability/apache";
+import { apacheServes, readApache, readApacheBlocks } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -80,37 +80,56 @@ export interface SiteBlock {
   readonly aliases: string[];
   readonly documentRoot?: string;
   readonly tls?: { readonly certificateFile: string; readonly certificateKeyFile: string };
+  /** The file it is in, among the host's files, and the line of `<VirtualHost`. */
+  readonly file: string;
+  readonly line: number;
 }
 
-/** The `<VirtualHost>` blocks of the enabled sites (sites-available when the copy has no sites-enabled). */
+/** Where Debian keeps the sites a deploy writes. */
+const SITES = /^\/etc\/apache2\/sites-(enabled|available)\//;
+
+/**
+ * The `<VirtualHost>` sections of the files apache2 reads (readApacheBlocks:
+ * from apache2.conf and what it includes, or Debian's includes of ports.conf
+ * and the sites where the copy has no apache2.conf), one per address:port it
+ * names. A section in a file of the sites' folder that apache2 does not read
+ * (not `*.conf`) is not imported, with a note (sites-available's files beside
+ * sites-enabled are sites that are off); one outside the sites' folders is
+ * imported with a note.
+ */
 export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: string[], host: string): SiteBlock[] {
+  const read = readApacheBlocks(files);
+  if (!read) return [];
   const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
   const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
+  for (const p of Object.keys(files).sort()) {
+    if (p.startsWith(folder) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (it includes ${folder.slice("/etc/apache2/".length)}*.conf), so its <VirtualHost> sections are not imported`);
+  }
   const out: SiteBlock[] = [];
-  for (const p of Object.keys(files).filter((x) => x.startsWith(folder)).sort()) {
-    const site = path.posix.basename(p).replace(/\.conf$/, "");
-    for (const m of files[p].matchAll(/<VirtualHost\s+([^>]+)>([\s\S]*?)<\/VirtualHost>/gi)) {
-      const body = m[2];
-      const one = (key: string) => new RegExp(`^\\s*${key}\\s+"?([^"\\n]+?)"?\\s*$`, "im").exec(body)?.[1];
-      const ssl = /^\s*SSLEngine\s+on\s*$/im.test(body);
-      for (const socket of m[1].trim().split(/\s+/)) {
-        const s = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(socket);
-        if (!s) {
-          notes.push(`${host}: ${p}: <VirtualHost ${m[1].trim()}> is not on one address:port; not imported`);
-          continue;
-        }
-        const cert = one("SSLCertificateFile");
-        const key = one("SSLCertificateKeyFile");
-        out.push({
-          site,
-          address: s[1],
-          port: Number(s[2]),
-          serverName: one("ServerName"),
-          aliases: [...body.matchAll(/^\s*ServerAlias\s+(.+)$/gim)].flatMap((a) => a[1].trim().split(/\s+/)),
-          documentRoot: one("DocumentRoot"),
-          tls: ssl && cert && key ? { certificateFile: cert, certificateKeyFile: key } : undefined,
-        });
+  for (const b of read.blocks) {
+    const site = path.posix.basename(b.file).replace(/\.conf$/, "");
+    const one = (key: string) => new RegExp(`^\\s*${key}\\s+"?([^"\\n]+?)"?\\s*$`, "im").exec(b.body)?.[1];
+    const ssl = /^\s*SSLEngine\s+on\s*$/im.test(b.body);
+    if (!SITES.test(b.file)) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> is not in a site's file; imported as site ${site}: take it out of ${b.file}, or the first deploy has apache2 read it twice`);
+    for (const socket of b.addresses.split(/\s+/)) {
+      const s = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(socket);
+      if (!s) {
+        notes.push(`${host}: ${b.file}: <VirtualHost ${b.addresses}> is not on one address:port; not imported`);
+        continue;
       }
+      const cert = one("SSLCertificateFile");
+      const key = one("SSLCertificateKeyFile");
+      out.push({
+        site,
+        address: s[1],
+        port: Number(s[2]),
+        serverName: one("ServerName"),
+        aliases: [...b.body.matchAll(/^\s*ServerAlias\s+(.+)$/gim)].flatMap((a) => a[1].trim().split(/\s+/)),
+        documentRoot: one("DocumentRoot"),
+        tls: ssl && cert && key ? { certificateFile: cert, certificateKeyFile: key } : undefined,
+        file: b.file,
+        line: b.line,
+      });
     }
   }
   return out;

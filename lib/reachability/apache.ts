@@ -50,6 +50,31 @@ export interface ApacheConfig {
   readonly unreadable: readonly Unreadable[];
 }
 
+/** One `<VirtualHost>` section as apache2 reads it: where it is, what it names, and its lines. */
+export interface ApacheBlock {
+  /** The file (its path among the host's files) and the line of `<VirtualHost`. */
+  readonly file: string;
+  readonly line: number;
+  /** What the section's opening names: `192.0.2.10:80`, `*:443`, several such. */
+  readonly addresses: string;
+  /** The lines between `<VirtualHost ...>` and `</VirtualHost>`. */
+  readonly body: string;
+  /** In a section that is off (an `<IfModule>` of a module not loaded): apache2 does not serve it. */
+  readonly off: boolean;
+  /** Why it may not be served (a section the files do not decide); undefined when it is. */
+  readonly maybe?: string;
+}
+
+/**
+ * Every `<VirtualHost>` section of the files apache2 reads, in the order it
+ * reads them ({@link readApache}); undefined when the files hold neither
+ * apache2.conf nor ports.conf. The files it reads are in `read`.
+ */
+export function readApacheBlocks(files: FileSet): { readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string> } | undefined {
+  const reader = readConfig(files, true);
+  return reader && { blocks: reader.blocks!, read: reader.filesRead };
+}
+
 /** What {@link apacheServes} finds for one socket. */
 export interface ApacheServes {
   /** pass: a Listen and a virtual host that are there; unknown: one the files leave open, or a line the model cannot read; else drop. */
@@ -149,7 +174,7 @@ const OFF: Condition = { skip: true };
  * files hold neither apache2.conf nor ports.conf.
  */
 export function readApache(files: FileSet, listening?: string): ApacheConfig | undefined {
-  const config = readConfig(files);
+  const config = readConfig(files, false)?.config();
   // What runs now wins over the Listen lines: Apache may not run, or not with these files.
   return config && listening !== undefined ? { ...config, listens: apacheSockets(listening), listensFrom: "ss -Hltnp" } : config;
 }
@@ -186,9 +211,10 @@ export function apacheSockets(listening: string): ApacheListen[] {
   return out;
 }
 
-function readConfig(files: FileSet): ApacheConfig | undefined {
+/** The configuration read, its `<VirtualHost>` sections kept when `blocks` says so. */
+function readConfig(files: FileSet, blocks: boolean): Reader | undefined {
   const main = files[`${SERVER_ROOT}/apache2.conf`];
-  if (main !== undefined) return new Reader(files, true).run(`${SERVER_ROOT}/apache2.conf`, main);
+  if (main !== undefined) return new Reader(files, true, blocks).run(`${SERVER_ROOT}/apache2.conf`, main);
   if (files[`${SERVER_ROOT}/ports.conf`] === undefined) return undefined;
   // What Debian's apache2.conf includes of what a deploy writes: the sites a deploy enables, or those of sites-enabled in a copy.
   let enabled = false;
@@ -197,7 +223,7 @@ function readConfig(files: FileSet): ApacheConfig | undefined {
     enabled = true;
     break;
   }
-  return new Reader(files, false).debian(enabled ? "sites-enabled" : "sites-available");
+  return new Reader(files, false, blocks).debian(enabled ? "sites-enabled" : "sites-available");
 }
 
 class Reader {
@@ -210,32 +236,40 @@ class Reader {
   private readonly maybeLoaded = new Map<string, string>();
   /** A module loaded from a file not named `mod_<name>.so`: its source file's name is not known. */
   private oddFile?: string;
+  /** The `<VirtualHost>` sections read, when asked for (import reads them; the proof does not). */
+  readonly blocks?: ApacheBlock[];
+  /** The files read. */
+  readonly filesRead = new Set<string>();
 
   constructor(
     private readonly files: FileSet,
     /** Whether the files hold apache2.conf, and so every LoadModule. */
     private readonly modulesKnown: boolean,
-  ) {}
+    blocks: boolean,
+  ) {
+    if (blocks) this.blocks = [];
+  }
 
-  run(file: string, text: string): ApacheConfig {
+  run(file: string, text: string): this {
     this.read(file, text, 0, ON);
-    return this.config();
+    return this;
   }
 
   /** What Debian's apache2.conf includes, read as its lines would be: ports.conf, then the sites of `sites`. */
-  debian(sites: string): ApacheConfig {
+  debian(sites: string): this {
     this.include("ports.conf", false, DEBIAN_CONF, 0, "Include ports.conf", 0, ON);
     this.include(`${sites}/*.conf`, true, DEBIAN_CONF, 0, `IncludeOptional ${sites}/*.conf`, 0, ON);
-    return this.config();
+    return this;
   }
 
-  private config(): ApacheConfig {
+  config(): ApacheConfig {
     return { listens: this.listens, listensFrom: "configuration", vhosts: this.vhosts, unreadable: this.unreadable };
   }
 
   /** One file's directives, and those of the files it includes, in place; sections close within their file. */
   private read(file: string, text: string, depth: number, outer: Condition): void {
     const name = file.slice(file.lastIndexOf("/") + 1);
+    this.filesRead.add(file);
     const stack: Condition[] = [outer];
     // One expression for every file: an Include read in the middle of this one puts back where it was.
     const re = DIRECTIVE;
@@ -260,8 +294,11 @@ class Reader {
         if (directive === "<virtualhost") {
           if (!now.skip) this.vhost(arg, `${name} line ${lineAt(text, at)}`, name, now);
           // Its body holds no Listen and no <VirtualHost>; sections in it close in it.
-          END_VHOST.lastIndex = re.lastIndex;
-          re.lastIndex = END_VHOST.exec(text) === null ? text.length : END_VHOST.lastIndex;
+          const start = re.lastIndex;
+          END_VHOST.lastIndex = start;
+          const end = END_VHOST.exec(text);
+          re.lastIndex = end === null ? text.length : END_VHOST.lastIndex;
+          this.blocks?.push({ file, line: lineAt(text, at), addresses: arg, body: text.slice(start, end === null ? text.length : end.index), off: now.skip, maybe: now.maybe });
         } else stack.push(now.skip ? OFF : this.section(directive, arg, now));
         continue;
       }

@@ -13,13 +13,14 @@ import { FirewallBackend, ForwardRule, Port, RoutedDomU, WebVhost, XenHost } fro
 import { portPieces } from "../../lib/adopt/firewall-names";
 import { modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
 import { doctor } from "../../lib/adopt/doctor";
-import { importStack } from "../../lib/adopt/import";
+import { importStack, readSiteBlocks } from "../../lib/adopt/import";
+import { readApacheBlocks } from "../../lib/reachability/apache";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
 import { firewallOpenings, meaning, sockets, synthImported, typeCheckImported } from "../support/imported";
 import { allPortsEdit, CopyFile, editedRestrictedCopy, HAND_EDITS, replaced, restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
-import { tempDir } from "../support/tools";
+import { describeWith, run, tempDir } from "../support/tools";
 
 const HAND_MADE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
 /** The restricted stack's uplink. */
@@ -528,4 +529,44 @@ describe("import: who may reach the dom0 itself is read through the model, in an
       t.remove();
     }
   }, 60000);
+});
+
+describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest's sites as apache2 reads them (apache2ctl -S on the same tree)", () => {
+  const tmp = tempDir();
+  afterAll(tmp.remove);
+
+  it("the sections apache2 serves are those import reads: not a commented-out one, not a file sites-enabled/*.conf leaves out, not one in an <IfModule> that is off; one in conf-enabled too, with a note", () => {
+    // Debian's own /etc/apache2, its default site off, as a copy of a guest.
+    const conf = path.join(tmp.dir, "copy", "g", "etc", "apache2");
+    fs.cpSync("/etc/apache2", conf, { recursive: true, verbatimSymlinks: true });
+    for (const f of fs.readdirSync(path.join(conf, "sites-enabled"))) fs.rmSync(path.join(conf, "sites-enabled", f));
+    const site = (name: string, text: string, enable = true) => {
+      fs.writeFileSync(path.join(conf, "sites-available", `${name}.conf`), text);
+      if (enable) fs.symlinkSync(`../sites-available/${name}.conf`, path.join(conf, "sites-enabled", `${name}.conf`));
+    };
+    const vhost = (address: string, name: string) => `<VirtualHost ${address}>\n    ServerName ${name}\n    DocumentRoot /var/www/${name.split(".")[0]}\n</VirtualHost>\n`;
+    site("a", `${vhost("192.0.2.10:80", "a.example.org")}#<VirtualHost 192.0.2.11:80>\n#    ServerName old.example.org\n#</VirtualHost>\n`);
+    site("tls", `<IfModule mod_ssl.c>\n${vhost("192.0.2.14:443", "tls.example.org")}</IfModule>\n`);
+    site("off", vhost("192.0.2.15:80", "off.example.org"), false);
+    fs.writeFileSync(path.join(conf, "sites-enabled", "old.conf.bak"), vhost("192.0.2.12:80", "bak.example.org"));
+    fs.writeFileSync(path.join(conf, "conf-enabled", "extra.conf"), vhost("192.0.2.13:8080", "conf.example.org"));
+
+    // apache2's own list of the virtual hosts it serves, their files as the copy names them.
+    const dump = run("apache2ctl", ["-S"], { env: { APACHE_CONFDIR: conf } });
+    expect(dump.status).toBe(0);
+    const served = [...dump.stdout.matchAll(/^(\d\S+)\s+(\S+) \((\S+):(\d+)\)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3].replace(conf, "/etc/apache2")}:${m[4]}`).sort();
+    expect(served).toEqual(["192.0.2.10:80 a.example.org /etc/apache2/sites-enabled/a.conf:1", "192.0.2.13:8080 conf.example.org /etc/apache2/conf-enabled/extra.conf:1"]);
+
+    const files = readHostCopy(path.join(tmp.dir, "copy"), "g").files;
+    const notes: string[] = [];
+    const blocks = readSiteBlocks(files, notes, "g");
+    const live = readApacheBlocks(files)!.blocks.filter((b) => !b.off && b.maybe === undefined);
+    expect(blocks.filter((b) => live.some((l) => l.file === b.file && l.line === b.line)).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.file}:${b.line}`).sort()).toEqual(served);
+    // Imported: what apache2 serves, and the TLS site in a section that is off (the import's notes say Apache does not serve it now).
+    expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "tls 192.0.2.14:443"]);
+    expect(notes).toEqual([
+      "g: /etc/apache2/sites-enabled/old.conf.bak: apache2 does not read it (it includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported",
+      "g: /etc/apache2/conf-enabled/extra.conf line 1: <VirtualHost 192.0.2.13:8080> is not in a site's file; imported as site extra: take it out of /etc/apache2/conf-enabled/extra.conf, or the first deploy has apache2 read it twice",
+    ]);
+  });
 });
