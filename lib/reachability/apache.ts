@@ -72,7 +72,7 @@ export interface ApacheBlock {
  */
 export function readApacheBlocks(files: FileSet): { readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string> } | undefined {
   const reader = readConfig(files, true);
-  return reader && { blocks: reader.blocks!, read: reader.filesRead };
+  return reader && { blocks: reader.blocks!, read: reader.filesRead! };
 }
 
 /** What {@link apacheServes} finds for one socket. */
@@ -236,10 +236,9 @@ class Reader {
   private readonly maybeLoaded = new Map<string, string>();
   /** A module loaded from a file not named `mod_<name>.so`: its source file's name is not known. */
   private oddFile?: string;
-  /** The `<VirtualHost>` sections read, when asked for (import reads them; the proof does not). */
+  /** The `<VirtualHost>` sections and the files read, when asked for (import reads them; the proof does not). */
   readonly blocks?: ApacheBlock[];
-  /** The files read. */
-  readonly filesRead = new Set<string>();
+  readonly filesRead?: Set<string>;
 
   constructor(
     private readonly files: FileSet,
@@ -247,7 +246,10 @@ class Reader {
     private readonly modulesKnown: boolean,
     blocks: boolean,
   ) {
-    if (blocks) this.blocks = [];
+    if (blocks) {
+      this.blocks = [];
+      this.filesRead = new Set();
+    }
   }
 
   run(file: string, text: string): this {
@@ -269,7 +271,7 @@ class Reader {
   /** One file's directives, and those of the files it includes, in place; sections close within their file. */
   private read(file: string, text: string, depth: number, outer: Condition): void {
     const name = file.slice(file.lastIndexOf("/") + 1);
-    this.filesRead.add(file);
+    this.filesRead?.add(file);
     const stack: Condition[] = [outer];
     // One expression for every file: an Include read in the middle of this one puts back where it was.
     const re = DIRECTIVE;
