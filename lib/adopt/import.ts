@@ -99,7 +99,10 @@ const SITES = /^\/etc\/apache2\/sites-(enabled|available)\//;
  */
 export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: string[], host: string): SiteBlock[] {
   const read = readApacheBlocks(files);
-  if (!read) return [];
+  if (!read) {
+    if (Object.keys(files).some((p) => SITES.test(p))) notes.push(`${host}: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported`);
+    return [];
+  }
   const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
   const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
   for (const p of Object.keys(files).sort()) {

@@ -564,6 +564,10 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     expect(blocks.filter((b) => live.some((l) => l.file === b.file && l.line === b.line)).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.file}:${b.line}`).sort()).toEqual(served);
     // Imported: what apache2 serves, and the TLS site in a section that is off (the import's notes say Apache does not serve it now).
     expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "tls 192.0.2.14:443"]);
+    // Without apache2.conf and ports.conf, what apache2 reads is not known: nothing is imported, and a note says why.
+    const bare: string[] = [];
+    expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual([]);
+    expect(bare).toEqual(["g: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported"]);
     expect(notes).toEqual([
       "g: /etc/apache2/sites-enabled/old.conf.bak: apache2 does not read it (it includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported",
       "g: /etc/apache2/conf-enabled/extra.conf line 1: <VirtualHost 192.0.2.13:8080> is not in a site's file; imported as site extra: take it out of /etc/apache2/conf-enabled/extra.conf, or the first deploy has apache2 read it twice",
