@@ -295,11 +295,13 @@ const ONE_VALUE: readonly (readonly number[])[] = [[0], [1], [2]];
 
 /**
  * What `sysctl -a` shows (`now`) where it was captured, else what the files or a hook set: named by the
- * file or hook that sets the same value, else as set at run time, with what the files would set.
+ * file or hook that sets the same value, by what may have set it (a hook the model does not read), else
+ * as set at run time, with what the files would set.
  */
 function nowOr(now: Setting | undefined, set: Setting | undefined): Setting | undefined {
   if (!now || !set) return now ?? set;
   if (set.values.length === 1 && set.values[0] === now.values[0]) return set;
+  if (set.values.includes(now.values[0])) return { values: now.values, source: `sysctl -a; ${set.source} may have set it` };
   return { values: now.values, source: `sysctl -a, set at run time: ${set.source} sets ${set.values.join(" or ")}` };
 }
 

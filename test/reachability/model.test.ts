@@ -296,6 +296,18 @@ describe("what a running host's sysctl -a shows wins over its files (test/lab/sy
     expect(withNow(partial, sysctlA(GUEST_IFACES), glob).unreadable.map((u) => u.why)).toEqual(["glob keys are not read by the model", "not a key = value line"]);
   });
 
+  it("a vif hook the model does not read: the captured value stands, named as one that hook may have set", () => {
+    const other = { "/etc/xen/scripts/vif-post.d/other.hook": "echo 2 > /proc/sys/net/ipv4/conf/$dev/rp_filter\n" };
+    const dom0 = sysctlA(DOM0_IFACES, { "net.ipv4.ip_forward": 1, "net.ipv4.conf.eth0.proxy_arp": 1, "net.ipv4.conf.webserv-0.rp_filter": 2, "net.ipv4.conf.webserv-0.proxy_arp": 1, "net.ipv4.conf.webserv-1.proxy_arp": 1 });
+    const v = withNow(dom0, sysctlA(GUEST_IFACES), other).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    // The firewall rules such a hook may add are not captured here: only the firewall is in doubt, each setting is known.
+    expect(v.hops.filter((h) => h.outcome !== "pass").map((h) => `${h.host} ${h.stage} ${h.outcome}`)).toEqual(["dom0 firewall unknown", "dom0 firewall unknown"]);
+    expect(v.hops.find((h) => h.host === "dom0" && h.stage === "arp" && h.text.startsWith("the guest asks"))!.text).toContain("(arp_ignore 0 (all 0 (sysctl -a); webserv-0 0 (sysctl -a; other.hook may have set it)))");
+    // Without the capture, what that hook sets on the vifs is not known either.
+    const files = withNow(undefined, sysctlA(GUEST_IFACES), other).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(files.hops.filter((h) => h.outcome !== "pass").map((h) => `${h.host} ${h.stage} ${h.outcome}`)).toContain("dom0 rp_filter unknown");
+  });
+
   it("sysctl -a prints a dot in an interface's name as a slash", () => {
     const kernel = new KernelSettings(undefined, readSysctlDump("net.ipv4.conf.all.rp_filter = 0\nnet.ipv4.conf.vif3/0.rp_filter = 2\nnet.ipv4.conf.eth0.rp_filter = 1\nnet.ipv6.conf.eth0.forwarding = 1\nkernel.hostname = x\n"));
     expect([kernel.conf("vif3.0", "rp_filter").values, kernel.conf("eth0", "rp_filter").values, kernel.conf("vif3/0", "rp_filter").values]).toEqual([[2], [1], [0]]);
