@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
-import { apacheServes, readApache, readApacheBlocks } from "../reachability/apache";
+import { apacheServes, readApache, readApacheBlocks, sitesFolder } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -103,10 +103,9 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
     if (Object.keys(files).some((p) => SITES.test(p))) notes.push(`${host}: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported`);
     return [];
   }
-  const enabled = Object.keys(files).some((p) => p.startsWith("/etc/apache2/sites-enabled/"));
-  const folder = enabled ? "/etc/apache2/sites-enabled/" : "/etc/apache2/sites-available/";
+  const folder = sitesFolder(files);
   for (const p of Object.keys(files).sort()) {
-    if (p.startsWith(folder) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (it includes ${folder.slice("/etc/apache2/".length)}*.conf), so its <VirtualHost> sections are not imported`);
+    if (p.startsWith(`/etc/apache2/${folder}/`) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (it includes ${folder}/*.conf), so its <VirtualHost> sections are not imported`);
   }
   const out: SiteBlock[] = [];
   for (const b of read.blocks) {

@@ -216,14 +216,17 @@ function readConfig(files: FileSet, blocks: boolean): Reader | undefined {
   const main = files[`${SERVER_ROOT}/apache2.conf`];
   if (main !== undefined) return new Reader(files, true, blocks).run(`${SERVER_ROOT}/apache2.conf`, main);
   if (files[`${SERVER_ROOT}/ports.conf`] === undefined) return undefined;
-  // What Debian's apache2.conf includes of what a deploy writes: the sites a deploy enables, or those of sites-enabled in a copy.
-  let enabled = false;
-  for (const p in files) {
-    if (!p.startsWith(`${SERVER_ROOT}/sites-enabled/`)) continue;
-    enabled = true;
-    break;
-  }
-  return new Reader(files, false, blocks).debian(enabled ? "sites-enabled" : "sites-available");
+  return new Reader(files, false, blocks).debian(sitesFolder(files));
+}
+
+/**
+ * The sites' folder Debian's apache2.conf includes (`*.conf` of it), as the
+ * model reads it without apache2.conf: sites-enabled in a copy that has it,
+ * else sites-available, where a deploy writes the sites it enables.
+ */
+export function sitesFolder(files: FileSet): "sites-enabled" | "sites-available" {
+  for (const p in files) if (p.startsWith(`${SERVER_ROOT}/sites-enabled/`)) return "sites-enabled";
+  return "sites-available";
 }
 
 class Reader {
