@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
-import { apacheServes, readApache, readApacheBlocks, sitesFolder } from "../reachability/apache";
+import { apacheServes, readApache, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -110,8 +110,23 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
   const out: SiteBlock[] = [];
   for (const b of read.blocks) {
     const site = path.posix.basename(b.file).replace(/\.conf$/, "");
-    const one = (key: string) => new RegExp(`^\\s*${key}\\s+"?([^"\\n]+?)"?\\s*$`, "im").exec(b.body)?.[1];
-    const ssl = /^\s*SSLEngine\s+on\s*$/im.test(b.body);
+    const all = (name: string) => b.directives.filter((d) => d.name.toLowerCase() === name);
+    // Apache takes the last ServerName, DocumentRoot and SSLEngine of a section; every ServerAlias adds names.
+    const last = (name: string): string | undefined => {
+      const d = all(name).pop();
+      if (d?.maybe !== undefined) notes.push(`${host}: ${b.file} line ${d.line}: ${d.name} ${d.args} is imported, but apache2 may not read it (${d.maybe})`);
+      return d && unquoted(d.args);
+    };
+    const certs = all("sslcertificatefile");
+    if (certs.length > 1) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> has ${certs.length} SSLCertificateFile lines; only the first (${unquoted(certs[0].args)}) and the first SSLCertificateKeyFile are imported`);
+    const first = (name: string): string | undefined => {
+      const d = all(name)[0];
+      return d && unquoted(d.args);
+    };
+    const serverName = last("servername");
+    const documentRoot = last("documentroot");
+    const ssl = last("sslengine")?.toLowerCase() === "on";
+    const aliases = all("serveralias").flatMap((d) => d.args.split(/\s+/).filter(Boolean));
     if (!SITES.test(b.file)) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> is not in a site's file; imported as site ${site}: take it out of ${b.file}, or the first deploy has apache2 read it twice`);
     for (const socket of b.addresses.split(/\s+/)) {
       const s = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(socket);
@@ -119,15 +134,15 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
         notes.push(`${host}: ${b.file}: <VirtualHost ${b.addresses}> is not on one address:port; not imported`);
         continue;
       }
-      const cert = one("SSLCertificateFile");
-      const key = one("SSLCertificateKeyFile");
+      const cert = first("sslcertificatefile");
+      const key = first("sslcertificatekeyfile");
       out.push({
         site,
         address: s[1],
         port: Number(s[2]),
-        serverName: one("ServerName"),
-        aliases: [...b.body.matchAll(/^\s*ServerAlias\s+(.+)$/gim)].flatMap((a) => a[1].trim().split(/\s+/)),
-        documentRoot: one("DocumentRoot"),
+        serverName,
+        aliases,
+        documentRoot,
         tls: ssl && cert && key ? { certificateFile: cert, certificateKeyFile: key } : undefined,
         file: b.file,
         line: b.line,

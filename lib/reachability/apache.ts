@@ -40,6 +40,18 @@ export interface ApacheVhost {
   readonly maybe?: string;
 }
 
+/** One directive of a `<VirtualHost>` section. */
+export interface ApacheDirective {
+  /** Its name as written (`ServerName`); Apache's directive names are case-insensitive. */
+  readonly name: string;
+  /** What follows the name, continuation lines joined, trimmed. */
+  readonly args: string;
+  /** Its line in the file. */
+  readonly line: number;
+  /** Why it may not count (a section the files do not decide); undefined when it does. */
+  readonly maybe?: string;
+}
+
 /** What Apache listens on and serves, and what in its files the model cannot read. */
 export interface ApacheConfig {
   readonly listens: readonly ApacheListen[];
@@ -57,8 +69,12 @@ export interface ApacheBlock {
   readonly line: number;
   /** What the section's opening names: `192.0.2.10:80`, `*:443`, several such. */
   readonly addresses: string;
-  /** The lines between `<VirtualHost ...>` and `</VirtualHost>`. */
-  readonly body: string;
+  /**
+   * Its directives as apache2 reads them, in order: those in a section that
+   * is off (an `<IfModule>` of a module not loaded) left out, those in one
+   * the files do not decide with its reason.
+   */
+  readonly directives: readonly ApacheDirective[];
   /** In a section that is off (an `<IfModule>` of a module not loaded): apache2 does not serve it. */
   readonly off: boolean;
   /** Why it may not be served (a section the files do not decide); undefined when it is. */
@@ -303,7 +319,10 @@ class Reader {
           END_VHOST.lastIndex = start;
           const end = END_VHOST.exec(text);
           re.lastIndex = end === null ? text.length : END_VHOST.lastIndex;
-          this.blocks?.push({ file, line: lineAt(text, at), addresses: arg, body: text.slice(start, end === null ? text.length : end.index), off: now.skip, maybe: now.maybe });
+          if (this.blocks) {
+            const body = text.slice(start, end === null ? text.length : end.index);
+            this.blocks.push({ file, line: lineAt(text, at), addresses: arg, directives: this.vhostDirectives(body, lineAt(text, start)), off: now.skip, maybe: now.maybe });
+          }
         } else stack.push(now.skip ? OFF : this.section(directive, arg, now));
         continue;
       }
@@ -321,6 +340,33 @@ class Reader {
     }
   }
 
+
+  /**
+   * The directives of a `<VirtualHost>` section's body (which starts on line
+   * `line`, after the section's opening), its own sections decided as the
+   * file's are; whether
+   * the section itself counts is the block's to say.
+   */
+  private vhostDirectives(body: string, line: number): ApacheDirective[] {
+    const out: ApacheDirective[] = [];
+    const stack: Condition[] = [ON];
+    const lines = body.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const at = line + i;
+      let text = lines[i].trim();
+      // A line ending in a backslash goes on in the next.
+      while (text.endsWith("\\") && i + 1 < lines.length) text = `${text.slice(0, -1)} ${lines[++i].trim()}`;
+      if (!text || text.startsWith("#")) continue;
+      const now = stack[stack.length - 1];
+      const m = /^(<\/?)?([A-Za-z][\w-]*)\s*(.*)$/.exec(text);
+      if (!m) continue;
+      if (m[1] === "</") {
+        if (stack.length > 1) stack.pop();
+      } else if (m[1] === "<") stack.push(now.skip ? OFF : this.section(`<${m[2].toLowerCase()}`, sectionArgument(m[3]), now));
+      else if (!now.skip) out.push(now.maybe === undefined ? { name: m[2], args: m[3].trim(), line: at } : { name: m[2], args: m[3].trim(), line: at, maybe: now.maybe });
+    }
+    return out;
+  }
 
   /** What a section that opens does to what follows: `<IfModule>` is decided by the modules loaded so far; other conditions are not known from the files. */
   private section(directive: string, arg: string, now: Condition): Condition {
@@ -420,6 +466,7 @@ function sectionArgument(rest: string): string {
   return unquoted((end < 0 ? rest : rest.slice(0, end)).trim());
 }
 
-function unquoted(text: string): string {
+/** A directive's argument without the quotes around it. */
+export function unquoted(text: string): string {
   return text.length > 1 && (text[0] === '"' || text[0] === "'") && text[text.length - 1] === text[0] ? text.slice(1, -1) : text;
 }

@@ -531,11 +531,40 @@ describe("import: who may reach the dom0 itself is read through the model, in an
   }, 60000);
 });
 
+describe("import: a site's directives", () => {
+  it("one that apache2 may not read (in an <IfDefine> inside the section) is imported with a note; of several certificates, the first, with a note", () => {
+    const files = {
+      "/etc/apache2/ports.conf": "Listen 80\nListen 443\n",
+      "/etc/apache2/sites-available/a.conf": [
+        "<VirtualHost 192.0.2.10:443>",
+        "    ServerName a.example.org",
+        "    <IfDefine STAGING>",
+        "        ServerName staging.example.org",
+        "    </IfDefine>",
+        "    DocumentRoot /var/www/a",
+        "    SSLEngine on",
+        "    SSLCertificateFile /etc/ssl/a-rsa.pem",
+        "    SSLCertificateKeyFile /etc/ssl/a-rsa.key",
+        "    SSLCertificateFile /etc/ssl/a-ecdsa.pem",
+        "    SSLCertificateKeyFile /etc/ssl/a-ecdsa.key",
+        "</VirtualHost>",
+      ].join("\n"),
+    };
+    const notes: string[] = [];
+    const blocks = readSiteBlocks(files, notes, "g");
+    expect(blocks.map((b) => [b.serverName, b.documentRoot, b.tls])).toEqual([["staging.example.org", "/var/www/a", { certificateFile: "/etc/ssl/a-rsa.pem", certificateKeyFile: "/etc/ssl/a-rsa.key" }]]);
+    expect(notes).toEqual([
+      "g: /etc/apache2/sites-available/a.conf line 1: <VirtualHost 192.0.2.10:443> has 2 SSLCertificateFile lines; only the first (/etc/ssl/a-rsa.pem) and the first SSLCertificateKeyFile are imported",
+      "g: /etc/apache2/sites-available/a.conf line 4: ServerName staging.example.org is imported, but apache2 may not read it (<IfDefine STAGING>: what apache2 is started with (-D) is not in the files)",
+    ]);
+  });
+});
+
 describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest's sites as apache2 reads them (apache2ctl -S on the same tree)", () => {
   const tmp = tempDir();
   afterAll(tmp.remove);
 
-  it("the sections apache2 serves are those import reads: not a commented-out one, not a file sites-enabled/*.conf leaves out, not one in an <IfModule> that is off; one in conf-enabled too, with a note", () => {
+  it("the sections apache2 serves are those import reads: not a commented-out one, not a file sites-enabled/*.conf leaves out, not one in an <IfModule> that is off; one in conf-enabled too, with a note; a section's last ServerName, not one in an <IfModule> that is off", () => {
     // Debian's own /etc/apache2, its default site off, as a copy of a guest.
     const conf = path.join(tmp.dir, "copy", "g", "etc", "apache2");
     fs.cpSync("/etc/apache2", conf, { recursive: true, verbatimSymlinks: true });
@@ -550,12 +579,24 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     site("off", vhost("192.0.2.15:80", "off.example.org"), false);
     fs.writeFileSync(path.join(conf, "sites-enabled", "old.conf.bak"), vhost("192.0.2.12:80", "bak.example.org"));
     fs.writeFileSync(path.join(conf, "conf-enabled", "extra.conf"), vhost("192.0.2.13:8080", "conf.example.org"));
+    // Apache takes a section's last ServerName; one in an <IfModule> of a module not loaded does not count, one of a module loaded does.
+    site("names", [
+      "<VirtualHost 192.0.2.16:80>", "    ServerName first.example.org", "    ServerName second.example.org", "    ServerAlias www.second.example.org", "    DocumentRoot /var/www/names", "</VirtualHost>",
+      "<VirtualHost 192.0.2.17:80>", "    ServerName real.example.org", "    <IfModule mod_not_loaded.c>", "        ServerName off.example.org", "        ServerAlias off.example.org", "    </IfModule>", "    DocumentRoot /var/www/real", "</VirtualHost>",
+      "<VirtualHost 192.0.2.18:80>", "    <IfModule mod_dir.c>", "        ServerName \\", "            on.example.org", "    </IfModule>", "    DocumentRoot \"/var/www/on\"", "</VirtualHost>",
+    ].join("\n") + "\n");
 
     // apache2's own list of the virtual hosts it serves, their files as the copy names them.
     const dump = run("apache2ctl", ["-S"], { env: { APACHE_CONFDIR: conf } });
     expect(dump.status).toBe(0);
     const served = [...dump.stdout.matchAll(/^(\d\S+)\s+(\S+) \((\S+):(\d+)\)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3].replace(conf, "/etc/apache2")}:${m[4]}`).sort();
-    expect(served).toEqual(["192.0.2.10:80 a.example.org /etc/apache2/sites-enabled/a.conf:1", "192.0.2.13:8080 conf.example.org /etc/apache2/conf-enabled/extra.conf:1"]);
+    expect(served).toEqual([
+      "192.0.2.10:80 a.example.org /etc/apache2/sites-enabled/a.conf:1",
+      "192.0.2.13:8080 conf.example.org /etc/apache2/conf-enabled/extra.conf:1",
+      "192.0.2.16:80 second.example.org /etc/apache2/sites-enabled/names.conf:1",
+      "192.0.2.17:80 real.example.org /etc/apache2/sites-enabled/names.conf:7",
+      "192.0.2.18:80 on.example.org /etc/apache2/sites-enabled/names.conf:15",
+    ]);
 
     const files = readHostCopy(path.join(tmp.dir, "copy"), "g").files;
     const notes: string[] = [];
@@ -563,7 +604,12 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     const live = readApacheBlocks(files)!.blocks.filter((b) => !b.off && b.maybe === undefined);
     expect(blocks.filter((b) => live.some((l) => l.file === b.file && l.line === b.line)).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.file}:${b.line}`).sort()).toEqual(served);
     // Imported: what apache2 serves, and the TLS site in a section that is off (the import's notes say Apache does not serve it now).
-    expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "tls 192.0.2.14:443"]);
+    expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "names 192.0.2.16:80", "names 192.0.2.17:80", "names 192.0.2.18:80", "tls 192.0.2.14:443"]);
+    expect(blocks.filter((b) => b.site === "names").map((b) => [b.serverName, b.aliases, b.documentRoot])).toEqual([
+      ["second.example.org", ["www.second.example.org"], "/var/www/names"],
+      ["real.example.org", [], "/var/www/real"],
+      ["on.example.org", [], "/var/www/on"],
+    ]);
     // Without apache2.conf and ports.conf, what apache2 reads is not known: nothing is imported, and a note says why.
     const bare: string[] = [];
     expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual([]);

@@ -6,12 +6,15 @@
  * file). apache2 runs in the foreground in a namespace of its own, on RFC
  * 5737 addresses on its loopback, and curl asks each socket which site
  * answers. The copy is read as `cdktf-xen doctor` reads one, with what
- * Apache listens on captured (`ss -Hltnp`) while it runs and once stopped.
+ * Apache listens on captured (`ss -Hltnp`) while it runs and once stopped;
+ * and as `cdktf-xen import` reads its sites: the DocumentRoot it takes is
+ * the one apache2 served from.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { readHostCopy } from "../../lib/adopt/host-copy";
+import { readSiteBlocks } from "../../lib/adopt/import";
 import { apacheServes, readApache, STATIC_MODULES } from "../../lib/reachability/apache";
 import { ipNum } from "../../lib/reachability/ip";
 import { describeWith, netns, run, withSbin } from "../support/tools";
@@ -58,6 +61,12 @@ const CASES: readonly Case[] = [
     ports: "<IfModule !mod_ssl.c>\nListen 192.0.2.1:9090\n</IfModule>\n",
     sites: { "y.conf": `Listen 192.0.2.2:8443\n${vhost("192.0.2.2:8443", "a")}`, "../sites-available/off.conf": `Listen 9000\n${vhost("*:9000", "b")}` },
     answers: { "192.0.2.2:8443": "a", "192.0.2.1:9090": "main", "192.0.2.1:9000": "refused" },
+  },
+  {
+    title: "a section's last DocumentRoot, not one in an <IfModule> of a module not loaded",
+    ports: "Listen 80\n",
+    sites: { "x.conf": "<VirtualHost 192.0.2.1:80>\n    ServerName a.test\n    DocumentRoot SITES/c\n    DocumentRoot SITES/a\n    <IfModule mod_not_loaded.c>\n        DocumentRoot SITES/b\n    </IfModule>\n</VirtualHost>\n" },
+    answers: { "192.0.2.1:80": "a" },
   },
 ];
 
@@ -109,6 +118,8 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
       const model: Record<string, Record<string, string>> = {};
       const modelRunning: Record<string, Record<string, string>> = {};
       const modelStopped: Record<string, Record<string, string>> = {};
+      const imported: Record<string, Record<string, string | undefined>> = {};
+      const served: Record<string, Record<string, string>> = {};
       for (const c of CASES) {
         for (const f of fs.readdirSync(path.join(conf, "sites-enabled"))) fs.rmSync(path.join(conf, "sites-enabled", f));
         for (const f of fs.readdirSync(path.join(conf, "sites-available"))) if (f === "off.conf") fs.rmSync(path.join(conf, "sites-available", f));
@@ -157,6 +168,20 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
           return out;
         };
         model[c.title] = reading();
+        // What import takes for each socket's site (a section on one address:port): the DocumentRoot apache2 served from.
+        const blocks = readSiteBlocks(copy.files, [], "web");
+        const roots: Record<string, string | undefined> = {};
+        const servedRoots: Record<string, string> = {};
+        for (const socket of Object.keys(c.answers)) {
+          const [address, port] = socket.split(":");
+          const block = blocks.find((b) => b.address === address && b.port === Number(port));
+          const answer = real[c.title][socket];
+          if (!block || answer === "refused" || answer === "main") continue;
+          roots[socket] = block.documentRoot;
+          servedRoots[socket] = path.join(sites, answer);
+        }
+        imported[c.title] = roots;
+        served[c.title] = servedRoots;
         modelRunning[c.title] = reading(listening.stdout);
         modelStopped[c.title] = reading(listeningStopped);
       }
@@ -165,6 +190,8 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
       // The model: pass where a site answered (naming the file it is in), drop where the connection was refused or no site answered.
       const expected = Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.entries(c.answers).map(([s, answer]) => [s, answer === "refused" || answer === "main" ? "drop" : siteFile(c, answer)]))]));
       expect(model).toEqual(expected);
+      expect(imported).toEqual(served);
+      expect(Object.keys(served["a section's last DocumentRoot, not one in an <IfModule> of a module not loaded"])).toEqual(["192.0.2.1:80"]);
       // With what Apache listens on captured (ss -Hltnp): the same while it runs; once stopped, nothing answers, and the model says so where the files alone say it serves.
       expect(modelRunning).toEqual(expected);
       const none = Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.keys(c.answers).map((s) => [s, "refused"]))]));
