@@ -104,8 +104,10 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
     return [];
   }
   const folder = sitesFolder(files);
+  // Without apache2.conf the model reads Debian's includes in its place.
+  const why = files["/etc/apache2/apache2.conf"] === undefined ? `Debian's apache2.conf includes ${folder}/*.conf` : "no Include of apache2.conf, or of a file it includes, names it";
   for (const p of Object.keys(files).sort()) {
-    if (p.startsWith(`/etc/apache2/${folder}/`) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (it includes ${folder}/*.conf), so its <VirtualHost> sections are not imported`);
+    if (p.startsWith(`/etc/apache2/${folder}/`) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (${why}), so its <VirtualHost> sections are not imported`);
   }
   const out: SiteBlock[] = [];
   for (const b of read.blocks) {

@@ -531,7 +531,15 @@ describe("import: who may reach the dom0 itself is read through the model, in an
   }, 60000);
 });
 
-describe("import: a site's directives", () => {
+describe("import: a site's files and directives", () => {
+  it("a file of the sites' folder that apache2 does not read is named in a note, with why: in a copy without apache2.conf, Debian's includes", () => {
+    const notes: string[] = [];
+    const vhost = "<VirtualHost 192.0.2.10:80>\n    ServerName a.example.org\n    DocumentRoot /var/www/a\n</VirtualHost>\n";
+    const blocks = readSiteBlocks({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-enabled/a.conf": vhost, "/etc/apache2/sites-enabled/a.conf.bak": vhost }, notes, "g");
+    expect(blocks.map((b) => `${b.file}:${b.line} ${b.serverName}`)).toEqual(["/etc/apache2/sites-enabled/a.conf:1 a.example.org"]);
+    expect(notes).toEqual(["g: /etc/apache2/sites-enabled/a.conf.bak: apache2 does not read it (Debian's apache2.conf includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported"]);
+  });
+
   it("one that apache2 may not read (in an <IfDefine> inside the section) is imported with a note; of several certificates, the first, with a note", () => {
     const files = {
       "/etc/apache2/ports.conf": "Listen 80\nListen 443\n",
@@ -615,7 +623,7 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual([]);
     expect(bare).toEqual(["g: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported"]);
     expect(notes).toEqual([
-      "g: /etc/apache2/sites-enabled/old.conf.bak: apache2 does not read it (it includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported",
+      "g: /etc/apache2/sites-enabled/old.conf.bak: apache2 does not read it (no Include of apache2.conf, or of a file it includes, names it), so its <VirtualHost> sections are not imported",
       "g: /etc/apache2/conf-enabled/extra.conf line 1: <VirtualHost 192.0.2.13:8080> is not in a site's file; imported as site extra: take it out of /etc/apache2/conf-enabled/extra.conf, or the first deploy has apache2 read it twice",
     ]);
   });
