@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
-import { apacheServes, readApache, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
+import { ApacheConfig, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -95,13 +95,15 @@ const SITES = /^\/etc\/apache2\/sites-(enabled|available)\//;
  * names. A section in a file of the sites' folder that apache2 does not read
  * (not `*.conf`) is not imported, with a note (sites-available's files beside
  * sites-enabled are sites that are off); one outside the sites' folders is
- * imported with a note.
+ * imported with a note. With them, Apache's configuration (its sockets from
+ * what it listens on now, when `listening` holds that), for the notes on
+ * what it serves now.
  */
-export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: string[], host: string): SiteBlock[] {
-  const read = readApacheBlocks(files);
+export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: string[], host: string, listening?: string): { readonly sites: SiteBlock[]; readonly apache?: ApacheConfig } {
+  const read = readApacheBlocks(files, listening);
   if (!read) {
     if (Object.keys(files).some((p) => SITES.test(p))) notes.push(`${host}: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported`);
-    return [];
+    return { sites: [] };
   }
   const folder = sitesFolder(files);
   // Without apache2.conf the model reads Debian's includes in its place.
@@ -151,7 +153,7 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
       });
     }
   }
-  return out;
+  return { sites: out, apache: read.config };
 }
 
 /**
@@ -294,8 +296,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");
 
     // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.
-    const blocks = readSiteBlocks(files, notes, name);
-    const apache = readApache(files, copy.state.listening);
+    const { sites: blocks, apache } = readSiteBlocks(files, notes, name, copy.state.listening);
     const groups = new Map<string, SiteBlock[]>();
     for (const b of blocks) {
       if (!b.serverName || !b.documentRoot) {

@@ -82,13 +82,14 @@ export interface ApacheBlock {
 }
 
 /**
- * Every `<VirtualHost>` section of the files apache2 reads, in the order it
- * reads them ({@link readApache}); undefined when the files hold neither
- * apache2.conf nor ports.conf. The files it reads are in `read`.
+ * Apache's configuration as {@link readApache} reads it, with every
+ * `<VirtualHost>` section of the files apache2 reads, in the order it reads
+ * them, and the files it reads (`read`); undefined when the files hold
+ * neither apache2.conf nor ports.conf.
  */
-export function readApacheBlocks(files: FileSet): { readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string> } | undefined {
+export function readApacheBlocks(files: FileSet, listening?: string): { readonly config: ApacheConfig; readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string> } | undefined {
   const reader = readConfig(files, true);
-  return reader && { blocks: reader.blocks!, read: reader.filesRead! };
+  return reader && { config: listeningNow(reader.config(), listening), blocks: reader.blocks!, read: reader.filesRead! };
 }
 
 /** What {@link apacheServes} finds for one socket. */
@@ -191,8 +192,12 @@ const OFF: Condition = { skip: true };
  */
 export function readApache(files: FileSet, listening?: string): ApacheConfig | undefined {
   const config = readConfig(files, false)?.config();
-  // What runs now wins over the Listen lines: Apache may not run, or not with these files.
-  return config && listening !== undefined ? { ...config, listens: apacheSockets(listening), listensFrom: "ss -Hltnp" } : config;
+  return config && listeningNow(config, listening);
+}
+
+/** The configuration with its sockets from what Apache listens on now, when that was captured: Apache may not run, or not with these files. */
+function listeningNow(config: ApacheConfig, listening: string | undefined): ApacheConfig {
+  return listening === undefined ? config : { ...config, listens: apacheSockets(listening), listensFrom: "ss -Hltnp" };
 }
 
 /**

@@ -535,7 +535,7 @@ describe("import: a site's files and directives", () => {
   it("a file of the sites' folder that apache2 does not read is named in a note, with why: in a copy without apache2.conf, Debian's includes", () => {
     const notes: string[] = [];
     const vhost = "<VirtualHost 192.0.2.10:80>\n    ServerName a.example.org\n    DocumentRoot /var/www/a\n</VirtualHost>\n";
-    const blocks = readSiteBlocks({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-enabled/a.conf": vhost, "/etc/apache2/sites-enabled/a.conf.bak": vhost }, notes, "g");
+    const blocks = readSiteBlocks({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-enabled/a.conf": vhost, "/etc/apache2/sites-enabled/a.conf.bak": vhost }, notes, "g").sites;
     expect(blocks.map((b) => `${b.file}:${b.line} ${b.serverName}`)).toEqual(["/etc/apache2/sites-enabled/a.conf:1 a.example.org"]);
     expect(notes).toEqual(["g: /etc/apache2/sites-enabled/a.conf.bak: apache2 does not read it (Debian's apache2.conf includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported"]);
   });
@@ -559,7 +559,7 @@ describe("import: a site's files and directives", () => {
       ].join("\n"),
     };
     const notes: string[] = [];
-    const blocks = readSiteBlocks(files, notes, "g");
+    const blocks = readSiteBlocks(files, notes, "g").sites;
     expect(blocks.map((b) => [b.serverName, b.documentRoot, b.tls])).toEqual([["staging.example.org", "/var/www/a", { certificateFile: "/etc/ssl/a-rsa.pem", certificateKeyFile: "/etc/ssl/a-rsa.key" }]]);
     expect(notes).toEqual([
       "g: /etc/apache2/sites-available/a.conf line 1: <VirtualHost 192.0.2.10:443> has 2 SSLCertificateFile lines; only the first (/etc/ssl/a-rsa.pem) and the first SSLCertificateKeyFile are imported",
@@ -608,7 +608,7 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
 
     const files = readHostCopy(path.join(tmp.dir, "copy"), "g").files;
     const notes: string[] = [];
-    const blocks = readSiteBlocks(files, notes, "g");
+    const blocks = readSiteBlocks(files, notes, "g").sites;
     const live = readApacheBlocks(files)!.blocks.filter((b) => !b.off && b.maybe === undefined);
     expect(blocks.filter((b) => live.some((l) => l.file === b.file && l.line === b.line)).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.file}:${b.line}`).sort()).toEqual(served);
     // Imported: what apache2 serves, and the TLS site in a section that is off (the import's notes say Apache does not serve it now).
@@ -620,7 +620,7 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     ]);
     // Without apache2.conf and ports.conf, what apache2 reads is not known: nothing is imported, and a note says why.
     const bare: string[] = [];
-    expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual([]);
+    expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual({ sites: [] });
     expect(bare).toEqual(["g: the copy holds Apache's sites but neither apache2.conf nor ports.conf, so what apache2 reads is not known; its sites are not imported"]);
     expect(notes).toEqual([
       "g: /etc/apache2/sites-enabled/old.conf.bak: apache2 does not read it (no Include of apache2.conf, or of a file it includes, names it), so its <VirtualHost> sections are not imported",

@@ -169,7 +169,7 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
         };
         model[c.title] = reading();
         // What import takes for each socket's site (a section on one address:port): the DocumentRoot apache2 served from.
-        const blocks = readSiteBlocks(copy.files, [], "web");
+        const blocks = readSiteBlocks(copy.files, [], "web").sites;
         const roots: Record<string, string | undefined> = {};
         const servedRoots: Record<string, string> = {};
         for (const socket of Object.keys(c.answers)) {

@@ -64,7 +64,7 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
       disks: xl.get("disk"),
       network,
       vifs,
-      vhosts: readSiteBlocks(guest.files, [], name).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.documentRoot} ${b.aliases.join(",")}${b.tls ? " tls" : ""}`).sort(),
+      vhosts: readSiteBlocks(guest.files, [], name).sites.map((b) => `${b.address}:${b.port} ${b.serverName} ${b.documentRoot} ${b.aliases.join(",")}${b.tls ? " tls" : ""}`).sort(),
     };
   }
   return out;
