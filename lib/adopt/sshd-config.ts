@@ -6,7 +6,7 @@
  * case, `=` or white space between keyword and value, `#` comments; or from
  * what `sshd -T` printed, when a copy captured it.
  */
-import { globbed } from "../reachability/glob";
+import { globbed } from "../reachability/files-by-path";
 import { ipNum } from "../reachability/ip";
 import type { FileSet } from "../reachability";
 import type { HostCopy } from "./host-copy";

@@ -11,7 +11,7 @@
  * at start, an `Include` of what the files do not hold) is carried with its
  * reason: it never counts as a socket that is there.
  */
-import { globbed } from "./glob";
+import { globbed } from "./files-by-path";
 import { lineAt } from "./host-files";
 import type { FileSet } from "./hosts";
 import { ipNum } from "./ip";

@@ -5,6 +5,7 @@
  * what `nft list ruleset` printed). One reading for the dom0 and the guests,
  * and one verdict for a packet on each of a host's paths.
  */
+import { filesMatching } from "./files-by-path";
 import { IpSets, IptablesFilter } from "./iptables";
 import { FirewallPath, NftRuleset } from "./nftables";
 import { doubtText, Outcome, Unreadable } from "./outcome";
@@ -53,10 +54,7 @@ export class Firewalls {
     }
     const nftFiles: [string, string][] = live
       ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
-      : Object.keys(files)
-          .filter((p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf")
-          .sort()
-          .map((p) => [p, files[p]]);
+      : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf");
     for (const [path, text] of nftFiles) {
       const nft = new NftRuleset(path, text);
       this.unreadable.push(...nft.unreadable);

@@ -1,7 +1,7 @@
 /**
- * Readers of the smaller files: the xl domain config's name and vifs,
- * guest interface naming (iftab, udev rules, systemd .link files) and
- * Apache's Listen and VirtualHost lines.
+ * Readers of the smaller files: xl's defaults and a domain config's name
+ * and vifs, and guest interface naming (iftab, udev rules, systemd .link
+ * files).
  */
 import { ipNum } from "./ip";
 import type { Unreadable } from "./outcome";

@@ -9,6 +9,7 @@
 import { renderVifHook, VIF_HOOK_LOOSE, VIF_HOOK_PATH } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
+import { filesMatching } from "./files-by-path";
 import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
@@ -115,14 +116,6 @@ export interface ModelInput {
    * @default - the files alone
    */
   readonly guestsRunning?: Readonly<Record<string, GuestRunning>>;
-}
-
-/** The files whose path matches, by path. */
-function filesMatching(files: FileSet, wanted: (path: string) => boolean): [string, string][] {
-  return Object.keys(files)
-    .filter(wanted)
-    .sort()
-    .map((p) => [p, files[p]]);
 }
 
 /**

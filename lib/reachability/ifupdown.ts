@@ -11,7 +11,7 @@
 import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
 import { IpArgs } from "./ip-args";
 import { rememberLast } from "./memo";
-import { globbed } from "./glob";
+import { globbed } from "./files-by-path";
 import type { FileSet } from "./hosts";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing, TABLE_NAMES } from "./routing";

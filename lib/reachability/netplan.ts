@@ -7,14 +7,12 @@
  * netplan does. What the model does not read is reported.
  */
 import { parse } from "yaml";
+import { filesMatching } from "./files-by-path";
 import type { Unreadable } from "./outcome";
 
 /** The netplan files among a host's files, in the order netplan merges them. */
 export function netplanFilesOf(files: Readonly<Record<string, string>>): [string, string][] {
-  return Object.keys(files)
-    .filter((p) => /^\/etc\/netplan\/[^/]+\.yaml$/.test(p))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((p) => [p, files[p]]);
+  return filesMatching(files, (p) => /^\/etc\/netplan\/[^/]+\.yaml$/.test(p));
 }
 
 type Yaml = Record<string, unknown>;
