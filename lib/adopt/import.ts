@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import type { PortRange } from "../connections/port";
-import { ApacheConfig, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
+import { ApacheConfig, ApacheDirective, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
 import { readXlDefaults, readNaming } from "../reachability/host-files";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -115,11 +115,14 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
   for (const b of read.blocks) {
     const site = path.posix.basename(b.file).replace(/\.conf$/, "");
     const all = (name: string) => b.directives.filter((d) => d.name.toLowerCase() === name);
+    const imported = (d: ApacheDirective): ApacheDirective => {
+      if (d.maybe !== undefined) notes.push(`${host}: ${b.file} line ${d.line}: ${d.name} ${d.args} is imported, but apache2 may not read it (${d.maybe})`);
+      return d;
+    };
     // Apache takes the last ServerName, DocumentRoot and SSLEngine of a section; every ServerAlias adds names.
     const last = (name: string): string | undefined => {
       const d = all(name).pop();
-      if (d?.maybe !== undefined) notes.push(`${host}: ${b.file} line ${d.line}: ${d.name} ${d.args} is imported, but apache2 may not read it (${d.maybe})`);
-      return d && unquoted(d.args);
+      return d && unquoted(imported(d).args);
     };
     const certs = all("sslcertificatefile");
     if (certs.length > 1) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> has ${certs.length} SSLCertificateFile lines; only the first (${unquoted(certs[0].args)}) and the first SSLCertificateKeyFile are imported`);
@@ -130,7 +133,7 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
     const serverName = last("servername");
     const documentRoot = last("documentroot");
     const ssl = last("sslengine")?.toLowerCase() === "on";
-    const aliases = all("serveralias").flatMap((d) => d.args.split(/\s+/).filter(Boolean));
+    const aliases = all("serveralias").flatMap((d) => imported(d).args.split(/\s+/).filter(Boolean));
     if (!SITES.test(b.file)) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> is not in a site's file; imported as site ${site}: take it out of ${b.file}, or the first deploy has apache2 read it twice`);
     for (const socket of b.addresses.split(/\s+/)) {
       const s = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(socket);

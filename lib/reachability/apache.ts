@@ -345,12 +345,10 @@ class Reader {
     }
   }
 
-
   /**
    * The directives of a `<VirtualHost>` section's body (which starts on line
    * `line`, after the section's opening), its own sections decided as the
-   * file's are; whether
-   * the section itself counts is the block's to say.
+   * file's are; whether the section itself counts is the block's to say.
    */
   private vhostDirectives(body: string, line: number): ApacheDirective[] {
     const out: ApacheDirective[] = [];

@@ -540,7 +540,7 @@ describe("import: a site's files and directives", () => {
     expect(notes).toEqual(["g: /etc/apache2/sites-enabled/a.conf.bak: apache2 does not read it (Debian's apache2.conf includes sites-enabled/*.conf), so its <VirtualHost> sections are not imported"]);
   });
 
-  it("one that apache2 may not read (in an <IfDefine> inside the section) is imported with a note; of several certificates, the first, with a note", () => {
+  it("one that apache2 may not read (in an <IfDefine> inside the section) is imported with a note, aliases too; of several certificates, the first, with a note", () => {
     const files = {
       "/etc/apache2/ports.conf": "Listen 80\nListen 443\n",
       "/etc/apache2/sites-available/a.conf": [
@@ -548,6 +548,7 @@ describe("import: a site's files and directives", () => {
         "    ServerName a.example.org",
         "    <IfDefine STAGING>",
         "        ServerName staging.example.org",
+        "        ServerAlias www.staging.example.org",
         "    </IfDefine>",
         "    DocumentRoot /var/www/a",
         "    SSLEngine on",
@@ -560,10 +561,11 @@ describe("import: a site's files and directives", () => {
     };
     const notes: string[] = [];
     const blocks = readSiteBlocks(files, notes, "g").sites;
-    expect(blocks.map((b) => [b.serverName, b.documentRoot, b.tls])).toEqual([["staging.example.org", "/var/www/a", { certificateFile: "/etc/ssl/a-rsa.pem", certificateKeyFile: "/etc/ssl/a-rsa.key" }]]);
+    expect(blocks.map((b) => [b.serverName, b.aliases, b.documentRoot, b.tls])).toEqual([["staging.example.org", ["www.staging.example.org"], "/var/www/a", { certificateFile: "/etc/ssl/a-rsa.pem", certificateKeyFile: "/etc/ssl/a-rsa.key" }]]);
     expect(notes).toEqual([
       "g: /etc/apache2/sites-available/a.conf line 1: <VirtualHost 192.0.2.10:443> has 2 SSLCertificateFile lines; only the first (/etc/ssl/a-rsa.pem) and the first SSLCertificateKeyFile are imported",
       "g: /etc/apache2/sites-available/a.conf line 4: ServerName staging.example.org is imported, but apache2 may not read it (<IfDefine STAGING>: what apache2 is started with (-D) is not in the files)",
+      "g: /etc/apache2/sites-available/a.conf line 5: ServerAlias www.staging.example.org is imported, but apache2 may not read it (<IfDefine STAGING>: what apache2 is started with (-D) is not in the files)",
     ]);
   });
 });
