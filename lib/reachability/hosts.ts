@@ -9,7 +9,7 @@
 import { renderVifHook, VIF_HOOK_LOOSE, VIF_HOOK_PATH } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
-import { filesMatching } from "./files-by-path";
+import { byFileName, filesMatching, pathsMatching, withTexts } from "./files-by-path";
 import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
@@ -125,13 +125,15 @@ export interface ModelInput {
  * puts it, unless the files hold that name themselves.
  */
 export function sysctlOrder(files: FileSet): [string, string][] {
-  const named = Object.keys(files)
-    .filter((p) => p.startsWith("/etc/sysctl.d/") && p.endsWith(".conf"))
-    .map((p): [string, string] => [p.slice("/etc/sysctl.d/".length), p])
-    .filter(([name]) => !name.includes("/"));
-  if (files["/etc/sysctl.conf"] !== undefined && files["/etc/sysctl.d/99-sysctl.conf"] === undefined) named.push(["99-sysctl.conf", "/etc/sysctl.conf"]);
-  return named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, p]) => [p, files[p]]);
+  const paths = pathsMatching(files, (p) => p.startsWith(SYSCTL_D) && p.endsWith(".conf") && p.indexOf("/", SYSCTL_D.length) < 0);
+  if (files[SYSCTL_CONF] !== undefined && files[`${SYSCTL_D}99-sysctl.conf`] === undefined) paths.push(SYSCTL_CONF);
+  const name = (p: string) => (p === SYSCTL_CONF ? "99-sysctl.conf" : p.slice(SYSCTL_D.length));
+  return withTexts(files, paths.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)));
 }
+
+/** Where systemd-sysctl reads the sysctl files of /etc, and Debian's file it links there as 99-sysctl.conf. */
+const SYSCTL_D = "/etc/sysctl.d/";
+const SYSCTL_CONF = "/etc/sysctl.conf";
 
 /** The kernel settings the sysctl `files` (in the order they apply) make of `baseline`; what `sysctl -a` printed on the running host wins. */
 function kernelFrom(baseline: SysctlBaseline | undefined, files: readonly [string, string][], now: string | undefined): KernelSettings {
@@ -319,8 +321,8 @@ export class GuestState {
     const plan = netplanFilesOf(files);
     const fromPlan = plan.length ? netplanAsNetworkd(plan) : undefined;
     if (fromPlan) this.unreadable.push(...fromPlan.unreadable);
-    const byName = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-    const networkd = [...(fromPlan?.networkd ?? []), ...networkdFilesOf(files)].sort(([a], [b]) => (byName(a) < byName(b) ? -1 : byName(a) > byName(b) ? 1 : 0));
+    const own = networkdFilesOf(files);
+    const networkd = fromPlan ? [...fromPlan.networkd, ...own].sort((a, b) => byFileName(a[0], b[0])) : own;
     if (running.routing) {
       // What runs now, in place of what the interfaces file brings up at boot.
       const live = readLiveRouting(running.routing, tables);

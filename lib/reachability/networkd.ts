@@ -5,6 +5,7 @@
  * table) and routing policy rules. A key the model does not read in a
  * section that matters makes what depends on it unknown.
  */
+import { byFileName, pathsMatching, withTexts } from "./files-by-path";
 import { ANY, Cidr, ipNum, parseCidr } from "./ip";
 import type { Unreadable } from "./outcome";
 import { MAIN, Routing, TABLE_NAMES } from "./routing";
@@ -50,11 +51,7 @@ function tableOf(value: string | undefined): number | undefined {
 
 /** The `.network` files among a host's files, in the order networkd reads them. */
 export function networkdFilesOf(files: Readonly<Record<string, string>>): [string, string][] {
-  return Object.keys(files)
-    .filter((p) => /^\/etc\/systemd\/network\/[^/]+\.network$/.test(p))
-    .map((p): [string, string] => [p.slice(p.lastIndexOf("/") + 1), p])
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, p]) => [p, files[p]]);
+  return withTexts(files, pathsMatching(files, (p) => /^\/etc\/systemd\/network\/[^/]+\.network$/.test(p)).sort(byFileName));
 }
 
 /** The `.network` files of a guest, applied to its interfaces. */
