@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { FlowQuestion, FlowVerdict, outsideClients, unreadableText } from "../reachability";
 import { ApacheVhost, readApache } from "../reachability/apache";
-import { readXlCfg, readXlDefaults } from "../reachability/host-files";
+import { readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG } from "../reachability/host-files";
+import { filesMatching } from "../reachability/files-by-path";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import { Routing } from "../reachability/routing";
@@ -92,8 +93,8 @@ export function findUplink(dir: string, dom0: HostCopy, given?: string): { devic
   if (d) return { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}`, from: "topology.json" };
   const devices = new Set<string>();
   const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
-  for (const [p, text] of Object.entries(dom0.files)) {
-    if (/^\/etc\/xen\/[^/]+\.cfg$/.test(p)) for (const v of readXlCfg(p, text, [], defaults).vifs) devices.add(v.gatewaydev ?? "eth0");
+  for (const [p, text] of filesMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p))) {
+    for (const v of readXlCfg(p, text, [], defaults).vifs) devices.add(v.gatewaydev ?? "eth0");
   }
   const interfaces = dom0.files["/etc/network/interfaces"];
   if (devices.size === 1 && interfaces !== undefined) {
@@ -176,8 +177,7 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
   // The guests the dom0's xl configs name.
   const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
   const guestNames: string[] = [];
-  for (const [p, text] of Object.entries(dom0.files).sort()) {
-    if (!/^\/etc\/xen\/[^/]+\.cfg$/.test(p)) continue;
+  for (const [p, text] of filesMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p))) {
     const d = readXlCfg(p, text, [], defaults);
     if (d.vifs.length) guestNames.push(d.name ?? path.posix.basename(p, ".cfg"));
   }

@@ -11,7 +11,8 @@
 import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { ApacheConfig, ApacheDirective, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
-import { readXlDefaults, readNaming } from "../reachability/host-files";
+import { readXlDefaults, readNaming, XL_DOMAIN_CONFIG } from "../reachability/host-files";
+import { pathsMatching } from "../reachability/files-by-path";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
@@ -108,8 +109,8 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
   const folder = sitesFolder(files);
   // Without apache2.conf the model reads Debian's includes in its place.
   const why = files["/etc/apache2/apache2.conf"] === undefined ? `Debian's apache2.conf includes ${folder}/*.conf` : "no Include of apache2.conf, or of a file it includes, names it";
-  for (const p of Object.keys(files).sort()) {
-    if (p.startsWith(`/etc/apache2/${folder}/`) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p])) notes.push(`${host}: ${p}: apache2 does not read it (${why}), so its <VirtualHost> sections are not imported`);
+  for (const p of pathsMatching(files, (p) => p.startsWith(`/etc/apache2/${folder}/`) && !read.read.has(p) && /^[ \t]*<VirtualHost[\s>]/im.test(files[p]))) {
+    notes.push(`${host}: ${p}: apache2 does not read it (${why}), so its <VirtualHost> sections are not imported`);
   }
   const out: SiteBlock[] = [];
   for (const b of read.blocks) {
@@ -212,7 +213,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const guestCode: string[] = [];
   const rulesCode: string[] = [];
 
-  const cfgs = Object.keys(dom0.files).filter((p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p)).sort();
+  const cfgs = pathsMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p));
   for (const cfgPath of cfgs) {
     const xl = readXlSettings(dom0.files[cfgPath]);
     const vifSpecs = (xl.get("vif") as string[] | undefined) ?? [];

@@ -11,7 +11,7 @@
  * at start, an `Include` of what the files do not hold) is carried with its
  * reason: it never counts as a socket that is there.
  */
-import { globbed } from "./files-by-path";
+import { globbed, pathsMatching } from "./files-by-path";
 import { lineAt } from "./host-files";
 import type { FileSet } from "./hosts";
 import { ipNum } from "./ip";
@@ -457,7 +457,7 @@ class Reader {
     let named: string[];
     if (path.includes("*") || path.includes("?") || path.includes("[")) named = globbed(this.files, path);
     else if (this.files[path] !== undefined) named = [path];
-    else named = Object.keys(this.files).filter((p) => p.startsWith(`${path}/`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    else named = pathsMatching(this.files, (p) => p.startsWith(`${path}/`));
     if (!named.length && !optional) return doubt("the files hold nothing it names (Apache does not start so; or the copy does not hold it)");
     for (const p of named) this.read(p, this.files[p], depth + 1, now);
   }

@@ -9,7 +9,12 @@ import type { FileSet } from "./hosts";
 export function pathsMatching(files: FileSet, wanted: (path: string) => boolean): string[] {
   const out: string[] = [];
   for (const p of Object.keys(files)) if (wanted(p)) out.push(p);
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return out.sort(byteOrder);
+}
+
+/** Strings in byte order (strcmp; the paths here are ASCII). */
+export function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The files whose paths `wanted` takes, path and text, in byte order of their paths. */
@@ -26,9 +31,7 @@ export function withTexts(files: FileSet, paths: readonly string[]): [string, st
 
 /** Paths in byte order of their file names (strcmp, as systemd orders a configuration folder's files). */
 export function byFileName(a: string, b: string): number {
-  const x = a.slice(a.lastIndexOf("/") + 1);
-  const y = b.slice(b.lastIndexOf("/") + 1);
-  return x < y ? -1 : x > y ? 1 : 0;
+  return byteOrder(a.slice(a.lastIndexOf("/") + 1), b.slice(b.lastIndexOf("/") + 1));
 }
 
 /** Patterns as expressions, kept: hosts of one fleet name the same few (a guest's sites, sshd's Include). */

@@ -6,6 +6,9 @@
 import { ipNum } from "./ip";
 import type { Unreadable } from "./outcome";
 
+/** Where xl's domain configs are: a `.cfg` file of /etc/xen itself. */
+export const XL_DOMAIN_CONFIG = /^\/etc\/xen\/[^/]+\.cfg$/;
+
 /** One vif of an xl domain config. */
 export interface XlVif {
   readonly index: number;

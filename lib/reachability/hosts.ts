@@ -9,7 +9,7 @@
 import { renderVifHook, VIF_HOOK_LOOSE, VIF_HOOK_PATH } from "../concerns/dom0-sysctl/vif-hook";
 import { ANY, Cidr, ipNum, networkOf, parseCidr } from "./ip";
 import { IfupdownConfig, readRtTables } from "./ifupdown";
-import { byFileName, filesMatching, pathsMatching, withTexts } from "./files-by-path";
+import { byFileName, byteOrder, filesMatching, pathsMatching, withTexts } from "./files-by-path";
 import { Firewalls } from "./firewalls";
 import type { Unreadable } from "./outcome";
 import { rememberPrevious } from "./memo";
@@ -19,7 +19,7 @@ import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheConfig, readApache } from "./apache";
-import { readNaming, readXlCfg, readXlDefaults, XlDefaults, XlVif } from "./host-files";
+import { readNaming, readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG, XlDefaults, XlVif } from "./host-files";
 
 /** Where vif-route finds the hooks it sources for every vif. */
 const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
@@ -128,7 +128,7 @@ export function sysctlOrder(files: FileSet): [string, string][] {
   const paths = pathsMatching(files, (p) => p.startsWith(SYSCTL_D) && p.endsWith(".conf") && p.indexOf("/", SYSCTL_D.length) < 0);
   if (files[SYSCTL_CONF] !== undefined && files[`${SYSCTL_D}99-sysctl.conf`] === undefined) paths.push(SYSCTL_CONF);
   const name = (p: string) => (p === SYSCTL_CONF ? "99-sysctl.conf" : p.slice(SYSCTL_D.length));
-  return withTexts(files, paths.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)));
+  return withTexts(files, paths.sort((a, b) => byteOrder(name(a), name(b))));
 }
 
 /** Where systemd-sysctl reads the sysctl files of /etc, and Debian's file it links there as 99-sysctl.conf. */
@@ -225,7 +225,7 @@ export class Dom0State {
     const vifHooks: VifHooks = { own: hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] }, others: others.length ? others.map((p) => p.slice(VIF_POST_D.length)).join(", ") : undefined };
     // One method per domain config: V8 compiles a long loop's function while it runs, and again when what it
     // inlined meets a new shape; this constructor runs once per dom0.
-    for (const [path, text] of filesMatching(files, (p) => /^\/etc\/xen\/[^/]+\.cfg$/.test(p))) this.readDomain(path, text, defaults, vifHooks);
+    for (const [path, text] of filesMatching(files, (p) => XL_DOMAIN_CONFIG.test(p))) this.readDomain(path, text, defaults, vifHooks);
 
     // Firewall rules such a hook adds are in what runs now, when that was captured; the files do not hold them.
     const hookRules = others.slice(0, 1).map((file) => ({ file, line: 0, text: "", why: "a vif hook of someone else's may add firewall rules for each vif (iptables-save or nft list ruleset, captured beside the copy, shows them)" }));
