@@ -96,7 +96,9 @@ const SITES = /^\/etc\/apache2\/sites-(enabled|available)\//;
  * names. A section in a file of the sites' folder that apache2 does not read
  * (not `*.conf`) is not imported, with a note (sites-available's files beside
  * sites-enabled are sites that are off); one outside the sites' folders is
- * imported with a note. With them, Apache's configuration (its sockets from
+ * imported with a note. The files an `Include` in a section names are read
+ * in place, as apache2 reads them; one the model does not follow gets a note.
+ * With them, Apache's configuration (its sockets from
  * what it listens on now, when `listening` holds that), for the notes on
  * what it serves now.
  */
@@ -117,7 +119,7 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
     const site = path.posix.basename(b.file).replace(/\.conf$/, "");
     const all = (name: string) => b.directives.filter((d) => d.name.toLowerCase() === name);
     const imported = (d: ApacheDirective): ApacheDirective => {
-      if (d.maybe !== undefined) notes.push(`${host}: ${b.file} line ${d.line}: ${d.name} ${d.args} is imported, but apache2 may not read it (${d.maybe})`);
+      if (d.maybe !== undefined) notes.push(`${host}: ${d.file} line ${d.line}: ${d.name} ${d.args} is imported, but apache2 may not read it (${d.maybe})`);
       return d;
     };
     // Apache takes the last ServerName, DocumentRoot and SSLEngine of a section; every ServerAlias adds names.
@@ -125,6 +127,9 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
       const d = all(name).pop();
       return d && unquoted(imported(d).args);
     };
+    for (const d of b.directives) {
+      if (d.unread !== undefined) notes.push(`${host}: ${d.file} line ${d.line}: ${d.name} ${d.args} in <VirtualHost ${b.addresses}> is not followed (${d.unread}): what it adds to the site is not imported`);
+    }
     const certs = all("sslcertificatefile");
     if (certs.length > 1) notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}> has ${certs.length} SSLCertificateFile lines; only the first (${unquoted(certs[0].args)}) and the first SSLCertificateKeyFile are imported`);
     const first = (name: string): string | undefined => {

@@ -46,10 +46,20 @@ export interface ApacheDirective {
   readonly name: string;
   /** What follows the name, continuation lines joined, trimmed. */
   readonly args: string;
-  /** Its line in the file. */
+  /** The file it is in: the section's, or one an `Include` in the section names. */
+  readonly file: string;
+  /** Its line in that file. */
   readonly line: number;
   /** Why it may not count (a section the files do not decide); undefined when it does. */
   readonly maybe?: string;
+  /**
+   * For an `Include` in the section that the model does not follow, why (a
+   * variable, nothing in the files that it names, nested too deep): what it
+   * would add to the section is not among these directives. Undefined for
+   * every other directive: an `Include` the model follows is replaced by the
+   * directives of the files it names, in place.
+   */
+  readonly unread?: string;
 }
 
 /** What Apache listens on and serves, and what in its files the model cannot read. */
@@ -70,9 +80,10 @@ export interface ApacheBlock {
   /** What the section's opening names: `192.0.2.10:80`, `*:443`, several such. */
   readonly addresses: string;
   /**
-   * Its directives as apache2 reads them, in order: those in a section that
-   * is off (an `<IfModule>` of a module not loaded) left out, those in one
-   * the files do not decide with its reason.
+   * Its directives as apache2 reads them, in order: those of the files an
+   * `Include` in it names read in place, those in a section that is off (an
+   * `<IfModule>` of a module not loaded) left out, those in one the files do
+   * not decide with its reason.
    */
   readonly directives: readonly ApacheDirective[];
   /** In a section that is off (an `<IfModule>` of a module not loaded): apache2 does not serve it. */
@@ -326,7 +337,9 @@ class Reader {
           re.lastIndex = end === null ? text.length : END_VHOST.lastIndex;
           if (this.blocks) {
             const body = text.slice(start, end === null ? text.length : end.index);
-            this.blocks.push({ file, line: lineAt(text, at), addresses: arg, directives: this.vhostDirectives(body, lineAt(text, start)), off: now.skip, maybe: now.maybe });
+            const directives: ApacheDirective[] = [];
+            this.vhostDirectives(file, body, lineAt(text, start), ON, depth, directives);
+            this.blocks.push({ file, line: lineAt(text, at), addresses: arg, directives, off: now.skip, maybe: now.maybe });
           }
         } else stack.push(now.skip ? OFF : this.section(directive, arg, now));
         continue;
@@ -346,13 +359,14 @@ class Reader {
   }
 
   /**
-   * The directives of a `<VirtualHost>` section's body (which starts on line
-   * `line`, after the section's opening), its own sections decided as the
-   * file's are; whether the section itself counts is the block's to say.
+   * Adds to `out` the directives of a `<VirtualHost>` section's body in
+   * `file` (which starts on line `line`, after the section's opening), or of
+   * a file an `Include` in it names (from line 1), under `outer`: its own
+   * sections decided as the file's are, the files its `Include` lines name
+   * read in place. Whether the section itself counts is the block's to say.
    */
-  private vhostDirectives(body: string, line: number): ApacheDirective[] {
-    const out: ApacheDirective[] = [];
-    const stack: Condition[] = [ON];
+  private vhostDirectives(file: string, body: string, line: number, outer: Condition, depth: number, out: ApacheDirective[]): void {
+    const stack: Condition[] = [outer];
     const lines = body.split("\n");
     for (let i = 0; i < lines.length; i++) {
       const at = line + i;
@@ -366,9 +380,25 @@ class Reader {
       if (m[1] === "</") {
         if (stack.length > 1) stack.pop();
       } else if (m[1] === "<") stack.push(now.skip ? OFF : this.section(`<${m[2].toLowerCase()}`, sectionArgument(m[3]), now));
-      else if (!now.skip) out.push(now.maybe === undefined ? { name: m[2], args: m[3].trim(), line: at } : { name: m[2], args: m[3].trim(), line: at, maybe: now.maybe });
+      else if (!now.skip) {
+        const name = m[2];
+        const args = m[3].trim();
+        const include = name.toLowerCase();
+        if (include !== "include" && include !== "includeoptional") {
+          out.push(now.maybe === undefined ? { name, args, file, line: at } : { name, args, file, line: at, maybe: now.maybe });
+          continue;
+        }
+        const named = this.included(unquoted(args), include === "includeoptional", depth);
+        if (typeof named === "string") {
+          out.push(now.maybe === undefined ? { name, args, file, line: at, unread: named } : { name, args, file, line: at, maybe: now.maybe, unread: named });
+          continue;
+        }
+        for (const p of named) {
+          this.filesRead?.add(p);
+          this.vhostDirectives(p, this.files[p], 1, now, depth + 1, out);
+        }
+      }
     }
-    return out;
   }
 
   /** What a section that opens does to what follows: `<IfModule>` is decided by the modules loaded so far; other conditions are not known from the files. */
@@ -444,13 +474,21 @@ class Reader {
     }
   }
 
-  /** Reads what an Include names, in place: a file, the files a wildcard matches, or a directory's files, in byte order. */
+  /** Reads what an Include names, in place. */
   private include(arg: string, optional: boolean, file: string, line: number, text: string, depth: number, now: Condition): void {
-    const doubt = (why: string): void => {
-      this.unreadable.push({ file, line, text, why });
-    };
-    if (!arg || arg.includes("{")) return doubt("an Include with a variable is not read by the model");
-    if (depth >= MAX_INCLUDE_DEPTH) return doubt("Include nested deeper than the model follows");
+    const named = this.included(arg, optional, depth);
+    if (typeof named === "string") this.unreadable.push({ file, line, text, why: named });
+    else for (const p of named) this.read(p, this.files[p], depth + 1, now);
+  }
+
+  /**
+   * The files an Include of `arg` (in a file read at `depth`) names: a file,
+   * the files a wildcard matches, or a directory's files, in byte order; or
+   * why the model does not follow it.
+   */
+  private included(arg: string, optional: boolean, depth: number): string[] | string {
+    if (!arg || arg.includes("{")) return "an Include with a variable is not read by the model";
+    if (depth >= MAX_INCLUDE_DEPTH) return "Include nested deeper than the model follows";
     let path = arg.startsWith("/") ? arg : `${this.root}/${arg}`;
     if (path.includes("//")) path = path.replace(/\/+/g, "/");
     if (path.endsWith("/")) path = path.slice(0, -1);
@@ -458,8 +496,8 @@ class Reader {
     if (path.includes("*") || path.includes("?") || path.includes("[")) named = globbed(this.files, path);
     else if (this.files[path] !== undefined) named = [path];
     else named = pathsMatching(this.files, (p) => p.startsWith(`${path}/`));
-    if (!named.length && !optional) return doubt("the files hold nothing it names (Apache does not start so; or the copy does not hold it)");
-    for (const p of named) this.read(p, this.files[p], depth + 1, now);
+    if (!named.length && !optional) return "the files hold nothing it names (Apache does not start so; or the copy does not hold it)";
+    return named;
   }
 }
 

@@ -570,11 +570,41 @@ describe("import: a site's files and directives", () => {
   });
 });
 
+describe("import: an Include in a site's section", () => {
+  const files = (site: string, extra: Record<string, string> = {}) => ({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-available/a.conf": site, ...extra });
+
+  it("the files it names are read in place, relative to ServerRoot, a folder's in byte order, with what they decide; a note names the file and line of a directive apache2 may not read", () => {
+    const site = ["<VirtualHost 192.0.2.10:80>", "    ServerName a.example.org", "    DocumentRoot /var/www/old", "    Include site-parts/a/", "    ServerAlias www.a.example.org", "</VirtualHost>"].join("\n");
+    const notes: string[] = [];
+    const blocks = readSiteBlocks(
+      files(site, {
+        "/etc/apache2/site-parts/a/2-root.conf": "DocumentRoot /var/www/a\n<IfDefine STAGING>\n    ServerAlias staging.a.example.org\n</IfDefine>\n",
+        "/etc/apache2/site-parts/a/1-names.conf": "ServerName b.example.org\nIncludeOptional /etc/apache2/site-parts/none/*.conf\n",
+      }),
+      notes,
+      "g",
+    ).sites;
+    expect(blocks.map((b) => [b.serverName, b.aliases, b.documentRoot])).toEqual([["b.example.org", ["staging.a.example.org", "www.a.example.org"], "/var/www/a"]]);
+    expect(notes).toEqual(["g: /etc/apache2/site-parts/a/2-root.conf line 3: ServerAlias staging.a.example.org is imported, but apache2 may not read it (<IfDefine STAGING>: what apache2 is started with (-D) is not in the files)"]);
+  });
+
+  it("one the model does not follow (nothing in the copy that it names, a variable) is named in a note, and the section's own lines are imported", () => {
+    const site = ["<VirtualHost 192.0.2.10:80>", "    ServerName a.example.org", "    Include /etc/apache2/site-parts/missing.conf", "    Include ${SITE_PARTS}/a.conf", "    DocumentRoot /var/www/a", "</VirtualHost>"].join("\n");
+    const notes: string[] = [];
+    const blocks = readSiteBlocks(files(site), notes, "g").sites;
+    expect(blocks.map((b) => [b.serverName, b.documentRoot])).toEqual([["a.example.org", "/var/www/a"]]);
+    expect(notes).toEqual([
+      "g: /etc/apache2/sites-available/a.conf line 3: Include /etc/apache2/site-parts/missing.conf in <VirtualHost 192.0.2.10:80> is not followed (the files hold nothing it names (Apache does not start so; or the copy does not hold it)): what it adds to the site is not imported",
+      "g: /etc/apache2/sites-available/a.conf line 4: Include ${SITE_PARTS}/a.conf in <VirtualHost 192.0.2.10:80> is not followed (an Include with a variable is not read by the model): what it adds to the site is not imported",
+    ]);
+  });
+});
+
 describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest's sites as apache2 reads them (apache2ctl -S on the same tree)", () => {
   const tmp = tempDir();
   afterAll(tmp.remove);
 
-  it("the sections apache2 serves are those import reads: not a commented-out one, not a file sites-enabled/*.conf leaves out, not one in an <IfModule> that is off; one in conf-enabled too, with a note; a section's last ServerName, not one in an <IfModule> that is off", () => {
+  it("the sections apache2 serves are those import reads: not a commented-out one, not a file sites-enabled/*.conf leaves out, not one in an <IfModule> that is off; one in conf-enabled too, with a note; a section's last ServerName, not one in an <IfModule> that is off, one from a file an Include in the section names", () => {
     // Debian's own /etc/apache2, its default site off, as a copy of a guest.
     const conf = path.join(tmp.dir, "copy", "g", "etc", "apache2");
     fs.cpSync("/etc/apache2", conf, { recursive: true, verbatimSymlinks: true });
@@ -595,6 +625,10 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
       "<VirtualHost 192.0.2.17:80>", "    ServerName real.example.org", "    <IfModule mod_not_loaded.c>", "        ServerName off.example.org", "        ServerAlias off.example.org", "    </IfModule>", "    DocumentRoot /var/www/real", "</VirtualHost>",
       "<VirtualHost 192.0.2.18:80>", "    <IfModule mod_dir.c>", "        ServerName \\", "            on.example.org", "    </IfModule>", "    DocumentRoot \"/var/www/on\"", "</VirtualHost>",
     ].join("\n") + "\n");
+    // An Include in a section: the folder it names (relative to ServerRoot) read in place; its ServerName comes after the section's own.
+    site("inc", "<VirtualHost 192.0.2.19:80>\n    ServerName old.example.org\n    Include site-parts/inc/\n    DocumentRoot /var/www/inc\n</VirtualHost>\n");
+    fs.mkdirSync(path.join(conf, "site-parts", "inc"), { recursive: true });
+    fs.writeFileSync(path.join(conf, "site-parts", "inc", "names.conf"), "ServerName included.example.org\nServerAlias www.included.example.org\n");
 
     // apache2's own list of the virtual hosts it serves, their files as the copy names them.
     const dump = run("apache2ctl", ["-S"], { env: { APACHE_CONFDIR: conf } });
@@ -606,6 +640,7 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
       "192.0.2.16:80 second.example.org /etc/apache2/sites-enabled/names.conf:1",
       "192.0.2.17:80 real.example.org /etc/apache2/sites-enabled/names.conf:7",
       "192.0.2.18:80 on.example.org /etc/apache2/sites-enabled/names.conf:15",
+      "192.0.2.19:80 included.example.org /etc/apache2/sites-enabled/inc.conf:1",
     ]);
 
     const files = readHostCopy(path.join(tmp.dir, "copy"), "g").files;
@@ -614,12 +649,13 @@ describeWith(["apache2ctl", "/etc/apache2/apache2.conf"], "import reads a guest'
     const live = readApacheBlocks(files)!.blocks.filter((b) => !b.off && b.maybe === undefined);
     expect(blocks.filter((b) => live.some((l) => l.file === b.file && l.line === b.line)).map((b) => `${b.address}:${b.port} ${b.serverName} ${b.file}:${b.line}`).sort()).toEqual(served);
     // Imported: what apache2 serves, and the TLS site in a section that is off (the import's notes say Apache does not serve it now).
-    expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "names 192.0.2.16:80", "names 192.0.2.17:80", "names 192.0.2.18:80", "tls 192.0.2.14:443"]);
+    expect(blocks.map((b) => `${b.site} ${b.address}:${b.port}`).sort()).toEqual(["a 192.0.2.10:80", "extra 192.0.2.13:8080", "inc 192.0.2.19:80", "names 192.0.2.16:80", "names 192.0.2.17:80", "names 192.0.2.18:80", "tls 192.0.2.14:443"]);
     expect(blocks.filter((b) => b.site === "names").map((b) => [b.serverName, b.aliases, b.documentRoot])).toEqual([
       ["second.example.org", ["www.second.example.org"], "/var/www/names"],
       ["real.example.org", [], "/var/www/real"],
       ["on.example.org", [], "/var/www/on"],
     ]);
+    expect(blocks.filter((b) => b.site === "inc").map((b) => [b.serverName, b.aliases, b.documentRoot])).toEqual([["included.example.org", ["www.included.example.org"], "/var/www/inc"]]);
     // Without apache2.conf and ports.conf, what apache2 reads is not known: nothing is imported, and a note says why.
     const bare: string[] = [];
     expect(readSiteBlocks(Object.fromEntries(Object.entries(files).filter(([p]) => p.includes("/sites-"))), bare, "g")).toEqual({ sites: [] });

@@ -27,6 +27,8 @@ interface Case {
   readonly ssl?: boolean;
   /** What the real apache2 answers on each socket: the site, `main` (no virtual host), or `refused`. */
   readonly answers: Record<string, string>;
+  /** The file (without .conf) of the section that serves a site, where that file does not name the site's folder itself. */
+  readonly sectionFiles?: Record<string, string>;
 }
 
 /** A virtual host that serves its site's folder. */
@@ -67,6 +69,13 @@ const CASES: readonly Case[] = [
     ports: "Listen 80\n",
     sites: { "x.conf": "<VirtualHost 192.0.2.1:80>\n    ServerName a.test\n    DocumentRoot SITES/c\n    DocumentRoot SITES/a\n    <IfModule mod_not_loaded.c>\n        DocumentRoot SITES/b\n    </IfModule>\n</VirtualHost>\n" },
     answers: { "192.0.2.1:80": "a" },
+  },
+  {
+    title: "a DocumentRoot from a file an Include in the section names, after the section's own",
+    ports: "Listen 80\n",
+    sites: { "x.conf": "<VirtualHost 192.0.2.1:80>\n    ServerName a.test\n    DocumentRoot SITES/c\n    Include site-parts/x/\n</VirtualHost>\n", "../site-parts/x/root.conf": "DocumentRoot SITES/a\n" },
+    answers: { "192.0.2.1:80": "a" },
+    sectionFiles: { a: "x" },
   },
 ];
 
@@ -128,7 +137,11 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
           if (c.ssl) fs.symlinkSync(`../mods-available/${m}`, path.join(conf, "mods-enabled", m));
         }
         fs.writeFileSync(path.join(conf, "ports.conf"), c.ports);
-        for (const [name, text] of Object.entries(c.sites)) fs.writeFileSync(path.join(conf, "sites-enabled", name), text.replace(/SITES/g, sites));
+        for (const [name, text] of Object.entries(c.sites)) {
+          const file = path.join(conf, "sites-enabled", name);
+          fs.mkdirSync(path.dirname(file), { recursive: true });
+          fs.writeFileSync(file, text.replace(/SITES/g, sites));
+        }
 
         // In the foreground, so that the process started is the one stopped; ready once it has written its pid file.
         fs.rmSync(env.APACHE_PID_FILE!, { force: true });
@@ -192,6 +205,7 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
       expect(model).toEqual(expected);
       expect(imported).toEqual(served);
       expect(Object.keys(served["a section's last DocumentRoot, not one in an <IfModule> of a module not loaded"])).toEqual(["192.0.2.1:80"]);
+      expect(Object.keys(served["a DocumentRoot from a file an Include in the section names, after the section's own"])).toEqual(["192.0.2.1:80"]);
       // With what Apache listens on captured (ss -Hltnp): the same while it runs; once stopped, nothing answers, and the model says so where the files alone say it serves.
       expect(modelRunning).toEqual(expected);
       const none = Object.fromEntries(CASES.map((c) => [c.title, Object.fromEntries(Object.keys(c.answers).map((s) => [s, "refused"]))]));
@@ -207,6 +221,7 @@ describeWith(["root", "ip", "ss", "curl", "apache2", "/etc/apache2/apache2.conf"
 
 /** The name (without .conf) of the file of a case that holds the virtual host serving `site`. */
 function siteFile(c: Case, site: string): string {
+  if (c.sectionFiles?.[site] !== undefined) return c.sectionFiles[site];
   const [file] = Object.entries(c.sites).find(([, text]) => text.includes(`SITES/${site}\n`))!;
   return path.basename(file, ".conf");
 }
