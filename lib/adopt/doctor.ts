@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { FlowQuestion, FlowVerdict, outsideClients, unreadableText } from "../reachability";
-import { ApacheVhost, readApache } from "../reachability/apache";
+import type { ApacheVhost } from "../reachability/apache";
 import { readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG } from "../reachability/host-files";
 import { filesMatching } from "../reachability/files-by-path";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -216,8 +216,8 @@ export function doctor(dir: string, dom0Name: string, opts: DoctorOptions = {}):
     checks.push({ guest, address, protocol, port, why, status, verdict, cure: failing ? cureOf(failing, dom0Name) : undefined });
   };
   for (const guest of guestNames) {
-    const copy = guests[guest];
-    const apache = copy ? readApache(copy.files, copy.state.listening) : undefined;
+    // The vhosts the model's answers come from, as it read them.
+    const apache = model._apacheOf(guest);
     for (const address of addresses[guest] ?? []) {
       const n = ipNum(address)!;
       const vhosts = (apache?.vhosts ?? []).filter((v) => v.address === n);

@@ -7,6 +7,7 @@
 import type { PortRange } from "../connections/port";
 import { dom0Firewalls, FlowEvaluator, FlowQuestion, FlowVerdict } from "./flow";
 import { Dom0State, Guests, GuestState, ModelInput } from "./hosts";
+import type { ApacheConfig } from "./apache";
 import type { Unreadable } from "./outcome";
 import type { FirewallVerdict } from "./packet";
 import { cidrText, ipNum, ipText } from "./ip";
@@ -158,6 +159,17 @@ export class Reachability {
     const src = ipNum(q.from);
     if (src === undefined) throw new Error(`flow ${q.from} -> the dom0: expected an IPv4 address`);
     return dom0Firewalls(d, "input", { src, dst: d.uplink.address, protocol: q.protocol, sport: q.sourcePort ?? 40000, dport: q.port, iif: d.uplink.device, oif: "", state: "NEW" });
+  }
+
+  /**
+   * Apache's configuration on `guest` as the model reads it (its sockets from
+   * what it listens on now, when that was captured): what the model's answers
+   * about its vhosts come from. Undefined when the files give the guest no
+   * Apache, or the model no such guest.
+   * @internal
+   */
+  _apacheOf(guest: string): ApacheConfig | undefined {
+    return this.guests.get(guest)?.apache;
   }
 
   /** Everything in the files the model could not read. */
