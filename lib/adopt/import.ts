@@ -25,6 +25,8 @@ import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joi
 import { firewallTextOf, guestRunningOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
+import { XenPropError } from "../validation/errors";
+import { parseAbsolutePath, parseDocumentRoot, parseHostname } from "../validation/names";
 
 /** Ports one source may open on an address from the same source ports: one ForwardRule. */
 interface PortGroup {
@@ -86,6 +88,17 @@ export interface SiteBlock {
   readonly line: number;
 }
 
+/**
+ * The host name of a ServerName, as Apache writes it (`[scheme://]name[:port]`):
+ * with a scheme or port, `dropped` hears the whole value.
+ */
+function hostOfServerName(value: string | undefined, dropped: (whole: string) => void): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?(.*?)(?::\d+)?$/.exec(value)!;
+  if (m[1] !== value) dropped(value);
+  return m[1];
+}
+
 /** Where Debian keeps the sites a deploy writes. */
 const SITES = /^\/etc\/apache2\/sites-(enabled|available)\//;
 
@@ -136,7 +149,7 @@ export function readSiteBlocks(files: Readonly<Record<string, string>>, notes: s
       const d = all(name)[0];
       return d && unquoted(d.args);
     };
-    const serverName = last("servername");
+    const serverName = hostOfServerName(last("servername"), (dropped) => notes.push(`${host}: ${b.file} line ${b.line}: <VirtualHost ${b.addresses}>: ServerName ${dropped}: imported as its host name (a WebVhost's ServerName is one; Apache's own links then take the scheme and port of the request)`));
     const documentRoot = last("documentroot");
     const ssl = last("sslengine")?.toLowerCase() === "on";
     const aliases = all("serveralias").flatMap((d) => imported(d).args.split(/\s+/).filter(Boolean));
@@ -186,6 +199,17 @@ function dom0InputNotes(access: Dom0Access, dom0Name: string, device: string, no
   }
   if (!sshFrom.length && !access.sshUndecided) notes.push(`${dom0Name}: the copy's firewall lets no network reach sshd (tcp/${sshPort}) on the dom0 by its uplink ${device}: firewall.managementCidrs is left unset (sshd open to any address, by every interface; synth warns); set it to the networks you deploy from`);
   return [...sshFrom];
+}
+
+/** The message of the XenPropError `check` throws (what a construct would refuse), or undefined when it throws none. */
+function refusal(check: () => void): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    if (e instanceof XenPropError) return e.message;
+    throw e;
+  }
 }
 
 /** A name a construct id and an identifier can both take. */
@@ -324,6 +348,23 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const first = group[0];
       const http = [...new Set(group.filter((b) => !b.tls).map((b) => b.port))].sort((a, b) => a - b);
       const tls = group.find((b) => b.tls);
+      // What the site's files give, checked as WebVhost checks it: a site it would refuse is not imported, an alias it would refuse is left out.
+      const where = `${name}: site ${first.site} on ${first.address}`;
+      const refused = refusal(() => {
+        parseHostname(first.serverName, { path: where, prop: "ServerName" });
+        parseDocumentRoot(first.documentRoot, { path: where, prop: "DocumentRoot" });
+        if (tls) parseAbsolutePath(tls.tls!.certificateFile, { path: where, prop: "SSLCertificateFile" });
+        if (tls) parseAbsolutePath(tls.tls!.certificateKeyFile, { path: where, prop: "SSLCertificateKeyFile" });
+      });
+      if (refused !== undefined) {
+        notes.push(`${refused}; not imported (a WebVhost refuses it)`);
+        continue;
+      }
+      const aliases = first.aliases.filter((a) => {
+        const why = refusal(() => parseHostname(a, { path: where, prop: "ServerAlias" }, true));
+        if (why !== undefined) notes.push(`${why}; left out (a WebVhost refuses it): the site no longer answers to that name after the first deploy`);
+        return why === undefined;
+      });
       // A site name WebVhost takes: Debian's own site names are refused, so that a deploy never overwrites them.
       let site = first.site.replace(/[^A-Za-z0-9_.-]/g, "-");
       if (site === "000-default" || site === "default-ssl") {
@@ -336,7 +377,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const p = [
         `  address: ${q(first.address)},`,
         `  serverName: ${q(first.serverName)},`,
-        ...(first.aliases.length ? [`  serverAliases: ${q(first.aliases)},`] : []),
+        ...(aliases.length ? [`  serverAliases: ${q(aliases)},`] : []),
         `  documentRoot: ${q(first.documentRoot)},`,
         ...(http.length && (http.length !== 1 || http[0] !== 80) ? [`  ports: ${q(http)},`] : []),
         ...(tls ? [`  tls: { ${tls.port !== 443 ? `port: ${tls.port}, ` : ""}certificateFile: ${q(tls.tls!.certificateFile)}, certificateKeyFile: ${q(tls.tls!.certificateKeyFile)} },`] : []),

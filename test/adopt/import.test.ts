@@ -570,6 +570,34 @@ describe("import: a site's files and directives", () => {
   });
 });
 
+describe("import: a site's values, checked as WebVhost checks them", () => {
+  const t = tempDir("cdktf-xen-import-values-");
+  afterAll(t.remove);
+
+  it("a ServerName with a scheme or port is imported as its host name; a site WebVhost would refuse is not imported, an alias it would refuse is left out, each with a note; the code synthesizes", () => {
+    fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
+    const sites = path.join(t.dir, "webserv", "etc", "apache2", "sites-enabled");
+    const site = (name: string, lines: string[]) => {
+      fs.rmSync(path.join(sites, `${name}.conf`));
+      fs.writeFileSync(path.join(sites, `${name}.conf`), lines.join("\n") + "\n");
+    };
+    site("site-a", ["<VirtualHost 192.168.0.200:80>", "    ServerName http://a.example.org:80", "    ServerAlias www.a.example.org a?.example.org", "    DocumentRoot /var/www/a", "</VirtualHost>"]);
+    site("site-b", ["<VirtualHost 192.168.0.201:80>", "    ServerName b.example.org", '    DocumentRoot "/var/www/b site"', "</VirtualHost>"]);
+    site("site-c", ["<VirtualHost 192.168.0.202:80>", "    ServerName c.example.org", "    DocumentRoot /etc/apache2", "</VirtualHost>"]);
+    const { code, notes } = importStack(t.dir, "dom0", { stack: "imported" });
+    expect(code).toContain('new WebVhost(webserv, "site-a", {\n  address: "192.168.0.200",\n  serverName: "a.example.org",\n  serverAliases: ["www.a.example.org"],\n  documentRoot: "/var/www/a",\n});');
+    expect(code).not.toContain('"site-b"');
+    expect(code).not.toContain('"site-c"');
+    expect(notes.filter((n) => n.startsWith("webserv:"))).toEqual([
+      "webserv: /etc/apache2/sites-enabled/site-a.conf line 1: <VirtualHost 192.168.0.200:80>: ServerName http://a.example.org:80: imported as its host name (a WebVhost's ServerName is one; Apache's own links then take the scheme and port of the request)",
+      'webserv: site site-a on 192.168.0.200: ServerAlias "a?.example.org" is invalid: expected a host name such as www.example.org (or *.example.org); left out (a WebVhost refuses it): the site no longer answers to that name after the first deploy',
+      'webserv: site site-b on 192.168.0.201: DocumentRoot "/var/www/b site" is invalid: expected an absolute path made of [A-Za-z0-9._+@%=-] components separated by single slashes; not imported (a WebVhost refuses it)',
+      'webserv: site site-c on 192.168.0.202: DocumentRoot "/etc/apache2" is invalid: a system directory would be published to the web (the site grants access to all of it); expected a directory of the site\'s own, such as /var/www/site-a; not imported (a WebVhost refuses it)',
+    ]);
+    expect(synthImported(code, path.join(t.dir, "out"), "imported")).toContain("hosts");
+  }, 60000);
+});
+
 describe("import: an Include in a site's section", () => {
   const files = (site: string, extra: Record<string, string> = {}) => ({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-available/a.conf": site, ...extra });
 
