@@ -25,8 +25,12 @@ import { allSourcePorts, ANYWHERE, AskedSource, coversSourcePorts, firstSix, joi
 import { firewallTextOf, guestRunningOf, HostCopy, modelOfCopies, readHostCopy } from "./host-copy";
 import { SSHD_DEFAULT_PORT } from "./sshd-config";
 import { FLAVOUR } from "../private/cdk";
+import { App, TerraformStack } from "../private/cdk";
+import { RoutedDomU, RoutedDomUProps } from "../routed-domu";
 import { XenPropError } from "../validation/errors";
-import { parseAbsolutePath, parseDocumentRoot, parseHostname } from "../validation/names";
+import { parseHostname } from "../validation/names";
+import { WebVhost, WebVhostProps } from "../web-vhost";
+import { XenHost } from "../xen-host";
 
 /** Ports one source may open on an address from the same source ports: one ForwardRule. */
 interface PortGroup {
@@ -222,8 +226,20 @@ function identifier(name: string, taken: Set<string>): string {
   return id;
 }
 
-/** A value as TypeScript source: JSON, with a space after each comma of a list. */
-const q = (v: unknown): string => (Array.isArray(v) ? `[${v.map(q).join(", ")}]` : JSON.stringify(v));
+/** A value as TypeScript source: JSON, with a space after each comma of a list, and an object's keys unquoted. */
+const q = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(q).join(", ")}]`
+    : typeof v === "object" && v !== null
+      ? `{ ${Object.entries(v).map(([k, x]) => `${k}: ${q(x)}`).join(", ")} }`
+      : JSON.stringify(v);
+
+/** A construct's props as the lines of its object literal; a list of objects (vifs) one per line. */
+function propsCode(props: Record<string, unknown>): string[] {
+  return Object.entries(props).flatMap(([k, v]) =>
+    Array.isArray(v) && v.length && v.every((x) => typeof x === "object" && x !== null) ? [`  ${k}: [`, ...v.map((x) => `    ${q(x)},`), "  ],"] : [`  ${k}: ${q(v)},`],
+  );
+}
 
 /** The TypeScript of a stack for the dom0 `dom0Name` of the copy in `dir`, and what it could not carry over. */
 export function importStack(dir: string, dom0Name: string, opts: ImportOptions = {}): { code: string; notes: string[] } {
@@ -271,7 +287,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const udev = Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size > 0;
     const links = Object.keys(files).some((p) => p.endsWith(".link")) && naming.size > 0;
     const scheme = iftab && !onNetworkd ? "iftab" : udev ? "udev" : links || onNetworkd ? "systemd-link" : "iftab";
-    const vifs: string[] = [];
+    const vifs: Record<string, unknown>[] = [];
     vifSpecs.forEach((spec, index) => {
       const kv = new Map(spec.split(",").map((part) => part.split("=").map((s) => s.trim()) as [string, string]));
       const script = path.posix.basename(kv.get("script") ?? defaults.script ?? "vif-bridge");
@@ -288,34 +304,37 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         if (!a) notes.push(`${name}: ${ip}: not in the guest's interfaces file; its prefix taken as /${prefix}`);
         return `${ip}/${prefix}`;
       });
-      const more = withPrefix.length > 1 ? `, additionalAddresses: ${q(withPrefix.slice(1))}` : "";
       const mac = kv.get("mac");
       if (!mac) notes.push(`${name}: vif ${index} has no mac=: give it one (xl makes a new one at every boot)`);
       const named = mac ? naming.get(mac.toLowerCase()) : undefined;
-      const device = named && named.name !== `${scheme === "iftab" ? "eth" : "enX"}${index}` ? `, device: ${q(named.name)}` : "";
-      const vifname = kv.get("vifname") && kv.get("vifname") !== `${name}-${index}` ? `, vifname: ${q(kv.get("vifname"))}` : "";
-      vifs.push(`    { mac: ${q(mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`)}, address: ${q(withPrefix[0])}${more}${vifname}${device} },`);
+      const vif: Record<string, unknown> = { mac: mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`, address: withPrefix[0] };
+      if (withPrefix.length > 1) vif.additionalAddresses = withPrefix.slice(1);
+      if (kv.get("vifname") && kv.get("vifname") !== `${name}-${index}`) vif.vifname = kv.get("vifname");
+      if (named && named.name !== `${scheme === "iftab" ? "eth" : "enX"}${index}`) vif.device = named.name;
+      vifs.push(vif);
     });
     if (!vifs.length) continue;
-    const id = identifier(name, ids);
     const disks = ((xl.get("disk") as string[] | undefined) ?? []).map((d) => d.replace(/\s+/g, ""));
+    const guestImageDirs = new Set<string>();
     for (const d of disks) {
       const target = /^(?:file|tap:aio|tap2:aio|aio):(\/[^,]+)/.exec(d)?.[1] ?? (/^([^,=]+),/.exec(d)?.[1]?.startsWith("/") && !d.startsWith("phy:") ? /^([^,]+)/.exec(d)![1] : undefined);
-      if (target) imageDirs.add(path.posix.dirname(target));
+      if (target) guestImageDirs.add(path.posix.dirname(target));
     }
-    const props: string[] = [];
-    if (xl.get("memory") !== undefined) props.push(`  memory: ${Number(xl.get("memory"))},`);
-    if (xl.get("vcpus") !== undefined) props.push(`  vcpus: ${Number(xl.get("vcpus"))},`);
+    // The props, in the order the code names them.
+    const props: Record<string, unknown> = {};
+    if (xl.get("memory") !== undefined) props.memory = Number(xl.get("memory"));
+    if (xl.get("vcpus") !== undefined) props.vcpus = Number(xl.get("vcpus"));
     const type = xl.get("type") ?? (xl.get("builder") === "hvm" ? "hvm" : undefined);
-    if (type !== undefined && type !== "pv") props.push(`  type: ${q(type)},`);
+    if (type !== undefined && type !== "pv") props.type = type;
     if (xl.get("kernel") !== undefined) {
-      props.push(`  kernel: ${q(xl.get("kernel"))},`);
-      for (const k of ["ramdisk", "root", "extra"]) if (xl.get(k) !== undefined) props.push(`  ${k}: ${q(xl.get(k))},`);
-    } else if (xl.get("bootloader") !== undefined && xl.get("bootloader") !== "pygrub") props.push(`  bootloader: ${q(xl.get("bootloader"))},`);
-    props.push(`  disks: [${disks.map(q).join(", ")}],`, "  vifs: [", ...vifs, "  ],");
+      props.kernel = xl.get("kernel");
+      for (const k of ["ramdisk", "root", "extra"]) if (xl.get(k) !== undefined) props[k] = xl.get(k);
+    } else if (xl.get("bootloader") !== undefined && xl.get("bootloader") !== "pygrub") props.bootloader = xl.get("bootloader");
+    props.disks = disks;
+    props.vifs = vifs;
     const gateway = /^\s*gateway\s+(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(files["/etc/network/interfaces"] ?? "")?.[1];
-    if (gateway && gateway !== upAddress) props.push(`  gateway: ${q(gateway)},`);
-    if (onNetworkd) props.push(`  guestNetwork: ${q(onNetplan ? "netplan" : "systemd-networkd")},`);
+    if (gateway && gateway !== upAddress) props.gateway = gateway;
+    if (onNetworkd) props.guestNetwork = onNetplan ? "netplan" : "systemd-networkd";
     if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
     // The guest's own firewall (what it runs now, where captured, else its files): the stack does not manage it, and it keeps filtering after the first deploy.
     const running = guestRunningOf(copy);
@@ -325,8 +344,18 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const from = captured.length ? captured : [...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined), ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []), ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : [])];
       notes.push(`${name}: its own firewall (${from.join(", ")}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`);
     }
-    if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.push(`  interfaceNaming: ${q(scheme)},`);
-    guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...props, "});");
+    if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.interfaceNaming = scheme;
+    // Built as the code builds it, on a dom0 of its own: what RoutedDomU refuses is not imported.
+    const scratchDom0 = new XenHost(new TerraformStack(new App(), opts.stack ?? dom0Name), dom0Name, { ssh: { host: upAddress }, uplink: { device: uplink.device, address: uplink.address }, diskImageDirectories: [...guestImageDirs] });
+    let scratch: RoutedDomU | undefined;
+    const refusedGuest = refusal(() => void (scratch = new RoutedDomU(scratchDom0, name, props as unknown as RoutedDomUProps)));
+    if (refusedGuest !== undefined) {
+      notes.push(`${name}: not imported, with its sites and the ports forwarded to it: RoutedDomU refuses it (${refusedGuest}); carry it over by hand`);
+      continue;
+    }
+    for (const d of guestImageDirs) imageDirs.add(d);
+    const id = identifier(name, ids);
+    guestCode.push("", `const ${id} = new RoutedDomU(dom0, ${q(name)}, {`, ...propsCode(props), "});");
 
     // Sites: one WebVhost per (address, ServerName): its HTTP ports and its TLS port.
     const { sites: blocks, apache } = readSiteBlocks(files, notes, name, copy.state.listening);
@@ -348,18 +377,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const first = group[0];
       const http = [...new Set(group.filter((b) => !b.tls).map((b) => b.port))].sort((a, b) => a - b);
       const tls = group.find((b) => b.tls);
-      // What the site's files give, checked as WebVhost checks it: a site it would refuse is not imported, an alias it would refuse is left out.
+      // An alias WebVhost would refuse is left out; a site it would refuse is not imported.
       const where = `${name}: site ${first.site} on ${first.address}`;
-      const refused = refusal(() => {
-        parseHostname(first.serverName, { path: where, prop: "ServerName" });
-        parseDocumentRoot(first.documentRoot, { path: where, prop: "DocumentRoot" });
-        if (tls) parseAbsolutePath(tls.tls!.certificateFile, { path: where, prop: "SSLCertificateFile" });
-        if (tls) parseAbsolutePath(tls.tls!.certificateKeyFile, { path: where, prop: "SSLCertificateKeyFile" });
-      });
-      if (refused !== undefined) {
-        notes.push(`${refused}; not imported (a WebVhost refuses it)`);
-        continue;
-      }
       const aliases = first.aliases.filter((a) => {
         const why = refusal(() => parseHostname(a, { path: where, prop: "ServerAlias" }, true));
         if (why !== undefined) notes.push(`${why}; left out (a WebVhost refuses it): the site no longer answers to that name after the first deploy`);
@@ -373,17 +392,20 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       }
       const base = site;
       for (let i = 2; siteNames.has(site); i++) site = `${base}-${i}`;
+      const p: Record<string, unknown> = { address: first.address, serverName: first.serverName };
+      if (aliases.length) p.serverAliases = aliases;
+      p.documentRoot = first.documentRoot;
+      if (http.length && (http.length !== 1 || http[0] !== 80)) p.ports = http;
+      if (tls) p.tls = { ...(tls.port !== 443 ? { port: tls.port } : {}), certificateFile: tls.tls!.certificateFile, certificateKeyFile: tls.tls!.certificateKeyFile };
+      // Built as the code builds it, on the guest built above: what WebVhost refuses is not imported.
+      const refusedSite = refusal(() => void new WebVhost(scratch!, site, p as unknown as WebVhostProps));
+      if (refusedSite !== undefined) {
+        notes.push(`${where}: not imported: WebVhost refuses it (${refusedSite}); carry it over by hand`);
+        continue;
+      }
       siteNames.add(site);
-      const p = [
-        `  address: ${q(first.address)},`,
-        `  serverName: ${q(first.serverName)},`,
-        ...(aliases.length ? [`  serverAliases: ${q(aliases)},`] : []),
-        `  documentRoot: ${q(first.documentRoot)},`,
-        ...(http.length && (http.length !== 1 || http[0] !== 80) ? [`  ports: ${q(http)},`] : []),
-        ...(tls ? [`  tls: { ${tls.port !== 443 ? `port: ${tls.port}, ` : ""}certificateFile: ${q(tls.tls!.certificateFile)}, certificateKeyFile: ${q(tls.tls!.certificateKeyFile)} },`] : []),
-      ];
       if (!http.length) notes.push(`${name}: site ${site} has only a TLS vhost; imported with HTTP on port 80 as well (a WebVhost always has an HTTP port)`);
-      guestCode.push(`new WebVhost(${id}, ${q(site)}, {`, ...p, "});");
+      guestCode.push(`new WebVhost(${id}, ${q(site)}, {`, ...propsCode(p), "});");
     }
     guestIds.set(name, id);
   }

@@ -21,6 +21,7 @@ import { firewallOpenings, meaning, sockets, synthImported, typeCheckImported } 
 import { allPortsEdit, CopyFile, editedRestrictedCopy, HAND_EDITS, replaced, restrictedStack } from "../support/restricted";
 import { seedStack } from "../support/seed";
 import { describeWith, run, tempDir } from "../support/tools";
+import { DISK_ALLOWED } from "../../lib/validation/disk";
 
 const HAND_MADE = path.join(__dirname, "..", "fixtures", "seed-by-hand");
 /** The restricted stack's uplink. */
@@ -570,11 +571,11 @@ describe("import: a site's files and directives", () => {
   });
 });
 
-describe("import: a site's values, checked as WebVhost checks them", () => {
+describe("import: the values of a guest and its sites, checked by building the constructs the code builds", () => {
   const t = tempDir("cdktf-xen-import-values-");
   afterAll(t.remove);
 
-  it("a ServerName with a scheme or port is imported as its host name; a site WebVhost would refuse is not imported, an alias it would refuse is left out, each with a note; the code synthesizes", () => {
+  it("a ServerName with a scheme or port is imported as its host name; a site WebVhost refuses is not imported, an alias it refuses is left out, each with a note; the code synthesizes", () => {
     fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
     const sites = path.join(t.dir, "webserv", "etc", "apache2", "sites-enabled");
     const site = (name: string, lines: string[]) => {
@@ -591,10 +592,25 @@ describe("import: a site's values, checked as WebVhost checks them", () => {
     expect(notes.filter((n) => n.startsWith("webserv:"))).toEqual([
       "webserv: /etc/apache2/sites-enabled/site-a.conf line 1: <VirtualHost 192.168.0.200:80>: ServerName http://a.example.org:80: imported as its host name (a WebVhost's ServerName is one; Apache's own links then take the scheme and port of the request)",
       'webserv: site site-a on 192.168.0.200: ServerAlias "a?.example.org" is invalid: expected a host name such as www.example.org (or *.example.org); left out (a WebVhost refuses it): the site no longer answers to that name after the first deploy',
-      'webserv: site site-b on 192.168.0.201: DocumentRoot "/var/www/b site" is invalid: expected an absolute path made of [A-Za-z0-9._+@%=-] components separated by single slashes; not imported (a WebVhost refuses it)',
-      'webserv: site site-c on 192.168.0.202: DocumentRoot "/etc/apache2" is invalid: a system directory would be published to the web (the site grants access to all of it); expected a directory of the site\'s own, such as /var/www/site-a; not imported (a WebVhost refuses it)',
+      'webserv: site site-b on 192.168.0.201: not imported: WebVhost refuses it (imported/dom0/webserv/site-b: documentRoot "/var/www/b site" is invalid: expected an absolute path made of [A-Za-z0-9._+@%=-] components separated by single slashes); carry it over by hand',
+      'webserv: site site-c on 192.168.0.202: not imported: WebVhost refuses it (imported/dom0/webserv/site-c: documentRoot "/etc/apache2" is invalid: a system directory would be published to the web (the site grants access to all of it); expected a directory of the site\'s own, such as /var/www/site-a); carry it over by hand',
     ]);
     expect(synthImported(code, path.join(t.dir, "out"), "imported")).toContain("hosts");
+  }, 60000);
+
+  it("a guest RoutedDomU refuses (a disk with a script of its own) is not imported, nor its sites and ports, with a note; the code synthesizes", () => {
+    const dir = path.join(t.dir, "guest");
+    fs.cpSync(HAND_MADE, dir, { recursive: true, verbatimSymlinks: true });
+    const cfg = path.join(dir, "dom0", "etc", "xen", "webserv.cfg");
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, "utf8").replace("'phy:/dev/vg0/webserv-swap,xvdb,w'", "'target=/dev/vg0/webserv-swap,vdev=xvdb,access=w,script=block-drbd'"));
+    const { code, notes } = importStack(dir, "dom0", { stack: "imported" });
+    expect(code).not.toContain("RoutedDomU(dom0");
+    expect(code).not.toContain("new WebVhost(");
+    expect(code).not.toContain("new ForwardRule(");
+    expect(notes.filter((n) => n.startsWith("webserv:"))).toEqual([
+      'webserv: not imported, with its sites and the ports forwarded to it: RoutedDomU refuses it (imported/dom0/webserv: disks[1] "target=/dev/vg0/webserv-swap,vdev=xvdb,access=w,script=block-drbd" is invalid: script= is not allowed (xl runs a disk script as root on the dom0); ' + DISK_ALLOWED + "); carry it over by hand",
+    ]);
+    expect(synthImported(code, path.join(dir, "out"), "imported")).toContain("hosts");
   }, 60000);
 });
 
