@@ -258,6 +258,11 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const guestCode: string[] = [];
   const rulesCode: string[] = [];
 
+  // The dom0 as the code builds it, its guests' disk image folders aside: one XenHost refuses cannot be imported.
+  const scratchDom0 = (diskImageDirectories: string[]) => new XenHost(new TerraformStack(new App(), opts.stack ?? dom0Name), dom0Name, { ssh: { host: upAddress }, uplink: { device: uplink.device, address: uplink.address }, diskImageDirectories });
+  const dom0Refused = refusal(() => void scratchDom0([]));
+  if (dom0Refused !== undefined) throw new DoctorInputError(`${dom0Name}: cannot be imported: XenHost refuses it (${dom0Refused})`);
+
   const cfgs = pathsMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p));
   for (const cfgPath of cfgs) {
     const xl = readXlSettings(dom0.files[cfgPath]);
@@ -345,10 +350,9 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       notes.push(`${name}: its own firewall (${from.join(", ")}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`);
     }
     if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.interfaceNaming = scheme;
-    // Built as the code builds it, on a dom0 of its own: what RoutedDomU refuses is not imported.
-    const scratchDom0 = new XenHost(new TerraformStack(new App(), opts.stack ?? dom0Name), dom0Name, { ssh: { host: upAddress }, uplink: { device: uplink.device, address: uplink.address }, diskImageDirectories: [...guestImageDirs] });
+    // Built as the code builds it, on a dom0 of its own with the folders of its disk images: what RoutedDomU (or XenHost, for those folders) refuses is not imported.
     let scratch: RoutedDomU | undefined;
-    const refusedGuest = refusal(() => void (scratch = new RoutedDomU(scratchDom0, name, props as unknown as RoutedDomUProps)));
+    const refusedGuest = refusal(() => void (scratch = new RoutedDomU(scratchDom0([...guestImageDirs]), name, props as unknown as RoutedDomUProps)));
     if (refusedGuest !== undefined) {
       notes.push(`${name}: not imported, with its sites and the ports forwarded to it: RoutedDomU refuses it (${refusedGuest}); carry it over by hand`);
       continue;

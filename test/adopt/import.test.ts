@@ -598,6 +598,12 @@ describe("import: the values of a guest and its sites, checked by building the c
     expect(synthImported(code, path.join(t.dir, "out"), "imported")).toContain("hosts");
   }, 60000);
 
+  it("a dom0 XenHost refuses (an uplink device named with @) stops the import with the construct's error", () => {
+    expect(() => importStack(HAND_MADE, "dom0", { stack: "imported", uplink: "eth0@if2=192.168.0.1/24" })).toThrow(
+      'dom0: cannot be imported: XenHost refuses it (imported/dom0: uplink.device "eth0@if2" is invalid: expected an interface name of 1-15 characters from [A-Za-z0-9_.-])',
+    );
+  });
+
   it("a guest RoutedDomU refuses (a disk with a script of its own) is not imported, nor its sites and ports, with a note; the code synthesizes", () => {
     const dir = path.join(t.dir, "guest");
     fs.cpSync(HAND_MADE, dir, { recursive: true, verbatimSymlinks: true });
