@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import type { VhostModel } from "./model";
 import { PropSite, XenPropError } from "./validation/errors";
 import { parseIpv4 } from "./validation/ipv4";
-import { freeChildId, parseAbsolutePath, parseDocumentRoot, parseHostname, parseName } from "./validation/names";
+import { freeChildId, parseAbsolutePath, parseHostname, parseName } from "./validation/names";
 import { parseInteger } from "./validation/names";
 import { parsePortNumber } from "./validation/port";
 import type { RoutedDomU } from "./routed-domu";
@@ -90,6 +90,18 @@ export interface WebVhostProps {
    * @default - `/` answers with a status below 500
    */
   readonly check?: WebVhostCheck;
+}
+
+/** System directories a site would publish with `Require all granted`. */
+const SYSTEM_DIRS = /^\/(|etc|usr|bin|sbin|lib\w*|boot|root|proc|sys|run|dev|var|home|opt|tmp)$/;
+
+/** A DocumentRoot: an absolute path of its own, not `/`, `/etc` or another system directory itself. */
+function parseDocumentRoot(value: unknown, site: PropSite): string {
+  const dir = parseAbsolutePath(value, site);
+  if (SYSTEM_DIRS.test(dir) || /^\/(etc|root|proc|sys|boot|dev|run)(\/|$)/.test(dir)) {
+    throw new XenPropError(site, value, "a system directory would be published to the web (the site grants access to all of it); expected a directory of the site's own, such as /var/www/site-a");
+  }
+  return dir;
 }
 
 /**

@@ -50,18 +50,6 @@ export function parseAbsolutePath(value: unknown, site: PropSite): string {
   return value;
 }
 
-/** System directories a site would publish with `Require all granted`. */
-const SYSTEM_DIRS = /^\/(|etc|usr|bin|sbin|lib\w*|boot|root|proc|sys|run|dev|var|home|opt|tmp)$/;
-
-/** A DocumentRoot: an absolute path of its own, not `/`, `/etc` or another system directory itself. */
-export function parseDocumentRoot(value: unknown, site: PropSite): string {
-  const dir = parseAbsolutePath(value, site);
-  if (SYSTEM_DIRS.test(dir) || /^\/(etc|root|proc|sys|boot|dev|run)(\/|$)/.test(dir)) {
-    throw new XenPropError(site, value, "a system directory would be published to the web (the site grants access to all of it); expected a directory of the site's own, such as /var/www/site-a");
-  }
-  return dir;
-}
-
 const LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
 const HOSTNAME = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
 
