@@ -142,11 +142,17 @@ function freeAddress(network: string, taken: Set<string>): string {
  * stand-in `xl` that creates guests as sandbox hosts. Needs root.
  */
 export class Lab {
-  /** Builds the dom0s, management links and clients of a stack. */
+  /**
+   * Builds the dom0s, management links and clients of a stack. Until it is
+   * destroyed, a SIGINT or SIGTERM to the process destroys it (and every other
+   * lab of the process) before the process ends as the signal says: the lab
+   * run, a test, whatever made it.
+   */
   static create(options: LabOptions): Lab {
     const prefix = `cx${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-xen-lab-${prefix}-`));
     const lab = new Lab(options, prefix, workdir);
+    tearDownOnStop(lab);
     try {
       lab.setUp();
     } catch (e) {
@@ -841,6 +847,7 @@ export class Lab {
 
   /** Ends every process and removes every namespace, link and file of this run. Safe to call twice. */
   destroy(): void {
+    stopWatching(this);
     // cdktf runs Terraform on a terminal of its own (a session of its own): the whole tree, by PID.
     if (this.deploying !== undefined) for (const pid of descendants(this.deploying).concat(this.deploying)) killQuietly(pid);
     this.deploying = undefined;
@@ -853,6 +860,31 @@ export class Lab {
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
   }
+}
+
+/** The labs of this process not yet destroyed. */
+const live = new Set<Lab>();
+
+/** Destroys every live lab, then ends the process as `signal` says (the handler is gone by then). */
+function onStop(signal: NodeJS.Signals): void {
+  for (const lab of [...live]) lab.destroy();
+  process.kill(process.pid, signal);
+}
+
+/** Has `lab` destroyed if the process is told to stop (SIGINT, SIGTERM) while it lives. */
+function tearDownOnStop(lab: Lab): void {
+  if (!live.size) {
+    process.once("SIGINT", onStop);
+    process.once("SIGTERM", onStop);
+  }
+  live.add(lab);
+}
+
+/** `lab` is destroyed: with no lab left, the process stops as it would without them. */
+function stopWatching(lab: Lab): void {
+  if (!live.delete(lab) || live.size) return;
+  process.removeListener("SIGINT", onStop);
+  process.removeListener("SIGTERM", onStop);
 }
 
 /** The processes below `pid`, read from /proc: children before their parents' parents. */

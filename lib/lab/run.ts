@@ -72,17 +72,11 @@ export function scenarioLab(scenario: Scenario, opts: { log?: (l: string) => voi
  * Deploy, probe, negative control; then each phase (deploy with its
  * context, probe the topology it deploys); then a redeploy without changes
  * and a plan that must be empty. A failed deploy ends the run there. Tears
- * the lab down at the end, and on SIGINT/SIGTERM (with the deploy running
- * then, and everything it started).
+ * the lab down at the end (on SIGINT/SIGTERM the lab tears itself down,
+ * with the deploy running then, and everything it started).
  */
 export async function runLab(lab: Lab, opts: { phases?: readonly LabPhase[] } = {}): Promise<LabRunResult> {
   const started = Date.now();
-  const onSignal = (signal: NodeJS.Signals) => {
-    lab.destroy();
-    process.kill(process.pid, signal);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
   try {
     const reasons: string[] = [];
     const failedProbes = (probes: readonly ProbeResult[], when: string) => {
@@ -124,8 +118,6 @@ export async function runLab(lab: Lab, opts: { phases?: readonly LabPhase[] } = 
     if (so.planExitCode !== 0) reasons.push(`terraform plan after the redeploy ${so.planExitCode === 2 ? "still shows changes" : `failed (exit ${so.planExitCode})`}`);
     return result();
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
     lab.destroy();
   }
 }

@@ -2,6 +2,7 @@
  * The lab, for real: sandbox dom0s and guests, cdktf deploy with Terraform,
  * probes from a client on the uplink. Needs root and the packages of .ci/run.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { diffStack } from "../../lib/adopt/diff";
@@ -423,6 +424,40 @@ function useSeedVariant(variant: string): () => Lab {
   });
   return () => (lab ??= Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: variant } }));
 }
+
+describeWith(LAB_NEEDS, "lab: told to stop before it is destroyed", () => {
+  it("SIGTERM to a process holding a lab it has not destroyed (a test's, between its steps) removes the lab's namespaces, links, mounts, processes and folder, and ends the process", async () => {
+    const root = path.resolve(__dirname, "..", "..");
+    const script = [
+      `require(${JSON.stringify(require.resolve("ts-node/register/transpile-only"))});`,
+      `const { Lab, SCENARIO_KEY } = require(${JSON.stringify(path.join(root, "lib", "lab"))});`,
+      `const { packageRoot, scenarioAppCommand } = require(${JSON.stringify(path.join(root, "lib", "lab", "run"))});`,
+      `const lab = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed" } });`,
+      "process.stderr.write(`ready ${lab.prefix} ${lab.workdir}\\n`);",
+      "setInterval(() => {}, 1000);",
+    ].join("\n");
+    const child = spawn(process.execPath, ["-e", script], { cwd: root, env: { ...process.env, TS_NODE_PROJECT: path.join(root, "tsconfig.json") }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (b) => (stderr += b));
+    const exited = new Promise<string>((resolve) => child.on("exit", (code, signal) => resolve(`${code} ${signal}`)));
+    const started = Date.now();
+    while (!/^ready /m.test(stderr) && child.exitCode === null && Date.now() - started < 2 * MINUTES) await new Promise((r) => setTimeout(r, 200));
+    const [, prefix, workdir] = /^ready (\S+) (\S+)$/m.exec(stderr) ?? [];
+    expect([prefix, stderr.slice(-2000)]).toEqual([expect.stringMatching(/^cx\w+$/), expect.any(String)]);
+    // Built: the dom0's namespace and the processes in it (its sshd) are there.
+    expect(run("ip", ["netns", "list"]).stdout).toContain(`${prefix}d0`);
+    const inside = run("ip", ["netns", "pids", `${prefix}d0`]).stdout.split("\n").filter(Boolean).map(Number);
+    expect(inside.length).toBeGreaterThan(0);
+    child.kill("SIGTERM");
+    // Ended as SIGTERM ends a process, once the lab is gone.
+    expect(await exited).toBe("null SIGTERM");
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix);
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(prefix);
+    expect(inside.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
+    expect(fs.existsSync(workdir)).toBe(false);
+  }, 3 * MINUTES);
+});
 
 describeWith(LAB_NEEDS, "lab: the check after deploy, on the seed's hand-made guest network (the proof at synth off)", () => {
   const theLab = useSeedVariant("hand-made");
