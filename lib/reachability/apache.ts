@@ -383,14 +383,11 @@ class Reader {
       else if (!now.skip) {
         const name = m[2];
         const args = m[3].trim();
-        const include = name.toLowerCase();
-        if (include !== "include" && include !== "includeoptional") {
-          out.push(now.maybe === undefined ? { name, args, file, line: at } : { name, args, file, line: at, maybe: now.maybe });
-          continue;
-        }
-        const named = this.included(unquoted(args), include === "includeoptional", depth);
-        if (typeof named === "string") {
-          out.push(now.maybe === undefined ? { name, args, file, line: at, unread: named } : { name, args, file, line: at, maybe: now.maybe, unread: named });
+        const lower = name.toLowerCase();
+        // An Include the model follows gives way to what it names; any other directive is kept, one it does not follow with why.
+        const named = lower === "include" || lower === "includeoptional" ? this.included(unquoted(args), lower === "includeoptional", depth) : undefined;
+        if (!Array.isArray(named)) {
+          out.push({ name, args, file, line: at, maybe: now.maybe, unread: named });
           continue;
         }
         for (const p of named) {
