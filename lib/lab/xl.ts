@@ -14,7 +14,8 @@ import { shellAssignments, shellSource } from "../render/shell-source";
 /** What the parser prints of a cfg (see lib/lab/xlcfg-parse.c). */
 export interface ParsedCfg {
   readonly name: string;
-  readonly vif: string[];
+  /** An item that is itself a list is null. */
+  readonly vif: (string | null)[];
 }
 
 interface VifSpec {
@@ -76,7 +77,9 @@ export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string):
   state.guests[`${dom0Id}/${cfg.name}`] = { netns: guest.name, root: guest.root, dom0: dom0Id, name: cfg.name };
   saveState(stateFile, state);
 
-  const vifs = cfg.vif.map((spec, devid) => parseVif(spec, devid, domid));
+  // As xl: the vifs up to the first item that is not a string.
+  const end = cfg.vif.indexOf(null);
+  const vifs = (end < 0 ? cfg.vif : cfg.vif.slice(0, end)).map((spec, devid) => parseVif(spec!, devid, domid));
   for (const v of vifs) {
     // The guest names its NIC as its naming files would (found by MAC).
     const device = topoGuest.model.vifs.find((m) => m.mac === v.mac)?.device ?? `eth${v.devid}`;

@@ -1,6 +1,7 @@
 /*
  * Reads an xl domain config with Xen's own parser (libxlutil) and prints what
- * xl would see as JSON: scalar settings and the disk and vif lists.
+ * xl would see as JSON: scalar settings and the disk and vif lists (an item
+ * that is itself a list as null).
  * Exit status 1 and a message on stderr when the parser rejects the file.
  */
 #include <stdio.h>
@@ -25,7 +26,10 @@ static void print_list(XLU_Config *cfg, const char *key) {
     if (!xlu_cfg_get_list(cfg, key, &list, &count, 0)) {
         for (int i = 0; i < count; i++) {
             if (i) putchar(',');
-            json_string(xlu_cfg_get_listitem(list, i));
+            /* An item that is itself a list has no string: null. */
+            const char *item = xlu_cfg_get_listitem(list, i);
+            if (item) json_string(item);
+            else printf("null");
         }
     }
     printf("]");

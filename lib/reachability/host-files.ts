@@ -5,6 +5,7 @@
  */
 import { ipNum } from "./ip";
 import type { Unreadable } from "./outcome";
+import { XlAtom, XlConfig, XlRejection } from "./xl-config";
 
 /** Where xl's domain configs are: a `.cfg` file of /etc/xen itself. */
 export const XL_DOMAIN_CONFIG = /^\/etc\/xen\/[^/]+\.cfg$/;
@@ -18,6 +19,8 @@ export interface XlVif {
   readonly vifname?: string;
   readonly script: string;
   readonly gatewaydev?: string;
+  /** The first address of `ip=` that is not one (the vif's `ips` leave it out). */
+  readonly badIp?: string;
   readonly line: number;
 }
 
@@ -32,55 +35,71 @@ export interface XlDefaults {
   readonly script?: string;
   /** `vif.default.gatewaydev`. */
   readonly gatewaydev?: string;
+  /** Why xl cannot read the file, when it cannot. */
+  readonly rejected?: XlRejection;
 }
 
 /** Reads `vif.default.script` and `vif.default.gatewaydev` of an xl.conf. */
 export function readXlDefaults(text: string): XlDefaults {
-  const value = (key: string) => new RegExp(`^\\s*vif\\.default\\.${key}\\s*=\\s*["']([^"']*)["']`, "m").exec(text)?.[1];
-  return { script: value("script"), gatewaydev: value("gatewaydev") };
+  const c = new XlConfig(text);
+  return { script: c.string("vif.default.script"), gatewaydev: c.string("vif.default.gatewaydev"), rejected: c.rejected };
 }
 
-/** Reads the `name` and `vif = [...]` of an xl config (xl.cfg(5)), with the vif defaults of xl.conf. */
+/**
+ * Reads the `name` and `vif = [...]` of an xl config (xl.cfg(5)), with the
+ * vif defaults of xl.conf. A file xl cannot read gives no vifs and an
+ * unreadable line: xl starts no domain from it.
+ */
 export function readXlCfg(file: string, text: string, unreadable: Unreadable[], defaults: XlDefaults = {}): XlDomain {
-  const name = /^\s*name\s*=\s*["']([^"']*)["']/m.exec(text)?.[1];
-  const m = /^\s*vif\s*=\s*\[([\s\S]*?)\]/m.exec(text);
-  if (!m) return { name, vifs: [] };
-  const vifs: XlVif[] = [];
-  const specRe = /'([^']*)'|"([^"]*)"/g;
-  // Lines counted as the specs come, from the start of `vif = [`.
-  let line = lineAt(text, m.index);
-  let counted = 0;
-  let s: RegExpExecArray | null;
-  while ((s = specRe.exec(m[1]))) {
-    const spec = s[1] ?? s[2];
-    for (let i = m[1].indexOf("\n", counted); i >= 0 && i < s.index; i = m[1].indexOf("\n", i + 1)) line++;
-    counted = s.index;
-    const kv = new Map<string, string>();
-    for (const part of spec.split(",")) {
-      const eq = part.indexOf("=");
-      if (eq > 0) kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-    }
-    // Numbers only in the list (a list that also held undefined would have another shape where the model reads it).
-    const ips: number[] = [];
-    let unread = false;
-    for (const a of (kv.get("ip") ?? "").split(/\s+/)) {
-      if (!a) continue;
-      const n = ipNum(a.includes("/") ? a.slice(0, a.indexOf("/")) : a);
-      if (n === undefined) unread = true;
-      else ips.push(n);
-    }
-    if (unread) unreadable.push({ file, line, text: spec, why: "ip= not read" });
-    vifs.push({
-      index: vifs.length,
-      mac: kv.get("mac")?.toLowerCase(),
-      ips,
-      vifname: kv.get("vifname"),
-      script: (kv.get("script") ?? defaults.script ?? "vif-bridge").split("/").pop()!,
-      gatewaydev: kv.get("gatewaydev") ?? defaults.gatewaydev,
-      line,
-    });
+  return xlDomain(file, new XlConfig(text), unreadable, defaults);
+}
+
+/** The `name` and vifs of a read xl config. */
+export function xlDomain(file: string, cfg: XlConfig, unreadable: Unreadable[], defaults: XlDefaults = {}): XlDomain {
+  if (cfg.rejected) {
+    unreadable.push({ file, line: cfg.rejected.line, text: "", why: `xl cannot read the file (${cfg.rejected.why}): it starts no domain from it` });
+    return { name: undefined, vifs: [] };
   }
-  return { name, vifs };
+  const vifs: XlVif[] = [];
+  for (const item of cfg.list("vif") ?? []) {
+    if (!item) {
+      // xl reads the vifs up to the first item that is not a string.
+      unreadable.push({ file, line: cfg.lineOf("vif")!, text: `vif ${vifs.length}`, why: "a list inside vif = [...]: xl reads no vif from it or after it" });
+      break;
+    }
+    vifs.push(readVif(file, item, vifs.length, unreadable, defaults));
+  }
+  return { name: cfg.string("name"), vifs };
+}
+
+/** One vif spec (`key=value,...`, xl-network-configuration(5)). */
+function readVif(file: string, item: XlAtom, index: number, unreadable: Unreadable[], defaults: XlDefaults): XlVif {
+  const spec = item.text;
+  const kv = new Map<string, string>();
+  for (const part of spec.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) kv.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  // Numbers only in the list (a list that also held undefined would have another shape where the model reads it).
+  const ips: number[] = [];
+  let badIp: string | undefined;
+  for (const a of (kv.get("ip") ?? "").split(/\s+/)) {
+    if (!a) continue;
+    const n = ipNum(a.includes("/") ? a.slice(0, a.indexOf("/")) : a);
+    if (n !== undefined) ips.push(n);
+    else badIp ??= a;
+  }
+  if (badIp !== undefined) unreadable.push({ file, line: item.line, text: spec, why: "ip= not read" });
+  return {
+    index,
+    mac: kv.get("mac")?.toLowerCase(),
+    ips,
+    vifname: kv.get("vifname"),
+    script: (kv.get("script") ?? defaults.script ?? "vif-bridge").split("/").pop()!,
+    gatewaydev: kv.get("gatewaydev") ?? defaults.gatewaydev,
+    badIp,
+    line: item.line,
+  };
 }
 
 /** MAC to interface name, from whichever naming files the guest has. */

@@ -222,6 +222,7 @@ export class Dom0State {
     for (const p of others) this.doubts.kernel.push({ file: p, line: 0, text: "", why: "a vif hook of someone else's: vif-route sources every hook of vif-post.d for each vif it brings up, and what it sets there (sysctls, routes, firewall rules) is not read by the model" });
 
     const defaults = readXlDefaults(files["/etc/xen/xl.conf"] ?? "");
+    if (defaults.rejected) this.doubts.vifs.push({ file: "xl.conf", line: defaults.rejected.line, text: "", why: `xl cannot read the file (${defaults.rejected.why}): the vif defaults it sets are not known` });
     const vifHooks: VifHooks = { own: hook === undefined ? undefined : { known: hookKnown, loose: looseList || [] }, others: others.length ? others.map((p) => p.slice(VIF_POST_D.length)).join(", ") : undefined };
     // One method per domain config: V8 compiles a long loop's function while it runs, and again when what it
     // inlined meets a new shape; this constructor runs once per dom0.
