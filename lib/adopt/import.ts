@@ -11,7 +11,9 @@
 import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { ApacheConfig, ApacheDirective, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
-import { readXlDefaults, readNaming, XL_DOMAIN_CONFIG } from "../reachability/host-files";
+import { readXlDefaults, readNaming, XL_DOMAIN_CONFIG, xlDomain } from "../reachability/host-files";
+import { XlConfig } from "../reachability/xl-config";
+import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
 import { IfupdownConfig } from "../reachability/ifupdown";
@@ -57,24 +59,6 @@ export interface ImportOptions {
    * @default - the dom0's name
    */
   readonly stack?: string;
-}
-
-/** One value of an xl config: a string, a number, or a list of strings. */
-type XlValue = string | number | string[];
-
-/** Reads the `key = value` settings of an xl config (xl.cfg(5)): strings, numbers and lists of strings. */
-export function readXlSettings(text: string): Map<string, XlValue> {
-  const out = new Map<string, XlValue>();
-  const clean = text.replace(/#[^\n]*/g, "");
-  const re = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[\s\S]*?\]|[^\s]+)/gm;
-  for (const m of clean.matchAll(re)) {
-    const v = m[2];
-    if (v.startsWith("[")) out.set(m[1], [...v.matchAll(/'([^']*)'|"([^"]*)"/g)].map((x) => x[1] ?? x[2]));
-    else if (v.startsWith('"') || v.startsWith("'")) out.set(m[1], v.slice(1, -1));
-    else if (/^\d+$/.test(v)) out.set(m[1], Number(v));
-    else out.set(m[1], v);
-  }
-  return out;
 }
 
 /** One `<VirtualHost>` of Apache's sites. */
@@ -264,10 +248,14 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
 
   const cfgs = pathsMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p));
   for (const cfgPath of cfgs) {
-    const xl = readXlSettings(dom0.files[cfgPath]);
-    const vifSpecs = (xl.get("vif") as string[] | undefined) ?? [];
-    const name = String(xl.get("name") ?? path.posix.basename(cfgPath, ".cfg"));
-    if (!vifSpecs.length) {
+    // Read as xl reads it: what xl cannot read (or the model does not) is noted, and a file xl rejects is not imported.
+    const xl = new XlConfig(dom0.files[cfgPath]);
+    const unread: Unreadable[] = [];
+    const domain = xlDomain(cfgPath, xl, unread, defaults);
+    notes.push(...unread.map((u) => `${dom0Name}: ${cfgPath} line ${u.line}: ${u.why}${u.text ? ` (${u.text})` : ""}`));
+    if (xl.rejected) continue;
+    const name = domain.name ?? path.posix.basename(cfgPath, ".cfg");
+    if (!domain.vifs.length) {
       notes.push(`${dom0Name}: ${cfgPath}: domain ${name} has no vif; not imported`);
       continue;
     }
@@ -292,14 +280,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const links = Object.keys(files).some((p) => p.endsWith(".link")) && naming.size > 0;
     const scheme = iftab && !onNetworkd ? "iftab" : udev ? "udev" : links || onNetworkd ? "systemd-link" : "iftab";
     const vifs: Record<string, unknown>[] = [];
-    vifSpecs.forEach((spec, index) => {
-      const kv = new Map(spec.split(",").map((part) => part.split("=").map((s) => s.trim()) as [string, string]));
-      const script = path.posix.basename(kv.get("script") ?? defaults.script ?? "vif-bridge");
-      if (script !== "vif-route") notes.push(`${name}: vif ${index} has script ${script}; imported as a routed vif (vif-route)`);
-      const ips = (kv.get("ip") ?? "").split(/\s+/).filter(Boolean).map((x) => x.split("/")[0]);
+    for (const v of domain.vifs) {
+      const index = v.index;
+      if (v.script !== "vif-route") notes.push(`${name}: vif ${index} has script ${v.script}; imported as a routed vif (vif-route)`);
+      if (v.badIp !== undefined) {
+        notes.push(`${name}: vif ${index}: ip= holds ${v.badIp}, not an IPv4 address; not imported`);
+        continue;
+      }
+      const ips = v.ips.map(ipText);
       if (!ips.length) {
         notes.push(`${name}: vif ${index} has no ip=; not imported (a routed vif needs its addresses)`);
-        return;
+        continue;
       }
       // Each address with the prefix the guest's interfaces file gives it.
       const withPrefix = ips.map((ip) => {
@@ -308,17 +299,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
         if (!a) notes.push(`${name}: ${ip}: not in the guest's interfaces file; its prefix taken as /${prefix}`);
         return `${ip}/${prefix}`;
       });
-      const mac = kv.get("mac");
+      const mac = v.mac;
       if (!mac) notes.push(`${name}: vif ${index} has no mac=: give it one (xl makes a new one at every boot)`);
-      const named = mac ? naming.get(mac.toLowerCase()) : undefined;
+      const named = mac ? naming.get(mac) : undefined;
       const vif: Record<string, unknown> = { mac: mac ?? `00:16:3e:00:00:${String(index).padStart(2, "0")}`, address: withPrefix[0] };
       if (withPrefix.length > 1) vif.additionalAddresses = withPrefix.slice(1);
-      if (kv.get("vifname") && kv.get("vifname") !== `${name}-${index}`) vif.vifname = kv.get("vifname");
+      if (v.vifname && v.vifname !== `${name}-${index}`) vif.vifname = v.vifname;
       if (named && named.name !== `${scheme === "iftab" ? "eth" : "enX"}${index}`) vif.device = named.name;
       vifs.push(vif);
-    });
+    }
     if (!vifs.length) continue;
-    const disks = ((xl.get("disk") as string[] | undefined) ?? []).map((d) => d.replace(/\s+/g, ""));
+    const disks = (xl.list("disk") ?? []).flatMap((d) => (d ? [d.text.replace(/\s+/g, "")] : []));
     const guestImageDirs = new Set<string>();
     for (const d of disks) {
       const target = /^(?:file|tap:aio|tap2:aio|aio):(\/[^,]+)/.exec(d)?.[1] ?? (/^([^,=]+),/.exec(d)?.[1]?.startsWith("/") && !d.startsWith("phy:") ? /^([^,]+)/.exec(d)![1] : undefined);
@@ -326,14 +317,17 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     }
     // The props, in the order the code names them.
     const props: Record<string, unknown> = {};
-    if (xl.get("memory") !== undefined) props.memory = Number(xl.get("memory"));
-    if (xl.get("vcpus") !== undefined) props.vcpus = Number(xl.get("vcpus"));
-    const type = xl.get("type") ?? (xl.get("builder") === "hvm" ? "hvm" : undefined);
+    for (const k of ["memory", "vcpus"]) {
+      const n = xl.long(k);
+      if (n !== undefined) props[k] = n;
+      else if (xl.has(k)) notes.push(`${name}: ${k} is not a number xl reads; left out`);
+    }
+    const type = xl.string("type") ?? (xl.string("builder") === "hvm" ? "hvm" : undefined);
     if (type !== undefined && type !== "pv") props.type = type;
-    if (xl.get("kernel") !== undefined) {
-      props.kernel = xl.get("kernel");
-      for (const k of ["ramdisk", "root", "extra"]) if (xl.get(k) !== undefined) props[k] = xl.get(k);
-    } else if (xl.get("bootloader") !== undefined && xl.get("bootloader") !== "pygrub") props.bootloader = xl.get("bootloader");
+    if (xl.string("kernel") !== undefined) {
+      props.kernel = xl.string("kernel");
+      for (const k of ["ramdisk", "root", "extra"]) if (xl.string(k) !== undefined) props[k] = xl.string(k);
+    } else if (xl.string("bootloader") !== undefined && xl.string("bootloader") !== "pygrub") props.bootloader = xl.string("bootloader");
     props.disks = disks;
     props.vifs = vifs;
     const gateway = /^\s*gateway\s+(\d+\.\d+\.\d+\.\d+)\s*$/m.exec(files["/etc/network/interfaces"] ?? "")?.[1];

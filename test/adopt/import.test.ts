@@ -620,6 +620,43 @@ describe("import: the values of a guest and its sites, checked by building the c
   }, 60000);
 });
 
+describe("import: a guest's xl config, read as xl reads it (test/reachability/xl-config.test.ts checks the reader against libxlutil)", () => {
+  const t = tempDir("cdktf-xen-import-xl-");
+  afterAll(t.remove);
+  const edit = (f: (text: string) => string) => {
+    const cfg = path.join(t.dir, "dom0", "etc", "xen", "webserv.cfg");
+    fs.writeFileSync(cfg, f(fs.readFileSync(cfg, "utf8")));
+  };
+
+  it("a vif commented out inside the list is not imported; a number xl reads in hex is, one it does not read (09) is left out with a note", () => {
+    fs.cpSync(HAND_MADE, t.dir, { recursive: true, verbatimSymlinks: true });
+    edit((text) => text.replace("               'mac=de:ad:be:ef:00:01", "#              'mac=de:ad:be:ef:00:01").replace("memory     = 512", "memory     = 0x200").replace("vcpus      = 1", "vcpus      = 09"));
+    const { code, notes } = importStack(t.dir, "dom0", { stack: "imported" });
+    expect(code).toContain(
+      'new RoutedDomU(dom0, "webserv", {\n  memory: 512,\n  disks: ["phy:/dev/vg0/webserv-disk,xvda,w", "phy:/dev/vg0/webserv-swap,xvdb,w"],\n  vifs: [\n    { mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },\n    { mac: "de:ad:be:ef:00:02", address: "192.168.0.202/24", device: "eth2" },\n  ],\n});',
+    );
+    expect(notes.filter((n) => n.startsWith("webserv:"))).toEqual([
+      "webserv: vcpus is not a number xl reads; left out",
+      'webserv: site site-b on 192.168.0.201: not imported: WebVhost refuses it (imported/dom0/webserv/site-b: address "192.168.0.201" is invalid: not an address of guest webserv; expected one of 192.168.0.200, 192.168.0.202); carry it over by hand',
+    ]);
+  });
+
+  it("a vif whose ip= holds what is not an address is not imported, with a note", () => {
+    edit((text) => text.replace("'mac=de:ad:be:ef:00:02, ip=192.168.0.202'", "'mac=de:ad:be:ef:00:02, ip=192.168.0.202 192.168.0.2x3'"));
+    const { code, notes } = importStack(t.dir, "dom0", { stack: "imported" });
+    expect(code).toContain('vifs: [\n    { mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },\n  ],');
+    expect(notes).toContain("dom0: /etc/xen/webserv.cfg line 8: ip= not read (mac=de:ad:be:ef:00:02, ip=192.168.0.202 192.168.0.2x3)");
+    expect(notes).toContain("webserv: vif 1: ip= holds 192.168.0.2x3, not an IPv4 address; not imported");
+  });
+
+  it("a config xl rejects (DOS line ends) is not imported, and a note says why", () => {
+    edit((text) => text.replace(/\n/g, "\r\n"));
+    const { code, notes } = importStack(t.dir, "dom0", { stack: "imported", uplink: "eth0=192.168.0.1/24" });
+    expect(code).not.toContain("RoutedDomU(dom0");
+    expect(notes[0]).toBe("dom0: /etc/xen/webserv.cfg line 1: xl cannot read the file (lexical error: a carriage return (the file has DOS line ends)): it starts no domain from it");
+  });
+});
+
 describe("import: an Include in a site's section", () => {
   const files = (site: string, extra: Record<string, string> = {}) => ({ "/etc/apache2/ports.conf": "Listen 80\n", "/etc/apache2/sites-available/a.conf": site, ...extra });
 

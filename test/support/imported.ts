@@ -4,7 +4,8 @@ import * as path from "path";
 import type { DoctorReport } from "../../lib/adopt/doctor";
 import { firewallOpens } from "../../lib/adopt/firewall-names";
 import { HostCopy, modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
-import { readSiteBlocks, readXlSettings } from "../../lib/adopt/import";
+import { readSiteBlocks } from "../../lib/adopt/import";
+import { XlConfig } from "../../lib/reachability/xl-config";
 import { readNaming } from "../../lib/reachability/host-files";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../../lib/reachability/networkd";
@@ -39,8 +40,8 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
   const dom0 = readHostCopy(dir, dom0Name);
   const out: Record<string, unknown> = {};
   for (const p of Object.keys(dom0.files).filter((x) => /^\/etc\/xen\/[^/]+\.cfg$/.test(x)).sort()) {
-    const xl = readXlSettings(dom0.files[p]);
-    const name = String(xl.get("name"));
+    const xl = new XlConfig(dom0.files[p]);
+    const name = String(xl.string("name"));
     const guest: HostCopy = readHostCopy(dir, name);
     const routing = new Routing();
     const naming = readNaming(guest.files);
@@ -49,7 +50,8 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
     const network = plan.length ? "netplan" : networkd.length ? "systemd-networkd" : "ifupdown";
     if (networkd.length) new NetworkdConfig(networkd).bringUp(routing, [...naming.values()].map((n) => n.name), () => undefined);
     else new IfupdownConfig("/etc/network/interfaces", guest.files["/etc/network/interfaces"]).bringUp(routing, {}, () => true);
-    const vifs = (xl.get("vif") as string[]).map((spec) => {
+    const vifs = xl.list("vif")!.map((item) => {
+      const spec = item!.text;
       const kv = new Map(spec.split(",").map((x) => x.split("=").map((s) => s.trim()) as [string, string]));
       const dev = naming.get(kv.get("mac")!)?.name;
       const on = kv.get("ip")!.split(" ").map((ip) => {
@@ -59,9 +61,9 @@ export function meaning(dir: string, dom0Name: string): Record<string, unknown> 
       return `${kv.get("mac")} ip=${kv.get("ip")} ${dev} ${on.join(" ")}`;
     });
     out[name] = {
-      memory: xl.get("memory"),
-      vcpus: xl.get("vcpus"),
-      disks: xl.get("disk"),
+      memory: xl.long("memory"),
+      vcpus: xl.long("vcpus"),
+      disks: xl.list("disk")?.map((d) => d?.text),
       network,
       vifs,
       vhosts: readSiteBlocks(guest.files, [], name).sites.map((b) => `${b.address}:${b.port} ${b.serverName} ${b.documentRoot} ${b.aliases.join(",")}${b.tls ? " tls" : ""}`).sort(),
