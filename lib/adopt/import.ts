@@ -11,7 +11,8 @@
 import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { ApacheConfig, ApacheDirective, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
-import { readXlDefaults, readNaming, XL_DOMAIN_CONFIG, xlDomain } from "../reachability/host-files";
+import { readXlDefaults, XL_DOMAIN_CONFIG, xlDomain } from "../reachability/host-files";
+import { readNaming } from "../reachability/naming";
 import { XlConfig } from "../reachability/xl-config";
 import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";

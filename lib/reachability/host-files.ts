@@ -1,7 +1,6 @@
 /**
- * Readers of the smaller files: xl's defaults and a domain config's name
- * and vifs, and guest interface naming (iftab, udev rules, systemd .link
- * files).
+ * Readers of xl's files: xl.conf's vif defaults and a domain config's name
+ * and vifs.
  */
 import { ipNum } from "./ip";
 import type { Unreadable } from "./outcome";
@@ -100,32 +99,6 @@ function readVif(file: string, item: XlAtom, index: number, unreadable: Unreadab
     badIp,
     line: item.line,
   };
-}
-
-/** MAC to interface name, from whichever naming files the guest has. */
-export function readNaming(files: Readonly<Record<string, string>>): Map<string, { name: string; where: string }> {
-  const out = new Map<string, { name: string; where: string }>();
-  const iftab = files["/etc/iftab"];
-  if (iftab) {
-    iftab.split("\n").forEach((raw, i) => {
-      const m = /^\s*(\S+)\s+mac\s+([0-9a-fA-F:]{17})/.exec(raw);
-      if (m) out.set(m[2].toLowerCase(), { name: m[1], where: `iftab line ${i + 1}` });
-    });
-  }
-  for (const [path, text] of Object.entries(files)) {
-    if (path.startsWith("/etc/udev/rules.d/") && path.endsWith(".rules")) {
-      text.split("\n").forEach((raw, i) => {
-        const mac = /ATTR\{address\}=="([0-9a-fA-F:]{17})"/.exec(raw)?.[1];
-        const name = /NAME="([^"]+)"/.exec(raw)?.[1];
-        if (mac && name) out.set(mac.toLowerCase(), { name, where: `${path.split("/").pop()} line ${i + 1}` });
-      });
-    } else if (path.startsWith("/etc/systemd/network/") && path.endsWith(".link")) {
-      const mac = /^\s*MACAddress=\s*([0-9a-fA-F:]{17})/m.exec(text)?.[1];
-      const name = /^\s*Name=\s*(\S+)/m.exec(text)?.[1];
-      if (mac && name) out.set(mac.toLowerCase(), { name, where: path.split("/").pop()! });
-    }
-  }
-  return out;
 }
 
 /** 1-based line of the character at `index`. */

@@ -19,7 +19,8 @@ import { LiveRoutingText, readLiveRouting } from "./live-routing";
 import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheConfig, readApache } from "./apache";
-import { readNaming, readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG, XlDefaults, XlVif } from "./host-files";
+import { readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG, XlDefaults, XlVif } from "./host-files";
+import { readNaming } from "./naming";
 
 /** Where vif-route finds the hooks it sources for every vif. */
 const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
@@ -309,7 +310,7 @@ export class GuestState {
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
     this.kernel = guestKernel({ baseline, files: sysctlOrder(files), now: running.sysctl });
     this.unreadable.push(...this.kernel.unreadable);
-    const naming = readNaming(files);
+    const naming = readNaming(files, this.unreadable);
     for (const v of vifs) {
       const named = v.mac ? naming.get(v.mac) : undefined;
       const device = named ? { dev: named.name, where: `MAC ${v.mac}, ${named.where}` } : { dev: `eth${v.index}`, where: `assumed: no naming file names MAC ${v.mac ?? "(none)"}, so the kernel's eth${v.index} in vif order` };

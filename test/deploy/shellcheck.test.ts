@@ -36,13 +36,15 @@ describeWith(["shellcheck"], "step scripts pass shellcheck", () => {
   });
 });
 
-describeWith(["shellcheck"], "the library's shell source files pass shellcheck", () => {
-  const root = path.resolve(__dirname, "../../lib");
+describeWith(["shellcheck"], "the shell source files of the library and its tests pass shellcheck", () => {
+  const root = path.resolve(__dirname, "../..");
   const sources = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".sh") ? [path.join(dir, e.name)] : []));
-  it("there are some", () => {
-    expect(sources(root).length).toBeGreaterThan(0);
+  const all = [...sources(path.join(root, "lib")), ...sources(path.join(root, "test"))];
+  it("there are some, in both", () => {
+    expect(all.filter((f) => f.startsWith(path.join(root, "lib/"))).length).toBeGreaterThan(0);
+    expect(all.filter((f) => f.startsWith(path.join(root, "test/"))).length).toBeGreaterThan(0);
   });
-  it.each(sources(root).map((f) => ({ name: path.relative(root, f), file: f })))("lib/$name", ({ file }) => {
+  it.each(all.map((f) => ({ name: path.relative(root, f), file: f })))("$name", ({ file }) => {
     const r = run("shellcheck", ["--shell", "sh", file]);
     expect(r.stdout).toBe("");
     expect(r.status).toBe(0);

@@ -6,7 +6,7 @@ import { firewallOpens } from "../../lib/adopt/firewall-names";
 import { HostCopy, modelOfCopies, readHostCopy } from "../../lib/adopt/host-copy";
 import { readSiteBlocks } from "../../lib/adopt/import";
 import { XlConfig } from "../../lib/reachability/xl-config";
-import { readNaming } from "../../lib/reachability/host-files";
+import { readNaming } from "../../lib/reachability/naming";
 import { IfupdownConfig } from "../../lib/reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../../lib/reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../../lib/reachability/netplan";
