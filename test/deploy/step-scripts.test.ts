@@ -12,7 +12,7 @@ import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
 import { describeWith, uniqueName } from "../support/tools";
 
-const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl", "openssl"];
+const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl", "openssl", "/lib/udev/rules.d/19-ifrename.rules"];
 
 function run(host: SandboxHost, step: StepModel) {
   return host.runScript(renderStepScript(step));
@@ -398,6 +398,21 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
     tables: guest.sh("ip route show table 100; ip route show table 101; ip route show table 102").stdout,
     addresses: guest.sh("ip -4 -o addr show | awk '{print $2, $4}'").stdout,
     sysctl: guest.sh("sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.ip_nonlocal_bind").stdout,
+  });
+
+  it("network with iftab naming: where no udev rule runs ifrename (iftab would pin nothing), refused before anything is written", () => {
+    const bare = SandboxHost.create(uniqueName("g"));
+    try {
+      // ifrename's rule out of sight in this host's own mount namespace.
+      expectOk(bare.sh("mount --bind /dev/null /lib/udev/rules.d/19-ifrename.rules"));
+      const before = bare.sh("cat /etc/network/interfaces; ls /etc/iftab 2>&1").stdout;
+      const r = run(bare, stepOf(lab.web, "network"));
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('no udev rule runs ifrename (apt-get install ifrename): /etc/iftab would name no interface at the next boot; or give the guest interfaceNaming "udev" or "systemd-link"');
+      expect(bare.sh("cat /etc/network/interfaces; ls /etc/iftab 2>&1").stdout).toBe(before);
+    } finally {
+      bare.destroy();
+    }
   });
 
   it("network: brings up every interface with its table and rule; a second run changes nothing", () => {

@@ -35,6 +35,8 @@ export const LAB_NEEDS = [
   "root", "nsenter", "unshare", "flock", "terraform", "ssh-keygen", "/usr/sbin/sshd", "gcc", "/usr/include/libxlutil.h",
   "openssl", "apache2ctl", "ifup", "curl", "socat", "ping", "ifconfig", "/etc/xen/scripts/vif-route", "xenstore-read",
   "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "nft",
+  // A guest with iftab naming (the default) is refused where no udev rule runs ifrename.
+  "/lib/udev/rules.d/19-ifrename.rules",
 ];
 
 /** `describe` when every prerequisite is there; otherwise fail (CI) or skip with one line. */

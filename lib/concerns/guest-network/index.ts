@@ -1,6 +1,7 @@
 /**
  * The guest's network, changed in place: interface naming, the interfaces
- * file, the policy routing tables, ARP sysctls. Checked by `ifup --no-act`;
+ * file, the policy routing tables, ARP sysctls. Checked by `ifup --no-act`
+ * (and, for iftab naming, that a udev rule runs ifrename);
  * sysctls applied, interfaces that are down brought up, and the policy
  * routing of interfaces that are up re-applied. No interface is taken down,
  * so the SSH session of the deploy itself survives.
@@ -33,6 +34,9 @@ export function guestNetworkStep(host: string, guest: GuestModel, opts: GuestNet
   if (guest.network === "netplan") return netplanStep(host, guest, opts);
   return ifupdownStep(host, guest, opts);
 }
+
+/** The check that something reads iftab at boot, in sh/: see the file. */
+const IFTAB_CHECK = shellSource(__dirname, "sh/iftab-check.sh");
 
 /** netplan's staged check, in sh/: see the file. */
 const NETPLAN_CHECK = shellSource(__dirname, "sh/netplan-check.sh");
@@ -88,6 +92,7 @@ function ifupdownStep(host: string, guest: GuestModel, opts: GuestNetworkOptions
     files,
     validate: [
       sysctlCheck(stagedVariable(files, SYSCTL_PATH)),
+      ...(guest.interfaceNaming === "iftab" ? [IFTAB_CHECK, "iftab_check"] : []),
       'state=$(mktemp -d); trap \'rm -rf "$state"\' EXIT',
       `ifup --no-act -a -i "$${stagedVariable(files, INTERFACES_PATH)}" --state-dir "$state" >/dev/null 2>&1`,
     ].join("\n"),
