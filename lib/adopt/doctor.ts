@@ -92,21 +92,28 @@ export function findUplink(dir: string, dom0: HostCopy, given?: string): { devic
   const d = previewDom0(dir, dom0);
   if (d) return { device: d.uplink.device, address: `${d.uplink.address.address}/${d.uplink.address.prefix}`, from: "topology.json" };
   const devices = new Set<string>();
+  const unread: Unreadable[] = [];
   const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
   for (const [p, text] of filesMatching(dom0.files, (p) => XL_DOMAIN_CONFIG.test(p))) {
-    for (const v of readXlCfg(p, text, [], defaults).vifs) devices.add(v.gatewaydev ?? "eth0");
+    for (const v of readXlCfg(p, text, unread, defaults).vifs) devices.add(v.gatewaydev ?? "eth0");
   }
   const interfaces = dom0.files["/etc/network/interfaces"];
+  const device = [...devices][0];
   if (devices.size === 1 && interfaces !== undefined) {
-    const device = [...devices][0];
     const routing = new Routing();
     new IfupdownConfig("/etc/network/interfaces", interfaces, dom0.files).bringUp(routing, {}, () => true);
     const a = routing.addresses.find((x) => x.dev === device);
     if (a) return { device, address: `${ipText(a.address)}/${a.prefix}`, from: "/etc/network/interfaces" };
   }
-  throw new DoctorInputError(
-    `${dom0.host}: the uplink is not known: ${devices.size > 1 ? `the vifs name several gatewaydev (${[...devices].join(", ")})` : `${[...devices][0] ?? "eth0"} has no static address in /etc/network/interfaces of the copy`}; give it with --uplink <device>=<address>/<prefix>`,
-  );
+  const why =
+    devices.size > 1
+      ? `the vifs name several gatewaydev (${[...devices].join(", ")})`
+      : devices.size === 0
+        ? `no vif of the copy's xl configs names it (gatewaydev)${unread.length ? `; ${unread.map(unreadableText).join("; ")}` : ""}`
+        : interfaces === undefined
+          ? `the copy has no /etc/network/interfaces to read ${device}'s address from`
+          : `${device} has no static address in /etc/network/interfaces of the copy`;
+  throw new DoctorInputError(`${dom0.host}: the uplink is not known: ${why}; give it with --uplink <device>=<address>/<prefix>`);
 }
 
 function statusOf(v: FlowVerdict): DoctorStatus {

@@ -10,7 +10,8 @@ import * as path from "path";
 import { App, TerraformStack } from "cdktf";
 import * as fc from "fast-check";
 import { ForwardRule, Port, RoutedDomU, WebVhost, XenHost } from "../../lib";
-import { doctor, DoctorCheck } from "../../lib/adopt/doctor";
+import { doctor, DoctorCheck, findUplink } from "../../lib/adopt/doctor";
+import { readHostCopy } from "../../lib/adopt/host-copy";
 import { main } from "../../lib/cli";
 import { buildScenario } from "../../lib/lab/scenarios";
 import { editedRestrictedCopy, HAND_EDITS, restrictedStack } from "../support/restricted";
@@ -438,4 +439,38 @@ describe("doctor on any stack's own preview exits 0 (generated stacks)", () => {
     );
     expect(asked).toBeGreaterThan(50);
   }, 120000);
+});
+
+describe("doctor: the dom0's uplink, when neither --uplink nor topology.json gives it", () => {
+  const t = tempDir("cdktf-xen-uplink-");
+  afterAll(t.remove);
+  /** A copy of the seed's hand-made hosts, with `edit` applied to the dom0's files (a path to undefined removes it). */
+  const copy = (name: string, edit: Record<string, (text: string) => string | undefined>) => {
+    const dir = path.join(t.dir, name);
+    fs.cpSync(HAND_MADE, dir, { recursive: true, verbatimSymlinks: true });
+    for (const [p, f] of Object.entries(edit)) {
+      const file = path.join(dir, "dom0", p);
+      const text = f(fs.readFileSync(file, "utf8"));
+      if (text === undefined) fs.rmSync(file);
+      else fs.writeFileSync(file, text);
+    }
+    return dir;
+  };
+
+  it("read from the vifs' gatewaydev and that device's address in the interfaces file", () => {
+    expect(findUplink(HAND_MADE, readHostCopy(HAND_MADE, "dom0"))).toEqual({ device: "eth0", address: "192.168.0.1/24", from: "/etc/network/interfaces" });
+  });
+
+  it("when it cannot be read, the error says why: an xl config xl rejects, several gatewaydev, no interfaces file, no address", () => {
+    const cases: [string, Record<string, (text: string) => string | undefined>, string][] = [
+      ["rejected", { "etc/xen/webserv.cfg": (s) => s.replace(/\n/g, "\r\n") }, 'no vif of the copy\'s xl configs names it (gatewaydev); /etc/xen/webserv.cfg line 1 "": xl cannot read the file (lexical error: a carriage return (the file has DOS line ends)): it starts no domain from it'],
+      ["several", { "etc/xen/webserv.cfg": (s) => s.replace("'mac=de:ad:be:ef:00:01, ip=192.168.0.201'", "'mac=de:ad:be:ef:00:01, ip=192.168.0.201, gatewaydev=eth1'") }, "the vifs name several gatewaydev (eth0, eth1)"],
+      ["no-interfaces", { "etc/network/interfaces": () => undefined }, "the copy has no /etc/network/interfaces to read eth0's address from"],
+      ["no-address", { "etc/network/interfaces": (s) => s.replace(/iface eth0 inet static[\s\S]*?(\n\n|$)/, "iface eth0 inet dhcp\n\n") }, "eth0 has no static address in /etc/network/interfaces of the copy"],
+    ];
+    for (const [name, edit, why] of cases) {
+      const dir = copy(name, edit);
+      expect(() => findUplink(dir, readHostCopy(dir, "dom0"))).toThrow(`dom0: the uplink is not known: ${why}; give it with --uplink <device>=<address>/<prefix>`);
+    }
+  });
 });
