@@ -122,13 +122,14 @@ function readRules(path: string, text: string, out: Map<string, Named>, final: S
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i];
     const line = raw.trim();
-    if (!line || line.startsWith("#") || !line.includes("NAME")) continue;
+    if (!line || line.startsWith("#") || (!line.includes("NAME") && !line.includes("GOTO"))) continue;
     const bad = (why: string) => unreadable.push({ file: path, line: i + 1, text: raw, why });
     let mac: string | undefined;
     let name: string | undefined;
     let isFinal = false;
     let meets = true;
     let unread: string | undefined;
+    let jump: string | undefined;
     RULE_KEY.lastIndex = 0;
     let at = 0;
     for (let m = RULE_KEY.exec(line); m; m = RULE_KEY.exec(line)) {
@@ -140,11 +141,16 @@ function readRules(path: string, text: string, out: Map<string, Named>, final: S
         isFinal = op === ":=";
       } else if (key === "ATTR{address}" && op === "==") mac = value;
       else if (op === "==" && VIF_MEETS[key] && VIF_MEETS[key](value) !== undefined) meets &&= VIF_MEETS[key](value)!;
-      else if (op === "==" || op === "!=" || key === "GOTO" || key === "LABEL") unread ??= `${key}${op}"${value}"`;
+      else if (key === "GOTO") jump = value;
+      else if (op === "==" || op === "!=") unread ??= `${key}${op}"${value}"`;
       if (at >= line.length) break;
     }
     if (at < line.length) {
       bad("a udev rule the model cannot read");
+      continue;
+    }
+    if (jump !== undefined) {
+      bad(`GOTO="${jump}": which rules it skips is not read by the model`);
       continue;
     }
     if (name === undefined || !meets) continue;

@@ -155,7 +155,7 @@ describe("the model's reading of hand-written naming files (udev's own verdicts,
 });
 
 describe("what the model does not read of naming files is said, and names nothing", () => {
-  it("a udev rule with a key it does not read, naming by other than the MAC, or that it cannot parse; an iftab selector; a .link file matching by other than the MAC, or with NamePolicy=", () => {
+  it("a udev rule with a key it does not read, naming by other than the MAC, a GOTO, or that it cannot parse; an iftab selector; a .link file matching by other than the MAC, or with NamePolicy=", () => {
     const unreadable: Unreadable[] = [];
     const named = readNaming(
       {
@@ -166,6 +166,7 @@ describe("what the model does not read of naming files is said, and names nothin
           'SUBSYSTEM=="net", ATTR{address}=="de:ad:be:ef:00:02", NAME="lan%n"',
           "SUBSYSTEM==net, NAME=lan9",
         ].join("\n"),
+        "/etc/udev/rules.d/60-skip.rules": 'SUBSYSTEM!="net", GOTO="end"\nLABEL="end"\n',
         "/etc/iftab": "lan4 mac de:ad:be:ef:00:04 driver vif\nlan5 businfo 0000:00:05.0\n",
         "/etc/systemd/network/10-a.link": "[Match]\nOriginalName=eth6\n\n[Link]\nName=lan6\n",
         "/etc/systemd/network/20-b.link": "[Match]\nMACAddress=de:ad:be:ef:00:07\n\n[Link]\nNamePolicy=kernel\nName=lan7\n",
@@ -176,6 +177,7 @@ describe("what the model does not read of naming files is said, and names nothin
     expect(unreadable.map((u) => `${u.file} ${u.line}: ${u.why}`)).toEqual([
       '/etc/iftab 1: the iftab selector driver vif is not read by the model',
       "/etc/iftab 2: an iftab line that names an interface by other than its MAC is not read by the model",
+      '/etc/udev/rules.d/60-skip.rules 1: GOTO="end": which rules it skips is not read by the model',
       '/etc/udev/rules.d/70-persistent-net.rules 1: DRIVERS=="?*" is not read by the model',
       "/etc/udev/rules.d/70-persistent-net.rules 2: a udev rule that names an interface by other than its MAC is not read by the model",
       '/etc/udev/rules.d/70-persistent-net.rules 3: KERNEL=="eth0" is not read by the model',
