@@ -267,7 +267,9 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const files = copy.exists ? copy.files : {};
     // The guest's addresses with their prefixes, as its interfaces file brings them up.
     const routing = new Routing();
-    const naming = readNaming(files);
+    const unreadNames: Unreadable[] = [];
+    const naming = readNaming(files, unreadNames);
+    notes.push(...unreadNames.map((u) => `${name}: ${u.file}${u.line ? ` line ${u.line}` : ""}: ${u.why}; the interface names it may set are not imported`));
     // systemd-networkd when the guest has .network files and no interfaces file, else ifupdown.
     const plan = netplanFilesOf(files);
     const onNetplan = plan.length > 0 && files["/etc/network/interfaces"] === undefined;

@@ -620,7 +620,7 @@ describe("import: the values of a guest and its sites, checked by building the c
   }, 60000);
 });
 
-describe("import: a guest's xl config, read as xl reads it (test/reachability/xl-config.test.ts checks the reader against libxlutil)", () => {
+describe("import: a guest's xl config and naming files, read as xl and udev read them (test/reachability/xl-config.test.ts and test/render/guest-naming.test.ts check the readers against libxlutil and udevadm)", () => {
   const t = tempDir("cdktf-xen-import-xl-");
   afterAll(t.remove);
   const edit = (f: (text: string) => string) => {
@@ -647,6 +647,14 @@ describe("import: a guest's xl config, read as xl reads it (test/reachability/xl
     expect(code).toContain('vifs: [\n    { mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },\n  ],');
     expect(notes).toContain("dom0: /etc/xen/webserv.cfg line 8: ip= not read (mac=de:ad:be:ef:00:02, ip=192.168.0.202 192.168.0.2x3)");
     expect(notes).toContain("webserv: vif 1: ip= holds 192.168.0.2x3, not an IPv4 address; not imported");
+  });
+
+  it("a naming file line the model does not read is named in a note; iftab's names stand", () => {
+    fs.mkdirSync(path.join(t.dir, "webserv", "etc", "udev", "rules.d"), { recursive: true });
+    fs.writeFileSync(path.join(t.dir, "webserv", "etc", "udev", "rules.d", "70-persistent-net.rules"), 'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="de:ad:be:ef:00:00", NAME="lan0"\n');
+    const { code, notes } = importStack(t.dir, "dom0", { stack: "imported" });
+    expect(notes).toContain('webserv: /etc/udev/rules.d/70-persistent-net.rules line 1: DRIVERS=="?*" is not read by the model; the interface names it may set are not imported');
+    expect(code).toContain('{ mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },');
   });
 
   it("a config xl rejects (DOS line ends) is not imported, and a note says why", () => {
