@@ -31,39 +31,42 @@ export interface Named {
 
 const RULES_DIR = "/etc/udev/rules.d/";
 const LINK_DIR = "/etc/systemd/network/";
-/** systemd's rule that applies the `.link` files. */
-const NET_SETUP_LINK = "80-net-setup-link.rules";
-/** ifrename's rule that applies /etc/iftab. */
-const IFRENAME = "19-ifrename.rules";
+/** Where systemd's rule that applies the `.link` files is read, by its name (a file of /etc of that name takes its place). */
+const NET_SETUP_LINK = `${RULES_DIR}80-net-setup-link.rules`;
+/** Where ifrename's rule that applies /etc/iftab is read, by its name. */
+const IFRENAME = `${RULES_DIR}19-ifrename.rules`;
 
 /** MAC (lower case, as xl configs are read) to interface name. */
 export function readNaming(files: FileSet, unreadable: Unreadable[] = []): Map<string, Named> {
   const out = new Map<string, Named>();
   const final = new Set<string>();
-  // The rules files of /etc/udev/rules.d and the .link files, by name; ifrename's and systemd's rules among them where /etc has no file of their name.
-  const steps: string[] = [];
+  // The rules files of /etc/udev/rules.d and the .link files, by name.
+  const rules: string[] = [];
   const links: string[] = [];
   for (const p of Object.keys(files)) {
-    if (p.startsWith(RULES_DIR) && p.endsWith(".rules") && p.indexOf("/", RULES_DIR.length) < 0) steps.push(p.slice(RULES_DIR.length));
+    if (p.startsWith(RULES_DIR) && p.endsWith(".rules") && p.indexOf("/", RULES_DIR.length) < 0) rules.push(p);
     else if (p.startsWith(LINK_DIR) && p.endsWith(".link") && p.indexOf("/", LINK_DIR.length) < 0) links.push(p);
   }
-  if (files["/etc/iftab"] !== undefined && !steps.includes(IFRENAME)) steps.push(IFRENAME);
-  if (!steps.includes(NET_SETUP_LINK)) steps.push(NET_SETUP_LINK);
-  steps.sort(byteOrder);
-  for (const step of steps) {
-    const path = RULES_DIR + step;
-    if (files[path] !== undefined) readRules(path, files[path], out, final, unreadable);
-    else if (step === IFRENAME) readIftab(files["/etc/iftab"], out, final, unreadable);
-    else if (links.length) readLinks(files, links.sort(byteOrder), out, unreadable);
+  rules.sort(byteOrder);
+  // ifrename's and systemd's rules in their places among them, where /etc has no file of their name.
+  const iftab = files["/etc/iftab"];
+  let ifrename = iftab === undefined || rules.includes(IFRENAME);
+  let linked = rules.includes(NET_SETUP_LINK);
+  for (const path of rules) {
+    if (!ifrename && path > IFRENAME) ifrename = readIftab(iftab, out, final, unreadable);
+    if (!linked && path > NET_SETUP_LINK) linked = readLinks(files, links.sort(byteOrder), out, unreadable);
+    readRules(path, files[path], out, final, unreadable);
   }
+  if (!ifrename) readIftab(iftab, out, final, unreadable);
+  if (!linked && links.length) readLinks(files, links.sort(byteOrder), out, unreadable);
   return out;
 }
 
 /** The common iftab line: a name, its MAC, perhaps `arp 1` (Ethernet). */
 const IFTAB_MAC = /^\s*(\S+)\s+mac\s+([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})(?:\s+arp\s+1)?\s*$/;
 
-/** The names /etc/iftab gives (ifrename: `name selector value ...`, all selectors must match), each final. */
-function readIftab(text: string, out: Map<string, Named>, final: Set<string>, unreadable: Unreadable[]): void {
+/** The names /etc/iftab gives (ifrename: `name selector value ...`, all selectors must match), each final; returns true. */
+function readIftab(text: string, out: Map<string, Named>, final: Set<string>, unreadable: Unreadable[]): true {
   const fromIftab = new Set<string>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -96,6 +99,7 @@ function readIftab(text: string, out: Map<string, Named>, final: Set<string>, un
     final.add(mac);
     fromIftab.add(mac);
   }
+  return true;
 }
 
 /** One `KEY{attr}OP"value"` of a udev rule. */
@@ -164,8 +168,8 @@ function readRules(path: string, text: string, out: Map<string, Named>, final: S
   }
 }
 
-/** The names `.link` files give, where no rule before named the interface: for each MAC, the first file by name whose `[Match]` takes it. */
-function readLinks(files: FileSet, paths: readonly string[], out: Map<string, Named>, unreadable: Unreadable[]): void {
+/** The names `.link` files give, where no rule before named the interface: for each MAC, the first file by name whose `[Match]` takes it; returns true. */
+function readLinks(files: FileSet, paths: readonly string[], out: Map<string, Named>, unreadable: Unreadable[]): true {
   const seen = new Set<string>();
   for (const path of paths) {
     let section = "";
@@ -204,4 +208,5 @@ function readLinks(files: FileSet, paths: readonly string[], out: Map<string, Na
       if (!out.has(mac)) out.set(mac, { name, where: file });
     }
   }
+  return true;
 }
