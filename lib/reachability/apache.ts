@@ -12,7 +12,6 @@
  * reason: it never counts as a socket that is there.
  */
 import { globbed, pathsMatching } from "./files-by-path";
-import { lineAt } from "./host-files";
 import type { FileSet } from "./hosts";
 import { ipNum } from "./ip";
 import { doubtText, Outcome, Unreadable } from "./outcome";
@@ -507,4 +506,11 @@ function sectionArgument(rest: string): string {
 /** A directive's argument without the quotes around it. */
 export function unquoted(text: string): string {
   return text.length > 1 && (text[0] === '"' || text[0] === "'") && text[text.length - 1] === text[0] ? text.slice(1, -1) : text;
+}
+
+/** 1-based line of the character at `index`. */
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) line++;
+  return line;
 }

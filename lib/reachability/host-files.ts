@@ -100,10 +100,3 @@ function readVif(file: string, item: XlAtom, index: number, unreadable: Unreadab
     line: item.line,
   };
 }
-
-/** 1-based line of the character at `index`. */
-export function lineAt(text: string, index: number): number {
-  let line = 1;
-  for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) line++;
-  return line;
-}
