@@ -232,6 +232,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
   const uplink = findUplink(dir, dom0, opts.uplink);
   const notes: string[] = [...dom0.problems.map((p) => `${dom0Name}: ${p.path}: cannot be read: ${p.why}`)];
   const defaults = readXlDefaults(dom0.files["/etc/xen/xl.conf"] ?? "");
+  if (defaults.rejected) notes.push(`${dom0Name}: /etc/xen/xl.conf line ${defaults.rejected.line}: xl cannot read the file (${defaults.rejected.why}): the vif defaults it sets (script, gatewaydev) are not taken`);
   const up = parseCidr(uplink.address)!;
   const upAddress = uplink.address.split("/")[0];
   const lines: string[] = [];

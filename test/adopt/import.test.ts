@@ -657,6 +657,20 @@ describe("import: a guest's xl config and naming files, read as xl and udev read
     expect(code).toContain('{ mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },');
   });
 
+  it("an xl.conf xl rejects: a note says its vif defaults are not taken, and each vif then says which script it has", () => {
+    const dir = path.join(t.dir, "..", `${path.basename(t.dir)}-xl-conf`);
+    fs.cpSync(HAND_MADE, dir, { recursive: true, verbatimSymlinks: true });
+    const conf = path.join(dir, "dom0", "etc", "xen", "xl.conf");
+    fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace(/\n/g, "\r\n"));
+    try {
+      const { notes } = importStack(dir, "dom0", { stack: "imported" });
+      expect(notes).toContain("dom0: /etc/xen/xl.conf line 2: xl cannot read the file (lexical error: a carriage return (the file has DOS line ends)): the vif defaults it sets (script, gatewaydev) are not taken");
+      expect(notes).toContain("webserv: vif 0 has script vif-bridge; imported as a routed vif (vif-route)");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a config xl rejects (DOS line ends) is not imported, and a note says why", () => {
     edit((text) => text.replace(/\n/g, "\r\n"));
     const { code, notes } = importStack(t.dir, "dom0", { stack: "imported", uplink: "eth0=192.168.0.1/24" });
