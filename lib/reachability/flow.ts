@@ -106,6 +106,14 @@ interface Path {
   readonly back: readonly PathStep[];
   /** The vif the reply comes in by, when it reaches the dom0's firewall. */
   readonly backVif?: string;
+  /**
+   * Why the routes and addresses the path was worked out from may be other
+   * than the model read (lines of the guest's or the dom0's network files it
+   * cannot read), when they may: the reply's checks at the dom0 read them.
+   */
+  readonly doubt?: string;
+  /** The same, for the dom0's routes alone: what the request's checks at the dom0 read. */
+  readonly dom0Doubt?: string;
 }
 
 /** The checks of a verdict-only evaluation, one per outcome: they carry no sentence. */
@@ -114,6 +122,16 @@ const QUIET: Readonly<Record<Outcome, Check>> = { pass: { outcome: "pass", text:
 /** A check with its sentence; while not explaining, the shared one of its outcome. */
 function check(outcome: Outcome, text: () => string): Check {
   return text === UNEXPLAINED ? QUIET[outcome] : { outcome, text };
+}
+
+/**
+ * A check that read routes or addresses of a host whose network files hold
+ * lines the model cannot read (`doubt` says which): a drop is unknown, as
+ * those lines may change what it read. A pass or an unknown is as it was.
+ */
+function doubted(c: Check, doubt: string | undefined): Check {
+  if (doubt === undefined || c.outcome !== "drop") return c;
+  return explaining ? { outcome: "unknown", text: () => `${c.text()}; but ${doubt}` } : QUIET.unknown;
 }
 
 /** Two checks that must both pass: a drop in either drops. */
@@ -441,7 +459,7 @@ export class FlowEvaluator {
     // The request: into the dom0, through its firewall, into the guest.
     if (!t.walk(path.inbound)) return t.finish("dropped", "not sent");
     if (path.stop) return t.finish(path.stop, "not sent");
-    if (!t.add(dom0, "firewall", this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: path.vifDev!, state: "NEW" }))) return t.finish("dropped", "not sent");
+    if (!t.add(dom0, "firewall", doubted(this.firewall({ src, dst, protocol, sport, dport: q.port, iif: up, oif: path.vifDev!, state: "NEW" }), path.dom0Doubt))) return t.finish("dropped", "not sent");
     if (!t.walk(path.intoGuest)) return t.finish("dropped", "not sent");
     const guest = path.guest;
     if (guest === undefined) return t.finish("unknown", "not sent");
@@ -452,7 +470,7 @@ export class FlowEvaluator {
     t.replying();
     if (this.walkBack(t, path, guest, { src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: "", oif: path.replyDev ?? "", state: "ESTABLISHED" }) && path.backVif !== undefined) {
       // Were the request dropped, there would be no reply; so the reply belongs to a tracked connection.
-      t.add(dom0, "firewall", this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: path.backVif, oif: up, state: "ESTABLISHED" }));
+      t.add(dom0, "firewall", doubted(this.firewall({ src: dst, dst: src, protocol, sport: q.port, dport: sport, iif: path.backVif, oif: up, state: "ESTABLISHED" }), path.doubt));
     }
     return t.done();
   }
@@ -468,7 +486,7 @@ export class FlowEvaluator {
     let i = 0;
     for (; i < back.length && back[i].host === guest.name; i++) if (!t.add(back[i].host, back[i].stage, back[i].check)) return false;
     // The reply leaves the guest only once it has a way out: a route, through the interface it names.
-    if (path.replyDev !== undefined && !t.add(guest.name, "firewall", this.guestFirewall(guest, "output", reply))) return false;
+    if (path.replyDev !== undefined && !t.add(guest.name, "firewall", doubted(this.guestFirewall(guest, "output", reply), path.doubt))) return false;
     for (; i < back.length; i++) if (!t.add(back[i].host, back[i].stage, back[i].check)) return false;
     return true;
   }
@@ -500,10 +518,12 @@ export class FlowEvaluator {
     };
     let guestDev: string | undefined;
     let replyDev: string | undefined;
-    const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, guestDev, replyDev, backVif });
-
-    // The request, into the dom0. A line of its interfaces file the model cannot read leaves its routes open.
+    // A line of the dom0's interfaces file the model cannot read leaves its routes open; one of the guest's, the guest's.
     const dom0Doubt = d.doubts.routing.length ? doubtText(d.doubts.routing) : undefined;
+    let routingDoubt: string | undefined;
+    const partial = (stop?: Path["stop"], vifDev?: string, guest?: GuestState, backVif?: string): Path => ({ inbound, intoGuest, back, stop, vifDev, guest, guestDev, replyDev, backVif, doubt: routingDoubt ?? dom0Doubt, dom0Doubt });
+
+    // The request, into the dom0.
     const onLink = inCidr(d.uplink.net, src);
     const route = d.routing.lookup(dst, src, up);
     if (!route || route.table === LOCAL || route.route.dev === up || !d.vifs.has(route.route.dev)) {
@@ -520,7 +540,7 @@ export class FlowEvaluator {
       decide(proxy.values, (v) => v !== 0),
       explaining ? () => (`${onLink ? `client ${q.from} (on ${up}'s subnet)` : "the uplink's router"} asks on ${up} who has ${q.to}: ${proxy.values.every((v) => v) ? "the dom0 answers by proxy ARP" : proxy.values.some((v) => v) ? "the dom0 may answer by proxy ARP" : "no proxy ARP answers"} (proxy_arp ${proxy.why}; it routes ${q.to} via ${vifDev})`) : UNEXPLAINED,
     ))) return partial("dropped");
-    if (!step(inbound, dom0, "rp_filter", reversePath(d.routing, d.kernel, up, src, dst))) return partial("dropped");
+    if (!step(inbound, dom0, "rp_filter", doubted(reversePath(d.routing, d.kernel, up, src, dst), dom0Doubt))) return partial("dropped");
     const fwd = d.kernel.ipForward();
     if (!step(inbound, dom0, "forwarding", check(decide(fwd.values, (v) => v !== 0), explaining ? () => (`ip_forward ${fwd.why}`) : UNEXPLAINED))) return partial("dropped");
     step(inbound, dom0, "route", check(dom0Doubt ? "unknown" : "pass", explaining ? () => (`route to ${q.to}: ${route.how}${dom0Doubt ? `; but ${dom0Doubt}` : ""}`) : UNEXPLAINED));
@@ -534,9 +554,9 @@ export class FlowEvaluator {
     const device = guest.devices.get(vif.index)!;
     guestDev = device.dev;
     const g = guest.name;
-    const routingDoubt = doubtText(guest.unreadable);
-    if (!step(intoGuest, g, "arp", this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, explaining ? () => `${vifDev} is ${device.dev} in the guest (${device.where})` : UNEXPLAINED))) return partial(undefined, vifDev, guest);
-    if (!step(intoGuest, g, "rp_filter", reversePath(guest.routing, guest.kernel, device.dev, src, dst))) return partial(undefined, vifDev, guest);
+    routingDoubt = doubtText(guest.unreadable);
+    if (!step(intoGuest, g, "arp", doubted(this.guestAnswersArp(guest, device.dev, d.uplink.address, dst, explaining ? () => `${vifDev} is ${device.dev} in the guest (${device.where})` : UNEXPLAINED), routingDoubt))) return partial(undefined, vifDev, guest);
+    if (!step(intoGuest, g, "rp_filter", doubted(reversePath(guest.routing, guest.kernel, device.dev, src, dst), routingDoubt))) return partial(undefined, vifDev, guest);
     const local = guest.routing.localDev(dst);
     if (!step(intoGuest, g, "deliver", check(
       local ? (routingDoubt ? "unknown" : "pass") : routingDoubt ? "unknown" : "drop",
@@ -561,16 +581,18 @@ export class FlowEvaluator {
     const index = guest.vifOf(leaves);
     const backVif = index === undefined ? undefined : d.vifOf(vif.guest, index);
     if (!backVif) {
-      step(back, g, "route", check("drop", explaining ? () => (`${leaves} is not one of the guest's vifs: the reply never reaches the dom0`) : UNEXPLAINED));
+      step(back, g, "route", doubted(check("drop", explaining ? () => (`${leaves} is not one of the guest's vifs: the reply never reaches the dom0`) : UNEXPLAINED), routingDoubt));
       return partial(undefined, vifDev, guest);
     }
     const nextHop = out.route.via ?? src;
-    if (!step(back, dom0, "arp", this.dom0AnswersArp(guest, leaves, backVif.dev, nextHop, dst, out))) return partial(undefined, vifDev, guest);
+    // From here the checks read where the guest's route sent the reply, and the dom0's routes.
+    const doubt = routingDoubt ?? dom0Doubt;
+    if (!step(back, dom0, "arp", doubted(this.dom0AnswersArp(guest, leaves, backVif.dev, nextHop, dst, out), doubt))) return partial(undefined, vifDev, guest);
     const rp = reversePath(d.routing, d.kernel, backVif.dev, dst, src);
-    if (!step(back, dom0, "rp_filter", check(rp.outcome, explaining ? () => (`reaches the dom0 on ${backVif.dev}; ${rp.text()}`) : UNEXPLAINED))) return partial(undefined, vifDev, guest);
+    if (!step(back, dom0, "rp_filter", doubted(check(rp.outcome, explaining ? () => (`reaches the dom0 on ${backVif.dev}; ${rp.text()}`) : UNEXPLAINED), doubt))) return partial(undefined, vifDev, guest);
     const toClient = d.routing.lookup(src, dst, backVif.dev);
     if (!toClient || toClient.route.dev !== up) {
-      step(back, dom0, "route", check(dom0Doubt ? "unknown" : "drop", explaining ? () => (`the dom0 routes ${q.from} via ${toClient ? `${toClient.route.dev} (${toClient.how})` : "nothing"}, not the uplink${dom0Doubt ? `; ${dom0Doubt}` : ""}`) : UNEXPLAINED));
+      step(back, dom0, "route", check(doubt ? "unknown" : "drop", explaining ? () => (`the dom0 routes ${q.from} via ${toClient ? `${toClient.route.dev} (${toClient.how})` : "nothing"}, not the uplink${doubt ? `; ${doubt}` : ""}`) : UNEXPLAINED));
       return partial(undefined, vifDev, guest);
     }
     step(back, dom0, "route", check(dom0Doubt ? "unknown" : "pass", explaining ? () => (`route to ${q.from}: ${toClient.how}${dom0Doubt ? `; but ${dom0Doubt}` : ""}`) : UNEXPLAINED));
