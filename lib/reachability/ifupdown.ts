@@ -128,13 +128,21 @@ export class IfupdownConfig {
         const fileName = s.file.slice(s.file.lastIndexOf("/") + 1);
         const where = (line: number) => `${fileName} line ${line}`;
         const bad = (line: number, raw: string, why: string) => this.unreadable.push({ file: s.file, line, text: raw, why });
-        this.bringUpStanza(s, name, routing, tables, where, bad);
+        this.bringUpStanza(s, name, routing, tables, present, where, bad);
       }
     }
   }
 
   /** One `iface` stanza of an interface that is there. */
-  private bringUpStanza(s: Stanza, name: string, routing: Routing, tables: Record<string, number>, where: (line: number) => string, bad: (line: number, raw: string, why: string) => void): void {
+  private bringUpStanza(
+    s: Stanza,
+    name: string,
+    routing: Routing,
+    tables: Record<string, number>,
+    present: (name: string) => boolean,
+    where: (line: number) => string,
+    bad: (line: number, raw: string, why: string) => void,
+  ): void {
     if (s.method === "dhcp") {
       bad(s.line, `iface ${name} inet dhcp`, "a DHCP address is not known from the files");
       return;
@@ -168,7 +176,7 @@ export class IfupdownConfig {
     }
     for (const o of s.options) {
       if (o.key !== "up" && o.key !== "post-up") continue;
-      const why = runIp(o.value, routing, tables, `${where(o.line)}`);
+      const why = runIp(o.value, { routing, tables, iface: name, present, origin: where(o.line) });
       if (why) bad(o.line, o.raw, why);
     }
   }
@@ -219,15 +227,42 @@ function table(name: string | undefined, tables: Record<string, number>): number
 const IP_KEYS = new Set(["via", "dev", "src", "table", "lookup", "metric", "priority", "pref", "prio", "from", "to", "proto", "scope", "iif", "oif"]);
 
 /**
- * Runs one `ip route`/`ip rule` command of an up line; returns why it cannot
- * be read, or nothing. `while ip rule del priority P; do :; done` (delete
- * every rule at P) is read too.
+ * The objects of `ip` the model reads, in the order of iproute2's own list:
+ * `ip` takes the first object whose name the word begins (`ip a`, `ip ro`,
+ * `ip ru`, `ip l`), and no object before these in its list begins with a
+ * word that begins one of these (test/render/real-tools.test.ts asks `ip`).
  */
-function runIp(cmd: string, routing: Routing, tables: Record<string, number>, origin: string): string | undefined {
+export const IP_OBJECTS = ["address", "route", "rule", "link"] as const;
+
+/** The object of `ip` a word names, among those the model reads. */
+export function ipObject(word: string): (typeof IP_OBJECTS)[number] | undefined {
+  return word ? IP_OBJECTS.find((o) => o.startsWith(word)) : undefined;
+}
+
+/** Where an up line runs: the routing it changes, the table names, the interface of its stanza, which interfaces the host has, and the line, for the trace. */
+interface UpLine {
+  readonly routing: Routing;
+  readonly tables: Record<string, number>;
+  readonly iface: string;
+  readonly present: (name: string) => boolean;
+  readonly origin: string;
+}
+
+/**
+ * Runs one `ip` command of an up line (`ip route`, `ip rule`, `ip address
+ * add`, `ip link set ... up`); returns why it cannot be read, or nothing.
+ * `while ip rule del priority P; do :; done` (delete every rule at P) is
+ * read too.
+ */
+function runIp(cmd: string, on: UpLine): string | undefined {
+  const { routing, tables, origin } = on;
   const loop = cmd.startsWith("while") ? /^while\s+(.+?);\s*do\s*:;\s*done$/.exec(cmd.trim()) : null;
   const w = commandWords(loop ? loop[1] : cmd);
   if (!w) return "a command the model does not read";
-  const object = w[0];
+  const object = ipObject(w[0] ?? "");
+  if (object === undefined) return `ip ${w[0] ?? ""} is not read by the model`;
+  if (object === "address") return ipAddressAdd(w, on);
+  if (object === "link") return ipLinkUp(w, on.iface);
   const verb = w[1];
   const kv = new IpArgs();
   let dest: string | undefined;
@@ -240,7 +275,7 @@ function runIp(cmd: string, routing: Routing, tables: Record<string, number>, or
     else if (dest === undefined && object === "route") dest = k;
     else return `${k} is not read by the model`;
   }
-  if (object === "route" || object === "r" || object === "ro") {
+  if (object === "route") {
     const t = table(kv.get("table"), tables);
     if (t === undefined) return `table ${kv.get("table")} has no number in the rt_tables files`;
     if (verb === "flush" && dest === undefined) {
@@ -265,25 +300,76 @@ function runIp(cmd: string, routing: Routing, tables: Record<string, number>, or
     else return `ip route ${verb} is not read by the model`;
     return undefined;
   }
-  if (object === "rule" || object === "ru") {
-    const prioText = kv.get("priority") ?? kv.get("pref") ?? kv.get("prio");
-    const priority = prioText === undefined ? undefined : Number(prioText);
-    if (verb === "del" || verb === "delete") {
-      if (priority === undefined || kv.size !== 1) return "only ip rule del priority P is read by the model";
-      routing.deleteRulesAt(priority);
-      return undefined;
-    }
-    if (verb !== "add") return `ip rule ${verb} is not read by the model`;
-    const t = table(kv.get("lookup") ?? kv.get("table"), tables);
-    if (t === undefined) return `table ${kv.get("lookup") ?? kv.get("table")} has no number in the rt_tables files`;
-    const from: Cidr | undefined = kv.get("from") === undefined || kv.get("from") === "all" ? ANY : parseCidr(kv.get("from")!);
-    const to: Cidr | undefined = kv.get("to") === undefined || kv.get("to") === "all" ? ANY : parseCidr(kv.get("to")!);
-    if (!from || !to) return "address not read";
-    // Without a priority the kernel takes one below the lowest user rule; the model does not guess it.
-    if (priority === undefined) return "a rule without priority: the kernel picks one, the model does not";
-    const text = cmd.replace(/^.*?ip\s+(-4\s+)?rule\s+add\s+/, "").replace(/\s+2>.*$/, "");
-    routing.addRule({ priority, from, to, iif: kv.get("iif"), oif: kv.get("oif"), table: t, origin: `"${text}", ${origin}` });
+  // An ip rule.
+  const prioText = kv.get("priority") ?? kv.get("pref") ?? kv.get("prio");
+  const priority = prioText === undefined ? undefined : Number(prioText);
+  if (verb === "del" || verb === "delete") {
+    if (priority === undefined || kv.size !== 1) return "only ip rule del priority P is read by the model";
+    routing.deleteRulesAt(priority);
     return undefined;
   }
-  return `ip ${object} is not read by the model`;
+  if (verb !== "add") return `ip rule ${verb} is not read by the model`;
+  const t = table(kv.get("lookup") ?? kv.get("table"), tables);
+  if (t === undefined) return `table ${kv.get("lookup") ?? kv.get("table")} has no number in the rt_tables files`;
+  const from: Cidr | undefined = kv.get("from") === undefined || kv.get("from") === "all" ? ANY : parseCidr(kv.get("from")!);
+  const to: Cidr | undefined = kv.get("to") === undefined || kv.get("to") === "all" ? ANY : parseCidr(kv.get("to")!);
+  if (!from || !to) return "address not read";
+  // Without a priority the kernel takes one below the lowest user rule; the model does not guess it.
+  if (priority === undefined) return "a rule without priority: the kernel picks one, the model does not";
+  const text = cmd.replace(/^.*?ip\s+(-4\s+)?\S+\s+add\s+/, "").replace(/\s+2>.*$/, "");
+  routing.addRule({ priority, from, to, iif: kv.get("iif"), oif: kv.get("oif"), table: t, origin: `"${text}", ${origin}` });
+  return undefined;
+}
+
+/** Keywords of `ip address add` the model reads, each with a value. */
+const ADDRESS_KEYS = new Set(["dev", "local", "broadcast", "brd"]);
+
+/**
+ * `ip address add ADDRESS[/PREFIX] dev DEV`, as the kernel takes it: the
+ * address, and its prefix route unless `noprefixroute`; a broadcast address
+ * changes neither. Returns why it cannot be read, or nothing.
+ */
+function ipAddressAdd(w: readonly string[], { routing, present, origin }: UpLine): string | undefined {
+  if (w[1] !== "add") return `ip address ${w[1] ?? ""} is not read by the model`;
+  const kv = new IpArgs();
+  let local: string | undefined;
+  let prefixRoute = true;
+  for (let i = 2; i < w.length; i++) {
+    const k = w[i];
+    if (ADDRESS_KEYS.has(k)) {
+      const why = kv.take(w, i++);
+      if (why !== undefined) return why;
+    } else if (k === "noprefixroute") prefixRoute = false;
+    else if (local === undefined && /^[\d.]+(\/\d+)?$/.test(k)) local = k;
+    else return `${k} is not read by the model`;
+  }
+  const text = kv.get("local") ?? local;
+  if (kv.has("local") && local !== undefined) return "an address given twice is not read by the model";
+  const brd = kv.get("broadcast") ?? kv.get("brd");
+  if (brd !== undefined && brd !== "+" && brd !== "-" && ipNum(brd) === undefined) return `broadcast ${brd} not read`;
+  const dev = kv.get("dev");
+  if (text === undefined || dev === undefined) return "ip address add without an address and dev: ip refuses it";
+  const slash = text.indexOf("/");
+  const address = ipNum(slash < 0 ? text : text.slice(0, slash));
+  const prefix = slash < 0 ? 32 : /^\d{1,2}$/.test(text.slice(slash + 1)) ? Number(text.slice(slash + 1)) : NaN;
+  if (address === undefined || !(prefix <= 32)) return "address not read";
+  if (!present(dev)) return `the host has no interface ${dev}: ip fails, and ifup with it`;
+  if (routing.addressOn(address, dev)) return `${text.slice(0, slash < 0 ? undefined : slash)} is on ${dev} already: ip fails, and ifup with it`;
+  routing.addAddress({ address, prefix, dev }, `${origin}, the prefix route of ${dev}`, prefixRoute);
+  return undefined;
+}
+
+/** `ip link set [dev] DEV up` for the stanza's own interface: its link up, which ifup has done already; any other change of a link is not read. */
+function ipLinkUp(w: readonly string[], iface: string): string | undefined {
+  if (w[1] !== "set") return `ip link ${w[1] ?? ""} is not read by the model`;
+  let dev: string | undefined;
+  let up = false;
+  for (let i = 2; i < w.length; i++) {
+    if (w[i] === "up") up = true;
+    else if (w[i] === "dev" && i + 1 < w.length && dev === undefined) dev = w[++i];
+    else if (dev === undefined && w[i] !== "dev") dev = w[i];
+    else return `ip link set ${w[i]} is not read by the model`;
+  }
+  if (dev !== undefined && dev !== iface) return `ip link set of ${dev}, not ${iface}, is not read by the model`;
+  return dev !== undefined && up ? undefined : "ip link set without a link and up is not read by the model";
 }

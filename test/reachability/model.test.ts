@@ -457,6 +457,44 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     );
   });
 
+  it("ip address add and ip link set ... up, in a manual stanza, are read as ifup runs them (test/render/real-tools.test.ts shows the kernel agree)", () => {
+    const manual = seedFiles().guest["/etc/network/interfaces"].replace("iface eth1 inet static\n    address 192.168.0.201/24\n", "iface eth1 inet manual\n    up ip link set eth1 up\n    up ip addr add 192.168.0.201/24 brd + dev eth1\n");
+    const m = model({ guest: { "/etc/network/interfaces": manual } });
+    expect(m.unreadable).toEqual([]);
+    const v = m.flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect(v.ok).toBe(true);
+    expect(v.hops.find((h) => h.host === "webserv" && h.stage === "deliver")?.text).toBe("192.168.0.201 is the guest's own (on eth1)");
+  });
+
+  it("the ip commands it does not read, each named; the guest's answer is then unknown, never a drop: the line may add the address asked for", () => {
+    const manual = (up: string[]) => seedFiles().guest["/etc/network/interfaces"].replace("iface eth1 inet static\n    address 192.168.0.201/24\n", `iface eth1 inet manual\n${up.map((u) => `    up ${u}\n`).join("")}`);
+    const notRead = [
+      "ip addr add 192.168.0.201/24 dev eth1 scope link",
+      "ip link set eth1 mtu 9000 up",
+      "ip neigh add 192.168.0.1 lladdr 00:16:3e:00:00:01 dev eth1",
+      "ip address del 192.168.0.9/24 dev eth1",
+      "ip addr add 192.168.0.201/24",
+      "ip link set eth1",
+      "ip link set dev eth2 up",
+      "ip addr add 192.168.0.201/24 dev eth7",
+    ];
+    expect(model({ guest: { "/etc/network/interfaces": manual(notRead) } }).unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual([
+      "18: scope is not read by the model",
+      "19: ip link set mtu is not read by the model",
+      "20: ip neigh is not read by the model",
+      "21: ip address del is not read by the model",
+      "22: ip address add without an address and dev: ip refuses it",
+      "23: ip link set without a link and up is not read by the model",
+      "24: ip link set of eth2, not eth1, is not read by the model",
+      "25: the host has no interface eth7: ip fails, and ifup with it",
+    ]);
+    const v = model({ guest: { "/etc/network/interfaces": manual(notRead.slice(0, 1)) } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
+    expect([v.forward, v.reply]).toEqual(["unknown", "unknown"]);
+    expect(v.summary).toBe(
+      'tcp 203.0.113.9 -> 192.168.0.201:80: request unknown at webserv (arp): the dom0 asks who has 192.168.0.201: webserv-1 is eth1 in the guest (MAC de:ad:be:ef:00:01, iftab line 3), which the guest\'s files do not bring up; but the model cannot read /etc/network/interfaces line 18 "    up ip addr add 192.168.0.201/24 dev eth1 scope link": scope is not read by the model',
+    );
+  });
+
   it("nor a drop on the reply's way back: where the guest's route sends it may be other than the model read", () => {
     const v = model({ guest: { "/etc/network/interfaces": HAND_MADE.replace("    gateway 192.168.0.1\n", "    gateway 192.168.0.1\n    post-up /usr/local/bin/fix-routes\n") } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
     expect([v.forward, v.reply]).toEqual(["unknown", "unknown"]);
