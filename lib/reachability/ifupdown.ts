@@ -151,6 +151,13 @@ export class IfupdownConfig {
       bad(s.line, `iface ${name} inet ${s.method}`, `method ${s.method} is not read by the model`);
       return;
     }
+    // An option ifup puts into its commands, given twice: it joins the values with a line break, and the command fails.
+    const given = new Set<string>();
+    for (const o of s.options) {
+      if (!JOINED_OPTIONS.has(o.key)) continue;
+      if (given.has(o.key)) bad(o.line, o.raw, `${o.key} given twice: ifup joins both values into one command, which fails`);
+      given.add(o.key);
+    }
     const opt = (k: string) => s.options.find((o) => o.key === k);
     const address = opt("address");
     if (s.method === "static") {
@@ -167,20 +174,31 @@ export class IfupdownConfig {
         return;
       }
       routing.addAddress({ address: n, prefix, dev: name }, `${where(address.line)}, the prefix route of ${name}`);
+      // What ifup gives `ip address add` beside the address: a peer (no prefix route), a scope.
+      for (const o of s.options) if (o.key === "pointopoint" || o.key === "scope") bad(o.line, o.raw, `${o.key} is not read by the model`);
       const gw = opt("gateway");
+      // ifup gives the gateway's route the stanza's metric.
+      const metric = opt("metric");
+      const m = metric === undefined ? 0 : /^\d+$/.test(metric.value) ? Number(metric.value) : undefined;
+      if (metric && m === undefined) bad(metric.line, metric.raw, "metric not read");
       if (gw) {
         const g = ipNum(gw.value);
         if (g === undefined) bad(gw.line, gw.raw, "gateway not read");
-        else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: 0, origin: `${where(gw.line)}, gateway` });
+        else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: m ?? 0, origin: `${where(gw.line)}, gateway` });
       }
     }
     for (const o of s.options) {
+      // ifup runs pre-up commands before the address is added and the link up: what they do is not known.
+      if (o.key === "pre-up") bad(o.line, o.raw, "a pre-up command is not read by the model");
       if (o.key !== "up" && o.key !== "post-up") continue;
       const why = runIp(o.value, { routing, tables, iface: name, present, origin: where(o.line) });
       if (why) bad(o.line, o.raw, why);
     }
   }
 }
+/** The options of a stanza that ifup puts into the commands it runs (`address` aside: it takes the first). */
+const JOINED_OPTIONS = new Set(["netmask", "gateway", "metric", "broadcast", "mtu", "hwaddress", "pointopoint", "scope"]);
+
 /** Whether a character code is white space as ifupdown reads it (C's isspace). */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);

@@ -495,6 +495,12 @@ describe("what the model cannot read gives unknown, never a pass", () => {
     );
   });
 
+  it("what ifup runs beside an address and before it: a peer, a scope, a pre-up command; each is named, not read", () => {
+    const options = ["    pointopoint 192.168.0.99", "    scope link", "    metric high", "    pre-up /usr/local/sbin/prepare"];
+    const m = model({ guest: { "/etc/network/interfaces": seedFiles().guest["/etc/network/interfaces"].replace("    address 192.168.0.201/24\n", `    address 192.168.0.201/24\n${options.join("\n")}\n    gateway 192.168.0.1\n`) } });
+    expect(m.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["19: pointopoint is not read by the model", "20: scope is not read by the model", "21: metric not read", "22: a pre-up command is not read by the model"]);
+  });
+
   it("nor a drop on the reply's way back: where the guest's route sends it may be other than the model read", () => {
     const v = model({ guest: { "/etc/network/interfaces": HAND_MADE.replace("    gateway 192.168.0.1\n", "    gateway 192.168.0.1\n    post-up /usr/local/bin/fix-routes\n") } }).flow({ from: OUTSIDE, to: "192.168.0.201", port: 80 });
     expect([v.forward, v.reply]).toEqual(["unknown", "unknown"]);

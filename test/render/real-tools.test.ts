@@ -351,6 +351,16 @@ describeWith(["ifup", "ip", "root"], "the ip commands of up lines, read by ip, i
     expect([...new Set(asked)]).toEqual(["192.0.2.50: eth0", "203.0.113.5: no route", "203.0.113.200: eth1", "198.51.100.99: no route"]);
   });
 
+  it("a static stanza's metric is its gateway's: of two default routes the kernel takes the lower metric, and so does the model", () => {
+    const interfaces = ["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    gateway 192.0.2.1", "    metric 100", "", "auto eth1", "iface eth1 inet static", "    address 198.51.100.10/24", "    gateway 198.51.100.1", ""].join("\n");
+    const { status, stderr, model, fromFile, kernel } = bringUp(interfaces);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    expect(model.unreadable).toEqual([]);
+    const dev = (r: Routing) => r.lookup(ipNum("203.0.113.77")!)?.route.dev;
+    // Not a check that passes either way: eth0's default route came first, and the kernel takes eth1's.
+    expect([dev(fromFile), dev(kernel)]).toEqual(["eth1", "eth1"]);
+  });
+
   it("an address added twice, or to a link the host does not have: ip refuses it, and ifup fails; the model says so", () => {
     const twice = bringUp(["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    up ip addr add 192.0.2.10/24 dev eth0", ""].join("\n"));
     expect(twice.status).not.toBe(0);
@@ -358,6 +368,14 @@ describeWith(["ifup", "ip", "root"], "the ip commands of up lines, read by ip, i
     const missing = bringUp(["auto eth0", "iface eth0 inet manual", "    up ip addr add 192.0.2.10/24 dev eth7", ""].join("\n"));
     expect(missing.status).not.toBe(0);
     expect(missing.model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["3: the host has no interface eth7: ip fails, and ifup with it"]);
+  });
+
+  it("an option ifup puts into its commands, given twice: ifup fails, its up lines not run; the model says so", () => {
+    const twice = bringUp(["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    gateway 192.0.2.1", "    gateway 192.0.2.2", "    up ip addr add 192.0.2.11/24 dev eth0", ""].join("\n"));
+    expect(twice.status).not.toBe(0);
+    // ifup stopped before its up line: the second address is not there.
+    expect(twice.kernel.addresses.map((a) => ipText(a.address))).toEqual(["192.0.2.10"]);
+    expect(twice.model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["5: gateway given twice: ifup joins both values into one command, which fails"]);
   });
 });
 
