@@ -17,8 +17,14 @@ interface Section {
   readonly keys: { readonly key: string; readonly value: string; readonly line: number; readonly raw: string }[];
 }
 
-/** Keys that do not change the IPv4 routing of a routed guest. */
-const HARMLESS = new Set(["DHCP", "LinkLocalAddressing", "IPv6AcceptRA", "ConfigureWithoutCarrier", "Description", "DNS", "Domains", "KeepConfiguration", "IgnoreCarrierLoss"]);
+/** Keys of [Network] that do not change the IPv4 routing of a routed guest (`DHCP` is read apart). */
+const HARMLESS = new Set(["LinkLocalAddressing", "IPv6AcceptRA", "ConfigureWithoutCarrier", "Description", "DNS", "Domains", "KeepConfiguration", "IgnoreCarrierLoss"]);
+
+/** Keys of [Link] that change nothing the model reads; others (`ARP=`, `Unmanaged=`, `ActivationPolicy=`) may leave the link without ARP, unconfigured or down. */
+const HARMLESS_LINK = new Set(["MTUBytes", "MACAddress", "RequiredForOnline", "RequiredFamilyForOnline", "Multicast", "AllMulticast", "Promiscuous"]);
+
+/** `DHCP=` values that ask no IPv4 lease (systemd's booleans, and `ipv6`). */
+const NO_DHCP4 = new Set(["no", "false", "off", "0", "ipv6"]);
 
 function sections(text: string): Section[] {
   const out: Section[] = [];
@@ -108,6 +114,8 @@ export class NetworkdConfig {
               const g = ipNum(k.value);
               if (g === undefined) bad(k.line, k.raw, "gateway not read");
               else routes.push([dev, f.file, { name: "Route", line: k.line, keys: [k] }]);
+            } else if (k.key === "DHCP") {
+              if (!NO_DHCP4.has(k.value.toLowerCase())) bad(k.line, k.raw, "a DHCP address is not known from the files");
             } else if (!HARMLESS.has(k.key)) bad(k.line, k.raw, `[Network] ${k.key} is not read by the model`);
           }
         } else if (s.name === "Address") {
@@ -117,7 +125,9 @@ export class NetworkdConfig {
           }
         } else if (s.name === "Route") routes.push([dev, f.file, s]);
         else if (s.name === "RoutingPolicyRule") rules.push([f.file, s]);
-        else if (s.name !== "Link" && s.name !== "DHCPv4" && s.name !== "IPv6AcceptRA") bad(s.line, `[${s.name}]`, `section [${s.name}] is not read by the model`);
+        else if (s.name === "Link") {
+          for (const k of s.keys) if (!HARMLESS_LINK.has(k.key)) bad(k.line, k.raw, `[Link] ${k.key} is not read by the model`);
+        } else if (s.name !== "DHCPv4" && s.name !== "IPv6AcceptRA") bad(s.line, `[${s.name}]`, `section [${s.name}] is not read by the model`);
       }
     }
     // networkd adds routes once the addresses are there, then the rules.

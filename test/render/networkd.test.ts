@@ -78,6 +78,22 @@ describe("the .network files", () => {
   });
 });
 
+describe("what the model does not read in a .network file", () => {
+  it("an IPv4 DHCP lease, a [Link] key that may leave the link without ARP, unconfigured or down: each named; DHCP=no or ipv6 and harmless [Link] keys are read as nothing", () => {
+    const file = (network: string, link: string) => ["[Match]", "Name=enX0", "", "[Network]", "Address=192.0.2.200/24", network, "", "[Link]", link, ""].join("\n");
+    const whys = (network: string, link: string) => {
+      const cfg = new NetworkdConfig([["/etc/systemd/network/50-x.network", file(network, link)]]);
+      cfg.bringUp(new Routing(), ["enX0"], () => undefined);
+      return cfg.unreadable.map((u) => `${u.line}: ${u.why}`);
+    };
+    expect(whys("DHCP=yes", "ARP=no")).toEqual(["6: a DHCP address is not known from the files", "9: [Link] ARP is not read by the model"]);
+    expect(whys("DHCP=ipv4", "Unmanaged=yes")).toEqual(["6: a DHCP address is not known from the files", "9: [Link] Unmanaged is not read by the model"]);
+    expect(whys("DHCP=both", "ActivationPolicy=down")).toEqual(["6: a DHCP address is not known from the files", "9: [Link] ActivationPolicy is not read by the model"]);
+    expect(whys("DHCP=no", "MTUBytes=1400")).toEqual([]);
+    expect(whys("DHCP=ipv6", "RequiredForOnline=no")).toEqual([]);
+  });
+});
+
 describeWith(NETWORKD_NEEDS, "the real systemd-networkd in a sandbox host", () => {
   const { guest } = seed();
   const theHost = useNetworkdHost("nd", () => guest._guestModel());
