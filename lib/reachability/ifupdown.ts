@@ -22,6 +22,8 @@ interface Stanza {
   /** The file it is in (a sourced one, or the interfaces file), and its line there. */
   readonly file: string;
   readonly line: number;
+  /** What follows the method on the iface line (`inherits base`). */
+  readonly more: readonly string[];
   readonly options: { key: string; value: string; line: number; raw: string }[];
 }
 
@@ -75,7 +77,7 @@ export class IfupdownConfig {
         for (const n of rest) if (!this.auto.includes(n)) this.auto.push(n);
         current = undefined;
       } else if (key === "iface") {
-        current = { name: rest[0], method: rest[2] ?? "", file, line: i + 1, options: [] };
+        current = { name: rest[0], method: rest[2] ?? "", more: rest.slice(3), file, line: i + 1, options: [] };
         if (rest[1] !== "inet") {
           current = undefined;
           continue;
@@ -151,6 +153,8 @@ export class IfupdownConfig {
       bad(s.line, `iface ${name} inet ${s.method}`, `method ${s.method} is not read by the model`);
       return;
     }
+    // `inherits`: ifup takes another stanza's options before this one's (its address and gateway first).
+    if (s.more.length) bad(s.line, `iface ${name} inet ${s.method} ${s.more.join(" ")}`, `${s.more[0]} is not read by the model`);
     // An option ifup puts into its commands, given twice: it joins the values with a line break, and the command fails.
     const given = new Set<string>();
     for (const o of s.options) {
@@ -167,7 +171,8 @@ export class IfupdownConfig {
       }
       const [addr, len] = address.value.split("/");
       const mask = opt("netmask");
-      const prefix = len !== undefined ? Number(len) : mask ? (netmaskPrefix(mask.value) ?? (/^\d+$/.test(mask.value) ? Number(mask.value) : NaN)) : 32;
+      // A netmask wins over the address's own prefix (ifup gives ip address/netmask).
+      const prefix = mask ? (netmaskPrefix(mask.value) ?? (/^\d+$/.test(mask.value) ? Number(mask.value) : NaN)) : len !== undefined ? Number(len) : 32;
       const n = ipNum(addr);
       if (n === undefined || !(prefix >= 0 && prefix <= 32)) {
         bad(address.line, address.raw, "address not read");

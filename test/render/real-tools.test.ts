@@ -274,7 +274,7 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
-describeWith(["ifup", "ip", "root"], "the ip commands of up lines, read by ip, ifupdown and the kernel", () => {
+describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, ifupdown and the kernel", () => {
   it("ip takes a word for the object the model takes it for: ip a, ip ro, ip ru, ip l, and none of the others", () => {
     const words = ["a", "ad", "addr", "address", "addrl", "r", "ro", "rou", "route", "ru", "rul", "rule", "l", "li", "link", "m", "n", "x"];
     const byIp = (w: string): string | undefined => {
@@ -359,6 +359,17 @@ describeWith(["ifup", "ip", "root"], "the ip commands of up lines, read by ip, i
     const dev = (r: Routing) => r.lookup(ipNum("203.0.113.77")!)?.route.dev;
     // Not a check that passes either way: eth0's default route came first, and the kernel takes eth1's.
     expect([dev(fromFile), dev(kernel)]).toEqual(["eth1", "eth1"]);
+  });
+
+  it("a netmask wins over the address's own prefix; a stanza that inherits another's options is named, not read (ifup takes the other's address)", () => {
+    const interfaces = ["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    netmask 255.255.0.0", "", "iface base inet static", "    address 198.51.100.10/24", "", "auto eth1", "iface eth1 inet static inherits base", "    address 198.51.100.11/24", ""].join("\n");
+    const { status, stderr, model, fromFile, kernel } = bringUp(interfaces);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    const shape = (r: Routing) => r.addresses.map((a) => `${a.dev} ${ipText(a.address)}/${a.prefix}`).sort();
+    // Not a check that passes either way: /16 from the netmask, and eth1 holds the address of the stanza it inherits.
+    expect(shape(kernel)).toEqual(["eth0 192.0.2.10/16", "eth1 198.51.100.10/24"]);
+    expect(shape(fromFile)).toEqual(["eth0 192.0.2.10/16", "eth1 198.51.100.11/24"]);
+    expect(model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["10: inherits is not read by the model"]);
   });
 
   it("an address added twice, or to a link the host does not have: ip refuses it, and ifup fails; the model says so", () => {
