@@ -19,6 +19,7 @@ export const STATE_FILES = {
   "ip-addr": "ip -4 -o addr show",
   "ip-route": "ip -4 route show table all",
   "ip-rule": "ip -4 rule show",
+  "ip-link": "ip -o link show",
   sshd: "sshd -T",
   listening: "ss -Hltnp",
 } as const;
@@ -157,7 +158,7 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
-  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening, sysctl: copy.state.sysctl };
+  return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening, sysctl: copy.state.sysctl, links: copy.state["ip-link"] };
 }
 
 function isLink(p: string): boolean {

@@ -20,7 +20,7 @@ import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheConfig, readApache } from "./apache";
 import { readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG, XlDefaults, XlVif } from "./host-files";
-import { readNaming } from "./naming";
+import { readLinkNames, readNaming } from "./naming";
 
 /** Where vif-route finds the hooks it sources for every vif. */
 const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
@@ -84,6 +84,8 @@ export interface Dom0Running {
 
 /** State captured from a running guest. */
 export interface GuestRunning {
+  /** `ip -o link show` output: the name of each interface by its MAC, in place of what the naming files say. */
+  readonly links?: string;
   /** Addresses, routes and rules as iproute2 prints them: in place of the interfaces file. */
   readonly routing?: LiveRoutingText;
   /** `iptables-save` output: the firewall loaded now, in place of /etc/iptables/rules.v4. */
@@ -310,9 +312,11 @@ export class GuestState {
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
     this.kernel = guestKernel({ baseline, files: sysctlOrder(files), now: running.sysctl });
     this.unreadable.push(...this.kernel.unreadable);
-    const naming = readNaming(files, this.unreadable);
+    // What runs now names the interfaces, when it was captured; else the naming files.
+    const naming = running.links !== undefined ? readLinkNames(running.links) : readNaming(files, this.unreadable);
     for (const v of vifs) {
       const named = v.mac ? naming.get(v.mac) : undefined;
+      if (running.links !== undefined && !named) this.unreadable.push({ file: "ip-link", line: 0, text: "", why: `the guest shows no interface with MAC ${v.mac ?? "(none: xl picks one)"}, the MAC of its vif ${v.index}` });
       const device = named ? { dev: named.name, where: `MAC ${v.mac}, ${named.where}` } : { dev: `eth${v.index}`, where: `assumed: no naming file names MAC ${v.mac ?? "(none)"}, so the kernel's eth${v.index} in vif order` };
       this.devices.set(v.index, device);
       if (!this.vifByDevice.has(device.dev)) this.vifByDevice.set(device.dev, v.index);

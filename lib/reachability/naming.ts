@@ -62,6 +62,25 @@ export function readNaming(files: FileSet, unreadable: Unreadable[] = []): Map<s
   return out;
 }
 
+/** One line of `ip -o link show`: the interface's name (without `@peer`) and, for Ethernet, its MAC. */
+const LINK_LINE = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s.*?\slink\/ether\s+([0-9a-f:]{17})\s/;
+
+/**
+ * The names a running host gives its interfaces, by MAC (`ip -o link show`,
+ * captured beside a copy): what runs now, in place of the naming files. An
+ * interface whose MAC was changed since it appeared shows its new one: its
+ * vif's is then found on none.
+ */
+export function readLinkNames(text: string): Map<string, Named> {
+  const out = new Map<string, Named>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = LINK_LINE.exec(lines[i]);
+    if (m) out.set(m[2], { name: m[1], where: `ip -o link show line ${i + 1}` });
+  }
+  return out;
+}
+
 /** The common iftab line: a name, its MAC, perhaps `arp 1` (Ethernet). */
 const IFTAB_MAC = /^\s*(\S+)\s+mac\s+([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})(?:\s+arp\s+1)?\s*$/;
 

@@ -257,6 +257,34 @@ describe("doctor never guesses: what it cannot read is unknown, and said", () =>
     }
   });
 
+  it("a guest whose files name no interface, and whose interfaces file brings up enX0 to enX2: unknown; with its links captured (ip -o link show), read", () => {
+    const systemdNames = (d: string) => {
+      fs.rmSync(path.join(d, "webserv", "etc", "iftab"));
+      const interfaces = path.join(d, "webserv", "etc", "network", "interfaces");
+      fs.writeFileSync(interfaces, fs.readFileSync(interfaces, "utf8").replace(/eth(\d)/g, "enX$1"));
+    };
+    const unnamed = copyOf(systemdNames);
+    // Lines as ip -o link show prints them (test/render/real-tools.test.ts reads the real command's).
+    const link = (n: number, name: string, mac: string) => `${n}: ${name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\\    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`;
+    const captured = copyOf((d) => {
+      systemdNames(d);
+      const lo = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00";
+      fs.writeFileSync(path.join(d, "webserv.state", "ip-link"), [lo, ...[0, 1, 2].map((i) => link(i + 2, `enX${i}`, `de:ad:be:ef:00:0${i}`)), ""].join("\n"));
+    });
+    try {
+      const r = doctor(unnamed.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["192.168.0.200 tcp 80 unknown", "192.168.0.200 tcp 443 unknown", "192.168.0.201 tcp 80 unknown", "192.168.0.201 tcp 443 unknown", "192.168.0.202 tcp 80 unknown", "192.168.0.202 tcp 443 unknown"]);
+      expect(r.checks[0].verdict.failure?.text).toBe(
+        'the dom0 asks who has 192.168.0.200: vif3.0 is eth0 in the guest (assumed: no naming file names MAC de:ad:be:ef:00:00, so the kernel\'s eth0 in vif order), which the guest\'s files do not bring up; but the model cannot read /etc/network/interfaces line 5 "iface enX0": the host has no interface enX0: ifup fails for it (and 2 more)',
+      );
+      // With the links captured, the very verdicts of the fixture, whose iftab names them eth0 to eth2.
+      expect(brief(doctor(captured.dir, "dom0").checks)).toEqual(brief(doctor(HAND_MADE, "dom0").checks));
+    } finally {
+      unnamed.remove();
+      captured.remove();
+    }
+  });
+
   it("a wrong invocation exits 2 and says what was expected", () => {
     let err = "";
     const none = () => undefined;

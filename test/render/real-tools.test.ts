@@ -19,6 +19,7 @@ import { IfupdownConfig, IP_OBJECTS, ipObject } from "../../lib/reachability/ifu
 import { ipNum, ipText } from "../../lib/reachability/ip";
 import { IpSets, IptablesFilter } from "../../lib/reachability/iptables";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
+import { readLinkNames } from "../../lib/reachability/naming";
 import { Routing } from "../../lib/reachability/routing";
 import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
@@ -370,6 +371,20 @@ describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, if
     expect(shape(kernel)).toEqual(["eth0 192.0.2.10/16", "eth1 198.51.100.10/24"]);
     expect(shape(fromFile)).toEqual(["eth0 192.0.2.10/16", "eth1 198.51.100.11/24"]);
     expect(model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["10: inherits is not read by the model"]);
+  });
+
+  it("the interfaces' names by MAC, as ip -o link show prints them (captured beside a copy, they name a guest's vifs)", () => {
+    const ns = netns("il");
+    try {
+      ns.sh("ip", "link", "add", "enX0", "address", "de:ad:be:ef:00:00", "type", "veth", "peer", "name", "p0", "address", "de:ad:be:ef:00:10");
+      ns.sh("ip", "link", "add", "lan1", "address", "de:ad:be:ef:00:01", "type", "veth", "peer", "name", "p1", "address", "de:ad:be:ef:00:11");
+      ns.sh("ip", "link", "set", "lan1", "up");
+      ns.sh("ip", "link", "set", "p1", "up");
+      const names = readLinkNames(ns.exec("ip", ["-o", "link", "show"]).stdout);
+      expect(Object.fromEntries([...names].map(([mac, n]) => [mac, n.name]))).toEqual({ "de:ad:be:ef:00:00": "enX0", "de:ad:be:ef:00:10": "p0", "de:ad:be:ef:00:01": "lan1", "de:ad:be:ef:00:11": "p1" });
+    } finally {
+      ns.remove();
+    }
   });
 
   it("an address added twice, or to a link the host does not have: ip refuses it, and ifup fails; the model says so", () => {
