@@ -657,6 +657,18 @@ describe("import: a guest's xl config and naming files, read as xl and udev read
     expect(code).toContain('{ mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24" },');
   });
 
+  it("the interface names a running guest shows (ip -o link show, captured beside the copy) win over its naming files: the imported vifs keep them", () => {
+    const link = (n: number, name: string, mac: string) => `${n}: ${name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\\    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`;
+    const state = path.join(t.dir, "webserv.state", "ip-link");
+    fs.writeFileSync(state, [link(2, "enX0", "de:ad:be:ef:00:00"), link(3, "eth2", "de:ad:be:ef:00:02"), ""].join("\n"));
+    try {
+      const { code } = importStack(t.dir, "dom0", { stack: "imported" });
+      expect(code).toContain('{ mac: "de:ad:be:ef:00:00", address: "192.168.0.200/24", device: "enX0" },');
+    } finally {
+      fs.rmSync(state);
+    }
+  });
+
   it("an xl.conf xl rejects: a note says its vif defaults are not taken, and each vif then says which script it has", () => {
     const dir = path.join(t.dir, "..", `${path.basename(t.dir)}-xl-conf`);
     fs.cpSync(HAND_MADE, dir, { recursive: true, verbatimSymlinks: true });
