@@ -24,7 +24,7 @@ const HARMLESS = new Set(["LinkLocalAddressing", "IPv6AcceptRA", "ConfigureWitho
 const HARMLESS_LINK = new Set(["MTUBytes", "MACAddress", "RequiredForOnline", "RequiredFamilyForOnline", "Multicast", "AllMulticast", "Promiscuous"]);
 
 /** `DHCP=` values that ask no IPv4 lease (systemd's booleans, and `ipv6`). */
-const NO_DHCP4 = new Set(["no", "false", "off", "0", "ipv6"]);
+const NO_DHCP4 = new Set(["no", "n", "false", "f", "off", "0", "ipv6"]);
 
 function sections(text: string): Section[] {
   const out: Section[] = [];
