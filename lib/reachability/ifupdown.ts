@@ -8,7 +8,7 @@
  * the file that names it, shell wildcards, a directory's files whose names
  * are letters, digits, `_` and `-`, in byte order.
  */
-import { ANY, Cidr, ipNum, netmaskPrefix, parseCidr } from "./ip";
+import { ANY, Cidr, cidrText, ipNum, netmaskPrefix, parseCidr } from "./ip";
 import { IpArgs } from "./ip-args";
 import { rememberLast } from "./memo";
 import { globbed } from "./files-by-path";
@@ -189,6 +189,8 @@ export class IfupdownConfig {
       if (gw) {
         const g = ipNum(gw.value);
         if (g === undefined) bad(gw.line, gw.raw, "gateway not read");
+        // ifup adds it with `ip route add`, which the kernel refuses beside a default route of the same metric.
+        else if (routing.hasRoute(MAIN, ANY, m ?? 0)) bad(gw.line, gw.raw, `a default route${m ? ` with metric ${m}` : ""} is in the main table already: ip fails, and ifup with it`);
         else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: m ?? 0, origin: `${where(gw.line)}, gateway` });
       }
     }
@@ -318,6 +320,7 @@ function runIp(cmd: string, on: UpLine): string | undefined {
     if (!dev) return "a route without dev is not read by the model";
     if ((kv.has("via") && via === undefined) || (kv.has("src") && src === undefined)) return "address not read";
     const route = { dest: d, dev, via, src, metric, origin };
+    if (verb === "add" && routing.hasRoute(t, d, metric)) return `a route to ${dest === "default" ? "default" : cidrText(d)}${metric ? ` with metric ${metric}` : ""} is in that table already: ip fails, and ifup with it`;
     if (verb === "add" || verb === "append") routing.addRoute(t, route);
     else if (verb === "replace" || verb === "change") routing.replaceRoute(t, route);
     else return `ip route ${verb} is not read by the model`;

@@ -131,6 +131,12 @@ export class Routing {
     this.tables.set(table, list);
   }
 
+  /** Whether the table holds a route to `dest` with `metric`: the kernel refuses to add another (`ip route add` fails), whatever its interface. */
+  hasRoute(table: number, dest: Cidr, metric: number): boolean {
+    const list = table === MAIN && dest.prefix === 32 ? this.hostRoutes.get(dest.net) : this.tables.get(table);
+    return (list ?? []).some((r) => r.dest.net === dest.net && r.dest.prefix === dest.prefix && r.metric === metric);
+  }
+
   /** `ip route replace`: the route with the same destination and metric in the table is replaced, else added. */
   replaceRoute(table: number, r: Route): void {
     this.deleteRoute(table, r.dest, r.metric);

@@ -396,6 +396,15 @@ describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, if
     expect(missing.model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["3: the host has no interface eth7: ip fails, and ifup with it"]);
   });
 
+  it("a route the table holds already, of the same metric (a prefix route, a second gateway): ip refuses it, and ifup fails; the model says so; another metric is added", () => {
+    const prefix = bringUp(["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    up ip route add 192.0.2.0/24 dev eth0 metric 5", "    up ip route add 192.0.2.0/24 dev eth0 src 192.0.2.10", ""].join("\n"));
+    expect(prefix.status).not.toBe(0);
+    expect(prefix.model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["5: a route to 192.0.2.0/24 is in that table already: ip fails, and ifup with it"]);
+    const gateways = bringUp(["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    gateway 192.0.2.1", "", "auto eth1", "iface eth1 inet static", "    address 198.51.100.10/24", "    gateway 198.51.100.1", ""].join("\n"));
+    expect(gateways.status).not.toBe(0);
+    expect(gateways.model.unreadable.map((u) => `${u.line}: ${u.why}`)).toEqual(["9: a default route is in the main table already: ip fails, and ifup with it"]);
+  });
+
   it("an option ifup puts into its commands, given twice: ifup fails, its up lines not run; the model says so", () => {
     const twice = bringUp(["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", "    gateway 192.0.2.1", "    gateway 192.0.2.2", "    up ip addr add 192.0.2.11/24 dev eth0", ""].join("\n"));
     expect(twice.status).not.toBe(0);
