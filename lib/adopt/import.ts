@@ -12,7 +12,7 @@ import * as path from "path";
 import type { PortRange } from "../connections/port";
 import { ApacheConfig, ApacheDirective, apacheServes, readApacheBlocks, sitesFolder, unquoted } from "../reachability/apache";
 import { readXlDefaults, XL_DOMAIN_CONFIG, xlDomain } from "../reachability/host-files";
-import { readLinkNames, readNaming } from "../reachability/naming";
+import { guestNames } from "../reachability/naming";
 import { XlConfig } from "../reachability/xl-config";
 import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";
@@ -269,9 +269,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     // The guest's addresses with their prefixes, as its interfaces file brings them up.
     const routing = new Routing();
     const unreadNames: Unreadable[] = [];
-    // The names the running guest gives its interfaces, where captured (ip -o link show), else its naming files'.
-    const captured = copy.state["ip-link"];
-    const naming = captured !== undefined ? readLinkNames(captured) : readNaming(files, unreadNames);
+    const naming = guestNames(files, copy.state["ip-link"], unreadNames);
     notes.push(...unreadNames.map((u) => `${name}: ${u.file}${u.line ? ` line ${u.line}` : ""}: ${u.why}; the interface names it may set are not imported`));
     // systemd-networkd when the guest has .network files and no interfaces file, else ifupdown.
     const plan = netplanFilesOf(files);

@@ -20,7 +20,7 @@ import { NetworkdConfig, networkdFilesOf } from "./networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "./netplan";
 import { ApacheConfig, readApache } from "./apache";
 import { readXlCfg, readXlDefaults, XL_DOMAIN_CONFIG, XlDefaults, XlVif } from "./host-files";
-import { readLinkNames, readNaming } from "./naming";
+import { guestNames } from "./naming";
 
 /** Where vif-route finds the hooks it sources for every vif. */
 const VIF_POST_D = "/etc/xen/scripts/vif-post.d/";
@@ -312,8 +312,7 @@ export class GuestState {
   constructor(readonly name: string, files: FileSet, vifs: readonly DomVif[], baseline?: SysctlBaseline, running: GuestRunning = {}) {
     this.kernel = guestKernel({ baseline, files: sysctlOrder(files), now: running.sysctl });
     this.unreadable.push(...this.kernel.unreadable);
-    // What runs now names the interfaces, when it was captured; else the naming files.
-    const naming = running.links !== undefined ? readLinkNames(running.links) : readNaming(files, this.unreadable);
+    const naming = guestNames(files, running.links, this.unreadable);
     for (const v of vifs) {
       const named = v.mac ? naming.get(v.mac) : undefined;
       if (running.links !== undefined && !named) this.unreadable.push({ file: "ip-link", line: 0, text: "", why: `the guest shows no interface with MAC ${v.mac ?? "(none: xl picks one)"}, the MAC of its vif ${v.index}` });

@@ -203,6 +203,7 @@ export class IfupdownConfig {
     }
   }
 }
+
 /** The options of a stanza that ifup puts into the commands it runs (`address` aside: it takes the first). */
 const JOINED_OPTIONS = new Set(["netmask", "gateway", "metric", "broadcast", "mtu", "hwaddress", "pointopoint", "scope"]);
 

@@ -62,6 +62,15 @@ export function readNaming(files: FileSet, unreadable: Unreadable[] = []): Map<s
   return out;
 }
 
+/**
+ * A guest's interface names by MAC: what `ip -o link show`, captured from the
+ * running guest, shows, where it was captured (it wins: the naming files
+ * have done their part); else what its naming files give.
+ */
+export function guestNames(files: FileSet, links: string | undefined, unreadable: Unreadable[] = []): Map<string, Named> {
+  return links !== undefined ? readLinkNames(links) : readNaming(files, unreadable);
+}
+
 /** One line of `ip -o link show`: the interface's name (without `@peer`) and, for Ethernet, its MAC. */
 const LINK_LINE = /^\d+:\s+([^:@\s]+)(?:@\S+)?:\s.*?\slink\/ether\s+([0-9a-f:]{17})\s/;
 
