@@ -6,6 +6,7 @@
  * and one verdict for a packet on each of a host's paths.
  */
 import { filesMatching } from "./files-by-path";
+import type { FirewallCommand } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";
 import { FirewallPath, NftRuleset } from "./nftables";
 import { doubtText, Outcome, Unreadable } from "./outcome";
@@ -39,22 +40,41 @@ export class Firewalls {
   /**
    * `others`: files elsewhere that may add rules when they run (a vif hook
    * of someone else's): lines the model cannot read, unless what runs now was
-   * captured, which holds what they added.
+   * captured, which holds what they added. `commands`: what the interfaces
+   * file's up lines load, in the order ifup runs them, after what loads at
+   * boot (netfilter-persistent's rules.v4 and ipsets, nftables.conf); what
+   * runs now, captured, holds the rules they loaded, not the sets.
    */
-  constructor(files: FileSet, running: FirewallsRunning = {}, others: readonly Unreadable[] = []) {
+  constructor(files: FileSet, running: FirewallsRunning = {}, others: readonly Unreadable[] = [], commands: readonly FirewallCommand[] = []) {
     // What runs now wins over the files that load at the next boot.
     const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
-    const rules = live ? running.iptablesSave : files["/etc/iptables/rules.v4"];
-    if (rules !== undefined) {
-      const filter = new IptablesFilter(live ? "iptables-save" : "/etc/iptables/rules.v4", rules);
-      // iptables-save shows the rules, not the sets they match: those come from the ipsets file.
-      const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
-      this.unreadable.push(...filter.unreadable, ...sets.unreadable);
-      this.iptables = { filter, sets };
-    }
+    // iptables-restore replaces each table its file holds: the filter table is the last one loaded.
+    const restores: [string, string][] = [];
+    if (live) {
+      if (running.iptablesSave !== undefined) restores.push(["iptables-save", running.iptablesSave]);
+    } else if (files["/etc/iptables/rules.v4"] !== undefined) restores.push(["/etc/iptables/rules.v4", files["/etc/iptables/rules.v4"]]);
     const nftFiles: [string, string][] = live
       ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
       : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf");
+    const setFiles: [string, string][] = [];
+    for (const c of commands) {
+      const does = c.does;
+      const text = "load" in does ? files[does.path] : undefined;
+      // iptables-save shows the rules, not the sets they match: those come from the files, what runs now or not.
+      if (live && !("load" in does && does.load === "ipset")) continue;
+      if ("unread" in does) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `${does.unread} (iptables-save or nft list ruleset, captured beside the copy, shows what runs)` });
+      else if (text === undefined) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `loads ${does.path}, which the files do not hold${live ? "" : " (iptables-save or nft list ruleset, captured beside the copy, shows what runs)"}` });
+      else (does.load === "ipset" ? setFiles : does.load === "nft" ? nftFiles : restores).push([does.path, text]);
+    }
+    if (restores.length) {
+      const filters = restores.map(([file, text]) => new IptablesFilter(file, text));
+      const filter = filters.filter((f) => f.hasFilter).pop() ?? filters[filters.length - 1];
+      const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
+      for (const [file, text] of setFiles) sets.readFile(file, text);
+      // The other tables of each file loaded: replaced by a later file that holds them, or not (unknown either way).
+      this.unreadable.push(...filter.unreadable, ...filters.filter((f) => f !== filter).flatMap((f) => f.otherTables), ...sets.unreadable);
+      this.iptables = { filter, sets };
+    }
     for (const [path, text] of nftFiles) {
       const nft = new NftRuleset(path, text);
       this.unreadable.push(...nft.unreadable);

@@ -197,18 +197,18 @@ export class Dom0State {
     if (!up || address === undefined) throw new Error(`uplink address ${JSON.stringify(uplink.address)} is not an IPv4 address with a prefix`);
     this.uplink = { device: uplink.device, address, net: networkOf(address, up.prefix) };
     const liveRouting = input.running?.routing;
+    // The dom0's own interfaces file, when the files hold it (a copy of a host): its interfaces, routes and rules, as ifup -a brings them up, and the firewall rules its up lines load.
+    const interfaces = files["/etc/network/interfaces"];
+    const ifupdown = interfaces === undefined ? undefined : new IfupdownConfig("/etc/network/interfaces", interfaces, files);
     if (liveRouting) {
       const live = readLiveRouting(liveRouting, rtTablesOf(files));
       this.routing = live.routing;
       this.doubts.vifs.push(...live.unreadable);
     } else {
       this.routing = new Routing();
-      // The dom0's own interfaces file, when the files hold it (a copy of a host): its interfaces, routes and rules, as ifup -a brings them up.
-      const interfaces = files["/etc/network/interfaces"];
-      if (interfaces !== undefined) {
-        const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces, files);
-        cfg.bringUp(this.routing, rtTablesOf(files), () => true);
-        this.doubts.routing.push(...cfg.unreadable);
+      if (ifupdown) {
+        ifupdown.bringUp(this.routing, rtTablesOf(files), () => true);
+        this.doubts.routing.push(...ifupdown.unreadable);
       }
       if (!this.routing.addressOn(address, uplink.device)) this.routing.addAddress({ address, prefix: up.prefix, dev: uplink.device }, `the dom0's uplink address`);
       if (!this.routing.hasDefaultRoute()) this.routing.addRoute(MAIN, { dest: ANY, dev: uplink.device, metric: 0, origin: "assumed: the dom0's default route leaves by its uplink" });
@@ -233,7 +233,7 @@ export class Dom0State {
 
     // Firewall rules such a hook adds are in what runs now, when that was captured; the files do not hold them.
     const hookRules = others.slice(0, 1).map((file) => ({ file, line: 0, text: "", why: "a vif hook of someone else's may add firewall rules for each vif (iptables-save or nft list ruleset, captured beside the copy, shows them)" }));
-    this.firewalls = new Firewalls(files, input.running, hookRules);
+    this.firewalls = new Firewalls(files, input.running, hookRules, ifupdown?.firewallCommands(() => true));
   }
 
   private readonly byGuest = new Map<string, DomVif[]>();
@@ -322,6 +322,8 @@ export class GuestState {
     }
     const tables = rtTablesOf(files);
     const interfaces = files["/etc/network/interfaces"];
+    const ifupdown = interfaces === undefined ? undefined : new IfupdownConfig("/etc/network/interfaces", interfaces, files);
+    const present = new Set([...this.devices.values()].map((d) => d.dev));
     // netplan's YAML, as the .network files `netplan generate` writes from it, beside networkd's own (by file name, as networkd reads them).
     const plan = netplanFilesOf(files);
     const fromPlan = plan.length ? netplanAsNetworkd(plan) : undefined;
@@ -335,27 +337,24 @@ export class GuestState {
       this.unreadable.push(...live.unreadable);
     } else if (networkd.length) {
       this.routing = new Routing();
-      const present = [...this.devices.values()].map((d) => d.dev);
       const macs = new Map(vifs.map((v) => [this.devices.get(v.index)!.dev, v.mac]));
       const cfg = new NetworkdConfig(networkd);
-      cfg.bringUp(this.routing, present, (dev) => macs.get(dev));
+      cfg.bringUp(this.routing, [...present], (dev) => macs.get(dev));
       this.routing.unorderedBecause = "systemd-networkd configures the interfaces in parallel";
       this.unreadable.push(...cfg.unreadable);
       // ifupdown configuring the same interfaces too: which of the two wins is not known.
-      const both = interfaces === undefined ? [] : new IfupdownConfig("/etc/network/interfaces", interfaces, files).auto.filter((n) => present.includes(n));
+      const both = ifupdown ? ifupdown.auto.filter((n) => present.has(n)) : [];
       if (both.length) this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: `ifupdown brings up ${both.join(", ")} too, which systemd-networkd's .network files (or netplan's) configure` });
-    } else if (interfaces === undefined) {
+    } else if (!ifupdown) {
       this.routing = new Routing();
       this.unreadable.push({ file: "/etc/network/interfaces", line: 0, text: "", why: "the guest's network configuration is not among the files" });
     } else {
       this.routing = new Routing();
-      const cfg = new IfupdownConfig("/etc/network/interfaces", interfaces, files);
-      const present = new Set([...this.devices.values()].map((d) => d.dev));
-      cfg.bringUp(this.routing, tables, (n) => present.has(n));
-      this.unreadable.push(...cfg.unreadable);
+      ifupdown.bringUp(this.routing, tables, (n) => present.has(n));
+      this.unreadable.push(...ifupdown.unreadable);
     }
     this.apache = readApache(files, running.listening);
-    const firewalls = new Firewalls(files, running);
+    const firewalls = new Firewalls(files, running, [], ifupdown?.firewallCommands((n) => present.has(n)));
     if (firewalls.present) this.firewalls = firewalls;
   }
 

@@ -2,7 +2,9 @@
  * A guest's network as ifupdown brings it up at boot (`ifup -a`): the
  * interfaces marked `auto` or `allow-hotplug` in the order they are named,
  * each one's address and prefix route, `gateway` as a default route, then
- * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order. The
+ * its `up`/`post-up` commands (`ip route`, `ip rule`) run in order. Commands
+ * that load firewall rules (`iptables-restore`, `ipset restore`, `nft -f`)
+ * change no route: they are the firewall's (firewalls.ts). The
  * files `source` and `source-directory` name are read in place, as
  * interfaces(5) says: a path without a leading slash from the directory of
  * the file that names it, shell wildcards, a directory's files whose names
@@ -119,6 +121,8 @@ export class IfupdownConfig {
 
   /** Brings every boot-time interface up into `routing`; `present` says which interfaces the host has. */
   bringUp(routing: Routing, tables: Record<string, number>, present: (name: string) => boolean): void {
+    if (this.firewall) throw new Error(`${this.file}: brought up twice`);
+    this.firewall = [];
     for (const name of this.auto) {
       const all = this.stanzas.get(name);
       if (!all || name === "lo") continue;
@@ -134,6 +138,22 @@ export class IfupdownConfig {
       }
     }
   }
+
+  /**
+   * The commands of the stanzas ifup runs at boot that change the firewall
+   * (see readFirewallCommand), in the order it runs them: interface by
+   * interface, each stanza's `pre-up` lines, then its `up` and `post-up`
+   * lines. `present` says which interfaces the host has (ifup fails for
+   * another before it runs any). bringUp finds them as it runs the stanzas;
+   * without it, they are brought up into routes of their own.
+   */
+  firewallCommands(present: (name: string) => boolean): FirewallCommand[] {
+    if (!this.firewall) this.bringUp(new Routing(), {}, present);
+    return this.firewall!;
+  }
+
+  /** The firewall commands bringUp found, once it has run (it runs once). */
+  private firewall?: FirewallCommand[];
 
   /** One `iface` stanza of an interface that is there. */
   private bringUpStanza(
@@ -194,13 +214,20 @@ export class IfupdownConfig {
         else routing.addRoute(MAIN, { dest: ANY, dev: name, via: g, metric: m ?? 0, origin: `${where(gw.line)}, gateway` });
       }
     }
+    // ifup runs a stanza's pre-up commands first, its up and post-up commands once the address is added and the link up.
+    const firewall = this.firewall!;
+    let later: FirewallCommand[] | undefined;
     for (const o of s.options) {
-      // ifup runs pre-up commands before the address is added and the link up: what they do is not known.
-      if (o.key === "pre-up") bad(o.line, o.raw, "a pre-up command is not read by the model");
-      if (o.key !== "up" && o.key !== "post-up") continue;
-      const why = runIp(o.value, { routing, tables, iface: name, present, origin: where(o.line) });
-      if (why) bad(o.line, o.raw, why);
+      const pre = o.key === "pre-up";
+      if (!pre && o.key !== "up" && o.key !== "post-up") continue;
+      // An ip command of an up line is read (and changes the routes); one that is not may be the firewall's (firewallCommands), which changes none.
+      const why = pre ? "a pre-up command is not read by the model" : runIp(o.value, { routing, tables, iface: name, present, origin: where(o.line) });
+      if (why === undefined) continue;
+      const does = readFirewallCommand(o.value);
+      if (!does) bad(o.line, o.raw, why);
+      else if (!("none" in does)) (pre ? firewall : (later ??= [])).push({ file: s.file, line: o.line, text: o.raw, does });
     }
+    if (later) firewall.push(...later);
   }
 }
 
@@ -241,6 +268,104 @@ function commandWords(cmd: string): string[] | undefined {
     } else if (!space && start < 0) start = i;
   }
   return first !== undefined && IP_PATHS.has(first) ? words : undefined;
+}
+
+/** A command of an interface's `pre-up`, `up` or `post-up` lines that changes the firewall and no route. */
+export interface FirewallCommand {
+  /** Where it is: the interfaces file (or one it sources), its line, and the line as written. */
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+  readonly does: Exclude<FirewallChange, { readonly none: string }>;
+}
+
+/**
+ * What a firewall command does to the IPv4 firewall: loads the tables of an
+ * iptables-restore file (each table the file holds replaces the one loaded
+ * before), adds the sets of an ipset file, loads an nft file; or changes it
+ * in a way the model does not read.
+ */
+export type FirewallChange =
+  | { readonly load: "iptables-restore" | "ipset" | "nft"; readonly path: string }
+  | { readonly unread: string }
+  | { readonly none: string };
+
+/** Programs that change the IPv4 firewall, by name (with their iptables-nft and iptables-legacy variants). */
+const IPTABLES_RESTORE = new Set(["iptables-restore", "iptables-legacy-restore", "iptables-nft-restore"]);
+const IPTABLES = new Set(["iptables", "iptables-legacy", "iptables-nft"]);
+/** Programs that change the IPv6 firewall alone: nothing the model reads. */
+const IPV6_ONLY = new Set(["ip6tables", "ip6tables-legacy", "ip6tables-nft", "ip6tables-restore", "ip6tables-legacy-restore", "ip6tables-nft-restore"]);
+/** Options of iptables-restore that change what it prints, not what it loads. */
+const RESTORE_QUIET = new Set(["-c", "--counters", "-w", "--wait", "-v", "--verbose"]);
+/** Where programs are run from: a bare name, or one of these directories. */
+const PROGRAM_DIRS = new Set(["/sbin/", "/usr/sbin/", "/bin/", "/usr/bin/"]);
+
+/**
+ * What an up line does to the IPv4 firewall, when it is a firewall command:
+ * `iptables-restore [-c] [-w] < FILE` (or FILE as its argument), `ipset
+ * restore [-exist] < FILE` (or `-file FILE`) and `nft -f FILE` load a file;
+ * iptables, ipset and nft run otherwise change it in ways the model does not
+ * read (`unread`); commands of the IPv6 firewall alone, and checks that load
+ * nothing, change nothing the model reads (`none`). null for any other
+ * command, and for these: an iptables rule of another table than filter
+ * (nat, mangle: it may change where a packet goes), a line with shell
+ * syntax beyond one `<` (its other parts may change anything).
+ */
+export function readFirewallCommand(cmd: string): FirewallChange | null {
+  const line = cmd.trim();
+  const sp = firstSpace(line);
+  const first = sp < 0 ? line : line.slice(0, sp);
+  const slash = first.lastIndexOf("/");
+  const program = slash < 0 ? first : PROGRAM_DIRS.has(first.slice(0, slash + 1)) ? first.slice(slash + 1) : "";
+  const restore = IPTABLES_RESTORE.has(program);
+  if (!restore && !IPTABLES.has(program) && program !== "ipset" && program !== "nft" && !IPV6_ONLY.has(program)) return null;
+  let text = line;
+  if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
+  if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
+  if (/[;&|`$>()*?[\]{}'"\\]/.test(text) || (text.match(/</g) ?? []).length > 1) return null;
+  if (IPV6_ONLY.has(program)) return { none: `${program} changes the IPv6 firewall alone` };
+  const words = text.replace(/</, " < ").split(/\s+/).slice(1);
+  const input = words.indexOf("<");
+  const from = input < 0 ? undefined : words[input + 1];
+  const args = input < 0 ? words : [...words.slice(0, input), ...words.slice(input + 2)];
+  const file = (path: string | undefined, load: "iptables-restore" | "ipset" | "nft"): FirewallChange =>
+    path === undefined ? { unread: `${program} with no file named is not read by the model` } : path.startsWith("/") ? { load, path } : { unread: `${path}: a path relative to where ifup runs is not read by the model` };
+  if (restore) {
+    const named: string[] = [];
+    for (const a of args) {
+      if (a === "-n" || a === "--noflush") return { unread: `${program} ${a} adds to the rules loaded before it, which the model does not read` };
+      if (a === "-t" || a === "--test") return { none: `${program} ${a} loads nothing` };
+      if (RESTORE_QUIET.has(a)) continue;
+      if (a.startsWith("-")) return { unread: `${program} ${a} is not read by the model` };
+      named.push(a);
+    }
+    if (named.length + (from === undefined ? 0 : 1) > 1) return { unread: `${program} given more than one file is not read by the model` };
+    return file(from ?? named[0], "iptables-restore");
+  }
+  const sets = program === "ipset" ? args.filter((a) => a !== "-exist" && a !== "-!") : [];
+  if (sets[0] === "restore") {
+    const f = sets[1] === "-file" || sets[1] === "-f" ? sets[2] : undefined;
+    if (sets.length !== (f === undefined ? 1 : 3) || (f !== undefined && from !== undefined)) return { unread: `ipset ${args.join(" ")} is not read by the model` };
+    return file(f ?? from, "ipset");
+  }
+  if (program === "nft" && (args[0] === "-f" || args[0] === "--file") && args.length === 2 && from === undefined) return file(args[1], "nft");
+  if (program === "nft" && (args.includes("-c") || args.includes("--check"))) return { none: `nft ${args.join(" ")} loads nothing` };
+  // A rule of the nat or mangle table may send a packet elsewhere (a new address, a mark that ip rules route by): as any command, it may change routing.
+  const t = args.findIndex((a) => a === "-t" || a === "--table");
+  if (IPTABLES.has(program) && t >= 0 && args[t + 1] !== "filter") return null;
+  return { unread: `${[program, ...args.slice(0, 1)].join(" ")} changes the firewall in a way the model does not read` };
+}
+
+/**
+ * The files the firewall commands of a host's interfaces file load (and of
+ * the files it sources), for any interface it brings up: what a copy of the
+ * host must hold for the model to read its firewall.
+ */
+export function firewallFilesLoaded(files: FileSet): string[] {
+  const text = files["/etc/network/interfaces"];
+  if (text === undefined) return [];
+  const loaded = new IfupdownConfig("/etc/network/interfaces", text, files).firewallCommands(() => true);
+  return [...new Set(loaded.flatMap((c) => ("load" in c.does ? [c.does.path] : [])))];
 }
 
 function table(name: string | undefined, tables: Record<string, number>): number | undefined {

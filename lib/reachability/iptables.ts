@@ -305,6 +305,8 @@ function parseRule(args: string[], line: number, text: string): IptRule {
 export class IptablesFilter {
   private readonly chains = new Map<string, Chain>();
   readonly unreadable: Unreadable[] = [];
+  /** The rules of its other tables (nat, mangle, raw), which the model does not read: part of `unreadable`. */
+  readonly otherTables: Unreadable[] = [];
   /** True when the file has a filter table (an empty file has none: everything passes). */
   hasFilter = false;
 
@@ -324,7 +326,11 @@ export class IptablesFilter {
       if (line === "COMMIT") return;
       if (table !== "filter") {
         // NAT or mangle rules can change where a packet goes: say so instead of guessing.
-        if (line.startsWith("-A") || line.startsWith("-I")) this.unreadable.push({ file, line: i + 1, text: raw, why: `the ${table} table is not read by the model` });
+        if (line.startsWith("-A") || line.startsWith("-I")) {
+          const u = { file, line: i + 1, text: raw, why: `the ${table} table is not read by the model` };
+          this.unreadable.push(u);
+          this.otherTables.push(u);
+        }
         return;
       }
       if (line.startsWith(":")) {

@@ -18,6 +18,8 @@ import { sysctlOrder } from "../../lib/reachability/hosts";
 import { IfupdownConfig, IP_OBJECTS, ipObject } from "../../lib/reachability/ifupdown";
 import { ipNum, ipText } from "../../lib/reachability/ip";
 import { IpSets, IptablesFilter } from "../../lib/reachability/iptables";
+import { Firewalls } from "../../lib/reachability/firewalls";
+import type { Packet } from "../../lib/reachability/packet";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { readLinkNames } from "../../lib/reachability/naming";
 import { Routing } from "../../lib/reachability/routing";
@@ -275,6 +277,43 @@ describeWith(["ifup", "ip", "root"], "guest interfaces read by ifupdown", () => 
   });
 });
 
+/**
+ * Brings `interfaces` up with ifup -a in a namespace with links eth0 to eth2
+ * (with `files` written into a directory of their own, whose path
+ * `interfaces` is given); the model of the file, the kernel's routing after
+ * it, and what iptables-save prints there then.
+ */
+function bringUp(interfaces: string | ((dir: string) => string), files: Record<string, string> = {}): { status: number | null; stderr: string; model: IfupdownConfig; fromFile: Routing; kernel: Routing; iptablesSave: string; files: Record<string, string>; text: string } {
+  const tmp = tempDir();
+  const ns = netns("ia");
+  try {
+    for (const dev of ["eth0", "eth1", "eth2"]) {
+      ns.sh("ip", "link", "add", dev, "type", "veth", "peer", "name", `${dev}-peer`);
+      ns.sh("ip", "link", "set", `${dev}-peer`, "up");
+    }
+    const written: Record<string, string> = {};
+    for (const [name, content] of Object.entries(files)) {
+      written[path.join(tmp.dir, name)] = content;
+      fs.writeFileSync(path.join(tmp.dir, name), content);
+    }
+    const text = typeof interfaces === "string" ? interfaces : interfaces(tmp.dir);
+    const file = path.join(tmp.dir, "interfaces");
+    fs.writeFileSync(file, text);
+    fs.mkdirSync(path.join(tmp.dir, "state"));
+    const up = ns.exec("ifup", ["-a", "-i", file, "--state-dir", path.join(tmp.dir, "state")]);
+    const live = readLiveRouting({ addr: ns.exec("ip", ["-4", "-o", "addr", "show"]).stdout, route: ns.exec("ip", ["-4", "route", "show", "table", "all"]).stdout, rule: ns.exec("ip", ["-4", "rule", "show"]).stdout }, {});
+    expect(live.unreadable).toEqual([]);
+    const iptablesSave = Object.keys(files).length ? ns.exec("iptables-save", []).stdout : "";
+    const model = new IfupdownConfig("/etc/network/interfaces", text);
+    const fromFile = new Routing();
+    model.bringUp(fromFile, {}, (name) => ["eth0", "eth1", "eth2"].includes(name));
+    return { status: up.status, stderr: up.stderr, model, fromFile, kernel: live.routing, iptablesSave, files: written, text };
+  } finally {
+    ns.remove();
+    tmp.remove();
+  }
+}
+
 describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, ifupdown and the kernel", () => {
   it("ip takes a word for the object the model takes it for: ip a, ip ro, ip ru, ip l, and none of the others", () => {
     const words = ["a", "ad", "addr", "address", "addrl", "r", "ro", "rou", "route", "ru", "rul", "rule", "l", "li", "link", "m", "n", "x"];
@@ -288,31 +327,6 @@ describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, if
     // Not a check that passes either way: ip names each object the model reads, and refuses or names another for the rest.
     expect(taken).toEqual({ a: "address", ad: "address", addr: "address", address: "address", addrl: undefined, r: "route", ro: "route", rou: "route", route: "route", ru: "rule", rul: "rule", rule: "rule", l: "link", li: "link", link: "link", m: undefined, n: undefined, x: undefined });
   });
-
-  /** Brings `interfaces` up with ifup -a in a namespace with links eth0 to eth2; the model of the file, and the kernel's routing after it. */
-  function bringUp(interfaces: string): { status: number | null; stderr: string; model: IfupdownConfig; fromFile: Routing; kernel: Routing } {
-    const tmp = tempDir();
-    const ns = netns("ia");
-    try {
-      for (const dev of ["eth0", "eth1", "eth2"]) {
-        ns.sh("ip", "link", "add", dev, "type", "veth", "peer", "name", `${dev}-peer`);
-        ns.sh("ip", "link", "set", `${dev}-peer`, "up");
-      }
-      const file = path.join(tmp.dir, "interfaces");
-      fs.writeFileSync(file, interfaces);
-      fs.mkdirSync(path.join(tmp.dir, "state"));
-      const up = ns.exec("ifup", ["-a", "-i", file, "--state-dir", path.join(tmp.dir, "state")]);
-      const live = readLiveRouting({ addr: ns.exec("ip", ["-4", "-o", "addr", "show"]).stdout, route: ns.exec("ip", ["-4", "route", "show", "table", "all"]).stdout, rule: ns.exec("ip", ["-4", "rule", "show"]).stdout }, {});
-      expect(live.unreadable).toEqual([]);
-      const model = new IfupdownConfig("/etc/network/interfaces", interfaces);
-      const fromFile = new Routing();
-      model.bringUp(fromFile, {}, (name) => ["eth0", "eth1", "eth2"].includes(name));
-      return { status: up.status, stderr: up.stderr, model, fromFile, kernel: live.routing };
-    } finally {
-      ns.remove();
-      tmp.remove();
-    }
-  }
 
   it("manual and static stanzas whose up lines add addresses: a secondary, a /32 and noprefixroute add no prefix route; the model's addresses and routes are the kernel's", () => {
     const interfaces = [
@@ -414,6 +428,68 @@ describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, if
   });
 });
 
+
+describeWith(["ifup", "ip", "iptables-restore", "iptables-save", "ip6tables-restore", "ipset", "root"], "firewall commands of up lines, run by ifup: the firewall the model reads is the one the kernel holds", () => {
+  it("an ipset line, then two iptables-restore files (the later's filter table replaces the earlier's), and an IPv6 one: the routes stay the model's, the firewall is what iptables-save shows", () => {
+    const sets = "create adm hash:net family inet hashsize 1024 maxelem 65536\nadd adm 198.51.100.0/24\n";
+    const early = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j DROP", "COMMIT", ""].join("\n");
+    const late = [
+      "*filter",
+      ":INPUT DROP [0:0]",
+      ":FORWARD ACCEPT [0:0]",
+      ":OUTPUT ACCEPT [0:0]",
+      "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+      "-A INPUT -p tcp -m tcp --dport 80 -m set --match-set adm src -j ACCEPT",
+      "-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT",
+      "-A FORWARD -d 192.0.2.99/32 -p tcp -m tcp --dport 22 -j DROP",
+      "COMMIT",
+      "",
+    ].join("\n");
+    const v6 = ["*filter", ":INPUT DROP [0:0]", "COMMIT", ""].join("\n");
+    const interfaces = (dir: string) =>
+      [
+        "auto eth0",
+        "iface eth0 inet static",
+        "    address 192.0.2.10/24",
+        `    pre-up ipset restore -exist < ${dir}/ipset.conf`,
+        `    pre-up iptables-restore < ${dir}/early.rules`,
+        `    up ip6tables-restore < ${dir}/v6.rules`,
+        "",
+        "auto eth1",
+        "iface eth1 inet static",
+        "    address 198.51.100.10/24",
+        `    post-up /sbin/iptables-restore ${dir}/late.rules`,
+        "",
+      ].join("\n");
+    const r = bringUp(interfaces, { "ipset.conf": sets, "early.rules": early, "late.rules": late, "v6.rules": v6 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    // No line is a doubt on the routes, and they are the kernel's.
+    expect(r.model.unreadable).toEqual([]);
+    const shape = (rt: Routing) => rt.addresses.map((a) => `${a.dev} ${ipText(a.address)}/${a.prefix}`).sort();
+    expect(shape(r.fromFile)).toEqual(["eth0 192.0.2.10/24", "eth1 198.51.100.10/24"]);
+    expect(shape(r.kernel)).toEqual(shape(r.fromFile));
+    const commands = r.model.firewallCommands(() => true);
+    expect(commands.map((c) => c.does)).toEqual(["ipset.conf", "early.rules", "late.rules"].map((f, i) => ({ load: i ? "iptables-restore" : "ipset", path: Object.keys(r.files).find((p) => p.endsWith(`/${f}`)) })));
+    // The firewall read from the files the lines load, and the one iptables-save shows after ifup, decide every packet alike.
+    const fromFiles = new Firewalls(r.files, {}, [], commands);
+    const fromKernel = new Firewalls(r.files, { iptablesSave: r.iptablesSave }, [], commands);
+    expect([fromFiles.unreadable, fromKernel.unreadable]).toEqual([[], []]);
+    expect(r.iptablesSave).toContain("-A INPUT -p tcp -m tcp --dport 80 -m set --match-set adm src -j ACCEPT");
+    const seen: string[] = [];
+    for (const pathOf of ["input", "forward"] as const) {
+      for (const src of ["198.51.100.5", "203.0.113.5"]) {
+        for (const dport of [22, 80, 443]) {
+          const p: Packet = { src: ipNum(src)!, dst: ipNum(pathOf === "input" ? "192.0.2.10" : "192.0.2.99")!, protocol: "tcp", sport: 40000, dport, iif: "eth0", oif: pathOf === "input" ? "" : "eth1", state: "NEW" };
+          const outcome = fromKernel.outcome(pathOf, p);
+          expect({ pathOf, src, dport, outcome: fromFiles.outcome(pathOf, p) }).toEqual({ pathOf, src, dport, outcome });
+          seen.push(`${pathOf} ${src} ${dport} ${outcome}`);
+        }
+      }
+    }
+    // Not a check that passes either way: the late file decides (the early one would let 80 in from anywhere, and forward nothing).
+    expect(seen.filter((l) => l.endsWith("pass"))).toEqual(["input 198.51.100.5 80 pass", "input 198.51.100.5 443 pass", "input 203.0.113.5 443 pass", "forward 198.51.100.5 80 pass", "forward 198.51.100.5 443 pass", "forward 203.0.113.5 80 pass", "forward 203.0.113.5 443 pass"]);
+  });
+});
 
 describeWith(["ifup", "ip", "root"], "an interfaces file split by source and source-directory, read by ifupdown", () => {
   it("ifup -a brings up what the sourced files hold, in place, and the model of the tree reads the same addresses, rules and routes", () => {
