@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Reachability } from "../reachability";
+import { firewallFilesLoaded } from "../reachability/ifupdown";
 import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
@@ -130,7 +131,10 @@ export function readHostCopy(dir: string, host: string): HostCopy {
       problems.push({ path: hostPath, why: (e as NodeJS.ErrnoException).code ?? String(e) });
     }
   };
-  if (exists) for (const p of READ) if (fs.existsSync(path.join(root, p)) || isLink(path.join(root, p))) readOne(p);
+  const there = (p: string) => fs.existsSync(path.join(root, p)) || isLink(path.join(root, p));
+  if (exists) for (const p of READ) if (there(p)) readOne(p);
+  // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
+  if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
   const state: Partial<Record<StateFile, string>> = {};
   const stateDir = `${root}.state`;
   for (const name of Object.keys(STATE_FILES) as StateFile[]) {
@@ -190,10 +194,11 @@ export function runningOf(copy: HostCopy): Dom0Running {
   };
 }
 
-/** The firewall a dom0's copy holds, as text: what it runs now where captured, else its files. */
+/** The firewall a dom0's copy holds, as text: what it runs now where captured, else its files (and those its up lines load). */
 export function firewallTextOf(dom0: HostCopy): string {
   const nftFiles = Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t);
-  return [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...nftFiles].join("\n");
+  const loaded = dom0.state["iptables-save"] === undefined && dom0.state["nft-ruleset"] === undefined ? firewallFilesLoaded(dom0.files).map((p) => dom0.files[p] ?? "") : [];
+  return [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...nftFiles, ...loaded].join("\n");
 }
 
 /** The reachability model of a copy: the dom0's files and its guests', with what each runs now where captured. */

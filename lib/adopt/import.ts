@@ -17,7 +17,7 @@ import { XlConfig } from "../reachability/xl-config";
 import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
-import { IfupdownConfig } from "../reachability/ifupdown";
+import { firewallFilesLoaded, IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
@@ -277,7 +277,8 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     const networkd = onNetplan ? netplanAsNetworkd(plan).networkd : networkdFilesOf(files);
     const onNetworkd = networkd.length > 0 && files["/etc/network/interfaces"] === undefined;
     if (onNetworkd) new NetworkdConfig(networkd).bringUp(routing, [...new Set([...naming.values()].map((n) => n.name))], () => undefined);
-    else if (files["/etc/network/interfaces"] !== undefined) new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"], files).bringUp(routing, {}, () => true);
+    const ifupdown = files["/etc/network/interfaces"] === undefined ? undefined : new IfupdownConfig("/etc/network/interfaces", files["/etc/network/interfaces"], files);
+    if (!onNetworkd) ifupdown?.bringUp(routing, {}, () => true);
     const iftab = files["/etc/iftab"] !== undefined;
     // The naming the guest has: iftab (ifupdown's), udev rules, or .link files (what systemd-networkd takes by default).
     const udev = Object.keys(files).some((p) => p.startsWith("/etc/udev/rules.d/")) && naming.size > 0;
@@ -340,10 +341,18 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
     // The guest's own firewall (what it runs now, where captured, else its files): the stack does not manage it, and it keeps filtering after the first deploy.
     const running = guestRunningOf(copy);
-    const firewall = copy.exists ? new Firewalls(files, running) : undefined;
+    const firewall = copy.exists ? new Firewalls(files, running, [], ifupdown?.firewallCommands(() => true)) : undefined;
     if (firewall?.present) {
       const captured = (["iptables-save", "nft-ruleset"] as const).filter((s) => copy.state[s] !== undefined);
-      const from = captured.length ? captured : [...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined), ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []), ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : [])];
+      const from = captured.length
+        ? captured
+        : [
+            ...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined),
+            ...firewallFilesLoaded(files),
+            ...(firewall.unreadable.some((u) => u.file === "/etc/network/interfaces") ? ["up lines of /etc/network/interfaces"] : []),
+            ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []),
+            ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : []),
+          ];
       notes.push(`${name}: its own firewall (${from.join(", ")}) is not imported and stays as it is: the stack does not manage a guest's firewall, and what it drops stays dropped (\`cdktf-xen doctor\` shows it in each trace)`);
     }
     if (scheme !== (onNetworkd ? "systemd-link" : "iftab")) props.interfaceNaming = scheme;

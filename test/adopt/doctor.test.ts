@@ -180,6 +180,36 @@ describe("doctor on a guest's own firewall", () => {
     }
   });
 
+  it("loaded by an up line of its interfaces file (pre-up iptables-restore < /etc/iptables.up.rules): the copy's file is read, and what it drops is dropped at the guest; without it, unknown, and the line named", () => {
+    const rules = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n";
+    const withLine = (d: string) => {
+      const file = path.join(d, "webserv", "etc", "network", "interfaces");
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("    gateway 192.168.0.1\n", "    gateway 192.168.0.1\n    pre-up iptables-restore < /etc/iptables.up.rules\n"));
+    };
+    const t = copyOf((d) => {
+      withLine(d);
+      fs.writeFileSync(path.join(d, "webserv", "etc", "iptables.up.rules"), rules);
+    });
+    try {
+      expect(readHostCopy(t.dir, "webserv").files["/etc/iptables.up.rules"]).toBe(rules);
+      const r = doctor(t.dir, "dom0");
+      // 80 is dropped at the guest's firewall; 443 fares as without it (the hand-made routing black-holes the replies of .201 and .202).
+      expect(brief(r.checks)).toEqual(["192.168.0.200 tcp 80 dropped", "192.168.0.200 tcp 443 answers", "192.168.0.201 tcp 80 dropped", "192.168.0.201 tcp 443 black hole", "192.168.0.202 tcp 80 dropped", "192.168.0.202 tcp 443 black hole"]);
+      expect([r.checks[0].verdict.failure?.host, r.checks[0].verdict.failure?.text]).toEqual(["webserv", "INPUT in on eth0, new connection: iptables.up.rules: no rule of INPUT matches, policy DROP"]);
+      expect(r.problems.filter((p) => p.includes("iptables.up.rules"))).toEqual([]);
+    } finally {
+      t.remove();
+    }
+    const missing = copyOf(withLine);
+    try {
+      const r = doctor(missing.dir, "dom0");
+      expect(r.checks.filter((c) => c.address === "192.168.0.200").map((c) => c.status)).toEqual(["unknown", "unknown"]);
+      expect(r.problems).toContain('not read: /etc/network/interfaces line 9 "    pre-up iptables-restore < /etc/iptables.up.rules": loads /etc/iptables.up.rules, which the files do not hold (iptables-save or nft list ruleset, captured beside the copy, shows what runs)');
+    } finally {
+      missing.remove();
+    }
+  });
+
   it("ufw enabled and its rules not captured: every socket unknown, and ufw.conf named among what was not read", () => {
     const t = copyOf((d) => {
       fs.mkdirSync(path.join(d, "webserv", "etc", "ufw"), { recursive: true });

@@ -92,6 +92,14 @@ describe("import: the seed article's hand-made files", () => {
     });
     expect(filesOnly).toEqual([note("/etc/iptables/rules.v4")]);
     expect(withGuestFirewall((d) => fs.writeFileSync(path.join(d, "webserv.state", "iptables-save"), rules))).toEqual([note("iptables-save")]);
+    // Loaded by an up line of the interfaces file (Debian's recipe), or changed there in a way not read.
+    const upLine = (line: string, file?: string) => (d: string) => {
+      const interfaces = path.join(d, "webserv", "etc", "network", "interfaces");
+      fs.writeFileSync(interfaces, fs.readFileSync(interfaces, "utf8").replace("    gateway 192.168.0.1\n", `    gateway 192.168.0.1\n    ${line}\n`));
+      if (file) fs.writeFileSync(path.join(d, "webserv", file), rules);
+    };
+    expect(withGuestFirewall(upLine("pre-up iptables-restore < /etc/iptables.up.rules", "etc/iptables.up.rules"))).toEqual([note("/etc/iptables.up.rules")]);
+    expect(withGuestFirewall(upLine("post-up iptables -A INPUT -p tcp --dport 22 -j ACCEPT"))).toEqual([note("up lines of /etc/network/interfaces")]);
     const ufw = (enabled: string) => (d: string) => {
       fs.mkdirSync(path.join(d, "webserv", "etc", "ufw"), { recursive: true });
       fs.writeFileSync(path.join(d, "webserv", "etc", "ufw", "ufw.conf"), `ENABLED=${enabled}\n`);
