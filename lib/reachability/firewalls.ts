@@ -28,6 +28,9 @@ const UFW_CONF = "/etc/ufw/ufw.conf";
 /** firewalld's configuration: there when it is installed, and then it loads its zones' rules when it starts. */
 export const FIREWALLD_CONF = "/etc/firewalld/firewalld.conf";
 
+/** nft's statement that removes every table: the first line of most rulesets meant to replace what runs. */
+const FLUSH_RULESET = /^[ \t]*flush[ \t]+ruleset\b/m;
+
 /** The iptables chain of each path. */
 const CHAIN: Readonly<Record<FirewallPath, string>> = { forward: "FORWARD", input: "INPUT", output: "OUTPUT" };
 
@@ -64,7 +67,11 @@ export class Firewalls {
       if (live && !("load" in does && does.load === "ipset")) continue;
       if ("unread" in does) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `${does.unread} (iptables-save or nft list ruleset, captured beside the copy, shows what runs)` });
       else if (text === undefined) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `loads ${does.path}, which the files do not hold${live ? "" : " (iptables-save or nft list ruleset, captured beside the copy, shows what runs)"}` });
-      else (does.load === "ipset" ? setFiles : does.load === "nft" ? nftFiles : restores).push([does.path, text]);
+      else {
+        // nft's `flush ruleset` removes every table loaded before, iptables' own under its nf_tables backend: which remain depends on that backend.
+        if (does.load === "nft" && (restores.length || nftFiles.length) && FLUSH_RULESET.test(text)) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `${does.path} flushes the ruleset, and with it what was loaded before (iptables' rules too, under its nf_tables backend): what remains is not read by the model (nft list ruleset, captured beside the copy, shows what runs)` });
+        (does.load === "ipset" ? setFiles : does.load === "nft" ? nftFiles : restores).push([does.path, text]);
+      }
     }
     if (restores.length) {
       const filters = restores.map(([file, text]) => new IptablesFilter(file, text));

@@ -110,6 +110,17 @@ describe("the firewall a guest's up lines load", () => {
     ]);
   });
 
+  it("an nft file that flushes the ruleset after other rules were loaded: what remains is unknown (test/render/real-tools.test.ts shows the kernel drop iptables' rules with it); loaded first, it is read", () => {
+    const nft = "flush ruleset\ntable inet f {\n  chain input {\n    type filter hook input priority 0; policy accept;\n  }\n}\n";
+    const after = seedReachability({ guest: { "/etc/network/interfaces": guestInterfaces(["pre-up iptables-restore < /etc/iptables.up.rules", "up nft -f /etc/fw.nft"]), "/etc/iptables.up.rules": onlyPort(443), "/etc/fw.nft": nft } });
+    expect(after.unreadable.map((u) => `${u.file} ${u.line}: ${u.why}`)).toEqual([
+      "/etc/network/interfaces 10: /etc/fw.nft flushes the ruleset, and with it what was loaded before (iptables' rules too, under its nf_tables backend): what remains is not read by the model (nft list ruleset, captured beside the copy, shows what runs)",
+    ]);
+    expect(verdicts(after).map((v) => v.split(": ")[1])).toEqual(["request unknown at webserv (firewall)", "request unknown at webserv (firewall)"]);
+    const alone = seedReachability({ guest: { "/etc/network/interfaces": guestInterfaces(["up nft -f /etc/fw.nft"]), "/etc/fw.nft": nft } });
+    expect([alone.unreadable, verdicts(alone)]).toEqual([[], ["tcp 203.0.113.9 -> 192.168.0.200:80: delivered and the reply returns", "tcp 203.0.113.9 -> 192.168.0.200:443: delivered and the reply returns"]]);
+  });
+
   it("the sets an ipset line loads are read beside the rules (iptables-save shows rules, not sets)", () => {
     const sets = "create adm hash:net family inet\nadd adm 203.0.113.0/24\n";
     const rules = ["*filter", ":INPUT DROP [0:0]", "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 80 -m set --match-set adm src -j ACCEPT", "COMMIT", ""].join("\n");

@@ -429,7 +429,7 @@ describeWith(["ifup", "ip", "root"], "stanzas and their up lines, read by ip, if
 });
 
 
-describeWith(["ifup", "ip", "iptables-restore", "iptables-save", "ip6tables-restore", "ipset", "root"], "firewall commands of up lines, run by ifup: the firewall the model reads is the one the kernel holds", () => {
+describeWith(["ifup", "ip", "iptables", "iptables-restore", "iptables-save", "ip6tables-restore", "ipset", "nft", "root"], "firewall commands of up lines, run by ifup: the firewall the model reads is the one the kernel holds", () => {
   it("an ipset line, then two iptables-restore files (the later's filter table replaces the earlier's), and an IPv6 one: the routes stay the model's, the firewall is what iptables-save shows", () => {
     const sets = "create adm hash:net family inet hashsize 1024 maxelem 65536\nadd adm 198.51.100.0/24\n";
     const early = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j DROP", "COMMIT", ""].join("\n");
@@ -488,6 +488,19 @@ describeWith(["ifup", "ip", "iptables-restore", "iptables-save", "ip6tables-rest
     }
     // Not a check that passes either way: the late file decides (the early one would let 80 in from anywhere, and forward nothing).
     expect(seen.filter((l) => l.endsWith("pass"))).toEqual(["input 198.51.100.5 80 pass", "input 198.51.100.5 443 pass", "input 203.0.113.5 443 pass", "forward 198.51.100.5 80 pass", "forward 198.51.100.5 443 pass", "forward 203.0.113.5 80 pass", "forward 203.0.113.5 443 pass"]);
+  });
+
+  it("an nft file that flushes the ruleset, loaded after iptables-restore: iptables' rules are gone with it (iptables' nf_tables backend), so the model leaves what remains unknown", () => {
+    expect(run("iptables", ["-V"]).stdout).toContain("nf_tables");
+    const rules = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", "-A INPUT -p tcp -m tcp --dport 22 -j DROP", "COMMIT", ""].join("\n");
+    const nft = "flush ruleset\ntable inet f {\n  chain input {\n    type filter hook input priority 0; policy accept;\n  }\n}\n";
+    const interfaces = (dir: string) => ["auto eth0", "iface eth0 inet static", "    address 192.0.2.10/24", `    pre-up iptables-restore < ${dir}/fw.rules`, `    up nft -f ${dir}/fw.nft`, ""].join("\n");
+    const r = bringUp(interfaces, { "fw.rules": rules, "fw.nft": nft });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    // The kernel: the rule iptables-restore loaded is gone.
+    expect(r.iptablesSave).not.toContain("--dport 22");
+    const firewall = new Firewalls(r.files, {}, [], r.model.firewallCommands(() => true));
+    expect(firewall.unreadable.map((u) => u.why)).toEqual([`${Object.keys(r.files).find((p) => p.endsWith("/fw.nft"))} flushes the ruleset, and with it what was loaded before (iptables' rules too, under its nf_tables backend): what remains is not read by the model (nft list ruleset, captured beside the copy, shows what runs)`]);
   });
 });
 
