@@ -17,7 +17,7 @@ import { XlConfig } from "../reachability/xl-config";
 import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
-import { firewallFilesLoaded, IfupdownConfig } from "../reachability/ifupdown";
+import { filesLoadedBy, IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
@@ -341,14 +341,15 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
     if (onNetworkd && iftab) notes.push(`${name}: iftab with systemd-networkd: nothing reads it; imported with .link naming`);
     // The guest's own firewall (what it runs now, where captured, else its files): the stack does not manage it, and it keeps filtering after the first deploy.
     const running = guestRunningOf(copy);
-    const firewall = copy.exists ? new Firewalls(files, running, [], ifupdown?.firewallCommands(() => true)) : undefined;
+    const commands = ifupdown?.firewallCommands(() => true) ?? [];
+    const firewall = copy.exists ? new Firewalls(files, running, [], commands) : undefined;
     if (firewall?.present) {
       const captured = (["iptables-save", "nft-ruleset"] as const).filter((s) => copy.state[s] !== undefined);
       const from = captured.length
         ? captured
         : [
             ...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined),
-            ...firewallFilesLoaded(files),
+            ...filesLoadedBy(commands),
             ...(firewall.unreadable.some((u) => u.file === "/etc/network/interfaces") ? ["up lines of /etc/network/interfaces"] : []),
             ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []),
             ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : []),

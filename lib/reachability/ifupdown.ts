@@ -245,14 +245,26 @@ function firstSpace(text: string): number {
   return -1;
 }
 
-/** The names `ip` is run by. */
-const IP_PATHS = new Set(["ip", "/bin/ip", "/sbin/ip", "/usr/bin/ip", "/usr/sbin/ip"]);
+/** Where programs are run from: a bare name, or one of these directories. */
+const PROGRAM_DIRS = new Set(["/sbin/", "/usr/sbin/", "/bin/", "/usr/bin/"]);
 
-/** Words of an ip command (after `ip`, without `-4`), its redirections and `|| true` left out. */
-function commandWords(cmd: string): string[] | undefined {
+/** The program a command's first word runs, by name: "" for one run from elsewhere. */
+function programName(word: string): string {
+  const slash = word.lastIndexOf("/");
+  return slash < 0 ? word : PROGRAM_DIRS.has(word.slice(0, slash + 1)) ? word.slice(slash + 1) : "";
+}
+
+/** A command without what only keeps its failure quiet: a trailing `|| true`, `2>/dev/null`. */
+function withoutQuieting(cmd: string): string {
   let text = cmd;
   if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
   if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
+  return text;
+}
+
+/** Words of an ip command (after `ip`, without `-4`), its redirections and `|| true` left out. */
+function commandWords(cmd: string): string[] | undefined {
+  const text = withoutQuieting(cmd);
   if (/[;&|`$<>()]/.test(text)) return undefined;
   // Scanned here: faster than String.split, which V8 does in its runtime for a string it has not seen.
   const words: string[] = [];
@@ -267,7 +279,7 @@ function commandWords(cmd: string): string[] | undefined {
       else if (w !== "-4") words.push(w);
     } else if (!space && start < 0) start = i;
   }
-  return first !== undefined && IP_PATHS.has(first) ? words : undefined;
+  return first !== undefined && programName(first) === "ip" ? words : undefined;
 }
 
 /** A command of an interface's `pre-up`, `up` or `post-up` lines that changes the firewall and no route. */
@@ -297,9 +309,6 @@ const IPTABLES = new Set(["iptables", "iptables-legacy", "iptables-nft"]);
 const IPV6_ONLY = new Set(["ip6tables", "ip6tables-legacy", "ip6tables-nft", "ip6tables-restore", "ip6tables-legacy-restore", "ip6tables-nft-restore"]);
 /** Options of iptables-restore that change what it prints, not what it loads. */
 const RESTORE_QUIET = new Set(["-c", "--counters", "-w", "--wait", "-v", "--verbose"]);
-/** Where programs are run from: a bare name, or one of these directories. */
-const PROGRAM_DIRS = new Set(["/sbin/", "/usr/sbin/", "/bin/", "/usr/bin/"]);
-
 /**
  * What an up line does to the IPv4 firewall, when it is a firewall command:
  * `iptables-restore [-c] [-w] < FILE` (or FILE as its argument), `ipset
@@ -314,14 +323,10 @@ const PROGRAM_DIRS = new Set(["/sbin/", "/usr/sbin/", "/bin/", "/usr/bin/"]);
 export function readFirewallCommand(cmd: string): FirewallChange | null {
   const line = cmd.trim();
   const sp = firstSpace(line);
-  const first = sp < 0 ? line : line.slice(0, sp);
-  const slash = first.lastIndexOf("/");
-  const program = slash < 0 ? first : PROGRAM_DIRS.has(first.slice(0, slash + 1)) ? first.slice(slash + 1) : "";
+  const program = programName(sp < 0 ? line : line.slice(0, sp));
   const restore = IPTABLES_RESTORE.has(program);
   if (!restore && !IPTABLES.has(program) && program !== "ipset" && program !== "nft" && !IPV6_ONLY.has(program)) return null;
-  let text = line;
-  if (text.includes("||")) text = text.replace(/\s*\|\|\s*true\s*$/, "");
-  if (text.includes("2>")) text = text.replace(/\s+2>\s*\/dev\/null/g, "");
+  const text = withoutQuieting(line);
   if (/[;&|`$>()*?[\]{}'"\\]/.test(text) || (text.match(/</g) ?? []).length > 1) return null;
   if (IPV6_ONLY.has(program)) return { none: `${program} changes the IPv6 firewall alone` };
   const words = text.replace(/</, " < ").split(/\s+/).slice(1);
@@ -364,8 +369,12 @@ export function readFirewallCommand(cmd: string): FirewallChange | null {
 export function firewallFilesLoaded(files: FileSet): string[] {
   const text = files["/etc/network/interfaces"];
   if (text === undefined) return [];
-  const loaded = new IfupdownConfig("/etc/network/interfaces", text, files).firewallCommands(() => true);
-  return [...new Set(loaded.flatMap((c) => ("load" in c.does ? [c.does.path] : [])))];
+  return filesLoadedBy(new IfupdownConfig("/etc/network/interfaces", text, files).firewallCommands(() => true));
+}
+
+/** The files firewall commands load, each once, in the order they are loaded. */
+export function filesLoadedBy(commands: readonly FirewallCommand[]): string[] {
+  return [...new Set(commands.flatMap((c) => ("load" in c.does ? [c.does.path] : [])))];
 }
 
 function table(name: string | undefined, tables: Record<string, number>): number | undefined {
