@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Reachability } from "../reachability";
 import { firewallFilesLoaded } from "../reachability/ifupdown";
+import { nftIncludes } from "../reachability/firewalls";
 import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
@@ -135,6 +136,22 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   if (exists) for (const p of READ) if (there(p)) readOne(p);
   // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
   if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
+  // What the nftables files that load include (include "/etc/nftables.d/*.nft"), and what those include: a wildcard's folder whole.
+  const tried = new Set<string>();
+  for (let more = exists; more; ) {
+    more = false;
+    for (const named of nftIncludes(files, firewallFilesLoaded(files)).named) {
+      const parts = named.split("/");
+      const wild = parts.findIndex((part) => /[*?[]/.test(part));
+      const wanted = wild < 0 ? named : parts.slice(0, wild).join("/");
+      if (!wanted || tried.has(wanted)) continue;
+      tried.add(wanted);
+      if (files[wanted] === undefined && there(wanted)) {
+        readOne(wanted);
+        more = true;
+      }
+    }
+  }
   const state: Partial<Record<StateFile, string>> = {};
   const stateDir = `${root}.state`;
   for (const name of Object.keys(STATE_FILES) as StateFile[]) {
@@ -194,10 +211,13 @@ export function runningOf(copy: HostCopy): Dom0Running {
   };
 }
 
-/** The firewall a dom0's copy holds, as text: what it runs now where captured, else its files (and those its up lines load). */
+/** The firewall a dom0's copy holds, as text: what it runs now where captured, else its files (and those its up lines load, and its nftables files include). */
 export function firewallTextOf(dom0: HostCopy): string {
+  const live = dom0.state["iptables-save"] !== undefined || dom0.state["nft-ruleset"] !== undefined;
+  const loadedPaths = live ? [] : firewallFilesLoaded(dom0.files);
+  const included = live ? [] : nftIncludes(dom0.files, loadedPaths).found.filter((p) => !p.endsWith(".nft"));
   const nftFiles = Object.entries(dom0.files).filter(([p]) => p.endsWith(".nft") || p === "/etc/nftables.conf").map(([, t]) => t);
-  const loaded = dom0.state["iptables-save"] === undefined && dom0.state["nft-ruleset"] === undefined ? firewallFilesLoaded(dom0.files).map((p) => dom0.files[p] ?? "") : [];
+  const loaded = [...loadedPaths, ...included].map((p) => dom0.files[p] ?? "");
   return [dom0.state["iptables-save"] ?? dom0.files["/etc/iptables/rules.v4"] ?? "", dom0.state["nft-ruleset"] ?? "", ...nftFiles, ...loaded].join("\n");
 }
 

@@ -5,7 +5,7 @@
  * what `nft list ruleset` printed). One reading for the dom0 and the guests,
  * and one verdict for a packet on each of a host's paths.
  */
-import { filesMatching } from "./files-by-path";
+import { filesMatching, globbed } from "./files-by-path";
 import type { FirewallCommand } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";
 import { FirewallPath, NftRuleset } from "./nftables";
@@ -30,6 +30,71 @@ export const FIREWALLD_CONF = "/etc/firewalld/firewalld.conf";
 
 /** nft's statement that removes every table: the first line of most rulesets meant to replace what runs. */
 const FLUSH_RULESET = /^[ \t]*flush[ \t]+ruleset\b/m;
+
+/** Where nft looks for an `include` named without a leading `/` (`nft --help`: "Default is: /etc"; nftables.service passes no -I). */
+const NFT_INCLUDE_DIR = "/etc";
+
+/** How deep nft follows includes (its MAX_INCLUDE_DEPTH). */
+const NFT_INCLUDE_DEPTH = 16;
+
+/** The ruleset nftables.service loads at boot. */
+const NFTABLES_CONF = "/etc/nftables.conf";
+
+/**
+ * The nftables files that load at boot: `/etc/nftables.conf` (which
+ * nftables.service loads, with what it includes); when the files hold none
+ * (the files the library ships), its own `.nft` files, which the deploy loads.
+ */
+function bootNftFiles(files: FileSet): [string, string][] {
+  if (files[NFTABLES_CONF] !== undefined) return [[NFTABLES_CONF, files[NFTABLES_CONF]]];
+  return filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p));
+}
+
+/** The files an `include` names: as nft looks for them, whether a wildcard, and those the files hold (byte order, as glob(3) sorts in the C locale). */
+function included(files: FileSet, written: string): { named: string; wildcard: boolean; found: string[] } {
+  const named = written.startsWith("/") ? written : `${NFT_INCLUDE_DIR}/${written}`;
+  const wildcard = /[*?[]/.test(named);
+  return { named, wildcard, found: wildcard ? globbed(files, named) : files[named] === undefined ? [] : [named] };
+}
+
+/**
+ * What the nftables files that load (at boot, and `loaded` by up lines)
+ * include, theirs too: each `include` as an absolute path or wildcard (what a
+ * copy of the host must hold for the model to read them), and the files of
+ * `files` they name.
+ */
+export function nftIncludes(files: FileSet, loaded: readonly string[] = []): { readonly named: string[]; readonly found: string[] } {
+  const named = new Set<string>();
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const queue = [...bootNftFiles(files).map(([p]) => p), ...loaded.filter((p) => files[p] !== undefined)];
+  while (queue.length) {
+    const p = queue.shift()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    for (const inc of new NftRuleset(p, files[p]).includes) {
+      const i = included(files, inc.path);
+      named.add(i.named);
+      for (const f of i.found) if (!found.includes(f)) found.push(f);
+      queue.push(...i.found);
+    }
+  }
+  return { named: [...named], found };
+}
+
+/** A table that two of the files loaded declare (or delete, or flush): nft merges them, or the later removes the earlier. */
+function tablesInTwoFiles(rulesets: readonly NftRuleset[]): Unreadable[] {
+  const first = new Map<string, string>();
+  const out: Unreadable[] = [];
+  for (const n of rulesets) {
+    for (const t of n.tables) {
+      const other = first.get(t.table);
+      if (other === undefined) first.set(t.table, n.file);
+      else if (other !== n.file) out.push({ file: n.file, line: t.line, text: "", why: `table ${t.table} is in ${other} too: nft adds to the table loaded before (or removes it), which the model does not read` });
+    }
+  }
+  return out;
+}
 
 /** The iptables chain of each path. */
 const CHAIN: Readonly<Record<FirewallPath, string>> = { forward: "FORWARD", input: "INPUT", output: "OUTPUT" };
@@ -56,9 +121,10 @@ export class Firewalls {
     if (live) {
       if (running.iptablesSave !== undefined) restores.push(["iptables-save", running.iptablesSave]);
     } else if (files["/etc/iptables/rules.v4"] !== undefined) restores.push(["/etc/iptables/rules.v4", files["/etc/iptables/rules.v4"]]);
-    const nftFiles: [string, string][] = live
-      ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset]] : []
-      : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p) || p === "/etc/nftables.conf");
+    // Each with whether anything was loaded before it (a `flush ruleset` in what it includes removes that).
+    const nftFiles: [string, string, boolean][] = live
+      ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset, false]] : []
+      : bootNftFiles(files).map(([p, t]) => [p, t, false]);
     const setFiles: [string, string][] = [];
     for (const c of commands) {
       const does = c.does;
@@ -70,7 +136,8 @@ export class Firewalls {
       else {
         // nft's `flush ruleset` removes every table loaded before, iptables' own under its nf_tables backend: which remain depends on that backend.
         if (does.load === "nft" && (restores.length || nftFiles.length) && FLUSH_RULESET.test(text)) this.unreadable.push({ file: c.file, line: c.line, text: c.text, why: `${does.path} flushes the ruleset, and with it what was loaded before (iptables' rules too, under its nf_tables backend): what remains is not read by the model (nft list ruleset, captured beside the copy, shows what runs)` });
-        (does.load === "ipset" ? setFiles : does.load === "nft" ? nftFiles : restores).push([does.path, text]);
+        if (does.load === "nft") nftFiles.push([does.path, text, restores.length > 0 || nftFiles.length > 0]);
+        else (does.load === "ipset" ? setFiles : restores).push([does.path, text]);
       }
     }
     if (restores.length) {
@@ -82,11 +149,8 @@ export class Firewalls {
       this.unreadable.push(...filter.unreadable, ...filters.filter((f) => f !== filter).flatMap((f) => f.otherTables), ...sets.unreadable);
       this.iptables = { filter, sets };
     }
-    for (const [path, text] of nftFiles) {
-      const nft = new NftRuleset(path, text);
-      this.unreadable.push(...nft.unreadable);
-      this.nft.push(nft);
-    }
+    for (const [path, text, before] of nftFiles) this.loadNft(files, path, text, before || this.nft.length > 0, 0);
+    this.unreadable.push(...tablesInTwoFiles(this.nft));
     // ufw loads its own rules at boot (from /etc/ufw and /lib/ufw), in a form the model does not read; iptables-save shows them.
     const ufw = files[UFW_CONF];
     const enabled = ufw === undefined ? -1 : ufw.split("\n").findIndex((l) => /^\s*ENABLED\s*=\s*"?yes"?\s*$/i.test(l));
@@ -94,6 +158,33 @@ export class Firewalls {
     // firewalld, installed, loads its zones' rules when it starts (unless it is switched off, which the files in /etc do not show for certain).
     if (!live && files[FIREWALLD_CONF] !== undefined) this.unreadable.push({ file: FIREWALLD_CONF, line: 0, text: "", why: "firewalld is installed: the rules of its zones, which it loads when it starts, are not read by the model (nft list ruleset, captured beside the copy, shows what runs)" });
     if (!live) this.unreadable.push(...others);
+  }
+
+  /**
+   * One ruleset file as `nft -f` reads it, each file it includes read in
+   * place (`before`: whether rules were loaded before it, which a `flush
+   * ruleset` in what it includes would remove).
+   */
+  private loadNft(files: FileSet, path: string, text: string, before: boolean, depth: number): void {
+    const nft = new NftRuleset(path, text);
+    this.unreadable.push(...nft.unreadable);
+    this.nft.push(nft);
+    for (const inc of nft.includes) {
+      const doubt = (why: string) => this.unreadable.push({ file: path, line: inc.line, text: inc.text, why });
+      if (depth + 1 >= NFT_INCLUDE_DEPTH) {
+        doubt(`includes nested too deep: nft refuses more than ${NFT_INCLUDE_DEPTH} levels`);
+        continue;
+      }
+      const { named, wildcard, found } = included(files, inc.path);
+      // A file that is not there fails the whole file; a wildcard that matches nothing includes nothing, or names files the copy lacks.
+      if (!found.length) doubt(wildcard ? `includes ${named}, which matches none of the files: nft includes nothing then, unless the files lack what it matches` : `includes ${named}, which the files do not hold (nft fails to load ${path} without it)`);
+      for (const p of found) {
+        const included = files[p];
+        const loaded = before || this.nft.length > 1 || nft.tables.some((t) => t.line < inc.line);
+        if (loaded && FLUSH_RULESET.test(included)) doubt(`${p} flushes the ruleset, and with it what was loaded before: what remains is not read by the model`);
+        this.loadNft(files, p, included, loaded, depth + 1);
+      }
+    }
   }
 
   /** Whether the files (or what runs now) hold a firewall at all, read or not. */

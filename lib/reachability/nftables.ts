@@ -35,6 +35,14 @@ function tokenize(text: string): Token[] {
   return out;
 }
 
+/** An `include "PATH"` statement of a ruleset file. */
+export interface NftInclude {
+  /** As written: absolute, relative (to nft's include path, /etc) or a wildcard. */
+  readonly path: string;
+  readonly line: number;
+  readonly text: string;
+}
+
 /** A value a selector is compared with: addresses, ports, names, or tuples of them. */
 type Value = string;
 
@@ -180,6 +188,10 @@ export class NftRuleset {
   /** The base chains of each path, in the order the path crosses them, once asked (the file is read whole before). */
   private readonly onPath = new Map<FirewallPath, BaseChain[]>();
   readonly unreadable: Unreadable[] = [];
+  /** The files its `include` statements name, in order: nft reads each in place. */
+  readonly includes: NftInclude[] = [];
+  /** The tables it declares, deletes or flushes (`inet filter`), each once, with the line of the first. */
+  readonly tables: { readonly table: string; readonly line: number }[] = [];
   private pos = 0;
   private readonly tokens: Token[];
 
@@ -196,8 +208,16 @@ export class NftRuleset {
     return this.tokens[this.pos++] ?? { t: "", line: 0 };
   }
 
+  private lineText(line: number): string {
+    return this.text.split("\n")[line - 1] ?? "";
+  }
+
   private bad(line: number, why: string): void {
-    this.unreadable.push({ file: this.file, line, text: this.text.split("\n")[line - 1] ?? "", why });
+    this.unreadable.push({ file: this.file, line, text: this.lineText(line), why });
+  }
+
+  private declared(table: string, line: number): void {
+    if (!this.tables.some((t) => t.table === table)) this.tables.push({ table, line });
   }
 
   /** Skips to the end of the statement, over a whole block if it opens one. */
@@ -217,15 +237,24 @@ export class NftRuleset {
     while (this.peek()) {
       const tok = this.next();
       if (tok.t === "\n" || tok.t === ";") continue;
+      if (tok.t === "include" && this.peek()?.quoted && ["\n", ";"].includes(this.tokens[this.pos + 1]?.t ?? "\n")) {
+        this.includes.push({ path: this.next().t, line: tok.line, text: this.lineText(tok.line) });
+        continue;
+      }
       const words = [tok.t];
       while (this.peek() && !["\n", ";", "{"].includes(this.peek()!.t)) words.push(this.next().t);
       if (words[0] === "table" && this.peek()?.t === "{") {
         this.next();
         const family = words.length === 3 ? words[1] : "ip";
         const name = words[words.length - 1];
+        this.declared(`${family} ${name}`, tok.line);
         this.table(family, name);
+      } else if (words[0] === "flush" && words[1] === "ruleset" && (this.tables.length || this.includes.length)) {
+        this.bad(tok.line, "flush ruleset after tables or includes removes them: not read by the model");
       } else if (words[0] === "table" || (words[0] === "delete" && words[1] === "table") || (words[0] === "flush" && ["ruleset", "table"].includes(words[1]))) {
         // Declarations and the replace-whole idiom: the file's own contents are what remains.
+        const named = words[0] === "table" ? words.slice(1) : words.slice(2);
+        if (named.length) this.declared(named.length === 2 ? named.join(" ") : `ip ${named[0]}`, tok.line);
       } else {
         this.bad(tok.line, `${words[0]} is not read by the model`);
         if (this.peek()?.t === "{") this.skipStatement();

@@ -210,6 +210,32 @@ describe("doctor on a guest's own firewall", () => {
     }
   });
 
+  it("an nftables.conf that includes a folder's files (include \"/etc/nftables.d/*.nft\"): the copy's folder is read, and what its files drop is dropped at the guest; an include the copy lacks leaves it unknown", () => {
+    const conf = 'flush ruleset\ninclude "/etc/nftables.d/*.nft"\n';
+    const drop80 = "table inet guest {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 80 drop\n  }\n}\n";
+    const t = copyOf((d) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "nftables.d"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "nftables.conf"), conf);
+      fs.writeFileSync(path.join(d, "webserv", "etc", "nftables.d", "web.nft"), drop80);
+    });
+    try {
+      expect(readHostCopy(t.dir, "webserv").files["/etc/nftables.d/web.nft"]).toBe(drop80);
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks)).toEqual(["192.168.0.200 tcp 80 dropped", "192.168.0.200 tcp 443 answers", "192.168.0.201 tcp 80 dropped", "192.168.0.201 tcp 443 black hole", "192.168.0.202 tcp 80 dropped", "192.168.0.202 tcp 443 black hole"]);
+      expect([r.checks[0].verdict.failure?.host, r.checks[0].verdict.failure?.text]).toEqual(["webserv", "INPUT in on eth0, new connection: web.nft line 4 \"tcp dport 80 drop\": drop"]);
+    } finally {
+      t.remove();
+    }
+    const lacking = copyOf((d) => fs.writeFileSync(path.join(d, "webserv", "etc", "nftables.conf"), 'flush ruleset\ninclude "/etc/nftables.d/web.nft"\n'));
+    try {
+      const r = doctor(lacking.dir, "dom0");
+      expect(r.checks.filter((c) => c.address === "192.168.0.200").map((c) => c.status)).toEqual(["unknown", "unknown"]);
+      expect(r.problems).toEqual(['not read: /etc/nftables.conf line 2 "include \\"/etc/nftables.d/web.nft\\"": includes /etc/nftables.d/web.nft, which the files do not hold (nft fails to load /etc/nftables.conf without it)']);
+    } finally {
+      lacking.remove();
+    }
+  });
+
   it("ufw enabled and its rules not captured: every socket unknown, and ufw.conf named among what was not read", () => {
     const t = copyOf((d) => {
       fs.mkdirSync(path.join(d, "webserv", "etc", "ufw"), { recursive: true });

@@ -18,7 +18,7 @@ import { sysctlOrder } from "../../lib/reachability/hosts";
 import { IfupdownConfig, IP_OBJECTS, ipObject } from "../../lib/reachability/ifupdown";
 import { ipNum, ipText } from "../../lib/reachability/ip";
 import { IpSets, IptablesFilter } from "../../lib/reachability/iptables";
-import { Firewalls } from "../../lib/reachability/firewalls";
+import { Firewalls, nftIncludes } from "../../lib/reachability/firewalls";
 import type { Packet } from "../../lib/reachability/packet";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { readLinkNames } from "../../lib/reachability/naming";
@@ -924,6 +924,101 @@ describeWith(["nft", "ip", "root"], "dom0 ruleset read by nft", () => {
 
   it("nft -c rejects a corrupted ruleset (the check can fail)", () => {
     expect(ns.exec("nft", ["-c", "-f", "-"], ruleset().replace("dport { 80", "dport { 99999")).status).not.toBe(0);
+  });
+});
+
+describeWith(["nft", "ip", "root"], "nftables files that include others, loaded by nft: the model reads what nft loads, and leaves unknown what nft refuses, merges or flushes", () => {
+  let ns: ReturnType<typeof netns>;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    ns = netns("ni");
+    tmp = tempDir("cdktf-xen-nft-include-");
+  });
+  afterAll(() => {
+    ns.remove();
+    tmp.remove();
+  });
+
+  const table = (name: string, rules: string, policy = "accept", priority = 0) => `table inet ${name} {\n  chain c {\n    type filter hook forward priority ${priority}; policy ${policy};\n    ${rules}\n  }\n}\n`;
+
+  /** Writes `files` (paths under the test's folder, as `@/...`) and loads the first with `nft -f`, after an empty ruleset; returns the model's files (by absolute path), nft's result and what it lists then. */
+  function load(files: Record<string, string>): { files: Record<string, string>; status: number | null; stderr: string; listed: string } {
+    const abs = (p: string) => p.replace(/^@/, tmp.dir);
+    const out: Record<string, string> = {};
+    for (const [p, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(abs(p)), { recursive: true });
+      fs.writeFileSync(abs(p), abs(text).split("@/").join(`${tmp.dir}/`));
+      out[abs(p)] = fs.readFileSync(abs(p), "utf8");
+    }
+    ns.sh("nft", "flush", "ruleset");
+    const first = abs(Object.keys(files)[0]);
+    const r = ns.exec("nft", ["-f", first]);
+    const listed = ns.exec("nft", ["list", "ruleset"]).stdout;
+    for (const p of Object.keys(files)) fs.rmSync(abs(p));
+    // The first file as nftables.conf: what loads at boot.
+    const { [first]: conf, ...rest } = out;
+    return { files: { "/etc/nftables.conf": conf, ...rest }, status: r.status, stderr: r.stderr, listed };
+  }
+
+  const packet = (src: string, dport: number): Packet => ({ src: ipNum(src)!, dst: ipNum("192.0.2.10")!, protocol: "tcp", sport: 40000, dport, iif: "eth0", oif: "vif1.0", state: "NEW" });
+
+  it("an absolute path and a wildcard's files: what the model reads from the files decides every packet as the ruleset nft lists", () => {
+    const r = load({
+      "@/nftables.conf": ["flush ruleset", table("base", "tcp dport 22 drop"), 'include "@/main.nft"', 'include "@/d/*.nft"', ""].join("\n"),
+      "@/main.nft": table("main", "ip saddr 198.51.100.0/24 tcp dport 80 drop", "accept", 10),
+      "@/d/b.nft": table("b", "tcp dport { 80, 443 } accept", "drop", 20),
+      "@/d/a.nft": table("a", "ip saddr 203.0.113.0/24 tcp dport 443 drop", "accept", 30),
+      "@/d/skipped.txt": table("skipped", "drop"),
+    });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(r.listed).not.toContain("skipped");
+    const fromFiles = new Firewalls(r.files);
+    const fromKernel = new Firewalls(r.files, { nftRuleset: r.listed });
+    expect([fromFiles.unreadable, fromKernel.unreadable]).toEqual([[], []]);
+    const passed: string[] = [];
+    for (const src of ["198.51.100.5", "203.0.113.5"]) {
+      for (const dport of [22, 80, 443, 8080]) {
+        const outcome = fromKernel.outcome("forward", packet(src, dport));
+        expect({ src, dport, outcome: fromFiles.outcome("forward", packet(src, dport)) }).toEqual({ src, dport, outcome });
+        if (outcome === "pass") passed.push(`${src} ${dport}`);
+      }
+    }
+    // Each file decides some packet: 22 by base, 80 from 198.51.100.5 by main, 8080 by b's policy, 443 from 203.0.113.5 by a.
+    expect(passed).toEqual(["198.51.100.5 443", "203.0.113.5 80"]);
+  });
+
+  it("a wildcard's files load in byte order (B.nft, which makes the table, before a.nft, which adds to it), the order the model takes them in", () => {
+    const r = load({ "@/conf.nft": 'include "@/o/*.nft"\n', "@/o/B.nft": table("o", ""), "@/o/a.nft": "add rule inet o c tcp dport 22 drop\n" });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(r.listed).toContain("tcp dport 22 drop");
+    expect(nftIncludes(r.files).found.map((p) => path.basename(p))).toEqual(["B.nft", "a.nft"]);
+  });
+
+  it("a name without a leading / is looked for in the include path (/etc by default, as nft --help says), not beside the file", () => {
+    expect(run("nft", ["--help"]).stdout).toMatch(/--includepath <directory>\s+Add <directory> to the paths searched for include files\. Default is: \/etc\n/);
+    fs.mkdirSync(path.join(tmp.dir, "inc"), { recursive: true });
+    fs.writeFileSync(path.join(tmp.dir, "inc", "r.nft"), table("r", ""));
+    fs.writeFileSync(path.join(tmp.dir, "inc", "conf.nft"), 'include "r.nft"\n');
+    const beside = ns.exec("nft", ["-f", path.join(tmp.dir, "inc", "conf.nft")]);
+    expect([beside.status, beside.stderr]).toEqual([1, expect.stringContaining("Error: File not found: r.nft")]);
+    const onPath = ns.exec("nft", ["-I", path.join(tmp.dir, "inc"), "-f", path.join(tmp.dir, "inc", "conf.nft")]);
+    expect([onPath.status, onPath.stderr]).toEqual([0, ""]);
+    fs.rmSync(path.join(tmp.dir, "inc"), { recursive: true });
+  });
+
+  it.each([
+    ["a file that is not there: nft loads nothing of the file", { "@/conf.nft": `${table("x", "tcp dport 22 drop")}include "@/gone.nft"\n` }, 1, "", /^\/etc\/nftables\.conf:7 includes \S+\/gone\.nft, which the files do not hold/],
+    ["the same table in two files: nft adds the second's rules to the first's chain", { "@/conf.nft": `${table("m", "tcp dport 22 accept")}include "@/m2.nft"\n`, "@/m2.nft": table("m", "tcp dport 22 drop") }, 0, "tcp dport 22 accept\n\t\ttcp dport 22 drop", /^\S+\/m2\.nft:1 table inet m is in \/etc\/nftables\.conf too/],
+    ["an included file that flushes the ruleset: the table before it is gone", { "@/conf.nft": `${table("e", "")}include "@/fl.nft"\n`, "@/fl.nft": `flush ruleset\n${table("f", "")}` }, 0, "table inet f", /^\/etc\/nftables\.conf:7 \S+\/fl\.nft flushes the ruleset/],
+    ["includes nested too deep: nft refuses the file", { "@/conf.nft": 'include "@/loop.nft"\n', "@/loop.nft": 'include "@/loop.nft"\n' }, 1, "", /^\S+\/loop\.nft:1 includes nested too deep: nft refuses more than 16 levels$/],
+  ])("%s, and the model leaves the firewall unknown", (_what, files, status, listed, doubt) => {
+    const r = load(files);
+    expect(r.status).toBe(status);
+    if (listed) expect(r.listed).toContain(listed);
+    else expect(r.listed).toBe("");
+    if (listed === "table inet f") expect(r.listed).not.toContain("table inet e");
+    const doubts = new Firewalls(r.files).unreadable.map((u) => `${u.file}:${u.line} ${u.why}`);
+    expect(doubts).toEqual([expect.stringMatching(doubt)]);
   });
 });
 
