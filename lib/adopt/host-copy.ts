@@ -3,13 +3,16 @@
  * `<dir>/<host>/<absolute path>` (what `rsync -a host:/etc <dir>/<host>/`
  * gives), with what a running host shows captured beside it in
  * `<dir>/<host>.state/`. Reads only the files the reachability model and
- * the importer read; links are followed inside the copy, never outside it.
+ * the importer read; links are followed inside the copy, never outside it,
+ * but systemd's in /etc/systemd/system, which point outside it, are taken as
+ * the paths they point to.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { Reachability } from "../reachability";
 import { firewallFilesLoaded } from "../reachability/ifupdown";
 import { nftIncludes } from "../reachability/firewalls";
+import { FIREWALL_UNITS, SYSTEMD_SYSTEM } from "../reachability/boot-units";
 import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText } from "../reachability";
 
 /** The captured state files, by their name in `<dir>/<host>.state/`, and the command that prints each. */
@@ -152,6 +155,7 @@ export function readHostCopy(dir: string, host: string): HostCopy {
       }
     }
   }
+  if (exists) readSystemdLinks(root, files, problems);
   const state: Partial<Record<StateFile, string>> = {};
   const stateDir = `${root}.state`;
   for (const name of Object.keys(STATE_FILES) as StateFile[]) {
@@ -180,6 +184,35 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
   return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening, sysctl: copy.state.sysctl, links: copy.state["ip-link"] };
+}
+
+/**
+ * systemd's enablement in the copy's /etc/systemd/system: every link of its
+ * `.wants` and `.requires` folders, and the firewall units' own entries (a
+ * mask, a unit file, drop-ins). A link is given as the path it points to
+ * (most point outside the copy, to /lib/systemd/system).
+ */
+function readSystemdLinks(root: string, files: Record<string, string>, problems: CopyProblem[]): void {
+  const dir = path.join(root, SYSTEMD_SYSTEM);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return;
+  const entry = (hostPath: string): void => {
+    const onDisk = path.join(root, hostPath);
+    try {
+      const st = fs.lstatSync(onDisk);
+      if (st.isSymbolicLink()) files[hostPath] = fs.readlinkSync(onDisk);
+      else if (st.isFile() && st.size <= MAX_BYTES) files[hostPath] = fs.readFileSync(onDisk, "utf8");
+    } catch (e) {
+      problems.push({ path: hostPath, why: (e as NodeJS.ErrnoException).code ?? String(e) });
+    }
+  };
+  for (const name of fs.readdirSync(dir).sort()) {
+    const hostPath = `${SYSTEMD_SYSTEM}/${name}`;
+    const isDir = !isLink(path.join(dir, name)) && fs.statSync(path.join(dir, name)).isDirectory();
+    const own = (FIREWALL_UNITS as readonly string[]).includes(name);
+    const dropIns = (FIREWALL_UNITS as readonly string[]).some((u) => name === `${u}.d`);
+    if (isDir && (/\.(wants|requires)$/.test(name) || dropIns)) for (const inner of fs.readdirSync(path.join(dir, name)).sort()) entry(`${hostPath}/${inner}`);
+    else if (own) entry(hostPath);
+  }
 }
 
 function isLink(p: string): boolean {

@@ -17,7 +17,7 @@ import { XlConfig } from "../reachability/xl-config";
 import type { Unreadable } from "../reachability/outcome";
 import { pathsMatching } from "../reachability/files-by-path";
 import { Firewalls, FIREWALLD_CONF } from "../reachability/firewalls";
-import { filesLoadedBy, IfupdownConfig } from "../reachability/ifupdown";
+import { IfupdownConfig } from "../reachability/ifupdown";
 import { NetworkdConfig, networkdFilesOf } from "../reachability/networkd";
 import { netplanAsNetworkd, netplanFilesOf } from "../reachability/netplan";
 import { cidrText, inCidr, ipNum, ipText, parseCidr, rangeCidrs } from "../reachability/ip";
@@ -348,8 +348,7 @@ export function importStack(dir: string, dom0Name: string, opts: ImportOptions =
       const from = captured.length
         ? captured
         : [
-            ...["/etc/iptables/rules.v4", "/etc/nftables.conf"].filter((p) => files[p] !== undefined),
-            ...filesLoadedBy(commands),
+            ...firewall.read,
             ...(firewall.unreadable.some((u) => u.file === "/etc/network/interfaces") ? ["up lines of /etc/network/interfaces"] : []),
             ...(firewall.unreadable.some((u) => u.file === "/etc/ufw/ufw.conf") ? ["ufw"] : []),
             ...(firewall.unreadable.some((u) => u.file === FIREWALLD_CONF) ? ["firewalld"] : []),

@@ -10,6 +10,7 @@ import type { FirewallCommand } from "./ifupdown";
 import { IpSets, IptablesFilter } from "./iptables";
 import { FirewallPath, NftRuleset } from "./nftables";
 import { doubtText, Outcome, Unreadable } from "./outcome";
+import { bootStart, enablementShown, FIREWALL_UNITS } from "./boot-units";
 import type { Cidr } from "./ip";
 import type { FirewallVerdict, Packet, Ports } from "./packet";
 import type { FileSet } from "./hosts";
@@ -40,14 +41,49 @@ const NFT_INCLUDE_DEPTH = 16;
 /** The ruleset nftables.service loads at boot. */
 const NFTABLES_CONF = "/etc/nftables.conf";
 
+const [NETFILTER_PERSISTENT, NFTABLES_SERVICE] = FIREWALL_UNITS;
+
+/** netfilter-persistent's files: its iptables and ipset plugins load them at boot. */
+const RULES_V4 = "/etc/iptables/rules.v4";
+const IPSETS = "/etc/iptables/ipsets";
+
+/** What loads the firewall at boot: netfilter-persistent's files, and nftables.service's. */
+interface BootLoads {
+  /** Whether netfilter-persistent loads rules.v4 and the ipsets file. */
+  readonly persistent: boolean;
+  /** The nftables files that load, before what they include. */
+  readonly nft: [string, string][];
+  readonly unreadable: Unreadable[];
+}
+
 /**
- * The nftables files that load at boot: `/etc/nftables.conf` (which
- * nftables.service loads, with what it includes); when the files hold none
- * (the files the library ships), its own `.nft` files, which the deploy loads.
+ * What loads at boot. netfilter-persistent.service loads rules.v4 and the
+ * ipsets; nftables.service loads `/etc/nftables.conf` (with what it
+ * includes); each when systemd starts it, as /etc/systemd/system shows, and
+ * when the files do not show that, as if it did. Files that hold no
+ * nftables.conf and do not show systemd's links (the files the library
+ * ships) load the library's own `.nft` files, as the deploy does. The two
+ * services start in no set order (their units name each other in no
+ * `After=` or `Before=`), so an nftables.conf that flushes the ruleset beside
+ * rules.v4 leaves unknown whether iptables' rules remain.
  */
-function bootNftFiles(files: FileSet): [string, string][] {
-  if (files[NFTABLES_CONF] !== undefined) return [[NFTABLES_CONF, files[NFTABLES_CONF]]];
-  return filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p));
+function bootLoads(files: FileSet): BootLoads {
+  const unreadable: Unreadable[] = [];
+  const starts = (unit: string): boolean => {
+    const b = bootStart(files, unit);
+    if (b && "unknown" in b) unreadable.push(b.unknown);
+    return b === undefined || "unknown" in b || b.starts;
+  };
+  const persistent = starts(NETFILTER_PERSISTENT);
+  const conf = files[NFTABLES_CONF];
+  const nft: [string, string][] =
+    conf === undefined ? (enablementShown(files) ? [] : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p))) : starts(NFTABLES_SERVICE) ? [[NFTABLES_CONF, conf]] : [];
+  if (persistent && files[RULES_V4] !== undefined && nft.length && nft[0][0] === NFTABLES_CONF && FLUSH_RULESET.test(conf!)) {
+    const line = conf!.split("\n").findIndex((l) => FLUSH_RULESET.test(l));
+    const shown = enablementShown(files) ? "" : " (whether each starts at boot is not known either: /etc/systemd/system is not among the files)";
+    unreadable.push({ file: NFTABLES_CONF, line: line + 1, text: conf!.split("\n")[line], why: `nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables' rules from rules.v4 go with it (under iptables' nf_tables backend)${shown}` });
+  }
+  return { persistent, nft, unreadable };
 }
 
 /** The files an `include` names: as nft looks for them, whether a wildcard, and those the files hold (byte order, as glob(3) sorts in the C locale). */
@@ -67,7 +103,7 @@ export function nftIncludes(files: FileSet, loaded: readonly string[] = []): { r
   const named = new Set<string>();
   const found: string[] = [];
   const seen = new Set<string>();
-  const queue = [...bootNftFiles(files).map(([p]) => p), ...loaded.filter((p) => files[p] !== undefined)];
+  const queue = [...bootLoads(files).nft.map(([p]) => p), ...loaded.filter((p) => files[p] !== undefined)];
   while (queue.length) {
     const p = queue.shift()!;
     if (seen.has(p)) continue;
@@ -104,6 +140,8 @@ export class Firewalls {
   readonly nft: NftRuleset[] = [];
   /** The lines of the firewalls' files the model cannot read: with one, no verdict is certain. */
   readonly unreadable: Unreadable[] = [];
+  /** The files read as what loads (iptables-restore's, ipset's, then nft's, each with what it includes), or the captures of what runs now. */
+  readonly read: string[] = [];
 
   /**
    * `others`: files elsewhere that may add rules when they run (a vif hook
@@ -118,13 +156,16 @@ export class Firewalls {
     const live = running.iptablesSave !== undefined || running.nftRuleset !== undefined;
     // iptables-restore replaces each table its file holds: the filter table is the last one loaded.
     const restores: [string, string][] = [];
+    // What loads at boot: netfilter-persistent's files, and nftables.conf, each when systemd starts its service.
+    const boot = live ? undefined : bootLoads(files);
+    if (boot) this.unreadable.push(...boot.unreadable);
     if (live) {
       if (running.iptablesSave !== undefined) restores.push(["iptables-save", running.iptablesSave]);
-    } else if (files["/etc/iptables/rules.v4"] !== undefined) restores.push(["/etc/iptables/rules.v4", files["/etc/iptables/rules.v4"]]);
+    } else if (boot!.persistent && files[RULES_V4] !== undefined) restores.push([RULES_V4, files[RULES_V4]]);
     // Each with whether anything was loaded before it (a `flush ruleset` in what it includes removes that).
     const nftFiles: [string, string, boolean][] = live
       ? running.nftRuleset !== undefined ? [["nft list ruleset", running.nftRuleset, false]] : []
-      : bootNftFiles(files).map(([p, t]) => [p, t, false]);
+      : boot!.nft.map(([p, t]) => [p, t, false]);
     const setFiles: [string, string][] = [];
     for (const c of commands) {
       const does = c.does;
@@ -140,10 +181,11 @@ export class Firewalls {
         else (does.load === "ipset" ? setFiles : restores).push([does.path, text]);
       }
     }
+    for (const [file] of [...restores, ...setFiles]) this.read.push(file);
     if (restores.length) {
       const filters = restores.map(([file, text]) => new IptablesFilter(file, text));
       const filter = filters.filter((f) => f.hasFilter).pop() ?? filters[filters.length - 1];
-      const sets = IpSets.read("/etc/iptables/ipsets", files["/etc/iptables/ipsets"] ?? "");
+      const sets = IpSets.read(IPSETS, (live || boot!.persistent ? files[IPSETS] : undefined) ?? "");
       for (const [file, text] of setFiles) sets.readFile(file, text);
       // The other tables of each file loaded: replaced by a later file that holds them, or not (unknown either way).
       this.unreadable.push(...filter.unreadable, ...filters.filter((f) => f !== filter).flatMap((f) => f.otherTables), ...sets.unreadable);
@@ -169,6 +211,7 @@ export class Firewalls {
     const nft = new NftRuleset(path, text);
     this.unreadable.push(...nft.unreadable);
     this.nft.push(nft);
+    this.read.push(path);
     for (const inc of nft.includes) {
       const doubt = (why: string) => this.unreadable.push({ file: path, line: inc.line, text: inc.text, why });
       if (depth + 1 >= NFT_INCLUDE_DEPTH) {

@@ -369,11 +369,8 @@ export function readFirewallCommand(cmd: string): FirewallChange | null {
 export function firewallFilesLoaded(files: FileSet): string[] {
   const text = files["/etc/network/interfaces"];
   if (text === undefined) return [];
-  return filesLoadedBy(new IfupdownConfig("/etc/network/interfaces", text, files).firewallCommands(() => true));
-}
-
-/** The files firewall commands load, each once, in the order they are loaded. */
-export function filesLoadedBy(commands: readonly FirewallCommand[]): string[] {
+  const commands = new IfupdownConfig("/etc/network/interfaces", text, files).firewallCommands(() => true);
+  // Each once, in the order they are loaded.
   return [...new Set(commands.flatMap((c) => ("load" in c.does ? [c.does.path] : [])))];
 }
 

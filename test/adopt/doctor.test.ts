@@ -210,6 +210,41 @@ describe("doctor on a guest's own firewall", () => {
     }
   });
 
+  it("what loads at boot follows the copy's systemd links: nftables.conf not enabled drops nothing; enabled beside netfilter-persistent's rules.v4, its flush leaves the guest unknown", () => {
+    const drop80 = "flush ruleset\ntable inet guest {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 80 drop\n  }\n}\n";
+    const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    const link = (d: string, wants: string, unit: string) => {
+      fs.mkdirSync(path.join(d, "webserv", "etc", "systemd", "system", wants), { recursive: true });
+      fs.symlinkSync(`/lib/systemd/system/${unit}`, path.join(d, "webserv", "etc", "systemd", "system", wants, unit));
+    };
+    const base = (d: string) => {
+      fs.writeFileSync(path.join(d, "webserv", "etc", "nftables.conf"), drop80);
+      fs.mkdirSync(path.join(d, "webserv", "etc", "iptables"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "iptables", "rules.v4"), rules);
+      link(d, "multi-user.target.wants", "netfilter-persistent.service");
+    };
+    const disabled = copyOf(base);
+    try {
+      expect(readHostCopy(disabled.dir, "webserv").files["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service"]).toBe("/lib/systemd/system/netfilter-persistent.service");
+      const r = doctor(disabled.dir, "dom0");
+      expect(brief(r.checks).slice(0, 2)).toEqual(["192.168.0.200 tcp 80 answers", "192.168.0.200 tcp 443 answers"]);
+      expect(r.problems).toEqual([]);
+    } finally {
+      disabled.remove();
+    }
+    const both = copyOf((d) => {
+      base(d);
+      link(d, "sysinit.target.wants", "nftables.service");
+    });
+    try {
+      const r = doctor(both.dir, "dom0");
+      expect(r.checks.filter((c) => c.address === "192.168.0.200").map((c) => c.status)).toEqual(["unknown", "unknown"]);
+      expect(r.problems).toEqual(['not read: /etc/nftables.conf line 1 "flush ruleset": nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables\' rules from rules.v4 go with it (under iptables\' nf_tables backend)']);
+    } finally {
+      both.remove();
+    }
+  });
+
   it("an nftables.conf that includes a folder's files (include \"/etc/nftables.d/*.nft\"): the copy's folder is read, and what its files drop is dropped at the guest; an include the copy lacks leaves it unknown", () => {
     const conf = 'flush ruleset\ninclude "/etc/nftables.d/*.nft"\n';
     const drop80 = "table inet guest {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 80 drop\n  }\n}\n";

@@ -111,6 +111,21 @@ describe("import: the seed article's hand-made files", () => {
       fs.writeFileSync(path.join(d, "webserv", "etc", "firewalld", "firewalld.conf"), "DefaultZone=public\n");
     };
     expect(withGuestFirewall(firewalld)).toEqual([note("firewalld")]);
+    // nftables.conf, with what it includes, only when nftables.service is enabled (the copy's systemd links show it).
+    const nftables = (enabled: boolean) => (d: string) => {
+      const etc = path.join(d, "webserv", "etc");
+      fs.mkdirSync(path.join(etc, "nftables.d"), { recursive: true });
+      fs.writeFileSync(path.join(etc, "nftables.conf"), 'flush ruleset\ninclude "/etc/nftables.d/*.nft"\n');
+      fs.writeFileSync(path.join(etc, "nftables.d", "web.nft"), "table inet web {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 22 drop\n  }\n}\n");
+      const link = (wants: string, unit: string) => {
+        fs.mkdirSync(path.join(etc, "systemd", "system", wants), { recursive: true });
+        fs.symlinkSync(`/lib/systemd/system/${unit}`, path.join(etc, "systemd", "system", wants, unit));
+      };
+      link("multi-user.target.wants", "ssh.service");
+      if (enabled) link("sysinit.target.wants", "nftables.service");
+    };
+    expect(withGuestFirewall(nftables(false))).toEqual([]);
+    expect(withGuestFirewall(nftables(true))).toEqual([note("/etc/nftables.conf, /etc/nftables.d/web.nft")]);
     // What runs now, captured, names it instead.
     expect(withGuestFirewall((d) => { firewalld(d); fs.writeFileSync(path.join(d, "webserv.state", "nft-ruleset"), "table inet firewalld {\n}\n"); })).toEqual([note("nft-ruleset")]);
     expect(notes.filter((n) => n.includes("its own firewall"))).toEqual([]);
