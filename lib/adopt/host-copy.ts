@@ -12,6 +12,8 @@ import * as path from "path";
 import { Reachability } from "../reachability";
 import { firewallFilesLoaded } from "../reachability/ifupdown";
 import { nftIncludes } from "../reachability/firewalls";
+import { readApacheBlocks } from "../reachability/apache";
+import { wildcardPattern } from "../reachability/files-by-path";
 import { FIREWALL_UNITS, SYSTEMD_SYSTEM } from "../reachability/boot-units";
 import type { Dom0Running, FileSet, GuestRunning, LiveRoutingText } from "../reachability";
 
@@ -139,18 +141,17 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   if (exists) for (const p of READ) if (there(p)) readOne(p);
   // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
   if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
-  // What the nftables files that load include (include "/etc/nftables.d/*.nft"), and what those include: a wildcard's folder whole.
+  // What the nftables files that load include (include "/etc/nftables.d/*.nft"), and what Apache's Include lines name
+  // outside /etc/apache2 (certbot's /etc/letsencrypt/options-ssl-apache.conf), and what those include: a wildcard's folder whole.
   const tried = new Set<string>();
   for (let more = exists; more; ) {
     more = false;
-    for (const named of nftIncludes(files, firewallFilesLoaded(files)).named) {
-      const parts = named.split("/");
-      const wild = parts.findIndex((part) => /[*?[]/.test(part));
-      const wanted = wild < 0 ? named : parts.slice(0, wild).join("/");
-      if (!wanted || tried.has(wanted)) continue;
-      tried.add(wanted);
-      if (files[wanted] === undefined && there(wanted)) {
-        readOne(wanted);
+    for (const named of [...nftIncludes(files, firewallFilesLoaded(files)).named, ...(readApacheBlocks(files)?.includes ?? [])]) {
+      if (tried.has(named)) continue;
+      tried.add(named);
+      for (const p of inCopy(root, named)) {
+        if (files[p] !== undefined) continue;
+        readOne(p);
         more = true;
       }
     }
@@ -184,6 +185,33 @@ function routingOf(copy: HostCopy): LiveRoutingText | undefined {
 /** What a guest's captured state says it runs now. */
 export function guestRunningOf(copy: HostCopy): GuestRunning {
   return { routing: routingOf(copy), iptablesSave: copy.state["iptables-save"], nftRuleset: copy.state["nft-ruleset"], listening: copy.state.listening, sysctl: copy.state.sysctl, links: copy.state["ip-link"] };
+}
+
+/**
+ * The paths of the copy a path or shell wildcard names (`*`, `?` and `[...]`
+ * within one component), in byte order; a folder is read whole by the caller.
+ */
+function inCopy(root: string, named: string): string[] {
+  const parts = named.split("/");
+  const wild = parts.findIndex((part) => /[*?[]/.test(part));
+  if (wild < 0) return fs.existsSync(path.join(root, named)) || isLink(path.join(root, named)) ? [named] : [];
+  let matches = [parts.slice(0, wild).join("/")];
+  // Component by component: only the folders the pattern can still match are listed.
+  for (let i = wild; i < parts.length; i++) {
+    const next: string[] = [];
+    for (const dir of matches) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(path.join(root, dir)).sort();
+      } catch {
+        continue;
+      }
+      const part = wildcardPattern(parts[i]);
+      for (const name of names) if (part.test(name)) next.push(`${dir}/${name}`);
+    }
+    matches = next;
+  }
+  return matches;
 }
 
 /**

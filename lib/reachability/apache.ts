@@ -69,6 +69,8 @@ export interface ApacheConfig {
   readonly vhosts: readonly ApacheVhost[];
   /** What may add a socket or a virtual host the model does not see: an answer that is not a pass is unknown. */
   readonly unreadable: readonly Unreadable[];
+  /** Those of them that may keep Apache from starting at all (an Include of nothing the files hold): every answer is unknown, unless what it listens on now was captured. */
+  readonly mayNotStart: readonly Unreadable[];
 }
 
 /** One `<VirtualHost>` section as apache2 reads it: where it is, what it names, and its lines. */
@@ -94,12 +96,13 @@ export interface ApacheBlock {
 /**
  * Apache's configuration as {@link readApache} reads it, with every
  * `<VirtualHost>` section of the files apache2 reads, in the order it reads
- * them, and the files it reads (`read`); undefined when the files hold
- * neither apache2.conf nor ports.conf.
+ * them, the files it reads (`read`) and what its Include lines name
+ * (`includes`: absolute paths or wildcards, held by the files or not);
+ * undefined when the files hold neither apache2.conf nor ports.conf.
  */
-export function readApacheBlocks(files: FileSet, listening?: string): { readonly config: ApacheConfig; readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string> } | undefined {
+export function readApacheBlocks(files: FileSet, listening?: string): { readonly config: ApacheConfig; readonly blocks: readonly ApacheBlock[]; readonly read: ReadonlySet<string>; readonly includes: ReadonlySet<string> } | undefined {
   const reader = readConfig(files, true);
-  return reader && { config: listeningNow(reader.config(), listening), blocks: reader.blocks!, read: reader.filesRead! };
+  return reader && { config: listeningNow(reader.config(), listening), blocks: reader.blocks!, read: reader.filesRead!, includes: reader.includesNamed! };
 }
 
 /** What {@link apacheServes} finds for one socket. */
@@ -116,6 +119,8 @@ export interface ApacheServes {
 export function apacheServes(a: ApacheConfig, dst: number, port: number): ApacheServes {
   const listen = apacheListen(a, dst, port);
   const vhost = apacheVhost(a, dst, port);
+  // Apache that may not start serves nothing for certain, unless it was seen listening.
+  if (a.mayNotStart.length && a.listensFrom === "configuration") return { outcome: "unknown", listen, vhost, doubt: doubtText(a.mayNotStart) };
   const lines = a.unreadable.length ? doubtText(a.unreadable) : undefined;
   const of = (found: { readonly maybe?: string } | undefined, doubt: string | undefined): Outcome => (found ? (found.maybe === undefined ? "pass" : "unknown") : doubt === undefined ? "drop" : "unknown");
   // Sockets captured from what runs are all there is; a line of the files the model cannot read leaves open only what the files say.
@@ -183,8 +188,14 @@ const MAX_INCLUDE_DEPTH = 16;
  */
 const DIRECTIVE = /^[ \t]*(<\/?[A-Za-z]+|IncludeOptional|Include|Listen|LoadModule|ServerRoot|Use)(?=[\s>])[ \t]*([^\n]*)/gim;
 
-/** Where a `<VirtualHost>` ends. */
-const END_VHOST = /^[ \t]*<\/VirtualHost[\s>]/gim;
+/** Where a `<VirtualHost>` ends, and the Include lines before (`m[1]`, `m[2]`): what they name must be there, or Apache does not start. */
+const END_VHOST = /^[ \t]*(?:<\/VirtualHost[\s>]|(Include(?:Optional)?)[ \t]+([^\n]*))/gim;
+
+/** Why an Include (not IncludeOptional) of nothing is not read: apache2 refuses to start with it. */
+const NOTHING_NAMED = "the files hold nothing it names (Apache does not start so; or the copy does not hold it)";
+
+/** An Include line of a file a section's Include names. */
+const INCLUDE_LINE = /^[ \t]*(Include(?:Optional)?)[ \t]+([^\n]*)/gim;
 
 /** Whether what follows in a file counts: `skip` (a section that is off), or `maybe` with the reason. */
 interface Condition {
@@ -264,6 +275,7 @@ class Reader {
   private readonly listens: ApacheListen[] = [];
   private readonly vhosts: ApacheVhost[] = [];
   private readonly unreadable: Unreadable[] = [];
+  private readonly mayNotStart: Unreadable[] = [];
   private root = SERVER_ROOT;
   /** Modules loaded, by identifier and by source file; those loaded in a section the files do not decide, with its reason. */
   private readonly loaded = new Set<string>();
@@ -273,6 +285,8 @@ class Reader {
   /** The `<VirtualHost>` sections and the files read, when asked for (import reads them; the proof does not). */
   readonly blocks?: ApacheBlock[];
   readonly filesRead?: Set<string>;
+  /** What its Include lines name, as absolute paths or wildcards, when the blocks are asked for. */
+  readonly includesNamed?: Set<string>;
 
   constructor(
     private readonly files: FileSet,
@@ -283,6 +297,7 @@ class Reader {
     if (blocks) {
       this.blocks = [];
       this.filesRead = new Set();
+      this.includesNamed = new Set();
     }
   }
 
@@ -299,7 +314,7 @@ class Reader {
   }
 
   config(): ApacheConfig {
-    return { listens: this.listens, listensFrom: "configuration", vhosts: this.vhosts, unreadable: this.unreadable };
+    return { listens: this.listens, listensFrom: "configuration", vhosts: this.vhosts, unreadable: this.unreadable, mayNotStart: this.mayNotStart };
   }
 
   /** One file's directives, and those of the files it includes, in place; sections close within their file. */
@@ -332,7 +347,12 @@ class Reader {
           // Its body holds no Listen and no <VirtualHost>; sections in it close in it.
           const start = re.lastIndex;
           END_VHOST.lastIndex = start;
-          const end = END_VHOST.exec(text);
+          let end = END_VHOST.exec(text);
+          for (; end !== null && end[1] !== undefined; end = END_VHOST.exec(text)) {
+            const resume = END_VHOST.lastIndex;
+            if (!now.skip) this.sectionInclude(end[1], end[2].trim(), file, lineAt(text, end.index), depth);
+            END_VHOST.lastIndex = resume;
+          }
           re.lastIndex = end === null ? text.length : END_VHOST.lastIndex;
           if (this.blocks) {
             const body = text.slice(start, end === null ? text.length : end.index);
@@ -354,6 +374,23 @@ class Reader {
       } else if (directive === "loadmodule") this.loadModule(words[0] ?? "", unquoted(words[1] ?? ""), now);
       else if (directive === "serverroot") this.root = unquoted(rest.trim()).replace(/\/+$/, "");
       else if (directive === "use") this.unreadable.push({ file, line, text: `${m[1]} ${rest.trim()}`, why: "a macro (mod_macro) is not read by the model: it may add a Listen or a <VirtualHost>" });
+    }
+  }
+
+  /**
+   * An Include in a `<VirtualHost>` section, and those of the files it
+   * names: it adds no Listen and no `<VirtualHost>`, but what it names must
+   * be there, or Apache does not start.
+   */
+  private sectionInclude(directive: string, arg: string, file: string, line: number, depth: number): void {
+    const named = this.included(unquoted(arg), directive.toLowerCase() === "includeoptional", depth);
+    if (typeof named === "string") {
+      this.doubt({ file, line, text: `${directive} ${arg}`, why: named });
+      return;
+    }
+    for (const p of named) {
+      const text = this.files[p];
+      for (const m of text.matchAll(INCLUDE_LINE)) this.sectionInclude(m[1], m[2].trim(), p, lineAt(text, m.index!), depth + 1);
     }
   }
 
@@ -470,10 +507,16 @@ class Reader {
     }
   }
 
+  /** A line the model cannot read; one that names nothing the files hold may keep Apache from starting. */
+  private doubt(u: Unreadable): void {
+    this.unreadable.push(u);
+    if (u.why === NOTHING_NAMED) this.mayNotStart.push(u);
+  }
+
   /** Reads what an Include names, in place. */
   private include(arg: string, optional: boolean, file: string, line: number, text: string, depth: number, now: Condition): void {
     const named = this.included(arg, optional, depth);
-    if (typeof named === "string") this.unreadable.push({ file, line, text, why: named });
+    if (typeof named === "string") this.doubt({ file, line, text, why: named });
     else for (const p of named) this.read(p, this.files[p], depth + 1, now);
   }
 
@@ -488,11 +531,12 @@ class Reader {
     let path = arg.startsWith("/") ? arg : `${this.root}/${arg}`;
     if (path.includes("//")) path = path.replace(/\/+/g, "/");
     if (path.endsWith("/")) path = path.slice(0, -1);
+    this.includesNamed?.add(path);
     let named: string[];
     if (path.includes("*") || path.includes("?") || path.includes("[")) named = globbed(this.files, path);
     else if (this.files[path] !== undefined) named = [path];
     else named = pathsMatching(this.files, (p) => p.startsWith(`${path}/`));
-    if (!named.length && !optional) return "the files hold nothing it names (Apache does not start so; or the copy does not hold it)";
+    if (!named.length && !optional) return NOTHING_NAMED;
     return named;
   }
 }

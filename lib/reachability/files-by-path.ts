@@ -34,6 +34,11 @@ export function byFileName(a: string, b: string): number {
   return byteOrder(a.slice(a.lastIndexOf("/") + 1), b.slice(b.lastIndexOf("/") + 1));
 }
 
+/** A shell wildcard (`*`, `?` and `[...]`, none matching `/`) as an expression that matches a whole path. */
+export function wildcardPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+}
+
 /** Patterns as expressions, kept: hosts of one fleet name the same few (a guest's sites, sshd's Include). */
 const compiled = new Map<string, RegExp>();
 
@@ -42,7 +47,7 @@ export function globbed(files: FileSet, pattern: string): string[] {
   let re = compiled.get(pattern);
   if (re === undefined) {
     if (compiled.size >= 64) compiled.clear();
-    compiled.set(pattern, (re = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`)));
+    compiled.set(pattern, (re = wildcardPattern(pattern)));
   }
   const matches = re;
   return pathsMatching(files, (p) => matches.test(p));

@@ -210,6 +210,46 @@ describe("doctor on a guest's own firewall", () => {
     }
   });
 
+  it("Apache's Include of a file outside /etc/apache2 (certbot's options-ssl-apache.conf) or a wildcard there: the copy's files are read, and the site answers; a file the copy lacks leaves it unknown", () => {
+    const site = (d: string) => path.join(d, "webserv", "etc", "apache2", "sites-available", "site-a.conf");
+    const withIncludes = (d: string) => {
+      fs.writeFileSync(site(d), fs.readFileSync(site(d), "utf8").replace("</VirtualHost>", "    Include /etc/letsencrypt/options-ssl-apache.conf\n    IncludeOptional /etc/apache2-local/*/site.conf\n</VirtualHost>"));
+    };
+    const t = copyOf((d) => {
+      withIncludes(d);
+      fs.mkdirSync(path.join(d, "webserv", "etc", "letsencrypt"), { recursive: true });
+      fs.writeFileSync(path.join(d, "webserv", "etc", "letsencrypt", "options-ssl-apache.conf"), "SSLSessionTickets off\n");
+      fs.writeFileSync(path.join(d, "webserv", "etc", "letsencrypt", "privkey.pem"), "not read\n");
+      for (const dir of ["a", "b"]) {
+        fs.mkdirSync(path.join(d, "webserv", "etc", "apache2-local", dir), { recursive: true });
+        fs.writeFileSync(path.join(d, "webserv", "etc", "apache2-local", dir, "site.conf"), `Alias /${dir} /srv/${dir}\n`);
+      }
+      fs.writeFileSync(path.join(d, "webserv", "etc", "apache2-local", "a", "other.conf"), "not read\n");
+    });
+    try {
+      const files = readHostCopy(t.dir, "webserv").files;
+      // What the lines name, and nothing else of those folders.
+      expect(Object.keys(files).filter((p) => /^\/etc\/(letsencrypt|apache2-local)\//.test(p))).toEqual(["/etc/letsencrypt/options-ssl-apache.conf", "/etc/apache2-local/a/site.conf", "/etc/apache2-local/b/site.conf"]);
+      const r = doctor(t.dir, "dom0");
+      expect(brief(r.checks).slice(0, 2)).toEqual(["192.168.0.200 tcp 80 answers", "192.168.0.200 tcp 443 answers"]);
+      expect(r.problems).toEqual([]);
+    } finally {
+      t.remove();
+    }
+    const lacking = copyOf(withIncludes);
+    try {
+      const r = doctor(lacking.dir, "dom0");
+      const c = r.checks.find((x) => x.address === "192.168.0.200" && x.port === 80)!;
+      expect([c.status, c.verdict.failure?.host, c.verdict.failure?.text]).toEqual([
+        "unknown",
+        "webserv",
+        'Apache listens on 192.168.0.200:80 (ports.conf line 1), site site-a (site-a.conf line 1); the model cannot read /etc/apache2/sites-enabled/site-a.conf line 4 "Include /etc/letsencrypt/options-ssl-apache.conf": the files hold nothing it names (Apache does not start so; or the copy does not hold it)',
+      ]);
+    } finally {
+      lacking.remove();
+    }
+  });
+
   it("what loads at boot follows the copy's systemd links: nftables.conf not enabled drops nothing; enabled beside netfilter-persistent's rules.v4, its flush leaves the guest unknown", () => {
     const drop80 = "flush ruleset\ntable inet guest {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 80 drop\n  }\n}\n";
     const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";

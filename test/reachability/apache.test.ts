@@ -54,6 +54,7 @@ describe("Apache's configuration, as apache2 reads it when it starts", () => {
       listensFrom: "configuration",
       vhosts: [{ address: ipNum("192.0.2.1"), port: 80, where: "a.conf line 2", site: "a", maybe: undefined }],
       unreadable: [],
+      mayNotStart: [],
     });
     expect(readApache({ "/etc/apache2/sites-available/a.conf": files["/etc/apache2/sites-available/a.conf"] })).toBeUndefined();
   });
@@ -130,7 +131,7 @@ describe("Apache's configuration, as apache2 reads it when it starts", () => {
     expect(serves(files, ["192.0.2.1:8004", "192.0.2.1:8005"])).toEqual({ "192.0.2.1:8004": "pass x", "192.0.2.1:8005": "drop" });
   });
 
-  it("what the files leave open is unknown, with its reason, and never a socket that is there", () => {
+  it("what the files leave open is unknown, with its reason, and never a socket that is there, unless Apache may not start at all", () => {
     const site = { "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:80>\n</VirtualHost>\n<VirtualHost www.example.org:8080>\n</VirtualHost>\n" };
     const open = (ports: string, more: Record<string, string> = {}) => serves(host({ ...site, ...more, "/etc/apache2/ports.conf": ports }), ["192.0.2.1:80"])["192.0.2.1:80"];
     expect(open("<IfDefine SSL>\nListen 80\n</IfDefine>\n")).toBe("unknown: <IfDefine SSL>: what apache2 is started with (-D) is not in the files");
@@ -142,6 +143,15 @@ describe("Apache's configuration, as apache2 reads it when it starts", () => {
     // IncludeOptional of nothing is nothing; a Listen that is there passes whatever else the files leave open.
     expect(open("IncludeOptional /srv/apache/*.conf\n")).toBe("drop");
     expect(open("Listen 80\nUse Site 81\n")).toBe("pass x");
+    // An Include of nothing the files hold, outside a section or in one, may keep Apache from starting: then no socket is there for certain.
+    const missing = 'unknown: the model cannot read /etc/apache2/ports.conf line 2 "Include /srv/apache/more.conf": the files hold nothing it names (Apache does not start so; or the copy does not hold it)';
+    expect(open("Listen 80\nInclude /srv/apache/more.conf\n")).toBe(missing);
+    const inSection = { "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:80>\n  Include /etc/letsencrypt/options-ssl-apache.conf\n  IncludeOptional /srv/none/*.conf\n</VirtualHost>\n" };
+    expect(serves(host({ ...inSection, "/etc/apache2/ports.conf": "Listen 80\n" }), ["192.0.2.1:80"])).toEqual({ "192.0.2.1:80": 'unknown: the model cannot read /etc/apache2/sites-enabled/x.conf line 2 "Include /etc/letsencrypt/options-ssl-apache.conf": the files hold nothing it names (Apache does not start so; or the copy does not hold it)' });
+    // Held, with an Include of its own of nothing, the same; held whole, the site is served.
+    const held = { ...inSection, "/etc/apache2/ports.conf": "Listen 80\n", "/etc/letsencrypt/options-ssl-apache.conf": "SSLSessionTickets off\n" };
+    expect(serves(host(held), ["192.0.2.1:80"])).toEqual({ "192.0.2.1:80": "pass x" });
+    expect(serves(host({ ...held, "/etc/letsencrypt/options-ssl-apache.conf": "Include /etc/letsencrypt/gone.conf\n" }), ["192.0.2.1:80"])["192.0.2.1:80"]).toBe('unknown: the model cannot read /etc/letsencrypt/options-ssl-apache.conf line 1 "Include /etc/letsencrypt/gone.conf": the files hold nothing it names (Apache does not start so; or the copy does not hold it)');
     expect(serves(host({ ...site, "/etc/apache2/ports.conf": "Listen 8080\n" }), ["192.0.2.1:8080"])).toEqual({ "192.0.2.1:8080": "unknown: <VirtualHost www.example.org:8080>: Apache looks www.example.org up when it starts" });
     // Without apache2.conf, which modules are loaded is not known.
     expect(serves({ "/etc/apache2/sites-enabled/x.conf": "<VirtualHost *:443>\n</VirtualHost>\n", "/etc/apache2/ports.conf": PORTS_CONF }, ["192.0.2.1:443"])).toEqual({ "192.0.2.1:443": "unknown: <IfModule ssl_module>: the files hold no apache2.conf, so which modules Apache loads is not known" });

@@ -19,6 +19,7 @@ import { IfupdownConfig, IP_OBJECTS, ipObject } from "../../lib/reachability/ifu
 import { ipNum, ipText } from "../../lib/reachability/ip";
 import { IpSets, IptablesFilter } from "../../lib/reachability/iptables";
 import { Firewalls, nftIncludes } from "../../lib/reachability/firewalls";
+import { readApache } from "../../lib/reachability/apache";
 import type { Packet } from "../../lib/reachability/packet";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { readLinkNames } from "../../lib/reachability/naming";
@@ -1067,6 +1068,26 @@ describeWith(["apache2ctl", "openssl", "/etc/apache2/apache2.conf"], "Apache con
     expect(ok.status).toBe(0);
     const broken = g._hostFiles().map((f) => (f.path.endsWith("secure.conf") ? { ...f, content: f.content.replace("</VirtualHost>", "") } : f));
     expect(configtest(broken, ["ssl", "socache_shmcb"]).status).not.toBe(0);
+  });
+
+  it("an Include in a <VirtualHost> (or in a file it includes) of a file that is not there: apache2ctl -t refuses to start, and the model leaves every socket unknown; IncludeOptional of nothing, or a file that is there, it accepts", () => {
+    const there = path.join(tmp.dir, "options-ssl.conf");
+    fs.writeFileSync(there, "ServerAdmin webmaster@example.org\n");
+    const nested = path.join(tmp.dir, "nested.conf");
+    fs.writeFileSync(nested, `Include ${tmp.dir}/gone.conf\n`);
+    const site = (body: string) => [
+      { path: "/etc/apache2/ports.conf", content: "Listen 192.0.2.10:80\n" },
+      { path: "/etc/apache2/sites-available/a.conf", content: `<VirtualHost 192.0.2.10:80>\n    ServerName a.example.org\n    ${body}\n</VirtualHost>\n` },
+    ];
+    const seen: string[] = [];
+    for (const [body, starts] of [[`Include ${there}`, true], [`IncludeOptional ${tmp.dir}/none/*.conf`, true], [`Include ${tmp.dir}/gone.conf`, false], [`Include ${nested}`, false]] as const) {
+      const files = site(body);
+      const r = configtest(files);
+      const model = readApache({ ...Object.fromEntries(files.map((f) => [f.path, f.content])), [there]: fs.readFileSync(there, "utf8"), [nested]: fs.readFileSync(nested, "utf8") })!;
+      expect({ body, status: r.status === 0, mayNotStart: model.mayNotStart.length > 0 }).toEqual({ body, status: starts, mayNotStart: !starts });
+      seen.push(`${body.split(" ")[0]} ${r.status === 0 ? "starts" : r.stderr.includes("Could not open configuration file") ? "could not open" : r.stderr.trim()}`);
+    }
+    expect(seen).toEqual(["Include starts", "IncludeOptional starts", "Include could not open", "Include could not open"]);
   });
 });
 
