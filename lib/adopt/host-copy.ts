@@ -142,7 +142,7 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
   if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
   // What the nftables files that load include (include "/etc/nftables.d/*.nft"), and what Apache's Include lines name
-  // outside /etc/apache2 (certbot's /etc/letsencrypt/options-ssl-apache.conf), and what those include: a wildcard's folder whole.
+  // outside /etc/apache2 (certbot's /etc/letsencrypt/options-ssl-apache.conf), and what those include: of a wildcard, what it matches.
   const tried = new Set<string>();
   for (let more = exists; more; ) {
     more = false;
