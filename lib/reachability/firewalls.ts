@@ -65,7 +65,8 @@ interface BootLoads {
  * ships) load the library's own `.nft` files, as the deploy does. The two
  * services start in no set order (their units name each other in no
  * `After=` or `Before=`), so an nftables.conf that flushes the ruleset beside
- * rules.v4 leaves unknown whether iptables' rules remain.
+ * rules.v4 leaves unknown whether iptables' rules remain (unless rules.v4
+ * holds none, and no policy but ACCEPT).
  */
 function bootLoads(files: FileSet): BootLoads {
   const unreadable: Unreadable[] = [];
@@ -78,12 +79,17 @@ function bootLoads(files: FileSet): BootLoads {
   const conf = files[NFTABLES_CONF];
   const nft: [string, string][] =
     conf === undefined ? (enablementShown(files) ? [] : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p))) : starts(NFTABLES_SERVICE) ? [[NFTABLES_CONF, conf]] : [];
-  if (persistent && files[RULES_V4] !== undefined && nft.length && nft[0][0] === NFTABLES_CONF && FLUSH_RULESET.test(conf!)) {
+  if (persistent && files[RULES_V4] !== undefined && !acceptsAll(files[RULES_V4]) && nft.length && nft[0][0] === NFTABLES_CONF && FLUSH_RULESET.test(conf!)) {
     const line = conf!.split("\n").findIndex((l) => FLUSH_RULESET.test(l));
     const shown = enablementShown(files) ? "" : " (whether each starts at boot is not known either: /etc/systemd/system is not among the files)";
     unreadable.push({ file: NFTABLES_CONF, line: line + 1, text: conf!.split("\n")[line], why: `nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables' rules from rules.v4 go with it (under iptables' nf_tables backend)${shown}` });
   }
   return { persistent, nft, unreadable };
+}
+
+/** Whether an iptables-restore file holds no rule and no policy but ACCEPT: flushed or not, it decides nothing. */
+function acceptsAll(text: string): boolean {
+  return !/^-[AI][ \t]/m.test(text) && !/^:\S+[ \t]+(?!ACCEPT\b|-[ \t])\S/m.test(text);
 }
 
 /** The files an `include` names: as nft looks for them, whether a wildcard, and those the files hold (byte order, as glob(3) sorts in the C locale). */

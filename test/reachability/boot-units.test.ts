@@ -60,6 +60,10 @@ describe("the firewall that loads at boot", () => {
     const race = "/etc/nftables.conf:2 nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables' rules from rules.v4 go with it (under iptables' nf_tables backend)";
     expect(boot({ ...BOTH, ...WANTS_PERSISTENT, ...WANTS_NFTABLES })).toEqual({ dropped: [], doubts: [race] });
     expect(boot({ ...BOTH, "/etc/nftables.conf": CONF.replace("flush ruleset\n", ""), ...WANTS_PERSISTENT, ...WANTS_NFTABLES })).toEqual({ dropped: [22, 80], doubts: [] });
+    // A rules.v4 with no rule and no policy but ACCEPT decides nothing, flushed or not.
+    const empty = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:LOGDROP - [0:0]\nCOMMIT\n";
+    expect(boot({ ...BOTH, "/etc/iptables/rules.v4": empty, ...WANTS_PERSISTENT, ...WANTS_NFTABLES })).toEqual({ dropped: [80], doubts: [] });
+    expect(boot({ ...BOTH, "/etc/iptables/rules.v4": empty.replace(":FORWARD ACCEPT", ":FORWARD DROP"), ...WANTS_PERSISTENT, ...WANTS_NFTABLES }).doubts).toEqual([race]);
     // Without systemd's links among the files, both are taken to load: the same doubt, and why.
     expect(boot(BOTH)).toEqual({ dropped: [], doubts: [`${race} (whether each starts at boot is not known either: /etc/systemd/system is not among the files)`] });
   });
