@@ -34,7 +34,7 @@ interface VifHooks {
 /** The vif hook's line naming the vifs that get loose rp_filter. */
 const LOOSE_VIFS_LINE = new RegExp(`^${VIF_HOOK_LOOSE}='([^']*)'$`, "m");
 
-/** Files a host receives: absolute path to content. systemd's links in /etc/systemd/system are given as the paths they point to (boot-units.ts). */
+/** Files a host receives: absolute path to content. A copy of a host gives systemd's links in /etc/systemd/system as the paths they point to. */
 export type FileSet = Readonly<Record<string, string>>;
 
 /** A dom0's uplink, as the model is told it. */
