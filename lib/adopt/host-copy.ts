@@ -3,9 +3,10 @@
  * `<dir>/<host>/<absolute path>` (what `rsync -a host:/etc <dir>/<host>/`
  * gives), with what a running host shows captured beside it in
  * `<dir>/<host>.state/`. Reads only the files the reachability model and
- * the importer read; links are followed inside the copy, never outside it,
- * but systemd's in /etc/systemd/system, which point outside it, are taken as
- * the paths they point to.
+ * the importer read; paths and links are resolved as on the host, with the
+ * host's folder as its root, so nothing outside it is read; systemd's links
+ * in /etc/systemd/system, which point to units the copy does not hold, are
+ * taken as the paths they point to.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -87,20 +88,49 @@ export interface HostCopy {
   readonly problems: readonly CopyProblem[];
 }
 
-/** Where a link inside the copy points, inside the copy; undefined when it leaves it. */
-function resolveInside(root: string, hostPath: string, depth = 0): string | undefined {
-  const onDisk = path.join(root, hostPath);
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(onDisk);
-  } catch {
-    return undefined;
-  }
-  if (!st.isSymbolicLink()) return hostPath;
-  if (depth > 16) return undefined;
-  const target = fs.readlinkSync(onDisk);
-  const next = path.posix.resolve(path.posix.dirname(hostPath), target);
-  return resolveInside(root, next, depth + 1);
+/** How many links a path may cross, as Linux allows (MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/** Where a host path is in the copy, or why it is not there. */
+type InCopy = { readonly path: string } | { readonly why: string; readonly link: boolean };
+
+/**
+ * `hostPath` resolved in the copy as the host resolves it: part by part, `..`
+ * after the links before it, every link's target read as a path on the host
+ * (an absolute one from the copy's root). The path it gives holds no link and
+ * no `..`, so reading it never leaves the copy, whatever the copy's links or
+ * the paths its files name say.
+ */
+function resolveInside(root: string, hostPath: string): InCopy {
+  let links = 0;
+  const walk = (from: string, p: string): InCopy => {
+    let at = p.startsWith("/") ? "/" : from;
+    for (const part of p.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") {
+        at = path.posix.dirname(at);
+        continue;
+      }
+      const next = path.posix.join(at, part);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(path.join(root, next));
+      } catch {
+        return { why: "not in the copy", link: false };
+      }
+      if (!st.isSymbolicLink()) {
+        at = next;
+        continue;
+      }
+      if (++links > MAX_LINKS) return { why: `more than ${MAX_LINKS} links on its way`, link: true };
+      const target = fs.readlinkSync(path.join(root, next));
+      const resolved = walk(at, target);
+      if (!("path" in resolved)) return resolved.link ? resolved : { why: `a link whose target the copy does not hold (${target})`, link: true };
+      at = resolved.path;
+    }
+    return { path: at };
+  };
+  return walk("/", hostPath);
 }
 
 /** Reads `<dir>/<host>`: the files the model reads, and the captured state beside them. */
@@ -111,11 +141,11 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   const exists = fs.existsSync(root) && fs.statSync(root).isDirectory();
   const readOne = (hostPath: string): void => {
     const real = resolveInside(root, hostPath);
-    if (real === undefined) {
-      problems.push({ path: hostPath, why: `a link whose target the copy does not hold (${fs.readlinkSync(path.join(root, hostPath))})` });
+    if (!("path" in real)) {
+      problems.push({ path: hostPath, why: real.why });
       return;
     }
-    const onDisk = path.join(root, real);
+    const onDisk = path.join(root, real.path);
     try {
       const st = fs.statSync(onDisk);
       if (st.isDirectory()) {
@@ -137,7 +167,11 @@ export function readHostCopy(dir: string, host: string): HostCopy {
       problems.push({ path: hostPath, why: (e as NodeJS.ErrnoException).code ?? String(e) });
     }
   };
-  const there = (p: string) => fs.existsSync(path.join(root, p)) || isLink(path.join(root, p));
+  // In the copy, or a link on the way that is (and whose problem readOne names).
+  const there = (p: string) => {
+    const r = resolveInside(root, p);
+    return "path" in r || r.link;
+  };
   if (exists) for (const p of READ) if (there(p)) readOne(p);
   // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
   if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
@@ -149,7 +183,7 @@ export function readHostCopy(dir: string, host: string): HostCopy {
     for (const named of [...nftIncludes(files, firewallFilesLoaded(files)).named, ...(readApacheBlocks(files)?.includes ?? [])]) {
       if (tried.has(named)) continue;
       tried.add(named);
-      for (const p of inCopy(root, named)) {
+      for (const p of inCopy(root, named, there)) {
         if (files[p] !== undefined) continue;
         readOne(p);
         more = true;
@@ -191,22 +225,24 @@ export function guestRunningOf(copy: HostCopy): GuestRunning {
  * The paths of the copy a path or shell wildcard names (`*`, `?` and `[...]`
  * within one component), in byte order; a folder is read whole by the caller.
  */
-function inCopy(root: string, named: string): string[] {
+function inCopy(root: string, named: string, there: (p: string) => boolean): string[] {
   const parts = named.split("/");
   const wild = parts.findIndex((part) => /[*?[]/.test(part));
-  if (wild < 0) return fs.existsSync(path.join(root, named)) || isLink(path.join(root, named)) ? [named] : [];
+  if (wild < 0) return there(named) ? [named] : [];
   let matches = [parts.slice(0, wild).join("/")];
   // Component by component: only the folders the pattern can still match are listed.
   for (let i = wild; i < parts.length; i++) {
     const next: string[] = [];
+    const part = wildcardPattern(parts[i]);
     for (const dir of matches) {
+      const real = resolveInside(root, dir || "/");
+      if (!("path" in real)) continue;
       let names: string[];
       try {
-        names = fs.readdirSync(path.join(root, dir)).sort();
+        names = fs.readdirSync(path.join(root, real.path)).sort();
       } catch {
         continue;
       }
-      const part = wildcardPattern(parts[i]);
       for (const name of names) if (part.test(name)) next.push(`${dir}/${name}`);
     }
     matches = next;
@@ -221,10 +257,12 @@ function inCopy(root: string, named: string): string[] {
  * (most point outside the copy, to /lib/systemd/system).
  */
 function readSystemdLinks(root: string, files: Record<string, string>, problems: CopyProblem[]): void {
-  const dir = path.join(root, SYSTEMD_SYSTEM);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return;
+  const real = resolveInside(root, SYSTEMD_SYSTEM);
+  if (!("path" in real)) return;
+  const dir = path.join(root, real.path);
+  if (!fs.statSync(dir).isDirectory()) return;
   const entry = (hostPath: string): void => {
-    const onDisk = path.join(root, hostPath);
+    const onDisk = path.join(dir, hostPath.slice(SYSTEMD_SYSTEM.length + 1));
     try {
       const st = fs.lstatSync(onDisk);
       if (st.isSymbolicLink()) files[hostPath] = fs.readlinkSync(onDisk);
@@ -238,7 +276,13 @@ function readSystemdLinks(root: string, files: Record<string, string>, problems:
     const isDir = !isLink(path.join(dir, name)) && fs.statSync(path.join(dir, name)).isDirectory();
     const own = (FIREWALL_UNITS as readonly string[]).includes(name);
     const dropIns = (FIREWALL_UNITS as readonly string[]).some((u) => name === `${u}.d`);
-    if (isDir && (/\.(wants|requires)$/.test(name) || dropIns)) for (const inner of fs.readdirSync(path.join(dir, name)).sort()) entry(`${hostPath}/${inner}`);
+    if (isDir && (/\.(wants|requires)$/.test(name) || dropIns)) {
+      try {
+        for (const inner of fs.readdirSync(path.join(dir, name)).sort()) entry(`${hostPath}/${inner}`);
+      } catch (e) {
+        problems.push({ path: hostPath, why: (e as NodeJS.ErrnoException).code ?? String(e) });
+      }
+    }
     else if (own) entry(hostPath);
   }
 }

@@ -252,7 +252,7 @@ describe("doctor on a guest's own firewall", () => {
 
   it("what loads at boot follows the copy's systemd links: nftables.conf not enabled drops nothing; enabled beside netfilter-persistent's rules.v4, its flush leaves the guest unknown", () => {
     const drop80 = "flush ruleset\ntable inet guest {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    tcp dport 80 drop\n  }\n}\n";
-    const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    const rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 8080 -j DROP\nCOMMIT\n";
     const link = (d: string, wants: string, unit: string) => {
       fs.mkdirSync(path.join(d, "webserv", "etc", "systemd", "system", wants), { recursive: true });
       fs.symlinkSync(`/lib/systemd/system/${unit}`, path.join(d, "webserv", "etc", "systemd", "system", wants, unit));
@@ -385,6 +385,36 @@ describe("doctor never guesses: what it cannot read is unknown, and said", () =>
       expect(r.exitCode).toBe(1);
     } finally {
       t.remove();
+    }
+  });
+
+  it("a copy's paths and links never lead outside it: `..` in a path a file names, a folder linked to / or to .., are read as on the host, inside the copy", () => {
+    // A file beside the copy, which its paths and links aim at: doctor must not read it.
+    const outside = tempDir("cdktf-xen-outside-");
+    const secret = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m comment --comment SECRET-OUTSIDE-THE-COPY -j DROP\nCOMMIT\n";
+    fs.writeFileSync(path.join(outside.dir, "fw.rules"), secret);
+    const t = copyOf((d) => {
+      const etc = path.join(d, "webserv", "etc");
+      const climb = path.relative(path.join(etc, "network"), outside.dir).split(path.sep).length + 4;
+      const escape = `/${"../".repeat(climb)}${outside.dir.slice(1)}/fw.rules`;
+      const file = path.join(etc, "network", "interfaces");
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("    gateway 192.168.0.1\n", `    gateway 192.168.0.1\n    pre-up iptables-restore < ${escape}\n    pre-up iptables-restore < /etc/up/fw.rules\n`));
+      // /etc/up is a link to the copy's own root, / on the host; /etc/iptables one to a relative climb far past it.
+      fs.symlinkSync("/", path.join(etc, "up"));
+      fs.symlinkSync("../".repeat(climb) + outside.dir.slice(1), path.join(etc, "iptables"));
+      fs.writeFileSync(path.join(d, "webserv", "fw.rules"), "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n");
+    });
+    try {
+      const copy = readHostCopy(t.dir, "webserv");
+      expect(Object.values(copy.files).filter((text) => text.includes("SECRET-OUTSIDE-THE-COPY"))).toEqual([]);
+      // Through the link to /, the copy's own /fw.rules; the path with `..` is /<outside>/fw.rules on the host, which the copy does not hold.
+      expect(Object.keys(copy.files).filter((p) => p.endsWith("fw.rules"))).toEqual(["/etc/up/fw.rules"]);
+      const r = doctor(t.dir, "dom0");
+      expect(r.problems.join("\n")).not.toContain("SECRET");
+      expect(r.problems.filter((p) => p.includes("which the files do not hold"))).toHaveLength(1);
+    } finally {
+      t.remove();
+      outside.remove();
     }
   });
 
