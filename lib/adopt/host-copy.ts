@@ -138,7 +138,9 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   const root = path.join(dir, host);
   const files: Record<string, string> = {};
   const problems: CopyProblem[] = [];
-  const exists = fs.existsSync(root) && fs.statSync(root).isDirectory();
+  // A host's name (an xl config's `name`, which the copy's files give) is one folder of the copy, never a path out of it.
+  const isFolderName = /^[^/]+$/.test(host) && host !== "." && host !== "..";
+  const exists = isFolderName && fs.existsSync(root) && fs.statSync(root).isDirectory();
   const readOne = (hostPath: string): void => {
     const real = resolveInside(root, hostPath);
     if (!("path" in real)) {
@@ -195,7 +197,7 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   const stateDir = `${root}.state`;
   for (const name of Object.keys(STATE_FILES) as StateFile[]) {
     const p = path.join(stateDir, name);
-    if (!fs.existsSync(p)) continue;
+    if (!isFolderName || !fs.existsSync(p)) continue;
     try {
       state[name] = fs.readFileSync(p, "utf8");
     } catch (e) {

@@ -418,6 +418,25 @@ describe("doctor never guesses: what it cannot read is unknown, and said", () =>
     }
   });
 
+  it("a guest whose xl config names it with a path (name = \"../elsewhere\") is not read from outside the copy", () => {
+    const t = copyOf((d) => {
+      const cfg = path.join(d, "dom0", "etc", "xen", "webserv.cfg");
+      fs.writeFileSync(cfg, fs.readFileSync(cfg, "utf8").replace('name       = "webserv"', 'name       = "../elsewhere"'));
+    });
+    // A folder beside the copy, as a guest would be: with the seed guest's files in it.
+    const beside = path.join(path.dirname(t.dir), "elsewhere");
+    fs.cpSync(path.join(t.dir, "webserv"), beside, { recursive: true, verbatimSymlinks: true });
+    try {
+      expect(readHostCopy(t.dir, "../elsewhere")).toMatchObject({ exists: false, files: {}, state: {} });
+      const r = doctor(t.dir, "dom0");
+      expect(r.problems).toContain("../elsewhere: the copy holds no ../elsewhere/ folder: its addresses cannot be answered for");
+      expect(r.checks.every((c) => c.status === "unknown")).toBe(true);
+    } finally {
+      t.remove();
+      fs.rmSync(beside, { recursive: true, force: true });
+    }
+  });
+
   it("a guest whose files name no interface, and whose interfaces file brings up enX0 to enX2: unknown; with its links captured (ip -o link show), read", () => {
     const systemdNames = (d: string) => {
       fs.rmSync(path.join(d, "webserv", "etc", "iftab"));
