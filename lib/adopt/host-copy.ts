@@ -177,6 +177,8 @@ export function readHostCopy(dir: string, host: string): HostCopy {
   if (exists) for (const p of READ) if (there(p)) readOne(p);
   // What the up lines of its interfaces file load into the firewall (pre-up iptables-restore < /etc/iptables.up.rules).
   if (exists) for (const p of firewallFilesLoaded(files)) if (files[p] === undefined && there(p)) readOne(p);
+  // systemd's links first: whether nftables.conf loads at boot decides whether what it includes is read.
+  if (exists) readSystemdLinks(root, files, problems);
   // What the nftables files that load include (include "/etc/nftables.d/*.nft"), and what Apache's Include lines name
   // outside /etc/apache2 (certbot's /etc/letsencrypt/options-ssl-apache.conf), and what those include: of a wildcard, what it matches.
   const tried = new Set<string>();
@@ -192,7 +194,6 @@ export function readHostCopy(dir: string, host: string): HostCopy {
       }
     }
   }
-  if (exists) readSystemdLinks(root, files, problems);
   const state: Partial<Record<StateFile, string>> = {};
   const stateDir = `${root}.state`;
   for (const name of Object.keys(STATE_FILES) as StateFile[]) {

@@ -15,8 +15,12 @@ const SYSTEM = `${SYSTEMD_SYSTEM}/`;
 /** The units that load a firewall at boot, whose enablement the model reads. */
 export const FIREWALL_UNITS = ["netfilter-persistent.service", "nftables.service"] as const;
 
-/** Targets every boot of a server reaches: a unit wanted by one of them starts. */
-const BOOT_TARGETS = new Set(["sysinit.target", "basic.target", "network-pre.target", "network.target", "multi-user.target", "graphical.target", "default.target"]);
+/**
+ * Targets every boot of a server reaches: a unit wanted by one of them
+ * starts. Others (network-pre.target, reached only when a unit pulls it in;
+ * graphical.target, on a server whose default is multi-user.target) may not be.
+ */
+const BOOT_TARGETS = new Set(["sysinit.target", "basic.target", "multi-user.target", "default.target"]);
 
 /** A unit's fate at boot: started or not, or not known from the files (with the line that says why). */
 export type BootStart = { readonly starts: boolean; readonly why: string } | { readonly unknown: Unreadable };
