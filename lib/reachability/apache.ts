@@ -188,14 +188,18 @@ const MAX_INCLUDE_DEPTH = 16;
  */
 const DIRECTIVE = /^[ \t]*(<\/?[A-Za-z]+|IncludeOptional|Include|Listen|LoadModule|ServerRoot|Use)(?=[\s>])[ \t]*([^\n]*)/gim;
 
-/** Where a `<VirtualHost>` ends, and the Include lines before (`m[1]`, `m[2]`): what they name must be there, or Apache does not start. */
-const END_VHOST = /^[ \t]*(?:<\/VirtualHost[\s>]|(Include(?:Optional)?)[ \t]+([^\n]*))/gim;
+/** An Include line: the directive (`m[1]`) and what it names (`m[2]`). */
+const INCLUDE = String.raw`(Include(?:Optional)?)[ 	]+([^
+]*)`;
+
+/** Where a `<VirtualHost>` ends, and the Include lines before: what they name must be there, or Apache does not start. */
+const END_VHOST = new RegExp(String.raw`^[ 	]*(?:<\/VirtualHost[\s>]|${INCLUDE})`, "gim");
 
 /** Why an Include (not IncludeOptional) of nothing is not read: apache2 refuses to start with it. */
 const NOTHING_NAMED = "the files hold nothing it names (Apache does not start so; or the copy does not hold it)";
 
 /** An Include line of a file a section's Include names. */
-const INCLUDE_LINE = /^[ \t]*(Include(?:Optional)?)[ \t]+([^\n]*)/gim;
+const INCLUDE_LINE = new RegExp(String.raw`^[ 	]*${INCLUDE}`, "gim");
 
 /** Whether what follows in a file counts: `skip` (a section that is off), or `maybe` with the reason. */
 interface Condition {

@@ -34,10 +34,11 @@ export function enablementShown(files: FileSet): boolean {
 /**
  * Whether systemd starts `unit` at boot, from the links of /etc/systemd/system;
  * undefined when the files do not show systemd's enablement (the files the
- * library ships, or a copy without /etc/systemd/system).
+ * library ships, or a copy without /etc/systemd/system). `shown`: that
+ * enablementShown, when the caller knows it already.
  */
-export function bootStart(files: FileSet, unit: string): BootStart | undefined {
-  if (!enablementShown(files)) return undefined;
+export function bootStart(files: FileSet, unit: string, shown = enablementShown(files)): BootStart | undefined {
+  if (!shown) return undefined;
   const own = files[SYSTEM + unit];
   if (own === "/dev/null") return { starts: false, why: `${unit} is masked (${SYSTEM}${unit} links to /dev/null)` };
   if (own !== undefined && own !== `/lib/systemd/system/${unit}` && own !== `/usr/lib/systemd/system/${unit}`) {

@@ -70,19 +70,20 @@ interface BootLoads {
  */
 function bootLoads(files: FileSet): BootLoads {
   const unreadable: Unreadable[] = [];
+  const shown = enablementShown(files);
   const starts = (unit: string): boolean => {
-    const b = bootStart(files, unit);
+    const b = bootStart(files, unit, shown);
     if (b && "unknown" in b) unreadable.push(b.unknown);
     return b === undefined || "unknown" in b || b.starts;
   };
   const persistent = starts(NETFILTER_PERSISTENT);
   const conf = files[NFTABLES_CONF];
   const nft: [string, string][] =
-    conf === undefined ? (enablementShown(files) ? [] : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p))) : starts(NFTABLES_SERVICE) ? [[NFTABLES_CONF, conf]] : [];
-  if (persistent && files[RULES_V4] !== undefined && !acceptsAll(files[RULES_V4]) && nft.length && nft[0][0] === NFTABLES_CONF && FLUSH_RULESET.test(conf!)) {
-    const line = conf!.split("\n").findIndex((l) => FLUSH_RULESET.test(l));
-    const shown = enablementShown(files) ? "" : " (whether each starts at boot is not known either: /etc/systemd/system is not among the files)";
-    unreadable.push({ file: NFTABLES_CONF, line: line + 1, text: conf!.split("\n")[line], why: `nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables' rules from rules.v4 go with it (under iptables' nf_tables backend)${shown}` });
+    conf === undefined ? (shown ? [] : filesMatching(files, (p) => /^\/etc\/cdktf-xen\/[^/]+\.nft$/.test(p))) : starts(NFTABLES_SERVICE) ? [[NFTABLES_CONF, conf]] : [];
+  if (persistent && files[RULES_V4] !== undefined && !acceptsAll(files[RULES_V4]) && conf !== undefined && nft.length && FLUSH_RULESET.test(conf)) {
+    const line = conf.split("\n").findIndex((l) => FLUSH_RULESET.test(l));
+    const unknown = shown ? "" : " (whether each starts at boot is not known either: /etc/systemd/system is not among the files)";
+    unreadable.push({ file: NFTABLES_CONF, line: line + 1, text: conf.split("\n")[line], why: `nftables.service and netfilter-persistent.service both load the firewall at boot, in no set order, and nftables.conf flushes the ruleset: if it runs second, iptables' rules from rules.v4 go with it (under iptables' nf_tables backend)${unknown}` });
   }
   return { persistent, nft, unreadable };
 }
