@@ -460,11 +460,12 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     expect(fs.readFileSync(log, "utf8")).toMatch(/Apply complete! Resources: \d+ added/);
   }, 10 * MINUTES);
 
-  it("SIGTERM during the deploy ends the deploy and everything it started (Terraform runs on a terminal of its own), and removes the lab", async () => {
+  /** A lab run of the stack `single`, stopped by `signal` while Terraform applies: what ran below it then, its lab's prefix, and its PID. */
+  async function stoppedDuringDeploy(signal: NodeJS.Signals): Promise<{ during: { pid: number; cmd: string }[]; prefix: string; pid: number }> {
     const child = spawn(process.execPath, [cli(), "run", "--project", ".", "--app", app, "--stack", "single", "--var", "owner=lab"], { cwd: project, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (b) => (stderr += b));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code, ended) => resolve(code ?? (ended ? -1 : null))));
     /** Processes below `pid` now, with their command lines. */
     const below = (pid: number): { pid: number; cmd: string }[] =>
       descendants(pid).flatMap((p) => {
@@ -483,19 +484,44 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     expect(during.map((p) => p.cmd).filter((c) => /terraform apply/.test(c)).length).toBe(1);
     const prefix = /netns (cx\w+)d0,/.exec(stderr)?.[1];
     expect(prefix).toMatch(/^cx\w+$/);
-    child.kill("SIGTERM");
+    child.kill(signal);
     expect(await exited).not.toBe(0);
-    // Gone, or a zombie that nothing is left to reap: none runs.
-    const running = (pid: number) => {
-      try {
-        return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-      } catch {
-        return false;
-      }
-    };
+    return { during, prefix: prefix!, pid: child.pid! };
+  }
+
+  /** Gone, or a zombie that nothing is left to reap. */
+  const running = (pid: number) => {
+    try {
+      return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+
+  it("SIGTERM during the deploy ends the deploy and everything it started (Terraform runs on a terminal of its own), and removes the lab", async () => {
+    const { during, prefix } = await stoppedDuringDeploy("SIGTERM");
     await new Promise((r) => setTimeout(r, 1000));
     expect(during.filter((p) => running(p.pid)).map((p) => p.cmd)).toEqual([]);
-    expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix!);
-    expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix!);
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix);
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix);
+  }, 5 * MINUTES);
+
+  it("SIGKILL during the deploy leaves the lab behind; `cdktf-xen-lab clean` ends what still runs of the deploy and removes the lab", async () => {
+    const { during, prefix, pid } = await stoppedDuringDeploy("SIGKILL");
+    // Nothing could tear it down: its namespaces are there.
+    expect(run("ip", ["netns", "list"]).stdout).toContain(`${prefix}d0`);
+    const r = run(process.execPath, [cli(), "clean"], { cwd: project });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 0,
+      stdout: expect.stringMatching(new RegExp(`^removed lab ${prefix}, left behind by process ${pid} \\(it ended without tearing the lab down\\): [2-9] hosts, \\d+ processes, its namespaces, links, mounts and /\\S+\n$`)),
+      stderr: "",
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(during.filter((p) => running(p.pid)).map((p) => p.cmd)).toEqual([]);
+    expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix);
+    expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(prefix);
+    // Nothing more to remove.
+    expect(run(process.execPath, [cli(), "clean"], { cwd: project }).stdout).toBe("no lab was left behind\n");
   }, 5 * MINUTES);
 });

@@ -3,9 +3,11 @@
  * cdktf-xen lab command line.
  *   run [--scenario seed|two-guests|all] [--deploy-log FILE]
  *   run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]
+ *   clean   removes every lab whose process ended without tearing it down
  *   xl-create STATE DOM0 PARSED / xl-destroy STATE DOM0 NAME   (called by the xl stand-in)
  */
 import { Lab, LabError } from "./lab";
+import { removeDeadLabs, removedLabLine } from "./leftovers";
 import { LabPhase, runLab, scenarioLab } from "./run";
 import { Scenario, SCENARIOS } from "./scenarios";
 import { xlCreate, xlDestroy } from "./xl";
@@ -17,6 +19,8 @@ const USAGE = [
   "  --var           a value for the stack's Terraform variable NAME (one the lab's deploy uses)",
   "  --then-context  after the first deploy and its probes: deploy again with the app's context KEY set to VALUE",
   "                  (JSON, else a string), and probe what that deploys; each one is a phase, and keeps the ones before",
+  `       ${FLAVOUR.pkg}-lab clean`,
+  "  removes every lab whose process ended without tearing it down (killed, crashed); a lab run does it first too",
 ].join("\n");
 
 function arg(args: string[], name: string): string | undefined {
@@ -55,13 +59,19 @@ async function main(argv: string[]): Promise<number> {
     xlDestroy(args[0], args[1], args[2]);
     return 0;
   }
-  if (command !== "run") {
+  if (command !== "run" && command !== "clean") {
     console.error(USAGE);
     return 2;
   }
   if (process.getuid?.() !== 0) {
     console.error(`${FLAVOUR.pkg} lab: needs root (network and mount namespaces)`);
     return 2;
+  }
+  if (command === "clean") {
+    const removed = removeDeadLabs();
+    for (const r of removed) console.log(removedLabLine(r));
+    if (!removed.length) console.log("no lab was left behind");
+    return 0;
   }
   const log = (l: string) => console.error(l);
   const project = arg(args, "--project");

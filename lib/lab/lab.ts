@@ -25,6 +25,7 @@ import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } f
 import { answered, probeHttp, probePing, probeSocket, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { CONF_KEYS } from "../reachability/sysctl";
+import { forgetLab, labHostsDir, recordLab, removeDeadLabs, removedLabLine } from "./leftovers";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
@@ -146,11 +147,21 @@ export class Lab {
    * Builds the dom0s, management links and clients of a stack. Until it is
    * destroyed, a SIGINT or SIGTERM to the process destroys it (and every other
    * lab of the process) before the process ends as the signal says: the lab
-   * run, a test, whatever made it.
+   * run, a test, whatever made it. A process that ends otherwise (SIGKILL,
+   * a crash) cannot tear its labs down: each lab records its owner, and this
+   * first removes every lab whose owner is gone (see `leftovers.ts`), each
+   * said in the log.
    */
   static create(options: LabOptions): Lab {
+    for (const r of removeDeadLabs()) options.log?.(removedLabLine(r));
     const prefix = `cx${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-xen-lab-${prefix}-`));
+    try {
+      recordLab(prefix, workdir);
+    } catch (e) {
+      fs.rmSync(workdir, { recursive: true, force: true });
+      throw new LabError((e as Error).message);
+    }
     const lab = new Lab(options, prefix, workdir);
     tearDownOnStop(lab);
     try {
@@ -318,7 +329,7 @@ export class Lab {
       return m ? [`${m[2]} on ${m[1]}`] : [];
     });
     if (taken.length) {
-      throw new LabError(`the lab's management network ${MANAGEMENT} is in use on this machine (${taken.join(", ")}): another lab is running, or one left its links behind; run one lab at a time`);
+      throw new LabError(`the lab's management network ${MANAGEMENT} is in use on this machine (${taken.join(", ")}): another lab is running (run one lab at a time), or something other than a lab holds it (a lab whose process was killed is removed before this check)`);
     }
     const w = this.workdir;
     must(runLocal("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "cdktf-xen-lab", "-f", path.join(w, "id_ed25519")]), "ssh-keygen");
@@ -386,7 +397,7 @@ export class Lab {
   }
 
   private buildDom0(d: TopologyDom0, i: number, state: LabState): void {
-    const dom0 = SandboxHost.create(`${this.prefix}d${i}`);
+    const dom0 = SandboxHost.create(`${this.prefix}d${i}`, labHostsDir(this.workdir));
     this.hosts.push(dom0);
     (state.dom0s as Record<string, unknown>)[d.id] = { netns: dom0.name, root: dom0.root };
     writeBaseFiles(dom0, d.id);
@@ -397,7 +408,7 @@ export class Lab {
     must(runLocal("ip", ["link", "set", mgmt, "up"]), "management link up");
     must(dom0.sh(`ip addr add 198.51.100.${4 * i + 2}/30 dev mgmt0 && ip link set mgmt0 up`), "dom0 management address");
     // Uplink, with a client on the other end.
-    const client = SandboxHost.create(`${this.prefix}c${i}`);
+    const client = SandboxHost.create(`${this.prefix}c${i}`, labHostsDir(this.workdir));
     this.hosts.push(client);
     writeBaseFiles(client, `client${i}`);
     const up = d.uplink;
@@ -859,6 +870,7 @@ export class Lab {
     }
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
+    forgetLab(this.prefix);
   }
 }
 

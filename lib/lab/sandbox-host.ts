@@ -34,11 +34,15 @@ function must(cmd: string, args: string[]): void {
 export class SandboxHost {
   /**
    * Creates the host. `name` is its network namespace: make it unique per
-   * run (a prefix with the pid) so that runs cannot collide.
+   * run (a prefix with the pid) so that runs cannot collide. Its folder is
+   * made in `parent` (`cdktf-xen-NAME-` and six characters) before anything else
+   * of it, so that whoever owns `parent` finds every host made there, also
+   * one a killed process left half made.
    */
-  static create(name: string): SandboxHost {
+  static create(name: string, parent: string = os.tmpdir()): SandboxHost {
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) throw new Error(`sandbox name ${JSON.stringify(name)}`);
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-xen-${name}-`));
+    fs.mkdirSync(parent, { recursive: true });
+    const root = fs.mkdtempSync(path.join(parent, `cdktf-xen-${name}-`));
     const host = new SandboxHost(name, root);
     try {
       host.setUp();
@@ -55,6 +59,15 @@ export class SandboxHost {
     host.netnsCreated = true;
     host.nsDirMounted = true;
     return host;
+  }
+
+  /** Handles on every host made in `parent` (see `create`), half-made ones too; none when `parent` does not exist. */
+  static madeIn(parent: string): SandboxHost[] {
+    if (!fs.existsSync(parent)) return [];
+    return fs.readdirSync(parent).flatMap((entry) => {
+      const name = /^cdktf-xen-([A-Za-z0-9_-]{1,32})-[A-Za-z0-9]{6}$/.exec(entry)?.[1];
+      return name ? [SandboxHost.attach(name, path.join(parent, entry))] : [];
+    });
   }
 
   private netnsCreated = false;

@@ -2,7 +2,7 @@
  * The lab, for real: sandbox dom0s and guests, cdktf deploy with Terraform,
  * probes from a client on the uplink. Needs root and the packages of .ci/run.
  */
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { diffStack } from "../../lib/adopt/diff";
@@ -10,6 +10,7 @@ import { doctor } from "../../lib/adopt/doctor";
 import { portPieces, portRangesText } from "../../lib/adopt/firewall-names";
 import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
+import { LAB_RECORDS, removeDeadLabs } from "../../lib/lab/leftovers";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
@@ -425,25 +426,31 @@ function useSeedVariant(variant: string): () => Lab {
   return () => (lab ??= Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed", [VARIANT_KEY]: variant } }));
 }
 
+/** A seed lab held by a child process (a test's, between its steps): the child, its lab's prefix and folder, and how it ended. */
+async function seedLabInChild(): Promise<{ child: ChildProcess; prefix: string; workdir: string; exited: Promise<string> }> {
+  const root = path.resolve(__dirname, "..", "..");
+  const script = [
+    `require(${JSON.stringify(require.resolve("ts-node/register/transpile-only"))});`,
+    `const { Lab, SCENARIO_KEY } = require(${JSON.stringify(path.join(root, "lib", "lab"))});`,
+    `const { packageRoot, scenarioAppCommand } = require(${JSON.stringify(path.join(root, "lib", "lab", "run"))});`,
+    `const lab = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed" } });`,
+    "process.stderr.write(`ready ${lab.prefix} ${lab.workdir}\\n`);",
+    "setInterval(() => {}, 1000);",
+  ].join("\n");
+  const child = spawn(process.execPath, ["-e", script], { cwd: root, env: { ...process.env, TS_NODE_PROJECT: path.join(root, "tsconfig.json") }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (b) => (stderr += b));
+  const exited = new Promise<string>((resolve) => child.on("exit", (code, signal) => resolve(`${code} ${signal}`)));
+  const started = Date.now();
+  while (!/^ready /m.test(stderr) && child.exitCode === null && Date.now() - started < 2 * MINUTES) await new Promise((r) => setTimeout(r, 200));
+  const [, prefix, workdir] = /^ready (\S+) (\S+)$/m.exec(stderr) ?? [];
+  expect([prefix, stderr.slice(-2000)]).toEqual([expect.stringMatching(/^cx\w+$/), expect.any(String)]);
+  return { child, prefix, workdir, exited };
+}
+
 describeWith(LAB_NEEDS, "lab: told to stop before it is destroyed", () => {
   it("SIGTERM to a process holding a lab it has not destroyed (a test's, between its steps) removes the lab's namespaces, links, mounts, processes and folder, and ends the process", async () => {
-    const root = path.resolve(__dirname, "..", "..");
-    const script = [
-      `require(${JSON.stringify(require.resolve("ts-node/register/transpile-only"))});`,
-      `const { Lab, SCENARIO_KEY } = require(${JSON.stringify(path.join(root, "lib", "lab"))});`,
-      `const { packageRoot, scenarioAppCommand } = require(${JSON.stringify(path.join(root, "lib", "lab", "run"))});`,
-      `const lab = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed" } });`,
-      "process.stderr.write(`ready ${lab.prefix} ${lab.workdir}\\n`);",
-      "setInterval(() => {}, 1000);",
-    ].join("\n");
-    const child = spawn(process.execPath, ["-e", script], { cwd: root, env: { ...process.env, TS_NODE_PROJECT: path.join(root, "tsconfig.json") }, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr!.on("data", (b) => (stderr += b));
-    const exited = new Promise<string>((resolve) => child.on("exit", (code, signal) => resolve(`${code} ${signal}`)));
-    const started = Date.now();
-    while (!/^ready /m.test(stderr) && child.exitCode === null && Date.now() - started < 2 * MINUTES) await new Promise((r) => setTimeout(r, 200));
-    const [, prefix, workdir] = /^ready (\S+) (\S+)$/m.exec(stderr) ?? [];
-    expect([prefix, stderr.slice(-2000)]).toEqual([expect.stringMatching(/^cx\w+$/), expect.any(String)]);
+    const { child, prefix, workdir, exited } = await seedLabInChild();
     // Built: the dom0's namespace and the processes in it (its sshd) are there.
     expect(run("ip", ["netns", "list"]).stdout).toContain(`${prefix}d0`);
     const inside = run("ip", ["netns", "pids", `${prefix}d0`]).stdout.split("\n").filter(Boolean).map(Number);
@@ -457,6 +464,41 @@ describeWith(LAB_NEEDS, "lab: told to stop before it is destroyed", () => {
     expect(inside.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
     expect(fs.existsSync(workdir)).toBe(false);
   }, 3 * MINUTES);
+});
+
+describeWith(LAB_NEEDS, "lab: killed before it is destroyed", () => {
+  it("SIGKILL to a process holding a lab leaves it behind; the next lab removes it (namespaces, links, mounts, processes, folder and record), and leaves a live lab alone", async () => {
+    const { child, prefix, workdir, exited } = await seedLabInChild();
+    const record = path.join(LAB_RECORDS, `${prefix}.json`);
+    const pidsIn = (netns: string) => run("ip", ["netns", "pids", netns]).stdout.split("\n").filter(Boolean).map(Number);
+    const inside = [...pidsIn(`${prefix}d0`), ...pidsIn(`${prefix}c0`)];
+    // A deploy works in the lab's folder, in a session of its own: it outlives the lab's process.
+    const deploy = spawn("sleep", ["600"], { cwd: workdir, detached: true, stdio: "ignore" });
+    // While its owner lives, nothing removes it.
+    expect(removeDeadLabs().map((r) => r.prefix)).not.toContain(prefix);
+    expect([fs.existsSync(record), fs.existsSync(workdir), run("ip", ["netns", "list"]).stdout.includes(`${prefix}d0`), inside.length > 0]).toEqual([true, true, true, true]);
+    child.kill("SIGKILL");
+    expect(await exited).toBe("null SIGKILL");
+    // Left behind: what blocks every lab after it (the management link), the dom0's sshd, its mounts.
+    const running = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    expect([run("ip", ["-br", "link"]).stdout.includes(`${prefix}m0`), [...inside, deploy.pid!].filter(running).length, fs.readFileSync("/proc/self/mountinfo", "utf8").includes(prefix)]).toEqual([true, inside.length + 1, true]);
+    const said: string[] = [];
+    const next = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed" }, log: (l) => said.push(l) });
+    try {
+      expect(said.filter((l) => l.startsWith("removed lab"))).toEqual([
+        expect.stringMatching(new RegExp(`^removed lab ${prefix}, left behind by process ${child.pid} \\(it ended without tearing the lab down\\): 2 hosts, ${inside.length + 1} processes, its namespaces, links, mounts and ${workdir}$`)),
+      ]);
+      expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix);
+      expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix);
+      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(prefix);
+      expect([...inside, deploy.pid!].filter(running)).toEqual([]);
+      expect([fs.existsSync(workdir), fs.existsSync(record)]).toEqual([false, false]);
+      expect(fs.existsSync(path.join(LAB_RECORDS, `${next.prefix}.json`))).toBe(true);
+    } finally {
+      next.destroy();
+    }
+    expect(fs.existsSync(path.join(LAB_RECORDS, `${next.prefix}.json`))).toBe(false);
+  }, 4 * MINUTES);
 });
 
 describeWith(LAB_NEEDS, "lab: the check after deploy, on the seed's hand-made guest network (the proof at synth off)", () => {
@@ -549,7 +591,7 @@ describeWith(LAB_NEEDS, "lab: runs that cannot go ahead", () => {
     const first = Lab.create(seedOptions());
     let second: Lab | undefined;
     try {
-      expect(() => (second = Lab.create(seedOptions()))).toThrow(`the lab's management network 198.51.100.0/24 is in use on this machine (198.51.100.1/30 on ${first.prefix}m0): another lab is running, or one left its links behind; run one lab at a time`);
+      expect(() => (second = Lab.create(seedOptions()))).toThrow(`the lab's management network 198.51.100.0/24 is in use on this machine (198.51.100.1/30 on ${first.prefix}m0): another lab is running (run one lab at a time), or something other than a lab holds it (a lab whose process was killed is removed before this check)`);
     } finally {
       second?.destroy();
       first.destroy();
