@@ -79,8 +79,13 @@ export function recordLab(prefix: string, workdir: string): void {
   try {
     fs.mkdirSync(LAB_RECORDS, { recursive: true, mode: 0o700 });
     const file = recordFile(prefix);
+    // Whole or not at all, and never over another lab's record (a link fails where the name exists).
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(record));
-    fs.renameSync(`${file}.tmp`, file);
+    try {
+      fs.linkSync(`${file}.tmp`, file);
+    } finally {
+      fs.rmSync(`${file}.tmp`, { force: true });
+    }
   } catch (e) {
     throw new Error(`the lab records its owner in ${LAB_RECORDS}, so that a lab whose process is killed is removed by the next: ${(e as Error).message} (the lab needs root)`);
   }

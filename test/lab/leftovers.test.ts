@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LAB_RECORDS, removeDeadLabs } from "../../lib/lab/leftovers";
+import { forgetLab, LAB_RECORDS, recordLab, removeDeadLabs } from "../../lib/lab/leftovers";
 import { describeWith } from "../support/tools";
 
 const boot = () => fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
@@ -85,6 +85,18 @@ describeWith(["root"], "labs left behind: which are removed", () => {
     } finally {
       await remover.end();
     }
+  });
+
+  it("a lab's record is never written over another's of the same prefix, and goes with forgetLab", () => {
+    const first = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-lab-cx0tsame-"));
+    const second = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-lab-cx0tsame-"));
+    const file = path.join(LAB_RECORDS, "cx0tsame.json");
+    made.push(first, second, file);
+    recordLab("cx0tsame", first);
+    expect(() => recordLab("cx0tsame", second)).toThrow(/^the lab records its owner in \/run\/cdktf-xen-lab, so that a lab whose process is killed is removed by the next: EEXIST/);
+    expect([JSON.parse(fs.readFileSync(file, "utf8")).workdir, fs.readdirSync(LAB_RECORDS).filter((f) => f.startsWith("cx0tsame"))]).toEqual([first, ["cx0tsame.json"]]);
+    forgetLab("cx0tsame");
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   it("a record that names a folder not of its own lab leads to nothing being removed", async () => {
