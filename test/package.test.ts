@@ -7,7 +7,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { descendants } from "../lib/lab/lab";
+import { descendants } from "../lib/lab/processes";
 import { describeWith, LAB_NEEDS, listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");

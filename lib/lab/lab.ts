@@ -25,6 +25,7 @@ import { labHostKey, must, runLocal, startSshd, stubXenstore, writeBaseFiles } f
 import { answered, probeHttp, probePing, probeSocket, ProbeResult } from "./probes";
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { CONF_KEYS } from "../reachability/sysctl";
+import { descendants, killQuietly } from "./processes";
 import { forgetLab, labHostsDir, recordLab, removeDeadLabs, removedLabLine } from "./leftovers";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
@@ -897,34 +898,6 @@ function stopWatching(lab: Lab): void {
   if (!live.delete(lab) || live.size) return;
   process.removeListener("SIGINT", onStop);
   process.removeListener("SIGTERM", onStop);
-}
-
-/** The processes below `pid`, read from /proc: children before their parents' parents. */
-export function descendants(pid: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const e of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, parent] of parentOf) if (parent === p) (walk(child), out.push(child));
-  };
-  walk(pid);
-  return out;
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }
 
 /** A value of a variable's type that nothing reads: Terraform asks for every variable without a default, used or not. */

@@ -10,6 +10,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { killQuietly, statFields, workingIn } from "./processes";
 import { SandboxHost } from "./sandbox-host";
 
 /** Where each lab records its owner (on tmpfs: a reboot forgets the labs with the namespaces). */
@@ -53,12 +54,7 @@ function bootId(): string {
 
 /** The start time of `pid` (clock ticks after boot, the 22nd field of its stat), or undefined when it is gone. */
 function startOf(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
+  return statFields(pid)?.[19];
 }
 
 function thisProcess(): Owner {
@@ -136,7 +132,7 @@ export function removeDeadLabs(): RemovedLab[] {
 function removeLab(record: LabRecord): RemovedLab {
   const { prefix, workdir } = record;
   // A deploy runs cdktf and Terraform in the lab's folder, in a session of their own: they outlive the owner.
-  const working = processesIn(workdir);
+  const working = workingIn(workdir);
   for (const pid of working) killQuietly(pid);
   const hosts = SandboxHost.madeIn(labHostsDir(workdir));
   let processes = working.length;
@@ -146,33 +142,10 @@ function removeLab(record: LabRecord): RemovedLab {
   }
   // The management links are gone with their dom0's namespace; one made just before its dom0 was killed may not be.
   const links = spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout ?? "";
-  for (const [, name] of links.matchAll(/^\d+: ([^:@\s]+)[@:]/gm)) if (new RegExp(`^${prefix}m\\d+$`).test(name)) spawnSync("ip", ["link", "del", name]);
+  const management = new RegExp(`^${prefix}m\\d+$`);
+  for (const [, name] of links.matchAll(/^\d+: ([^:@\s]+)[@:]/gm)) if (management.test(name)) spawnSync("ip", ["link", "del", name]);
   fs.rmSync(workdir, { recursive: true, force: true });
   return { prefix, workdir, ownerPid: record.owner.pid, hosts: hosts.length, processes };
-}
-
-/** Processes whose working directory is `dir` or below it (or was, before it was removed). */
-function processesIn(dir: string): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // A folder removed while a process works in it reads as "PATH (deleted)".
-      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, "");
-      if (cwd === dir || cwd.startsWith(`${dir}/`)) out.push(Number(entry));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return out;
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }
 
 /** What was removed of a lab left behind, in a line. */

@@ -9,6 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { processesWhere } from "./processes";
 
 /** How a command run on a sandbox host ended. */
 export interface ExecResult {
@@ -154,16 +155,7 @@ export class SandboxHost {
     } catch {
       return [];
     }
-    const out: number[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (fs.statSync(`/proc/${entry}/ns/mnt`).ino === ino) out.push(Number(entry));
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return out;
+    return processesWhere((pid) => fs.statSync(`/proc/${pid}/ns/mnt`).ino === ino);
   }
 
   /** Ends every process started inside (by PID), then removes namespaces and files. Safe to call twice. */
