@@ -15,12 +15,12 @@ import type { FirewallModel } from "../lib/model";
 import { renderIptablesRules } from "../lib/render/iptables";
 import { renderIpsets } from "../lib/render/ipset";
 import { SandboxHost } from "../lib/lab/sandbox-host";
-import { describeWith, tempDir, uniqueName } from "./support/tools";
+import { describeWith, tempDir, sandboxHost } from "./support/tools";
 
 describeWith(["root", "nsenter", "unshare", "base64"], "property: any bytes travel through a real step script and land byte-exact", () => {
   let host: SandboxHost;
   beforeAll(() => {
-    host = SandboxHost.create(uniqueName("pb"));
+    host = sandboxHost("pb");
   });
   afterAll(() => host?.destroy());
 

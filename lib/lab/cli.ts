@@ -3,11 +3,11 @@
  * cdktf-xen lab command line.
  *   run [--scenario seed|two-guests|all] [--deploy-log FILE]
  *   run --project DIR --app CMD --stack NAME [--var NAME=VALUE]... [--then-context KEY=VALUE]... [--deploy-log FILE]
- *   clean   removes every lab whose process ended without tearing it down
+ *   clean   removes every lab (or test run of this package's own tests) whose process ended without tearing it down
  *   xl-create STATE DOM0 PARSED / xl-destroy STATE DOM0 NAME   (called by the xl stand-in)
  */
 import { Lab, LabError } from "./lab";
-import { removeDeadLabs, removedLabLine } from "./leftovers";
+import { removeDeadRuns, removedRunLine } from "./leftovers";
 import { LabPhase, runLab, scenarioLab } from "./run";
 import { Scenario, SCENARIOS } from "./scenarios";
 import { xlCreate, xlDestroy } from "./xl";
@@ -68,8 +68,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === "clean") {
-    const removed = removeDeadLabs();
-    for (const r of removed) console.log(removedLabLine(r));
+    const removed = removeDeadRuns();
+    for (const r of removed) console.log(removedRunLine(r));
     if (!removed.length) console.log("no lab was left behind");
     return 0;
   }

@@ -26,7 +26,7 @@ import { answered, probeHttp, probePing, probeSocket, ProbeResult } from "./prob
 import { FAR_CLIENTS, Reachability } from "../reachability";
 import { CONF_KEYS } from "../reachability/sysctl";
 import { descendants, killQuietly } from "./processes";
-import { forgetLab, labHostsDir, recordLab, removeDeadLabs, removedLabLine } from "./leftovers";
+import { forgetRun, hostsDir, recordRun, removeDeadRuns, removedRunLine } from "./leftovers";
 import { SandboxHost } from "./sandbox-host";
 import { LabState, loadState, saveState } from "./state";
 import { renderXlStandIn } from "./xl";
@@ -150,15 +150,15 @@ export class Lab {
    * lab of the process) before the process ends as the signal says: the lab
    * run, a test, whatever made it. A process that ends otherwise (SIGKILL,
    * a crash) cannot tear its labs down: each lab records its owner, and this
-   * first removes every lab whose owner is gone (see `leftovers.ts`), each
-   * said in the log.
+   * first removes every lab (and test run of this package's own tests) whose
+   * owner is gone (see `leftovers.ts`), each said in the log.
    */
   static create(options: LabOptions): Lab {
-    for (const r of removeDeadLabs()) options.log?.(removedLabLine(r));
+    for (const r of removeDeadRuns()) options.log?.(removedRunLine(r));
     const prefix = `cx${process.pid % 10000}${Math.random().toString(36).slice(2, 5)}`;
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdktf-xen-lab-${prefix}-`));
     try {
-      recordLab(prefix, workdir);
+      recordRun(prefix, workdir);
     } catch (e) {
       fs.rmSync(workdir, { recursive: true, force: true });
       throw new LabError((e as Error).message);
@@ -398,7 +398,7 @@ export class Lab {
   }
 
   private buildDom0(d: TopologyDom0, i: number, state: LabState): void {
-    const dom0 = SandboxHost.create(`${this.prefix}d${i}`, labHostsDir(this.workdir));
+    const dom0 = SandboxHost.create(`${this.prefix}d${i}`, hostsDir(this.workdir));
     this.hosts.push(dom0);
     (state.dom0s as Record<string, unknown>)[d.id] = { netns: dom0.name, root: dom0.root };
     writeBaseFiles(dom0, d.id);
@@ -409,7 +409,7 @@ export class Lab {
     must(runLocal("ip", ["link", "set", mgmt, "up"]), "management link up");
     must(dom0.sh(`ip addr add 198.51.100.${4 * i + 2}/30 dev mgmt0 && ip link set mgmt0 up`), "dom0 management address");
     // Uplink, with a client on the other end.
-    const client = SandboxHost.create(`${this.prefix}c${i}`, labHostsDir(this.workdir));
+    const client = SandboxHost.create(`${this.prefix}c${i}`, hostsDir(this.workdir));
     this.hosts.push(client);
     writeBaseFiles(client, `client${i}`);
     const up = d.uplink;
@@ -871,7 +871,7 @@ export class Lab {
     }
     for (const h of this.hosts.splice(0)) h.destroy();
     fs.rmSync(this.workdir, { recursive: true, force: true });
-    forgetLab(this.prefix);
+    forgetRun(this.prefix);
   }
 }
 

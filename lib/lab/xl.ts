@@ -6,7 +6,7 @@
  * every vif, with xenstore stubbed.
  */
 import * as fs from "fs";
-import { labHostsDir } from "./leftovers";
+import { hostsDir } from "./leftovers";
 import { SandboxHost } from "./sandbox-host";
 import { bootNetwork, labHostKey, must, runLocal, startSshd, vifRouteOnline, writeBaseFiles } from "./hosts";
 import { loadState, saveState } from "./state";
@@ -74,7 +74,7 @@ export function xlCreate(stateFile: string, dom0Id: string, parsedFile: string):
   const domid = state.nextGuest;
   const name = `${state.prefix}g${domid}`;
   state.nextGuest += 1;
-  const guest = SandboxHost.create(name, labHostsDir(state.workdir));
+  const guest = SandboxHost.create(name, hostsDir(state.workdir));
   state.guests[`${dom0Id}/${cfg.name}`] = { netns: guest.name, root: guest.root, dom0: dom0Id, name: cfg.name };
   saveState(stateFile, state);
 

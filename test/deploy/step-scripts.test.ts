@@ -10,7 +10,7 @@ import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { PENDING_SUFFIX } from "../../lib/private/paths";
 import { RoutedDomU, XenHostFirewall } from "../../lib";
 import { labStack, stepOf } from "../support/lab-fixture";
-import { describeWith, uniqueName } from "../support/tools";
+import { describeWith, sandboxHost } from "../support/tools";
 
 const NEEDS = ["root", "nsenter", "unshare", "iptables-restore", "ip6tables-restore", "/usr/share/netfilter-persistent/plugins.d/25-ip6tables", "/usr/share/netfilter-persistent/plugins.d/15-ip4tables", "ifup", "apache2ctl", "curl", "sysctl", "openssl", "/lib/udev/rules.d/19-ifrename.rules"];
 
@@ -31,7 +31,7 @@ function sleep(ms: number) {
 
 /** A dom0 sandbox with an uplink, and an /etc/nftables.conf that loads our ruleset at boot. */
 function firewallDom0(tag: string): SandboxHost {
-  const dom0 = SandboxHost.create(uniqueName(tag));
+  const dom0 = sandboxHost(tag);
   expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
   dom0.writeFile("/etc/nftables.conf", 'flush ruleset\ninclude "/etc/cdktf-xen/firewall.nft"\n');
   return dom0;
@@ -67,7 +67,7 @@ esac
 describeWith(NEEDS, "deploy steps on a dom0", () => {
   let dom0: SandboxHost;
   beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("d0"));
+    dom0 = sandboxHost("d0");
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link set up0 up"));
     dom0.writeFile("/usr/local/sbin/xl", XL_STUB, "0755");
   });
@@ -385,7 +385,7 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
   let guest: SandboxHost;
   const lab = labStack();
   beforeAll(() => {
-    guest = SandboxHost.create(uniqueName("g"));
+    guest = sandboxHost("g");
     for (const v of lab.web._guestModel().vifs) {
       expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
     }
@@ -401,7 +401,7 @@ describeWith(NEEDS, "deploy steps on a guest", () => {
   });
 
   it("network with iftab naming: where no udev rule runs ifrename (iftab would pin nothing), refused before anything is written", () => {
-    const bare = SandboxHost.create(uniqueName("g"));
+    const bare = sandboxHost("g");
     try {
       // ifrename's rule out of sight in this host's own mount namespace.
       expectOk(bare.sh("mount --bind /dev/null /lib/udev/rules.d/19-ifrename.rules"));
@@ -538,10 +538,10 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
   let dom0: SandboxHost;
   let guest: SandboxHost;
   beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("id"));
+    dom0 = sandboxHost("id");
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link set up0 up"));
     dom0.writeFile("/usr/local/sbin/xl", XL_STUB, "0755");
-    guest = SandboxHost.create(uniqueName("ig"));
+    guest = sandboxHost("ig");
     for (const v of lab.web._guestModel().vifs) {
       expectOk(guest.sh(`ip link add ${v.device} address ${v.mac} type veth peer name p${v.index} && ip link set p${v.index} up`));
     }
@@ -596,7 +596,7 @@ describeWith(NEEDS, "idempotency: every step run twice leaves every host in the 
 describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", () => {
   let dom0: SandboxHost;
   beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("nf"));
+    dom0 = sandboxHost("nf");
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
   });
   afterAll(() => dom0?.destroy());
@@ -643,7 +643,7 @@ describeWith([...NEEDS, "nft"], "the nftables backend: firewall step for real", 
 describeWith([...NEEDS, "ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset"], "the iptables backend with ipsets: firewall step for real", () => {
   let dom0: SandboxHost;
   beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("is"));
+    dom0 = sandboxHost("is");
     expectOk(dom0.sh("ip link add eth0 type veth peer name up0 && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up"));
   });
   afterAll(() => dom0?.destroy());

@@ -20,7 +20,7 @@ import { App, Fn, LocalBackend, TerraformStack } from "cdktf";
 import { deployStep, ENGINE_CONTEXT_KEY, StepConnection } from "../../lib/deploy/engine";
 import { labHostKey, startSshd } from "../../lib/lab/hosts";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
-import { describeWith, run, tempDir, uniqueName } from "../support/tools";
+import { describeWith, run, sandboxHost, tempDir } from "../support/tools";
 
 describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "nsenter", "setpriv"], "Terraform's SSH on our connection blocks: pinned host keys, and where the script lands", () => {
   let work: ReturnType<typeof tempDir>;
@@ -31,7 +31,7 @@ describeWith(["root", "terraform", "/usr/sbin/sshd", "ssh-keygen", "unshare", "n
 
   beforeAll(() => {
     work = tempDir();
-    host = SandboxHost.create(uniqueName("hk"));
+    host = sandboxHost("hk");
     const id = path.join(work.dir, "id_ed25519");
     expect(run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", id]).status).toBe(0);
     fs.copyFileSync(`${id}.pub`, path.join(work.dir, "authorized_keys"));

@@ -7,7 +7,7 @@ import { verifyStep } from "../../lib/concerns/verify";
 import { renderStepScript } from "../../lib/deploy/step";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import type { VhostModel } from "../../lib/model";
-import { describeWith, uniqueName } from "../support/tools";
+import { describeWith, sandboxHost } from "../support/tools";
 
 /** Answers every request on each address:port given, with the status and page given for it. */
 const SERVER = `
@@ -41,7 +41,7 @@ function vhost(name: string, address: string, ports: number[] = [80]): VhostMode
 describeWith(["root", "nsenter", "unshare", "curl", "python3", "iptables"], "the check after deploy, for real", () => {
   let dom0: SandboxHost;
   beforeAll(() => {
-    dom0 = SandboxHost.create(uniqueName("vf"));
+    dom0 = sandboxHost("vf");
     const setup = dom0.sh(
       [
         "ip link set lo up",

@@ -10,7 +10,7 @@ import { doctor } from "../../lib/adopt/doctor";
 import { portPieces, portRangesText } from "../../lib/adopt/firewall-names";
 import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
-import { LAB_RECORDS, removeDeadLabs } from "../../lib/lab/leftovers";
+import { LAB_RECORDS, removeDeadRuns } from "../../lib/lab/leftovers";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
@@ -475,7 +475,7 @@ describeWith(LAB_NEEDS, "lab: killed before it is destroyed", () => {
     // A deploy works in the lab's folder, in a session of its own: it outlives the lab's process.
     const deploy = spawn("sleep", ["600"], { cwd: workdir, detached: true, stdio: "ignore" });
     // While its owner lives, nothing removes it.
-    expect(removeDeadLabs().map((r) => r.prefix)).not.toContain(prefix);
+    expect(removeDeadRuns().map((r) => r.prefix)).not.toContain(prefix);
     expect([fs.existsSync(record), fs.existsSync(workdir), run("ip", ["netns", "list"]).stdout.includes(`${prefix}d0`), inside.length > 0]).toEqual([true, true, true, true]);
     child.kill("SIGKILL");
     expect(await exited).toBe("null SIGKILL");

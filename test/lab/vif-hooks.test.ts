@@ -8,9 +8,8 @@
  */
 import { renderVifHook, VIF_HOOK_PATH } from "../../lib/concerns/dom0-sysctl/vif-hook";
 import { stubXenstore, vifRouteOnline } from "../../lib/lab/hosts";
-import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { seedReachability } from "../support/seed";
-import { describeWith, tempDir, uniqueName } from "../support/tools";
+import { describeWith, sandboxHost, tempDir } from "../support/tools";
 
 const OTHER = "/etc/xen/scripts/vif-post.d/zz-local.hook";
 /** A hook of someone else's: proxy ARP and rp_filter off on every vif. */
@@ -19,7 +18,7 @@ const OTHER_HOOK = 'echo 0 > "/proc/sys/net/ipv4/conf/${dev}/proxy_arp"\necho 0 
 describeWith(["root", "nsenter", "unshare", "ip", "ifconfig", "iptables", "xenstore-read", "/etc/xen/scripts/vif-route"], "vif hooks: Xen's vif-route sources every hook of vif-post.d", () => {
   it("the library's hook sets strict rp_filter, which the model reads; another hook after it changes what it likes, which the model leaves open", () => {
     const tmp = tempDir("cdktf-xen-vif-hooks-");
-    const dom0 = SandboxHost.create(uniqueName("vh"));
+    const dom0 = sandboxHost("vh");
     try {
       stubXenstore(dom0, tmp.dir);
       const up = dom0.sh("ip link add eth0 type veth peer name eth0-peer && ip addr add 192.0.2.1/24 dev eth0 && ip link set eth0 up && ip link add webserv-0 type veth peer name webserv-0p && ip link add webserv-1 type veth peer name webserv-1p");

@@ -4,7 +4,7 @@ import * as path from "path";
 import type { GuestModel } from "../../lib/model";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { readLiveRouting } from "../../lib/reachability/live-routing";
-import { uniqueName } from "./tools";
+import { sandboxHost } from "./tools";
 
 /** What a networkd host needs besides root and namespaces. */
 export const NETWORKD_NEEDS = ["root", "nsenter", "unshare", "dbus-daemon", "/lib/systemd/systemd-networkd", "networkctl"];
@@ -13,7 +13,7 @@ export const NETWORKD_NEEDS = ["root", "nsenter", "unshare", "dbus-daemon", "/li
 export function useNetworkdHost(tag: string, guest: () => GuestModel): () => SandboxHost {
   let host: SandboxHost | undefined;
   beforeAll(() => {
-    host = SandboxHost.create(uniqueName(tag));
+    host = sandboxHost(tag);
     for (const v of guest().vifs) {
       const r = host.sh(`ip link add ${v.device} address ${v.mac} type veth peer name peer${v.index} && ip link set peer${v.index} up`);
       if (r.status !== 0) throw new Error(r.stderr);

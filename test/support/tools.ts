@@ -8,6 +8,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { addNetns, deleteNetns, hostsDir } from "../../lib/lab/leftovers";
+import { SandboxHost } from "../../lib/lab/sandbox-host";
 
 export const STRICT = Boolean(process.env.CI) || process.env.LAB === "1";
 
@@ -92,10 +94,23 @@ export function uniqueName(tag: string): string {
   return `cx${process.pid % 100000}${tag}${counter}`.slice(0, 15);
 }
 
+/** The test run's folder (made by global-setup.ts): what the tests make is made from it, so that a killed run's leftovers are found. */
+export function testRunDir(): string {
+  const dir = process.env.CDKTF_XEN_TEST_TMP;
+  if (!dir) throw new Error("CDKTF_XEN_TEST_TMP is not set: run the tests with jest and this project's jest.config.js (its global set-up makes the run's folder)");
+  return dir;
+}
+
+/** A sandbox host of this test run, made in its folder. */
+export function sandboxHost(tag: string): SandboxHost {
+  return SandboxHost.create(uniqueName(tag), hostsDir(testRunDir()));
+}
+
 /**
- * Creates a network namespace: `exec` runs a command in it and returns its
- * status and output, `sh` runs one that must succeed (it throws with the
- * command and its stderr), `remove` deletes the namespace.
+ * Creates a network namespace, named in the test run's folder first:
+ * `exec` runs a command in it and returns its status and output, `sh` runs
+ * one that must succeed (it throws with the command and its stderr),
+ * `remove` deletes the namespace.
  */
 export function netns(tag: string): {
   name: string;
@@ -104,13 +119,11 @@ export function netns(tag: string): {
   remove: () => void;
 } {
   const name = uniqueName(tag);
-  sh("ip", ["netns", "add", name]);
+  addNetns(testRunDir(), name);
   return {
     name,
     exec: (cmd, args, input) => run("ip", ["netns", "exec", name, cmd, ...args], { input }),
     sh: (cmd, ...args) => sh("ip", ["netns", "exec", name, cmd, ...args]),
-    remove: () => {
-      run("ip", ["netns", "del", name]);
-    },
+    remove: () => deleteNetns(testRunDir(), name),
   };
 }
