@@ -66,6 +66,9 @@ export function hostsDir(workdir: string): string {
   return path.join(workdir, "hosts");
 }
 
+/** A network namespace's name, as a run names it in its folder. */
+const NETNS_NAME = /^[A-Za-z0-9_-]{1,15}$/;
+
 /** Where a run names the other network namespaces it makes, a file each. */
 function netnsDir(workdir: string): string {
   return path.join(workdir, "netns");
@@ -78,7 +81,7 @@ function netnsDir(workdir: string): string {
  * (the namespace may be another's).
  */
 export function addNetns(workdir: string, name: string): void {
-  if (!/^[A-Za-z0-9_-]{1,15}$/.test(name)) throw new Error(`network namespace name ${JSON.stringify(name)}`);
+  if (!NETNS_NAME.test(name)) throw new Error(`network namespace name ${JSON.stringify(name)}`);
   fs.mkdirSync(netnsDir(workdir), { recursive: true });
   const file = path.join(netnsDir(workdir), name);
   fs.writeFileSync(file, "", { flag: "wx" });
@@ -206,7 +209,7 @@ function removeRun(record: RunRecord, kind: RemovedRun["kind"]): RemovedRun {
     processes += host.pids().length;
     host.destroy();
   }
-  const namespaces = fs.existsSync(netnsDir(workdir)) ? fs.readdirSync(netnsDir(workdir)) : [];
+  const namespaces = fs.existsSync(netnsDir(workdir)) ? fs.readdirSync(netnsDir(workdir)).filter((n) => NETNS_NAME.test(n)) : [];
   for (const name of namespaces) {
     const inside = (spawnSync("ip", ["netns", "pids", name], { encoding: "utf8" }).stdout ?? "").split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
     for (const pid of inside) killQuietly(pid);
