@@ -7,7 +7,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { descendants } from "../lib/lab/processes";
+import { descendants, running } from "../lib/lab/processes";
 import { describeWith, LAB_NEEDS, listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -489,14 +489,6 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     return { during, prefix: prefix!, pid: child.pid! };
   }
 
-  /** Gone, or a zombie that nothing is left to reap. */
-  const running = (pid: number) => {
-    try {
-      return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-      return false;
-    }
-  };
 
   it("SIGTERM during the deploy ends the deploy and everything it started (Terraform runs on a terminal of its own), and removes the lab", async () => {
     const { during, prefix } = await stoppedDuringDeploy("SIGTERM");

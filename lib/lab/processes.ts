@@ -25,6 +25,12 @@ export function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** Whether `pid` runs: there, and not a zombie waiting to be reaped. */
+export function running(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== "Z";
+}
+
 /** The processes below `pid`: children before their parents' parents. */
 export function descendants(pid: number): number[] {
   const parentOf = new Map<number, number>();

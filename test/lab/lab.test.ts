@@ -11,6 +11,7 @@ import { portPieces, portRangesText } from "../../lib/adopt/firewall-names";
 import { importStack } from "../../lib/adopt/import";
 import { labHostKey } from "../../lib/lab/hosts";
 import { LAB_RECORDS, removeDeadRuns } from "../../lib/lab/leftovers";
+import { running } from "../../lib/lab/processes";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { Lab, ProbeResult, runLab, Scenario, SCENARIO_KEY, scenarioLab, VARIANT_KEY } from "../../lib/lab";
 import { packageRoot, scenarioAppCommand } from "../../lib/lab/run";
@@ -461,7 +462,7 @@ describeWith(LAB_NEEDS, "lab: told to stop before it is destroyed", () => {
     expect(run("ip", ["netns", "list"]).stdout).not.toContain(prefix);
     expect(run("ip", ["-br", "link"]).stdout).not.toContain(prefix);
     expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(prefix);
-    expect(inside.filter((pid) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
+    expect(inside.filter(running)).toEqual([]);
     expect(fs.existsSync(workdir)).toBe(false);
   }, 3 * MINUTES);
 });
@@ -480,7 +481,6 @@ describeWith(LAB_NEEDS, "lab: killed before it is destroyed", () => {
     child.kill("SIGKILL");
     expect(await exited).toBe("null SIGKILL");
     // Left behind: what blocks every lab after it (the management link), the dom0's sshd, its mounts.
-    const running = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
     expect([run("ip", ["-br", "link"]).stdout.includes(`${prefix}m0`), [...inside, deploy.pid!].filter(running).length, fs.readFileSync("/proc/self/mountinfo", "utf8").includes(prefix)]).toEqual([true, inside.length + 1, true]);
     const said: string[] = [];
     const next = Lab.create({ projectDir: packageRoot(), app: scenarioAppCommand(), stack: "lab", context: { [SCENARIO_KEY]: "seed" }, log: (l) => said.push(l) });

@@ -10,16 +10,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { addNetns, deleteNetns, forgetRun, hostsDir, LAB_RECORDS, recordRun, removeDeadRuns } from "../../lib/lab/leftovers";
+import { killQuietly, running, statFields } from "../../lib/lab/processes";
 import { SandboxHost } from "../../lib/lab/sandbox-host";
 import { describeWith, run, tempDir } from "../support/tools";
 
 const MINUTES = 60 * 1000;
 
 const boot = () => fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-const startOf = (pid: number) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-};
+const startOf = (pid: number) => statFields(pid)![19];
 
 /** A process that lives until `end`, with what tells it apart from a later one of the same PID. */
 function aProcess(): { owner: { pid: number; start: string; boot: string }; end: () => Promise<void> } {
@@ -123,8 +121,14 @@ describeWith(["root"], "labs left behind: which are removed", () => {
 });
 
 describeWith(["root", "nsenter", "unshare", "ip"], "test runs left behind: their namespaces and sandbox hosts", () => {
-  const running = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   const namespaces = () => run("ip", ["netns", "list"]).stdout;
+  /** What a test left of a run in `folder` when it failed: its processes, hosts, namespace, records and folder. */
+  const removeLeft = (folder: string, netns: string, pids: readonly number[], files: readonly string[]) => {
+    for (const pid of pids) killQuietly(pid);
+    for (const host of SandboxHost.madeIn(hostsDir(folder))) host.destroy();
+    deleteNetns(folder, netns);
+    for (const f of [...files, folder]) fs.rmSync(f, { recursive: true, force: true });
+  };
 
   it("a test run whose owner ended goes (a namespace named in its folder and what runs in it, its sandbox hosts, a lab in its folder first), but not while a living lab is in its folder", async () => {
     const owner = aProcess();
@@ -157,10 +161,7 @@ describeWith(["root", "nsenter", "unshare", "ip"], "test runs left behind: their
     } finally {
       await owner.end();
       await labOwner.end();
-      for (const pid of started) spawnSync("kill", ["-KILL", String(pid)]);
-      for (const host of SandboxHost.madeIn(hostsDir(folder))) host.destroy();
-      deleteNetns(folder, "cx0ttns");
-      for (const f of [file, labFile, folder]) fs.rmSync(f, { recursive: true, force: true });
+      removeLeft(folder, "cx0ttns", started, [file, labFile]);
     }
   });
 
@@ -226,13 +227,7 @@ describeWith(["root", "nsenter", "unshare", "ip"], "test runs left behind: their
     } finally {
       jest.kill("SIGKILL");
       await exited;
-      if (ready) {
-        for (const pid of ready.processes) spawnSync("kill", ["-KILL", String(pid)]);
-        for (const host of SandboxHost.madeIn(hostsDir(ready.dir))) host.destroy();
-        deleteNetns(ready.dir, ready.netns);
-        forgetRun(ready.prefix);
-        fs.rmSync(ready.dir, { recursive: true, force: true });
-      }
+      if (ready) removeLeft(ready.dir, ready.netns, ready.processes, [path.join(LAB_RECORDS, `${ready.prefix}.json`)]);
       work.remove();
     }
   }, 6 * MINUTES);

@@ -25,6 +25,7 @@ import { readLiveRouting } from "../../lib/reachability/live-routing";
 import { readLinkNames } from "../../lib/reachability/naming";
 import { Routing } from "../../lib/reachability/routing";
 import { PENDING_SUFFIX } from "../../lib/private/paths";
+import { running } from "../../lib/lab/processes";
 import { describeWith, netns, run, sh, tempDir } from "../support/tools";
 import { seedStack } from "../support/seed";
 
@@ -807,13 +808,11 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     deploy();
     expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
     const watchdog = fs.readFileSync(path.join(files.state, "firewall.watchdog.pid"), "utf8").trim();
-    // Running: its /proc entry exists and is not a zombie waiting to be reaped.
-    const running = (pid: string) => fs.existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    expect(running(watchdog)).toBe(true);
+    expect(running(Number(watchdog))).toBe(true);
     expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
     // confirm ended the watchdog (its whole process group), not merely its pid file.
     await new Promise((r) => setTimeout(r, 200));
-    expect(running(watchdog)).toBe(false);
+    expect(running(Number(watchdog))).toBe(false);
     await new Promise((r) => setTimeout(r, 2500));
     expect(live()).toEqual({ rules: strip(renderIptablesRules(model(), { sets: true })), sets: [setName(renderIpsets(model()))] });
     expect(onDisk()).toEqual({ sets: renderIpsets(model()), rules: renderIptablesRules(model(), { sets: true }), pending: [] });
