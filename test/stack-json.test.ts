@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App, Aspects, TerraformStack, Testing } from "cdktf";
+import { App, Aspects, TerraformProvider, TerraformResource, TerraformStack, Testing, Tokenization } from "cdktf";
 import { IConstruct } from "constructs";
 import { WebservStack } from "../examples/webserv/main";
 import * as stackJsonModule from "../lib/private/stack-json";
@@ -148,6 +148,13 @@ describe("cdk.tf.json's writer: the CDK's serializer's bytes, piece by piece", (
   });
 });
 
+type Json = Record<string, any>;
+
+/** The deploy steps' resources of a stack. */
+function steps(stack: TerraformStack): TerraformResource[] {
+  return stack.node.findAll().filter((c): c is TerraformResource => c instanceof TerraformResource && !(c instanceof TerraformProvider));
+}
+
 describe("cdk.tf.json at synth", () => {
   function synth(configure: (app: App, stack: TerraformStack) => void = () => undefined, context: Record<string, unknown> = {}) {
     const tmp = tempDir();
@@ -182,6 +189,46 @@ describe("cdk.tf.json at synth", () => {
       expect(writes).toHaveBeenCalledTimes(1);
       const text = (f: string, root: string) => fs.readFileSync(f, "utf8").split(root).join("<outdir>");
       expect(text(b.file, path.dirname(path.dirname(b.dir)))).toBe(text(a.file, path.dirname(path.dirname(a.dir))));
+    } finally {
+      a.remove();
+      b.remove();
+    }
+  });
+
+  it("a step resource's body is resolved once: cdktf's second pass over the whole document walks a marker in its place", () => {
+    const s = synth();
+    const resolve = jest.spyOn(Tokenization, "resolve");
+    try {
+      s.app.synth();
+      const ids = steps(s.stack).map((r) => r.friendlyUniqueId);
+      expect(ids.length).toBeGreaterThan(10);
+      // cdktf's last resolve of the stack is given the merged document: its metadata beside the resources.
+      const documents = resolve.mock.calls.map(([obj]) => obj as Json).filter((obj) => obj?.["//"]?.metadata && obj.resource);
+      expect(documents.length).toBeGreaterThan(0);
+      for (const doc of documents) {
+        for (const id of ids) expect(doc.resource.null_resource[id]).toMatch(/^cdktf-xen:resolved-once:[0-9a-f-]{36}:\d+$/);
+      }
+      const text = fs.readFileSync(s.file, "utf8");
+      expect(text).not.toContain("cdktf-xen:resolved-once");
+      for (const id of ids) expect(typeof JSON.parse(text).resource.null_resource[id].provisioner[0]["remote-exec"].inline[0]).toBe("string");
+    } finally {
+      s.remove();
+    }
+  });
+
+  it("a stack override of a step resource: the document is built as cdktf builds it, override included, the same bytes", () => {
+    const override = (_: App, stack: TerraformStack) => stack.addOverride(`resource.null_resource.${steps(stack)[0].friendlyUniqueId}.connection.timeout`, "5s");
+    const a = synth(override);
+    const b = synth(override, { [STACK_JSON_CONTEXT_KEY]: false });
+    try {
+      a.app.synth();
+      b.app.synth();
+      const text = (f: string, root: string) => fs.readFileSync(f, "utf8").split(root).join("<outdir>");
+      const ours = text(a.file, path.dirname(path.dirname(a.dir)));
+      expect(ours).toBe(text(b.file, path.dirname(path.dirname(b.dir))));
+      expect(ours).not.toContain("cdktf-xen:resolved-once");
+      const connection = JSON.parse(ours).resource.null_resource[steps(a.stack)[0].friendlyUniqueId].connection;
+      expect(connection).toMatchObject({ timeout: "5s", type: "ssh", host: "203.0.113.10" });
     } finally {
       a.remove();
       b.remove();

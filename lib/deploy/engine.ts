@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
 import { FLAVOUR, Fn, SSHProvisionerConnection, TerraformProvider, TerraformResource, TerraformStack, Token } from "../private/cdk";
-import { isPreparing, oncePerSynth, registerStackOnce } from "../private/stack-support";
+import { isPreparing, oncePerSynth, registerStackOnce, resolvedOnce } from "../private/stack-support";
 import { PropSite, XenPropError } from "../validation/errors";
 import { parseHostKey } from "../validation/host-key";
 import { parseAbsolutePath } from "../validation/names";
@@ -188,7 +188,8 @@ class StepResource extends TerraformResource {
    * move, import, count, for_each, lifecycle or provider (a step resource
    * nobody changed): the same keys in the same order, built directly instead
    * of by cdktf's conversion of every key of every resource (a fleet has
-   * thousands of step resources).
+   * thousands of step resources), and resolved once (resolvedOnce) when the
+   * library asks for the stack's document.
    */
   private stepTerraform(): any {
     const attributes: Record<string, unknown> = { ...this.synthesizeAttributes() };
@@ -196,7 +197,7 @@ class StepResource extends TerraformResource {
     if (this.connection !== undefined) attributes.connection = snakeKeys(this.connection);
     if (this.provisioners !== undefined) attributes.provisioner = this.provisioners.map(({ type, ...props }) => ({ [type]: snakeKeys(props) }));
     attributes["//"] = this.constructNodeMetadata;
-    return { resource: { [this.terraformResourceType]: { [this.friendlyUniqueId]: attributes } } };
+    return resolvedOnce(this.cdktfStack, this.terraformResourceType, this.friendlyUniqueId, attributes);
   }
 
   addOverride(path: string, value: any): void {

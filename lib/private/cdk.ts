@@ -4,7 +4,7 @@
  * (`cdktn-xen`) is built from the same sources with this file rewritten by
  * `flavours/build.ts`: its imports from `cdktn`, and `FLAVOUR` below.
  */
-export { Annotations, App, Aspects, Fn, Manifest, TerraformProvider, TerraformResource, TerraformStack, Token } from "cdktf";
+export { Annotations, App, Aspects, DefaultTokenResolver, Fn, Manifest, StringConcat, TerraformProvider, TerraformResource, TerraformStack, Token, Tokenization } from "cdktf";
 export type { IStackSynthesizer, ISynthesisSession, SSHProvisionerConnection } from "cdktf";
 
 /** What differs between the two packages built from these sources. */

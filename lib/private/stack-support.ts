@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { App, Aspects, FLAVOUR, ISynthesisSession, IStackSynthesizer, Manifest, TerraformStack } from "./cdk";
+import { randomUUID } from "crypto";
+import { App, Aspects, DefaultTokenResolver, FLAVOUR, ISynthesisSession, IStackSynthesizer, Manifest, StringConcat, TerraformStack, Tokenization } from "./cdk";
 import type { HostFile } from "../model";
 import { PreviewWriter } from "./preview";
 import { writeStableJson } from "./stack-json";
@@ -118,7 +119,7 @@ function writeStackJsonAtSynth(stack: TerraformStack, session: ISynthesisSession
   const toTerraform = stack.toTerraform;
   let staged = false;
   stack.toTerraform = function (this: TerraformStack) {
-    const tf = toTerraform.call(this);
+    const tf = documentWithBodiesResolvedOnce(this, () => toTerraform.call(this));
     if (staged || manifest.annotations === collecting || !writeStableJson(partial, tf, FLAVOUR.json)) return tf;
     staged = true;
     return STACK_JSON_IN_PROGRESS;
@@ -134,6 +135,65 @@ function writeStackJsonAtSynth(stack: TerraformStack, session: ISynthesisSession
       if (staged) fs.rmSync(partial, { force: true });
     },
   };
+}
+
+/** A resource's body resolved by resolvedOnce, and the marker that stands for it in cdktf's document until it is put back. */
+interface ResolvedBody {
+  readonly type: string;
+  readonly id: string;
+  readonly marker: string;
+  readonly body: unknown;
+}
+
+/** While the library asks cdktf for a stack's document (documentWithBodiesResolvedOnce): that stack, and the bodies resolved so far. */
+let resolvingOnce: { readonly stack: TerraformStack; readonly tag: string; readonly bodies: ResolvedBody[] } | undefined;
+
+/** The resolver cdktf's stack resolves its document with (a string concatenator, no state). */
+const RESOLVER = new DefaultTokenResolver(new StringConcat());
+
+/**
+ * The fragment of one resource (`{ resource: { TYPE: { ID: body } } }`) as
+ * cdktf's TerraformStack.toTerraform is to be given it. cdktf resolves every
+ * element's fragment, merges them, then resolves the whole document a second
+ * time, though what the first pass made holds no token any more: at 10 dom0s
+ * that second walk was a sixth of the synth. While the library asks for the
+ * document (documentWithBodiesResolvedOnce), the body is resolved here, as
+ * cdktf resolves an element's fragment (same scope, resolver and path), and
+ * cdktf is given a marker in its place, which the library puts the body back
+ * over once cdktf is done; at any other time the fragment is returned as it is.
+ */
+export function resolvedOnce(stack: TerraformStack, type: string, id: string, body: unknown): unknown {
+  const fragment = { resource: { [type]: { [id]: body } } };
+  const once = resolvingOnce;
+  if (once === undefined || once.stack !== stack) return fragment;
+  const resolved = Tokenization.resolve(fragment, { scope: stack, preparing: false, resolver: RESOLVER }) as { resource: Record<string, Record<string, unknown>> };
+  const marker = `${once.tag}${once.bodies.length}`;
+  once.bodies.push({ type, id, marker, body: resolved.resource[type][id] });
+  return { resource: { [type]: { [id]: marker } } };
+}
+
+/**
+ * `build()` (cdktf's toTerraform of `stack`) with the bodies of resources
+ * given by resolvedOnce resolved once, and put back where cdktf left their
+ * markers. A marker not found where it was given (a stack override changed
+ * that resource) has the document built again without markers, as cdktf
+ * builds it.
+ */
+function documentWithBodiesResolvedOnce(stack: TerraformStack, build: () => any): any {
+  const once: NonNullable<typeof resolvingOnce> = { stack, tag: `cdktf-xen:resolved-once:${randomUUID()}:`, bodies: [] };
+  resolvingOnce = once;
+  let tf: any;
+  try {
+    tf = build();
+  } finally {
+    resolvingOnce = undefined;
+  }
+  for (const b of once.bodies) {
+    const byId = tf?.resource?.[b.type];
+    if (byId?.[b.id] !== b.marker) return build();
+    byId[b.id] = b.body;
+  }
+  return tf;
 }
 
 /** The directory cdktf synthesizes `stack` into. */
