@@ -30,7 +30,7 @@ const ATTACHED = Symbol.for("cdktf-xen.stack-support");
 /** Context key: `false` skips writing the host-file preview (large fleets, CI that does not review it). */
 export const PREVIEW_CONTEXT_KEY = "cdktf-xen:preview";
 
-/** Context key: `false` leaves writing cdk.tf.json to the CDK's own serializer (same bytes, slower, more memory). */
+/** Context key: `false` leaves cdk.tf.json to the CDK: its resolve of every step resource twice and its own serializer (same bytes, slower, more memory). */
 export const STACK_JSON_CONTEXT_KEY = "cdktf-xen:writeStackJson";
 
 /**
@@ -109,7 +109,9 @@ function synthesizedAsPrepared(stack: TerraformStack): boolean {
  * place to write. `commit` renames the library's file over it once the
  * synthesizer is done: cdk.tf.json is never half-written. Any earlier call
  * (an aspect or a validation asking for the JSON), HCL output, and a document
- * with anything but plain JSON data are left to the CDK as they are.
+ * with anything but plain JSON data are left to the CDK as they are. Every
+ * call's document is built with the step resources' bodies resolved once
+ * (documentWithBodiesResolvedOnce).
  */
 function writeStackJsonAtSynth(stack: TerraformStack, session: ISynthesisSession): { commit(): void; release(): void } {
   const manifest = session.manifest.forStack(stack);
