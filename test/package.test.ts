@@ -489,7 +489,6 @@ describeWith(LAB_NEEDS, "the lab on a user's own stack, run as the README says",
     return { during, prefix: prefix!, pid: child.pid! };
   }
 
-
   it("SIGTERM during the deploy ends the deploy and everything it started (Terraform runs on a terminal of its own), and removes the lab", async () => {
     const { during, prefix } = await stoppedDuringDeploy("SIGTERM");
     await new Promise((r) => setTimeout(r, 1000));

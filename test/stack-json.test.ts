@@ -6,13 +6,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { App, Aspects, TerraformProvider, TerraformResource, TerraformStack, Testing, Tokenization } from "cdktf";
+import { App, Aspects, TerraformStack, Testing, Tokenization } from "cdktf";
 import { IConstruct } from "constructs";
 import { WebservStack } from "../examples/webserv/main";
 import * as stackJsonModule from "../lib/private/stack-json";
 import { JsonStyle, stableJson, writeStableJson } from "../lib/private/stack-json";
 import { ENGINE_CONTEXT_KEY } from "../lib/deploy/engine";
 import { STACK_JSON_CONTEXT_KEY } from "../lib/private/stack-support";
+import { stepResources } from "./support/step-resources";
 import { describeWith, run, tempDir } from "./support/tools";
 
 /** The CDK's serializer, from the CDK's own dependencies. */
@@ -150,11 +151,6 @@ describe("cdk.tf.json's writer: the CDK's serializer's bytes, piece by piece", (
 
 type Json = Record<string, any>;
 
-/** The deploy steps' resources of a stack. */
-function steps(stack: TerraformStack): TerraformResource[] {
-  return stack.node.findAll().filter((c): c is TerraformResource => c instanceof TerraformResource && !(c instanceof TerraformProvider));
-}
-
 describe("cdk.tf.json at synth", () => {
   function synth(configure: (app: App, stack: TerraformStack) => void = () => undefined, context: Record<string, unknown> = {}) {
     const tmp = tempDir();
@@ -200,7 +196,7 @@ describe("cdk.tf.json at synth", () => {
     const resolve = jest.spyOn(Tokenization, "resolve");
     try {
       s.app.synth();
-      const ids = steps(s.stack).map((r) => r.friendlyUniqueId);
+      const ids = stepResources(s.stack).map((r) => r.friendlyUniqueId);
       expect(ids.length).toBeGreaterThan(10);
       // cdktf's last resolve of the stack is given the merged document: its metadata beside the resources.
       const documents = resolve.mock.calls.map(([obj]) => obj as Json).filter((obj) => obj?.["//"]?.metadata && obj.resource);
@@ -217,7 +213,7 @@ describe("cdk.tf.json at synth", () => {
   });
 
   it("a stack override of a step resource: the document is built as cdktf builds it, override included, the same bytes", () => {
-    const override = (_: App, stack: TerraformStack) => stack.addOverride(`resource.null_resource.${steps(stack)[0].friendlyUniqueId}.connection.timeout`, "5s");
+    const override = (_: App, stack: TerraformStack) => stack.addOverride(`resource.null_resource.${stepResources(stack)[0].friendlyUniqueId}.connection.timeout`, "5s");
     const a = synth(override);
     const b = synth(override, { [STACK_JSON_CONTEXT_KEY]: false });
     try {
@@ -227,7 +223,7 @@ describe("cdk.tf.json at synth", () => {
       const ours = text(a.file, path.dirname(path.dirname(a.dir)));
       expect(ours).toBe(text(b.file, path.dirname(path.dirname(b.dir))));
       expect(ours).not.toContain("cdktf-xen:resolved-once");
-      const connection = JSON.parse(ours).resource.null_resource[steps(a.stack)[0].friendlyUniqueId].connection;
+      const connection = JSON.parse(ours).resource.null_resource[stepResources(a.stack)[0].friendlyUniqueId].connection;
       expect(connection).toMatchObject({ timeout: "5s", type: "ssh", host: "203.0.113.10" });
     } finally {
       a.remove();

@@ -1,12 +1,13 @@
 /** The Terraform JSON of the deploy: resources, triggers, connections, order, engines, secrets. */
 import * as fs from "fs";
 import * as path from "path";
-import { App, TerraformProvider, TerraformResource, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { App, TerraformResource, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { ENGINE_CONTEXT_KEY, sha256 } from "../../lib/deploy/engine";
 import * as stepModule from "../../lib/deploy/step";
 import { buildScenario } from "../../lib/lab/scenarios";
 import type { Topology } from "../../lib/private/topology";
+import { stepResources } from "../support/step-resources";
 import { describeWith, run, tempDir } from "../support/tools";
 
 type Json = Record<string, any>;
@@ -280,7 +281,7 @@ describe("engines", () => {
   it("a step resource writes what cdktf's own conversion writes, key for key and in the same order, with either engine", () => {
     for (const engine of ["null_resource", "terraform_data"]) {
       const { stack } = seedApp(engine);
-      const resources = stack.node.findAll().filter((c): c is TerraformResource => c instanceof TerraformResource && !(c instanceof TerraformProvider));
+      const resources = stepResources(stack);
       for (const r of resources) {
         const own = JSON.stringify(r.toTerraform());
         // cdktf's conversion, over the fields the resource's own call has just filled.
@@ -294,7 +295,7 @@ describe("engines", () => {
 
   it("a step resource given an override, a lifecycle, a move or an import is written by cdktf's conversion, which honours them", () => {
     const { stack } = seedApp();
-    const [a, b, c, d] = stack.node.findAll().filter((x): x is TerraformResource => x instanceof TerraformResource && !(x instanceof TerraformProvider));
+    const [a, b, c, d] = stepResources(stack);
     a.addOverride("provisioner.0.remote-exec.on_failure", "continue");
     b.lifecycle = { preventDestroy: true };
     c.moveFromId("null_resource.old");
