@@ -13,6 +13,7 @@ import * as path from "path";
 import { checkFleet, FLEET_CHECK } from "./private/fleet-check";
 import { aggregateAccepts } from "./concerns/firewall/aggregate";
 import { PROVE_CONTEXT_KEY, proveDom0 } from "./private/prove";
+import { proofCacheOf, registerProofCache } from "./private/proof-cache";
 import { dom0SysctlStep } from "./concerns/dom0-sysctl";
 import { firewallConfirmStep, firewallStep } from "./concerns/firewall";
 import { GUEST_SHUTDOWN_SECONDS, guestsInventoryStep } from "./concerns/guests";
@@ -282,6 +283,7 @@ export class XenHost extends Construct implements IConnectable {
     this.rollbackSeconds = parseInteger(fw.rollbackSeconds ?? 30, site("firewall.rollbackSeconds"), 2, 3600, " s");
     registerFileHost(this);
     const stack = TerraformStack.of(this);
+    registerProofCache(this);
     registerStackOnce(this, FLEET_CHECK, {
       check: checkFleet,
       writer: (dir) => {
@@ -304,7 +306,7 @@ export class XenHost extends Construct implements IConnectable {
           Annotations.of(this).addWarning(`the context key ${PROVE_CONTEXT_KEY} is false: nothing proves that this dom0's vhosts and forwarded ports answer, and that their replies come back`);
           return [];
         }
-        return proveDom0(this, (u) => Annotations.of(u.scope).addWarning(u.message));
+        return proveDom0(this, (u) => Annotations.of(u.scope).addWarning(u.message), proofCacheOf(this));
       },
     });
     const connection = this._connection();

@@ -149,7 +149,7 @@ describe("the host preview", () => {
       }),
     ).toThrow(/already used by webserv\/dom0\/webserv vifs\[1\]\.address/);
     expect(identities(hosts)).toEqual(before);
-    expect(fs.readdirSync(stack).sort()).toEqual([".gitignore", "cdk.tf.json", "hosts", "plan", "topology.json"]);
+    expect(fs.readdirSync(stack).sort()).toEqual([".gitignore", "cdk.tf.json", "hosts", "plan", "proof-cache.json", "topology.json"]);
   });
 
   it("a file where a directory was, and a directory where a file was, replace them; directories left empty go", () => {

@@ -11,6 +11,7 @@ import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
 import { clientIn, outsideClients, Reachability } from "../reachability";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import type { XenHost } from "../xen-host";
+import { ProofCache, proofKey } from "./proof-cache";
 
 /** Context key: `false` skips the proof at synth (with a warning). */
 export const PROVE_CONTEXT_KEY = "cdktf-xen:prove";
@@ -238,13 +239,18 @@ export class SeenFlows {
 
 /**
  * The proof of one dom0: an error per construct and thing proven, naming the
- * first client it failed for. What it cannot ask goes to `unasked`.
+ * first client it failed for. What it cannot ask goes to `unasked`. With a
+ * `cache`, a proof of the same files, questions and model that passed before
+ * is not worked out again, and one that passes now is noted in it.
  */
-export function proveDom0(dom0: XenHost, unasked: (u: Unasked) => void = () => {}): string[] {
-  const model = dom0Reachability(dom0);
+export function proveDom0(dom0: XenHost, unasked: (u: Unasked) => void = () => {}, cache?: ProofCache): string[] {
+  const input = dom0ModelInput(dom0);
   const q = questions(dom0);
   q.unasked.forEach(unasked);
   const all = q.out;
+  const key = cache ? proofKey(cache.version, input, all) : undefined;
+  if (key !== undefined && cache!.has(key)) return [];
+  const model = Reachability.fromFiles(input);
   // Guest by guest, so that the model holds few guests at once (it reads one when first asked about it).
   const guestOf = new Map<string, string>();
   for (const [guest, addresses] of Object.entries(model.guestAddresses())) for (const a of addresses) guestOf.set(a, guest);
@@ -258,6 +264,7 @@ export function proveDom0(dom0: XenHost, unasked: (u: Unasked) => void = () => {
   const failed = new Set<string>();
   const errors: [number, string][] = [];
   for (const bucket of byGuest.values()) proveGuest(model, all, bucket, failed, errors);
+  if (key !== undefined && !errors.length) cache!.add(key);
   // In the order the obligations come: vhosts, forwarded ports, closed ports.
   return errors.sort((a, b) => a[0] - b[0]).map(([, e]) => e);
 }

@@ -71,6 +71,21 @@ export function oncePerSynth<T>(owner: object, key: symbol, compute: () => T): T
   return value;
 }
 
+/** Whether a synth is running (see enterSynth). */
+export function synthesizing(): boolean {
+  return inSynth;
+}
+
+/**
+ * What `oncePerSynth(owner, key, ...)` computed in the synth running now;
+ * undefined outside a synth, or when nothing asked for it in this one.
+ */
+export function computedThisSynth<T>(owner: object, key: symbol): T | undefined {
+  if (!inSynth) return undefined;
+  const hit = (owner as Record<symbol, { pass: number; value: T } | undefined>)[key];
+  return hit && hit.pass === synthPass ? hit.value : undefined;
+}
+
 /**
  * Where a synth starts: when cdktf prepares the app's one stack (see
  * synthesizedAsPrepared), else when it synthesizes a stack. A stack prepared
@@ -199,7 +214,7 @@ function documentWithBodiesResolvedOnce(stack: TerraformStack, build: () => any)
 }
 
 /** The directory cdktf synthesizes `stack` into. */
-function stackDirectory(stack: TerraformStack): string {
+export function stackDirectory(stack: TerraformStack): string {
   return path.join(App.of(stack).outdir, Manifest.stacksFolder, stack.node.id);
 }
 
