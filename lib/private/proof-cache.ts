@@ -121,8 +121,10 @@ export function libraryCodeHash(lib: string): string | undefined {
     const walk = (rel: string) => {
       for (const e of fs.readdirSync(path.join(lib, rel), { withFileTypes: true })) {
         const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) walk(r);
-        else if (e.isFile() && !e.name.endsWith(".d.ts") && !e.name.endsWith(".map")) files.push(r);
+        // A link is followed: what it points to is code the library runs.
+        const kind = e.isSymbolicLink() ? fs.statSync(path.join(lib, r)) : e;
+        if (kind.isDirectory()) walk(r);
+        else if (kind.isFile() && !e.name.endsWith(".d.ts") && !e.name.endsWith(".map")) files.push(r);
       }
     };
     walk("");

@@ -113,7 +113,19 @@ describe("the library's code, hashed", () => {
     fs.writeFileSync(path.join(copy, "reachability", "flow.js.map"), "{}\n");
     expect(libraryCodeHash(copy)).toBe(hash);
     fs.writeFileSync(path.join(copy, "reachability", "flow.sh"), "#!/bin/sh\n");
-    expect(libraryCodeHash(copy)).not.toBe(hash);
+    const withScript = libraryCodeHash(copy);
+    expect(withScript).not.toBe(hash);
+    // A file that is a link is read through it.
+    const outside = path.join(copy, "..", `${path.basename(copy)}-flow.ts`);
+    try {
+      fs.renameSync(path.join(copy, "reachability", "flow.ts"), outside);
+      fs.symlinkSync(outside, path.join(copy, "reachability", "flow.ts"));
+      expect(libraryCodeHash(copy)).toBe(withScript);
+      fs.appendFileSync(outside, " ");
+      expect(libraryCodeHash(copy)).not.toBe(withScript);
+    } finally {
+      fs.rmSync(outside, { force: true });
+    }
     expect(libraryCodeHash(path.join(copy, "missing"))).toBeUndefined();
   });
 });
