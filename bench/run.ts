@@ -403,7 +403,7 @@ function proofInstructions(): Json | undefined {
  * reachability proof and without it (context cdktf-xen:prove false), run one
  * after the other in their own processes.
  */
-function proveBench(): { rows: Json[]; instructions?: Json } {
+function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json } {
   const rows: Json[] = [];
   for (const dom0s of [10, 50]) {
     const runs = dom0s === 50 ? 7 : 5;
@@ -443,7 +443,52 @@ function proveBench(): { rows: Json[]; instructions?: Json } {
     // Met only when both measures agree: the pairs' median and the time inside the runs.
     met: fifty.timeRatio <= 1.1 && fifty.inProcessShare <= 0.1,
   });
-  return { rows, instructions: counted };
+  return { rows, instructions: counted, remembered: rememberedBench(50, 3) };
+}
+
+/**
+ * The proof of a synth into the directory an earlier synth of the same
+ * fleet left, which remembers the proofs that passed there
+ * (proof-cache.json): with the proof and without it, pairs whose order
+ * alternates; and with one vhost changed, so that one dom0 is proven again
+ * (the file put back as the unchanged fleet left it after each).
+ */
+function rememberedBench(dom0s: number, runs: number): Json {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-xen-bench-remembered-"));
+  try {
+    const args = ["cdktf-xen", String(dom0s)];
+    synthChild(args, { outdir: dir });
+    const file = path.join(dir, "stacks", "fleet", "proof-cache.json");
+    const kept = fs.readFileSync(file);
+    const withProof: ReturnType<typeof synthChild>[] = [];
+    const without: ReturnType<typeof synthChild>[] = [];
+    const changed: ReturnType<typeof synthChild>[] = [];
+    for (let i = 0; i < runs; i++) {
+      const pair = [() => withProof.push(synthChild(args, { outdir: dir })), () => without.push(synthChild(args, { outdir: dir, prove: false }))];
+      for (const run of i % 2 ? pair.reverse() : pair) run();
+      changed.push(synthChild(args, { outdir: dir, change: true }));
+      fs.writeFileSync(file, kept);
+    }
+    const own = (r: ReturnType<typeof synthChild>) => r.proofMs - r.proofRenderMs;
+    const inside = (rs: ReturnType<typeof synthChild>[]) => ({ inProcessShare: median(rs.map((r) => own(r) / (r.synthMs - own(r)))), inProcessProofSeconds: median(rs.map(own)) / 1000 });
+    const row = {
+      dom0s,
+      runs,
+      withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000 },
+      withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000 },
+      timeRatio: median(withProof.map((r) => r.synthMs)) / median(without.map((r) => r.synthMs)),
+      timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
+      ...inside(withProof),
+      oneVhostChanged: inside(changed),
+    };
+    log(
+      `prove ${dom0s} dom0s, remembered: app.synth() ${row.withProof.synthSeconds.toFixed(2)} s with the proof, ${row.withoutProof.synthSeconds.toFixed(2)} s without (${row.timeRatio.toFixed(3)}x); ` +
+        `the proof's own ${row.inProcessProofSeconds.toFixed(2)} s (+${(row.inProcessShare * 100).toFixed(1)}%), one vhost changed ${row.oneVhostChanged.inProcessProofSeconds.toFixed(2)} s (+${(row.oneVhostChanged.inProcessShare * 100).toFixed(1)}%)`,
+    );
+    return row;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function synthJson(dom0s: number, changeOneVhost: boolean): Json {
@@ -514,9 +559,10 @@ async function main() {
   if (want("firewall")) (results.firewall = firewallBench()), ran.push("firewall");
   if (want("synth")) (results.synth = synthBench()), (results.synthFilesystem = tmpFilesystem()), ran.push("synth");
   if (want("prove")) {
-    const { rows, instructions } = proveBench();
+    const { rows, instructions, remembered } = proveBench();
     results.prove = rows;
     results.proveInstructions = instructions;
+    results.proveRemembered = remembered;
     ran.push("prove");
   }
   if (want("graph")) (results.graph = graphBench()), ran.push("graph");
