@@ -8,6 +8,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { descendants, running } from "../lib/lab/processes";
+import { PROOF_CACHE_FILE } from "../lib/private/proof-cache";
+import { provenKeys } from "./support/proven-keys";
 import { describeWith, LAB_NEEDS, listFiles, run, tempDir } from "./support/tools";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -267,10 +269,9 @@ describe("the cdktn flavour (cdktn-xen) as npm packs it", () => {
     expect(listFiles(ours)).toContain("topology.json");
     expect(listFiles(ours).filter((f) => f.startsWith("hosts/")).length).toBeGreaterThan(10);
     // The proofs remembered are keyed by each flavour's own code: one each, as the app has one dom0.
-    const proven = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "proof-cache.json"), "utf8")).proven;
-    expect(proven(ours)).toHaveLength(1);
-    expect(proven(theirs)).toHaveLength(1);
-    for (const f of listFiles(ours).filter((f) => f !== "cdk.tf.json" && f !== "proof-cache.json")) {
+    expect(provenKeys(ours)).toHaveLength(1);
+    expect(provenKeys(theirs)).toHaveLength(1);
+    for (const f of listFiles(ours).filter((f) => f !== "cdk.tf.json" && f !== PROOF_CACHE_FILE)) {
       expect({ file: f, text: fs.readFileSync(path.join(ours, f), "utf8") }).toEqual({ file: f, text: fs.readFileSync(path.join(theirs, f), "utf8") });
     }
     // cdk.tf.json: the same but for the CDK's version in its metadata and the app's directory (the local backend's state file).

@@ -10,6 +10,7 @@ import { ForwardRule, RoutedDomU, WebVhost, XenHost } from "../../lib";
 import { ModelInput, Reachability } from "../../lib/reachability";
 import { dom0ModelInput, obligations, PROVE_CONTEXT_KEY, proveDom0 } from "../../lib/private/prove";
 import { codeVersion, codeVersionAt, KeyedQuestion, libraryCodeHash, PROOF_CACHE_FILE, ProofCache, proofKey } from "../../lib/private/proof-cache";
+import { provenKeys } from "../support/proven-keys";
 import { seedStack } from "../support/seed";
 
 const LIB = path.join(__dirname, "..", "..", "lib");
@@ -161,7 +162,7 @@ describe("a synth into the same directory", () => {
     app.synth();
   }
 
-  const keys = (): string[] => JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "webserv", PROOF_CACHE_FILE), "utf8")).proven;
+  const keys = (): string[] => provenKeys(path.join(outdir, "stacks", "webserv"));
 
   it("proves each dom0 once: the next synth builds no model, a changed dom0 is proven again, and the file keeps the dom0s of the last synth", () => {
     synth();
@@ -212,7 +213,7 @@ describe("a synth into the same directory", () => {
     expect(proveDom0(failing.dom0, () => {}, cache)).toHaveLength(1);
     expect(proveDom0(seedStack().dom0, () => {}, cache)).toEqual([]);
     cache.write(outdir);
-    const noted = JSON.parse(fs.readFileSync(path.join(outdir, PROOF_CACHE_FILE), "utf8")).proven;
+    const noted = provenKeys(outdir);
     expect(noted).toEqual([proofKey("v1", dom0ModelInput(seedStack().dom0), obligations(seedStack().dom0))]);
     proven = [];
     const again = ProofCache.read(outdir, "v1");
