@@ -748,6 +748,24 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   const live = () => ({ rules: strip(ns.exec("iptables-save", ["-t", "filter"]).stdout), sets: ns.exec("ipset", ["list", "-n"]).stdout.split("\n").filter(Boolean).sort() });
   const setName = (text: string) => /create (\S+)/.exec(text)![1];
   const pending = (file: string) => `${file}${PENDING_SUFFIX}`;
+  const writeScript = () =>
+    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", sets: true, paths: { iptablesRules: files.rules, ip6tablesRules: files.rules6, ipsets: files.sets, nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: files.state }), { mode: 0o755 });
+  /**
+   * The firewall `fw` confirmed: its files in place, checked and loaded by the
+   * script, nothing pending and no decision left. What each test of the
+   * script's try and confirm starts from, so that any one of them runs alone.
+   */
+  const confirmed = (fw: ReturnType<typeof model>) => {
+    writeScript();
+    fs.rmSync(files.state, { recursive: true, force: true });
+    for (const f of [files.sets, files.rules, files.rules6]) fs.rmSync(pending(f), { force: true });
+    fs.writeFileSync(files.sets, renderIpsets(fw));
+    fs.writeFileSync(files.rules, renderIptablesRules(fw, { sets: true }));
+    fs.writeFileSync(files.rules6, renderIp6tablesRules(fw));
+    expect(ns.exec(files.script, ["check", files.rules, files.rules6, files.sets])).toMatchObject({ status: 0, stderr: "" });
+    expect(ns.exec(files.script, ["load"])).toMatchObject({ status: 0, stderr: "" });
+    expect(live()).toEqual({ rules: strip(renderIptablesRules(fw, { sets: true })), sets: [setName(renderIpsets(fw))] });
+  };
 
   it("ipset restores the sets; iptables-restore loads rules that use them; iptables-save prints them back exactly", () => {
     const sets = renderIpsets(model());
@@ -762,7 +780,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   });
 
   it("the firewall script checks and loads sets and rules, and drops the sets no rule uses any more", () => {
-    fs.writeFileSync(files.script, renderFirewallScript({ backend: "iptables", sets: true, paths: { iptablesRules: files.rules, ip6tablesRules: files.rules6, ipsets: files.sets, nftRules: path.join(tmp.dir, "firewall.nft") }, stateDir: files.state }), { mode: 0o755 });
+    writeScript();
     fs.writeFileSync(files.sets, renderIpsets(model(true)));
     fs.writeFileSync(files.rules, renderIptablesRules(model(true), { sets: true }));
     fs.writeFileSync(files.rules6, renderIp6tablesRules(model(true)));
@@ -783,7 +801,8 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   });
 
   it("try without confirm: the previous rules, sets and files come back; try and confirm keeps the new ones", async () => {
-    const confirmed = { live: live(), sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") };
+    confirmed(model(true));
+    const before = { live: live(), sets: fs.readFileSync(files.sets, "utf8"), rules: fs.readFileSync(files.rules, "utf8") };
     // As the deploy step leaves it: the new files beside the confirmed ones, pending.
     const deploy = () => {
       fs.writeFileSync(pending(files.sets), renderIpsets(model()));
@@ -795,15 +814,15 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     expect(ns.exec(files.script, ["try", "1"])).toMatchObject({ status: 0, stderr: "" });
     expect(live().sets).toEqual([setName(renderIpsets(model()))]);
     // Loaded, not confirmed: boot would still load the confirmed files.
-    expect(onDisk()).toMatchObject({ sets: confirmed.sets, rules: confirmed.rules });
+    expect(onDisk()).toMatchObject({ sets: before.sets, rules: before.rules });
     const started = Date.now();
     while (!fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back")) && Date.now() - started < 10000) await new Promise((r) => setTimeout(r, 100));
-    expect(live()).toEqual(confirmed.live);
-    expect(onDisk()).toEqual({ sets: confirmed.sets, rules: confirmed.rules, pending: [] });
+    expect(live()).toEqual(before.live);
+    expect(onDisk()).toEqual({ sets: before.sets, rules: before.rules, pending: [] });
     expect(ns.exec(files.script, ["confirm"]).stderr).toContain("too late, the previous ruleset is back: rolled back: no confirmation within 1 s");
     // Nothing waits any more: a try loads nothing, and says so.
     expect(ns.exec(files.script, ["try", "1"])).toMatchObject({ status: 0, stderr: expect.stringContaining("nothing to try") });
-    expect(live()).toEqual(confirmed.live);
+    expect(live()).toEqual(before.live);
 
     deploy();
     expect(ns.exec(files.script, ["try", "2"]).status).toBe(0);
@@ -828,6 +847,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     };
     const rulesOf = (fw: ReturnType<typeof model>) => strip(renderIptablesRules(fw, { sets: true }));
     const rolledBack = () => fs.existsSync(path.join(files.state, "firewall.decided", "rolled-back"));
+    confirmed(model());
 
     // try (1 s) loads the smaller ruleset; at once a second try (3 s) loads one with egress.
     put(model(true));
@@ -855,9 +875,10 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
 
   it("a confirm cut short before rules.v4 is in place: what boot loads still fits together, and the next confirm finishes", () => {
     const read = (f: string) => fs.readFileSync(f, "utf8");
-    const confirmed = { sets: read(files.sets), rules: read(files.rules) };
+    confirmed(model());
+    const before = { sets: read(files.sets), rules: read(files.rules) };
     const next = model(true);
-    expect(setName(renderIpsets(next))).not.toBe(setName(confirmed.sets));
+    expect(setName(renderIpsets(next))).not.toBe(setName(before.sets));
     fs.writeFileSync(pending(files.sets), renderIpsets(next));
     fs.writeFileSync(pending(files.rules), renderIptablesRules(next, { sets: true }));
     fs.writeFileSync(pending(files.rules6), renderIp6tablesRules(next));
@@ -870,7 +891,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
     // Boot, as netfilter-persistent's plugins do it: the sets file, then rules.v4 (which needs its sets).
     const boot = ns.exec("sh", ["-c", 'nft flush ruleset && ipset destroy && ipset restore -exist < "$0" && iptables-restore < "$1"', files.sets, files.rules]);
     expect({ status: boot.status, stderr: boot.stderr }).toEqual({ status: 0, stderr: "" });
-    expect(live()).toEqual({ rules: strip(confirmed.rules), sets: [setName(confirmed.sets), setName(renderIpsets(next))].sort() });
+    expect(live()).toEqual({ rules: strip(before.rules), sets: [setName(before.sets), setName(renderIpsets(next))].sort() });
     // The deploy's confirm, run again (its step re-activates on failure), finishes the job.
     expect(ns.exec(files.script, ["confirm"])).toMatchObject({ status: 0, stderr: "" });
     expect({ sets: read(files.sets), rules: read(files.rules), pending: [files.sets, files.rules, files.rules6].filter((f) => fs.existsSync(pending(f))) }).toEqual({
@@ -881,6 +902,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   });
 
   it("without ipset-persistent (the sets would not load at boot, nor then the rules), check refuses and says so", () => {
+    confirmed(model());
     const plugins = "/usr/share/netfilter-persistent/plugins.d";
     const r = ns.exec("unshare", ["-m", "sh", "-c", `mount -t tmpfs cdktf-xen-test ${plugins} && sh "$0" check "$1" "$2" "$3"`, files.script, files.rules, files.rules6, files.sets]);
     expect(r.status).not.toBe(0);
@@ -888,6 +910,7 @@ describeWith(["ipset", "/usr/share/netfilter-persistent/plugins.d/10-ipset", "/u
   });
 
   it("without the ipset program, check refuses and says what to install", () => {
+    confirmed(model());
     const bin = path.join(tmp.dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
     fs.symlinkSync(sh("sh", ["-c", "command -v iptables-restore"]).trim(), path.join(bin, "iptables-restore"));
