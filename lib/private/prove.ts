@@ -11,7 +11,7 @@ import type { FlowQuestion, FlowVerdict, ModelInput } from "../reachability";
 import { clientIn, outsideClients, Reachability } from "../reachability";
 import { ipNum, ipText, parseCidr } from "../reachability/ip";
 import type { XenHost } from "../xen-host";
-import { ProofCache, proofKey } from "./proof-cache";
+import { type ProofCache, proofKey } from "./proof-cache";
 
 /** Context key: `false` skips the proof at synth (with a warning). */
 export const PROVE_CONTEXT_KEY = "cdktf-xen:prove";
@@ -40,10 +40,6 @@ export function dom0ModelInput(dom0: XenHost): ModelInput {
   };
 }
 
-/** The model of one dom0, from the files its constructs render. */
-export function dom0Reachability(dom0: XenHost): Reachability {
-  return Reachability.fromFiles(dom0ModelInput(dom0));
-}
 
 
 /**
@@ -240,8 +236,9 @@ export class SeenFlows {
 /**
  * The proof of one dom0: an error per construct and thing proven, naming the
  * first client it failed for. What it cannot ask goes to `unasked`. With a
- * `cache`, a proof of the same files, questions and model that passed before
- * is not worked out again, and one that passes now is noted in it.
+ * `cache`, a proof that passed before on the same files and questions, with
+ * the same library code, is not worked out again, and one that passes now is
+ * noted in it.
  */
 export function proveDom0(dom0: XenHost, unasked: (u: Unasked) => void = () => {}, cache?: ProofCache): string[] {
   const input = dom0ModelInput(dom0);

@@ -3,7 +3,7 @@
  * variants of them, and on constructs it cannot read. Exact expectations:
  * the lab (test/lab) checks that the model agrees with the kernel.
  */
-import { dom0Reachability } from "../../lib/private/prove";
+import { dom0Reachability } from "../support/dom0-model";
 import { Reachability } from "../../lib/reachability";
 import { CONF_KEYS, KernelSettings, readSysctlDump } from "../../lib/reachability/sysctl";
 import { renderInterfaces } from "../../lib/render/interfaces";

@@ -10,7 +10,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { RoutedDomU, RoutedDomUProps, WebVhost, XenHost } from "../../lib";
 import { guestNetworkStep } from "../../lib/concerns/guest-network";
 import { renderStepScript } from "../../lib/deploy/step";
-import { dom0Reachability } from "../../lib/private/prove";
+import { dom0Reachability } from "../support/dom0-model";
 import { ipNum, ipText } from "../../lib/reachability/ip";
 import { netplanAsNetworkd } from "../../lib/reachability/netplan";
 import { NetworkdConfig } from "../../lib/reachability/networkd";
