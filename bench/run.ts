@@ -399,6 +399,22 @@ function proofInstructions(): Json | undefined {
 }
 
 /**
+ * `runs` pairs of `a` and `b`, which goes first alternating, so that a
+ * machine getting busier or quieter does not favour one; `after` runs after
+ * each pair. Their results, in run order.
+ */
+function alternatingPairs<T>(runs: number, a: () => T, b: () => T, after?: () => void): [T[], T[]] {
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const pair = [() => as.push(a()), () => bs.push(b())];
+    for (const run of i % 2 ? pair.reverse() : pair) run();
+    after?.();
+  }
+  return [as, bs];
+}
+
+/**
  * What the proof at synth costs: app.synth() of the same fleet with the
  * reachability proof and without it (context cdktf-xen:prove false), run one
  * after the other in their own processes.
@@ -407,13 +423,8 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json } {
   const rows: Json[] = [];
   for (const dom0s of [10, 50]) {
     const runs = dom0s === 50 ? 7 : 5;
-    const withProof: ReturnType<typeof synthChild>[] = [];
-    const without: ReturnType<typeof synthChild>[] = [];
-    for (let i = 0; i < runs; i++) {
-      // Which goes first alternates, so that a machine getting busier or quieter does not favour one.
-      const pair = [() => withProof.push(synthChild(["cdktf-xen", String(dom0s)])), () => without.push(synthChild(["cdktf-xen", String(dom0s)], { prove: false }))];
-      for (const run of i % 2 ? pair.reverse() : pair) run();
-    }
+    const args = ["cdktf-xen", String(dom0s)];
+    const [withProof, without] = alternatingPairs(runs, () => synthChild(args), () => synthChild(args, { prove: false }));
     const row = {
       dom0s,
       guests: dom0s * 40,
@@ -460,15 +471,16 @@ function rememberedBench(dom0s: number, runs: number): Json {
     synthChild(args, { outdir: dir });
     const file = path.join(dir, "stacks", "fleet", "proof-cache.json");
     const kept = fs.readFileSync(file);
-    const withProof: ReturnType<typeof synthChild>[] = [];
-    const without: ReturnType<typeof synthChild>[] = [];
     const changed: ReturnType<typeof synthChild>[] = [];
-    for (let i = 0; i < runs; i++) {
-      const pair = [() => withProof.push(synthChild(args, { outdir: dir })), () => without.push(synthChild(args, { outdir: dir, prove: false }))];
-      for (const run of i % 2 ? pair.reverse() : pair) run();
-      changed.push(synthChild(args, { outdir: dir, change: true }));
-      fs.writeFileSync(file, kept);
-    }
+    const [withProof, without] = alternatingPairs(
+      runs,
+      () => synthChild(args, { outdir: dir }),
+      () => synthChild(args, { outdir: dir, prove: false }),
+      () => {
+        changed.push(synthChild(args, { outdir: dir, change: true }));
+        fs.writeFileSync(file, kept);
+      },
+    );
     const own = (r: ReturnType<typeof synthChild>) => r.proofMs - r.proofRenderMs;
     const inside = (rs: ReturnType<typeof synthChild>[]) => ({ inProcessShare: median(rs.map((r) => own(r) / (r.synthMs - own(r)))), inProcessProofSeconds: median(rs.map(own)) / 1000 });
     const row = {

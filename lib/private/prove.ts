@@ -40,8 +40,6 @@ export function dom0ModelInput(dom0: XenHost): ModelInput {
   };
 }
 
-
-
 /**
  * Client addresses standing for `source` (a CIDR): for any address, one on
  * the uplink's subnet and one behind its router; else the first address of
