@@ -23,6 +23,9 @@ export const PROOF_CACHE_FILE = "proof-cache.json";
 /** What the file says of itself, and the format of its keys. */
 const FORMAT = "cdktf-xen proofs that passed: sha256 of the library's code, the files the model read and the questions it answered; delete this file to prove every dom0 again";
 
+/** How many characters proofKey gathers before it hashes them. */
+const PIECE = 65536;
+
 /** What a key is made of, besides the files: a question and what must come of it. */
 export interface KeyedQuestion {
   readonly expect: "open" | "closed";
@@ -51,15 +54,17 @@ export function proofKey(version: string, input: ModelInput, questions: readonly
   const extra = [...beyond(input, INPUT_FIELDS), ...beyond(input.dom0, DOM0_FIELDS), ...beyond(input.dom0.uplink, UPLINK_FIELDS)];
   if (extra.length) throw new Error(`proofKey: the model's input has ${extra.join(", ")}, which the key does not cover`);
   const h = createHash("sha256");
-  // Short strings are gathered and hashed with the next file: an update per piece costs more than the hash.
+  // The strings are gathered and hashed a piece of about 64 KiB at a time: a call of the hash per file costs more than its bytes.
   let pending = "";
   const text = (s: string) => {
     pending += `${s.length}:${s}`;
   };
   const file = (s: string) => {
-    h.update(`${pending}${s.length}:`);
-    pending = "";
-    h.update(s);
+    text(s);
+    if (pending.length >= PIECE) {
+      h.update(pending);
+      pending = "";
+    }
   };
   const files = (set: FileSet) => {
     const paths = Object.keys(set);
