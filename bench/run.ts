@@ -200,6 +200,8 @@ interface ChildOptions {
   readonly synth?: boolean;
   /** `false`: cdktf's own serializer writes cdk.tf.json (context cdktf-xen:writeStackJson false). */
   readonly stackJson?: boolean;
+  /** The same fleet synthesized once before, in the same process: the measured synth runs warm code. */
+  readonly warm?: boolean;
 }
 
 /** The environment that tells a synth child its options. */
@@ -213,6 +215,7 @@ function childEnv(o: ChildOptions): NodeJS.ProcessEnv {
     ...(o.change ? { BENCH_CHANGE: "1" } : {}),
     ...(o.synth === false ? { BENCH_SYNTH: "0" } : {}),
     ...(o.stackJson === false ? { BENCH_STACK_JSON: "0" } : {}),
+    ...(o.warm ? { BENCH_WARM: "1" } : {}),
   };
 }
 
@@ -419,7 +422,7 @@ function alternatingPairs<T>(runs: number, a: () => T, b: () => T, after?: () =>
  * reachability proof and without it (context cdktf-xen:prove false), run one
  * after the other in their own processes.
  */
-function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json } {
+function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json; warm: Json } {
   const rows: Json[] = [];
   for (const dom0s of [10, 50]) {
     const runs = dom0s === 50 ? 7 : 5;
@@ -454,7 +457,31 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json } {
     // Met only when both measures agree: the pairs' median and the time inside the runs.
     met: fifty.timeRatio <= 1.1 && fifty.inProcessShare <= 0.1,
   });
-  return { rows, instructions: counted, remembered: rememberedBench(50, 3) };
+  return { rows, instructions: counted, remembered: rememberedBench(50, 3), warm: warmBench(50, 3) };
+}
+
+/**
+ * The proof's own work, V8's warming up of its code aside: each process
+ * synthesizes the fleet once, then again measured (into a new directory,
+ * which remembers no proof), with the proof and without it, in pairs whose
+ * order alternates.
+ */
+function warmBench(dom0s: number, runs: number): Json {
+  const args = ["cdktf-xen", String(dom0s)];
+  const [withProof, without] = alternatingPairs(runs, () => synthChild(args, { warm: true }), () => synthChild(args, { warm: true, prove: false }));
+  const own = withProof.map((r) => r.proofMs - r.proofRenderMs);
+  const row = {
+    dom0s,
+    runs,
+    withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000 },
+    withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000 },
+    timeRatio: median(withProof.map((r) => r.synthMs)) / median(without.map((r) => r.synthMs)),
+    timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
+    inProcessShare: median(withProof.map((r, i) => own[i] / (r.synthMs - own[i]))),
+    inProcessProofSeconds: median(own) / 1000,
+  };
+  log(`prove ${dom0s} dom0s, warm: app.synth() ${row.withProof.synthSeconds.toFixed(2)} s with the proof, ${row.withoutProof.synthSeconds.toFixed(2)} s without (${row.timeRatio.toFixed(3)}x); the proof's own ${row.inProcessProofSeconds.toFixed(2)} s (+${(row.inProcessShare * 100).toFixed(1)}%)`);
+  return row;
 }
 
 /**
@@ -571,10 +598,11 @@ async function main() {
   if (want("firewall")) (results.firewall = firewallBench()), ran.push("firewall");
   if (want("synth")) (results.synth = synthBench()), (results.synthFilesystem = tmpFilesystem()), ran.push("synth");
   if (want("prove")) {
-    const { rows, instructions, remembered } = proveBench();
+    const { rows, instructions, remembered, warm } = proveBench();
     results.prove = rows;
     results.proveInstructions = instructions;
     results.proveRemembered = remembered;
+    results.proveWarm = warm;
     ran.push("prove");
   }
   if (want("graph")) (results.graph = graphBench()), ran.push("graph");
