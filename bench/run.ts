@@ -460,6 +460,27 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json; wa
   return { rows, instructions: counted, remembered: rememberedBench(50, 3), warm: warmBench(50, 3) };
 }
 
+type ChildResult = ReturnType<typeof synthChild>;
+
+/** The proof's own time inside runs (every proveDom0, less the rendering) against the rest of their app.synth(): medians. */
+function insideRuns(rs: ChildResult[]): { inProcessShare: number; inProcessProofSeconds: number } {
+  const own = (r: ChildResult) => r.proofMs - r.proofRenderMs;
+  return { inProcessShare: median(rs.map((r) => own(r) / (r.synthMs - own(r)))), inProcessProofSeconds: median(rs.map(own)) / 1000 };
+}
+
+/** A row of pairs with the proof and without it, in run order: their medians, the ratio of those and run by run, and the proof's time inside the runs. */
+function pairedRow(dom0s: number, withProof: ChildResult[], without: ChildResult[]) {
+  return {
+    dom0s,
+    runs: withProof.length,
+    withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000 },
+    withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000 },
+    timeRatio: median(withProof.map((r) => r.synthMs)) / median(without.map((r) => r.synthMs)),
+    timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
+    ...insideRuns(withProof),
+  };
+}
+
 /**
  * The proof's own work, V8's warming up of its code aside: each process
  * synthesizes the fleet once, then again measured (into a new directory,
@@ -469,17 +490,7 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json; wa
 function warmBench(dom0s: number, runs: number): Json {
   const args = ["cdktf-xen", String(dom0s)];
   const [withProof, without] = alternatingPairs(runs, () => synthChild(args, { warm: true }), () => synthChild(args, { warm: true, prove: false }));
-  const own = withProof.map((r) => r.proofMs - r.proofRenderMs);
-  const row = {
-    dom0s,
-    runs,
-    withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000 },
-    withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000 },
-    timeRatio: median(withProof.map((r) => r.synthMs)) / median(without.map((r) => r.synthMs)),
-    timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
-    inProcessShare: median(withProof.map((r, i) => own[i] / (r.synthMs - own[i]))),
-    inProcessProofSeconds: median(own) / 1000,
-  };
+  const row = pairedRow(dom0s, withProof, without);
   log(`prove ${dom0s} dom0s, warm: app.synth() ${row.withProof.synthSeconds.toFixed(2)} s with the proof, ${row.withoutProof.synthSeconds.toFixed(2)} s without (${row.timeRatio.toFixed(3)}x); the proof's own ${row.inProcessProofSeconds.toFixed(2)} s (+${(row.inProcessShare * 100).toFixed(1)}%)`);
   return row;
 }
@@ -498,7 +509,7 @@ function rememberedBench(dom0s: number, runs: number): Json {
     synthChild(args, { outdir: dir });
     const file = path.join(dir, "stacks", "fleet", "proof-cache.json");
     const kept = fs.readFileSync(file);
-    const changed: ReturnType<typeof synthChild>[] = [];
+    const changed: ChildResult[] = [];
     const [withProof, without] = alternatingPairs(
       runs,
       () => synthChild(args, { outdir: dir }),
@@ -508,18 +519,7 @@ function rememberedBench(dom0s: number, runs: number): Json {
         fs.writeFileSync(file, kept);
       },
     );
-    const own = (r: ReturnType<typeof synthChild>) => r.proofMs - r.proofRenderMs;
-    const inside = (rs: ReturnType<typeof synthChild>[]) => ({ inProcessShare: median(rs.map((r) => own(r) / (r.synthMs - own(r)))), inProcessProofSeconds: median(rs.map(own)) / 1000 });
-    const row = {
-      dom0s,
-      runs,
-      withProof: { synthSeconds: median(withProof.map((r) => r.synthMs)) / 1000 },
-      withoutProof: { synthSeconds: median(without.map((r) => r.synthMs)) / 1000 },
-      timeRatio: median(withProof.map((r) => r.synthMs)) / median(without.map((r) => r.synthMs)),
-      timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
-      ...inside(withProof),
-      oneVhostChanged: inside(changed),
-    };
+    const row = { ...pairedRow(dom0s, withProof, without), oneVhostChanged: insideRuns(changed) };
     log(
       `prove ${dom0s} dom0s, remembered: app.synth() ${row.withProof.synthSeconds.toFixed(2)} s with the proof, ${row.withoutProof.synthSeconds.toFixed(2)} s without (${row.timeRatio.toFixed(3)}x); ` +
         `the proof's own ${row.inProcessProofSeconds.toFixed(2)} s (+${(row.inProcessShare * 100).toFixed(1)}%), one vhost changed ${row.oneVhostChanged.inProcessProofSeconds.toFixed(2)} s (+${(row.oneVhostChanged.inProcessShare * 100).toFixed(1)}%)`,
