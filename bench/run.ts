@@ -225,6 +225,8 @@ function synthChild(args: string[], o: ChildOptions = {}) {
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { ms: number; synthMs: number; synthCpuMs: number; proofMs: number; proofRenderMs: number; maxRssMb: number; resources: number; scriptBytes: number };
 }
 
+type ChildResult = ReturnType<typeof synthChild>;
+
 type SynthRatio =
   | "timeRatio"
   | "cpuTimeRatio"
@@ -438,9 +440,7 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json; wa
       timeRatio: 0,
       cpuTimeRatio: 0,
       timeRatioPerRun: spread(withProof.map((w, i) => w.synthMs / without[i].synthMs)),
-      // Inside each run with the proof: its own time (rendering, which synth needs anyway, taken out) against the rest of app.synth().
-      inProcessShare: median(withProof.map((r) => (r.proofMs - r.proofRenderMs) / (r.synthMs - (r.proofMs - r.proofRenderMs)))),
-      inProcessProofSeconds: median(withProof.map((r) => (r.proofMs - r.proofRenderMs) / 1000)),
+      ...insideRuns(withProof),
     };
     row.timeRatio = row.withProof.synthSeconds / row.withoutProof.synthSeconds;
     row.cpuTimeRatio = row.withProof.synthCpuSeconds / row.withoutProof.synthCpuSeconds;
@@ -460,9 +460,7 @@ function proveBench(): { rows: Json[]; instructions?: Json; remembered: Json; wa
   return { rows, instructions: counted, remembered: rememberedBench(50, 3), warm: warmBench(50, 3) };
 }
 
-type ChildResult = ReturnType<typeof synthChild>;
-
-/** The proof's own time inside runs (every proveDom0, less the rendering) against the rest of their app.synth(): medians. */
+/** The proof's own time inside runs (every proveDom0, less the rendering, which synth needs anyway) against the rest of their app.synth(): medians. */
 function insideRuns(rs: ChildResult[]): { inProcessShare: number; inProcessProofSeconds: number } {
   const own = (r: ChildResult) => r.proofMs - r.proofRenderMs;
   return { inProcessShare: median(rs.map((r) => own(r) / (r.synthMs - own(r)))), inProcessProofSeconds: median(rs.map(own)) / 1000 };
